@@ -1,0 +1,10 @@
+DROP TABLE revoked_tokens;
+DROP TABLE refresh_tokens;
+DROP TABLE auth_codes;
+DROP TABLE token_families;
+DROP TABLE authorization_requests;
+DROP TABLE consents;
+DROP TABLE browser_sessions;
+DROP TABLE signing_keys;
+DROP TABLE clients;
+DROP TABLE users;

@@ -1,0 +1,66 @@
+//! Diesel queries for accounts.
+
+use diesel::prelude::*;
+
+use crate::db::schema::users;
+use crate::db::DbConn;
+
+/// An account row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    pub password_hash: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+pub fn insert(
+    conn: &mut DbConn,
+    email: &str,
+    name: Option<&str>,
+    password_hash: Option<&str>,
+) -> QueryResult<User> {
+    let now = crate::time::now();
+    let user = User {
+        id: crate::crypto::random_id(),
+        email: email.to_string(),
+        email_verified: true,
+        name: name.map(str::to_string),
+        password_hash: password_hash.map(str::to_string),
+        created_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(users::table)
+        .values(&user)
+        .execute(conn)?;
+    Ok(user)
+}
+
+pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<User>> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn set_password(conn: &mut DbConn, id: &str, hash: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::password_hash.eq(hash),
+            users::updated_at.eq(crate::time::now()),
+        ))
+        .execute(conn)
+}

@@ -1,0 +1,192 @@
+//! Builds the application from typed settings: database, keys, state and the route table.
+//! `porta serve` and the tests both start Porta through here.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+
+use actix_web::http::header;
+use actix_web::{web, App, HttpResponse, HttpServer};
+
+use crate::config::Settings;
+use crate::crypto::MasterKey;
+use crate::db::{self, DbPool};
+use crate::keys::KeyRing;
+use crate::web::{AppState, PageError};
+use crate::{demo, oauth, oidc, sessions};
+
+/// Why Porta could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("invalid setting master_key (PORTA_MASTER_KEY): {0}")]
+    MasterKey(String),
+    #[error("database: {0}")]
+    Db(#[from] db::DbError),
+    #[error("signing keys: {0}")]
+    Keys(#[from] crate::keys::KeyError),
+    #[error("demo: {0}")]
+    Demo(String),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the database (creating the SQLite folder if needed) and runs migrations.
+pub fn open_database(settings: &Settings) -> Result<DbPool, StartError> {
+    if !settings.is_postgres() {
+        let path = settings.database_url.trim_start_matches("sqlite://");
+        if let Some(parent) = Path::new(path).parent() {
+            if !parent.as_os_str().is_empty() && path != ":memory:" {
+                std::fs::create_dir_all(parent).map_err(|e| {
+                    StartError::Io(std::io::Error::new(
+                        e.kind(),
+                        format!("cannot create {}: {e}", parent.display()),
+                    ))
+                })?;
+            }
+        }
+    }
+    let pool = db::connect(&settings.database_url, settings.db_pool_size)?;
+    db::migrate(&pool)?;
+    Ok(pool)
+}
+
+/// The master key from settings or, on the embedded default, from `data_dir/master.key`
+/// (generated once, with a warning: back it up with the database).
+pub fn master_key(settings: &Settings) -> Result<MasterKey, StartError> {
+    if let Some(key) = &settings.master_key {
+        return MasterKey::parse(key).map_err(StartError::MasterKey);
+    }
+    if settings.is_postgres() {
+        return Err(StartError::MasterKey(
+            "required with PostgreSQL (every node needs the same key)".into(),
+        ));
+    }
+    let path = settings.data_dir.join("master.key");
+    if path.exists() {
+        let text = std::fs::read_to_string(&path)?;
+        return MasterKey::parse(&text)
+            .map_err(|e| StartError::MasterKey(format!("{}: {e}", path.display())));
+    }
+    std::fs::create_dir_all(&settings.data_dir)?;
+    let key = MasterKey::generate();
+    write_private(&path, &key)?;
+    tracing::warn!(path = %path.display(), "generated a new master key; keep it safe and back it up with the database, or set PORTA_MASTER_KEY");
+    MasterKey::parse(&key).map_err(StartError::MasterKey)
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(text.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
+
+/// Prepares everything a server needs.
+pub async fn prepare(settings: Settings, with_demo: bool) -> Result<AppState, StartError> {
+    let master = master_key(&settings)?;
+    let s = settings.clone();
+    let pool = actix_web::rt::task::spawn_blocking(move || open_database(&s))
+        .await
+        .map_err(|_| StartError::Db(db::DbError::Cancelled))??;
+    let keys = KeyRing::load(&pool, &master).await?;
+    let demo = if with_demo {
+        Some(Arc::new(
+            demo::seed(&pool, &settings.issuer)
+                .await
+                .map_err(StartError::Demo)?,
+        ))
+    } else {
+        None
+    };
+    let mut state = AppState {
+        settings: Arc::new(settings),
+        pool,
+        keys,
+        master,
+        demo,
+        discovery_json: String::new(),
+    };
+    state.discovery_json = oidc::discovery::metadata(&state).to_string();
+    Ok(state)
+}
+
+/// The whole HTTP surface, top to bottom.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    oidc::configure(cfg);
+    oauth::configure(cfg);
+    sessions::routes::configure(cfg);
+    demo::configure(cfg);
+    cfg.route("/static/porta.css", web::get().to(stylesheet));
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../static/porta.css"))
+}
+
+async fn not_found() -> Result<HttpResponse, PageError> {
+    Err(PageError::NotFound(
+        "There is no page at this address.".into(),
+    ))
+}
+
+/// Starts the HTTP server on `listener`.
+pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<actix_web::dev::Server> {
+    let workers = state.settings.workers;
+    let data = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(web::PayloadConfig::new(64 * 1024))
+            .app_data(
+                web::FormConfig::default()
+                    .limit(64 * 1024)
+                    .error_handler(|err, _| {
+                        PageError::BadRequest(format!("The form could not be read: {err}.")).into()
+                    }),
+            )
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                PageError::BadRequest(format!("The address could not be read: {err}.")).into()
+            }))
+            .wrap(crate::web::security_headers())
+            .wrap(actix_web::middleware::Logger::new("%a %U %s %Dms").exclude("/health"))
+            .configure(routes)
+            .default_service(web::to(not_found))
+    })
+    .listen(listener)?;
+    if workers > 0 {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}
+
+/// Deletes expired rows now and then.
+pub fn spawn_housekeeping(pool: DbPool) {
+    actix_web::rt::spawn(async move {
+        let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(600));
+        loop {
+            tick.tick().await;
+            let result = db::run(&pool, |conn| {
+                Ok(oauth::store::purge_expired(conn, crate::time::now())?)
+            })
+            .await;
+            if let Err(e) = result {
+                tracing::warn!(error = %e, "housekeeping failed");
+            }
+        }
+    });
+}

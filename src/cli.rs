@@ -1,0 +1,291 @@
+//! The command line: `porta serve | migrate | client … | user … | keys …`.
+//! Every failure is one clear line on stderr and a non-zero exit.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::json;
+
+use crate::app;
+use crate::clients::{self, NewClient};
+use crate::config::Settings;
+use crate::db;
+
+/// Porta, an OAuth 2.0 / OpenID Connect identity provider.
+#[derive(Debug, Parser)]
+#[command(name = "porta", version, about)]
+pub struct Cli {
+    /// TOML settings file; PORTA_* environment variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve {
+        /// Seed a demo person and client and serve a demo app at /demo.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage clients (applications).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Inspect signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints JSON with client_id and the client_secret (shown once).
+    Create(ClientCreate),
+    /// List clients as JSON (never secrets).
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientCreate {
+    #[arg(long)]
+    pub name: String,
+    /// Exact redirect URI (repeat for several).
+    #[arg(long = "redirect-uri", value_name = "URI", num_args = 1..)]
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may return (repeat for several).
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI", num_args = 1..)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A public client (no secret; PKCE required).
+    #[arg(long)]
+    pub public: bool,
+    /// Allowed grant types (default: authorization_code refresh_token).
+    #[arg(long = "grant-type", value_name = "T", num_args = 1..)]
+    pub grant_types: Vec<String>,
+    /// Allowed scopes, space-separated (default: "openid profile email offline_access").
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Skip the consent page for this (first-party) client.
+    #[arg(long)]
+    pub skip_consent: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account; prints JSON with its id.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (one line).
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List signing keys: kid, state, created, activates, retires.
+    List,
+}
+
+/// Runs a command; returns the process exit code.
+pub async fn run(cli: Cli) -> i32 {
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    init_tracing(&settings.log, matches!(cli.command, Command::Serve { .. }));
+    let result = match cli.command {
+        Command::Serve { demo } => serve(settings, demo).await,
+        Command::Migrate => migrate(settings).await,
+        Command::Client(ClientCommand::Create(c)) => client_create(settings, c).await,
+        Command::Client(ClientCommand::List) => client_list(settings).await,
+        Command::User(UserCommand::Create {
+            email,
+            password_stdin,
+            name,
+        }) => user_create(settings, email, password_stdin, name).await,
+        Command::Keys(KeysCommand::List) => keys_list(settings).await,
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => fail(e),
+    }
+}
+
+fn fail(e: impl std::fmt::Display) -> i32 {
+    eprintln!("error: {e}");
+    1
+}
+
+fn init_tracing(filter: &str, serving: bool) {
+    // Commands other than serve keep stderr quiet unless something is wrong.
+    let filter = if serving {
+        filter.to_string()
+    } else {
+        "warn".to_string()
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn open(settings: &Settings) -> Result<db::DbPool, String> {
+    let s = settings.clone();
+    actix_web::rt::task::spawn_blocking(move || app::open_database(&s))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+}
+
+async fn serve(settings: Settings, demo: bool) -> Result<(), String> {
+    let listener = TcpListener::bind(&settings.bind)
+        .map_err(|e| format!("cannot listen on {} (PORTA_BIND): {e}", settings.bind))?;
+    let state = app::prepare(settings, demo)
+        .await
+        .map_err(|e| e.to_string())?;
+    let issuer = state.settings.issuer.clone();
+    tracing::info!(%issuer, bind = %state.settings.bind, "Porta is listening");
+    if state.demo.is_some() {
+        println!(
+            "Porta demo: open {issuer}/demo and sign in as {} / {}",
+            crate::demo::DEMO_EMAIL,
+            crate::demo::DEMO_PASSWORD
+        );
+    }
+    app::spawn_housekeeping(state.pool.clone());
+    app::server(state, listener)
+        .map_err(|e| e.to_string())?
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn migrate(settings: Settings) -> Result<(), String> {
+    open(&settings).await?;
+    println!("migrations are up to date");
+    Ok(())
+}
+
+async fn client_create(settings: Settings, c: ClientCreate) -> Result<(), String> {
+    let pool = open(&settings).await?;
+    let created = clients::create(
+        &pool,
+        NewClient {
+            name: c.name,
+            redirect_uris: c.redirect_uris,
+            post_logout_redirect_uris: c.post_logout_redirect_uris,
+            public: c.public,
+            grant_types: c.grant_types,
+            scopes: c.scope.into_iter().collect(),
+            skip_consent: c.skip_consent,
+        },
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&created).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+async fn client_list(settings: Settings) -> Result<(), String> {
+    let pool = open(&settings).await?;
+    let rows = db::run(&pool, |conn| Ok(clients::store::list(conn)?))
+        .await
+        .map_err(|e| e.to_string())?;
+    let list: Vec<_> = rows
+        .into_iter()
+        .map(clients::Client::from)
+        .map(|c| {
+            json!({
+                "client_id": c.id,
+                "name": c.name,
+                "public": c.is_public(),
+                "redirect_uris": c.redirect_uris,
+                "post_logout_redirect_uris": c.post_logout_redirect_uris,
+                "grant_types": c.grant_types,
+                "scope": c.scopes.join(" "),
+                "skip_consent": c.skip_consent,
+            })
+        })
+        .collect();
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&list).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+async fn user_create(
+    settings: Settings,
+    email: String,
+    password_stdin: bool,
+    name: Option<String>,
+) -> Result<(), String> {
+    let password = if password_stdin {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+        let line = text.lines().next().unwrap_or("").to_string();
+        if line.is_empty() {
+            return Err("no password on stdin".into());
+        }
+        Some(line)
+    } else {
+        None
+    };
+    let pool = open(&settings).await?;
+    let user = crate::accounts::create_user(&pool, &email, name, password)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(
+            &json!({ "id": user.id, "email": user.email, "name": user.name })
+        )
+        .map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+async fn keys_list(settings: Settings) -> Result<(), String> {
+    let pool = open(&settings).await?;
+    if crate::keys::store::active_exists(&pool)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        // keys exist
+    } else {
+        // First use: make the first key so the list is never empty.
+        let master = app::master_key(&settings).map_err(|e| e.to_string())?;
+        crate::keys::KeyRing::load(&pool, &master)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    let rows = db::run(&pool, |conn| Ok(crate::keys::store::list(conn)?))
+        .await
+        .map_err(|e| e.to_string())?;
+    let list: Vec<_> = rows
+        .into_iter()
+        .map(|k| json!({ "kid": k.kid, "state": k.state, "created": k.created_at, "activates": k.activates_at, "retires": k.retires_at }))
+        .collect();
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&list).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}

@@ -1,0 +1,260 @@
+//! Clients: the registered applications, their redirect URIs, grants, scopes and secrets.
+
+pub mod store;
+
+use serde::Serialize;
+
+use crate::crypto;
+use crate::db::{self, DbError, DbPool};
+
+pub use store::ClientRow;
+
+/// Grant types a client may be registered for.
+pub const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
+
+/// Scopes Porta understands; anything else is refused at registration.
+pub const KNOWN_SCOPES: &[&str] = &["openid", "profile", "email", "offline_access"];
+
+/// A registered client as the rest of Porta sees it (lists parsed).
+#[derive(Debug, Clone)]
+pub struct Client {
+    pub id: String,
+    pub name: String,
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub scopes: Vec<String>,
+    pub skip_consent: bool,
+}
+
+impl Client {
+    /// Public clients have no secret and must use PKCE.
+    pub fn is_public(&self) -> bool {
+        self.secret_hash.is_none()
+    }
+
+    pub fn allows_grant(&self, grant: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant)
+    }
+
+    pub fn allows_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// Exact, character-for-character match (RFC 9700 2.1).
+    pub fn has_redirect_uri(&self, uri: &str) -> bool {
+        self.redirect_uris.iter().any(|r| r == uri)
+    }
+
+    pub fn has_post_logout_redirect_uri(&self, uri: &str) -> bool {
+        self.post_logout_redirect_uris.iter().any(|r| r == uri)
+    }
+
+    /// Checks a presented secret against the stored SHA-256 (secrets are 256-bit random,
+    /// so a fast hash is enough and keeps the token endpoint fast).
+    pub fn secret_matches(&self, secret: &str) -> bool {
+        match &self.secret_hash {
+            Some(hash) => crypto::constant_time_eq(&crypto::hash_secret(secret), hash),
+            None => false,
+        }
+    }
+}
+
+impl From<ClientRow> for Client {
+    fn from(row: ClientRow) -> Self {
+        let split = |s: &str| -> Vec<String> { s.split_whitespace().map(str::to_string).collect() };
+        Client {
+            redirect_uris: serde_json::from_str(&row.redirect_uris).unwrap_or_default(),
+            post_logout_redirect_uris: serde_json::from_str(&row.post_logout_redirect_uris)
+                .unwrap_or_default(),
+            grant_types: split(&row.grant_types),
+            scopes: split(&row.scopes),
+            id: row.id,
+            name: row.name,
+            secret_hash: row.secret_hash,
+            skip_consent: row.skip_consent,
+        }
+    }
+}
+
+/// What an operator asks for when registering a client.
+#[derive(Debug, Clone)]
+pub struct NewClient {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub public: bool,
+    pub grant_types: Vec<String>,
+    pub scopes: Vec<String>,
+    pub skip_consent: bool,
+}
+
+/// The answer to a registration: the secret is shown here once and never again.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreatedClient {
+    pub client_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub scope: String,
+    pub token_endpoint_auth_method: &'static str,
+    pub skip_consent: bool,
+}
+
+/// Why a registration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("invalid client: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// A redirect URI must be absolute, without a fragment, and https unless it points at
+/// this machine (RFC 9700 2.1, RFC 8252 for native apps' custom schemes).
+pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
+    let parsed = url::Url::parse(uri).map_err(|e| format!("redirect URI {uri:?}: {e}"))?;
+    if parsed.fragment().is_some() {
+        return Err(format!("redirect URI {uri:?} must not have a fragment"));
+    }
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" => {
+            let local = matches!(
+                parsed.host_str(),
+                Some("localhost") | Some("127.0.0.1") | Some("[::1]")
+            );
+            if local {
+                Ok(())
+            } else {
+                Err(format!(
+                    "redirect URI {uri:?} must use https (http only for localhost)"
+                ))
+            }
+        }
+        "javascript" | "data" | "file" | "vbscript" => {
+            Err(format!("redirect URI {uri:?} has a forbidden scheme"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Registers a client; returns its id and (for confidential clients) its one-time secret.
+pub async fn create(pool: &DbPool, new: NewClient) -> Result<CreatedClient, ClientError> {
+    let name = new.name.trim().to_string();
+    if name.is_empty() {
+        return Err(ClientError::Invalid("the name must not be empty".into()));
+    }
+    let mut grant_types = if new.grant_types.is_empty() {
+        vec![
+            "authorization_code".to_string(),
+            "refresh_token".to_string(),
+        ]
+    } else {
+        new.grant_types.clone()
+    };
+    grant_types.dedup();
+    for g in &grant_types {
+        if !GRANT_TYPES.contains(&g.as_str()) {
+            return Err(ClientError::Invalid(format!(
+                "unknown grant type {g:?} (allowed: {})",
+                GRANT_TYPES.join(", ")
+            )));
+        }
+    }
+    if new.public && grant_types.iter().any(|g| g == "client_credentials") {
+        return Err(ClientError::Invalid(
+            "a public client cannot use client_credentials".into(),
+        ));
+    }
+    let uses_redirects = grant_types.iter().any(|g| g == "authorization_code");
+    if uses_redirects && new.redirect_uris.is_empty() {
+        return Err(ClientError::Invalid(
+            "at least one --redirect-uri is needed for authorization_code".into(),
+        ));
+    }
+    for uri in new
+        .redirect_uris
+        .iter()
+        .chain(new.post_logout_redirect_uris.iter())
+    {
+        validate_redirect_uri(uri).map_err(ClientError::Invalid)?;
+    }
+    let mut scopes: Vec<String> = new
+        .scopes
+        .iter()
+        .flat_map(|s| s.split_whitespace())
+        .map(str::to_string)
+        .collect();
+    if scopes.is_empty() {
+        scopes = KNOWN_SCOPES.iter().map(|s| s.to_string()).collect();
+    }
+    scopes.dedup();
+    for s in &scopes {
+        let valid = !s.is_empty()
+            && s.chars()
+                .all(|c| c == '!' || ('#'..='[').contains(&c) || (']'..='~').contains(&c));
+        if !valid {
+            return Err(ClientError::Invalid(format!("invalid scope {s:?}")));
+        }
+    }
+
+    let id = crypto::random_token(16);
+    let secret = (!new.public).then(|| crypto::random_token(32));
+    let row = ClientRow {
+        id: id.clone(),
+        name: name.clone(),
+        secret_hash: secret.as_deref().map(crypto::hash_secret),
+        redirect_uris: serde_json::to_string(&new.redirect_uris).unwrap_or_default(),
+        post_logout_redirect_uris: serde_json::to_string(&new.post_logout_redirect_uris)
+            .unwrap_or_default(),
+        grant_types: grant_types.join(" "),
+        scopes: scopes.join(" "),
+        skip_consent: new.skip_consent,
+        created_at: crate::time::now(),
+    };
+    db::run(pool, move |conn| Ok(store::insert(conn, &row)?)).await?;
+    Ok(CreatedClient {
+        client_id: id,
+        client_secret: secret,
+        name,
+        redirect_uris: new.redirect_uris,
+        post_logout_redirect_uris: new.post_logout_redirect_uris,
+        grant_types,
+        scope: scopes.join(" "),
+        token_endpoint_auth_method: if new.public {
+            "none"
+        } else {
+            "client_secret_basic"
+        },
+        skip_consent: new.skip_consent,
+    })
+}
+
+/// Loads one client.
+pub async fn find(pool: &DbPool, id: String) -> Result<Option<Client>, DbError> {
+    db::run(pool, move |conn| {
+        Ok(store::find(conn, &id)?.map(Client::from))
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uris_must_be_safe() {
+        assert!(validate_redirect_uri("https://app.example.com/cb").is_ok());
+        assert!(validate_redirect_uri("http://127.0.0.1:3000/cb").is_ok());
+        assert!(validate_redirect_uri("com.example.app:/cb").is_ok());
+        assert!(validate_redirect_uri("http://app.example.com/cb").is_err());
+        assert!(validate_redirect_uri("https://app.example.com/cb#x").is_err());
+        assert!(validate_redirect_uri("javascript:alert(1)").is_err());
+        assert!(validate_redirect_uri("/relative").is_err());
+    }
+}

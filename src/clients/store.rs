@@ -1,0 +1,49 @@
+//! Diesel queries for clients.
+
+use diesel::prelude::*;
+
+use crate::db::schema::clients;
+use crate::db::DbConn;
+
+/// A client row as stored (lists as JSON / space-separated text).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = clients)]
+pub struct ClientRow {
+    pub id: String,
+    pub name: String,
+    pub secret_hash: Option<String>,
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub grant_types: String,
+    pub scopes: String,
+    pub skip_consent: bool,
+    pub created_at: i64,
+}
+
+pub fn insert(conn: &mut DbConn, row: &ClientRow) -> QueryResult<usize> {
+    diesel::insert_into(clients::table)
+        .values(row)
+        .execute(conn)
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<ClientRow>> {
+    clients::table
+        .find(id)
+        .select(ClientRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list(conn: &mut DbConn) -> QueryResult<Vec<ClientRow>> {
+    clients::table
+        .order(clients::created_at.asc())
+        .select(ClientRow::as_select())
+        .load(conn)
+}
+
+/// Replaces a client's secret hash (used by the demo, which shows its secret at start).
+pub fn set_secret_hash(conn: &mut DbConn, id: &str, hash: &str) -> QueryResult<usize> {
+    diesel::update(clients::table.find(id))
+        .set(clients::secret_hash.eq(hash))
+        .execute(conn)
+}

@@ -1,0 +1,172 @@
+//! Typed settings: `config/default.toml` values, an optional TOML file, then `PORTA_*`
+//! environment overrides, validated once at start.
+
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// Every setting Porta reads. Field names are the TOML keys; `PORTA_<KEY>` overrides them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Public base URL; the `iss` of every token. No trailing slash, no query.
+    pub issuer: String,
+    /// Address the HTTP server listens on.
+    pub bind: String,
+    /// `postgres://…` selects PostgreSQL; anything else is a SQLite path.
+    pub database_url: String,
+    /// Folder for the embedded database and the generated master key.
+    pub data_dir: PathBuf,
+    /// 32 bytes, base64 or hex; encrypts secrets at rest. Generated on the embedded default.
+    pub master_key: Option<String>,
+    /// Largest number of pooled database connections.
+    pub db_pool_size: u32,
+    /// HTTP worker threads (0 = one per core).
+    pub workers: usize,
+    /// Access-token life in seconds.
+    pub access_token_ttl: i64,
+    /// ID-token life in seconds.
+    pub id_token_ttl: i64,
+    /// Refresh-token life in seconds.
+    pub refresh_token_ttl: i64,
+    /// Authorization-code life in seconds.
+    pub code_ttl: i64,
+    /// Browser-session life in seconds.
+    pub session_ttl: i64,
+    /// How long a pending authorization request (sign-in and consent) may take, in seconds.
+    pub authorization_request_ttl: i64,
+    /// `aud` of access tokens when no resource is named.
+    pub access_token_audience: Option<String>,
+    /// Log filter (tracing `EnvFilter` syntax).
+    pub log: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            issuer: "http://127.0.0.1:8080".into(),
+            bind: "127.0.0.1:8080".into(),
+            database_url: "data/porta.db".into(),
+            data_dir: PathBuf::from("data"),
+            master_key: None,
+            db_pool_size: 16,
+            workers: 0,
+            access_token_ttl: 3600,
+            id_token_ttl: 3600,
+            refresh_token_ttl: 30 * 24 * 3600,
+            code_ttl: 60,
+            session_ttl: 14 * 24 * 3600,
+            authorization_request_ttl: 1800,
+            access_token_audience: None,
+            log: "info".into(),
+        }
+    }
+}
+
+/// A setting that cannot be used, named so the operator knows what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(String),
+    #[error("invalid setting {setting} (PORTA_{env}): {reason}")]
+    Invalid {
+        setting: &'static str,
+        env: String,
+        reason: String,
+    },
+}
+
+fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        setting,
+        env: setting.to_uppercase(),
+        reason: reason.into(),
+    }
+}
+
+impl Settings {
+    /// Loads defaults, then `file` (if any), then `PORTA_*` variables, and validates.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError::Load(format!(
+                    "config file {} does not exist",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        let env = Env::prefixed("PORTA_").ignore(&["test_postgres_url"]);
+        let settings: Settings = figment
+            .merge(env)
+            .extract()
+            .map_err(|e| ConfigError::Load(e.to_string()))?;
+        settings.validate()
+    }
+
+    /// Checks every setting and normalises the issuer.
+    pub fn validate(mut self) -> Result<Settings, ConfigError> {
+        let issuer = url::Url::parse(&self.issuer)
+            .map_err(|e| invalid("issuer", format!("not a URL: {e}")))?;
+        if !matches!(issuer.scheme(), "http" | "https") {
+            return Err(invalid("issuer", "must be an http or https URL"));
+        }
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            return Err(invalid("issuer", "must not have a query or fragment"));
+        }
+        if issuer.host_str().is_none() {
+            return Err(invalid("issuer", "must name a host"));
+        }
+        self.issuer = self.issuer.trim_end_matches('/').to_string();
+        if self.bind.parse::<std::net::SocketAddr>().is_err() {
+            return Err(invalid("bind", "must be an address like 127.0.0.1:8080"));
+        }
+        if self.database_url.trim().is_empty() {
+            return Err(invalid("database_url", "must not be empty"));
+        }
+        if self.db_pool_size == 0 {
+            return Err(invalid("db_pool_size", "must be at least 1"));
+        }
+        for (name, value) in [
+            ("access_token_ttl", self.access_token_ttl),
+            ("id_token_ttl", self.id_token_ttl),
+            ("refresh_token_ttl", self.refresh_token_ttl),
+            ("code_ttl", self.code_ttl),
+            ("session_ttl", self.session_ttl),
+            ("authorization_request_ttl", self.authorization_request_ttl),
+        ] {
+            if value <= 0 {
+                return Err(invalid(name, "must be a positive number of seconds"));
+            }
+        }
+        if self.code_ttl > 600 {
+            // RFC 6749 4.1.2: a code's lifetime should be short; ten minutes at most.
+            return Err(invalid("code_ttl", "must be at most 600 seconds"));
+        }
+        if let Some(key) = &self.master_key {
+            crate::crypto::MasterKey::parse(key).map_err(|r| invalid("master_key", r))?;
+        }
+        Ok(self)
+    }
+
+    /// True when the issuer is https, which switches on Secure and `__Host-` cookies.
+    pub fn secure_cookies(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+
+    /// True when the database is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.starts_with("postgres://")
+            || self.database_url.starts_with("postgresql://")
+    }
+
+    /// The audience written into access tokens.
+    pub fn audience(&self) -> String {
+        self.access_token_audience
+            .clone()
+            .unwrap_or_else(|| self.issuer.clone())
+    }
+}

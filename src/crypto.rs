@@ -1,0 +1,169 @@
+//! Small cryptographic building blocks: random secrets, hashes of high-entropy secrets,
+//! password hashes, and AEAD encryption of secrets at rest under the master key.
+
+use aes_gcm::aead::{Aead, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+/// A URL-safe random secret of `bytes` bytes of entropy.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// A random 128-bit identifier (UUID v4 text).
+pub fn random_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// SHA-256 of a high-entropy secret, hex encoded; what the database stores instead of it.
+pub fn hash_secret(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Compares two strings in constant time (for secrets).
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// Hashes a password with argon2id (OWASP parameters, the crate's defaults). Slow on
+/// purpose: call it off the async workers.
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::generate(&mut rand::rngs::OsRng);
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
+}
+
+/// Checks a password against an argon2 hash. Slow on purpose: call it off the async workers.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    match PasswordHash::new(hash) {
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// A hash to verify against when an account does not exist, so the answer takes as long
+/// as it does for a real account (no account enumeration by timing).
+pub fn dummy_password_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("porta-dummy-password").unwrap_or_default())
+}
+
+/// The key that encrypts secrets at rest (AES-256-GCM).
+#[derive(Clone)]
+pub struct MasterKey(Aes256Gcm);
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MasterKey(…)")
+    }
+}
+
+impl MasterKey {
+    /// Parses 32 bytes given as base64 (standard or URL-safe) or 64 hex digits.
+    pub fn parse(text: &str) -> Result<MasterKey, String> {
+        let text = text.trim();
+        let bytes = if text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()) {
+            hex::decode(text).map_err(|e| e.to_string())?
+        } else {
+            STANDARD
+                .decode(text)
+                .or_else(|_| URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')))
+                .map_err(|_| "must be 32 bytes in base64 or 64 hex digits".to_string())?
+        };
+        if bytes.len() != 32 {
+            return Err(format!("must be 32 bytes, got {}", bytes.len()));
+        }
+        let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|e| e.to_string())?;
+        Ok(MasterKey(cipher))
+    }
+
+    /// A new random key, base64 encoded.
+    pub fn generate() -> String {
+        let mut buf = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut buf);
+        STANDARD.encode(buf)
+    }
+
+    /// Encrypts `plain`; `context` is bound as associated data so a ciphertext cannot be
+    /// moved to another row.
+    pub fn seal(&self, plain: &[u8], context: &str) -> Result<String, String> {
+        let mut nonce = [0u8; 12];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let ct = self
+            .0
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                aes_gcm::aead::Payload {
+                    msg: plain,
+                    aad: context.as_bytes(),
+                },
+            )
+            .map_err(|_| "encryption failed".to_string())?;
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ct);
+        Ok(format!("v1:{}", STANDARD.encode(out)))
+    }
+
+    /// Decrypts what `seal` produced with the same `context`.
+    pub fn open(&self, sealed: &str, context: &str) -> Result<Vec<u8>, String> {
+        let body = sealed
+            .strip_prefix("v1:")
+            .ok_or("unknown ciphertext version")?;
+        let raw = STANDARD
+            .decode(body)
+            .map_err(|_| "ciphertext is not base64")?;
+        if raw.len() < 12 + 16 {
+            return Err("ciphertext too short".into());
+        }
+        let (nonce, ct) = raw.split_at(12);
+        self.0
+            .decrypt(
+                Nonce::from_slice(nonce),
+                aes_gcm::aead::Payload {
+                    msg: ct,
+                    aad: context.as_bytes(),
+                },
+            )
+            .map_err(|_| "wrong master key or corrupted ciphertext".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_and_open_round_trip_and_bind_context() {
+        let key = MasterKey::parse(&MasterKey::generate()).unwrap();
+        let sealed = key.seal(b"secret", "kid-1").unwrap();
+        assert_eq!(key.open(&sealed, "kid-1").unwrap(), b"secret");
+        assert!(key.open(&sealed, "kid-2").is_err());
+        let other = MasterKey::parse(&MasterKey::generate()).unwrap();
+        assert!(other.open(&sealed, "kid-1").is_err());
+    }
+
+    #[test]
+    fn master_key_must_be_32_bytes() {
+        assert!(MasterKey::parse("c2hvcnQ=").is_err());
+        assert!(MasterKey::parse(&"ab".repeat(32)).is_ok());
+    }
+
+    #[test]
+    fn passwords_verify_only_with_the_right_password() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(verify_password("correct horse", &hash));
+        assert!(!verify_password("wrong horse", &hash));
+        assert!(!verify_password("x", "not a hash"));
+    }
+}

@@ -1,0 +1,268 @@
+//! The demo app served by `porta serve --demo`: a tiny relying party on Porta itself that
+//! signs in through the hosted pages and shows the verified id token and userinfo. It talks
+//! to Porta over real HTTP, exactly as an outside app would.
+
+use std::collections::HashMap;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use josekit::jwk::JwkSet;
+use josekit::jws::RS256;
+use sha2::{Digest, Sha256};
+
+use crate::clients::{self, store::ClientRow};
+use crate::crypto;
+use crate::db::{self, DbPool};
+use crate::web::{self as pweb, AppState, PageError};
+
+/// The seeded demo client and person.
+pub const DEMO_CLIENT_ID: &str = "porta-demo";
+pub const DEMO_EMAIL: &str = "demo@porta.test";
+pub const DEMO_PASSWORD: &str = "porta-demo-password";
+
+/// The demo client's credentials (the secret is made anew at every start).
+#[derive(Debug, Clone)]
+pub struct DemoConfig {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// Creates (or refreshes) the demo person and client.
+pub async fn seed(pool: &DbPool, issuer: &str) -> Result<DemoConfig, String> {
+    match crate::accounts::create_user(
+        pool,
+        DEMO_EMAIL,
+        Some("Demo Person".into()),
+        Some(DEMO_PASSWORD.into()),
+    )
+    .await
+    {
+        Ok(_) | Err(crate::accounts::AccountError::EmailTaken) => {}
+        Err(e) => return Err(e.to_string()),
+    }
+    let secret = crypto::random_token(32);
+    let row = ClientRow {
+        id: DEMO_CLIENT_ID.into(),
+        name: "Porta demo app".into(),
+        secret_hash: Some(crypto::hash_secret(&secret)),
+        redirect_uris: serde_json::to_string(&[format!("{issuer}/demo/callback")])
+            .unwrap_or_default(),
+        post_logout_redirect_uris: serde_json::to_string(&[format!("{issuer}/demo")])
+            .unwrap_or_default(),
+        grant_types: "authorization_code refresh_token".into(),
+        scopes: "openid profile email offline_access".into(),
+        skip_consent: false,
+        created_at: crate::time::now(),
+    };
+    db::run(pool, move |conn| {
+        use crate::db::schema::clients as c;
+        use diesel::prelude::*;
+        diesel::delete(c::table.find(&row.id)).execute(conn)?;
+        clients::store::insert(conn, &row)?;
+        Ok(())
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    Ok(DemoConfig {
+        client_id: DEMO_CLIENT_ID.into(),
+        client_secret: secret,
+    })
+}
+
+/// Mounts the demo routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/demo", web::get().to(index))
+        .route("/demo/start", web::get().to(start))
+        .route("/demo/callback", web::get().to(callback));
+}
+
+#[derive(Template)]
+#[template(path = "demo/index.html")]
+struct IndexPage {
+    email: &'static str,
+    password: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "demo/result.html")]
+struct ResultPage {
+    id_token_claims: String,
+    userinfo: String,
+    logout_url: String,
+}
+
+fn demo(state: &AppState) -> Result<&DemoConfig, PageError> {
+    state
+        .demo
+        .as_deref()
+        .ok_or_else(|| PageError::NotFound("The demo is not enabled (start with --demo).".into()))
+}
+
+async fn index(state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+    demo(&state)?;
+    Ok(pweb::render(
+        StatusCode::OK,
+        &IndexPage {
+            email: DEMO_EMAIL,
+            password: DEMO_PASSWORD,
+        },
+    ))
+}
+
+const COOKIE: &str = "porta_demo";
+
+/// Starts a sign-in: state, nonce and a PKCE verifier kept in the demo's own cookie.
+async fn start(state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
+    let cfg = demo(&state)?;
+    let (st, nonce, verifier) = (
+        crypto::random_token(16),
+        crypto::random_token(16),
+        crypto::random_token(32),
+    );
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &cfg.client_id)
+        .append_pair("redirect_uri", &state.url("/demo/callback"))
+        .append_pair("scope", "openid profile email offline_access")
+        .append_pair("state", &st)
+        .append_pair("nonce", &nonce)
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256")
+        .finish();
+    let mut resp = pweb::found(&format!("/authorize?{query}"));
+    let cookie = Cookie::build(COOKIE, format!("{st}.{nonce}.{verifier}"))
+        .path("/demo")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.secure_cookies())
+        .finish();
+    let _ = resp.add_cookie(&cookie);
+    Ok(resp)
+}
+
+async fn callback(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<HashMap<String, String>>,
+) -> Result<HttpResponse, PageError> {
+    let cfg = demo(&state)?;
+    if let Some(error) = query.get("error") {
+        return Err(PageError::BadRequest(format!("Porta answered: {error}.")));
+    }
+    let cookie = req
+        .cookie(COOKIE)
+        .ok_or_else(|| PageError::BadRequest("The demo sign-in was not started here.".into()))?;
+    let parts: Vec<&str> = cookie.value().split('.').collect();
+    let [st, nonce, verifier] = parts.as_slice() else {
+        return Err(PageError::BadRequest("The demo cookie is damaged.".into()));
+    };
+    if query.get("state").map(String::as_str) != Some(*st) {
+        return Err(PageError::BadRequest(
+            "The state does not match (possible CSRF).".into(),
+        ));
+    }
+    if query.get("iss").map(String::as_str) != Some(state.settings.issuer.as_str()) {
+        return Err(PageError::BadRequest(
+            "The iss parameter does not match (RFC 9207).".into(),
+        ));
+    }
+    let code = query
+        .get("code")
+        .ok_or_else(|| PageError::BadRequest("No code in the answer.".into()))?;
+    let http = reqwest::Client::new();
+    let fail = |e: reqwest::Error| PageError::Internal(format!("demo HTTP call failed: {e}"));
+    let tokens: serde_json::Value = http
+        .post(state.url("/token"))
+        .basic_auth(&cfg.client_id, Some(&cfg.client_secret))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", &state.url("/demo/callback")),
+            ("code_verifier", verifier),
+        ])
+        .send()
+        .await
+        .map_err(fail)?
+        .json()
+        .await
+        .map_err(fail)?;
+    let id_token = tokens["id_token"]
+        .as_str()
+        .ok_or_else(|| PageError::BadRequest(format!("The token endpoint answered: {tokens}")))?;
+    let access_token = tokens["access_token"].as_str().unwrap_or_default();
+    let jwks: serde_json::Value = http
+        .get(state.url("/jwks"))
+        .send()
+        .await
+        .map_err(fail)?
+        .json()
+        .await
+        .map_err(fail)?;
+    let claims = verify_id_token(&state, &jwks, id_token, &cfg.client_id, nonce)
+        .map_err(|m| PageError::BadRequest(format!("The id token is not valid: {m}.")))?;
+    let userinfo: serde_json::Value = http
+        .get(state.url("/userinfo"))
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .map_err(fail)?
+        .json()
+        .await
+        .map_err(fail)?;
+    let logout_url = format!(
+        "/logout?{}",
+        url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("id_token_hint", id_token)
+            .append_pair("post_logout_redirect_uri", &state.url("/demo"))
+            .finish()
+    );
+    let page = ResultPage {
+        id_token_claims: serde_json::to_string_pretty(&claims).unwrap_or_default(),
+        userinfo: serde_json::to_string_pretty(&userinfo).unwrap_or_default(),
+        logout_url,
+    };
+    let mut resp = pweb::render(StatusCode::OK, &page);
+    let mut gone = Cookie::build(COOKIE, "").path("/demo").finish();
+    gone.make_removal();
+    let _ = resp.add_cookie(&gone);
+    Ok(resp)
+}
+
+/// Checks the id token as a relying party must (OIDC Core 3.1.3.7).
+fn verify_id_token(
+    state: &AppState,
+    jwks: &serde_json::Value,
+    token: &str,
+    client_id: &str,
+    nonce: &str,
+) -> Result<serde_json::Value, String> {
+    let set = JwkSet::from_bytes(jwks.to_string().as_bytes()).map_err(|e| e.to_string())?;
+    let header = josekit::jwt::decode_header(token).map_err(|e| e.to_string())?;
+    let kid = header
+        .claim("kid")
+        .and_then(|v| v.as_str())
+        .ok_or("no kid")?;
+    let jwk = set.get(kid).into_iter().next().ok_or("unknown kid")?;
+    let verifier = RS256.verifier_from_jwk(jwk).map_err(|e| e.to_string())?;
+    let (payload, _) =
+        josekit::jwt::decode_with_verifier(token, &verifier).map_err(|e| e.to_string())?;
+    let claims = serde_json::Value::Object(payload.claims_set().clone());
+    if claims["iss"] != state.settings.issuer.as_str() {
+        return Err("wrong issuer".into());
+    }
+    if claims["aud"] != client_id {
+        return Err("wrong audience".into());
+    }
+    if claims["nonce"] != nonce {
+        return Err("wrong nonce".into());
+    }
+    if claims["exp"].as_i64().unwrap_or(0) <= crate::time::now() {
+        return Err("expired".into());
+    }
+    Ok(claims)
+}

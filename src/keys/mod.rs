@@ -1,0 +1,175 @@
+//! Signing keys: RSA-2048 keys stored encrypted, the active signer, the published JWKS and
+//! token signature checks.
+
+pub mod store;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use josekit::jwk::{Jwk, KeyPair};
+use josekit::jws::alg::rsassa::{RsassaJwsSigner, RsassaJwsVerifier};
+use josekit::jws::{JwsHeader, RS256};
+use josekit::jwt::{self, JwtPayload};
+use serde_json::{Map, Value};
+
+use crate::crypto::{self, MasterKey};
+use crate::db::{self, DbError, DbPool};
+
+pub use store::KeyRow;
+
+/// Why a key operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("key generation or parsing failed: {0}")]
+    Jose(#[from] josekit::JoseError),
+    #[error("private key cannot be decrypted: {0}")]
+    Decrypt(String),
+    #[error("no active signing key")]
+    NoActiveKey,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Everything needed to sign and verify, loaded from the database.
+pub struct KeySet {
+    active_kid: String,
+    signer: RsassaJwsSigner,
+    verifiers: HashMap<String, RsassaJwsVerifier>,
+    /// The JWKS document, rendered once.
+    pub jwks_json: String,
+}
+
+/// Shared, swappable key set (a rotation replaces the whole set at once).
+#[derive(Clone)]
+pub struct KeyRing(Arc<RwLock<Arc<KeySet>>>);
+
+impl KeyRing {
+    /// Loads the keys from the database, creating the first key if there is none.
+    pub async fn load(pool: &DbPool, master: &MasterKey) -> Result<KeyRing, KeyError> {
+        ensure_active_key(pool, master).await?;
+        let set = load_set(pool, master).await?;
+        Ok(KeyRing(Arc::new(RwLock::new(Arc::new(set)))))
+    }
+
+    /// Re-reads the keys from the database.
+    pub async fn reload(&self, pool: &DbPool, master: &MasterKey) -> Result<(), KeyError> {
+        let set = load_set(pool, master).await?;
+        if let Ok(mut guard) = self.0.write() {
+            *guard = Arc::new(set);
+        }
+        Ok(())
+    }
+
+    /// The current key set.
+    pub fn current(&self) -> Arc<KeySet> {
+        match self.0.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}
+
+impl KeySet {
+    /// The id of the key that signs.
+    pub fn active_kid(&self) -> &str {
+        &self.active_kid
+    }
+
+    /// Signs `claims` as an RS256 JWT with `typ` in the header and the active `kid`.
+    pub fn sign(&self, typ: &str, claims: Map<String, Value>) -> Result<String, KeyError> {
+        let mut header = JwsHeader::new();
+        header.set_token_type(typ);
+        header.set_key_id(&self.active_kid);
+        let payload = JwtPayload::from_map(claims)?;
+        Ok(jwt::encode_with_signer(&payload, &header, &self.signer)?)
+    }
+
+    /// Checks an RS256 signature by a key Porta publishes; returns the header and claims.
+    /// Expiry and token type are the caller's to check.
+    pub fn verify(&self, token: &str) -> Option<(JwsHeader, Map<String, Value>)> {
+        let (payload, header) = jwt::decode_with_verifier_selector(token, |header| {
+            if header.algorithm() != Some("RS256") {
+                return Ok(None);
+            }
+            Ok(header
+                .key_id()
+                .and_then(|kid| self.verifiers.get(kid))
+                .map(|v| v as &dyn josekit::jws::JwsVerifier))
+        })
+        .ok()?;
+        Some((header, payload.claims_set().clone()))
+    }
+}
+
+async fn ensure_active_key(pool: &DbPool, master: &MasterKey) -> Result<(), KeyError> {
+    let master = master.clone();
+    let created = db::run(pool, move |conn| {
+        if store::active(conn)?.is_some() {
+            return Ok(None);
+        }
+        let row = new_key_row(&master, "active").map_err(|e| {
+            tracing::error!(error = %e, "signing key generation failed");
+            DbError::Cancelled
+        })?;
+        store::insert(conn, &row)?;
+        Ok(Some(row.kid))
+    })
+    .await?;
+    if let Some(kid) = created {
+        tracing::info!(%kid, "created the first RS256 signing key");
+    }
+    Ok(())
+}
+
+/// Generates an RSA-2048 key pair and seals its private half under the master key.
+pub fn new_key_row(master: &MasterKey, state: &str) -> Result<KeyRow, KeyError> {
+    let pair = RS256.generate_key_pair(2048)?;
+    let kid = crypto::random_token(12);
+    let pem = pair.to_pem_private_key();
+    let sealed = master
+        .seal(&pem, &format!("signing-key:{kid}"))
+        .map_err(KeyError::Decrypt)?;
+    let mut jwk = pair.to_jwk_public_key();
+    jwk.set_key_id(&kid);
+    jwk.set_key_use("sig");
+    jwk.set_algorithm("RS256");
+    let now = crate::time::now();
+    Ok(KeyRow {
+        kid,
+        state: state.to_string(),
+        private_key_enc: sealed,
+        public_jwk: jwk.to_string(),
+        created_at: now,
+        activates_at: now,
+        retires_at: None,
+    })
+}
+
+async fn load_set(pool: &DbPool, master: &MasterKey) -> Result<KeySet, KeyError> {
+    let rows = db::run(pool, |conn| Ok(store::published(conn)?)).await?;
+    let active = rows
+        .iter()
+        .find(|r| r.state == "active")
+        .ok_or(KeyError::NoActiveKey)?;
+    let pem = master
+        .open(
+            &active.private_key_enc,
+            &format!("signing-key:{}", active.kid),
+        )
+        .map_err(KeyError::Decrypt)?;
+    let signer = RS256.signer_from_pem(&pem)?;
+    let mut verifiers = HashMap::new();
+    let mut keys = Vec::new();
+    for row in &rows {
+        let jwk = Jwk::from_bytes(row.public_jwk.as_bytes())?;
+        verifiers.insert(row.kid.clone(), RS256.verifier_from_jwk(&jwk)?);
+        keys.push(serde_json::to_value(jwk.as_ref()).unwrap_or(Value::Null));
+    }
+    let jwks_json = serde_json::json!({ "keys": keys }).to_string();
+    Ok(KeySet {
+        active_kid: active.kid.clone(),
+        signer,
+        verifiers,
+        jwks_json,
+    })
+}

@@ -1,0 +1,19 @@
+//! Porta: a standalone OAuth 2.0 / OpenID Connect identity provider.
+//!
+//! `main.rs` only parses the command line; everything else lives here so tests build
+//! exactly what production runs.
+
+pub mod accounts;
+pub mod app;
+pub mod cli;
+pub mod clients;
+pub mod config;
+pub mod crypto;
+pub mod db;
+pub mod demo;
+pub mod keys;
+pub mod oauth;
+pub mod oidc;
+pub mod sessions;
+pub mod time;
+pub mod web;

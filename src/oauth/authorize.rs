@@ -1,0 +1,618 @@
+//! The authorization endpoint (RFC 6749 4.1, OIDC Core 3.1.2): validates the request,
+//! sends the person through sign-in and consent, and answers the client with a code.
+
+use std::borrow::Cow;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use oxide_auth::code_grant::extensions::Pkce;
+use serde::{Deserialize, Serialize};
+
+use super::params::Params;
+use super::{registrar, store};
+use crate::clients::{self, Client};
+use crate::crypto;
+use crate::db::{self, DbError};
+use crate::sessions::{self, Session};
+use crate::web::{self as page, csrf, AppState, PageError};
+
+/// A validated authorization request, kept while the person signs in and consents.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuthRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    /// The PKCE challenge as oxide-auth encodes it.
+    pub pkce: Option<String>,
+    pub prompt: Vec<String>,
+    pub max_age: Option<i64>,
+    pub id_token_hint_sub: Option<String>,
+    pub login_hint: Option<String>,
+    /// Hash of the browser's CSRF cookie: the request only goes on in that browser.
+    pub browser: String,
+    /// Set when the person signed in for this request (satisfies `prompt=login`).
+    pub signed_in_at: Option<i64>,
+}
+
+impl AuthRequest {
+    fn has_prompt(&self, p: &str) -> bool {
+        self.prompt.iter().any(|x| x == p)
+    }
+}
+
+/// Where a request goes next.
+pub enum Outcome {
+    /// Back to the client (success or error), with `iss` (RFC 9207).
+    ToClient(String),
+    /// To one of Porta's pages (sign-in or consent).
+    ToPage(String),
+}
+
+/// Errors raised before the redirect URI is trusted are pages; after, they go to the client.
+enum Refusal {
+    Page(PageError),
+    Client(String),
+}
+
+impl From<DbError> for Refusal {
+    fn from(e: DbError) -> Self {
+        Refusal::Page(e.into())
+    }
+}
+
+/// Builds the client redirect: the registered URI plus our parameters, appended without
+/// re-serialising the URI (it must stay exactly as registered).
+pub fn client_redirect(redirect_uri: &str, pairs: &[(&str, &str)]) -> String {
+    let mut ser = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        ser.append_pair(k, v);
+    }
+    let sep = if redirect_uri.contains('?') { '&' } else { '?' };
+    format!("{redirect_uri}{sep}{}", ser.finish())
+}
+
+fn error_redirect(
+    state: &AppState,
+    req: &AuthRequestRef,
+    error: &str,
+    description: &str,
+) -> String {
+    let mut pairs = vec![("error", error), ("error_description", description)];
+    if let Some(s) = req.state {
+        pairs.push(("state", s));
+    }
+    pairs.push(("iss", state.settings.issuer.as_str()));
+    client_redirect(req.redirect_uri, &pairs)
+}
+
+/// The bits of a request needed to answer the client.
+struct AuthRequestRef<'a> {
+    redirect_uri: &'a str,
+    state: Option<&'a str>,
+}
+
+/// `GET /authorize` and `POST /authorize` (form body).
+#[tracing::instrument(skip_all)]
+pub async fn authorize(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, PageError> {
+    let raw: &[u8] = if req.method() == actix_web::http::Method::POST {
+        if !is_form(&req) {
+            return Err(PageError::BadRequest(
+                "The authorization request must be application/x-www-form-urlencoded.".into(),
+            ));
+        }
+        &body
+    } else {
+        req.query_string().as_bytes()
+    };
+    let params = Params::parse(raw)
+        .map_err(|e| PageError::BadRequest(format!("Invalid authorization request: {e}.")))?;
+    let (browser_token, new_cookie) = csrf::token(&req, state.secure_cookies());
+    let auth = match validate(&state, params, crypto::hash_secret(&browser_token)).await {
+        Ok(auth) => auth,
+        Err(Refusal::Page(e)) => return Err(e),
+        Err(Refusal::Client(location)) => return Ok(page::found(&location)),
+    };
+    let outcome = proceed(&state, &req, auth, None).await?;
+    let mut resp = match outcome {
+        Outcome::ToClient(l) | Outcome::ToPage(l) => page::found(&l),
+    };
+    if let Some(c) = new_cookie {
+        let _ = resp.add_cookie(&c);
+    }
+    Ok(resp)
+}
+
+/// `GET /authorize/resume?request=ID`: continues after sign-in.
+pub async fn resume(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let params = Params::parse(req.query_string().as_bytes())
+        .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
+    let id = params.get("request").unwrap_or("").to_string();
+    let (auth, _) = load_pending(&state, &req, &id).await?;
+    match proceed(&state, &req, auth, Some(id)).await? {
+        Outcome::ToClient(l) | Outcome::ToPage(l) => Ok(page::found(&l)),
+    }
+}
+
+fn is_form(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';').next().is_some_and(|m| {
+                m.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+        })
+}
+
+const KNOWN_PROMPTS: &[&str] = &["none", "login", "consent", "select_account"];
+
+async fn validate(
+    state: &AppState,
+    mut p: Params,
+    browser: String,
+) -> Result<AuthRequest, Refusal> {
+    let page = |m: &str| Refusal::Page(PageError::BadRequest(m.to_string()));
+    let client_id = p
+        .take("client_id")
+        .ok_or_else(|| page("The request names no client (client_id is missing)."))?;
+    let client = clients::find(&state.pool, client_id)
+        .await?
+        .ok_or_else(|| page("The application that sent you here is not registered with Porta."))?;
+    let requested_redirect = p.take("redirect_uri");
+    let scope_text = p.take("scope").unwrap_or_default();
+    let openid = scope_text.split(' ').any(|s| s == "openid");
+    if requested_redirect.is_none() && openid {
+        return Err(page("The request has no redirect_uri."));
+    }
+    let redirect_uri = registrar::bind_redirect(&client, requested_redirect.as_deref())
+        .ok_or_else(|| page("The redirect_uri in this request is not registered for this application, so Porta will not send you there."))?;
+    let st = p.take("state");
+    let r = AuthRequestRef {
+        redirect_uri: &redirect_uri,
+        state: st.as_deref(),
+    };
+    let fail = |error: &str, description: &str| {
+        Refusal::Client(error_redirect(state, &r, error, description))
+    };
+
+    match p.get("response_type") {
+        None => return Err(fail("invalid_request", "response_type is required")),
+        Some("code") => {}
+        Some(_) => {
+            return Err(fail(
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            ))
+        }
+    }
+    if p.get("response_mode").is_some_and(|m| m != "query") {
+        return Err(fail(
+            "invalid_request",
+            "only response_mode=query is supported",
+        ));
+    }
+    if p.get("request").is_some() {
+        return Err(fail(
+            "request_not_supported",
+            "request objects are not supported",
+        ));
+    }
+    if p.get("request_uri").is_some() {
+        return Err(fail(
+            "request_uri_not_supported",
+            "request_uri is not supported",
+        ));
+    }
+    if p.get("registration").is_some() {
+        return Err(fail(
+            "registration_not_supported",
+            "registration is not supported",
+        ));
+    }
+    if !client.allows_grant("authorization_code") {
+        return Err(fail(
+            "unauthorized_client",
+            "this client may not use the authorization code grant",
+        ));
+    }
+    let scopes = grant_scopes(&client, &redirect_uri, &scope_text).ok_or_else(|| {
+        fail(
+            "invalid_scope",
+            "the requested scope is missing, malformed or not allowed for this client",
+        )
+    })?;
+    let pkce = pkce_challenge(
+        &client,
+        p.get("code_challenge"),
+        p.get("code_challenge_method"),
+    )
+    .map_err(|d| fail("invalid_request", d))?;
+    let nonce = p.take("nonce");
+    if nonce.as_ref().is_some_and(|n| n.len() > 512) {
+        return Err(fail("invalid_request", "nonce is too long"));
+    }
+    let prompt: Vec<String> = p
+        .get("prompt")
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    if prompt.iter().any(|x| !KNOWN_PROMPTS.contains(&x.as_str())) {
+        return Err(fail("invalid_request", "unknown prompt value"));
+    }
+    if prompt.iter().any(|x| x == "none") && prompt.len() > 1 {
+        return Err(fail(
+            "invalid_request",
+            "prompt=none cannot be combined with other values",
+        ));
+    }
+    let max_age =
+        match p.get("max_age") {
+            None => None,
+            Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                fail("invalid_request", "max_age must be a non-negative integer")
+            })?),
+        };
+    let id_token_hint_sub = match p.get("id_token_hint") {
+        None => None,
+        Some(hint) => Some(hint_subject(state, hint).ok_or_else(|| {
+            fail(
+                "invalid_request",
+                "id_token_hint is not an id token issued by Porta",
+            )
+        })?),
+    };
+    Ok(AuthRequest {
+        client_id: client.id.clone(),
+        redirect_uri: redirect_uri.clone(),
+        scopes,
+        state: st.clone(),
+        nonce,
+        pkce,
+        prompt,
+        max_age,
+        id_token_hint_sub,
+        login_hint: p.take("login_hint").filter(|h| h.len() <= 254),
+        browser,
+        signed_in_at: None,
+    })
+}
+
+/// Scopes the client asked for that it is registered for; unknown values are dropped
+/// (OIDC Core 3.1.2.1), but nothing left at all is `invalid_scope`.
+fn grant_scopes(client: &Client, redirect_uri: &str, scope: &str) -> Option<Vec<String>> {
+    let mut wanted: Vec<&str> = Vec::new();
+    for s in scope.split(' ').filter(|s| !s.is_empty()) {
+        if client.allows_scope(s) && !wanted.contains(&s) {
+            wanted.push(s);
+        }
+    }
+    if wanted.is_empty() {
+        return None;
+    }
+    registrar::negotiate_scope(client, redirect_uri, &wanted.join(" ")).ok()?;
+    Some(wanted.into_iter().map(str::to_string).collect())
+}
+
+/// RFC 7636: S256 only; required for public clients; checked for everyone who sends one.
+fn pkce_challenge(
+    client: &Client,
+    challenge: Option<&str>,
+    method: Option<&str>,
+) -> Result<Option<String>, &'static str> {
+    let Some(challenge) = challenge else {
+        if method.is_some() {
+            return Err("code_challenge_method without code_challenge");
+        }
+        if client.is_public() {
+            return Err("PKCE is required: send code_challenge with code_challenge_method=S256");
+        }
+        return Ok(None);
+    };
+    if method != Some("S256") {
+        return Err("code_challenge_method must be S256 (plain is not accepted)");
+    }
+    // A S256 challenge is the base64url of 32 bytes: exactly 43 characters.
+    let valid = challenge.len() == 43
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if !valid {
+        return Err("code_challenge is not a valid S256 challenge");
+    }
+    let value = Pkce::required()
+        .challenge(Some(Cow::Borrowed("S256")), Some(Cow::Borrowed(challenge)))
+        .map_err(|_| "code_challenge is not valid")?
+        .ok_or("code_challenge is not valid")?;
+    value
+        .into_private_value()
+        .ok()
+        .flatten()
+        .map(Some)
+        .ok_or("code_challenge is not valid")
+}
+
+/// The subject of an id token Porta signed (expired ones are fine as hints).
+fn hint_subject(state: &AppState, hint: &str) -> Option<String> {
+    let (_, claims) = state.keys.current().verify(hint)?;
+    if claims.get("iss")?.as_str()? != state.settings.issuer {
+        return None;
+    }
+    claims.get("sub")?.as_str().map(str::to_string)
+}
+
+/// Loads a pending request for this browser; expired or foreign ones are an error page.
+pub async fn load_pending(
+    state: &AppState,
+    req: &HttpRequest,
+    id: &str,
+) -> Result<(AuthRequest, i64), PageError> {
+    let expired = || {
+        PageError::BadRequest("This sign-in request has expired or is unknown. Go back to the application and start again.".into())
+    };
+    if id.is_empty() || id.len() > 100 {
+        return Err(expired());
+    }
+    let id = id.to_string();
+    let row = db::run(&state.pool, move |conn| {
+        Ok(store::find_request(conn, &id, crate::time::now())?)
+    })
+    .await?
+    .ok_or_else(expired)?;
+    let auth: AuthRequest =
+        serde_json::from_str(&row.params).map_err(|e| PageError::Internal(e.to_string()))?;
+    let (token, _) = csrf::token(req, state.secure_cookies());
+    if !crypto::constant_time_eq(&crypto::hash_secret(&token), &auth.browser) {
+        return Err(expired());
+    }
+    Ok((auth, row.created_at))
+}
+
+/// Records that the person signed in for a pending request.
+pub async fn mark_signed_in(
+    state: &AppState,
+    id: &str,
+    auth_time: i64,
+    auth: &AuthRequest,
+) -> Result<(), DbError> {
+    let mut auth = auth.clone();
+    auth.signed_in_at = Some(auth_time);
+    let json = serde_json::to_string(&auth).unwrap_or_default();
+    let id = id.to_string();
+    db::run(&state.pool, move |conn| {
+        use crate::db::schema::authorization_requests as ar;
+        use diesel::prelude::*;
+        diesel::update(ar::table.find(&id))
+            .set(ar::params.eq(json))
+            .execute(conn)?;
+        Ok(())
+    })
+    .await
+}
+
+async fn save_pending(
+    state: &AppState,
+    auth: &AuthRequest,
+    id: Option<String>,
+) -> Result<String, DbError> {
+    if let Some(id) = id {
+        return Ok(id);
+    }
+    let now = crate::time::now();
+    let row = store::PendingRequest {
+        id: crypto::random_token(24),
+        client_id: auth.client_id.clone(),
+        params: serde_json::to_string(auth).unwrap_or_default(),
+        created_at: now,
+        expires_at: now + state.settings.authorization_request_ttl,
+    };
+    let id = row.id.clone();
+    db::run(&state.pool, move |conn| {
+        Ok(store::insert_request(conn, &row)?)
+    })
+    .await?;
+    Ok(id)
+}
+
+/// Decides the next step: sign-in, consent, or a code for the client.
+pub async fn proceed(
+    state: &AppState,
+    req: &HttpRequest,
+    auth: AuthRequest,
+    pending: Option<String>,
+) -> Result<Outcome, PageError> {
+    let r = AuthRequestRef {
+        redirect_uri: &auth.redirect_uri,
+        state: auth.state.as_deref(),
+    };
+    let session = sessions::current(&state.pool, req, state.secure_cookies()).await?;
+    let now = crate::time::now();
+    let needs_login = match &session {
+        None => true,
+        Some(s) => {
+            let fresh_enough = auth.max_age.is_none_or(|m| now - s.auth_time <= m);
+            let login_done = auth.signed_in_at.is_some_and(|t| s.auth_time >= t);
+            let hint_ok = auth
+                .id_token_hint_sub
+                .as_ref()
+                .is_none_or(|sub| *sub == s.user_id);
+            !fresh_enough || (auth.has_prompt("login") && !login_done) || !hint_ok
+        }
+    };
+    if needs_login {
+        if auth.has_prompt("none") {
+            return Ok(Outcome::ToClient(error_redirect(
+                state,
+                &r,
+                "login_required",
+                "the person is not signed in",
+            )));
+        }
+        let id = save_pending(state, &auth, pending).await?;
+        return Ok(Outcome::ToPage(format!("/login?request={id}")));
+    }
+    let Some(session) = session else {
+        return Err(PageError::Internal("session vanished".into()));
+    };
+    let client = clients::find(&state.pool, auth.client_id.clone())
+        .await?
+        .ok_or_else(|| PageError::BadRequest("The application is no longer registered.".into()))?;
+    let needs_consent = !client.skip_consent
+        && (auth.has_prompt("consent")
+            || !has_consent(state, &session.user_id, &client.id, &auth.scopes).await?);
+    if needs_consent {
+        if auth.has_prompt("none") {
+            return Ok(Outcome::ToClient(error_redirect(
+                state,
+                &r,
+                "consent_required",
+                "the person has not allowed this application yet",
+            )));
+        }
+        let id = save_pending(state, &auth, pending).await?;
+        return Ok(Outcome::ToPage(format!("/consent?request={id}")));
+    }
+    Ok(Outcome::ToClient(
+        issue_code(state, &auth, &session, pending).await?,
+    ))
+}
+
+async fn has_consent(
+    state: &AppState,
+    user_id: &str,
+    client_id: &str,
+    scopes: &[String],
+) -> Result<bool, DbError> {
+    let (u, c) = (user_id.to_string(), client_id.to_string());
+    let granted = db::run(&state.pool, move |conn| {
+        Ok(store::consented_scopes(conn, &u, &c)?)
+    })
+    .await?;
+    let granted: Vec<&str> = granted
+        .as_deref()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    Ok(scopes.iter().all(|s| granted.contains(&s.as_str())))
+}
+
+/// The answer to a consent form: allow or deny.
+pub async fn decide(
+    state: &AppState,
+    req: &HttpRequest,
+    id: &str,
+    allow: bool,
+) -> Result<String, PageError> {
+    let (auth, _) = load_pending(state, req, id).await?;
+    let r = AuthRequestRef {
+        redirect_uri: &auth.redirect_uri,
+        state: auth.state.as_deref(),
+    };
+    let session = sessions::current(&state.pool, req, state.secure_cookies())
+        .await?
+        .ok_or_else(|| {
+            PageError::Forbidden(
+                "You are not signed in any more. Go back to the application and start again."
+                    .into(),
+            )
+        })?;
+    if !allow {
+        let id = id.to_string();
+        db::run(&state.pool, move |conn| {
+            Ok(store::delete_request(conn, &id)?)
+        })
+        .await?;
+        return Ok(error_redirect(
+            state,
+            &r,
+            "access_denied",
+            "the person denied the request",
+        ));
+    }
+    let (u, c, s) = (
+        session.user_id.clone(),
+        auth.client_id.clone(),
+        auth.scopes.join(" "),
+    );
+    db::run(&state.pool, move |conn| {
+        Ok(store::save_consent(conn, &u, &c, &s)?)
+    })
+    .await?;
+    Ok(issue_code(state, &auth, &session, Some(id.to_string())).await?)
+}
+
+/// Issues a single-use code (stored hashed) in a new token family and builds the redirect.
+async fn issue_code(
+    state: &AppState,
+    auth: &AuthRequest,
+    session: &Session,
+    pending: Option<String>,
+) -> Result<String, DbError> {
+    let code = crypto::random_token(32);
+    let now = crate::time::now();
+    let row = store::CodeRow {
+        code_hash: crypto::hash_secret(&code),
+        family_id: crypto::random_token(16),
+        client_id: auth.client_id.clone(),
+        user_id: session.user_id.clone(),
+        redirect_uri: auth.redirect_uri.clone(),
+        scope: auth.scopes.join(" "),
+        nonce: auth.nonce.clone(),
+        pkce: auth.pkce.clone(),
+        auth_time: session.auth_time,
+        amr: session.amr.clone(),
+        expires_at: now + state.settings.code_ttl,
+        used_at: None,
+    };
+    db::run(&state.pool, move |conn| {
+        use diesel::Connection;
+        conn.transaction(|conn| {
+            store::insert_family(conn, &row.family_id, &row.client_id, Some(&row.user_id))?;
+            store::insert_code(conn, &row)?;
+            if let Some(id) = pending {
+                store::delete_request(conn, &id)?;
+            }
+            Ok::<_, diesel::result::Error>(())
+        })?;
+        Ok(())
+    })
+    .await?;
+    let mut pairs = vec![("code", code.as_str())];
+    if let Some(s) = &auth.state {
+        pairs.push(("state", s));
+    }
+    pairs.push(("iss", state.settings.issuer.as_str()));
+    Ok(client_redirect(&auth.redirect_uri, &pairs))
+}
+
+/// Facts the sign-in and consent pages show about a pending request.
+pub struct PendingView {
+    pub auth: AuthRequest,
+    pub client_name: String,
+}
+
+/// Loads a pending request with its client's name for a page.
+pub async fn pending_view(
+    state: &AppState,
+    req: &HttpRequest,
+    id: &str,
+) -> Result<PendingView, PageError> {
+    let (auth, _) = load_pending(state, req, id).await?;
+    let client = clients::find(&state.pool, auth.client_id.clone())
+        .await?
+        .ok_or_else(|| PageError::BadRequest("The application is no longer registered.".into()))?;
+    Ok(PendingView {
+        auth,
+        client_name: client.name,
+    })
+}

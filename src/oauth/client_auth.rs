@@ -1,0 +1,85 @@
+//! Client authentication at the token, introspection and revocation endpoints:
+//! `client_secret_basic`, `client_secret_post`, and `none` for public clients.
+
+use actix_web::http::header;
+use actix_web::HttpRequest;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+
+use super::error::OAuthError;
+use super::params::Params;
+use super::registrar;
+use crate::clients::{self, Client};
+use crate::web::AppState;
+
+/// Finds who is calling and checks their credentials. A client uses one method only.
+pub async fn authenticate(
+    state: &AppState,
+    req: &HttpRequest,
+    params: &Params,
+) -> Result<Client, OAuthError> {
+    let basic = basic_credentials(req)?;
+    let body_id = params.get("client_id");
+    let body_secret = params.get("client_secret");
+    let (client_id, secret) = match basic {
+        Some((id, secret)) => {
+            if body_secret.is_some() {
+                return Err(OAuthError::invalid_request(
+                    "use one client authentication method, not several",
+                ));
+            }
+            if body_id.is_some_and(|b| b != id) {
+                return Err(OAuthError::invalid_request(
+                    "client_id in the body differs from the Authorization header",
+                ));
+            }
+            (id, Some(secret))
+        }
+        None => match body_id {
+            Some(id) => (id.to_string(), body_secret.map(str::to_string)),
+            None => {
+                return Err(OAuthError::invalid_client(
+                    "client authentication is required",
+                ))
+            }
+        },
+    };
+    let secret = secret.filter(|s| !s.is_empty());
+    let client = clients::find(&state.pool, client_id)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_client("client authentication failed"))?;
+    if !registrar::check_secret(&client, secret.as_deref()) {
+        return Err(OAuthError::invalid_client("client authentication failed"));
+    }
+    Ok(client)
+}
+
+/// Reads `Authorization: Basic`; the id and secret are form-encoded (RFC 6749 2.3.1).
+fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, OAuthError> {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let bad = || OAuthError::invalid_client("malformed Basic credentials");
+    let value = value.to_str().map_err(|_| bad())?;
+    let Some(encoded) = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))
+    else {
+        return Err(OAuthError::invalid_client(
+            "unsupported Authorization scheme; use Basic",
+        ));
+    };
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(bad)?;
+    let decode = |s: &str| -> Result<String, OAuthError> {
+        let form = format!("v={s}");
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&form).map_err(|_| bad())?;
+        Ok(pairs.into_iter().next().map(|(_, v)| v).unwrap_or_default())
+    };
+    let id = decode(id)?;
+    if id.is_empty() {
+        return Err(bad());
+    }
+    Ok(Some((id, decode(secret)?)))
+}

@@ -1,0 +1,102 @@
+//! The consent page: which application asks for what, in plain words; Allow or Deny.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::authorize;
+use super::params::Params;
+use crate::sessions;
+use crate::web::{self as page, csrf, AppState, PageError};
+
+/// One scope explained.
+pub struct ScopeLine {
+    pub name: String,
+    pub description: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "oauth/consent.html")]
+struct ConsentPage {
+    client_name: String,
+    scopes: Vec<ScopeLine>,
+    request: String,
+    csrf: String,
+}
+
+/// Plain words for each scope.
+pub fn describe_scope(scope: &str) -> &'static str {
+    match scope {
+        "openid" => "Know who you are (your account identifier)",
+        "profile" => "See your name",
+        "email" => "See your email address",
+        "offline_access" => "Stay connected while you are away (keep access until you revoke it)",
+        _ => "Use an additional permission",
+    }
+}
+
+/// `GET /consent?request=ID`.
+pub async fn show_consent(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let params = Params::parse(req.query_string().as_bytes())
+        .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
+    let id = params.get("request").unwrap_or("").to_string();
+    let view = authorize::pending_view(&state, &req, &id).await?;
+    if sessions::current(&state.pool, &req, state.secure_cookies())
+        .await?
+        .is_none()
+    {
+        return Ok(page::found(&format!("/login?request={id}")));
+    }
+    let (token, cookie) = csrf::token(&req, state.secure_cookies());
+    let page = ConsentPage {
+        client_name: view.client_name,
+        scopes: view
+            .auth
+            .scopes
+            .iter()
+            .map(|s| ScopeLine {
+                name: s.clone(),
+                description: describe_scope(s),
+            })
+            .collect(),
+        request: id,
+        csrf: token,
+    };
+    let mut resp = page::render(StatusCode::OK, &page);
+    if let Some(c) = cookie {
+        let _ = resp.add_cookie(&c);
+    }
+    Ok(resp)
+}
+
+/// The consent form.
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    request: String,
+    csrf: String,
+    decision: String,
+}
+
+/// `POST /consent`.
+pub async fn submit_consent(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<ConsentForm>,
+) -> Result<HttpResponse, PageError> {
+    if !csrf::verify(&req, state.secure_cookies(), &form.csrf) {
+        return Err(PageError::Forbidden(
+            "The form expired. Go back and try again.".into(),
+        ));
+    }
+    let allow = match form.decision.as_str() {
+        "allow" => true,
+        "deny" => false,
+        _ => return Err(PageError::BadRequest("Choose Allow or Deny.".into())),
+    };
+    let location = authorize::decide(&state, &req, &form.request, allow).await?;
+    Ok(page::see_other(&location))
+}

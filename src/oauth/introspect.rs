@@ -1,0 +1,169 @@
+//! Token introspection (RFC 7662) and revocation (RFC 7009), both client-authenticated.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+
+use super::client_auth;
+use super::error::OAuthError;
+use super::store;
+use super::token::form_params;
+use super::tokens;
+use crate::crypto;
+use crate::db;
+use crate::web::AppState;
+
+fn no_store_json(body: Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(body)
+}
+
+/// `POST /introspect`: only confidential clients (resource servers) may ask.
+#[tracing::instrument(skip_all)]
+pub async fn introspect(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
+    let params = form_params(&req, &body)?;
+    let client = client_auth::authenticate(&state, &req, &params).await?;
+    if client.is_public() {
+        return Err(OAuthError::invalid_client(
+            "public clients cannot introspect tokens",
+        ));
+    }
+    let token = params
+        .get("token")
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let hint = params.get("token_type_hint");
+    let inactive = || no_store_json(json!({ "active": false }));
+    // Try the hinted kind first; a wrong hint must not hide the token (RFC 7662 2.1).
+    let access_first = hint != Some("refresh_token");
+    if access_first && looks_like_jwt(token) {
+        if let Some(answer) = introspect_access(&state, token).await? {
+            return Ok(no_store_json(answer));
+        }
+    }
+    if let Some(answer) = introspect_refresh(&state, token).await? {
+        return Ok(no_store_json(answer));
+    }
+    if !access_first && looks_like_jwt(token) {
+        if let Some(answer) = introspect_access(&state, token).await? {
+            return Ok(no_store_json(answer));
+        }
+    }
+    Ok(inactive())
+}
+
+fn looks_like_jwt(token: &str) -> bool {
+    token.bytes().filter(|b| *b == b'.').count() == 2
+}
+
+async fn introspect_access(state: &AppState, token: &str) -> Result<Option<Value>, OAuthError> {
+    let Some(access) = tokens::verify_access(state, token).await? else {
+        return Ok(None);
+    };
+    let mut body = json!({ "active": true, "token_type": "Bearer" });
+    for claim in [
+        "scope",
+        "client_id",
+        "sub",
+        "exp",
+        "iat",
+        "nbf",
+        "iss",
+        "aud",
+        "jti",
+        "auth_time",
+    ] {
+        if let Some(v) = access.claims.get(claim) {
+            body[claim] = v.clone();
+        }
+    }
+    Ok(Some(body))
+}
+
+async fn introspect_refresh(state: &AppState, token: &str) -> Result<Option<Value>, OAuthError> {
+    let hash = crypto::hash_secret(token);
+    let now = crate::time::now();
+    let found = db::run(&state.pool, move |conn| {
+        let Some(row) = store::find_refresh(conn, &hash)? else {
+            return Ok(None);
+        };
+        let live = row.rotated_at.is_none()
+            && row.expires_at > now
+            && !store::family_revoked(conn, &row.family_id)?;
+        Ok(live.then_some(row))
+    })
+    .await?;
+    Ok(found.map(|row| {
+        json!({
+            "active": true,
+            "token_type": "refresh_token",
+            "scope": row.scope,
+            "client_id": row.client_id,
+            "sub": row.user_id,
+            "exp": row.expires_at,
+            "iat": row.created_at,
+            "iss": state.settings.issuer,
+        })
+    }))
+}
+
+/// `POST /revoke`: a client revokes its own access or refresh token. Revoking either one
+/// ends its whole grant family. Unknown tokens get 200 as the RFC asks.
+#[tracing::instrument(skip_all)]
+pub async fn revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
+    let params = form_params(&req, &body)?;
+    let client = client_auth::authenticate(&state, &req, &params).await?;
+    let token = params
+        .get("token")
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    if let Some(hint) = params.get("token_type_hint") {
+        if !matches!(hint, "access_token" | "refresh_token") {
+            return Err(OAuthError::new(
+                "unsupported_token_type",
+                "token_type_hint must be access_token or refresh_token",
+            ));
+        }
+    }
+    let ok = HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish();
+    if looks_like_jwt(token) {
+        if let Some(access) = tokens::verify_access(&state, token).await? {
+            if access.str("client_id") != Some(client.id.as_str()) {
+                return Ok(ok);
+            }
+            let jti = access.str("jti").unwrap_or_default().to_string();
+            let exp = access.exp();
+            db::run(&state.pool, move |conn| {
+                store::revoke_jti(conn, &jti, exp)?;
+                if let Some((family, _)) = jti.split_once('.') {
+                    store::revoke_family(conn, family)?;
+                }
+                Ok(())
+            })
+            .await?;
+            return Ok(ok);
+        }
+    }
+    let hash = crypto::hash_secret(token);
+    let client_id = client.id.clone();
+    db::run(&state.pool, move |conn| {
+        if let Some(row) = store::find_refresh(conn, &hash)? {
+            if row.client_id == client_id {
+                store::revoke_family(conn, &row.family_id)?;
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(ok)
+}

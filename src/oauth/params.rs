@@ -1,0 +1,62 @@
+//! Request parameters as OAuth reads them: URL-encoded pairs where a repeated parameter
+//! is an error (RFC 6749 3.1) and an empty value counts as absent.
+
+use std::collections::HashMap;
+
+/// Parsed parameters of one request.
+#[derive(Debug, Default, Clone)]
+pub struct Params(HashMap<String, String>);
+
+/// A parameter that is repeated or a body that is not URL-encoded.
+#[derive(Debug, thiserror::Error)]
+pub enum ParamsError {
+    #[error("parameter {0} is repeated")]
+    Repeated(String),
+    #[error("the request body is not application/x-www-form-urlencoded")]
+    Malformed,
+}
+
+impl Params {
+    /// Parses a query string or form body.
+    pub fn parse(input: &[u8]) -> Result<Params, ParamsError> {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(input).map_err(|_| ParamsError::Malformed)?;
+        let mut map = HashMap::with_capacity(pairs.len());
+        for (k, v) in pairs {
+            if map.contains_key(&k) {
+                return Err(ParamsError::Repeated(k));
+            }
+            map.insert(k, v);
+        }
+        Ok(Params(map))
+    }
+
+    /// The value of `name`, or `None` when missing or empty.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Removes and returns `name` (empty counts as absent).
+    pub fn take(&mut self, name: &str) -> Option<String> {
+        self.0.remove(name).filter(|v| !v.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_parameters_are_refused_and_empty_ones_absent() {
+        assert!(matches!(
+            Params::parse(b"a=1&a=2"),
+            Err(ParamsError::Repeated(_))
+        ));
+        let p = Params::parse(b"a=&b=x%20y").unwrap();
+        assert_eq!(p.get("a"), None);
+        assert_eq!(p.get("b"), Some("x y"));
+    }
+}

@@ -1,0 +1,235 @@
+//! Diesel queries for grants: pending authorization requests, consents, token families,
+//! authorization codes, refresh tokens and revoked access tokens.
+
+use diesel::prelude::*;
+
+use crate::db::schema::{
+    auth_codes, authorization_requests, consents, refresh_tokens, revoked_tokens, token_families,
+};
+use crate::db::DbConn;
+
+/// An authorization request waiting for sign-in or consent.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = authorization_requests)]
+pub struct PendingRequest {
+    pub id: String,
+    pub client_id: String,
+    pub params: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// An authorization code (stored as its hash) and what it grants.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = auth_codes)]
+pub struct CodeRow {
+    pub code_hash: String,
+    pub family_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub redirect_uri: String,
+    pub scope: String,
+    pub nonce: Option<String>,
+    pub pkce: Option<String>,
+    pub auth_time: i64,
+    pub amr: String,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+/// A refresh token (stored as its hash).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct RefreshRow {
+    pub token_hash: String,
+    pub family_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub scope: String,
+    pub auth_time: i64,
+    pub amr: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub rotated_at: Option<i64>,
+}
+
+pub fn insert_request(conn: &mut DbConn, r: &PendingRequest) -> QueryResult<usize> {
+    diesel::insert_into(authorization_requests::table)
+        .values(r)
+        .execute(conn)
+}
+
+pub fn find_request(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<Option<PendingRequest>> {
+    authorization_requests::table
+        .find(id)
+        .filter(authorization_requests::expires_at.gt(now))
+        .select(PendingRequest::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn delete_request(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
+    diesel::delete(authorization_requests::table.find(id)).execute(conn)
+}
+
+/// The scopes a person has already allowed a client.
+pub fn consented_scopes(
+    conn: &mut DbConn,
+    user_id: &str,
+    client_id: &str,
+) -> QueryResult<Option<String>> {
+    consents::table
+        .find((user_id, client_id))
+        .select(consents::scopes)
+        .first(conn)
+        .optional()
+}
+
+/// Records consent, merging with what was allowed before.
+pub fn save_consent(
+    conn: &mut DbConn,
+    user_id: &str,
+    client_id: &str,
+    scopes: &str,
+) -> QueryResult<()> {
+    conn.transaction(|conn| {
+        let previous = consented_scopes(conn, user_id, client_id)?;
+        let mut all: Vec<&str> = previous
+            .as_deref()
+            .unwrap_or("")
+            .split_whitespace()
+            .chain(scopes.split_whitespace())
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        diesel::delete(consents::table.find((user_id, client_id))).execute(conn)?;
+        diesel::insert_into(consents::table)
+            .values((
+                consents::user_id.eq(user_id),
+                consents::client_id.eq(client_id),
+                consents::scopes.eq(all.join(" ")),
+                consents::created_at.eq(crate::time::now()),
+            ))
+            .execute(conn)?;
+        Ok(())
+    })
+}
+
+pub fn insert_family(
+    conn: &mut DbConn,
+    id: &str,
+    client_id: &str,
+    user_id: Option<&str>,
+) -> QueryResult<usize> {
+    diesel::insert_into(token_families::table)
+        .values((
+            token_families::id.eq(id),
+            token_families::client_id.eq(client_id),
+            token_families::user_id.eq(user_id),
+            token_families::created_at.eq(crate::time::now()),
+        ))
+        .execute(conn)
+}
+
+/// Revokes a whole family: its refresh tokens and every access token that names it.
+pub fn revoke_family(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
+    diesel::update(token_families::table.find(id))
+        .filter(token_families::revoked_at.is_null())
+        .set(token_families::revoked_at.eq(crate::time::now()))
+        .execute(conn)
+}
+
+pub fn family_revoked(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
+    let revoked: Option<Option<i64>> = token_families::table
+        .find(id)
+        .select(token_families::revoked_at)
+        .first(conn)
+        .optional()?;
+    // An unknown family counts as revoked: nothing may stand on it.
+    Ok(!matches!(revoked, Some(None)))
+}
+
+pub fn insert_code(conn: &mut DbConn, c: &CodeRow) -> QueryResult<usize> {
+    diesel::insert_into(auth_codes::table)
+        .values(c)
+        .execute(conn)
+}
+
+pub fn find_code(conn: &mut DbConn, hash: &str) -> QueryResult<Option<CodeRow>> {
+    auth_codes::table
+        .find(hash)
+        .select(CodeRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Marks a code used; 1 when this call used it, 0 when it was used before (the check and
+/// the write are one statement, so two concurrent redemptions cannot both win).
+pub fn consume_code(conn: &mut DbConn, hash: &str, now: i64) -> QueryResult<usize> {
+    diesel::update(auth_codes::table.find(hash))
+        .filter(auth_codes::used_at.is_null())
+        .set(auth_codes::used_at.eq(now))
+        .execute(conn)
+}
+
+pub fn insert_refresh(conn: &mut DbConn, r: &RefreshRow) -> QueryResult<usize> {
+    diesel::insert_into(refresh_tokens::table)
+        .values(r)
+        .execute(conn)
+}
+
+pub fn find_refresh(conn: &mut DbConn, hash: &str) -> QueryResult<Option<RefreshRow>> {
+    refresh_tokens::table
+        .find(hash)
+        .select(RefreshRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Marks a refresh token rotated; 1 when this call rotated it, 0 when it already was.
+pub fn rotate_refresh(conn: &mut DbConn, hash: &str, now: i64) -> QueryResult<usize> {
+    diesel::update(refresh_tokens::table.find(hash))
+        .filter(refresh_tokens::rotated_at.is_null())
+        .set(refresh_tokens::rotated_at.eq(now))
+        .execute(conn)
+}
+
+pub fn revoke_jti(conn: &mut DbConn, jti: &str, expires_at: i64) -> QueryResult<usize> {
+    conn.transaction(|conn| {
+        let exists = revoked_tokens::table
+            .find(jti)
+            .count()
+            .get_result::<i64>(conn)?;
+        if exists > 0 {
+            return Ok(0);
+        }
+        diesel::insert_into(revoked_tokens::table)
+            .values((
+                revoked_tokens::jti.eq(jti),
+                revoked_tokens::expires_at.eq(expires_at),
+            ))
+            .execute(conn)
+    })
+}
+
+pub fn jti_revoked(conn: &mut DbConn, jti: &str) -> QueryResult<bool> {
+    let n: i64 = revoked_tokens::table.find(jti).count().get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Deletes what can no longer matter: expired requests, codes, refresh tokens and
+/// revocation entries of tokens that have expired anyway.
+pub fn purge_expired(conn: &mut DbConn, now: i64) -> QueryResult<usize> {
+    let mut n = diesel::delete(
+        authorization_requests::table.filter(authorization_requests::expires_at.le(now)),
+    )
+    .execute(conn)?;
+    // Codes stay a while after expiry so a late replay is still recognised as one.
+    n += diesel::delete(auth_codes::table.filter(auth_codes::expires_at.le(now - 3600)))
+        .execute(conn)?;
+    n += diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.le(now)))
+        .execute(conn)?;
+    n += diesel::delete(revoked_tokens::table.filter(revoked_tokens::expires_at.le(now)))
+        .execute(conn)?;
+    Ok(n)
+}

@@ -1,0 +1,431 @@
+//! The token endpoint (RFC 6749 3.2): `authorization_code` (with PKCE), `refresh_token`
+//! (rotating, reuse revokes the family) and `client_credentials`.
+
+use std::borrow::Cow;
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use diesel::Connection;
+use oxide_auth::code_grant::extensions::Pkce;
+use oxide_auth::primitives::grant::Value;
+use serde::Serialize;
+
+use super::client_auth;
+use super::error::OAuthError;
+use super::params::Params;
+use super::store::{self, RefreshRow};
+use super::tokens::{self, AccessGrant, IdTokenGrant};
+use crate::accounts::{self, User};
+use crate::clients::Client;
+use crate::crypto;
+use crate::db::{self, DbError};
+use crate::web::AppState;
+
+/// A successful token response (RFC 6749 5.1).
+#[derive(Serialize)]
+struct TokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+    scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+}
+
+/// `POST /token`.
+#[tracing::instrument(skip_all, fields(grant_type))]
+pub async fn token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
+    let params = form_params(&req, &body)?;
+    let client = client_auth::authenticate(&state, &req, &params).await?;
+    let grant_type = params
+        .get("grant_type")
+        .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
+    tracing::Span::current().record("grant_type", grant_type);
+    let known = matches!(
+        grant_type,
+        "authorization_code" | "refresh_token" | "client_credentials"
+    );
+    if !known {
+        return Err(OAuthError::new(
+            "unsupported_grant_type",
+            "this grant type is not supported",
+        ));
+    }
+    if !client.allows_grant(grant_type) {
+        return Err(OAuthError::new(
+            "unauthorized_client",
+            "this client may not use this grant type",
+        ));
+    }
+    let response = match grant_type {
+        "authorization_code" => authorization_code(&state, &client, &params).await?,
+        "refresh_token" => refresh_token(&state, &client, &params).await?,
+        _ => client_credentials(&state, &client, &params)?,
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(response))
+}
+
+/// Reads a URL-encoded POST body; anything else is `invalid_request`.
+pub fn form_params(req: &HttpRequest, body: &[u8]) -> Result<Params, OAuthError> {
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            m.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    Params::parse(body).map_err(|e| OAuthError::invalid_request(e.to_string()))
+}
+
+async fn authorization_code(
+    state: &AppState,
+    client: &Client,
+    p: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    let code = p
+        .get("code")
+        .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
+    let hash = crypto::hash_secret(code);
+    let now = crate::time::now();
+    let row = db::run(&state.pool, move |conn| {
+        let row = store::find_code(conn, &hash)?;
+        if let Some(row) = &row {
+            if store::consume_code(conn, &hash, now)? == 0 {
+                // A second use: revoke everything the first use issued (RFC 6749 4.1.2).
+                store::revoke_family(conn, &row.family_id)?;
+                tracing::warn!(client_id = %row.client_id, "authorization code reused; its tokens are revoked");
+                return Ok(Err("the authorization code was already used"));
+            }
+        }
+        Ok(row.ok_or("the authorization code is invalid"))
+    })
+    .await?
+    .map_err(OAuthError::invalid_grant)?;
+    if row.client_id != client.id {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code was issued to another client",
+        ));
+    }
+    if row.expires_at <= now {
+        return Err(OAuthError::invalid_grant(
+            "the authorization code has expired",
+        ));
+    }
+    if p.get("redirect_uri") != Some(row.redirect_uri.as_str()) {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
+    }
+    verify_pkce(row.pkce.as_deref(), p.get("code_verifier"))?;
+    let user = load_user(state, &row.user_id).await?;
+    let scopes: Vec<String> = row.scope.split_whitespace().map(str::to_string).collect();
+    let amr: Vec<String> = row.amr.split_whitespace().map(str::to_string).collect();
+    let access = tokens::access_token(
+        state,
+        &AccessGrant {
+            sub: &user.id,
+            client_id: &client.id,
+            scope: &row.scope,
+            auth_time: Some(row.auth_time),
+            family: Some(&row.family_id),
+        },
+    )
+    .map_err(OAuthError::server_error)?;
+    let id_token = if scopes.iter().any(|s| s == "openid") {
+        Some(
+            tokens::id_token(
+                state,
+                &IdTokenGrant {
+                    user: &user,
+                    client_id: &client.id,
+                    scopes: &scopes,
+                    nonce: row.nonce.as_deref(),
+                    auth_time: row.auth_time,
+                    amr: &amr,
+                    access_token: Some(&access.token),
+                },
+            )
+            .map_err(OAuthError::server_error)?,
+        )
+    } else {
+        None
+    };
+    let refresh = if wants_refresh(client, &scopes) {
+        Some(
+            new_refresh(
+                state,
+                &row.family_id,
+                &client.id,
+                &user.id,
+                &row.scope,
+                row.auth_time,
+                &row.amr,
+            )
+            .await?,
+        )
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token: access.token,
+        token_type: "Bearer",
+        expires_in: access.expires_in,
+        scope: row.scope,
+        refresh_token: refresh,
+        id_token,
+    })
+}
+
+/// A refresh token goes to clients registered for the grant; an OpenID request also needs
+/// `offline_access` (OIDC Core 11).
+fn wants_refresh(client: &Client, scopes: &[String]) -> bool {
+    let openid = scopes.iter().any(|s| s == "openid");
+    client.allows_grant("refresh_token")
+        && (!openid || scopes.iter().any(|s| s == "offline_access"))
+}
+
+/// RFC 7636 4.6 through oxide-auth's PKCE: a challenge needs a matching verifier, and a
+/// verifier without a challenge is refused too.
+fn verify_pkce(stored: Option<&str>, verifier: Option<&str>) -> Result<(), OAuthError> {
+    match (stored, verifier) {
+        (None, None) => Ok(()),
+        (None, Some(_)) => Err(OAuthError::invalid_grant(
+            "code_verifier sent but no code_challenge was",
+        )),
+        (Some(_), None) => Err(OAuthError::invalid_grant("code_verifier is required")),
+        (Some(method), Some(v)) => {
+            let valid_syntax = (43..=128).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+            let ok = valid_syntax
+                && Pkce::required()
+                    .verify(
+                        Some(Value::private(Some(method.to_string()))),
+                        Some(Cow::Borrowed(v)),
+                    )
+                    .is_ok();
+            if ok {
+                Ok(())
+            } else {
+                Err(OAuthError::invalid_grant(
+                    "code_verifier does not match the code_challenge",
+                ))
+            }
+        }
+    }
+}
+
+async fn load_user(state: &AppState, id: &str) -> Result<User, OAuthError> {
+    let id = id.to_string();
+    db::run(&state.pool, move |conn| {
+        Ok(accounts::store::find(conn, &id)?)
+    })
+    .await?
+    .ok_or_else(|| OAuthError::invalid_grant("the account no longer exists"))
+}
+
+async fn new_refresh(
+    state: &AppState,
+    family: &str,
+    client_id: &str,
+    user_id: &str,
+    scope: &str,
+    auth_time: i64,
+    amr: &str,
+) -> Result<String, DbError> {
+    let token = crypto::random_token(32);
+    let now = crate::time::now();
+    let row = RefreshRow {
+        token_hash: crypto::hash_secret(&token),
+        family_id: family.to_string(),
+        client_id: client_id.to_string(),
+        user_id: user_id.to_string(),
+        scope: scope.to_string(),
+        auth_time,
+        amr: amr.to_string(),
+        created_at: now,
+        expires_at: now + state.settings.refresh_token_ttl,
+        rotated_at: None,
+    };
+    db::run(&state.pool, move |conn| {
+        Ok(store::insert_refresh(conn, &row)?)
+    })
+    .await?;
+    Ok(token)
+}
+
+async fn refresh_token(
+    state: &AppState,
+    client: &Client,
+    p: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    let presented = p
+        .get("refresh_token")
+        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+    let hash = crypto::hash_secret(presented);
+    let now = crate::time::now();
+    let client_id = client.id.clone();
+    let successor = crypto::random_token(32);
+    let successor_hash = crypto::hash_secret(&successor);
+    let ttl = state.settings.refresh_token_ttl;
+    // Find, check, rotate and insert the successor in one transaction.
+    let row = db::run(&state.pool, move |conn| {
+        let outcome = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            let Some(row) = store::find_refresh(conn, &hash)? else {
+                return Ok(Err("the refresh token is invalid"));
+            };
+            if row.client_id != client_id {
+                return Ok(Err("the refresh token was issued to another client"));
+            }
+            if store::family_revoked(conn, &row.family_id)? {
+                return Ok(Err("the refresh token was revoked"));
+            }
+            if row.expires_at <= now {
+                return Ok(Err("the refresh token has expired"));
+            }
+            if row.rotated_at.is_some() || store::rotate_refresh(conn, &hash, now)? == 0 {
+                // A rotated-out token came back: treat as theft, end the family (RFC 9700 4.14).
+                store::revoke_family(conn, &row.family_id)?;
+                tracing::warn!(client_id = %row.client_id, "refresh token reused; its family is revoked");
+                return Ok(Err("the refresh token was already used"));
+            }
+            let next = RefreshRow {
+                token_hash: successor_hash,
+                created_at: now,
+                expires_at: now + ttl,
+                rotated_at: None,
+                ..row.clone()
+            };
+            store::insert_refresh(conn, &next)?;
+            Ok(Ok(row))
+        })?;
+        Ok(outcome)
+    })
+    .await?;
+    // The family revocation above must be committed even though the request fails, so the
+    // transaction returns Ok(Err(..)) and the error is raised here.
+    let row = row.map_err(OAuthError::invalid_grant)?;
+    let mut scopes: Vec<String> = row.scope.split_whitespace().map(str::to_string).collect();
+    if let Some(requested) = p.get("scope") {
+        let requested: Vec<String> = requested
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect();
+        if requested.iter().any(|s| !scopes.contains(s)) {
+            return Err(OAuthError::new(
+                "invalid_scope",
+                "the requested scope exceeds the original grant",
+            ));
+        }
+        scopes = requested;
+    }
+    let scope = scopes.join(" ");
+    let user = load_user(state, &row.user_id).await?;
+    let access = tokens::access_token(
+        state,
+        &AccessGrant {
+            sub: &user.id,
+            client_id: &client.id,
+            scope: &scope,
+            auth_time: Some(row.auth_time),
+            family: Some(&row.family_id),
+        },
+    )
+    .map_err(OAuthError::server_error)?;
+    let amr: Vec<String> = row.amr.split_whitespace().map(str::to_string).collect();
+    let id_token = if scopes.iter().any(|s| s == "openid") {
+        Some(
+            tokens::id_token(
+                state,
+                &IdTokenGrant {
+                    user: &user,
+                    client_id: &client.id,
+                    scopes: &scopes,
+                    nonce: None,
+                    auth_time: row.auth_time,
+                    amr: &amr,
+                    access_token: Some(&access.token),
+                },
+            )
+            .map_err(OAuthError::server_error)?,
+        )
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token: access.token,
+        token_type: "Bearer",
+        expires_in: access.expires_in,
+        scope,
+        refresh_token: Some(successor),
+        id_token,
+    })
+}
+
+fn client_credentials(
+    state: &AppState,
+    client: &Client,
+    p: &Params,
+) -> Result<TokenResponse, OAuthError> {
+    // OpenID and offline access make no sense without a person.
+    let allowed = |s: &str| client.allows_scope(s) && s != "openid" && s != "offline_access";
+    let scopes: Vec<String> = match p.get("scope") {
+        Some(requested) => {
+            let requested: Vec<String> = requested
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect();
+            if requested.iter().any(|s| !allowed(s)) {
+                return Err(OAuthError::new(
+                    "invalid_scope",
+                    "a requested scope is not allowed for this client",
+                ));
+            }
+            requested
+        }
+        None => client
+            .scopes
+            .iter()
+            .filter(|s| allowed(s))
+            .cloned()
+            .collect(),
+    };
+    let scope = scopes.join(" ");
+    let access = tokens::access_token(
+        state,
+        &AccessGrant {
+            sub: &client.id,
+            client_id: &client.id,
+            scope: &scope,
+            auth_time: None,
+            family: None,
+        },
+    )
+    .map_err(OAuthError::server_error)?;
+    Ok(TokenResponse {
+        access_token: access.token,
+        token_type: "Bearer",
+        expires_in: access.expires_in,
+        scope,
+        refresh_token: None,
+        id_token: None,
+    })
+}

@@ -1,0 +1,172 @@
+//! Minting and checking tokens: RS256 access tokens (RFC 9068), OIDC id tokens, opaque
+//! refresh tokens and authorization codes.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::store;
+use crate::accounts::User;
+use crate::crypto;
+use crate::db::{self, DbError};
+use crate::keys::KeyError;
+use crate::web::AppState;
+
+/// A freshly signed access token.
+pub struct IssuedAccess {
+    pub token: String,
+    pub expires_in: i64,
+}
+
+/// Who an access token is for.
+pub struct AccessGrant<'a> {
+    pub sub: &'a str,
+    pub client_id: &'a str,
+    pub scope: &'a str,
+    pub auth_time: Option<i64>,
+    /// The grant family; revoking it revokes the token (encoded in `jti`).
+    pub family: Option<&'a str>,
+}
+
+/// Signs an RFC 9068 access token. Times are whole seconds.
+pub fn access_token(state: &AppState, g: &AccessGrant) -> Result<IssuedAccess, KeyError> {
+    let now = crate::time::now();
+    let ttl = state.settings.access_token_ttl;
+    let random = crypto::random_token(16);
+    let jti = match g.family {
+        Some(f) => format!("{f}.{random}"),
+        None => random,
+    };
+    let mut claims = Map::new();
+    claims.insert("iss".into(), json!(state.settings.issuer));
+    claims.insert("sub".into(), json!(g.sub));
+    claims.insert("aud".into(), json!(state.settings.audience()));
+    claims.insert("client_id".into(), json!(g.client_id));
+    claims.insert("scope".into(), json!(g.scope));
+    claims.insert("iat".into(), json!(now));
+    claims.insert("nbf".into(), json!(now));
+    claims.insert("exp".into(), json!(now + ttl));
+    claims.insert("jti".into(), json!(jti));
+    if let Some(t) = g.auth_time {
+        claims.insert("auth_time".into(), json!(t));
+    }
+    let token = state.keys.current().sign("at+jwt", claims)?;
+    Ok(IssuedAccess {
+        token,
+        expires_in: ttl,
+    })
+}
+
+/// What goes into an id token besides the person's claims.
+pub struct IdTokenGrant<'a> {
+    pub user: &'a User,
+    pub client_id: &'a str,
+    pub scopes: &'a [String],
+    pub nonce: Option<&'a str>,
+    pub auth_time: i64,
+    pub amr: &'a [String],
+    pub access_token: Option<&'a str>,
+}
+
+/// Signs an OIDC id token (Core 2, 3.1.3.6).
+pub fn id_token(state: &AppState, g: &IdTokenGrant) -> Result<String, KeyError> {
+    let now = crate::time::now();
+    let mut claims = user_claims(g.user, g.scopes);
+    claims.insert("iss".into(), json!(state.settings.issuer));
+    claims.insert("aud".into(), json!(g.client_id));
+    claims.insert("azp".into(), json!(g.client_id));
+    claims.insert("iat".into(), json!(now));
+    claims.insert("exp".into(), json!(now + state.settings.id_token_ttl));
+    claims.insert("auth_time".into(), json!(g.auth_time));
+    if let Some(nonce) = g.nonce {
+        claims.insert("nonce".into(), json!(nonce));
+    }
+    if !g.amr.is_empty() {
+        claims.insert("amr".into(), json!(g.amr));
+    }
+    if let Some(at) = g.access_token {
+        claims.insert("at_hash".into(), json!(at_hash(at)));
+    }
+    state.keys.current().sign("JWT", claims)
+}
+
+/// Left half of SHA-256 of the access token, base64url (OIDC Core 3.1.3.6).
+pub fn at_hash(access_token: &str) -> String {
+    let digest = Sha256::digest(access_token.as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..16])
+}
+
+/// The person's claims that `scopes` allow (OIDC Core 5.4), always with `sub`.
+pub fn user_claims(user: &User, scopes: &[String]) -> Map<String, Value> {
+    let mut claims = Map::new();
+    claims.insert("sub".into(), json!(user.id));
+    if scopes.iter().any(|s| s == "profile") {
+        if let Some(name) = &user.name {
+            claims.insert("name".into(), json!(name));
+        }
+        claims.insert("updated_at".into(), json!(user.updated_at));
+    }
+    if scopes.iter().any(|s| s == "email") {
+        claims.insert("email".into(), json!(user.email));
+        claims.insert("email_verified".into(), json!(user.email_verified));
+    }
+    claims
+}
+
+/// A checked access token's claims.
+pub struct VerifiedAccess {
+    pub claims: Map<String, Value>,
+}
+
+impl VerifiedAccess {
+    pub fn str(&self, name: &str) -> Option<&str> {
+        self.claims.get(name).and_then(Value::as_str)
+    }
+
+    pub fn scopes(&self) -> Vec<String> {
+        self.str("scope")
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    }
+
+    pub fn exp(&self) -> i64 {
+        self.claims.get("exp").and_then(Value::as_i64).unwrap_or(0)
+    }
+}
+
+/// Checks an access token: Porta's signature, `typ`, issuer, expiry, and that neither it
+/// nor its grant family was revoked. `Ok(None)` for any token that is not valid.
+pub async fn verify_access(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<VerifiedAccess>, DbError> {
+    let Some((header, claims)) = state.keys.current().verify(token) else {
+        return Ok(None);
+    };
+    let typ_ok = header.token_type().is_some_and(|t| {
+        t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
+    });
+    let access = VerifiedAccess { claims };
+    let iss_ok = access.str("iss") == Some(state.settings.issuer.as_str());
+    if !typ_ok || !iss_ok || access.exp() <= crate::time::now() {
+        return Ok(None);
+    }
+    let Some(jti) = access.str("jti").map(str::to_string) else {
+        return Ok(None);
+    };
+    let family = jti.split_once('.').map(|(f, _)| f.to_string());
+    let revoked = db::run(&state.pool, move |conn| {
+        if store::jti_revoked(conn, &jti)? {
+            return Ok(true);
+        }
+        match family {
+            Some(f) => Ok(store::family_revoked(conn, &f)?),
+            None => Ok(false),
+        }
+    })
+    .await?;
+    Ok((!revoked).then_some(access))
+}

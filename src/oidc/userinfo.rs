@@ -1,0 +1,85 @@
+//! The userinfo endpoint (OIDC Core 5.3): the person's claims allowed by the token's scope.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::accounts;
+use crate::db;
+use crate::oauth::params::Params;
+use crate::oauth::tokens;
+use crate::oauth::OAuthError;
+use crate::web::AppState;
+
+/// The bearer token from the header or, for POST, a form body (RFC 6750 2.1, 2.2); never
+/// both, never the query string.
+fn bearer(req: &HttpRequest, body: &[u8]) -> Result<String, OAuthError> {
+    let from_header = match req.headers().get(header::AUTHORIZATION) {
+        Some(v) => {
+            let v = v
+                .to_str()
+                .map_err(|_| OAuthError::invalid_token("malformed Authorization header"))?;
+            match v.split_once(' ') {
+                Some((scheme, token))
+                    if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+                {
+                    Some(token.trim().to_string())
+                }
+                _ => {
+                    return Err(OAuthError::invalid_token(
+                        "the Authorization header must be Bearer",
+                    ))
+                }
+            }
+        }
+        None => None,
+    };
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    let from_body = if req.method() == actix_web::http::Method::POST && is_form {
+        Params::parse(body)
+            .ok()
+            .and_then(|p| p.get("access_token").map(str::to_string))
+    } else {
+        None
+    };
+    match (from_header, from_body) {
+        (Some(_), Some(_)) => Err(OAuthError::invalid_request(
+            "send the token once, not in both header and body",
+        )),
+        (Some(t), None) | (None, Some(t)) => Ok(t),
+        (None, None) => Err(OAuthError::missing_token()),
+    }
+}
+
+/// `GET /userinfo` and `POST /userinfo`.
+#[tracing::instrument(skip_all)]
+pub async fn userinfo(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
+    let token = bearer(&req, &body)?;
+    let access = tokens::verify_access(&state, &token)
+        .await?
+        .ok_or_else(|| {
+            OAuthError::invalid_token("the access token is invalid, expired or revoked")
+        })?;
+    let scopes = access.scopes();
+    if !scopes.iter().any(|s| s == "openid") {
+        return Err(OAuthError::insufficient_scope("openid"));
+    }
+    let sub = access.str("sub").unwrap_or_default().to_string();
+    let user = db::run(&state.pool, move |conn| {
+        Ok(accounts::store::find(conn, &sub)?)
+    })
+    .await?
+    .ok_or_else(|| OAuthError::invalid_token("the account no longer exists"))?;
+    let claims = tokens::user_claims(&user, &scopes);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .json(claims))
+}

@@ -1,0 +1,112 @@
+//! Browser sessions: server-side rows keyed by the SHA-256 of a random cookie value.
+
+pub mod routes;
+pub mod store;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::HttpRequest;
+
+use crate::crypto;
+use crate::db::{self, DbError, DbPool};
+
+pub use store::Session;
+
+/// Cookie names; `__Host-` (Secure, host-only, path /) when the issuer is https.
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-porta_session"
+    } else {
+        "porta_session"
+    }
+}
+
+/// Builds the session cookie: HttpOnly, SameSite=Lax, Secure on https.
+pub fn session_cookie(value: String, secure: bool) -> Cookie<'static> {
+    Cookie::build(session_cookie_name(secure), value)
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .finish()
+}
+
+/// A cookie that deletes the session cookie.
+pub fn clear_session_cookie(secure: bool) -> Cookie<'static> {
+    let mut c = session_cookie(String::new(), secure);
+    c.make_removal();
+    c
+}
+
+/// Loads the browser's current session, if any and still valid.
+pub async fn current(
+    pool: &DbPool,
+    req: &HttpRequest,
+    secure: bool,
+) -> Result<Option<Session>, DbError> {
+    let Some(cookie) = req.cookie(session_cookie_name(secure)) else {
+        return Ok(None);
+    };
+    let hash = crypto::hash_secret(cookie.value());
+    db::run(pool, move |conn| {
+        Ok(store::find_valid(conn, &hash, crate::time::now())?)
+    })
+    .await
+}
+
+/// Starts a new session for `user_id` (a fresh id at every sign-in, so a planted cookie
+/// is never promoted) and ends `previous` if there was one. Returns the cookie value and
+/// the sign-in time.
+pub async fn start(
+    pool: &DbPool,
+    user_id: String,
+    amr: Vec<String>,
+    ttl: i64,
+    req: &HttpRequest,
+    previous: Option<String>,
+) -> Result<(String, i64), DbError> {
+    let token = crypto::random_token(32);
+    let now = crate::time::now();
+    let session = Session {
+        id_hash: crypto::hash_secret(&token),
+        user_id,
+        auth_time: now,
+        amr: amr.join(" "),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + ttl,
+        user_agent: user_agent(req),
+        ip: req
+            .connection_info()
+            .realip_remote_addr()
+            .unwrap_or("")
+            .to_string(),
+    };
+    db::run(pool, move |conn| {
+        if let Some(prev) = previous {
+            store::delete(conn, &crypto::hash_secret(&prev))?;
+        }
+        store::insert(conn, &session)?;
+        Ok(())
+    })
+    .await?;
+    Ok((token, now))
+}
+
+/// Ends the session whose cookie value is `token`.
+pub async fn end(pool: &DbPool, token: String) -> Result<(), DbError> {
+    db::run(pool, move |conn| {
+        store::delete(conn, &crypto::hash_secret(&token))?;
+        Ok(())
+    })
+    .await
+}
+
+fn user_agent(req: &HttpRequest) -> String {
+    req.headers()
+        .get(actix_web::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(300)
+        .collect()
+}

@@ -1,0 +1,161 @@
+//! Sign-in and the home page: thin handlers over accounts and sessions.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use crate::accounts;
+use crate::oauth::authorize;
+use crate::oauth::params::Params;
+use crate::web::{self as page, csrf, AppState, PageError};
+
+/// Mounts the sign-in routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home))
+        .route("/login", web::get().to(show_login))
+        .route("/login", web::post().to(submit_login));
+}
+
+#[derive(Template)]
+#[template(path = "sessions/login.html")]
+struct LoginPage {
+    csrf: String,
+    request: String,
+    client_name: Option<String>,
+    email: String,
+    error: Option<&'static str>,
+}
+
+#[derive(Template)]
+#[template(path = "sessions/home.html")]
+struct HomePage {
+    email: Option<String>,
+    csrf: String,
+}
+
+/// `GET /`: who is signed in, with a sign-out button.
+pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
+    let session = super::current(&state.pool, &req, state.secure_cookies()).await?;
+    let email = match session {
+        Some(s) => {
+            let id = s.user_id.clone();
+            crate::db::run(&state.pool, move |conn| {
+                Ok(accounts::store::find(conn, &id)?)
+            })
+            .await?
+            .map(|u| u.email)
+        }
+        None => None,
+    };
+    let (token, cookie) = csrf::token(&req, state.secure_cookies());
+    let mut resp = page::render(StatusCode::OK, &HomePage { email, csrf: token });
+    if let Some(c) = cookie {
+        let _ = resp.add_cookie(&c);
+    }
+    Ok(resp)
+}
+
+/// `GET /login[?request=ID]`.
+pub async fn show_login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let params = Params::parse(req.query_string().as_bytes())
+        .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
+    let request = params.get("request").unwrap_or("").to_string();
+    let (client_name, email) = if request.is_empty() {
+        (None, String::new())
+    } else {
+        let view = authorize::pending_view(&state, &req, &request).await?;
+        (
+            Some(view.client_name),
+            view.auth.login_hint.unwrap_or_default(),
+        )
+    };
+    let (token, cookie) = csrf::token(&req, state.secure_cookies());
+    let page = LoginPage {
+        csrf: token,
+        request,
+        client_name,
+        email,
+        error: None,
+    };
+    let mut resp = page::render(StatusCode::OK, &page);
+    if let Some(c) = cookie {
+        let _ = resp.add_cookie(&c);
+    }
+    Ok(resp)
+}
+
+/// The sign-in form.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    csrf: String,
+    #[serde(default)]
+    request: String,
+}
+
+/// `POST /login`: checks the password, starts a new session, and goes on with the
+/// authorization request (if any).
+#[tracing::instrument(skip_all)]
+pub async fn submit_login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, PageError> {
+    let secure = state.secure_cookies();
+    if !csrf::verify(&req, secure, &form.csrf) {
+        return Err(PageError::Forbidden(
+            "The form expired. Go back and try again.".into(),
+        ));
+    }
+    let form = form.into_inner();
+    let view = if form.request.is_empty() {
+        None
+    } else {
+        Some(authorize::pending_view(&state, &req, &form.request).await?)
+    };
+    let user = if form.password.len() > 1024 {
+        None
+    } else {
+        accounts::authenticate(&state.pool, &form.email, form.password).await?
+    };
+    let Some(user) = user else {
+        tracing::info!("sign-in failed");
+        let page = LoginPage {
+            csrf: form.csrf,
+            request: form.request,
+            client_name: view.map(|v| v.client_name),
+            email: form.email.chars().take(254).collect(),
+            // One message whether the account exists or not.
+            error: Some("The email or password is not correct."),
+        };
+        return Ok(page::render(StatusCode::UNAUTHORIZED, &page));
+    };
+    let previous = req
+        .cookie(super::session_cookie_name(secure))
+        .map(|c| c.value().to_string());
+    let (token, auth_time) = super::start(
+        &state.pool,
+        user.id.clone(),
+        vec!["pwd".into()],
+        state.settings.session_ttl,
+        &req,
+        previous,
+    )
+    .await?;
+    tracing::info!(user_id = %user.id, "signed in");
+    let location = match view {
+        Some(v) => {
+            authorize::mark_signed_in(&state, &form.request, auth_time, &v.auth).await?;
+            format!("/authorize/resume?request={}", form.request)
+        }
+        None => "/".to_string(),
+    };
+    let mut resp = page::see_other(&location);
+    let _ = resp.add_cookie(&super::session_cookie(token, secure));
+    Ok(resp)
+}

@@ -1,0 +1,51 @@
+//! Diesel queries for browser sessions.
+
+use diesel::prelude::*;
+
+use crate::db::schema::browser_sessions;
+use crate::db::DbConn;
+
+/// A browser session; the cookie holds the secret, the row only its hash.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = browser_sessions)]
+pub struct Session {
+    pub id_hash: String,
+    pub user_id: String,
+    pub auth_time: i64,
+    pub amr: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub user_agent: String,
+    pub ip: String,
+}
+
+impl Session {
+    pub fn amr_list(&self) -> Vec<String> {
+        self.amr.split_whitespace().map(str::to_string).collect()
+    }
+}
+
+pub fn insert(conn: &mut DbConn, s: &Session) -> QueryResult<usize> {
+    diesel::insert_into(browser_sessions::table)
+        .values(s)
+        .execute(conn)
+}
+
+pub fn find_valid(conn: &mut DbConn, id_hash: &str, now: i64) -> QueryResult<Option<Session>> {
+    browser_sessions::table
+        .find(id_hash)
+        .filter(browser_sessions::expires_at.gt(now))
+        .select(Session::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn delete(conn: &mut DbConn, id_hash: &str) -> QueryResult<usize> {
+    diesel::delete(browser_sessions::table.find(id_hash)).execute(conn)
+}
+
+pub fn delete_for_user(conn: &mut DbConn, user_id: &str) -> QueryResult<usize> {
+    diesel::delete(browser_sessions::table.filter(browser_sessions::user_id.eq(user_id)))
+        .execute(conn)
+}

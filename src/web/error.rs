@@ -1,0 +1,62 @@
+//! The error page: what a browser sees when a request cannot go on.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+
+use crate::db::DbError;
+
+/// The error page template.
+#[derive(Template)]
+#[template(path = "web/error.html")]
+pub struct ErrorPage<'a> {
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
+/// An error shown to a person as a page. The message is safe to show; causes of 500s are
+/// logged, never shown.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl From<DbError> for PageError {
+    fn from(e: DbError) -> Self {
+        PageError::Internal(e.to_string())
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            PageError::Forbidden(_) => StatusCode::FORBIDDEN,
+            PageError::NotFound(_) => StatusCode::NOT_FOUND,
+            PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (title, message) = match self {
+            PageError::BadRequest(m) => ("This request cannot be completed", m.as_str()),
+            PageError::Forbidden(m) => ("Not allowed", m.as_str()),
+            PageError::NotFound(m) => ("Not found", m.as_str()),
+            PageError::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                (
+                    "Something went wrong",
+                    "Porta could not complete this request. Please try again in a moment.",
+                )
+            }
+        };
+        super::render(self.status_code(), &ErrorPage { title, message })
+    }
+}

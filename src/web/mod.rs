@@ -1,0 +1,99 @@
+//! The HTTP frame shared by every domain: application state, error pages, CSRF,
+//! security headers and page rendering.
+
+pub mod csrf;
+pub mod error;
+
+use std::sync::Arc;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse};
+use askama::Template;
+
+use crate::config::Settings;
+use crate::crypto::MasterKey;
+use crate::db::DbPool;
+use crate::keys::KeyRing;
+
+pub use error::PageError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub pool: DbPool,
+    pub keys: KeyRing,
+    pub master: MasterKey,
+    pub demo: Option<Arc<crate::demo::DemoConfig>>,
+    /// The discovery document, rendered once at start.
+    pub discovery_json: String,
+}
+
+impl AppState {
+    /// Secure, `__Host-` cookies when the issuer is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.settings.secure_cookies()
+    }
+
+    /// An absolute URL on this issuer.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.settings.issuer, path)
+    }
+}
+
+/// The security headers every response carries (unless a handler set its own).
+pub fn security_headers() -> actix_web::middleware::DefaultHeaders {
+    actix_web::middleware::DefaultHeaders::new()
+        .add((
+            header::CONTENT_SECURITY_POLICY,
+            // No scripts needed; no framing (clickjacking on sign-in and consent).
+            "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; \
+             img-src 'self' data:; frame-ancestors 'none'",
+        ))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+}
+
+/// Renders an askama page with `status`; pages are never cached (they carry CSRF tokens
+/// and personal data).
+pub fn render<T: Template>(status: actix_web::http::StatusCode, page: &T) -> HttpResponse {
+    match page.render() {
+        Ok(body) => HttpResponse::build(status)
+            .insert_header((header::CONTENT_TYPE, "text/html; charset=utf-8"))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            HttpResponse::InternalServerError()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .body("Internal error")
+        }
+    }
+}
+
+/// A 303 redirect to `location` (after a form POST the browser must switch to GET).
+pub fn see_other(location: &str) -> HttpResponse {
+    redirect(actix_web::http::StatusCode::SEE_OTHER, location)
+}
+
+/// A 302 redirect to `location`, never cached.
+pub fn found(location: &str) -> HttpResponse {
+    redirect(actix_web::http::StatusCode::FOUND, location)
+}
+
+fn redirect(status: actix_web::http::StatusCode, location: &str) -> HttpResponse {
+    let mut resp = HttpResponse::build(status);
+    resp.insert_header((header::CACHE_CONTROL, "no-store"));
+    match HeaderValue::from_str(location) {
+        Ok(v) => resp.insert_header((header::LOCATION, v)).finish(),
+        Err(_) => HttpResponse::BadRequest().body("invalid redirect"),
+    }
+}
+
+/// The client's IP as seen by the server (for the session list and logs).
+pub fn peer_ip(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default()
+}
