@@ -284,26 +284,40 @@ async fn refresh_token(
     let successor = crypto::random_token(32);
     let successor_hash = crypto::hash_secret(&successor);
     let ttl = state.settings.refresh_token_ttl;
+    let requested: Option<Vec<String>> = p.get("scope").map(|r| {
+        r.split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect()
+    });
+    let wanted = requested.clone();
     // Find, check, rotate and insert the successor in one transaction.
     let row = db::run(&state.pool, move |conn| {
         let outcome = conn.transaction::<_, diesel::result::Error, _>(|conn| {
             let Some(row) = store::find_refresh(conn, &hash)? else {
-                return Ok(Err("the refresh token is invalid"));
+                return Ok(Err(("invalid_grant", "the refresh token is invalid")));
             };
             if row.client_id != client_id {
-                return Ok(Err("the refresh token was issued to another client"));
+                return Ok(Err(("invalid_grant", "the refresh token was issued to another client")));
             }
             if store::family_revoked(conn, &row.family_id)? {
-                return Ok(Err("the refresh token was revoked"));
+                return Ok(Err(("invalid_grant", "the refresh token was revoked")));
             }
             if row.expires_at <= now {
-                return Ok(Err("the refresh token has expired"));
+                return Ok(Err(("invalid_grant", "the refresh token has expired")));
+            }
+            if let Some(wanted) = &wanted {
+                // Narrowing is fine; widening is refused before anything is rotated.
+                let granted: Vec<&str> = row.scope.split_whitespace().collect();
+                if wanted.iter().any(|s| !granted.contains(&s.as_str())) {
+                    return Ok(Err(("invalid_scope", "the requested scope exceeds the original grant")));
+                }
             }
             if row.rotated_at.is_some() || store::rotate_refresh(conn, &hash, now)? == 0 {
                 // A rotated-out token came back: treat as theft, end the family (RFC 9700 4.14).
                 store::revoke_family(conn, &row.family_id)?;
                 tracing::warn!(client_id = %row.client_id, "refresh token reused; its family is revoked");
-                return Ok(Err("the refresh token was already used"));
+                return Ok(Err(("invalid_grant", "the refresh token was already used")));
             }
             let next = RefreshRow {
                 token_hash: successor_hash,
@@ -320,22 +334,9 @@ async fn refresh_token(
     .await?;
     // The family revocation above must be committed even though the request fails, so the
     // transaction returns Ok(Err(..)) and the error is raised here.
-    let row = row.map_err(OAuthError::invalid_grant)?;
-    let mut scopes: Vec<String> = row.scope.split_whitespace().map(str::to_string).collect();
-    if let Some(requested) = p.get("scope") {
-        let requested: Vec<String> = requested
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect();
-        if requested.iter().any(|s| !scopes.contains(s)) {
-            return Err(OAuthError::new(
-                "invalid_scope",
-                "the requested scope exceeds the original grant",
-            ));
-        }
-        scopes = requested;
-    }
+    let row = row.map_err(|(error, d)| OAuthError::new(error, d))?;
+    let scopes =
+        requested.unwrap_or_else(|| row.scope.split_whitespace().map(str::to_string).collect());
     let scope = scopes.join(" ");
     let user = load_user(state, &row.user_id).await?;
     let access = tokens::access_token(

@@ -1,0 +1,680 @@
+//! The authorization-code flow end to end, for confidential and public clients, and the
+//! rules that protect it broken on purpose.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+/// Verifies an RS256 JWT against Porta's published JWKS, as an outside party would.
+async fn verify_with_jwks(app: &TestApp, jwt: &str) -> Value {
+    let jwks = http()
+        .get(app.url("/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let set = josekit::jwk::JwkSet::from_bytes(jwks.as_bytes()).unwrap();
+    let kid = header(jwt)["kid"].as_str().expect("kid").to_string();
+    let jwk = set.get(&kid).into_iter().next().expect("kid published");
+    let verifier = josekit::jws::RS256.verifier_from_jwk(jwk).unwrap();
+    let (payload, _) = josekit::jwt::decode_with_verifier(jwt, &verifier).expect("valid signature");
+    Value::Object(payload.claims_set().clone())
+}
+
+#[tokio::test]
+async fn confidential_client_full_flow() {
+    let app = TestApp::spawn().await;
+    let client = app.confidential().await;
+    let user = app.user(EMAIL, PASSWORD).await;
+    let (verifier, challenge) = pkce();
+    let browser = Browser::new();
+    let back = browser
+        .authorize(
+            &app,
+            &openid_query(&client.client_id, &challenge),
+            EMAIL,
+            PASSWORD,
+        )
+        .await;
+    assert!(back.starts_with(REDIRECT), "{back}");
+    assert_eq!(param(&back, "state").as_deref(), Some("st-123"));
+    assert_eq!(
+        param(&back, "iss").as_deref(),
+        Some(app.issuer.as_str()),
+        "RFC 9207 iss"
+    );
+    let code = param(&back, "code").expect("code");
+
+    let (status, body) = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 3600);
+    assert_eq!(body["scope"], "openid profile email offline_access");
+    let access = body["access_token"].as_str().unwrap().to_string();
+    let id_token = body["id_token"].as_str().unwrap().to_string();
+    let refresh = body["refresh_token"]
+        .as_str()
+        .expect("refresh token")
+        .to_string();
+
+    // Access token: RFC 9068.
+    assert_eq!(header(&access)["typ"], "at+jwt");
+    assert_eq!(header(&access)["alg"], "RS256");
+    let at = verify_with_jwks(&app, &access).await;
+    assert_eq!(at["iss"], app.issuer.as_str());
+    assert_eq!(at["sub"], user.id.as_str());
+    assert_eq!(at["client_id"], client.client_id.as_str());
+    assert!(at["aud"].is_string());
+    assert!(at["jti"].is_string());
+    for t in ["iat", "exp", "auth_time"] {
+        assert!(at[t].is_i64(), "{t} must be whole seconds: {}", at[t]);
+    }
+
+    // Id token: OIDC Core.
+    let h = header(&id_token);
+    assert!(h["kid"].is_string());
+    let it = verify_with_jwks(&app, &id_token).await;
+    assert_eq!(it["aud"], client.client_id.as_str());
+    assert_eq!(it["nonce"], "n-456");
+    assert_eq!(it["sub"], user.id.as_str());
+    assert_eq!(it["amr"], serde_json::json!(["pwd"]));
+    assert_eq!(
+        it["at_hash"],
+        porta::oauth::tokens::at_hash(&access).as_str()
+    );
+    for t in ["iat", "exp", "auth_time"] {
+        assert!(it[t].is_i64(), "{t} must be whole seconds");
+    }
+
+    // Userinfo, GET and POST.
+    let resp = app.userinfo(&access).await;
+    assert_eq!(resp.status(), 200);
+    let info: Value = resp.json().await.unwrap();
+    assert_eq!(info["sub"], user.id.as_str());
+    assert_eq!(info["email"], EMAIL);
+    assert_eq!(info["name"], "Test Person");
+    let resp = http()
+        .post(app.url("/userinfo"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = http()
+        .post(app.url("/userinfo"))
+        .form(&[("access_token", access.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    // Introspection.
+    let i = app.introspect(&client, &access).await;
+    assert_eq!(i["active"], true);
+    assert_eq!(i["sub"], user.id.as_str());
+    let i = app.introspect(&client, &refresh).await;
+    assert_eq!(i["active"], true);
+
+    // Refresh rotates.
+    let (status, body) = app
+        .token(
+            &client,
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let refresh2 = body["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(refresh2, refresh);
+    assert_eq!(
+        app.introspect(&client, &refresh).await["active"],
+        false,
+        "rotated-out token is inactive"
+    );
+    let access2 = body["access_token"].as_str().unwrap().to_string();
+    assert!(body["id_token"].is_string());
+
+    // Revoking the refresh token ends the family, access tokens included.
+    let resp = http()
+        .post(app.url("/revoke"))
+        .basic_auth(&client.client_id, client.client_secret.as_deref())
+        .form(&[
+            ("token", refresh2.as_str()),
+            ("token_type_hint", "refresh_token"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(app.introspect(&client, &refresh2).await["active"], false);
+    assert_eq!(app.introspect(&client, &access2).await["active"], false);
+    let resp = app.userinfo(&access2).await;
+    assert_eq!(resp.status(), 401);
+    assert!(resp.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("invalid_token"));
+}
+
+#[tokio::test]
+async fn public_client_uses_pkce_and_no_secret() {
+    let app = TestApp::spawn().await;
+    let client = app
+        .client(true, &["authorization_code", "refresh_token"], true)
+        .await;
+    assert!(client.client_secret.is_none());
+    app.user(EMAIL, PASSWORD).await;
+    let (verifier, challenge) = pkce();
+    let back = Browser::new()
+        .authorize(
+            &app,
+            &openid_query(&client.client_id, &challenge),
+            EMAIL,
+            PASSWORD,
+        )
+        .await;
+    let code = param(&back, "code").expect("code");
+    let (status, body) = app
+        .public_token(
+            &client.client_id,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let refresh = body["refresh_token"].as_str().unwrap();
+    let (status, _) = app
+        .public_token(
+            &client.client_id,
+            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+        )
+        .await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn public_client_without_pkce_or_with_plain_is_refused() {
+    let app = TestApp::spawn().await;
+    let client = app.client(true, &["authorization_code"], true).await;
+    let base = [
+        ("response_type", "code"),
+        ("client_id", client.client_id.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid"),
+        ("state", "s"),
+    ];
+    let resp = http().get(authorize_url(&app, &base)).send().await.unwrap();
+    assert_eq!(resp.status(), 302);
+    let l = location(&resp);
+    assert!(l.starts_with(REDIRECT));
+    assert_eq!(param(&l, "error").as_deref(), Some("invalid_request"));
+    assert_eq!(param(&l, "state").as_deref(), Some("s"));
+    assert_eq!(param(&l, "iss").as_deref(), Some(app.issuer.as_str()));
+
+    let mut plain = base.to_vec();
+    plain.push((
+        "code_challenge",
+        "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopq",
+    ));
+    plain.push(("code_challenge_method", "plain"));
+    let l = location(
+        &http()
+            .get(authorize_url(&app, &plain))
+            .send()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(param(&l, "error").as_deref(), Some("invalid_request"));
+}
+
+#[tokio::test]
+async fn code_is_single_use_and_reuse_revokes_its_tokens() {
+    let app = TestApp::spawn().await;
+    let client = app.confidential().await;
+    app.user(EMAIL, PASSWORD).await;
+    let (verifier, challenge) = pkce();
+    let back = Browser::new()
+        .authorize(
+            &app,
+            &openid_query(&client.client_id, &challenge),
+            EMAIL,
+            PASSWORD,
+        )
+        .await;
+    let code = param(&back, "code").unwrap();
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", verifier.as_str()),
+    ];
+    let (status, first) = app.token(&client, &form).await;
+    assert_eq!(status, 200);
+    let (status, second) = app.token(&client, &form).await;
+    assert_eq!(status, 400);
+    assert_eq!(second["error"], "invalid_grant");
+    let access = first["access_token"].as_str().unwrap();
+    let refresh = first["refresh_token"].as_str().unwrap();
+    assert_eq!(app.introspect(&client, access).await["active"], false);
+    assert_eq!(app.introspect(&client, refresh).await["active"], false);
+}
+
+#[tokio::test]
+async fn pkce_verifier_must_match() {
+    let app = TestApp::spawn().await;
+    let client = app.confidential().await;
+    app.user(EMAIL, PASSWORD).await;
+    let browser = Browser::new();
+    let (_, challenge) = pkce();
+    let (other_verifier, _) = pkce();
+
+    // Wrong verifier.
+    let back = browser
+        .authorize(
+            &app,
+            &openid_query(&client.client_id, &challenge),
+            EMAIL,
+            PASSWORD,
+        )
+        .await;
+    let code = param(&back, "code").unwrap();
+    let (status, body) = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &other_verifier),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+
+    // Missing verifier.
+    let back = browser
+        .authorize(
+            &app,
+            &openid_query(&client.client_id, &challenge),
+            EMAIL,
+            PASSWORD,
+        )
+        .await;
+    let code = param(&back, "code").unwrap();
+    let (status, body) = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+
+    // A verifier without a challenge.
+    let q = [
+        ("response_type", "code"),
+        ("client_id", client.client_id.as_str()),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid"),
+        ("state", "s"),
+    ];
+    let back = browser.authorize(&app, &q, EMAIL, PASSWORD).await;
+    let code = param(&back, "code").unwrap();
+    let (status, body) = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &other_verifier),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+}
+
+#[tokio::test]
+async fn redirect_uri_must_match_exactly_at_both_endpoints() {
+    let app = TestApp::spawn().await;
+    let client = app.confidential().await;
+    app.user(EMAIL, PASSWORD).await;
+    for bad in [
+        "https://app.example.com/callback/",
+        "https://app.example.com/callback?x=1",
+        "https://evil.example.com/callback",
+        "HTTPS://app.example.com/callback",
+    ] {
+        let q = [
+            ("response_type", "code"),
+            ("client_id", client.client_id.as_str()),
+            ("redirect_uri", bad),
+            ("scope", "openid"),
+            ("state", "s"),
+        ];
+        let resp = http().get(authorize_url(&app, &q)).send().await.unwrap();
+        assert_eq!(resp.status(), 400, "{bad}");
+        assert!(
+            resp.headers().get("location").is_none(),
+            "never redirect to an unregistered URI"
+        );
+        assert!(resp.text().await.unwrap().contains("not registered"));
+    }
+    let (verifier, challenge) = pkce();
+    let back = Browser::new()
+        .authorize(
+            &app,
+            &openid_query(&client.client_id, &challenge),
+            EMAIL,
+            PASSWORD,
+        )
+        .await;
+    let code = param(&back, "code").unwrap();
+    let (status, body) = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", "http://127.0.0.1:9/cb"),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+}
+
+#[tokio::test]
+async fn unknown_client_and_wrong_secret_are_refused() {
+    let app = TestApp::spawn().await;
+    let client = app.confidential().await;
+    let q = [
+        ("response_type", "code"),
+        ("client_id", "nope"),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid"),
+    ];
+    let resp = http().get(authorize_url(&app, &q)).send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    assert!(resp.headers().get("location").is_none());
+
+    let resp = http()
+        .post(app.url("/token"))
+        .basic_auth("nope", Some("x"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert!(resp.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Basic"));
+    assert_eq!(resp.headers()["cache-control"], "no-store");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
+
+    let resp = http()
+        .post(app.url("/token"))
+        .basic_auth(&client.client_id, Some("wrong"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+
+    // client_secret_post works; two methods at once do not.
+    let secret = client.client_secret.clone().unwrap();
+    let resp = http()
+        .post(app.url("/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", &client.client_id),
+            ("client_secret", &secret),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = http()
+        .post(app.url("/token"))
+        .basic_auth(&client.client_id, Some(&secret))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_secret", &secret),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+}
+
+#[tokio::test]
+async fn refresh_token_reuse_revokes_the_family() {
+    let app = TestApp::spawn().await;
+    let client = app.confidential().await;
+    app.user(EMAIL, PASSWORD).await;
+    let (verifier, challenge) = pkce();
+    let back = Browser::new()
+        .authorize(
+            &app,
+            &openid_query(&client.client_id, &challenge),
+            EMAIL,
+            PASSWORD,
+        )
+        .await;
+    let code = param(&back, "code").unwrap();
+    let (_, body) = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    let r1 = body["refresh_token"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .token(
+            &client,
+            &[("grant_type", "refresh_token"), ("refresh_token", &r1)],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let r2 = body["refresh_token"].as_str().unwrap().to_string();
+    let a2 = body["access_token"].as_str().unwrap().to_string();
+    // The old token comes back: theft is assumed and everything in the family ends.
+    let (status, body) = app
+        .token(
+            &client,
+            &[("grant_type", "refresh_token"), ("refresh_token", &r1)],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (status, _) = app
+        .token(
+            &client,
+            &[("grant_type", "refresh_token"), ("refresh_token", &r2)],
+        )
+        .await;
+    assert_eq!(status, 400, "the successor is revoked too");
+    assert_eq!(app.introspect(&client, &a2).await["active"], false);
+}
+
+#[tokio::test]
+async fn refresh_scope_may_narrow_but_not_widen() {
+    let app = TestApp::spawn().await;
+    let client = app.confidential().await;
+    app.user(EMAIL, PASSWORD).await;
+    let (verifier, challenge) = pkce();
+    let back = Browser::new()
+        .authorize(
+            &app,
+            &openid_query(&client.client_id, &challenge),
+            EMAIL,
+            PASSWORD,
+        )
+        .await;
+    let code = param(&back, "code").unwrap();
+    let (_, body) = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    let r1 = body["refresh_token"].as_str().unwrap().to_string();
+    let (status, body) = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &r1),
+                ("scope", "openid api:read"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_scope"))
+    );
+    let (status, body) = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &r1),
+                ("scope", "openid"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scope"], "openid");
+}
+
+#[tokio::test]
+async fn refresh_token_of_another_client_is_refused() {
+    let app = TestApp::spawn().await;
+    let client = app.confidential().await;
+    let other = app.confidential().await;
+    app.user(EMAIL, PASSWORD).await;
+    let (verifier, challenge) = pkce();
+    let back = Browser::new()
+        .authorize(
+            &app,
+            &openid_query(&client.client_id, &challenge),
+            EMAIL,
+            PASSWORD,
+        )
+        .await;
+    let code = param(&back, "code").unwrap();
+    let (_, body) = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    let r1 = body["refresh_token"].as_str().unwrap();
+    let (status, body) = app
+        .token(
+            &other,
+            &[("grant_type", "refresh_token"), ("refresh_token", r1)],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    let (status, body) = app
+        .token(
+            &other,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", "made-up"),
+                ("redirect_uri", REDIRECT),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+}
+
+#[tokio::test]
+async fn openid_request_without_offline_access_gets_no_refresh_token() {
+    let app = TestApp::spawn().await;
+    let client = app.confidential().await;
+    app.user(EMAIL, PASSWORD).await;
+    let (verifier, challenge) = pkce();
+    let mut q = openid_query(&client.client_id, &challenge);
+    q[3] = ("scope", "openid email");
+    let back = Browser::new().authorize(&app, &q, EMAIL, PASSWORD).await;
+    let code = param(&back, "code").unwrap();
+    let (status, body) = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(body.get("refresh_token").is_none());
+    let info: Value = app
+        .userinfo(body["access_token"].as_str().unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["email"], EMAIL);
+    assert!(info.get("name").is_none(), "profile was not granted");
+}

@@ -1,0 +1,379 @@
+//! Test harness: starts the real application on port 0 with a fresh database (SQLite, or
+//! PostgreSQL when PORTA_TEST_POSTGRES_URL is set) and speaks HTTP to it.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use diesel::Connection;
+use porta::clients::{CreatedClient, NewClient};
+use porta::config::Settings;
+use porta::crypto::MasterKey;
+use porta::web::AppState;
+use reqwest::redirect::Policy;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// A running Porta.
+pub struct TestApp {
+    pub issuer: String,
+    pub state: AppState,
+    pub database_url: String,
+    pub master_key: String,
+    pub dir: tempfile::TempDir,
+}
+
+/// The database a test gets: its own SQLite file, or its own PostgreSQL database.
+pub fn fresh_database(dir: &std::path::Path) -> String {
+    match std::env::var("PORTA_TEST_POSTGRES_URL") {
+        Ok(base) if !base.is_empty() => {
+            let name = format!("porta_t_{}", uuid::Uuid::new_v4().simple());
+            let mut conn = diesel::pg::PgConnection::establish(&base)
+                .expect("connect to PORTA_TEST_POSTGRES_URL");
+            diesel::RunQueryDsl::execute(
+                diesel::sql_query(format!("CREATE DATABASE {name}")),
+                &mut conn,
+            )
+            .expect("create test database");
+            let mut url = url::Url::parse(&base).expect("PORTA_TEST_POSTGRES_URL is a URL");
+            url.set_path(&format!("/{name}"));
+            url.to_string()
+        }
+        _ => dir.join("porta.db").display().to_string(),
+    }
+}
+
+/// Settings for a test server on `port`.
+pub fn test_settings(
+    port: u16,
+    database_url: &str,
+    master_key: &str,
+    dir: &std::path::Path,
+) -> Settings {
+    Settings {
+        issuer: format!("http://127.0.0.1:{port}"),
+        bind: format!("127.0.0.1:{port}"),
+        database_url: database_url.to_string(),
+        data_dir: dir.to_path_buf(),
+        master_key: Some(master_key.to_string()),
+        db_pool_size: 4,
+        workers: 2,
+        ..Settings::default()
+    }
+    .validate()
+    .expect("valid test settings")
+}
+
+impl TestApp {
+    /// Starts a fresh Porta.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts a fresh Porta with adjusted settings.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database(dir.path());
+        let master_key = MasterKey::generate();
+        Self::start(dir, database_url, master_key, adjust).await
+    }
+
+    /// Starts Porta on an existing database (a restart).
+    pub async fn start(
+        dir: tempfile::TempDir,
+        database_url: String,
+        master_key: String,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> TestApp {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let mut settings = test_settings(port, &database_url, &master_key, dir.path());
+        adjust(&mut settings);
+        let state = porta::app::prepare(settings, false).await.expect("prepare");
+        let server = porta::app::server(state.clone(), listener).expect("server");
+        tokio::spawn(server);
+        TestApp {
+            issuer: format!("http://127.0.0.1:{port}"),
+            state,
+            database_url,
+            master_key,
+            dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.issuer, path)
+    }
+
+    /// Registers a client.
+    pub async fn client(&self, public: bool, grants: &[&str], skip_consent: bool) -> CreatedClient {
+        porta::clients::create(
+            &self.state.pool,
+            NewClient {
+                name: "Test App".into(),
+                redirect_uris: vec![
+                    "https://app.example.com/callback".into(),
+                    "http://127.0.0.1:9/cb".into(),
+                ],
+                post_logout_redirect_uris: vec!["https://app.example.com/bye".into()],
+                public,
+                grant_types: grants.iter().map(|s| s.to_string()).collect(),
+                scopes: vec!["openid profile email offline_access api:read".into()],
+                skip_consent,
+            },
+        )
+        .await
+        .expect("create client")
+    }
+
+    /// A confidential client with the usual grants.
+    pub async fn confidential(&self) -> CreatedClient {
+        self.client(
+            false,
+            &["authorization_code", "refresh_token", "client_credentials"],
+            false,
+        )
+        .await
+    }
+
+    /// Creates a person.
+    pub async fn user(&self, email: &str, password: &str) -> porta::accounts::User {
+        porta::accounts::create_user(
+            &self.state.pool,
+            email,
+            Some("Test Person".into()),
+            Some(password.into()),
+        )
+        .await
+        .expect("create user")
+    }
+
+    /// POST /token with Basic authentication.
+    pub async fn token(&self, client: &CreatedClient, form: &[(&str, &str)]) -> (u16, Value) {
+        let resp = http()
+            .post(self.url("/token"))
+            .basic_auth(&client.client_id, client.client_secret.as_deref())
+            .form(form)
+            .send()
+            .await
+            .expect("token request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POST /token as a public client (client_id in the body).
+    pub async fn public_token(&self, client_id: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let mut form: Vec<(&str, &str)> = form.to_vec();
+        form.push(("client_id", client_id));
+        let resp = http()
+            .post(self.url("/token"))
+            .form(&form)
+            .send()
+            .await
+            .expect("token request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POST /introspect as `client`.
+    pub async fn introspect(&self, client: &CreatedClient, token: &str) -> Value {
+        http()
+            .post(self.url("/introspect"))
+            .basic_auth(&client.client_id, client.client_secret.as_deref())
+            .form(&[("token", token)])
+            .send()
+            .await
+            .expect("introspect")
+            .json()
+            .await
+            .expect("introspection JSON")
+    }
+
+    /// GET /userinfo with a bearer token.
+    pub async fn userinfo(&self, token: &str) -> reqwest::Response {
+        http()
+            .get(self.url("/userinfo"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("userinfo")
+    }
+}
+
+/// A plain HTTP client that does not follow redirects.
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// A PKCE verifier and its S256 challenge.
+pub fn pkce() -> (String, String) {
+    let verifier = porta::crypto::random_token(32);
+    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+/// A browser: keeps cookies, does not follow redirects.
+pub struct Browser {
+    pub http: reqwest::Client,
+}
+
+impl Default for Browser {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Browser {
+    pub fn new() -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .cookie_store(true)
+                .build()
+                .expect("client"),
+        }
+    }
+
+    pub async fn get(&self, url: &str) -> reqwest::Response {
+        self.http.get(url).send().await.expect("GET")
+    }
+
+    pub async fn post(&self, url: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http.post(url).form(form).send().await.expect("POST")
+    }
+
+    /// Signs in on the login page at `login_url` (absolute); returns the response.
+    pub async fn submit_login(
+        &self,
+        app: &TestApp,
+        login_url: &str,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let page = self.get(login_url).await.text().await.expect("login page");
+        let csrf = hidden(&page, "csrf");
+        let request = hidden(&page, "request");
+        self.post(
+            &app.url("/login"),
+            &[
+                ("csrf", &csrf),
+                ("request", &request),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
+    /// Runs an authorization request through sign-in and consent (allowing) and returns
+    /// the final redirect to the client.
+    pub async fn authorize(
+        &self,
+        app: &TestApp,
+        query: &[(&str, &str)],
+        email: &str,
+        password: &str,
+    ) -> String {
+        let mut resp = self.get(&authorize_url(app, query)).await;
+        loop {
+            let status = resp.status().as_u16();
+            assert!(
+                status == 302 || status == 303,
+                "expected a redirect, got {status}: {}",
+                resp.text().await.unwrap_or_default()
+            );
+            let location = location(&resp);
+            if !location.starts_with('/') {
+                return location;
+            }
+            let url = app.url(&location);
+            resp = if location.starts_with("/login") {
+                self.submit_login(app, &url, email, password).await
+            } else if location.starts_with("/consent") {
+                let page = self.get(&url).await.text().await.expect("consent page");
+                let (csrf, request) = (hidden(&page, "csrf"), hidden(&page, "request"));
+                self.post(
+                    &app.url("/consent"),
+                    &[
+                        ("csrf", &csrf),
+                        ("request", &request),
+                        ("decision", "allow"),
+                    ],
+                )
+                .await
+            } else {
+                self.get(&url).await
+            };
+        }
+    }
+}
+
+/// The authorization URL for `query`.
+pub fn authorize_url(app: &TestApp, query: &[(&str, &str)]) -> String {
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(query)
+        .finish();
+    app.url(&format!("/authorize?{q}"))
+}
+
+/// The Location header.
+pub fn location(resp: &reqwest::Response) -> String {
+    resp.headers()
+        .get("location")
+        .map(|v| v.to_str().expect("ascii location").to_string())
+        .unwrap_or_default()
+}
+
+/// A query parameter of a URL.
+pub fn param(url: &str, name: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).expect("absolute URL");
+    parsed
+        .query_pairs()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The value of a hidden form field.
+pub fn hidden(page: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = page
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no hidden field {name} in page"))
+        + marker.len();
+    let end = page[start..].find('"').expect("closing quote") + start;
+    page[start..end].to_string()
+}
+
+/// Decodes a JWT's claims without checking (tests check signatures separately).
+pub fn claims(jwt: &str) -> Value {
+    let part = jwt.split('.').nth(1).expect("JWT payload");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("JSON claims")
+}
+
+/// Decodes a JWT's header.
+pub fn header(jwt: &str) -> Value {
+    let part = jwt.split('.').next().expect("JWT header");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("JSON header")
+}
+
+pub const EMAIL: &str = "person@example.com";
+pub const PASSWORD: &str = "a long enough password";
+pub const REDIRECT: &str = "https://app.example.com/callback";
+
+/// A standard OpenID request for `client_id` with PKCE.
+pub fn openid_query<'a>(client_id: &'a str, challenge: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", REDIRECT),
+        ("scope", "openid profile email offline_access"),
+        ("state", "st-123"),
+        ("nonce", "n-456"),
+        ("code_challenge", challenge),
+        ("code_challenge_method", "S256"),
+    ]
+}
