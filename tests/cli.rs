@@ -1,0 +1,212 @@
+//! The `porta` binary as operators script it: JSON out, one-line errors, non-zero exits.
+
+mod common;
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+struct Cli {
+    dir: tempfile::TempDir,
+    database_url: String,
+}
+
+impl Cli {
+    fn new() -> Cli {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = common::fresh_database(dir.path());
+        Cli { dir, database_url }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_porta"));
+        cmd.args(args)
+            .env("PORTA_DATABASE_URL", &self.database_url)
+            .env("PORTA_DATA_DIR", self.dir.path())
+            .env("PORTA_MASTER_KEY", "ab".repeat(32))
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+}
+
+#[test]
+fn client_create_prints_credentials_once_and_list_never_shows_secrets() {
+    let cli = Cli::new();
+    let out = cli.run(&[
+        "client",
+        "create",
+        "--name",
+        "Shop",
+        "--redirect-uri",
+        "https://shop.example.com/cb",
+        "https://shop.example.com/cb2",
+        "--post-logout-redirect-uri",
+        "https://shop.example.com/",
+        "--scope",
+        "openid email",
+        "--skip-consent",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(created["client_id"].as_str().unwrap().len() >= 16);
+    assert!(created["client_secret"].as_str().unwrap().len() >= 40);
+    assert_eq!(created["redirect_uris"].as_array().unwrap().len(), 2);
+    assert_eq!(created["scope"], "openid email");
+
+    let out = cli.run(&[
+        "client",
+        "create",
+        "--name",
+        "Spa",
+        "--redirect-uri",
+        "http://localhost:3000/cb",
+        "--public",
+    ]);
+    let public: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(public.get("client_secret").is_none());
+    assert_eq!(public["token_endpoint_auth_method"], "none");
+
+    let out = cli.run(&["client", "list"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains(created["client_secret"].as_str().unwrap()));
+    let list: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn bad_input_is_one_line_and_a_non_zero_exit() {
+    let cli = Cli::new();
+    for args in [
+        vec![
+            "client",
+            "create",
+            "--name",
+            "X",
+            "--redirect-uri",
+            "http://evil.example.com/cb",
+        ],
+        vec![
+            "client",
+            "create",
+            "--name",
+            "X",
+            "--redirect-uri",
+            "not a url",
+        ],
+        vec![
+            "client",
+            "create",
+            "--name",
+            "X",
+            "--redirect-uri",
+            "https://a.example/cb",
+            "--grant-type",
+            "password",
+        ],
+        vec![
+            "client",
+            "create",
+            "--name",
+            "X",
+            "--public",
+            "--grant-type",
+            "client_credentials",
+        ],
+        vec!["user", "create", "--email", "not-an-email"],
+    ] {
+        let out = cli.run(&args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    }
+    let out = cli
+        .command(&["serve"])
+        .env("PORTA_ISSUER", "ftp://x")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PORTA_ISSUER"));
+    let out = cli
+        .command(&["serve"])
+        .env("PORTA_MASTER_KEY", "short")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PORTA_MASTER_KEY"));
+    let out = cli
+        .command(&["migrate"])
+        .env("PORTA_CODE_TTL", "soon")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .to_lowercase()
+        .contains("code_ttl"));
+}
+
+#[test]
+fn user_create_reads_the_password_from_stdin_and_refuses_duplicates() {
+    let cli = Cli::new();
+    let mut child = cli
+        .command(&[
+            "user",
+            "create",
+            "--email",
+            "Ann@Example.com",
+            "--password-stdin",
+            "--name",
+            "Ann",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"correct horse battery\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let user: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(user["email"], "ann@example.com");
+    let out = cli.run(&["user", "create", "--email", "ann@example.com"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+}
+
+#[test]
+fn migrate_and_keys_list() {
+    let cli = Cli::new();
+    let out = cli.run(&["migrate"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cli.run(&["keys", "list"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let keys: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(keys[0]["state"], "active");
+    assert!(keys[0]["kid"].is_string());
+    // The private key is stored sealed, never as PEM.
+    let out = cli.run(&["keys", "list"]);
+    let again: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(again[0]["kid"], keys[0]["kid"], "the key persists");
+}
