@@ -300,7 +300,7 @@ fn grant_scopes(client: &Client, redirect_uri: &str, scope: &str) -> Option<Vec<
     if wanted.is_empty() {
         return None;
     }
-    registrar::negotiate_scope(client, redirect_uri, &wanted.join(" ")).ok()?;
+    registrar::negotiate_scope(client, redirect_uri, &wanted.join(" "))?;
     Some(wanted.into_iter().map(str::to_string).collect())
 }
 

@@ -92,14 +92,10 @@ pub fn bind_redirect(client: &Client, redirect_uri: Option<&str>) -> Option<Stri
     Some(bound.redirect_uri.as_str().to_string())
 }
 
-/// Checks that every scope in `scope` is allowed for `client`.
-pub fn negotiate_scope(
-    client: &Client,
-    redirect_uri: &str,
-    scope: &str,
-) -> Result<Vec<String>, ()> {
-    let parsed: Scope = scope.parse().map_err(|_| ())?;
-    let url = ExactUrl::new(redirect_uri.to_string()).map_err(|_| ())?;
+/// Checks that every scope in `scope` is allowed for `client`; `None` when one is not.
+pub fn negotiate_scope(client: &Client, redirect_uri: &str, scope: &str) -> Option<Vec<String>> {
+    let parsed: Scope = scope.parse().ok()?;
+    let url = ExactUrl::new(redirect_uri.to_string()).ok()?;
     let pre = ClientRegistrar(client)
         .negotiate(
             BoundClient {
@@ -108,8 +104,8 @@ pub fn negotiate_scope(
             },
             Some(parsed),
         )
-        .map_err(|_| ())?;
-    Ok(pre.scope.iter().map(str::to_string).collect())
+        .ok()?;
+    Some(pre.scope.iter().map(str::to_string).collect())
 }
 
 /// Authenticates a client with its secret (or none, for a public client).
