@@ -191,13 +191,19 @@ async fn authorize_by_post_works_like_get() {
     let client = app.confidential().await;
     let (_, challenge) = pkce();
     let q = openid_query(&client.client_id, &challenge);
-    let resp = Browser::new()
+    let browser = Browser::new();
+    let resp = browser
         .http
         .post(app.url("/authorize"))
         .form(&q)
         .send()
         .await
         .unwrap();
+    // Re-issued as a GET so a cross-site POST still brings the SameSite=Lax session cookie.
+    assert_eq!(resp.status(), 303);
+    let get = location(&resp);
+    assert!(get.starts_with("/authorize?"));
+    let resp = browser.get(&app.url(&get)).await;
     assert_eq!(resp.status(), 302);
     assert!(location(&resp).starts_with("/login?request="));
 }
@@ -317,7 +323,9 @@ async fn another_clients_token_cannot_be_revoked() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.status(), 400, "RFC 7009 2.1: refused");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "unauthorized_client");
     assert_eq!(app.introspect(&a, token).await["active"], true);
 }
 

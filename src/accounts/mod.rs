@@ -50,11 +50,16 @@ pub async fn create_user(
             return Err(AccountError::WeakPassword);
         }
     }
+    let password_hash = match password {
+        Some(p) => Some(
+            actix_web::rt::task::spawn_blocking(move || crypto::hash_password(&p))
+                .await
+                .map_err(|_| AccountError::Hash)?
+                .map_err(|_| AccountError::Hash)?,
+        ),
+        None => None,
+    };
     let result = db::run(pool, move |conn| {
-        let password_hash = match password {
-            Some(p) => Some(crypto::hash_password(&p).map_err(|_| DbError::Cancelled)?),
-            None => None,
-        };
         if store::find_by_email(conn, &email)?.is_some() {
             return Ok(None);
         }
@@ -66,31 +71,23 @@ pub async fn create_user(
 }
 
 /// Checks an email and password; `None` when either is wrong. Takes the same time whether
-/// or not the account exists.
+/// or not the account exists. The hash runs on the blocking pool without holding a
+/// database connection, so a burst of sign-ins cannot starve the pool.
 pub async fn authenticate(
     pool: &DbPool,
     email: &str,
     password: String,
 ) -> Result<Option<User>, DbError> {
-    let Ok(email) = normalize_email(email) else {
-        // Still spend the hashing time so malformed input is not distinguishable.
-        let _ = db::run(pool, move |_| {
-            Ok(crypto::verify_password(
-                &password,
-                crypto::dummy_password_hash(),
-            ))
-        })
-        .await;
-        return Ok(None);
+    let user = match normalize_email(email) {
+        Ok(email) => db::run(pool, move |conn| Ok(store::find_by_email(conn, &email)?)).await?,
+        Err(_) => None,
     };
-    db::run(pool, move |conn| {
-        let user = store::find_by_email(conn, &email)?;
-        let hash = user
-            .as_ref()
-            .and_then(|u| u.password_hash.clone())
-            .unwrap_or_else(|| crypto::dummy_password_hash().to_string());
-        let ok = crypto::verify_password(&password, &hash);
-        Ok(user.filter(|u| ok && u.password_hash.is_some()))
-    })
-    .await
+    let hash = user
+        .as_ref()
+        .and_then(|u| u.password_hash.clone())
+        .unwrap_or_else(|| crypto::dummy_password_hash().to_string());
+    let ok = actix_web::rt::task::spawn_blocking(move || crypto::verify_password(&password, &hash))
+        .await
+        .map_err(|_| DbError::Cancelled)?;
+    Ok(user.filter(|u| ok && u.password_hash.is_some()))
 }

@@ -42,9 +42,13 @@ impl Client {
         self.scopes.iter().any(|s| s == scope)
     }
 
-    /// Exact, character-for-character match (RFC 9700 2.1).
+    /// Exact, character-for-character match (RFC 9700 2.1), except that a loopback IP
+    /// redirect URI matches on any port (RFC 8252 7.3: native apps listen on a free port).
     pub fn has_redirect_uri(&self, uri: &str) -> bool {
-        self.redirect_uris.iter().any(|r| r == uri)
+        let loopback = without_loopback_port(uri);
+        self.redirect_uris
+            .iter()
+            .any(|r| r == uri || (loopback.is_some() && without_loopback_port(r) == loopback))
     }
 
     pub fn has_post_logout_redirect_uri(&self, uri: &str) -> bool {
@@ -141,6 +145,30 @@ pub fn validate_redirect_uri(uri: &str) -> Result<(), String> {
         }
         _ => Ok(()),
     }
+}
+
+/// `http://127.0.0.1:PORT/rest` or `http://[::1]:PORT/rest` without the port; `None` for
+/// any other URI. Plain string surgery, so nothing else about the URI is normalised.
+fn without_loopback_port(uri: &str) -> Option<String> {
+    for host in ["http://127.0.0.1", "http://[::1]"] {
+        if let Some(rest) = uri.strip_prefix(host) {
+            let rest = match rest.strip_prefix(':') {
+                Some(port_and_rest) => {
+                    let digits = port_and_rest.bytes().take_while(u8::is_ascii_digit).count();
+                    if digits == 0 {
+                        return None;
+                    }
+                    &port_and_rest[digits..]
+                }
+                None => rest,
+            };
+            if rest.is_empty() || rest.starts_with('/') || rest.starts_with('?') {
+                return Some(format!("{host}{rest}"));
+            }
+            return None;
+        }
+    }
+    None
 }
 
 /// Registers a client; returns its id and (for confidential clients) its one-time secret.
@@ -246,6 +274,30 @@ pub async fn find(pool: &DbPool, id: String) -> Result<Option<Client>, DbError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn loopback_redirects_match_on_any_port_and_nothing_else_loosens() {
+        let client = Client {
+            id: "c".into(),
+            name: "n".into(),
+            secret_hash: None,
+            redirect_uris: vec![
+                "http://127.0.0.1/cb".into(),
+                "https://app.example.com/cb".into(),
+            ],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![],
+            scopes: vec![],
+            skip_consent: false,
+        };
+        assert!(client.has_redirect_uri("http://127.0.0.1:51234/cb"));
+        assert!(client.has_redirect_uri("http://127.0.0.1/cb"));
+        assert!(!client.has_redirect_uri("http://127.0.0.1:51234/other"));
+        assert!(!client.has_redirect_uri("http://127.0.0.1.evil.com/cb"));
+        assert!(!client.has_redirect_uri("http://localhost:51234/cb"));
+        assert!(!client.has_redirect_uri("https://app.example.com:443/cb"));
+        assert!(!client.has_redirect_uri("https://app.example.com/cb/"));
+    }
 
     #[test]
     fn redirect_uris_must_be_safe() {

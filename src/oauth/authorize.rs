@@ -31,6 +31,9 @@ pub struct AuthRequest {
     pub login_hint: Option<String>,
     /// Hash of the browser's CSRF cookie: the request only goes on in that browser.
     pub browser: String,
+    /// Whether the request carried `redirect_uri` (then the token request must repeat it).
+    #[serde(default)]
+    pub redirect_uri_sent: bool,
     /// Set when the person signed in for this request (satisfies `prompt=login`).
     pub signed_in_at: Option<i64>,
 }
@@ -78,7 +81,11 @@ fn error_redirect(
     error: &str,
     description: &str,
 ) -> String {
-    let mut pairs = vec![("error", error), ("error_description", description)];
+    let description = super::error::description_charset(description);
+    let mut pairs = vec![
+        ("error", error),
+        ("error_description", description.as_str()),
+    ];
     if let Some(s) = req.state {
         pairs.push(("state", s));
     }
@@ -99,20 +106,28 @@ pub async fn authorize(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    let raw: &[u8] = if req.method() == actix_web::http::Method::POST {
-        if !is_form(&req) {
-            return Err(PageError::BadRequest(
-                "The authorization request must be application/x-www-form-urlencoded.".into(),
-            ));
-        }
-        &body
-    } else {
-        req.query_string().as_bytes()
-    };
-    let params = Params::parse(raw)
+    if req.method() == actix_web::http::Method::POST {
+        return Ok(post_to_get(&req, &body)?);
+    }
+    let (params, repeated) = Params::parse_lenient(req.query_string().as_bytes())
         .map_err(|e| PageError::BadRequest(format!("Invalid authorization request: {e}.")))?;
+    if repeated
+        .iter()
+        .any(|k| k == "client_id" || k == "redirect_uri")
+    {
+        return Err(PageError::BadRequest(
+            "Invalid authorization request: client_id or redirect_uri is repeated.".into(),
+        ));
+    }
     let (browser_token, new_cookie) = csrf::token(&req, state.secure_cookies());
-    let auth = match validate(&state, params, crypto::hash_secret(&browser_token)).await {
+    let auth = match validate(
+        &state,
+        params,
+        &repeated,
+        crypto::hash_secret(&browser_token),
+    )
+    .await
+    {
         Ok(auth) => auth,
         Err(Refusal::Page(e)) => return Err(e),
         Err(Refusal::Client(location)) => return Ok(page::found(&location)),
@@ -155,9 +170,26 @@ fn is_form(req: &HttpRequest) -> bool {
 
 const KNOWN_PROMPTS: &[&str] = &["none", "login", "consent", "select_account"];
 
+/// A POSTed authorization request (OIDC Core 3.1.2.1) becomes the same request as a GET:
+/// a cross-site POST arrives without the SameSite=Lax session cookie, the GET brings it.
+fn post_to_get(req: &HttpRequest, body: &[u8]) -> Result<HttpResponse, PageError> {
+    if !is_form(req) {
+        return Err(PageError::BadRequest(
+            "The authorization request must be application/x-www-form-urlencoded.".into(),
+        ));
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
+        .map_err(|_| PageError::BadRequest("Invalid authorization request.".into()))?;
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    Ok(page::see_other(&format!("/authorize?{query}")))
+}
+
 async fn validate(
     state: &AppState,
     mut p: Params,
+    repeated: &[String],
     browser: String,
 ) -> Result<AuthRequest, Refusal> {
     let page = |m: &str| Refusal::Page(PageError::BadRequest(m.to_string()));
@@ -184,6 +216,9 @@ async fn validate(
         Refusal::Client(error_redirect(state, &r, error, description))
     };
 
+    if !repeated.is_empty() {
+        return Err(fail("invalid_request", "a parameter is repeated"));
+    }
     match p.get("response_type") {
         None => return Err(fail("invalid_request", "response_type is required")),
         Some("code") => {}
@@ -284,6 +319,7 @@ async fn validate(
         id_token_hint_sub,
         login_hint: p.take("login_hint").filter(|h| h.len() <= 254),
         browser,
+        redirect_uri_sent: requested_redirect.is_some(),
         signed_in_at: None,
     })
 }
@@ -425,6 +461,24 @@ async fn save_pending(
 }
 
 /// Decides the next step: sign-in, consent, or a code for the client.
+/// Whether the person must (re-)authenticate for this request: no session, `prompt=login`
+/// not yet satisfied by a sign-in for this very request, `max_age` exceeded (OIDC Core
+/// 3.1.2.1: elapsed time greater than or equal to `max_age` in whole seconds counts as
+/// exceeded), or an `id_token_hint` naming someone else.
+pub fn needs_login(auth: &AuthRequest, session: Option<&Session>) -> bool {
+    let Some(s) = session else {
+        return true;
+    };
+    let now = crate::time::now();
+    let login_done = auth.signed_in_at.is_some_and(|t| s.auth_time >= t);
+    let fresh_enough = login_done || auth.max_age.is_none_or(|m| now - s.auth_time < m);
+    let hint_ok = auth
+        .id_token_hint_sub
+        .as_ref()
+        .is_none_or(|sub| *sub == s.user_id);
+    !fresh_enough || (auth.has_prompt("login") && !login_done) || !hint_ok
+}
+
 pub async fn proceed(
     state: &AppState,
     req: &HttpRequest,
@@ -436,20 +490,7 @@ pub async fn proceed(
         state: auth.state.as_deref(),
     };
     let session = sessions::current(&state.pool, req, state.secure_cookies()).await?;
-    let now = crate::time::now();
-    let needs_login = match &session {
-        None => true,
-        Some(s) => {
-            let fresh_enough = auth.max_age.is_none_or(|m| now - s.auth_time <= m);
-            let login_done = auth.signed_in_at.is_some_and(|t| s.auth_time >= t);
-            let hint_ok = auth
-                .id_token_hint_sub
-                .as_ref()
-                .is_none_or(|sub| *sub == s.user_id);
-            !fresh_enough || (auth.has_prompt("login") && !login_done) || !hint_ok
-        }
-    };
-    if needs_login {
+    if needs_login(&auth, session.as_ref()) {
         if auth.has_prompt("none") {
             return Ok(Outcome::ToClient(error_redirect(
                 state,
@@ -467,9 +508,10 @@ pub async fn proceed(
     let client = clients::find(&state.pool, auth.client_id.clone())
         .await?
         .ok_or_else(|| PageError::BadRequest("The application is no longer registered.".into()))?;
-    let needs_consent = !client.skip_consent
-        && (auth.has_prompt("consent")
-            || !has_consent(state, &session.user_id, &client.id, &auth.scopes).await?);
+    // prompt=consent asks even first-party (skip_consent) clients' users (OIDC Core 3.1.2.1).
+    let needs_consent = auth.has_prompt("consent")
+        || (!client.skip_consent
+            && !has_consent(state, &session.user_id, &client.id, &auth.scopes).await?);
     if needs_consent {
         if auth.has_prompt("none") {
             return Ok(Outcome::ToClient(error_redirect(
@@ -518,14 +560,12 @@ pub async fn decide(
         redirect_uri: &auth.redirect_uri,
         state: auth.state.as_deref(),
     };
-    let session = sessions::current(&state.pool, req, state.secure_cookies())
-        .await?
-        .ok_or_else(|| {
-            PageError::Forbidden(
-                "You are not signed in any more. Go back to the application and start again."
-                    .into(),
-            )
-        })?;
+    let session = sessions::current(&state.pool, req, state.secure_cookies()).await?;
+    let session = match session {
+        // Consent never stands in for the sign-in this request asked for.
+        Some(s) if !needs_login(&auth, Some(&s)) => s,
+        _ => return Ok(format!("/login?request={id}")),
+    };
     if !allow {
         let id = id.to_string();
         db::run(&state.pool, move |conn| {
@@ -557,7 +597,7 @@ async fn issue_code(
     auth: &AuthRequest,
     session: &Session,
     pending: Option<String>,
-) -> Result<String, DbError> {
+) -> Result<String, PageError> {
     let code = crypto::random_token(32);
     let now = crate::time::now();
     let row = store::CodeRow {
@@ -565,7 +605,12 @@ async fn issue_code(
         family_id: crypto::random_token(16),
         client_id: auth.client_id.clone(),
         user_id: session.user_id.clone(),
-        redirect_uri: auth.redirect_uri.clone(),
+        // Empty when the request omitted it: the token request then need not repeat it.
+        redirect_uri: if auth.redirect_uri_sent {
+            auth.redirect_uri.clone()
+        } else {
+            String::new()
+        },
         scope: auth.scopes.join(" "),
         nonce: auth.nonce.clone(),
         pkce: auth.pkce.clone(),
@@ -574,19 +619,27 @@ async fn issue_code(
         expires_at: now + state.settings.code_ttl,
         used_at: None,
     };
-    db::run(&state.pool, move |conn| {
+    let issued = db::run(&state.pool, move |conn| {
         use diesel::Connection;
-        conn.transaction(|conn| {
+        let issued = conn.transaction(|conn| {
+            // A pending request yields one code: a double-submitted form finds it gone.
+            if let Some(id) = pending {
+                if store::delete_request(conn, &id)? == 0 {
+                    return Ok(false);
+                }
+            }
             store::insert_family(conn, &row.family_id, &row.client_id, Some(&row.user_id))?;
             store::insert_code(conn, &row)?;
-            if let Some(id) = pending {
-                store::delete_request(conn, &id)?;
-            }
-            Ok::<_, diesel::result::Error>(())
+            Ok::<_, diesel::result::Error>(true)
         })?;
-        Ok(())
+        Ok(issued)
     })
     .await?;
+    if !issued {
+        return Err(PageError::BadRequest(
+            "This sign-in request was already completed. Go back to the application.".into(),
+        ));
+    }
     let mut pairs = vec![("code", code.as_str())];
     if let Some(s) = &auth.state {
         pairs.push(("state", s));

@@ -45,10 +45,8 @@ pub async fn show_consent(
         .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
     let id = params.get("request").unwrap_or("").to_string();
     let view = authorize::pending_view(&state, &req, &id).await?;
-    if sessions::current(&state.pool, &req, state.secure_cookies())
-        .await?
-        .is_none()
-    {
+    let session = sessions::current(&state.pool, &req, state.secure_cookies()).await?;
+    if authorize::needs_login(&view.auth, session.as_ref()) {
         return Ok(page::found(&format!("/login?request={id}")));
     }
     let (token, cookie) = csrf::token(&req, state.secure_cookies());

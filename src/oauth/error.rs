@@ -109,6 +109,17 @@ impl From<DbError> for OAuthError {
     }
 }
 
+/// RFC 6749 5.2: `error_description` is limited to %x20-21 / %x23-5B / %x5D-7E; anything
+/// else (a client's own bytes echoed back) becomes `?`.
+pub fn description_charset(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            ' ' | '!' | '#'..='[' | ']'..='~' => c,
+            _ => '?',
+        })
+        .collect()
+}
+
 impl ResponseError for OAuthError {
     fn status_code(&self) -> StatusCode {
         self.status
@@ -123,7 +134,7 @@ impl ResponseError for OAuthError {
         }
         resp.json(Body {
             error: self.error,
-            error_description: &self.description,
+            error_description: &description_charset(&self.description),
         })
     }
 }

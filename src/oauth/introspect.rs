@@ -46,7 +46,7 @@ pub async fn introspect(
             return Ok(no_store_json(answer));
         }
     }
-    if let Some(answer) = introspect_refresh(&state, token).await? {
+    if let Some(answer) = introspect_refresh(&state, token, &client.id).await? {
         return Ok(no_store_json(answer));
     }
     if !access_first && looks_like_jwt(token) {
@@ -85,14 +85,22 @@ async fn introspect_access(state: &AppState, token: &str) -> Result<Option<Value
     Ok(Some(body))
 }
 
-async fn introspect_refresh(state: &AppState, token: &str) -> Result<Option<Value>, OAuthError> {
+/// Refresh tokens are only shown to the client that holds them: a resource server has no
+/// business reading another app's long-lived grants (RFC 7662 4).
+async fn introspect_refresh(
+    state: &AppState,
+    token: &str,
+    client_id: &str,
+) -> Result<Option<Value>, OAuthError> {
     let hash = crypto::hash_secret(token);
     let now = crate::time::now();
+    let owner = client_id.to_string();
     let found = db::run(&state.pool, move |conn| {
         let Some(row) = store::find_refresh(conn, &hash)? else {
             return Ok(None);
         };
-        let live = row.rotated_at.is_none()
+        let live = row.client_id == owner
+            && row.rotated_at.is_none()
             && row.expires_at > now
             && !store::family_revoked(conn, &row.family_id)?;
         Ok(live.then_some(row))
@@ -101,7 +109,6 @@ async fn introspect_refresh(state: &AppState, token: &str) -> Result<Option<Valu
     Ok(found.map(|row| {
         json!({
             "active": true,
-            "token_type": "refresh_token",
             "scope": row.scope,
             "client_id": row.client_id,
             "sub": row.user_id,
@@ -125,21 +132,15 @@ pub async fn revoke(
     let token = params
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
-    if let Some(hint) = params.get("token_type_hint") {
-        if !matches!(hint, "access_token" | "refresh_token") {
-            return Err(OAuthError::new(
-                "unsupported_token_type",
-                "token_type_hint must be access_token or refresh_token",
-            ));
-        }
-    }
+    // token_type_hint is only a hint: an unknown value is ignored (RFC 7009 2.1) and
+    // every kind of token is searched.
     let ok = HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish();
     if looks_like_jwt(token) {
         if let Some(access) = tokens::verify_access(&state, token).await? {
             if access.str("client_id") != Some(client.id.as_str()) {
-                return Ok(ok);
+                return Err(not_yours());
             }
             let jti = access.str("jti").unwrap_or_default().to_string();
             let exp = access.exp();
@@ -156,14 +157,28 @@ pub async fn revoke(
     }
     let hash = crypto::hash_secret(token);
     let client_id = client.id.clone();
-    db::run(&state.pool, move |conn| {
-        if let Some(row) = store::find_refresh(conn, &hash)? {
-            if row.client_id == client_id {
+    let owned = db::run(&state.pool, move |conn| {
+        match store::find_refresh(conn, &hash)? {
+            Some(row) if row.client_id == client_id => {
                 store::revoke_family(conn, &row.family_id)?;
+                Ok(true)
             }
+            Some(_) => Ok(false),
+            None => Ok(true),
         }
-        Ok(())
     })
     .await?;
-    Ok(ok)
+    if owned {
+        Ok(ok)
+    } else {
+        Err(not_yours())
+    }
+}
+
+/// RFC 7009 2.1: a token issued to another client is refused, not silently ignored.
+fn not_yours() -> OAuthError {
+    OAuthError::new(
+        "unauthorized_client",
+        "the token was not issued to this client",
+    )
 }

@@ -10,7 +10,7 @@ pub struct Params(HashMap<String, String>);
 /// A parameter that is repeated or a body that is not URL-encoded.
 #[derive(Debug, thiserror::Error)]
 pub enum ParamsError {
-    #[error("parameter {0} is repeated")]
+    #[error("a parameter is repeated")]
     Repeated(String),
     #[error("the request body is not application/x-www-form-urlencoded")]
     Malformed,
@@ -29,6 +29,23 @@ impl Params {
             map.insert(k, v);
         }
         Ok(Params(map))
+    }
+
+    /// Parses like `parse` but keeps the first value of a repeated parameter and reports
+    /// the repeated names, so the caller can decide where the error goes.
+    pub fn parse_lenient(input: &[u8]) -> Result<(Params, Vec<String>), ParamsError> {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(input).map_err(|_| ParamsError::Malformed)?;
+        let mut map = HashMap::with_capacity(pairs.len());
+        let mut repeated = Vec::new();
+        for (k, v) in pairs {
+            if map.contains_key(&k) {
+                repeated.push(k);
+            } else {
+                map.insert(k, v);
+            }
+        }
+        Ok((Params(map), repeated))
     }
 
     /// The value of `name`, or `None` when missing or empty.

@@ -92,7 +92,26 @@ pub fn save_consent(
     client_id: &str,
     scopes: &str,
 ) -> QueryResult<()> {
+    let now = crate::time::now();
+    let inserted = ignore_duplicate(
+        diesel::insert_into(consents::table)
+            .values((
+                consents::user_id.eq(user_id),
+                consents::client_id.eq(client_id),
+                consents::scopes.eq(scopes),
+                consents::created_at.eq(now),
+            ))
+            .execute(conn),
+    )?;
+    if inserted == 1 {
+        return Ok(());
+    }
     conn.transaction(|conn| {
+        // Write first, so SQLite holds the write lock before it reads.
+        let row = consents::table.find((user_id, client_id));
+        diesel::update(row)
+            .set(consents::created_at.eq(now))
+            .execute(conn)?;
         let previous = consented_scopes(conn, user_id, client_id)?;
         let mut all: Vec<&str> = previous
             .as_deref()
@@ -102,14 +121,8 @@ pub fn save_consent(
             .collect();
         all.sort_unstable();
         all.dedup();
-        diesel::delete(consents::table.find((user_id, client_id))).execute(conn)?;
-        diesel::insert_into(consents::table)
-            .values((
-                consents::user_id.eq(user_id),
-                consents::client_id.eq(client_id),
-                consents::scopes.eq(all.join(" ")),
-                consents::created_at.eq(crate::time::now()),
-            ))
+        diesel::update(row)
+            .set(consents::scopes.eq(all.join(" ")))
             .execute(conn)?;
         Ok(())
     })
@@ -194,22 +207,24 @@ pub fn rotate_refresh(conn: &mut DbConn, hash: &str, now: i64) -> QueryResult<us
         .execute(conn)
 }
 
+/// Records a revoked access token; revoking one twice (even concurrently) is fine.
 pub fn revoke_jti(conn: &mut DbConn, jti: &str, expires_at: i64) -> QueryResult<usize> {
-    conn.transaction(|conn| {
-        let exists = revoked_tokens::table
-            .find(jti)
-            .count()
-            .get_result::<i64>(conn)?;
-        if exists > 0 {
-            return Ok(0);
-        }
-        diesel::insert_into(revoked_tokens::table)
-            .values((
-                revoked_tokens::jti.eq(jti),
-                revoked_tokens::expires_at.eq(expires_at),
-            ))
-            .execute(conn)
-    })
+    let inserted = diesel::insert_into(revoked_tokens::table)
+        .values((
+            revoked_tokens::jti.eq(jti),
+            revoked_tokens::expires_at.eq(expires_at),
+        ))
+        .execute(conn);
+    ignore_duplicate(inserted)
+}
+
+/// A unique violation means another request did the same thing first.
+fn ignore_duplicate(result: QueryResult<usize>) -> QueryResult<usize> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match result {
+        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(0),
+        other => other,
+    }
 }
 
 pub fn jti_revoked(conn: &mut DbConn, jti: &str) -> QueryResult<bool> {

@@ -15,7 +15,7 @@ use super::error::OAuthError;
 use super::params::Params;
 use super::store::{self, RefreshRow};
 use super::tokens::{self, AccessGrant, IdTokenGrant};
-use crate::accounts::{self, User};
+use crate::accounts;
 use crate::clients::Client;
 use crate::crypto;
 use crate::db::{self, DbError};
@@ -103,37 +103,39 @@ async fn authorization_code(
         .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
     let hash = crypto::hash_secret(code);
     let now = crate::time::now();
-    let row = db::run(&state.pool, move |conn| {
-        let row = store::find_code(conn, &hash)?;
-        if let Some(row) = &row {
-            if store::consume_code(conn, &hash, now)? == 0 {
-                // A second use: revoke everything the first use issued (RFC 6749 4.1.2).
-                store::revoke_family(conn, &row.family_id)?;
-                tracing::warn!(client_id = %row.client_id, "authorization code reused; its tokens are revoked");
-                return Ok(Err("the authorization code was already used"));
-            }
+    let client_id = client.id.clone();
+    let (row, user) = db::run(&state.pool, move |conn| {
+        let Some(row) = store::find_code(conn, &hash)? else {
+            return Ok(Err("the authorization code is invalid"));
+        };
+        // Another client's attempt must not burn the code of the rightful one.
+        if row.client_id != client_id {
+            return Ok(Err("the authorization code was issued to another client"));
         }
-        Ok(row.ok_or("the authorization code is invalid"))
+        if store::consume_code(conn, &hash, now)? == 0 {
+            // A second use: revoke everything the first use issued (RFC 6749 4.1.2).
+            store::revoke_family(conn, &row.family_id)?;
+            tracing::warn!(client_id = %row.client_id, "authorization code reused; its tokens are revoked");
+            return Ok(Err("the authorization code was already used"));
+        }
+        let user = accounts::store::find(conn, &row.user_id)?;
+        Ok(Ok((row, user)))
     })
     .await?
     .map_err(OAuthError::invalid_grant)?;
-    if row.client_id != client.id {
-        return Err(OAuthError::invalid_grant(
-            "the authorization code was issued to another client",
-        ));
-    }
+    let user = user.ok_or_else(|| OAuthError::invalid_grant("the account no longer exists"))?;
     if row.expires_at <= now {
         return Err(OAuthError::invalid_grant(
             "the authorization code has expired",
         ));
     }
-    if p.get("redirect_uri") != Some(row.redirect_uri.as_str()) {
+    // RFC 6749 4.1.3: redirect_uri must match when the authorization request carried one.
+    if !row.redirect_uri.is_empty() && p.get("redirect_uri") != Some(row.redirect_uri.as_str()) {
         return Err(OAuthError::invalid_grant(
             "redirect_uri does not match the authorization request",
         ));
     }
     verify_pkce(row.pkce.as_deref(), p.get("code_verifier"))?;
-    let user = load_user(state, &row.user_id).await?;
     let scopes: Vec<String> = row.scope.split_whitespace().map(str::to_string).collect();
     let amr: Vec<String> = row.amr.split_whitespace().map(str::to_string).collect();
     let access = tokens::access_token(
@@ -231,13 +233,16 @@ fn verify_pkce(stored: Option<&str>, verifier: Option<&str>) -> Result<(), OAuth
     }
 }
 
-async fn load_user(state: &AppState, id: &str) -> Result<User, OAuthError> {
-    let id = id.to_string();
-    db::run(&state.pool, move |conn| {
-        Ok(accounts::store::find(conn, &id)?)
-    })
-    .await?
-    .ok_or_else(|| OAuthError::invalid_grant("the account no longer exists"))
+/// Ends a refresh transaction: `Refuse` rolls back and answers with an OAuth error.
+enum Tx {
+    Db(diesel::result::Error),
+    Refuse(&'static str, &'static str),
+}
+
+impl From<diesel::result::Error> for Tx {
+    fn from(e: diesel::result::Error) -> Self {
+        Tx::Db(e)
+    }
 }
 
 async fn new_refresh(
@@ -291,34 +296,42 @@ async fn refresh_token(
             .collect()
     });
     let wanted = requested.clone();
-    // Find, check, rotate and insert the successor in one transaction.
-    let row = db::run(&state.pool, move |conn| {
-        let outcome = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+    // Rotate, check and insert the successor in one transaction. The write comes first:
+    // on SQLite it takes the write lock before anything is read, so concurrent uses of one
+    // token queue up instead of failing to upgrade a read snapshot; on PostgreSQL the row
+    // lock does the same. A refusal rolls the rotation back; a detected reuse commits the
+    // family revocation.
+    let outcome = db::run(&state.pool, move |conn| {
+        let result = conn.transaction::<_, Tx, _>(|conn| {
+            let rotated_now = store::rotate_refresh(conn, &hash, now)? == 1;
             let Some(row) = store::find_refresh(conn, &hash)? else {
-                return Ok(Err(("invalid_grant", "the refresh token is invalid")));
+                return Err(Tx::Refuse("invalid_grant", "the refresh token is invalid"));
             };
             if row.client_id != client_id {
-                return Ok(Err(("invalid_grant", "the refresh token was issued to another client")));
+                return Err(Tx::Refuse("invalid_grant", "the refresh token was issued to another client"));
             }
-            if store::family_revoked(conn, &row.family_id)? {
-                return Ok(Err(("invalid_grant", "the refresh token was revoked")));
-            }
-            if row.expires_at <= now {
-                return Ok(Err(("invalid_grant", "the refresh token has expired")));
-            }
-            if let Some(wanted) = &wanted {
-                // Narrowing is fine; widening is refused before anything is rotated.
-                let granted: Vec<&str> = row.scope.split_whitespace().collect();
-                if wanted.iter().any(|s| !granted.contains(&s.as_str())) {
-                    return Ok(Err(("invalid_scope", "the requested scope exceeds the original grant")));
-                }
-            }
-            if row.rotated_at.is_some() || store::rotate_refresh(conn, &hash, now)? == 0 {
-                // A rotated-out token came back: treat as theft, end the family (RFC 9700 4.14).
+            if !rotated_now {
+                // A rotated-out token came back: treat as theft, end the family (RFC 9700 4.14.2).
                 store::revoke_family(conn, &row.family_id)?;
                 tracing::warn!(client_id = %row.client_id, "refresh token reused; its family is revoked");
                 return Ok(Err(("invalid_grant", "the refresh token was already used")));
             }
+            if store::family_revoked(conn, &row.family_id)? {
+                return Err(Tx::Refuse("invalid_grant", "the refresh token was revoked"));
+            }
+            if row.expires_at <= now {
+                return Err(Tx::Refuse("invalid_grant", "the refresh token has expired"));
+            }
+            if let Some(wanted) = &wanted {
+                // Narrowing is fine; widening is refused and nothing rotates.
+                let granted: Vec<&str> = row.scope.split_whitespace().collect();
+                if wanted.iter().any(|s| !granted.contains(&s.as_str())) {
+                    return Err(Tx::Refuse("invalid_scope", "the requested scope exceeds the original grant"));
+                }
+            }
+            let Some(user) = accounts::store::find(conn, &row.user_id)? else {
+                return Err(Tx::Refuse("invalid_grant", "the account no longer exists"));
+            };
             let next = RefreshRow {
                 token_hash: successor_hash,
                 created_at: now,
@@ -327,18 +340,19 @@ async fn refresh_token(
                 ..row.clone()
             };
             store::insert_refresh(conn, &next)?;
-            Ok(Ok(row))
-        })?;
-        Ok(outcome)
+            Ok(Ok((row, user)))
+        });
+        match result {
+            Ok(outcome) => Ok(outcome),
+            Err(Tx::Refuse(error, description)) => Ok(Err((error, description))),
+            Err(Tx::Db(e)) => Err(e.into()),
+        }
     })
     .await?;
-    // The family revocation above must be committed even though the request fails, so the
-    // transaction returns Ok(Err(..)) and the error is raised here.
-    let row = row.map_err(|(error, d)| OAuthError::new(error, d))?;
+    let (row, user) = outcome.map_err(|(error, d)| OAuthError::new(error, d))?;
     let scopes =
         requested.unwrap_or_else(|| row.scope.split_whitespace().map(str::to_string).collect());
     let scope = scopes.join(" ");
-    let user = load_user(state, &row.user_id).await?;
     let access = tokens::access_token(
         state,
         &AccessGrant {

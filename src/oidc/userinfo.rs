@@ -46,9 +46,12 @@ fn bearer(req: &HttpRequest, body: &[u8]) -> Result<String, OAuthError> {
         None
     };
     match (from_header, from_body) {
-        (Some(_), Some(_)) => Err(OAuthError::invalid_request(
-            "send the token once, not in both header and body",
-        )),
+        (Some(_), Some(_)) => {
+            let mut e =
+                OAuthError::invalid_request("send the token once, not in both header and body");
+            e.challenge = Some("Bearer realm=\"porta\", error=\"invalid_request\"".into());
+            Err(e)
+        }
         (Some(t), None) | (None, Some(t)) => Ok(t),
         (None, None) => Err(OAuthError::missing_token()),
     }

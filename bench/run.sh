@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Porta's yardstick: requests per second and latency on the hot endpoints, with the server
+# pinned to core 0 and the load generator (wrk) on core 1. Talks to 127.0.0.1 only; every
+# run is bounded by DURATION.
+#
+#   bench/run.sh            # builds release, runs every scenario, prints a table
+#   DURATION=5 CONNECTIONS=32 bench/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-32}
+PORT=${PORT:-18080}
+BASE="http://127.0.0.1:$PORT"
+SERVER_CORE=${SERVER_CORE:-0}
+LOAD_CORE=${LOAD_CORE:-1}
+
+if ! command -v wrk >/dev/null; then
+  echo "installing wrk (Debian package)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
+fi
+cargo build --release --quiet
+BIN=target/release/porta
+
+WORK=$(mktemp -d)
+trap 'kill "${PID:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+export PORTA_DATABASE_URL="$WORK/porta.db" PORTA_DATA_DIR="$WORK" PORTA_BIND="127.0.0.1:$PORT" \
+       PORTA_ISSUER="$BASE" PORTA_LOG=warn PORTA_WORKERS=1 PORTA_MASTER_KEY="$(head -c32 /dev/urandom | base64)"
+
+CLIENT=$($BIN client create --name bench --redirect-uri http://127.0.0.1:9/cb --skip-consent \
+  --grant-type authorization_code refresh_token client_credentials --scope "openid profile email offline_access api")
+CID=$(echo "$CLIENT" | sed -n 's/.*"client_id": "\(.*\)".*/\1/p')
+SECRET=$(echo "$CLIENT" | sed -n 's/.*"client_secret": "\(.*\)".*/\1/p')
+echo 'bench password 123' | $BIN user create --email bench@example.com --password-stdin >/dev/null
+
+taskset -c "$SERVER_CORE" $BIN serve >"$WORK/server.log" 2>&1 &
+PID=$!
+for _ in $(seq 1 50); do curl -sf "$BASE/jwks" >/dev/null && break; sleep 0.1; done
+sleep 1
+IDLE_RSS=$(awk '/VmRSS/ {print $2}' /proc/$PID/status)
+
+# A signed-in browser, then one authorization-code grant per load connection.
+JAR="$WORK/jar"
+LOGIN=$(curl -s -c "$JAR" -b "$JAR" -o /dev/null -w '%{redirect_url}' \
+  "$BASE/authorize?response_type=code&client_id=$CID&redirect_uri=http://127.0.0.1:9/cb&scope=openid%20email%20offline_access&state=s")
+PAGE=$(curl -s -c "$JAR" -b "$JAR" "$LOGIN")
+CSRF=$(echo "$PAGE" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p')
+REQ=$(echo "$PAGE" | sed -n 's/.*name="request" value="\([^"]*\)".*/\1/p')
+curl -s -c "$JAR" -b "$JAR" -o /dev/null --data-urlencode "csrf=$CSRF" --data-urlencode "request=$REQ" \
+  --data-urlencode email=bench@example.com --data-urlencode "password=bench password 123" "$BASE/login"
+REFRESH_TOKENS=()
+ACCESS=""
+for i in $(seq 1 "$CONNECTIONS"); do
+  BACK=$(curl -s -c "$JAR" -b "$JAR" -o /dev/null -w '%{redirect_url}' \
+    "$BASE/authorize?response_type=code&client_id=$CID&redirect_uri=http://127.0.0.1:9/cb&scope=openid%20email%20offline_access&state=s")
+  CODE=$(echo "$BACK" | sed -n 's/.*code=\([^&]*\).*/\1/p')
+  TOK=$(curl -s -u "$CID:$SECRET" -d grant_type=authorization_code -d "code=$CODE" -d redirect_uri=http://127.0.0.1:9/cb "$BASE/token")
+  REFRESH_TOKENS+=("$(echo "$TOK" | sed -n 's/.*"refresh_token":"\([^"]*\)".*/\1/p')")
+  ACCESS=$(echo "$TOK" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+done
+BASIC=$(printf '%s:%s' "$CID" "$SECRET" | base64 -w0)
+printf '%s\n' "${REFRESH_TOKENS[@]}" >"$WORK/refresh.txt"
+
+cat >"$WORK/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "Basic $BASIC"
+wrk.body = os.getenv("BODY")
+LUA
+cat >"$WORK/refresh.lua" <<LUA
+-- One connection per thread, each with its own refresh-token chain (tokens rotate).
+local tokens = {}
+for line in io.lines("$WORK/refresh.txt") do tokens[#tokens + 1] = line end
+local counter = 0
+function setup(thread)
+  counter = counter + 1
+  thread:set("token", tokens[counter])
+end
+function request()
+  return wrk.format("POST", "/token", {["Content-Type"] = "application/x-www-form-urlencoded",
+    ["Authorization"] = "Basic $BASIC"}, "grant_type=refresh_token&refresh_token=" .. token)
+end
+function response(status, headers, body)
+  local next = body:match('"refresh_token":"([^"]+)"')
+  if next then token = next else errors_seen = (errors_seen or 0) + 1 end
+end
+LUA
+cat >"$WORK/get.lua" <<LUA
+local auth = os.getenv("AUTH")
+if auth and auth ~= "" then wrk.headers["Authorization"] = auth end
+LUA
+
+run() { # name, url, script, env...
+  local name=$1 url=$2 script=$3 threads=${4:-2} conns=${5:-$CONNECTIONS}
+  local out
+  out=$(taskset -c "$LOAD_CORE" wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency -s "$script" "$url" 2>&1)
+  local rps p99 non2xx
+  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
+  p99=$(echo "$out" | awk '$1=="99%" {print $2}')
+  non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
+  printf '| %-22s | %10s | %8s | %6s |\n' "$name" "$rps" "$p99" "${non2xx:-0}"
+}
+
+echo
+echo "Porta $(git rev-parse --short HEAD 2>/dev/null || echo '?') — server on core $SERVER_CORE (1 worker), wrk on core $LOAD_CORE, ${DURATION}s each"
+echo "idle RSS: $((IDLE_RSS / 1024)) MB"
+echo
+printf '| %-22s | %10s | %8s | %6s |\n' "scenario" "req/s" "p99" "non-2xx"
+printf '|%s|%s|%s|%s|\n' "------------------------" "------------" "----------" "--------"
+AUTH="" run "discovery" "$BASE/.well-known/openid-configuration" "$WORK/get.lua"
+AUTH="" run "jwks" "$BASE/jwks" "$WORK/get.lua"
+BODY="grant_type=client_credentials&scope=api" run "client_credentials" "$BASE/token" "$WORK/post.lua"
+BODY="token=$ACCESS" run "introspection" "$BASE/introspect" "$WORK/post.lua"
+AUTH="Bearer $ACCESS" run "userinfo" "$BASE/userinfo" "$WORK/get.lua"
+run "refresh (rotating)" "$BASE/token" "$WORK/refresh.lua" "$CONNECTIONS" "$CONNECTIONS"
+echo
+echo "RSS after load: $(( $(awk '/VmRSS/ {print $2}' /proc/$PID/status) / 1024 )) MB"
