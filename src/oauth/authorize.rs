@@ -107,7 +107,7 @@ pub async fn authorize(
     body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
     if req.method() == actix_web::http::Method::POST {
-        return Ok(post_to_get(&req, &body)?);
+        return post_to_get(&req, &body);
     }
     let (params, repeated) = Params::parse_lenient(req.query_string().as_bytes())
         .map_err(|e| PageError::BadRequest(format!("Invalid authorization request: {e}.")))?;
@@ -588,7 +588,7 @@ pub async fn decide(
         Ok(store::save_consent(conn, &u, &c, &s)?)
     })
     .await?;
-    Ok(issue_code(state, &auth, &session, Some(id.to_string())).await?)
+    issue_code(state, &auth, &session, Some(id.to_string())).await
 }
 
 /// Issues a single-use code (stored hashed) in a new token family and builds the redirect.

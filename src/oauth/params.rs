@@ -1,6 +1,7 @@
 //! Request parameters as OAuth reads them: URL-encoded pairs where a repeated parameter
 //! is an error (RFC 6749 3.1) and an empty value counts as absent.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 
 /// Parsed parameters of one request.
@@ -39,10 +40,11 @@ impl Params {
         let mut map = HashMap::with_capacity(pairs.len());
         let mut repeated = Vec::new();
         for (k, v) in pairs {
-            if map.contains_key(&k) {
-                repeated.push(k);
-            } else {
-                map.insert(k, v);
+            match map.entry(k) {
+                Entry::Occupied(e) => repeated.push(e.key().clone()),
+                Entry::Vacant(e) => {
+                    e.insert(v);
+                }
             }
         }
         Ok((Params(map), repeated))
