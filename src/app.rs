@@ -117,6 +117,9 @@ pub async fn prepare(settings: Settings, with_demo: bool) -> Result<AppState, St
         master,
         demo,
         discovery_json: String::new(),
+        clients: Arc::new(crate::clients::ClientCache::new(
+            std::time::Duration::from_secs(5),
+        )),
     };
     state.discovery_json = oidc::discovery::metadata(&state).to_string();
     Ok(state)

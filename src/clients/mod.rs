@@ -310,3 +310,43 @@ mod tests {
         assert!(validate_redirect_uri("/relative").is_err());
     }
 }
+
+/// A short-lived in-memory copy of client rows: the token, introspection and revocation
+/// endpoints authenticate a client on every call, and clients change rarely. A change
+/// (secret, redirect URIs) reaches every node within `ttl`.
+pub struct ClientCache {
+    ttl: std::time::Duration,
+    entries: std::sync::RwLock<std::collections::HashMap<String, (Client, std::time::Instant)>>,
+}
+
+impl ClientCache {
+    /// Most entries kept before the cache starts over (bounds memory under junk client ids
+    /// only if they exist, since unknown ids are never cached).
+    const MAX_ENTRIES: usize = 10_000;
+
+    pub fn new(ttl: std::time::Duration) -> ClientCache {
+        ClientCache {
+            ttl,
+            entries: Default::default(),
+        }
+    }
+
+    /// The client with this id, from memory when fresh, else from the database.
+    pub async fn get(&self, pool: &DbPool, id: String) -> Result<Option<Client>, DbError> {
+        if let Ok(entries) = self.entries.read() {
+            if let Some((client, at)) = entries.get(&id) {
+                if at.elapsed() < self.ttl {
+                    return Ok(Some(client.clone()));
+                }
+            }
+        }
+        let found = find(pool, id.clone()).await?;
+        if let (Some(client), Ok(mut entries)) = (&found, self.entries.write()) {
+            if entries.len() >= Self::MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(id, (client.clone(), std::time::Instant::now()));
+        }
+        Ok(found)
+    }
+}

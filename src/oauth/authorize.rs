@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::params::Params;
 use super::{registrar, store};
-use crate::clients::{self, Client};
+use crate::clients::Client;
 use crate::crypto;
 use crate::db::{self, DbError};
 use crate::sessions::{self, Session};
@@ -196,7 +196,8 @@ async fn validate(
     let client_id = p
         .take("client_id")
         .ok_or_else(|| page("The request names no client (client_id is missing)."))?;
-    let client = clients::find(&state.pool, client_id)
+    let client = state
+        .client(client_id)
         .await?
         .ok_or_else(|| page("The application that sent you here is not registered with Porta."))?;
     let requested_redirect = p.take("redirect_uri");
@@ -505,7 +506,8 @@ pub async fn proceed(
     let Some(session) = session else {
         return Err(PageError::Internal("session vanished".into()));
     };
-    let client = clients::find(&state.pool, auth.client_id.clone())
+    let client = state
+        .client(auth.client_id.clone())
         .await?
         .ok_or_else(|| PageError::BadRequest("The application is no longer registered.".into()))?;
     // prompt=consent asks even first-party (skip_consent) clients' users (OIDC Core 3.1.2.1).
@@ -661,7 +663,8 @@ pub async fn pending_view(
     id: &str,
 ) -> Result<PendingView, PageError> {
     let (auth, _) = load_pending(state, req, id).await?;
-    let client = clients::find(&state.pool, auth.client_id.clone())
+    let client = state
+        .client(auth.client_id.clone())
         .await?
         .ok_or_else(|| PageError::BadRequest("The application is no longer registered.".into()))?;
     Ok(PendingView {

@@ -9,7 +9,7 @@ use base64::Engine;
 use super::error::OAuthError;
 use super::params::Params;
 use super::registrar;
-use crate::clients::{self, Client};
+use crate::clients::Client;
 use crate::web::AppState;
 
 /// Finds who is calling and checks their credentials. A client uses one method only.
@@ -45,7 +45,8 @@ pub async fn authenticate(
         },
     };
     let secret = secret.filter(|s| !s.is_empty());
-    let client = clients::find(&state.pool, client_id)
+    let client = state
+        .client(client_id)
         .await?
         .ok_or_else(|| OAuthError::invalid_client("client authentication failed"))?;
     if !registrar::check_secret(&client, secret.as_deref()) {

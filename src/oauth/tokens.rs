@@ -9,7 +9,7 @@ use sha2::{Digest, Sha256};
 use super::store;
 use crate::accounts::User;
 use crate::crypto;
-use crate::db::{self, DbError};
+use crate::db::{self, DbConn, DbError};
 use crate::keys::KeyError;
 use crate::web::AppState;
 
@@ -137,36 +137,42 @@ impl VerifiedAccess {
     }
 }
 
-/// Checks an access token: Porta's signature, `typ`, issuer, expiry, and that neither it
-/// nor its grant family was revoked. `Ok(None)` for any token that is not valid.
-pub async fn verify_access(
-    state: &AppState,
-    token: &str,
-) -> Result<Option<VerifiedAccess>, DbError> {
-    let Some((header, claims)) = state.keys.current().verify(token) else {
-        return Ok(None);
-    };
+/// Checks an access token's signature by a key Porta publishes, `typ`, issuer and expiry;
+/// no database. Whether it was revoked is `is_revoked`'s question.
+pub fn verify_access_signature(state: &AppState, token: &str) -> Option<VerifiedAccess> {
+    let (header, claims) = state.keys.current().verify(token)?;
     let typ_ok = header.token_type().is_some_and(|t| {
         t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
     });
     let access = VerifiedAccess { claims };
     let iss_ok = access.str("iss") == Some(state.settings.issuer.as_str());
-    if !typ_ok || !iss_ok || access.exp() <= crate::time::now() {
-        return Ok(None);
+    let live = access.exp() > crate::time::now();
+    (typ_ok && iss_ok && live && access.str("jti").is_some()).then_some(access)
+}
+
+/// True when the token itself or its grant family was revoked (one or two indexed reads).
+pub fn is_revoked(conn: &mut DbConn, access: &VerifiedAccess) -> diesel::QueryResult<bool> {
+    let jti = access.str("jti").unwrap_or_default();
+    if store::jti_revoked(conn, jti)? {
+        return Ok(true);
     }
-    let Some(jti) = access.str("jti").map(str::to_string) else {
+    match jti.split_once('.') {
+        Some((family, _)) => store::family_revoked(conn, family),
+        None => Ok(false),
+    }
+}
+
+/// Checks an access token completely: signature, `typ`, issuer, expiry, and that neither
+/// it nor its grant family was revoked. `Ok(None)` for any token that is not valid.
+pub async fn verify_access(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<VerifiedAccess>, DbError> {
+    let Some(access) = verify_access_signature(state, token) else {
         return Ok(None);
     };
-    let family = jti.split_once('.').map(|(f, _)| f.to_string());
-    let revoked = db::run(&state.pool, move |conn| {
-        if store::jti_revoked(conn, &jti)? {
-            return Ok(true);
-        }
-        match family {
-            Some(f) => Ok(store::family_revoked(conn, &f)?),
-            None => Ok(false),
-        }
+    db::run(&state.pool, move |conn| {
+        Ok((!is_revoked(conn, &access)?).then_some(access))
     })
-    .await?;
-    Ok((!revoked).then_some(access))
+    .await
 }

@@ -5,7 +5,6 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::clients;
 use crate::oauth::authorize::client_redirect;
 use crate::oauth::params::Params;
 use crate::sessions;
@@ -59,7 +58,7 @@ pub async fn end_session(
         None => None,
         Some(uri) => {
             let client = match client_id.clone() {
-                Some(id) => clients::find(&state.pool, id).await?,
+                Some(id) => state.client(id).await?,
                 None => None,
             };
             match client {

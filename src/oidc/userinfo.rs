@@ -65,21 +65,22 @@ pub async fn userinfo(
     body: web::Bytes,
 ) -> Result<HttpResponse, OAuthError> {
     let token = bearer(&req, &body)?;
-    let access = tokens::verify_access(&state, &token)
-        .await?
-        .ok_or_else(|| {
-            OAuthError::invalid_token("the access token is invalid, expired or revoked")
-        })?;
+    let invalid = || OAuthError::invalid_token("the access token is invalid, expired or revoked");
+    let access = tokens::verify_access_signature(&state, &token).ok_or_else(invalid)?;
     let scopes = access.scopes();
     if !scopes.iter().any(|s| s == "openid") {
         return Err(OAuthError::insufficient_scope("openid"));
     }
-    let sub = access.str("sub").unwrap_or_default().to_string();
+    // One trip to the database: revocation check and the account together.
     let user = db::run(&state.pool, move |conn| {
-        Ok(accounts::store::find(conn, &sub)?)
+        if tokens::is_revoked(conn, &access)? {
+            return Ok(None);
+        }
+        let sub = access.str("sub").unwrap_or_default();
+        Ok(accounts::store::find(conn, sub)?)
     })
     .await?
-    .ok_or_else(|| OAuthError::invalid_token("the account no longer exists"))?;
+    .ok_or_else(invalid)?;
     let claims = tokens::user_claims(&user, &scopes);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))

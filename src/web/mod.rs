@@ -27,12 +27,22 @@ pub struct AppState {
     pub demo: Option<Arc<crate::demo::DemoConfig>>,
     /// The discovery document, rendered once at start.
     pub discovery_json: String,
+    /// Recently read clients.
+    pub clients: Arc<crate::clients::ClientCache>,
 }
 
 impl AppState {
     /// Secure, `__Host-` cookies when the issuer is https.
     pub fn secure_cookies(&self) -> bool {
         self.settings.secure_cookies()
+    }
+
+    /// A registered client (briefly cached; see `ClientCache`).
+    pub async fn client(
+        &self,
+        id: String,
+    ) -> Result<Option<crate::clients::Client>, crate::db::DbError> {
+        self.clients.get(&self.pool, id).await
     }
 
     /// An absolute URL on this issuer.
