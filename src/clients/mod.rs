@@ -271,46 +271,6 @@ pub async fn find(pool: &DbPool, id: String) -> Result<Option<Client>, DbError> 
     .await
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn loopback_redirects_match_on_any_port_and_nothing_else_loosens() {
-        let client = Client {
-            id: "c".into(),
-            name: "n".into(),
-            secret_hash: None,
-            redirect_uris: vec![
-                "http://127.0.0.1/cb".into(),
-                "https://app.example.com/cb".into(),
-            ],
-            post_logout_redirect_uris: vec![],
-            grant_types: vec![],
-            scopes: vec![],
-            skip_consent: false,
-        };
-        assert!(client.has_redirect_uri("http://127.0.0.1:51234/cb"));
-        assert!(client.has_redirect_uri("http://127.0.0.1/cb"));
-        assert!(!client.has_redirect_uri("http://127.0.0.1:51234/other"));
-        assert!(!client.has_redirect_uri("http://127.0.0.1.evil.com/cb"));
-        assert!(!client.has_redirect_uri("http://localhost:51234/cb"));
-        assert!(!client.has_redirect_uri("https://app.example.com:443/cb"));
-        assert!(!client.has_redirect_uri("https://app.example.com/cb/"));
-    }
-
-    #[test]
-    fn redirect_uris_must_be_safe() {
-        assert!(validate_redirect_uri("https://app.example.com/cb").is_ok());
-        assert!(validate_redirect_uri("http://127.0.0.1:3000/cb").is_ok());
-        assert!(validate_redirect_uri("com.example.app:/cb").is_ok());
-        assert!(validate_redirect_uri("http://app.example.com/cb").is_err());
-        assert!(validate_redirect_uri("https://app.example.com/cb#x").is_err());
-        assert!(validate_redirect_uri("javascript:alert(1)").is_err());
-        assert!(validate_redirect_uri("/relative").is_err());
-    }
-}
-
 /// A short-lived in-memory copy of client rows: the token, introspection and revocation
 /// endpoints authenticate a client on every call, and clients change rarely. A change
 /// (secret, redirect URIs) reaches every node within `ttl`.
@@ -348,5 +308,45 @@ impl ClientCache {
             entries.insert(id, (client.clone(), std::time::Instant::now()));
         }
         Ok(found)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_redirects_match_on_any_port_and_nothing_else_loosens() {
+        let client = Client {
+            id: "c".into(),
+            name: "n".into(),
+            secret_hash: None,
+            redirect_uris: vec![
+                "http://127.0.0.1/cb".into(),
+                "https://app.example.com/cb".into(),
+            ],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![],
+            scopes: vec![],
+            skip_consent: false,
+        };
+        assert!(client.has_redirect_uri("http://127.0.0.1:51234/cb"));
+        assert!(client.has_redirect_uri("http://127.0.0.1/cb"));
+        assert!(!client.has_redirect_uri("http://127.0.0.1:51234/other"));
+        assert!(!client.has_redirect_uri("http://127.0.0.1.evil.com/cb"));
+        assert!(!client.has_redirect_uri("http://localhost:51234/cb"));
+        assert!(!client.has_redirect_uri("https://app.example.com:443/cb"));
+        assert!(!client.has_redirect_uri("https://app.example.com/cb/"));
+    }
+
+    #[test]
+    fn redirect_uris_must_be_safe() {
+        assert!(validate_redirect_uri("https://app.example.com/cb").is_ok());
+        assert!(validate_redirect_uri("http://127.0.0.1:3000/cb").is_ok());
+        assert!(validate_redirect_uri("com.example.app:/cb").is_ok());
+        assert!(validate_redirect_uri("http://app.example.com/cb").is_err());
+        assert!(validate_redirect_uri("https://app.example.com/cb#x").is_err());
+        assert!(validate_redirect_uri("javascript:alert(1)").is_err());
+        assert!(validate_redirect_uri("/relative").is_err());
     }
 }

@@ -59,6 +59,9 @@ pub fn connect(url: &str, max_size: u32) -> Result<DbPool, DbError> {
     let pool = Pool::builder()
         .max_size(max_size)
         .min_idle(Some(1))
+        // No `SELECT 1` before every checkout: a broken connection shows on first use and
+        // r2d2 drops it then; the ping would double the cost of the hottest reads.
+        .test_on_check_out(false)
         .connection_customizer(Box::new(SqlitePragmas))
         .build(manager)?;
     Ok(pool)
