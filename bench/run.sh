@@ -48,18 +48,22 @@ CSRF=$(echo "$PAGE" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p')
 REQ=$(echo "$PAGE" | sed -n 's/.*name="request" value="\([^"]*\)".*/\1/p')
 curl -s -c "$JAR" -b "$JAR" -o /dev/null --data-urlencode "csrf=$CSRF" --data-urlencode "request=$REQ" \
   --data-urlencode email=bench@example.com --data-urlencode "password=bench password 123" "$BASE/login"
-REFRESH_TOKENS=()
-ACCESS=""
-for i in $(seq 1 "$CONNECTIONS"); do
-  BACK=$(curl -s -c "$JAR" -b "$JAR" -o /dev/null -w '%{redirect_url}' \
-    "$BASE/authorize?response_type=code&client_id=$CID&redirect_uri=http://127.0.0.1:9/cb&scope=openid%20email%20offline_access&state=s")
-  CODE=$(echo "$BACK" | sed -n 's/.*code=\([^&]*\).*/\1/p')
-  TOK=$(curl -s -u "$CID:$SECRET" -d grant_type=authorization_code -d "code=$CODE" -d redirect_uri=http://127.0.0.1:9/cb "$BASE/token")
-  REFRESH_TOKENS+=("$(echo "$TOK" | sed -n 's/.*"refresh_token":"\([^"]*\)".*/\1/p')")
-  ACCESS=$(echo "$TOK" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
-done
+# One grant per load connection (refresh tokens rotate, so each connection needs its own
+# chain): $1 = scope, $2 = output file. Sets ACCESS to the last access token.
+grants() {
+  : >"$2"
+  for _ in $(seq 1 "$CONNECTIONS"); do
+    BACK=$(curl -s -c "$JAR" -b "$JAR" -o /dev/null -w '%{redirect_url}' \
+      "$BASE/authorize?response_type=code&client_id=$CID&redirect_uri=http://127.0.0.1:9/cb&scope=$1&state=s")
+    CODE=$(echo "$BACK" | sed -n 's/.*code=\([^&]*\).*/\1/p')
+    TOK=$(curl -s -u "$CID:$SECRET" -d grant_type=authorization_code -d "code=$CODE" -d redirect_uri=http://127.0.0.1:9/cb "$BASE/token")
+    echo "$TOK" | sed -n 's/.*"refresh_token":"\([^"]*\)".*/\1/p' >>"$2"
+    ACCESS=$(echo "$TOK" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+  done
+}
+grants "api%20offline_access" "$WORK/refresh-oauth.txt"
+grants "openid%20email%20offline_access" "$WORK/refresh-oidc.txt"
 BASIC=$(printf '%s:%s' "$CID" "$SECRET" | base64 -w0)
-printf '%s\n' "${REFRESH_TOKENS[@]}" >"$WORK/refresh.txt"
 
 cat >"$WORK/post.lua" <<LUA
 wrk.method = "POST"
@@ -70,7 +74,7 @@ LUA
 cat >"$WORK/refresh.lua" <<LUA
 -- One connection per thread, each with its own refresh-token chain (tokens rotate).
 local tokens = {}
-for line in io.lines("$WORK/refresh.txt") do tokens[#tokens + 1] = line end
+for line in io.lines(os.getenv("TOKENS")) do tokens[#tokens + 1] = line end
 local counter = 0
 function setup(thread)
   counter = counter + 1
@@ -112,6 +116,7 @@ AUTH="" run "jwks" "$BASE/jwks" "$WORK/get.lua"
 BODY="grant_type=client_credentials&scope=api" run "client_credentials" "$BASE/token" "$WORK/post.lua"
 BODY="token=$ACCESS" run "introspection" "$BASE/introspect" "$WORK/post.lua"
 AUTH="Bearer $ACCESS" run "userinfo" "$BASE/userinfo" "$WORK/get.lua"
-run "refresh (rotating)" "$BASE/token" "$WORK/refresh.lua" "$CONNECTIONS" "$CONNECTIONS"
+TOKENS="$WORK/refresh-oauth.txt" run "refresh (access only)" "$BASE/token" "$WORK/refresh.lua" "$CONNECTIONS" "$CONNECTIONS"
+TOKENS="$WORK/refresh-oidc.txt" run "refresh (+ id token)" "$BASE/token" "$WORK/refresh.lua" "$CONNECTIONS" "$CONNECTIONS"
 echo
 echo "RSS after load: $(( $(awk '/VmRSS/ {print $2}' /proc/$PID/status) / 1024 )) MB"

@@ -37,7 +37,22 @@ pub struct KeySet {
     verifiers: HashMap<String, RsassaJwsVerifier>,
     /// The JWKS document, rendered once.
     pub jwks_json: String,
+    /// Tokens whose signature was already checked with this key set, by SHA-256 of the
+    /// token: resource servers introspect the same token many times in its life, and an
+    /// RSA verification costs far more than a hash. Replaced with the key set, so a key
+    /// removed from the JWKS takes its cached tokens with it.
+    verified: std::sync::Mutex<HashMap<[u8; 32], Arc<Verified>>>,
 }
+
+/// A token whose signature checked out: its `typ` header and claims.
+#[derive(Debug)]
+pub struct Verified {
+    pub typ: Option<String>,
+    pub claims: Map<String, Value>,
+}
+
+/// How many verified tokens are remembered before the cache starts over.
+const VERIFIED_CACHE_MAX: usize = 20_000;
 
 /// Shared, swappable key set (a rotation replaces the whole set at once).
 #[derive(Clone)]
@@ -82,6 +97,36 @@ impl KeySet {
         header.set_key_id(&self.active_kid);
         let payload = JwtPayload::from_map(claims)?;
         Ok(jwt::encode_with_signer(&payload, &header, &self.signer)?)
+    }
+
+    /// Like `verify`, remembering the result until the token's `exp`.
+    pub fn verify_cached(&self, token: &str) -> Option<Arc<Verified>> {
+        use sha2::Digest;
+        let key: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        let now = crate::time::now();
+        if let Ok(cache) = self.verified.lock() {
+            if let Some(v) = cache.get(&key) {
+                let exp = v.claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
+                if exp > now {
+                    return Some(v.clone());
+                }
+            }
+        }
+        let (header, claims) = self.verify(token)?;
+        let verified = Arc::new(Verified {
+            typ: header.token_type().map(str::to_string),
+            claims,
+        });
+        if let Ok(mut cache) = self.verified.lock() {
+            if cache.len() >= VERIFIED_CACHE_MAX {
+                cache.retain(|_, v| v.claims.get("exp").and_then(Value::as_i64).unwrap_or(0) > now);
+                if cache.len() >= VERIFIED_CACHE_MAX {
+                    cache.clear();
+                }
+            }
+            cache.insert(key, verified.clone());
+        }
+        Some(verified)
     }
 
     /// Checks an RS256 signature by a key Porta publishes; returns the header and claims.
@@ -171,5 +216,6 @@ async fn load_set(pool: &DbPool, master: &MasterKey) -> Result<KeySet, KeyError>
         signer,
         verifiers,
         jwks_json,
+        verified: Default::default(),
     })
 }

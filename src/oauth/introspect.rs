@@ -78,7 +78,7 @@ async fn introspect_access(state: &AppState, token: &str) -> Result<Option<Value
         "jti",
         "auth_time",
     ] {
-        if let Some(v) = access.claims.get(claim) {
+        if let Some(v) = access.claims().get(claim) {
             body[claim] = v.clone();
         }
     }

@@ -116,12 +116,16 @@ pub fn user_claims(user: &User, scopes: &[String]) -> Map<String, Value> {
 
 /// A checked access token's claims.
 pub struct VerifiedAccess {
-    pub claims: Map<String, Value>,
+    verified: std::sync::Arc<crate::keys::Verified>,
 }
 
 impl VerifiedAccess {
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.verified.claims
+    }
+
     pub fn str(&self, name: &str) -> Option<&str> {
-        self.claims.get(name).and_then(Value::as_str)
+        self.claims().get(name).and_then(Value::as_str)
     }
 
     pub fn scopes(&self) -> Vec<String> {
@@ -133,18 +137,21 @@ impl VerifiedAccess {
     }
 
     pub fn exp(&self) -> i64 {
-        self.claims.get("exp").and_then(Value::as_i64).unwrap_or(0)
+        self.claims()
+            .get("exp")
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
     }
 }
 
 /// Checks an access token's signature by a key Porta publishes, `typ`, issuer and expiry;
 /// no database. Whether it was revoked is `is_revoked`'s question.
 pub fn verify_access_signature(state: &AppState, token: &str) -> Option<VerifiedAccess> {
-    let (header, claims) = state.keys.current().verify(token)?;
-    let typ_ok = header.token_type().is_some_and(|t| {
+    let verified = state.keys.current().verify_cached(token)?;
+    let typ_ok = verified.typ.as_deref().is_some_and(|t| {
         t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
     });
-    let access = VerifiedAccess { claims };
+    let access = VerifiedAccess { verified };
     let iss_ok = access.str("iss") == Some(state.settings.issuer.as_str());
     let live = access.exp() > crate::time::now();
     (typ_ok && iss_ok && live && access.str("jti").is_some()).then_some(access)
