@@ -393,3 +393,46 @@ async fn unknown_paths_and_methods_are_not_500() {
         .unwrap();
     assert_eq!(resp.status(), 400);
 }
+
+#[tokio::test]
+async fn browser_apps_may_call_the_token_endpoint_cross_origin_but_not_authorize() {
+    let app = TestApp::spawn().await;
+    let resp = http()
+        .request(reqwest::Method::OPTIONS, app.url("/token"))
+        .header("origin", "https://spa.example.com")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.status());
+    assert!(resp.headers().contains_key("access-control-allow-origin"));
+    let resp = http()
+        .get(app.url("/jwks"))
+        .header("origin", "https://spa.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.headers().contains_key("access-control-allow-origin"));
+    let resp = http()
+        .get(app.url("/authorize"))
+        .header("origin", "https://spa.example.com")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !resp.headers().contains_key("access-control-allow-origin"),
+        "RFC 9700 2.6"
+    );
+}
+
+#[tokio::test]
+async fn the_token_endpoint_takes_post_only() {
+    let app = TestApp::spawn().await;
+    for path in ["/token", "/introspect", "/revoke"] {
+        let resp = http().get(app.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), 405, "{path}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request");
+    }
+}

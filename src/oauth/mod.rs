@@ -16,14 +16,38 @@ use actix_web::web;
 
 pub use error::OAuthError;
 
-/// Mounts the OAuth routes.
+/// Mounts the OAuth routes. The token, introspection and revocation endpoints answer
+/// cross-origin requests (browser apps call them directly; no cookies are involved); the
+/// authorization endpoint never does (RFC 9700 2.6). Other methods get 405 as JSON.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/authorize", web::get().to(authorize::authorize))
         .route("/authorize", web::post().to(authorize::authorize))
         .route("/authorize/resume", web::get().to(authorize::resume))
         .route("/consent", web::get().to(consent::show_consent))
         .route("/consent", web::post().to(consent::submit_consent))
-        .route("/token", web::post().to(token::token))
-        .route("/introspect", web::post().to(introspect::introspect))
-        .route("/revoke", web::post().to(introspect::revoke));
+        .service(
+            web::resource("/token")
+                .wrap(crate::web::cors())
+                .route(web::post().to(token::token))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/introspect")
+                .wrap(crate::web::cors())
+                .route(web::post().to(introspect::introspect))
+                .default_service(web::to(method_not_allowed)),
+        )
+        .service(
+            web::resource("/revoke")
+                .wrap(crate::web::cors())
+                .route(web::post().to(introspect::revoke))
+                .default_service(web::to(method_not_allowed)),
+        );
+}
+
+/// RFC 6749 3.2: the token endpoint takes POST only.
+async fn method_not_allowed() -> actix_web::HttpResponse {
+    let mut e = OAuthError::invalid_request("use POST");
+    e.status = actix_web::http::StatusCode::METHOD_NOT_ALLOWED;
+    actix_web::ResponseError::error_response(&e)
 }

@@ -4,7 +4,8 @@
 use diesel::prelude::*;
 
 use crate::db::schema::{
-    auth_codes, authorization_requests, consents, refresh_tokens, revoked_tokens, token_families,
+    auth_codes, authorization_requests, browser_sessions, consents, refresh_tokens, revoked_tokens,
+    token_families,
 };
 use crate::db::DbConn;
 
@@ -243,6 +244,8 @@ pub fn purge_expired(conn: &mut DbConn, now: i64) -> QueryResult<usize> {
     n += diesel::delete(auth_codes::table.filter(auth_codes::expires_at.le(now - 3600)))
         .execute(conn)?;
     n += diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.le(now)))
+        .execute(conn)?;
+    n += diesel::delete(browser_sessions::table.filter(browser_sessions::expires_at.le(now)))
         .execute(conn)?;
     n += diesel::delete(revoked_tokens::table.filter(revoked_tokens::expires_at.le(now)))
         .execute(conn)?;

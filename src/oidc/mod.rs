@@ -6,19 +6,24 @@ pub mod userinfo;
 
 use actix_web::web;
 
-/// Mounts the OpenID Connect routes.
+/// Mounts the OpenID Connect routes. Metadata, keys and userinfo allow cross-origin reads;
+/// logout is a page and does not.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/.well-known/openid-configuration",
-        web::get().to(discovery::openid_configuration),
+    let open = |path: &str| web::resource(path.to_string()).wrap(crate::web::cors());
+    cfg.service(
+        open("/.well-known/openid-configuration")
+            .route(web::get().to(discovery::openid_configuration)),
     )
-    .route(
-        "/.well-known/oauth-authorization-server",
-        web::get().to(discovery::oauth_metadata),
+    .service(
+        open("/.well-known/oauth-authorization-server")
+            .route(web::get().to(discovery::oauth_metadata)),
     )
-    .route("/jwks", web::get().to(discovery::jwks))
-    .route("/userinfo", web::get().to(userinfo::userinfo))
-    .route("/userinfo", web::post().to(userinfo::userinfo))
+    .service(open("/jwks").route(web::get().to(discovery::jwks)))
+    .service(
+        open("/userinfo")
+            .route(web::get().to(userinfo::userinfo))
+            .route(web::post().to(userinfo::userinfo)),
+    )
     .route("/logout", web::get().to(logout::end_session))
     .route("/logout", web::post().to(logout::end_session));
 }

@@ -84,6 +84,5 @@ pub async fn userinfo(
     let claims = tokens::user_claims(&user, &scopes);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
         .json(claims))
 }

@@ -65,6 +65,15 @@ pub fn security_headers() -> actix_web::middleware::DefaultHeaders {
         .add((header::X_FRAME_OPTIONS, "DENY"))
 }
 
+/// CORS for endpoints browser apps call directly (no cookies: any origin, no credentials).
+pub fn cors() -> actix_cors::Cors {
+    actix_cors::Cors::default()
+        .allow_any_origin()
+        .allowed_methods(["GET", "POST"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(3600)
+}
+
 /// Renders an askama page with `status`; pages are never cached (they carry CSRF tokens
 /// and personal data).
 pub fn render<T: Template>(status: actix_web::http::StatusCode, page: &T) -> HttpResponse {
