@@ -79,6 +79,13 @@ impl TestApp {
         Self::start(dir, database_url, master_key, adjust).await
     }
 
+    /// Starts a fresh Porta with the demo app (`serve --demo`).
+    pub async fn spawn_demo() -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = fresh_database(dir.path());
+        Self::launch(dir, database_url, MasterKey::generate(), |_| {}, true).await
+    }
+
     /// Starts Porta on an existing database (a restart).
     pub async fn start(
         dir: tempfile::TempDir,
@@ -86,11 +93,21 @@ impl TestApp {
         master_key: String,
         adjust: impl FnOnce(&mut Settings),
     ) -> TestApp {
+        Self::launch(dir, database_url, master_key, adjust, false).await
+    }
+
+    async fn launch(
+        dir: tempfile::TempDir,
+        database_url: String,
+        master_key: String,
+        adjust: impl FnOnce(&mut Settings),
+        demo: bool,
+    ) -> TestApp {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let mut settings = test_settings(port, &database_url, &master_key, dir.path());
         adjust(&mut settings);
-        let state = porta::app::prepare(settings, false).await.expect("prepare");
+        let state = porta::app::prepare(settings, demo).await.expect("prepare");
         let server = porta::app::server(state.clone(), listener).expect("server");
         tokio::spawn(server);
         TestApp {
