@@ -81,6 +81,11 @@ async fn a_person_signs_in_to_the_demo_app_in_chromium() {
         .unwrap();
 
     // Porta's sign-in page.
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#password"))
+        .await
+        .unwrap();
     assert!(c.current_url().await.unwrap().path().starts_with("/login"));
     c.find(Locator::Css("#email"))
         .await
@@ -102,6 +107,11 @@ async fn a_person_signs_in_to_the_demo_app_in_chromium() {
         .unwrap();
 
     // Consent.
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("button[value=allow]"))
+        .await
+        .unwrap();
     let source = c.source().await.unwrap();
     assert!(source.contains("Allow Porta demo app?"), "{source}");
     c.find(Locator::Css("button[value=allow]"))
@@ -112,6 +122,11 @@ async fn a_person_signs_in_to_the_demo_app_in_chromium() {
         .unwrap();
 
     // Back in the app with a verified id token and userinfo.
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::LinkText("Sign out"))
+        .await
+        .unwrap();
     let url = c.current_url().await.unwrap();
     assert_eq!(url.path(), "/demo/callback");
     let source = c.source().await.unwrap();
