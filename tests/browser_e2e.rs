@@ -146,6 +146,11 @@ async fn a_person_signs_in_to_the_demo_app_in_chromium() {
         .click()
         .await
         .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::LinkText("Sign in with Porta"))
+        .await
+        .unwrap();
     assert_eq!(c.current_url().await.unwrap().path(), "/demo");
     c.goto(&app.url("/")).await.unwrap();
     assert!(c.source().await.unwrap().contains("You are not signed in."));

@@ -38,6 +38,11 @@ pub fn fresh_database(dir: &std::path::Path) -> String {
             .expect("create test database");
             let mut url = url::Url::parse(&base).expect("PORTA_TEST_POSTGRES_URL is a URL");
             url.set_path(&format!("/{name}"));
+            // Plain TCP to the local test server: libpq's OpenSSL teardown at process exit
+            // races the server threads a test binary leaves running, and crashes it.
+            if !url.query_pairs().any(|(k, _)| k == "sslmode") {
+                url.query_pairs_mut().append_pair("sslmode", "disable");
+            }
             url.to_string()
         }
         _ => dir.join("porta.db").display().to_string(),
