@@ -177,10 +177,34 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<actix_w
     Ok(server.run())
 }
 
+/// Keeps the signing keys on schedule and every node's key set fresh: each tick runs the
+/// schedule (any node may perform a due transition; the database lets exactly one win)
+/// and reloads the keys, so a node signs with a newly active key at most
+/// `key_check_interval` seconds after the transition.
+pub fn spawn_key_schedule(state: AppState) {
+    tokio::spawn(async move {
+        let every = std::time::Duration::from_secs(state.settings.key_check_interval as u64);
+        let schedule = crate::keys::rotation::Schedule::from_settings(&state.settings);
+        let mut tick = tokio::time::interval(every);
+        loop {
+            tick.tick().await;
+            let now = crate::time::now();
+            if let Err(e) =
+                crate::keys::rotation::tick(&state.pool, &state.master, schedule, now).await
+            {
+                tracing::warn!(error = %e, "key schedule check failed");
+            }
+            if let Err(e) = state.keys.reload(&state.pool, &state.master).await {
+                tracing::warn!(error = %e, "reloading signing keys failed");
+            }
+        }
+    });
+}
+
 /// Deletes expired rows now and then.
 pub fn spawn_housekeeping(pool: DbPool) {
-    actix_web::rt::spawn(async move {
-        let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(600));
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
             tick.tick().await;
             let result = db::run(&pool, |conn| {

@@ -166,6 +166,7 @@ async fn serve(settings: Settings, demo: bool) -> Result<(), String> {
         );
     }
     app::spawn_housekeeping(state.pool.clone());
+    app::spawn_key_schedule(state.clone());
     app::server(state, listener)
         .map_err(|e| e.to_string())?
         .await

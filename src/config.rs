@@ -39,6 +39,17 @@ pub struct Settings {
     pub authorization_request_ttl: i64,
     /// `aud` of access tokens when no resource is named.
     pub access_token_audience: Option<String>,
+    /// Seconds a rotated-out refresh token may come back from the same client and get the
+    /// same successor (a retry), instead of revoking its family. 0 turns this off.
+    pub refresh_reuse_grace: i64,
+    /// Seconds a signing key stays active before the next one takes over.
+    pub key_rotation_period: i64,
+    /// Seconds a new key is published in the JWKS before it signs anything.
+    pub key_prepublish: i64,
+    /// `Cache-Control: max-age` of the JWKS in seconds; never more than `key_prepublish`.
+    pub jwks_max_age: i64,
+    /// Seconds between key-schedule checks (and key reloads) on every node.
+    pub key_check_interval: i64,
     /// Log filter (tracing `EnvFilter` syntax).
     pub log: String,
 }
@@ -60,6 +71,11 @@ impl Default for Settings {
             session_ttl: 14 * 24 * 3600,
             authorization_request_ttl: 1800,
             access_token_audience: None,
+            refresh_reuse_grace: 5,
+            key_rotation_period: 30 * 24 * 3600,
+            key_prepublish: 24 * 3600,
+            jwks_max_age: 900,
+            key_check_interval: 60,
             log: "info".into(),
         }
     }
@@ -137,10 +153,36 @@ impl Settings {
             ("code_ttl", self.code_ttl),
             ("session_ttl", self.session_ttl),
             ("authorization_request_ttl", self.authorization_request_ttl),
+            ("key_rotation_period", self.key_rotation_period),
+            ("key_prepublish", self.key_prepublish),
+            ("jwks_max_age", self.jwks_max_age),
+            ("key_check_interval", self.key_check_interval),
         ] {
             if value <= 0 {
                 return Err(invalid(name, "must be a positive number of seconds"));
             }
+        }
+        if self.refresh_reuse_grace < 0 || self.refresh_reuse_grace > 60 {
+            return Err(invalid(
+                "refresh_reuse_grace",
+                "must be between 0 and 60 seconds",
+            ));
+        }
+        if self.key_prepublish < self.jwks_max_age {
+            // An API holding a cached JWKS must see a key before any token it signs.
+            return Err(invalid(
+                "key_prepublish",
+                format!(
+                    "must be at least jwks_max_age ({} s), or APIs with a cached JWKS would meet unknown keys",
+                    self.jwks_max_age
+                ),
+            ));
+        }
+        if self.key_rotation_period <= self.key_prepublish {
+            return Err(invalid(
+                "key_rotation_period",
+                "must be longer than key_prepublish",
+            ));
         }
         if self.code_ttl > 600 {
             // RFC 6749 4.1.2: a code's lifetime should be short; ten minutes at most.
@@ -161,6 +203,11 @@ impl Settings {
     pub fn is_postgres(&self) -> bool {
         self.database_url.starts_with("postgres://")
             || self.database_url.starts_with("postgresql://")
+    }
+
+    /// How long a retired key stays published: until every token it signed has expired.
+    pub fn key_retention(&self) -> i64 {
+        self.access_token_ttl.max(self.id_token_ttl) + 60
     }
 
     /// The audience written into access tokens.

@@ -33,7 +33,7 @@ async fn code_and_tokens(app: &TestApp, client: &porta::clients::CreatedClient) 
 }
 
 #[tokio::test]
-async fn parallel_refreshes_with_one_token_leave_one_winner_and_no_500() {
+async fn parallel_refreshes_with_one_token_yield_one_live_family_and_no_500() {
     let app = TestApp::spawn().await;
     let client = app.confidential().await;
     app.user(EMAIL, PASSWORD).await;
@@ -62,23 +62,87 @@ async fn parallel_refreshes_with_one_token_leave_one_winner_and_no_500() {
             (status, resp.json::<Value>().await.unwrap())
         }));
     }
-    let mut ok = Vec::new();
+    let mut successors = std::collections::HashSet::new();
     for t in tasks {
         let (status, body) = t.await.unwrap();
-        assert!(
-            status == 200 || status == 400,
-            "no server errors under contention: {status} {body}"
+        assert_eq!(
+            status, 200,
+            "concurrent retries within the grace period succeed: {body}"
         );
-        if status == 200 {
-            ok.push(body);
-        } else {
-            assert_eq!(body["error"], "invalid_grant");
-        }
+        successors.insert(body["refresh_token"].as_str().unwrap().to_string());
     }
-    assert_eq!(ok.len(), 1, "exactly one request rotates the token");
-    // The others were reuse: the family is gone, the winner's successor included.
-    let successor = ok[0]["refresh_token"].as_str().unwrap();
-    assert_eq!(app.introspect(&client, successor).await["active"], false);
+    assert_eq!(
+        successors.len(),
+        1,
+        "every retry gets the same successor: one live family"
+    );
+    let successor = successors.into_iter().next().unwrap();
+    assert_eq!(app.introspect(&client, &successor).await["active"], true);
+    assert_eq!(app.introspect(&client, &refresh).await["active"], false);
+}
+
+#[tokio::test]
+async fn a_retry_within_the_grace_period_gets_the_same_successor() {
+    let app = TestApp::spawn().await;
+    let client = app.confidential().await;
+    app.user(EMAIL, PASSWORD).await;
+    let body = code_and_tokens(&app, &client).await;
+    let r1 = body["refresh_token"].as_str().unwrap().to_string();
+    let refresh = |token: String| {
+        let app = &app;
+        let client = &client;
+        async move {
+            app.token(
+                client,
+                &[("grant_type", "refresh_token"), ("refresh_token", &token)],
+            )
+            .await
+        }
+    };
+    let (status, first) = refresh(r1.clone()).await;
+    assert_eq!(status, 200);
+    let (status, again) = refresh(r1.clone()).await;
+    assert_eq!(status, 200, "a benign retry: {again}");
+    assert_eq!(again["refresh_token"], first["refresh_token"]);
+    // Another client presenting it is never a retry.
+    let other = app.confidential().await;
+    let (status, _) = app
+        .token(
+            &other,
+            &[("grant_type", "refresh_token"), ("refresh_token", &r1)],
+        )
+        .await;
+    assert_eq!(status, 400);
+    let r2 = first["refresh_token"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.introspect(&client, &r2).await["active"],
+        true,
+        "the family lives on"
+    );
+}
+
+#[tokio::test]
+async fn with_no_grace_period_any_reuse_revokes_the_family() {
+    let app = TestApp::spawn_with(|s| s.refresh_reuse_grace = 0).await;
+    let client = app.confidential().await;
+    app.user(EMAIL, PASSWORD).await;
+    let body = code_and_tokens(&app, &client).await;
+    let r1 = body["refresh_token"].as_str().unwrap().to_string();
+    let (_, first) = app
+        .token(
+            &client,
+            &[("grant_type", "refresh_token"), ("refresh_token", &r1)],
+        )
+        .await;
+    let (status, _) = app
+        .token(
+            &client,
+            &[("grant_type", "refresh_token"), ("refresh_token", &r1)],
+        )
+        .await;
+    assert_eq!(status, 400);
+    let r2 = first["refresh_token"].as_str().unwrap();
+    assert_eq!(app.introspect(&client, r2).await["active"], false);
 }
 
 #[tokio::test]

@@ -110,6 +110,7 @@ diesel::table! {
         created_at -> BigInt,
         expires_at -> BigInt,
         rotated_at -> Nullable<BigInt>,
+        successor_enc -> Nullable<Text>,
     }
 }
 

@@ -1,6 +1,7 @@
 //! Signing keys: RSA-2048 keys stored encrypted, the active signer, the published JWKS and
 //! token signature checks.
 
+pub mod rotation;
 pub mod store;
 
 use std::collections::HashMap;
@@ -56,14 +57,24 @@ const VERIFIED_CACHE_MAX: usize = 20_000;
 
 /// Shared, swappable key set (a rotation replaces the whole set at once).
 #[derive(Clone)]
-pub struct KeyRing(Arc<RwLock<Arc<KeySet>>>);
+pub struct KeyRing(
+    Arc<RwLock<Arc<KeySet>>>,
+    Arc<std::sync::Mutex<std::time::Instant>>,
+);
+
+/// Least time between reloads caused by tokens with an unknown `kid` (forged kids must
+/// not turn into a database flood).
+const UNKNOWN_KID_RELOAD_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl KeyRing {
     /// Loads the keys from the database, creating the first key if there is none.
     pub async fn load(pool: &DbPool, master: &MasterKey) -> Result<KeyRing, KeyError> {
         ensure_active_key(pool, master).await?;
         let set = load_set(pool, master).await?;
-        Ok(KeyRing(Arc::new(RwLock::new(Arc::new(set)))))
+        Ok(KeyRing(
+            Arc::new(RwLock::new(Arc::new(set))),
+            Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
+        ))
     }
 
     /// Re-reads the keys from the database.
@@ -72,7 +83,34 @@ impl KeyRing {
         if let Ok(mut guard) = self.0.write() {
             *guard = Arc::new(set);
         }
+        if let Ok(mut at) = self.1.lock() {
+            *at = std::time::Instant::now();
+        }
         Ok(())
+    }
+
+    /// Reloads when a token names a `kid` this node does not know (another node may have
+    /// rotated moments ago), at most once per `UNKNOWN_KID_RELOAD_EVERY`. True if reloaded.
+    pub async fn reload_for_unknown_kid(
+        &self,
+        token: &str,
+        pool: &DbPool,
+        master: &MasterKey,
+    ) -> bool {
+        let Some(kid) = token_kid(token) else {
+            return false;
+        };
+        if self.current().verifiers.contains_key(&kid) {
+            return false;
+        }
+        let due = match self.1.lock() {
+            Ok(mut at) if at.elapsed() >= UNKNOWN_KID_RELOAD_EVERY => {
+                *at = std::time::Instant::now();
+                true
+            }
+            _ => false,
+        };
+        due && self.reload(pool, master).await.is_ok()
     }
 
     /// The current key set.
@@ -146,6 +184,12 @@ impl KeySet {
     }
 }
 
+/// The `kid` in a JWT's header, without checking anything.
+fn token_kid(token: &str) -> Option<String> {
+    let header = jwt::decode_header(token).ok()?;
+    header.claim("kid")?.as_str().map(str::to_string)
+}
+
 async fn ensure_active_key(pool: &DbPool, master: &MasterKey) -> Result<(), KeyError> {
     let master = master.clone();
     let created = db::run(pool, move |conn| {
@@ -156,7 +200,9 @@ async fn ensure_active_key(pool: &DbPool, master: &MasterKey) -> Result<(), KeyE
             tracing::error!(error = %e, "signing key generation failed");
             DbError::Cancelled
         })?;
-        store::insert(conn, &row)?;
+        if store::insert_unless_taken(conn, &row)? == 0 {
+            return Ok(None); // another node made the first key at the same moment
+        }
         Ok(Some(row.kid))
     })
     .await?;

@@ -53,3 +53,82 @@ pub fn list(conn: &mut DbConn) -> QueryResult<Vec<KeyRow>> {
 pub async fn active_exists(pool: &crate::db::DbPool) -> Result<bool, crate::db::DbError> {
     crate::db::run(pool, |conn| Ok(active(conn)?.is_some())).await
 }
+
+pub fn next(conn: &mut DbConn) -> QueryResult<Option<KeyRow>> {
+    signing_keys::table
+        .filter(signing_keys::state.eq("next"))
+        .select(KeyRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find(conn: &mut DbConn, kid: &str) -> QueryResult<Option<KeyRow>> {
+    signing_keys::table
+        .find(kid)
+        .select(KeyRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Inserts a key unless one in the same singleton state (`active`, `next`) exists; the
+/// partial unique indexes decide, so concurrent nodes cannot both succeed. 1 = inserted.
+pub fn insert_unless_taken(conn: &mut DbConn, row: &KeyRow) -> QueryResult<usize> {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match insert(conn, row) {
+        Err(Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Ok(0),
+        other => other,
+    }
+}
+
+/// Promotes `kid` from `next` (or a fresh `standby` row) to `active` and retires the old
+/// active key, in one transaction. 0 when another node already did it.
+pub fn promote(conn: &mut DbConn, kid: &str, from_state: &str, now: i64) -> QueryResult<usize> {
+    conn.transaction(|conn| {
+        // Retire first: the unique index allows one active key at a time.
+        diesel::update(signing_keys::table.filter(signing_keys::state.eq("active")))
+            .filter(signing_keys::kid.ne(kid))
+            .set((
+                signing_keys::state.eq("retired"),
+                signing_keys::retires_at.eq(now),
+            ))
+            .execute(conn)?;
+        let promoted = diesel::update(signing_keys::table.find(kid))
+            .filter(signing_keys::state.eq(from_state))
+            .set((
+                signing_keys::state.eq("active"),
+                signing_keys::activates_at.eq(now),
+            ))
+            .execute(conn)?;
+        if promoted == 0 {
+            // Someone else promoted; undo our retirement.
+            return Err(diesel::result::Error::RollbackTransaction);
+        }
+        Ok(promoted)
+    })
+    .or_else(|e| match e {
+        diesel::result::Error::RollbackTransaction => Ok(0),
+        e => Err(e),
+    })
+}
+
+/// Drops retired keys whose tokens have all expired.
+pub fn remove_expired(conn: &mut DbConn, now: i64, retention: i64) -> QueryResult<usize> {
+    diesel::delete(
+        signing_keys::table
+            .filter(signing_keys::state.eq("retired"))
+            .filter(signing_keys::retires_at.le(now - retention)),
+    )
+    .execute(conn)
+}
+
+/// Deletes a key at once (emergency revocation).
+pub fn delete(conn: &mut DbConn, kid: &str) -> QueryResult<usize> {
+    diesel::delete(signing_keys::table.find(kid)).execute(conn)
+}
+
+/// Every sealed private key, for re-encryption under a new master key.
+pub fn set_sealed(conn: &mut DbConn, kid: &str, sealed: &str) -> QueryResult<usize> {
+    diesel::update(signing_keys::table.find(kid))
+        .set(signing_keys::private_key_enc.eq(sealed))
+        .execute(conn)
+}

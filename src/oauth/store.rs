@@ -52,6 +52,8 @@ pub struct RefreshRow {
     pub created_at: i64,
     pub expires_at: i64,
     pub rotated_at: Option<i64>,
+    /// The successor, sealed, kept for the benign-retry grace period.
+    pub successor_enc: Option<String>,
 }
 
 pub fn insert_request(conn: &mut DbConn, r: &PendingRequest) -> QueryResult<usize> {
@@ -200,11 +202,20 @@ pub fn find_refresh(conn: &mut DbConn, hash: &str) -> QueryResult<Option<Refresh
         .optional()
 }
 
-/// Marks a refresh token rotated; 1 when this call rotated it, 0 when it already was.
-pub fn rotate_refresh(conn: &mut DbConn, hash: &str, now: i64) -> QueryResult<usize> {
+/// Marks a refresh token rotated and remembers its sealed successor; 1 when this call
+/// rotated it, 0 when it already was.
+pub fn rotate_refresh(
+    conn: &mut DbConn,
+    hash: &str,
+    now: i64,
+    successor_enc: &str,
+) -> QueryResult<usize> {
     diesel::update(refresh_tokens::table.find(hash))
         .filter(refresh_tokens::rotated_at.is_null())
-        .set(refresh_tokens::rotated_at.eq(now))
+        .set((
+            refresh_tokens::rotated_at.eq(now),
+            refresh_tokens::successor_enc.eq(successor_enc),
+        ))
         .execute(conn)
 }
 

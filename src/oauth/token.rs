@@ -267,6 +267,7 @@ async fn new_refresh(
         created_at: now,
         expires_at: now + state.settings.refresh_token_ttl,
         rotated_at: None,
+        successor_enc: None,
     };
     db::run(&state.pool, move |conn| {
         Ok(store::insert_refresh(conn, &row)?)
@@ -296,6 +297,11 @@ async fn refresh_token(
             .collect()
     });
     let wanted = requested.clone();
+    let master = state.master.clone();
+    let grace = state.settings.refresh_reuse_grace;
+    let sealed_successor = master
+        .seal(successor.as_bytes(), &successor_context(&hash))
+        .map_err(OAuthError::server_error)?;
     // Rotate, check and insert the successor in one transaction. The write comes first:
     // on SQLite it takes the write lock before anything is read, so concurrent uses of one
     // token queue up instead of failing to upgrade a read snapshot; on PostgreSQL the row
@@ -303,14 +309,30 @@ async fn refresh_token(
     // family revocation.
     let outcome = db::run(&state.pool, move |conn| {
         let result = conn.transaction::<_, Tx, _>(|conn| {
-            let rotated_now = store::rotate_refresh(conn, &hash, now)? == 1;
+            let rotated_now = store::rotate_refresh(conn, &hash, now, &sealed_successor)? == 1;
             let Some(row) = store::find_refresh(conn, &hash)? else {
                 return Err(Tx::Refuse("invalid_grant", "the refresh token is invalid"));
             };
             if row.client_id != client_id {
                 return Err(Tx::Refuse("invalid_grant", "the refresh token was issued to another client"));
             }
+            if let Some(wanted) = &wanted {
+                // Narrowing is fine; widening is refused and nothing rotates.
+                let granted: Vec<&str> = row.scope.split_whitespace().collect();
+                if wanted.iter().any(|s| !granted.contains(&s.as_str())) {
+                    return Err(Tx::Refuse("invalid_scope", "the requested scope exceeds the original grant"));
+                }
+            }
             if !rotated_now {
+                // The same token again within the grace period, from the same client, while
+                // its successor is still unused: a retry (two tabs, a lost response). Answer
+                // with the same successor, so there is still one live token in the family.
+                if let Some(same) = benign_retry(conn, &master, &row, &hash, now, grace)? {
+                    let Some(user) = accounts::store::find(conn, &row.user_id)? else {
+                        return Err(Tx::Refuse("invalid_grant", "the account no longer exists"));
+                    };
+                    return Ok(Ok((row, user, same)));
+                }
                 // A rotated-out token came back: treat as theft, end the family (RFC 9700 4.14.2).
                 store::revoke_family(conn, &row.family_id)?;
                 tracing::warn!(client_id = %row.client_id, "refresh token reused; its family is revoked");
@@ -322,13 +344,6 @@ async fn refresh_token(
             if row.expires_at <= now {
                 return Err(Tx::Refuse("invalid_grant", "the refresh token has expired"));
             }
-            if let Some(wanted) = &wanted {
-                // Narrowing is fine; widening is refused and nothing rotates.
-                let granted: Vec<&str> = row.scope.split_whitespace().collect();
-                if wanted.iter().any(|s| !granted.contains(&s.as_str())) {
-                    return Err(Tx::Refuse("invalid_scope", "the requested scope exceeds the original grant"));
-                }
-            }
             let Some(user) = accounts::store::find(conn, &row.user_id)? else {
                 return Err(Tx::Refuse("invalid_grant", "the account no longer exists"));
             };
@@ -337,10 +352,11 @@ async fn refresh_token(
                 created_at: now,
                 expires_at: now + ttl,
                 rotated_at: None,
+                successor_enc: None,
                 ..row.clone()
             };
             store::insert_refresh(conn, &next)?;
-            Ok(Ok((row, user)))
+            Ok(Ok((row, user, successor)))
         });
         match result {
             Ok(outcome) => Ok(outcome),
@@ -349,7 +365,7 @@ async fn refresh_token(
         }
     })
     .await?;
-    let (row, user) = outcome.map_err(|(error, d)| OAuthError::new(error, d))?;
+    let (row, user, refresh) = outcome.map_err(|(error, d)| OAuthError::new(error, d))?;
     let scopes =
         requested.unwrap_or_else(|| row.scope.split_whitespace().map(str::to_string).collect());
     let scope = scopes.join(" ");
@@ -389,9 +405,44 @@ async fn refresh_token(
         token_type: "Bearer",
         expires_in: access.expires_in,
         scope,
-        refresh_token: Some(successor),
+        refresh_token: Some(refresh),
         id_token,
     })
+}
+
+/// Associated data for a sealed successor: bound to the token it succeeds.
+fn successor_context(predecessor_hash: &str) -> String {
+    format!("refresh-successor:{predecessor_hash}")
+}
+
+/// The successor to hand out again when `row` (already rotated) comes back within
+/// `grace` seconds and that successor is still the family's live, unused token.
+fn benign_retry(
+    conn: &mut crate::db::DbConn,
+    master: &crate::crypto::MasterKey,
+    row: &RefreshRow,
+    hash: &str,
+    now: i64,
+    grace: i64,
+) -> Result<Option<String>, diesel::result::Error> {
+    let within = grace > 0 && row.rotated_at.is_some_and(|t| now - t <= grace);
+    let Some(sealed) = row.successor_enc.as_deref().filter(|_| within) else {
+        return Ok(None);
+    };
+    let Ok(plain) = master.open(sealed, &successor_context(hash)) else {
+        return Ok(None);
+    };
+    let Ok(successor) = String::from_utf8(plain) else {
+        return Ok(None);
+    };
+    let live = match store::find_refresh(conn, &crypto::hash_secret(&successor))? {
+        Some(next) => next.rotated_at.is_none() && next.expires_at > now,
+        None => false,
+    };
+    if !live || store::family_revoked(conn, &row.family_id)? {
+        return Ok(None);
+    }
+    Ok(Some(successor))
 }
 
 fn client_credentials(

@@ -157,6 +157,25 @@ pub fn verify_access_signature(state: &AppState, token: &str) -> Option<Verified
     (typ_ok && iss_ok && live && access.str("jti").is_some()).then_some(access)
 }
 
+/// `verify_access_signature`, reloading the keys once when the token names a key this
+/// node has not loaded yet (another node rotated moments ago).
+pub async fn verify_access_signature_fresh(
+    state: &AppState,
+    token: &str,
+) -> Option<VerifiedAccess> {
+    if let Some(access) = verify_access_signature(state, token) {
+        return Some(access);
+    }
+    if state
+        .keys
+        .reload_for_unknown_kid(token, &state.pool, &state.master)
+        .await
+    {
+        return verify_access_signature(state, token);
+    }
+    None
+}
+
 /// True when the token itself or its grant family was revoked (one or two indexed reads).
 pub fn is_revoked(conn: &mut DbConn, access: &VerifiedAccess) -> diesel::QueryResult<bool> {
     let jti = access.str("jti").unwrap_or_default();
@@ -175,7 +194,7 @@ pub async fn verify_access(
     state: &AppState,
     token: &str,
 ) -> Result<Option<VerifiedAccess>, DbError> {
-    let Some(access) = verify_access_signature(state, token) else {
+    let Some(access) = verify_access_signature_fresh(state, token).await else {
         return Ok(None);
     };
     db::run(&state.pool, move |conn| {

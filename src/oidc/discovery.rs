@@ -62,6 +62,10 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
     let keys = state.keys.current();
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/jwk-set+json"))
-        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        // Fits the schedule: a key is published at least this long before it signs.
+        .insert_header((
+            header::CACHE_CONTROL,
+            format!("public, max-age={}", state.settings.jwks_max_age),
+        ))
         .body(keys.jwks_json.clone())
 }

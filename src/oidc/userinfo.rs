@@ -66,7 +66,9 @@ pub async fn userinfo(
 ) -> Result<HttpResponse, OAuthError> {
     let token = bearer(&req, &body)?;
     let invalid = || OAuthError::invalid_token("the access token is invalid, expired or revoked");
-    let access = tokens::verify_access_signature(&state, &token).ok_or_else(invalid)?;
+    let access = tokens::verify_access_signature_fresh(&state, &token)
+        .await
+        .ok_or_else(invalid)?;
     let scopes = access.scopes();
     if !scopes.iter().any(|s| s == "openid") {
         return Err(OAuthError::insufficient_scope("openid"));

@@ -114,6 +114,7 @@ impl TestApp {
         adjust(&mut settings);
         let state = porta::app::prepare(settings, demo).await.expect("prepare");
         let server = porta::app::server(state.clone(), listener).expect("server");
+        porta::app::spawn_key_schedule(state.clone());
         tokio::spawn(server);
         TestApp {
             issuer: format!("http://127.0.0.1:{port}"),

@@ -1,0 +1,201 @@
+//! The signing-key schedule: `next` (published, not signing) → `active` (signing, exactly
+//! one) → `retired` (published until every token it signed has expired) → removed.
+//!
+//! Every node runs `tick` on its own timer. Each transition is a single guarded statement
+//! or transaction (`UPDATE … WHERE state = 'next'`, partial unique indexes on `active` and
+//! `next`), so when several nodes race, exactly one wins and the others find nothing to
+//! do; a node that dies midway leaves a rolled-back transaction and the next tick (on any
+//! node) finishes the job.
+
+use super::{new_key_row, store, KeyError, KeyRow};
+use crate::config::Settings;
+use crate::crypto::MasterKey;
+use crate::db::{self, DbError, DbPool};
+
+/// The schedule, from settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    pub period: i64,
+    pub prepublish: i64,
+    pub retention: i64,
+}
+
+impl Schedule {
+    pub fn from_settings(s: &Settings) -> Schedule {
+        Schedule {
+            period: s.key_rotation_period,
+            prepublish: s.key_prepublish,
+            retention: s.key_retention(),
+        }
+    }
+}
+
+/// Makes a key off the async workers (RSA generation takes ~100 ms).
+async fn generate(master: &MasterKey, state: &str, activates_at: i64) -> Result<KeyRow, KeyError> {
+    let (master, state) = (master.clone(), state.to_string());
+    let mut row = actix_web::rt::task::spawn_blocking(move || new_key_row(&master, &state))
+        .await
+        .map_err(|_| KeyError::Db(DbError::Cancelled))??;
+    row.activates_at = activates_at;
+    Ok(row)
+}
+
+/// Brings the keys in line with the schedule at time `now`; true when anything changed.
+pub async fn tick(
+    pool: &DbPool,
+    master: &MasterKey,
+    schedule: Schedule,
+    now: i64,
+) -> Result<bool, KeyError> {
+    let (active, next) =
+        db::run(pool, |conn| Ok((store::active(conn)?, store::next(conn)?))).await?;
+    let mut changed = false;
+
+    // Promote a due `next` key (or the only one there is, if nothing is active).
+    if let Some(n) = &next {
+        if n.activates_at <= now || active.is_none() {
+            let kid = n.kid.clone();
+            let promoted = db::run(pool, move |conn| {
+                Ok(store::promote(conn, &kid, "next", now)?)
+            })
+            .await?;
+            if promoted == 1 {
+                tracing::info!(kid = %n.kid, "signing key promoted to active");
+            }
+            changed |= promoted == 1;
+            // The schedule moves on from the new active key next time.
+            return Ok(changed | remove_expired(pool, schedule, now).await?);
+        }
+    }
+
+    match &active {
+        None => {
+            let row = generate(master, "active", now).await?;
+            let kid = row.kid.clone();
+            let inserted = db::run(pool, move |conn| {
+                Ok(store::insert_unless_taken(conn, &row)?)
+            })
+            .await?;
+            if inserted == 1 {
+                tracing::info!(%kid, "created an active signing key");
+            }
+            changed |= inserted == 1;
+        }
+        Some(a)
+            if next.is_none() && now >= a.activates_at + schedule.period - schedule.prepublish =>
+        {
+            // Publish the successor at least `prepublish` before it signs.
+            let activates = (a.activates_at + schedule.period).max(now + schedule.prepublish);
+            let row = generate(master, "next", activates).await?;
+            let kid = row.kid.clone();
+            let inserted = db::run(pool, move |conn| {
+                Ok(store::insert_unless_taken(conn, &row)?)
+            })
+            .await?;
+            if inserted == 1 {
+                tracing::info!(%kid, activates, "published the next signing key");
+            }
+            changed |= inserted == 1;
+        }
+        Some(_) => {}
+    }
+    Ok(changed | remove_expired(pool, schedule, now).await?)
+}
+
+async fn remove_expired(pool: &DbPool, schedule: Schedule, now: i64) -> Result<bool, KeyError> {
+    let removed = db::run(pool, move |conn| {
+        Ok(store::remove_expired(conn, now, schedule.retention)?)
+    })
+    .await?;
+    if removed > 0 {
+        tracing::info!(
+            removed,
+            "removed retired signing keys whose tokens have expired"
+        );
+    }
+    Ok(removed > 0)
+}
+
+/// `porta keys rotate`: publishes a `next` key that takes over after `prepublish`.
+/// Returns the pending `next` key (the existing one if there already is one).
+pub async fn publish_next(
+    pool: &DbPool,
+    master: &MasterKey,
+    schedule: Schedule,
+) -> Result<(KeyRow, bool), KeyError> {
+    if let Some(existing) = db::run(pool, |conn| Ok(store::next(conn)?)).await? {
+        return Ok((existing, false));
+    }
+    let row = generate(master, "next", crate::time::now() + schedule.prepublish).await?;
+    let insert = row.clone();
+    let inserted = db::run(pool, move |conn| {
+        Ok(store::insert_unless_taken(conn, &insert)?)
+    })
+    .await?;
+    if inserted == 0 {
+        let existing = db::run(pool, |conn| Ok(store::next(conn)?)).await?;
+        return existing.map(|k| (k, false)).ok_or(KeyError::NoActiveKey);
+    }
+    Ok((row, true))
+}
+
+/// `porta keys rotate --now`: a new key signs at once; the old one is retired (still
+/// published until its tokens expire). For emergencies: APIs with a cached JWKS meet the
+/// new `kid` before their cache expires and must refetch.
+pub async fn rotate_now(pool: &DbPool, master: &MasterKey) -> Result<String, KeyError> {
+    let now = crate::time::now();
+    let row = generate(master, "standby", now).await?;
+    let kid = row.kid.clone();
+    let k = kid.clone();
+    db::run(pool, move |conn| {
+        store::insert(conn, &row)?;
+        store::promote(conn, &k, "standby", now)?;
+        Ok(())
+    })
+    .await?;
+    tracing::warn!(%kid, "emergency rotation: new signing key active now");
+    Ok(kid)
+}
+
+/// `porta keys rotate --revoke KID`: removes a key at once, so nothing it signed verifies
+/// any more. Revoking the active key first puts a new one in its place.
+pub async fn revoke(pool: &DbPool, master: &MasterKey, kid: &str) -> Result<bool, KeyError> {
+    let k = kid.to_string();
+    let Some(row) = db::run(pool, move |conn| Ok(store::find(conn, &k)?)).await? else {
+        return Ok(false);
+    };
+    if row.state == "active" {
+        rotate_now(pool, master).await?;
+    }
+    let k = kid.to_string();
+    db::run(pool, move |conn| Ok(store::delete(conn, &k)?)).await?;
+    tracing::warn!(%kid, "signing key revoked");
+    Ok(true)
+}
+
+/// `porta keys rewrap`: re-seals every private key under `new`; all or nothing.
+pub async fn rewrap(pool: &DbPool, old: &MasterKey, new: &MasterKey) -> Result<usize, KeyError> {
+    let (old, new) = (old.clone(), new.clone());
+    let result = db::run(pool, move |conn| {
+        use diesel::Connection;
+        let outcome = conn.transaction::<_, diesel::result::Error, _>(|conn| {
+            let rows = store::list(conn)?;
+            for row in &rows {
+                let context = format!("signing-key:{}", row.kid);
+                let plain = match old.open(&row.private_key_enc, &context) {
+                    Ok(p) => p,
+                    Err(e) => return Ok(Err(format!("key {}: {e}", row.kid))),
+                };
+                let sealed = match new.seal(&plain, &context) {
+                    Ok(s) => s,
+                    Err(e) => return Ok(Err(e)),
+                };
+                store::set_sealed(conn, &row.kid, &sealed)?;
+            }
+            Ok(Ok(rows.len()))
+        })?;
+        Ok(outcome)
+    })
+    .await?;
+    result.map_err(KeyError::Decrypt)
+}
