@@ -5,6 +5,7 @@ use std::net::TcpListener;
 use std::path::Path;
 use std::sync::Arc;
 
+use actix_web::dev::Service;
 use actix_web::http::header;
 use actix_web::{web, App, HttpResponse, HttpServer};
 
@@ -131,6 +132,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     oauth::configure(cfg);
     sessions::routes::configure(cfg);
     demo::configure(cfg);
+    crate::ops::configure(cfg);
+    crate::admin::configure(cfg);
     cfg.route("/static/porta.css", web::get().to(stylesheet));
 }
 
@@ -166,6 +169,15 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<actix_w
                 PageError::BadRequest(format!("The address could not be read: {err}.")).into()
             }))
             .wrap(crate::web::security_headers())
+            .wrap_fn(|req, srv| {
+                let timer = crate::ops::RequestTimer::start(&req);
+                let call = srv.call(req);
+                async move {
+                    let res = call.await?;
+                    timer.finish(&res);
+                    Ok(res)
+                }
+            })
             .wrap(actix_web::middleware::Logger::new("%a %U %s %Dms").exclude("/health"))
             .configure(routes)
             .default_service(web::to(not_found))

@@ -95,6 +95,22 @@ pub enum UserCommand {
 pub enum KeysCommand {
     /// List signing keys: kid, state, created, activates, retires.
     List,
+    /// Publish a new `next` key (it signs after the pre-publication window).
+    Rotate {
+        /// Emergency: a new key signs at once; the old one is retired.
+        #[arg(long, conflicts_with = "revoke")]
+        now: bool,
+        /// Remove key KID at once (a new active key replaces it if it was active).
+        #[arg(long, value_name = "KID")]
+        revoke: Option<String>,
+    },
+    /// Re-encrypt every secret at rest under a new master key (then set PORTA_MASTER_KEY
+    /// to it before the next start).
+    Rewrap {
+        /// The new master key (32 bytes, base64 or hex); `-` reads it from stdin.
+        #[arg(long, value_name = "KEY")]
+        new_master_key: String,
+    },
 }
 
 /// Runs a command; returns the process exit code.
@@ -115,6 +131,12 @@ pub async fn run(cli: Cli) -> i32 {
             name,
         }) => user_create(settings, email, password_stdin, name).await,
         Command::Keys(KeysCommand::List) => keys_list(settings).await,
+        Command::Keys(KeysCommand::Rotate { now, revoke }) => {
+            keys_rotate(settings, now, revoke).await
+        }
+        Command::Keys(KeysCommand::Rewrap { new_master_key }) => {
+            keys_rewrap(settings, new_master_key).await
+        }
     };
     match result {
         Ok(()) => 0,
@@ -265,28 +287,112 @@ async fn user_create(
 
 async fn keys_list(settings: Settings) -> Result<(), String> {
     let pool = open(&settings).await?;
-    if crate::keys::store::active_exists(&pool)
+    if !crate::keys::store::active_exists(&pool)
         .await
         .map_err(|e| e.to_string())?
     {
-        // keys exist
-    } else {
         // First use: make the first key so the list is never empty.
         let master = app::master_key(&settings).map_err(|e| e.to_string())?;
         crate::keys::KeyRing::load(&pool, &master)
             .await
             .map_err(|e| e.to_string())?;
     }
-    let rows = db::run(&pool, |conn| Ok(crate::keys::store::list(conn)?))
+    print_keys(&settings, &pool).await
+}
+
+async fn print_keys(settings: &Settings, pool: &db::DbPool) -> Result<(), String> {
+    let rows = db::run(pool, |conn| Ok(crate::keys::store::list(conn)?))
         .await
         .map_err(|e| e.to_string())?;
     let list: Vec<_> = rows
-        .into_iter()
-        .map(|k| json!({ "kid": k.kid, "state": k.state, "created": k.created_at, "activates": k.activates_at, "retires": k.retires_at }))
+        .iter()
+        .map(|k| crate::keys::describe(k, settings))
         .collect();
     println!(
         "{}",
         serde_json::to_string_pretty(&list).map_err(|e| e.to_string())?
     );
+    Ok(())
+}
+
+async fn keys_rotate(settings: Settings, now: bool, revoke: Option<String>) -> Result<(), String> {
+    use crate::keys::rotation;
+    let pool = open(&settings).await?;
+    let master = app::master_key(&settings).map_err(|e| e.to_string())?;
+    crate::keys::KeyRing::load(&pool, &master)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(kid) = revoke {
+        if !rotation::revoke(&pool, &master, &kid)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            return Err(format!("no signing key with kid {kid}"));
+        }
+        eprintln!(
+            "revoked {kid}; running nodes drop it within key_check_interval ({} s)",
+            settings.key_check_interval
+        );
+    } else if now {
+        let kid = rotation::rotate_now(&pool, &master)
+            .await
+            .map_err(|e| e.to_string())?;
+        eprintln!(
+            "{kid} signs now; running nodes switch within key_check_interval ({} s)",
+            settings.key_check_interval
+        );
+    } else {
+        let schedule = rotation::Schedule::from_settings(&settings);
+        let (key, created) = rotation::publish_next(&pool, &master, schedule)
+            .await
+            .map_err(|e| e.to_string())?;
+        if created {
+            eprintln!(
+                "published {} as next; it signs from {}",
+                key.kid, key.activates_at
+            );
+        } else {
+            eprintln!(
+                "{} is already waiting as next; it signs from {}",
+                key.kid, key.activates_at
+            );
+        }
+    }
+    print_keys(&settings, &pool).await
+}
+
+async fn keys_rewrap(settings: Settings, new_master_key: String) -> Result<(), String> {
+    let new_text = if new_master_key == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| format!("cannot read the new key from stdin: {e}"))?;
+        text.trim().to_string()
+    } else {
+        new_master_key
+    };
+    let new = crate::crypto::MasterKey::parse(&new_text)
+        .map_err(|e| format!("invalid --new-master-key: {e}"))?;
+    let pool = open(&settings).await?;
+    let old = app::master_key(&settings).map_err(|e| e.to_string())?;
+    let n = crate::keys::rotation::rewrap(&pool, &old, &new)
+        .await
+        .map_err(|e| e.to_string())?;
+    if settings.master_key.is_none() && !settings.is_postgres() {
+        // The embedded default keeps the key in a file: replace it too.
+        let path = settings.data_dir.join("master.key");
+        std::fs::write(&path, &new_text).map_err(|e| {
+            format!(
+                "re-encrypted {n} keys but could not write {}: {e}",
+                path.display()
+            )
+        })?;
+        eprintln!(
+            "re-encrypted {n} signing keys; {} now holds the new master key",
+            path.display()
+        );
+    } else {
+        eprintln!("re-encrypted {n} signing keys; set PORTA_MASTER_KEY to the new key on every node before restarting");
+    }
     Ok(())
 }

@@ -206,8 +206,10 @@ impl Settings {
     }
 
     /// How long a retired key stays published: until every token it signed has expired.
+    /// Nodes may go on signing with it for up to one `key_check_interval` after it retires
+    /// (until they reload), hence the margin.
     pub fn key_retention(&self) -> i64 {
-        self.access_token_ttl.max(self.id_token_ttl) + 60
+        self.access_token_ttl.max(self.id_token_ttl) + 2 * self.key_check_interval
     }
 
     /// The audience written into access tokens.

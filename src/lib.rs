@@ -4,6 +4,7 @@
 //! exactly what production runs.
 
 pub mod accounts;
+pub mod admin;
 pub mod app;
 pub mod cli;
 pub mod clients;
@@ -14,6 +15,7 @@ pub mod demo;
 pub mod keys;
 pub mod oauth;
 pub mod oidc;
+pub mod ops;
 pub mod sessions;
 pub mod time;
 pub mod web;

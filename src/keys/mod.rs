@@ -34,6 +34,7 @@ pub enum KeyError {
 /// Everything needed to sign and verify, loaded from the database.
 pub struct KeySet {
     active_kid: String,
+    active_since: i64,
     signer: RsassaJwsSigner,
     verifiers: HashMap<String, RsassaJwsVerifier>,
     /// The JWKS document, rendered once.
@@ -123,6 +124,11 @@ impl KeyRing {
 }
 
 impl KeySet {
+    /// When the active key started signing.
+    pub fn active_since(&self) -> i64 {
+        self.active_since
+    }
+
     /// The id of the key that signs.
     pub fn active_kid(&self) -> &str {
         &self.active_kid
@@ -182,6 +188,23 @@ impl KeySet {
         .ok()?;
         Some((header, payload.claims_set().clone()))
     }
+}
+
+/// A key as `keys list` and the admin API show it (never private material).
+pub fn describe(k: &KeyRow, settings: &crate::config::Settings) -> serde_json::Value {
+    let retires = match k.state.as_str() {
+        // The active key's planned end is the next rotation.
+        "active" => Some(k.activates_at + settings.key_rotation_period),
+        _ => k.retires_at,
+    };
+    serde_json::json!({
+        "kid": k.kid,
+        "state": k.state,
+        "created": k.created_at,
+        "activates": k.activates_at,
+        "retires": retires,
+        "removed_after": k.retires_at.map(|t| t + settings.key_retention()),
+    })
 }
 
 /// The `kid` in a JWT's header, without checking anything.
@@ -259,6 +282,7 @@ async fn load_set(pool: &DbPool, master: &MasterKey) -> Result<KeySet, KeyError>
     let jwks_json = serde_json::json!({ "keys": keys }).to_string();
     Ok(KeySet {
         active_kid: active.kid.clone(),
+        active_since: active.activates_at,
         signer,
         verifiers,
         jwks_json,

@@ -68,6 +68,10 @@ pub async fn token(
         "refresh_token" => refresh_token(&state, &client, &params).await?,
         _ => client_credentials(&state, &client, &params)?,
     };
+    crate::ops::METRICS
+        .tokens_issued
+        .with_label_values(&[grant_type])
+        .inc();
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))

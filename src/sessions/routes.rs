@@ -125,6 +125,10 @@ pub async fn submit_login(
     };
     let Some(user) = user else {
         tracing::info!("sign-in failed");
+        crate::ops::METRICS
+            .sign_ins
+            .with_label_values(&["failure"])
+            .inc();
         let page = LoginPage {
             csrf: form.csrf,
             request: form.request,
@@ -148,6 +152,10 @@ pub async fn submit_login(
     )
     .await?;
     tracing::info!(user_id = %user.id, "signed in");
+    crate::ops::METRICS
+        .sign_ins
+        .with_label_values(&["success"])
+        .inc();
     let location = match view {
         Some(v) => {
             authorize::mark_signed_in(&state, &form.request, auth_time, &v.auth).await?;
