@@ -210,3 +210,74 @@ fn migrate_and_keys_list() {
     let again: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(again[0]["kid"], keys[0]["kid"], "the key persists");
 }
+
+#[test]
+fn keys_rotate_publishes_next_promotes_now_and_revokes() {
+    let cli = Cli::new();
+    let keys = |out: Output| -> Value {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let state_of = |list: &Value, state: &str| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["state"] == state)
+            .map(|k| k["kid"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let first = keys(cli.run(&["keys", "list"]));
+    let active = state_of(&first, "active");
+    assert_eq!(active.len(), 1);
+
+    let list = keys(cli.run(&["keys", "rotate"]));
+    let next = state_of(&list, "next");
+    assert_eq!(next.len(), 1, "{list}");
+    assert_eq!(
+        state_of(&keys(cli.run(&["keys", "rotate"])), "next"),
+        next,
+        "one next key at a time"
+    );
+
+    let list = keys(cli.run(&["keys", "rotate", "--now"]));
+    assert_eq!(state_of(&list, "retired"), active);
+    let new_active = state_of(&list, "active");
+    assert_ne!(new_active, active);
+
+    let list = keys(cli.run(&["keys", "rotate", "--revoke", &active[0]]));
+    assert!(!list.to_string().contains(&active[0]));
+    let out = cli.run(&["keys", "rotate", "--revoke", "no-such-kid"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: no signing key"));
+}
+
+#[test]
+fn rewrap_moves_every_key_to_the_new_master_key() {
+    let cli = Cli::new();
+    assert!(cli.run(&["keys", "list"]).status.success());
+    let new_key = "cd".repeat(32);
+    let out = cli.run(&["keys", "rewrap", "--new-master-key", &new_key]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The old key no longer opens the private keys; the new one does.
+    let out = cli.run(&["keys", "rotate", "--now"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be decrypted"));
+    let out = cli
+        .command(&["keys", "rotate", "--now"])
+        .env("PORTA_MASTER_KEY", &new_key)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

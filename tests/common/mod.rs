@@ -292,6 +292,34 @@ impl Browser {
         .await
     }
 
+    /// Signs in on the login page at `base` + `login_path`.
+    pub async fn submit_login_at(
+        &self,
+        base: &str,
+        login_path: &str,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let page = self
+            .get(&format!("{base}{login_path}"))
+            .await
+            .text()
+            .await
+            .expect("login page");
+        let csrf = hidden(&page, "csrf");
+        let request = hidden(&page, "request");
+        self.post(
+            &format!("{base}/login"),
+            &[
+                ("csrf", &csrf),
+                ("request", &request),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
     /// Runs an authorization request through sign-in and consent (allowing) and returns
     /// the final redirect to the client.
     pub async fn authorize(
