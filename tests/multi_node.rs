@@ -82,11 +82,19 @@ impl Cluster {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let url = format!("http://127.0.0.1:{port}");
+        // Owned by `Node` at once, so its Drop kills and waits for it on every path.
+        let node = Node {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        };
         for _ in 0..100 {
-            if let Ok(r) = http().get(format!("{url}/health/ready")).send().await {
+            if let Ok(r) = http()
+                .get(format!("{}/health/ready", node.url))
+                .send()
+                .await
+            {
                 if r.status() == 200 {
-                    return Node { child, url };
+                    return node;
                 }
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
