@@ -213,14 +213,20 @@ pub fn spawn_key_schedule(state: AppState) {
     });
 }
 
-/// Deletes expired rows now and then.
-pub fn spawn_housekeeping(pool: DbPool) {
+/// Deletes expired rows now and then: grants, sessions, idle throttle counters and audit
+/// events past their retention.
+pub fn spawn_housekeeping(pool: DbPool, settings: Arc<Settings>) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
             tick.tick().await;
-            let result = db::run(&pool, |conn| {
-                Ok(oauth::store::purge_expired(conn, crate::time::now())?)
+            let s = settings.clone();
+            let result = db::run(&pool, move |conn| {
+                let now = crate::time::now();
+                oauth::store::purge_expired(conn, now)?;
+                crate::throttle::store::purge(conn, now, s.failure_window)?;
+                crate::audit::store::purge(conn, now - s.audit_retention)?;
+                Ok(())
             })
             .await;
             if let Err(e) = result {

@@ -43,6 +43,21 @@ pub enum Command {
     /// Inspect signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Query the audit log (newest first, as JSON).
+    Audit {
+        /// Account email or id.
+        #[arg(long)]
+        account: Option<String>,
+        /// Event kind, e.g. sign_in.failure.
+        #[arg(long)]
+        kind: Option<String>,
+        /// How far back: 30m, 24h, 7d (default 24h), or a unix timestamp.
+        #[arg(long, default_value = "24h")]
+        since: String,
+        /// Most events to print.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,6 +145,12 @@ pub async fn run(cli: Cli) -> i32 {
             password_stdin,
             name,
         }) => user_create(settings, email, password_stdin, name).await,
+        Command::Audit {
+            account,
+            kind,
+            since,
+            limit,
+        } => audit(settings, account, kind, since, limit).await,
         Command::Keys(KeysCommand::List) => keys_list(settings).await,
         Command::Keys(KeysCommand::Rotate { now, revoke }) => {
             keys_rotate(settings, now, revoke).await
@@ -187,7 +208,7 @@ async fn serve(settings: Settings, demo: bool) -> Result<(), String> {
             crate::demo::DEMO_PASSWORD
         );
     }
-    app::spawn_housekeeping(state.pool.clone());
+    app::spawn_housekeeping(state.pool.clone(), state.settings.clone());
     app::spawn_key_schedule(state.clone());
     app::server(state, listener)
         .map_err(|e| e.to_string())?
@@ -394,5 +415,63 @@ async fn keys_rewrap(settings: Settings, new_master_key: String) -> Result<(), S
     } else {
         eprintln!("re-encrypted {n} signing keys; set PORTA_MASTER_KEY to the new key on every node before restarting");
     }
+    Ok(())
+}
+
+/// `30m`, `24h`, `7d`, `90s` ago, or a unix timestamp.
+fn parse_since(text: &str, now: i64) -> Result<i64, String> {
+    let bad = || format!("--since {text:?}: use 30m, 24h, 7d or a unix timestamp");
+    let (digits, unit) = text.split_at(
+        text.trim_end_matches(|c: char| c.is_ascii_alphabetic())
+            .len(),
+    );
+    let n: i64 = digits.parse().map_err(|_| bad())?;
+    let seconds = match unit {
+        "" => return Ok(n),
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86400,
+        _ => return Err(bad()),
+    };
+    Ok(now - seconds)
+}
+
+async fn audit(
+    settings: Settings,
+    account: Option<String>,
+    kind: Option<String>,
+    since: String,
+    limit: i64,
+) -> Result<(), String> {
+    let since = parse_since(&since, crate::time::now())?;
+    if !(1..=10_000).contains(&limit) {
+        return Err("--limit must be between 1 and 10000".into());
+    }
+    let pool = open(&settings).await?;
+    let events = db::run(&pool, move |conn| {
+        let user_id = match account {
+            Some(a) if a.contains('@') => {
+                match crate::accounts::store::find_by_email(conn, &a.trim().to_lowercase())? {
+                    Some(u) => Some(u.id),
+                    None => return Ok(Vec::new()),
+                }
+            }
+            other => other,
+        };
+        Ok(crate::audit::store::query(
+            conn,
+            user_id.as_deref(),
+            kind.as_deref(),
+            since,
+            limit,
+        )?)
+    })
+    .await
+    .map_err(|e| e.to_string())?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&events).map_err(|e| e.to_string())?
+    );
     Ok(())
 }

@@ -50,6 +50,24 @@ pub struct Settings {
     pub jwks_max_age: i64,
     /// Seconds between key-schedule checks (and key reloads) on every node.
     pub key_check_interval: i64,
+    /// Failed sign-ins per account (within `failure_window`) before it is locked.
+    pub login_max_failures: i64,
+    /// Failed sign-ins per client IP (any accounts, within `failure_window`) before the IP
+    /// is locked: stops password spraying across accounts.
+    pub ip_max_failures: i64,
+    /// Failed client authentications per client id before it is locked.
+    pub client_auth_max_failures: i64,
+    /// Seconds without failures after which counting starts over.
+    pub failure_window: i64,
+    /// First lock in seconds; doubles with every further failure.
+    pub lock_base: i64,
+    /// Longest lock in seconds (locks are always temporary).
+    pub lock_max: i64,
+    /// Seconds audit events are kept.
+    pub audit_retention: i64,
+    /// Take the client IP from `X-Forwarded-For` / `Forwarded` (only behind a proxy that
+    /// sets them; otherwise anyone could pick their IP and dodge the per-IP throttle).
+    pub trust_proxy_headers: bool,
     /// Log filter (tracing `EnvFilter` syntax).
     pub log: String,
 }
@@ -76,6 +94,14 @@ impl Default for Settings {
             key_prepublish: 24 * 3600,
             jwks_max_age: 900,
             key_check_interval: 60,
+            login_max_failures: 5,
+            ip_max_failures: 50,
+            client_auth_max_failures: 10,
+            failure_window: 900,
+            lock_base: 2,
+            lock_max: 900,
+            audit_retention: 90 * 24 * 3600,
+            trust_proxy_headers: false,
             log: "info".into(),
         }
     }
@@ -157,6 +183,13 @@ impl Settings {
             ("key_prepublish", self.key_prepublish),
             ("jwks_max_age", self.jwks_max_age),
             ("key_check_interval", self.key_check_interval),
+            ("login_max_failures", self.login_max_failures),
+            ("ip_max_failures", self.ip_max_failures),
+            ("client_auth_max_failures", self.client_auth_max_failures),
+            ("failure_window", self.failure_window),
+            ("lock_base", self.lock_base),
+            ("lock_max", self.lock_max),
+            ("audit_retention", self.audit_retention),
         ] {
             if value <= 0 {
                 return Err(invalid(name, "must be a positive number of seconds"));
@@ -210,6 +243,30 @@ impl Settings {
     /// (until they reload), hence the margin.
     pub fn key_retention(&self) -> i64 {
         self.access_token_ttl.max(self.id_token_ttl) + 2 * self.key_check_interval
+    }
+
+    /// The throttle for failed sign-ins of one account.
+    pub fn account_policy(&self) -> crate::throttle::Policy {
+        self.policy(self.login_max_failures)
+    }
+
+    /// The throttle for failed sign-ins from one IP.
+    pub fn ip_policy(&self) -> crate::throttle::Policy {
+        self.policy(self.ip_max_failures)
+    }
+
+    /// The throttle for failed client authentications of one client id.
+    pub fn client_policy(&self) -> crate::throttle::Policy {
+        self.policy(self.client_auth_max_failures)
+    }
+
+    fn policy(&self, free_failures: i64) -> crate::throttle::Policy {
+        crate::throttle::Policy {
+            free_failures,
+            window: self.failure_window,
+            base_lock: self.lock_base,
+            max_lock: self.lock_max,
+        }
     }
 
     /// The audience written into access tokens.

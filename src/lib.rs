@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod clients;
 pub mod config;
@@ -17,5 +18,6 @@ pub mod oauth;
 pub mod oidc;
 pub mod ops;
 pub mod sessions;
+pub mod throttle;
 pub mod time;
 pub mod web;

@@ -121,7 +121,31 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    attempt_counters (key) {
+        key -> Text,
+        failures -> BigInt,
+        window_start -> BigInt,
+        locked_until -> BigInt,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        at -> BigInt,
+        kind -> Text,
+        user_id -> Nullable<Text>,
+        client_id -> Nullable<Text>,
+        ip -> Text,
+        user_agent -> Text,
+        detail -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    attempt_counters,
+    audit_events,
     users,
     clients,
     signing_keys,

@@ -568,6 +568,21 @@ pub async fn decide(
         Some(s) if !needs_login(&auth, Some(&s)) => s,
         _ => return Ok(format!("/login?request={id}")),
     };
+    let origin = page::origin(req, &state.settings);
+    let audit_kind = if allow {
+        crate::audit::kind::CONSENT_GIVEN
+    } else {
+        crate::audit::kind::CONSENT_DENIED
+    };
+    crate::audit::record(
+        &state.pool,
+        &origin,
+        audit_kind,
+        Some(session.user_id.clone()),
+        Some(auth.client_id.clone()),
+        format!("scope={}", auth.scopes.join(" ")),
+    )
+    .await;
     if !allow {
         let id = id.to_string();
         db::run(&state.pool, move |conn| {

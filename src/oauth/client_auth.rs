@@ -9,7 +9,9 @@ use base64::Engine;
 use super::error::OAuthError;
 use super::params::Params;
 use super::registrar;
+use crate::audit;
 use crate::clients::Client;
+use crate::throttle;
 use crate::web::AppState;
 
 /// Finds who is calling and checks their credentials. A client uses one method only.
@@ -49,10 +51,50 @@ pub async fn authenticate(
         .client(client_id)
         .await?
         .ok_or_else(|| OAuthError::invalid_client("client authentication failed"))?;
-    if !registrar::check_secret(&client, secret.as_deref()) {
-        return Err(OAuthError::invalid_client("client authentication failed"));
+    if client.is_public() {
+        // Nothing to guess: a public client has no secret.
+        return if registrar::check_secret(&client, secret.as_deref()) {
+            Ok(client)
+        } else {
+            Err(OAuthError::invalid_client("client authentication failed"))
+        };
     }
-    Ok(client)
+    // The right secret always works, lock or not: secrets are 256-bit random, so a lock
+    // cannot be about guessing them right; it answers failures with 429 so a misbehaving
+    // or hostile caller backs off, and the success path stays free of database work.
+    if registrar::check_secret(&client, secret.as_deref()) {
+        return Ok(client);
+    }
+    let key = format!("client:{}", client.id);
+    let locked = throttle::locked_for(&state.pool, key.clone()).await?;
+    if locked > 0 {
+        return Err(too_many(locked));
+    }
+    let lock = throttle::record_failure(&state.pool, key, state.settings.client_policy()).await?;
+    let origin = crate::web::origin(req, &state.settings);
+    audit::record(
+        &state.pool,
+        &origin,
+        audit::kind::CLIENT_AUTH_FAILED,
+        None,
+        Some(client.id.clone()),
+        String::new(),
+    )
+    .await;
+    if lock > 0 {
+        return Err(too_many(lock));
+    }
+    Err(OAuthError::invalid_client("client authentication failed"))
+}
+
+/// 429 with `Retry-After` after too many failed client authentications.
+fn too_many(seconds: i64) -> OAuthError {
+    let mut e = OAuthError::invalid_client(format!(
+        "too many failed client authentications; retry in {seconds} seconds"
+    ));
+    e.status = actix_web::http::StatusCode::TOO_MANY_REQUESTS;
+    e.retry_after = Some(seconds);
+    e
 }
 
 /// Reads `Authorization: Basic`; the id and secret are form-encoded (RFC 6749 2.3.1).

@@ -15,6 +15,8 @@ pub struct OAuthError {
     pub description: String,
     /// `WWW-Authenticate` value, for 401 answers.
     pub challenge: Option<String>,
+    /// `Retry-After` seconds, for 429 answers.
+    pub retry_after: Option<i64>,
 }
 
 #[derive(Serialize)]
@@ -30,6 +32,7 @@ impl OAuthError {
             error,
             description: description.into(),
             challenge: None,
+            retry_after: None,
         }
     }
 
@@ -48,6 +51,7 @@ impl OAuthError {
             error: "invalid_client",
             description: d.into(),
             challenge: Some("Basic realm=\"porta\", charset=\"UTF-8\"".into()),
+            retry_after: None,
         }
     }
 
@@ -62,6 +66,7 @@ impl OAuthError {
                 description.replace(['"', '\\'], "")
             )),
             description,
+            retry_after: None,
         }
     }
 
@@ -72,6 +77,7 @@ impl OAuthError {
             error: "invalid_request",
             description: "a bearer token is required".into(),
             challenge: Some("Bearer realm=\"porta\"".into()),
+            retry_after: None,
         }
     }
 
@@ -83,6 +89,7 @@ impl OAuthError {
             challenge: Some(format!(
                 "Bearer realm=\"porta\", error=\"insufficient_scope\", scope=\"{scope}\""
             )),
+            retry_after: None,
         }
     }
 
@@ -93,6 +100,7 @@ impl OAuthError {
             error: "server_error",
             description: "the server could not complete the request".into(),
             challenge: None,
+            retry_after: None,
         }
     }
 }
@@ -129,6 +137,9 @@ impl ResponseError for OAuthError {
         let mut resp = HttpResponse::build(self.status);
         resp.insert_header((header::CACHE_CONTROL, "no-store"))
             .insert_header((header::PRAGMA, "no-cache"));
+        if let Some(seconds) = self.retry_after {
+            resp.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
         if let Some(challenge) = &self.challenge {
             resp.insert_header((header::WWW_AUTHENTICATE, challenge.as_str()));
         }

@@ -43,6 +43,7 @@ pub async fn token(
 ) -> Result<HttpResponse, OAuthError> {
     let params = form_params(&req, &body)?;
     let client = client_auth::authenticate(&state, &req, &params).await?;
+    let origin = crate::web::origin(&req, &state.settings);
     let grant_type = params
         .get("grant_type")
         .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
@@ -64,8 +65,8 @@ pub async fn token(
         ));
     }
     let response = match grant_type {
-        "authorization_code" => authorization_code(&state, &client, &params).await?,
-        "refresh_token" => refresh_token(&state, &client, &params).await?,
+        "authorization_code" => authorization_code(&state, &client, &params, &origin).await?,
+        "refresh_token" => refresh_token(&state, &client, &params, &origin).await?,
         _ => client_credentials(&state, &client, &params)?,
     };
     crate::ops::METRICS
@@ -101,6 +102,7 @@ async fn authorization_code(
     state: &AppState,
     client: &Client,
     p: &Params,
+    origin: &crate::audit::Origin,
 ) -> Result<TokenResponse, OAuthError> {
     let code = p
         .get("code")
@@ -108,7 +110,7 @@ async fn authorization_code(
     let hash = crypto::hash_secret(code);
     let now = crate::time::now();
     let client_id = client.id.clone();
-    let (row, user) = db::run(&state.pool, move |conn| {
+    let found = db::run(&state.pool, move |conn| {
         let Some(row) = store::find_code(conn, &hash)? else {
             return Ok(Err("the authorization code is invalid"));
         };
@@ -120,13 +122,29 @@ async fn authorization_code(
             // A second use: revoke everything the first use issued (RFC 6749 4.1.2).
             store::revoke_family(conn, &row.family_id)?;
             tracing::warn!(client_id = %row.client_id, "authorization code reused; its tokens are revoked");
-            return Ok(Err("the authorization code was already used"));
+            return Ok(Err(CODE_REUSED));
         }
         let user = accounts::store::find(conn, &row.user_id)?;
         Ok(Ok((row, user)))
     })
-    .await?
-    .map_err(OAuthError::invalid_grant)?;
+    .await?;
+    let (row, user) = match found {
+        Ok(found) => found,
+        Err(reason) => {
+            if reason == CODE_REUSED {
+                crate::audit::record(
+                    &state.pool,
+                    origin,
+                    crate::audit::kind::CODE_REUSED,
+                    None,
+                    Some(client.id.clone()),
+                    String::new(),
+                )
+                .await;
+            }
+            return Err(OAuthError::invalid_grant(reason));
+        }
+    };
     let user = user.ok_or_else(|| OAuthError::invalid_grant("the account no longer exists"))?;
     if row.expires_at <= now {
         return Err(OAuthError::invalid_grant(
@@ -237,6 +255,9 @@ fn verify_pkce(stored: Option<&str>, verifier: Option<&str>) -> Result<(), OAuth
     }
 }
 
+const CODE_REUSED: &str = "the authorization code was already used";
+const REFRESH_REUSED: &str = "the refresh token was already used";
+
 /// Ends a refresh transaction: `Refuse` rolls back and answers with an OAuth error.
 enum Tx {
     Db(diesel::result::Error),
@@ -284,6 +305,7 @@ async fn refresh_token(
     state: &AppState,
     client: &Client,
     p: &Params,
+    origin: &crate::audit::Origin,
 ) -> Result<TokenResponse, OAuthError> {
     let presented = p
         .get("refresh_token")
@@ -340,7 +362,7 @@ async fn refresh_token(
                 // A rotated-out token came back: treat as theft, end the family (RFC 9700 4.14.2).
                 store::revoke_family(conn, &row.family_id)?;
                 tracing::warn!(client_id = %row.client_id, "refresh token reused; its family is revoked");
-                return Ok(Err(("invalid_grant", "the refresh token was already used")));
+                return Ok(Err(("invalid_grant", REFRESH_REUSED)));
             }
             if store::family_revoked(conn, &row.family_id)? {
                 return Err(Tx::Refuse("invalid_grant", "the refresh token was revoked"));
@@ -369,7 +391,23 @@ async fn refresh_token(
         }
     })
     .await?;
-    let (row, user, refresh) = outcome.map_err(|(error, d)| OAuthError::new(error, d))?;
+    let (row, user, refresh) = match outcome {
+        Ok(found) => found,
+        Err((error, reason)) => {
+            if reason == REFRESH_REUSED {
+                crate::audit::record(
+                    &state.pool,
+                    origin,
+                    crate::audit::kind::REFRESH_REUSED,
+                    None,
+                    Some(client.id.clone()),
+                    String::new(),
+                )
+                .await;
+            }
+            return Err(OAuthError::new(error, reason));
+        }
+    };
     let scopes =
         requested.unwrap_or_else(|| row.scope.split_whitespace().map(str::to_string).collect());
     let scope = scopes.join(" ");

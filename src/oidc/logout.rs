@@ -111,6 +111,19 @@ pub async fn end_session(
     if let Some(token) = session_cookie {
         sessions::end(&state.pool, token).await?;
     }
+    if let Some(s) = &session {
+        let origin = page::origin(&req, &state.settings);
+        let detail = format!("via=logout client={}", client_id.as_deref().unwrap_or("-"));
+        crate::audit::record(
+            &state.pool,
+            &origin,
+            crate::audit::kind::SESSION_ENDED,
+            Some(s.user_id.clone()),
+            client_id.clone(),
+            detail,
+        )
+        .await;
+    }
     let mut resp = match redirect {
         Some(uri) => {
             let pairs: Vec<(&str, &str)> = params

@@ -61,7 +61,7 @@ pub async fn start(
     user_id: String,
     amr: Vec<String>,
     ttl: i64,
-    req: &HttpRequest,
+    origin: &crate::audit::Origin,
     previous: Option<String>,
 ) -> Result<(String, i64), DbError> {
     let token = crypto::random_token(32);
@@ -74,12 +74,8 @@ pub async fn start(
         created_at: now,
         last_seen_at: now,
         expires_at: now + ttl,
-        user_agent: user_agent(req),
-        ip: req
-            .connection_info()
-            .realip_remote_addr()
-            .unwrap_or("")
-            .to_string(),
+        user_agent: origin.user_agent.clone(),
+        ip: origin.ip.clone(),
     };
     db::run(pool, move |conn| {
         if let Some(prev) = previous {
@@ -99,14 +95,4 @@ pub async fn end(pool: &DbPool, token: String) -> Result<(), DbError> {
         Ok(())
     })
     .await
-}
-
-fn user_agent(req: &HttpRequest) -> String {
-    req.headers()
-        .get(actix_web::http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .chars()
-        .take(300)
-        .collect()
 }

@@ -6,8 +6,10 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::accounts;
+use crate::audit::{self, kind};
 use crate::oauth::authorize;
 use crate::oauth::params::Params;
+use crate::throttle;
 use crate::web::{self as page, csrf, AppState, PageError};
 
 /// Mounts the sign-in routes.
@@ -24,7 +26,7 @@ struct LoginPage {
     request: String,
     client_name: Option<String>,
     email: String,
-    error: Option<&'static str>,
+    error: Option<String>,
 }
 
 #[derive(Template)]
@@ -118,27 +120,95 @@ pub async fn submit_login(
     } else {
         Some(authorize::pending_view(&state, &req, &form.request).await?)
     };
+    let origin = page::origin(&req, &state.settings);
+    let client_id = view.as_ref().map(|v| v.auth.client_id.clone());
+    // Counters per account (any spelling of the address counts as the same) and per IP.
+    // Whether the account exists plays no part, so the lock reveals nothing.
+    let account_key = format!("pwd:acct:{}", form.email.trim().to_lowercase());
+    let ip_key = format!("pwd:ip:{}", origin.ip);
+    let retry_page = |wait: i64, form: &LoginForm, view: Option<authorize::PendingView>| {
+        let page = LoginPage {
+            csrf: form.csrf.clone(),
+            request: form.request.clone(),
+            client_name: view.map(|v| v.client_name),
+            email: form.email.chars().take(254).collect(),
+            error: Some(format!(
+                "Too many failed attempts. Wait {wait} seconds and try again."
+            )),
+        };
+        let mut resp = page::render(StatusCode::TOO_MANY_REQUESTS, &page);
+        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&wait.to_string()) {
+            resp.headers_mut()
+                .insert(actix_web::http::header::RETRY_AFTER, v);
+        }
+        resp
+    };
+    let locked =
+        throttle::locked_for_any(&state.pool, vec![account_key.clone(), ip_key.clone()]).await?;
+    if locked > 0 {
+        // No password check at all while locked: guesses cost the attacker nothing to send
+        // but cannot succeed, and they cost Porta no argon2 time either.
+        audit::record(
+            &state.pool,
+            &origin,
+            kind::SIGN_IN_THROTTLED,
+            None,
+            client_id,
+            format!("email={}", form.email.trim()),
+        )
+        .await;
+        return Ok(retry_page(locked, &form, view));
+    }
     let user = if form.password.len() > 1024 {
         None
     } else {
-        accounts::authenticate(&state.pool, &form.email, form.password).await?
+        accounts::authenticate(&state.pool, &form.email, form.password.clone()).await?
     };
     let Some(user) = user else {
-        tracing::info!("sign-in failed");
         crate::ops::METRICS
             .sign_ins
             .with_label_values(&["failure"])
             .inc();
+        let account_lock =
+            throttle::record_failure(&state.pool, account_key, state.settings.account_policy())
+                .await?;
+        let ip_lock =
+            throttle::record_failure(&state.pool, ip_key, state.settings.ip_policy()).await?;
+        audit::record(
+            &state.pool,
+            &origin,
+            kind::SIGN_IN_FAILURE,
+            None,
+            client_id.clone(),
+            format!("factor=pwd email={}", form.email.trim()),
+        )
+        .await;
+        if account_lock > 0 {
+            audit::record(
+                &state.pool,
+                &origin,
+                kind::ACCOUNT_LOCKED,
+                None,
+                client_id,
+                format!("email={} seconds={account_lock}", form.email.trim()),
+            )
+            .await;
+        }
+        let wait = account_lock.max(ip_lock);
+        if wait > 0 {
+            return Ok(retry_page(wait, &form, view));
+        }
         let page = LoginPage {
             csrf: form.csrf,
             request: form.request,
             client_name: view.map(|v| v.client_name),
             email: form.email.chars().take(254).collect(),
             // One message whether the account exists or not.
-            error: Some("The email or password is not correct."),
+            error: Some("The email or password is not correct.".into()),
         };
         return Ok(page::render(StatusCode::UNAUTHORIZED, &page));
     };
+    throttle::clear(&state.pool, account_key).await?;
     let previous = req
         .cookie(super::session_cookie_name(secure))
         .map(|c| c.value().to_string());
@@ -147,15 +217,23 @@ pub async fn submit_login(
         user.id.clone(),
         vec!["pwd".into()],
         state.settings.session_ttl,
-        &req,
+        &origin,
         previous,
     )
     .await?;
-    tracing::info!(user_id = %user.id, "signed in");
     crate::ops::METRICS
         .sign_ins
         .with_label_values(&["success"])
         .inc();
+    audit::record(
+        &state.pool,
+        &origin,
+        kind::SIGN_IN_SUCCESS,
+        Some(user.id.clone()),
+        client_id,
+        "factor=pwd".into(),
+    )
+    .await;
     let location = match view {
         Some(v) => {
             authorize::mark_signed_in(&state, &form.request, auth_time, &v.auth).await?;

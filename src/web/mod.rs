@@ -110,9 +110,26 @@ fn redirect(status: actix_web::http::StatusCode, location: &str) -> HttpResponse
     }
 }
 
-/// The client's IP as seen by the server (for the session list and logs).
-pub fn peer_ip(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default()
+/// Where a request came from: the peer's IP (or the proxy's forwarded one when
+/// `trust_proxy_headers` is on) and the user agent.
+pub fn origin(req: &HttpRequest, settings: &crate::config::Settings) -> crate::audit::Origin {
+    let ip = if settings.trust_proxy_headers {
+        req.connection_info()
+            .realip_remote_addr()
+            .map(|a| a.split(':').next().unwrap_or(a).to_string())
+            .unwrap_or_default()
+    } else {
+        req.peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default()
+    };
+    let user_agent = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .take(300)
+        .collect();
+    crate::audit::Origin { ip, user_agent }
 }

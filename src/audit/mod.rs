@@ -1,0 +1,55 @@
+//! The audit log: every authentication event with time, account, client, IP and user
+//! agent; queried with `porta audit`, kept for `audit_retention` seconds.
+
+pub mod store;
+
+use crate::db::{self, DbPool};
+
+pub use store::AuditEvent;
+
+/// Where a request came from.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+/// Event kinds, as stored.
+pub mod kind {
+    pub const SIGN_IN_SUCCESS: &str = "sign_in.success";
+    pub const SIGN_IN_FAILURE: &str = "sign_in.failure";
+    pub const SIGN_IN_THROTTLED: &str = "sign_in.throttled";
+    pub const ACCOUNT_LOCKED: &str = "account.locked";
+    pub const SESSION_ENDED: &str = "session.ended";
+    pub const CONSENT_GIVEN: &str = "consent.given";
+    pub const CONSENT_DENIED: &str = "consent.denied";
+    pub const CODE_REUSED: &str = "token.code_reused";
+    pub const REFRESH_REUSED: &str = "token.refresh_reused";
+    pub const CLIENT_AUTH_FAILED: &str = "client.auth_failed";
+}
+
+/// Records one event. A failure to write is logged, never shown to the person: the
+/// request they made has already happened.
+pub async fn record(
+    pool: &DbPool,
+    origin: &Origin,
+    kind: &'static str,
+    user_id: Option<String>,
+    client_id: Option<String>,
+    detail: String,
+) {
+    tracing::info!(target: "porta::audit", kind, user_id = user_id.as_deref().unwrap_or(""), client_id = client_id.as_deref().unwrap_or(""), ip = %origin.ip, %detail);
+    let event = AuditEvent {
+        id: crate::crypto::random_id(),
+        at: crate::time::now(),
+        kind: kind.to_string(),
+        user_id,
+        client_id,
+        ip: origin.ip.clone(),
+        user_agent: origin.user_agent.clone(),
+        detail,
+    };
+    if let Err(e) = db::run(pool, move |conn| Ok(store::insert(conn, &event)?)).await {
+        tracing::error!(error = %e, kind, "could not write the audit event");
+    }
+}

@@ -1,0 +1,51 @@
+//! Diesel queries for the audit log.
+
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::db::schema::audit_events as ae;
+use crate::db::DbConn;
+
+/// One audit event.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
+#[diesel(table_name = ae)]
+pub struct AuditEvent {
+    pub id: String,
+    pub at: i64,
+    pub kind: String,
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
+    pub ip: String,
+    pub user_agent: String,
+    pub detail: String,
+}
+
+pub fn insert(conn: &mut DbConn, e: &AuditEvent) -> QueryResult<usize> {
+    diesel::insert_into(ae::table).values(e).execute(conn)
+}
+
+/// Events newest first, filtered by account id, kind and time.
+pub fn query(
+    conn: &mut DbConn,
+    user_id: Option<&str>,
+    kind: Option<&str>,
+    since: i64,
+    limit: i64,
+) -> QueryResult<Vec<AuditEvent>> {
+    let mut q = ae::table.filter(ae::at.ge(since)).into_boxed();
+    if let Some(u) = user_id {
+        q = q.filter(ae::user_id.eq(u.to_string()));
+    }
+    if let Some(k) = kind {
+        q = q.filter(ae::kind.eq(k.to_string()));
+    }
+    q.order(ae::at.desc())
+        .limit(limit)
+        .select(AuditEvent::as_select())
+        .load(conn)
+}
+
+/// Deletes events older than `before`.
+pub fn purge(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
+    diesel::delete(ae::table.filter(ae::at.lt(before))).execute(conn)
+}

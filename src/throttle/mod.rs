@@ -1,0 +1,96 @@
+//! Brute-force defence: counters of failed attempts (passwords, client secrets) per
+//! account and per client IP, in the database so every node shares them. After a number
+//! of failures a key is locked for a delay that doubles with each further failure, up to a
+//! ceiling; locks are always temporary, so an attacker cannot lock a person out for good.
+//! Successful requests are never counted or slowed.
+
+pub mod store;
+
+use crate::db::{self, DbError, DbPool};
+
+/// One kind of throttle: how many failures are free, and how long locks last.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    /// Failures inside `window` before the first lock.
+    pub free_failures: i64,
+    /// Seconds without failures after which the count starts over.
+    pub window: i64,
+    /// The first lock, in seconds; each further failure doubles it.
+    pub base_lock: i64,
+    /// The longest lock, in seconds.
+    pub max_lock: i64,
+}
+
+impl Policy {
+    /// The lock after `failures` failures (0 while still free).
+    pub fn lock_for(&self, failures: i64) -> i64 {
+        let over = failures - self.free_failures;
+        if over < 0 {
+            return 0;
+        }
+        let doubled = self.base_lock.saturating_mul(1i64 << over.min(30));
+        doubled.min(self.max_lock)
+    }
+}
+
+/// How long `key` is still locked, in seconds (0 = free to try).
+pub async fn locked_for(pool: &DbPool, key: String) -> Result<i64, DbError> {
+    let now = crate::time::now();
+    db::run(pool, move |conn| {
+        Ok(store::find(conn, &key)?
+            .map(|c| (c.locked_until - now).max(0))
+            .unwrap_or(0))
+    })
+    .await
+}
+
+/// The longest remaining lock over several keys.
+pub async fn locked_for_any(pool: &DbPool, keys: Vec<String>) -> Result<i64, DbError> {
+    let now = crate::time::now();
+    db::run(pool, move |conn| {
+        let mut longest = 0;
+        for key in &keys {
+            if let Some(c) = store::find(conn, key)? {
+                longest = longest.max(c.locked_until - now);
+            }
+        }
+        Ok(longest.max(0))
+    })
+    .await
+}
+
+/// Counts a failure for `key`; returns the lock it now carries (0 if none).
+pub async fn record_failure(pool: &DbPool, key: String, policy: Policy) -> Result<i64, DbError> {
+    let now = crate::time::now();
+    db::run(pool, move |conn| Ok(store::fail(conn, &key, now, policy)?)).await
+}
+
+/// Forgets the failures of `key` (after a success).
+pub async fn clear(pool: &DbPool, key: String) -> Result<(), DbError> {
+    db::run(pool, move |conn| {
+        store::delete(conn, &key)?;
+        Ok(())
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locks_grow_and_stop_at_the_ceiling() {
+        let p = Policy {
+            free_failures: 5,
+            window: 900,
+            base_lock: 2,
+            max_lock: 900,
+        };
+        assert_eq!(p.lock_for(4), 0);
+        assert_eq!(p.lock_for(5), 2);
+        assert_eq!(p.lock_for(6), 4);
+        assert_eq!(p.lock_for(9), 32);
+        assert_eq!(p.lock_for(40), 900);
+        assert_eq!(p.lock_for(10_000), 900);
+    }
+}
