@@ -128,6 +128,13 @@ pub enum KeysCommand {
     },
 }
 
+impl Cli {
+    /// True for `porta serve` (which runs on actix's system runtime).
+    pub fn is_serve(&self) -> bool {
+        matches!(self.command, Command::Serve { .. })
+    }
+}
+
 /// Runs a command; returns the process exit code.
 pub async fn run(cli: Cli) -> i32 {
     let settings = match Settings::load(cli.config.as_deref()) {

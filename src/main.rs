@@ -1,9 +1,42 @@
 //! The `porta` binary: parse the command line and hand over to the library.
 
+use std::time::Duration;
+
 use clap::Parser;
 
 fn main() {
     let cli = porta::cli::Cli::parse();
-    let code = actix_web::rt::System::new().block_on(porta::cli::run(cli));
-    std::process::exit(code);
+    let code = if cli.is_serve() {
+        actix_web::rt::System::new().block_on(porta::cli::run(cli))
+    } else {
+        // One-shot commands: shut the runtime down and join its blocking threads before
+        // the process exits, so no thread that used a database driver (libpq, with its
+        // OpenSSL and Kerberos state) is still alive while exit handlers tear them down.
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("error: cannot start the runtime: {e}");
+                std::process::exit(1);
+            }
+        };
+        let code = runtime.block_on(porta::cli::run(cli));
+        runtime.shutdown_timeout(Duration::from_secs(10));
+        code
+    };
+    exit_now(code);
+}
+
+/// Ends the process without running C exit handlers. libpq's OpenSSL (and Kerberos)
+/// state is torn down by such handlers while r2d2's connection threads are still alive,
+/// which crashes the process at random on its way out (a non-zero exit after a
+/// successful command). Everything of ours is done and flushed by now.
+fn exit_now(code: i32) -> ! {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: `_exit` only ends the process; all output was flushed above.
+    unsafe { libc::_exit(code) }
 }

@@ -281,3 +281,39 @@ fn rewrap_moves_every_key_to_the_new_master_key() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The database URL as an operator writes it (for PostgreSQL: libpq's defaults, TLS
+/// preferred), not the test suite's plain-TCP one.
+fn operator_database_url(dir: &std::path::Path) -> String {
+    let url = common::fresh_database(dir);
+    match url.split_once('?') {
+        Some((base, _)) if url.starts_with("postgres") => base.to_string(),
+        _ => url,
+    }
+}
+
+#[test]
+fn one_shot_commands_exit_cleanly_every_time() {
+    // libpq's TLS teardown at exit used to crash the process now and then (a non-zero exit
+    // after a successful command); scripts depend on the exit code.
+    let dir = tempfile::tempdir().unwrap();
+    let url = operator_database_url(dir.path());
+    for _ in 0..15 {
+        let out = Command::new(env!("CARGO_BIN_EXE_porta"))
+            .args(["keys", "list"])
+            .env("PORTA_DATABASE_URL", &url)
+            .env("PORTA_DATA_DIR", dir.path())
+            .env("PORTA_MASTER_KEY", "ab".repeat(32))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "exit {:?}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let keys: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(keys[0]["state"], "active");
+    }
+}

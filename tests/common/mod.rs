@@ -38,10 +38,12 @@ pub fn fresh_database(dir: &std::path::Path) -> String {
             .expect("create test database");
             let mut url = url::Url::parse(&base).expect("PORTA_TEST_POSTGRES_URL is a URL");
             url.set_path(&format!("/{name}"));
-            // Plain TCP to the local test server: libpq's OpenSSL teardown at process exit
+            // Plain TCP to the local test server: libpq's OpenSSL/Kerberos teardown at exit
             // races the server threads a test binary leaves running, and crashes it.
-            if !url.query_pairs().any(|(k, _)| k == "sslmode") {
-                url.query_pairs_mut().append_pair("sslmode", "disable");
+            for (k, v) in [("sslmode", "disable"), ("gssencmode", "disable")] {
+                if !url.query_pairs().any(|(key, _)| key == k) {
+                    url.query_pairs_mut().append_pair(k, v);
+                }
             }
             url.to_string()
         }
