@@ -27,6 +27,8 @@ pub enum StartError {
     Db(#[from] db::DbError),
     #[error("signing keys: {0}")]
     Keys(#[from] crate::keys::KeyError),
+    #[error("{0}")]
+    Notify(String),
     #[error("demo: {0}")]
     Demo(String),
     #[error("{0}")]
@@ -97,6 +99,8 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
 /// Prepares everything a server needs.
 pub async fn prepare(settings: Settings, with_demo: bool) -> Result<AppState, StartError> {
     let master = master_key(&settings)?;
+    let notifier = crate::notify::Notifier::from_settings(&settings).map_err(StartError::Notify)?;
+    tracing::info!("{}", notifier.describe());
     let s = settings.clone();
     let pool = actix_web::rt::task::spawn_blocking(move || open_database(&s))
         .await
@@ -121,6 +125,7 @@ pub async fn prepare(settings: Settings, with_demo: bool) -> Result<AppState, St
         clients: Arc::new(crate::clients::ClientCache::new(
             std::time::Duration::from_secs(5),
         )),
+        notifier: Arc::new(notifier),
     };
     state.discovery_json = oidc::discovery::metadata(&state).to_string();
     Ok(state)
@@ -226,6 +231,7 @@ pub fn spawn_housekeeping(pool: DbPool, settings: Arc<Settings>) {
                 oauth::store::purge_expired(conn, now)?;
                 crate::throttle::store::purge(conn, now, s.failure_window)?;
                 crate::audit::store::purge(conn, now - s.audit_retention)?;
+                crate::otp::store::purge(conn, now - s.otp_window)?;
                 Ok(())
             })
             .await;

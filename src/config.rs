@@ -68,6 +68,24 @@ pub struct Settings {
     /// Take the client IP from `X-Forwarded-For` / `Forwarded` (only behind a proxy that
     /// sets them; otherwise anyone could pick their IP and dodge the per-IP throttle).
     pub trust_proxy_headers: bool,
+    /// SMTP server; unset = development outbox (files under `data_dir/outbox` + the log).
+    pub smtp_host: Option<String>,
+    /// SMTP port (587 for STARTTLS, 465 for TLS).
+    pub smtp_port: u16,
+    /// `starttls`, `tls` or `none`.
+    pub smtp_tls: String,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    /// The From address of Porta's email.
+    pub mail_from: String,
+    /// Life of a one-time sign-in code, in seconds.
+    pub otp_ttl: i64,
+    /// Wrong tries a one-time code allows before it is dead.
+    pub otp_max_tries: i64,
+    /// Codes one identifier may be sent per `otp_window`.
+    pub otp_max_sends: i64,
+    /// Seconds over which `otp_max_sends` counts.
+    pub otp_window: i64,
     /// Log filter (tracing `EnvFilter` syntax).
     pub log: String,
 }
@@ -102,6 +120,16 @@ impl Default for Settings {
             lock_max: 900,
             audit_retention: 90 * 24 * 3600,
             trust_proxy_headers: false,
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_tls: "starttls".into(),
+            smtp_username: None,
+            smtp_password: None,
+            mail_from: "Porta <no-reply@localhost>".into(),
+            otp_ttl: 600,
+            otp_max_tries: 5,
+            otp_max_sends: 3,
+            otp_window: 900,
             log: "info".into(),
         }
     }
@@ -190,6 +218,10 @@ impl Settings {
             ("lock_base", self.lock_base),
             ("lock_max", self.lock_max),
             ("audit_retention", self.audit_retention),
+            ("otp_ttl", self.otp_ttl),
+            ("otp_max_tries", self.otp_max_tries),
+            ("otp_max_sends", self.otp_max_sends),
+            ("otp_window", self.otp_window),
         ] {
             if value <= 0 {
                 return Err(invalid(name, "must be a positive number of seconds"));
@@ -215,6 +247,15 @@ impl Settings {
             return Err(invalid(
                 "key_rotation_period",
                 "must be longer than key_prepublish",
+            ));
+        }
+        if !matches!(self.smtp_tls.as_str(), "starttls" | "tls" | "none") {
+            return Err(invalid("smtp_tls", "must be starttls, tls or none"));
+        }
+        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            return Err(invalid(
+                "mail_from",
+                "must be an address like Porta <no-reply@example.com>",
             ));
         }
         if self.code_ttl > 600 {

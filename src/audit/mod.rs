@@ -26,6 +26,7 @@ pub mod kind {
     pub const CODE_REUSED: &str = "token.code_reused";
     pub const REFRESH_REUSED: &str = "token.refresh_reused";
     pub const CLIENT_AUTH_FAILED: &str = "client.auth_failed";
+    pub const CODE_SENT: &str = "code.sent";
 }
 
 /// Records one event. A failure to write is logged, never shown to the person: the

@@ -143,7 +143,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    one_time_codes (id) {
+        id -> Text,
+        purpose -> Text,
+        identifier -> Text,
+        user_id -> Nullable<Text>,
+        code_hash -> Text,
+        browser -> Text,
+        tries -> BigInt,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    one_time_codes,
     attempt_counters,
     audit_events,
     users,

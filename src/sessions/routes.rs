@@ -16,7 +16,10 @@ use crate::web::{self as page, csrf, AppState, PageError};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(home))
         .route("/login", web::get().to(show_login))
-        .route("/login", web::post().to(submit_login));
+        .route("/login", web::post().to(submit_login))
+        .route("/login/code", web::post().to(send_code))
+        .route("/login/code", web::get().to(show_code))
+        .route("/login/code/verify", web::post().to(verify_code));
 }
 
 #[derive(Template)]
@@ -232,6 +235,215 @@ pub async fn submit_login(
         Some(user.id.clone()),
         client_id,
         "factor=pwd".into(),
+    )
+    .await;
+    let location = match view {
+        Some(v) => {
+            authorize::mark_signed_in(&state, &form.request, auth_time, &v.auth).await?;
+            format!("/authorize/resume?request={}", form.request)
+        }
+        None => "/".to_string(),
+    };
+    let mut resp = page::see_other(&location);
+    let _ = resp.add_cookie(&super::session_cookie(token, secure));
+    Ok(resp)
+}
+
+#[derive(Template)]
+#[template(path = "sessions/code.html")]
+struct CodePage {
+    csrf: String,
+    request: String,
+    challenge: String,
+    identifier: String,
+    error: Option<String>,
+}
+
+/// "Email me a code".
+#[derive(Deserialize)]
+pub struct SendCodeForm {
+    email: String,
+    csrf: String,
+    #[serde(default)]
+    request: String,
+}
+
+/// `POST /login/code`: sends a code (if the address has an account) and shows where to
+/// enter it; the same answer either way.
+pub async fn send_code(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<SendCodeForm>,
+) -> Result<HttpResponse, PageError> {
+    let secure = state.secure_cookies();
+    if !csrf::verify(&req, secure, &form.csrf) {
+        return Err(PageError::Forbidden(
+            "The form expired. Go back and try again.".into(),
+        ));
+    }
+    if !form.request.is_empty() {
+        authorize::pending_view(&state, &req, &form.request).await?;
+    }
+    let origin = page::origin(&req, &state.settings);
+    let browser = crate::crypto::hash_secret(&form.csrf);
+    match crate::otp::send_sign_in_code(&state, &form.email, browser).await {
+        Ok(challenge) => {
+            audit::record(
+                &state.pool,
+                &origin,
+                kind::CODE_SENT,
+                None,
+                None,
+                format!("channel=email to={}", form.email.trim()),
+            )
+            .await;
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("challenge", &challenge)
+                .append_pair("request", &form.request)
+                .finish();
+            Ok(page::see_other(&format!("/login/code?{query}")))
+        }
+        Err(crate::otp::SendError::Db(e)) => Err(e.into()),
+        Err(e) => {
+            // Too many codes, or the mail server failed: say so, never pretend it was sent.
+            tracing::warn!(error = %e, "sign-in code not sent");
+            let status = match e {
+                crate::otp::SendError::TooMany => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            let page = LoginPage {
+                csrf: form.csrf.clone(),
+                request: form.request.clone(),
+                client_name: None,
+                email: form.email.chars().take(254).collect(),
+                error: Some(format!("We could not send a code: {e}.")),
+            };
+            Ok(page::render(status, &page))
+        }
+    }
+}
+
+/// `GET /login/code?challenge=ID[&request=ID]`.
+pub async fn show_code(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let params = Params::parse(req.query_string().as_bytes())
+        .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
+    let challenge = params.get("challenge").unwrap_or("").to_string();
+    let request = params.get("request").unwrap_or("").to_string();
+    let identifier = crate::otp::challenge_identifier(&state, &challenge)
+        .await?
+        .ok_or_else(|| PageError::BadRequest("This code has expired. Ask for a new one.".into()))?;
+    let (token, cookie) = csrf::token(&req, state.secure_cookies());
+    let mut resp = page::render(
+        StatusCode::OK,
+        &CodePage {
+            csrf: token,
+            request,
+            challenge,
+            identifier,
+            error: None,
+        },
+    );
+    if let Some(c) = cookie {
+        let _ = resp.add_cookie(&c);
+    }
+    Ok(resp)
+}
+
+/// The code entry form.
+#[derive(Deserialize)]
+pub struct VerifyCodeForm {
+    challenge: String,
+    code: String,
+    csrf: String,
+    #[serde(default)]
+    request: String,
+}
+
+/// `POST /login/code/verify`: a right code starts a session (`amr` = `otp`).
+pub async fn verify_code(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<VerifyCodeForm>,
+) -> Result<HttpResponse, PageError> {
+    let secure = state.secure_cookies();
+    if !csrf::verify(&req, secure, &form.csrf) {
+        return Err(PageError::Forbidden(
+            "The form expired. Go back and try again.".into(),
+        ));
+    }
+    let form = form.into_inner();
+    let view = if form.request.is_empty() {
+        None
+    } else {
+        Some(authorize::pending_view(&state, &req, &form.request).await?)
+    };
+    let origin = page::origin(&req, &state.settings);
+    let client_id = view.as_ref().map(|v| v.auth.client_id.clone());
+    let browser = crate::crypto::hash_secret(&form.csrf);
+    let user_id =
+        match crate::otp::check_sign_in_code(&state, &form.challenge, &browser, &form.code).await {
+            Ok(user_id) => user_id,
+            Err(e) => {
+                crate::ops::METRICS
+                    .sign_ins
+                    .with_label_values(&["failure"])
+                    .inc();
+                audit::record(
+                    &state.pool,
+                    &origin,
+                    kind::SIGN_IN_FAILURE,
+                    None,
+                    client_id,
+                    "factor=otp".into(),
+                )
+                .await;
+                let message = match e {
+                    crate::otp::CheckError::Wrong => {
+                        "That code is not right. Check it and try again."
+                    }
+                    crate::otp::CheckError::Dead => {
+                        "This code can no longer be used. Ask for a new one."
+                    }
+                };
+                let identifier = crate::otp::challenge_identifier(&state, &form.challenge)
+                    .await?
+                    .unwrap_or_default();
+                let page = CodePage {
+                    csrf: form.csrf,
+                    request: form.request,
+                    challenge: form.challenge,
+                    identifier,
+                    error: Some(message.into()),
+                };
+                return Ok(page::render(StatusCode::UNAUTHORIZED, &page));
+            }
+        };
+    let previous = req
+        .cookie(super::session_cookie_name(secure))
+        .map(|c| c.value().to_string());
+    let (token, auth_time) = super::start(
+        &state.pool,
+        user_id.clone(),
+        vec!["otp".into()],
+        state.settings.session_ttl,
+        &origin,
+        previous,
+    )
+    .await?;
+    crate::ops::METRICS
+        .sign_ins
+        .with_label_values(&["success"])
+        .inc();
+    audit::record(
+        &state.pool,
+        &origin,
+        kind::SIGN_IN_SUCCESS,
+        Some(user_id),
+        client_id,
+        "factor=otp".into(),
     )
     .await;
     let location = match view {

@@ -29,6 +29,8 @@ pub struct AppState {
     pub discovery_json: String,
     /// Recently read clients.
     pub clients: Arc<crate::clients::ClientCache>,
+    /// Email (and SMS) delivery.
+    pub notifier: Arc<crate::notify::Notifier>,
 }
 
 impl AppState {

@@ -2,6 +2,8 @@
 //! PostgreSQL when PORTA_TEST_POSTGRES_URL is set) and speaks HTTP to it.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::net::TcpListener;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

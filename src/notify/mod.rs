@@ -1,0 +1,182 @@
+//! Delivery of messages to people: email over SMTP (lettre) with text and HTML bodies from
+//! templates, and SMS through an HTTP provider. Without an SMTP host (the embedded
+//! default) both go to a development outbox: files under `data_dir/outbox` and the log,
+//! so a newcomer can sign in with a code without any mail server.
+
+use std::path::PathBuf;
+
+use askama::Template;
+use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::Settings;
+
+/// Why a message could not be delivered. The person sees "we could not send the code".
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error("invalid address: {0}")]
+    Address(String),
+    #[error("message: {0}")]
+    Build(String),
+    #[error("delivery failed: {0}")]
+    Delivery(String),
+}
+
+/// Where email goes.
+enum MailRoute {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Outbox,
+}
+
+/// Sends email (and, later, SMS) the way the settings say.
+pub struct Notifier {
+    mail: MailRoute,
+    from: Mailbox,
+    outbox: PathBuf,
+}
+
+/// An email: subject, text body, HTML body.
+pub struct Email {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl Notifier {
+    /// Builds the notifier; a bad setting stops the start.
+    pub fn from_settings(s: &Settings) -> Result<Notifier, String> {
+        let from: Mailbox = s
+            .mail_from
+            .parse()
+            .map_err(|e| format!("invalid setting mail_from (PORTA_MAIL_FROM): {e}"))?;
+        let outbox = s.data_dir.join("outbox");
+        let mail = match s.smtp_host.as_deref().filter(|h| !h.is_empty()) {
+            None => MailRoute::Outbox,
+            Some(host) => {
+                let tls = match s.smtp_tls.as_str() {
+                    "none" => Tls::None,
+                    mode => {
+                        let params = TlsParameters::new(host.to_string()).map_err(|e| {
+                            format!("invalid setting smtp_host (PORTA_SMTP_HOST): {e}")
+                        })?;
+                        match mode {
+                            "starttls" => Tls::Required(params),
+                            "tls" => Tls::Wrapper(params),
+                            _ => {
+                                return Err("invalid setting smtp_tls (PORTA_SMTP_TLS): use starttls, tls or none".into())
+                            }
+                        }
+                    }
+                };
+                let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+                    .port(s.smtp_port)
+                    .tls(tls)
+                    .timeout(Some(std::time::Duration::from_secs(15)));
+                if let (Some(user), Some(pass)) = (&s.smtp_username, &s.smtp_password) {
+                    builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
+                }
+                MailRoute::Smtp(builder.build())
+            }
+        };
+        Ok(Notifier { mail, from, outbox })
+    }
+
+    /// One line for the start-up log: where messages with codes go.
+    pub fn describe(&self) -> String {
+        match &self.mail {
+            MailRoute::Smtp(_) => "email goes out over SMTP".into(),
+            MailRoute::Outbox => format!(
+                "no SMTP host set: email with codes goes to the development outbox {} and the log",
+                self.outbox.display()
+            ),
+        }
+    }
+
+    /// Sends `email` to `to`.
+    pub async fn send_email(&self, to: &str, email: Email) -> Result<(), NotifyError> {
+        let to_box: Mailbox = to
+            .parse()
+            .map_err(|_| NotifyError::Address(to.to_string()))?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to_box)
+            .subject(email.subject.clone())
+            .multipart(
+                MultiPart::alternative()
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_PLAIN)
+                            .body(email.text.clone()),
+                    )
+                    .singlepart(
+                        SinglePart::builder()
+                            .header(ContentType::TEXT_HTML)
+                            .body(email.html),
+                    ),
+            )
+            .map_err(|e| NotifyError::Build(e.to_string()))?;
+        match &self.mail {
+            MailRoute::Smtp(transport) => {
+                transport
+                    .send(message)
+                    .await
+                    .map_err(|e| NotifyError::Delivery(e.to_string()))?;
+                Ok(())
+            }
+            MailRoute::Outbox => {
+                let dir = self.outbox.clone();
+                let name = format!(
+                    "{}-{}.eml",
+                    crate::time::now(),
+                    crate::crypto::random_token(6)
+                );
+                let bytes = message.formatted();
+                tokio::task::spawn_blocking(move || {
+                    std::fs::create_dir_all(&dir)?;
+                    std::fs::write(dir.join(name), bytes)
+                })
+                .await
+                .map_err(|e| NotifyError::Delivery(e.to_string()))?
+                .map_err(|e| NotifyError::Delivery(format!("outbox: {e}")))?;
+                tracing::warn!(target: "porta::outbox", %to, subject = %email.subject, body = %email.text, "development outbox (no SMTP host set)");
+                Ok(())
+            }
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "emails/sign_in_code/subject.txt")]
+struct SignInCodeSubject<'a> {
+    code: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/sign_in_code/body.txt")]
+struct SignInCodeText<'a> {
+    code: &'a str,
+    minutes: i64,
+}
+
+#[derive(Template)]
+#[template(path = "emails/sign_in_code/body.html")]
+struct SignInCodeHtml<'a> {
+    code: &'a str,
+    minutes: i64,
+}
+
+/// The "your sign-in code" email.
+pub fn sign_in_code_email(code: &str, minutes: i64) -> Result<Email, NotifyError> {
+    let build = |e: askama::Error| NotifyError::Build(e.to_string());
+    Ok(Email {
+        subject: SignInCodeSubject { code }
+            .render()
+            .map_err(build)?
+            .trim()
+            .to_string(),
+        text: SignInCodeText { code, minutes }.render().map_err(build)?,
+        html: SignInCodeHtml { code, minutes }.render().map_err(build)?,
+    })
+}

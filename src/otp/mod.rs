@@ -1,0 +1,155 @@
+//! One-time codes sent to a person (email today): 6 digits, short-lived, single use, a few
+//! tries, bound to the browser that asked, and a cap on how many one address receives.
+//! Unknown addresses get a row too (with a code nobody receives), so every answer and
+//! every limit is the same whether an account exists or not.
+
+pub mod store;
+
+use rand::Rng;
+
+use crate::accounts;
+use crate::crypto;
+use crate::db::{self, DbError};
+use crate::notify::{self, NotifyError};
+use crate::web::AppState;
+
+pub use store::CodeRow;
+
+/// What sending a code can come to.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("too many codes were asked for this address; wait a few minutes")]
+    TooMany,
+    #[error("we could not send the code; try again")]
+    Delivery(#[from] NotifyError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Why a code was not accepted.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CheckError {
+    /// Wrong code; tries remain.
+    Wrong,
+    /// Expired, used, out of tries, unknown, or from another browser.
+    Dead,
+}
+
+/// A uniformly random 6-digit code.
+fn new_code() -> String {
+    format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32))
+}
+
+/// Sends a sign-in code to `email` (if it names an account) and returns the challenge id
+/// the code entry page carries. `browser` is the hash of the browser's CSRF cookie.
+pub async fn send_sign_in_code(
+    state: &AppState,
+    email: &str,
+    browser: String,
+) -> Result<String, SendError> {
+    let identifier =
+        accounts::normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
+    let s = &state.settings;
+    let now = crate::time::now();
+    let (window, max) = (s.otp_window, s.otp_max_sends);
+    let ident = identifier.clone();
+    let (recent, user) = db::run(&state.pool, move |conn| {
+        Ok((
+            store::sent_since(conn, &ident, now - window)?,
+            accounts::store::find_by_email(conn, &ident)?,
+        ))
+    })
+    .await?;
+    if recent >= max {
+        return Err(SendError::TooMany);
+    }
+    let code = new_code();
+    let hash_input = code.clone();
+    let code_hash = tokio::task::spawn_blocking(move || crypto::hash_password(&hash_input))
+        .await
+        .map_err(|_| DbError::Cancelled)?
+        .map_err(|_| DbError::Cancelled)?;
+    let row = CodeRow {
+        id: crypto::random_token(18),
+        purpose: "sign_in".into(),
+        identifier: identifier.clone(),
+        user_id: user.as_ref().map(|u| u.id.clone()),
+        code_hash,
+        browser,
+        tries: 0,
+        created_at: now,
+        expires_at: now + s.otp_ttl,
+        used_at: None,
+    };
+    let id = row.id.clone();
+    db::run(&state.pool, move |conn| Ok(store::insert(conn, &row)?)).await?;
+    if let Some(user) = user {
+        let email = notify::sign_in_code_email(&code, (s.otp_ttl + 59) / 60)?;
+        state.notifier.send_email(&user.email, email).await?;
+    }
+    Ok(id)
+}
+
+/// Checks a code for challenge `id` from `browser`; on success returns the account id.
+/// Each call spends a try first (one statement), so parallel guesses cannot exceed the cap.
+pub async fn check_sign_in_code(
+    state: &AppState,
+    id: &str,
+    browser: &str,
+    code: &str,
+) -> Result<String, CheckError> {
+    let now = crate::time::now();
+    let max = state.settings.otp_max_tries;
+    let (id, browser_hash) = (id.to_string(), browser.to_string());
+    let row = db::run(&state.pool, move |conn| {
+        if store::spend_try(conn, &id, now, max)? == 0 {
+            return Ok(None);
+        }
+        Ok(store::find(conn, &id)?)
+    })
+    .await
+    .map_err(|_| CheckError::Dead)?;
+    let Some(row) = row else {
+        return Err(CheckError::Dead);
+    };
+    if !crypto::constant_time_eq(&row.browser, &browser_hash) || row.purpose != "sign_in" {
+        return Err(CheckError::Dead);
+    }
+    let (code, hash) = (code.trim().to_string(), row.code_hash.clone());
+    let valid_shape = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
+    let matches = valid_shape
+        && tokio::task::spawn_blocking(move || crypto::verify_password(&code, &hash))
+            .await
+            .unwrap_or(false);
+    if !matches {
+        return Err(if row.tries >= max {
+            CheckError::Dead
+        } else {
+            CheckError::Wrong
+        });
+    }
+    let Some(user_id) = row.user_id.clone() else {
+        return Err(CheckError::Wrong);
+    };
+    let id = row.id.clone();
+    let used = db::run(&state.pool, move |conn| Ok(store::use_up(conn, &id, now)?))
+        .await
+        .map_err(|_| CheckError::Dead)?;
+    if used == 1 {
+        Ok(user_id)
+    } else {
+        Err(CheckError::Dead)
+    }
+}
+
+/// The address a challenge was sent to (for the code entry page), if it is live.
+pub async fn challenge_identifier(state: &AppState, id: &str) -> Result<Option<String>, DbError> {
+    let id = id.to_string();
+    let now = crate::time::now();
+    db::run(&state.pool, move |conn| {
+        Ok(store::find(conn, &id)?
+            .filter(|r| r.used_at.is_none() && r.expires_at > now)
+            .map(|r| r.identifier))
+    })
+    .await
+}

@@ -1,0 +1,66 @@
+//! Diesel queries for one-time codes.
+
+use diesel::prelude::*;
+
+use crate::db::schema::one_time_codes as otc;
+use crate::db::DbConn;
+
+/// A one-time code (only its argon2 hash is stored).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = otc)]
+pub struct CodeRow {
+    pub id: String,
+    pub purpose: String,
+    pub identifier: String,
+    pub user_id: Option<String>,
+    pub code_hash: String,
+    pub browser: String,
+    pub tries: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+}
+
+pub fn insert(conn: &mut DbConn, row: &CodeRow) -> QueryResult<usize> {
+    diesel::insert_into(otc::table).values(row).execute(conn)
+}
+
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<CodeRow>> {
+    otc::table
+        .find(id)
+        .select(CodeRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Codes sent to `identifier` since `since`.
+pub fn sent_since(conn: &mut DbConn, identifier: &str, since: i64) -> QueryResult<i64> {
+    otc::table
+        .filter(otc::identifier.eq(identifier))
+        .filter(otc::created_at.gt(since))
+        .count()
+        .get_result(conn)
+}
+
+/// Spends one try on a live code; 0 when the code is dead (used, expired, out of tries).
+pub fn spend_try(conn: &mut DbConn, id: &str, now: i64, max_tries: i64) -> QueryResult<usize> {
+    diesel::update(otc::table.find(id))
+        .filter(otc::used_at.is_null())
+        .filter(otc::expires_at.gt(now))
+        .filter(otc::tries.lt(max_tries))
+        .set(otc::tries.eq(otc::tries + 1))
+        .execute(conn)
+}
+
+/// Marks a code used; 1 when this call used it.
+pub fn use_up(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<usize> {
+    diesel::update(otc::table.find(id))
+        .filter(otc::used_at.is_null())
+        .set(otc::used_at.eq(now))
+        .execute(conn)
+}
+
+/// Deletes codes that can no longer be used or counted.
+pub fn purge(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
+    diesel::delete(otc::table.filter(otc::expires_at.lt(before))).execute(conn)
+}

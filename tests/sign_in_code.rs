@@ -1,0 +1,293 @@
+//! Signing in with a one-time code sent by email over real SMTP (a local sink): the whole
+//! OpenID flow, and the abuse cases.
+
+mod common;
+
+use std::time::Duration;
+
+use common::smtp::{code_in, SmtpSink};
+use common::*;
+
+async fn app_with_sink(adjust: impl FnOnce(&mut porta::config::Settings)) -> (TestApp, SmtpSink) {
+    let sink = SmtpSink::start().await;
+    let port = sink.port;
+    let app = TestApp::spawn_with(move |s| {
+        s.smtp_host = Some("127.0.0.1".into());
+        s.smtp_port = port;
+        s.smtp_tls = "none".into();
+        adjust(s);
+    })
+    .await;
+    (app, sink)
+}
+
+/// Asks for a code on the sign-in page at `login` (a path); returns the code page path.
+async fn ask_for_code(
+    app: &TestApp,
+    browser: &Browser,
+    login: &str,
+    email: &str,
+) -> reqwest::Response {
+    let page = browser.get(&app.url(login)).await.text().await.unwrap();
+    let csrf = hidden(&page, "csrf");
+    let request = hidden(&page, "request");
+    browser
+        .post(
+            &app.url("/login/code"),
+            &[("csrf", &csrf), ("request", &request), ("email", email)],
+        )
+        .await
+}
+
+async fn enter_code(
+    app: &TestApp,
+    browser: &Browser,
+    code_page: &str,
+    code: &str,
+) -> reqwest::Response {
+    let page = browser.get(&app.url(code_page)).await.text().await.unwrap();
+    let form = [
+        ("csrf", hidden(&page, "csrf")),
+        ("request", hidden(&page, "request")),
+        ("challenge", hidden(&page, "challenge")),
+        ("code", code.to_string()),
+    ];
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    browser.post(&app.url("/login/code/verify"), &form).await
+}
+
+#[tokio::test]
+async fn an_app_signs_a_person_in_with_an_emailed_code() {
+    let (app, sink) = app_with_sink(|_| {}).await;
+    let client = app.client(false, &["authorization_code"], true).await;
+    app.user(EMAIL, PASSWORD).await;
+    let browser = Browser::new();
+    let (verifier, challenge) = pkce();
+    let login = location(
+        &browser
+            .get(&authorize_url(
+                &app,
+                &openid_query(&client.client_id, &challenge),
+            ))
+            .await,
+    );
+    let resp = ask_for_code(&app, &browser, &login, EMAIL).await;
+    assert_eq!(resp.status(), 303);
+    let code_page = location(&resp);
+    let page = browser
+        .get(&app.url(&code_page))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(r#"autocomplete="one-time-code""#));
+
+    let mail = sink.message(0).await;
+    assert!(mail.contains(&format!("To: {EMAIL}")));
+    assert!(
+        mail.contains("Content-Type: text/html"),
+        "text and HTML bodies"
+    );
+    let code = code_in(&mail);
+    let resp = enter_code(&app, &browser, &code_page, &code).await;
+    assert_eq!(resp.status(), 303);
+    let resume = location(&resp);
+    let back = location(&browser.get(&app.url(&resume)).await);
+    let code = param(&back, "code").expect("authorization code");
+    let (status, body) = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        claims(body["id_token"].as_str().unwrap())["amr"],
+        serde_json::json!(["otp"])
+    );
+}
+
+#[tokio::test]
+async fn a_code_works_once_in_its_own_browser_and_only_a_few_tries() {
+    let (app, sink) = app_with_sink(|_| {}).await;
+    app.user(EMAIL, PASSWORD).await;
+    let browser = Browser::new();
+    let code_page = location(&ask_for_code(&app, &browser, "/login", EMAIL).await);
+    let code = code_in(&sink.message(0).await);
+
+    // Another browser cannot use it.
+    let other = Browser::new();
+    let page = other.get(&app.url("/login")).await.text().await.unwrap();
+    let resp = other
+        .post(
+            &app.url("/login/code/verify"),
+            &[
+                ("csrf", &hidden(&page, "csrf")),
+                (
+                    "challenge",
+                    &param(&app.url(&code_page), "challenge").unwrap(),
+                ),
+                ("code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 401);
+
+    // Its own browser can, once.
+    assert_eq!(
+        enter_code(&app, &browser, &code_page, &code).await.status(),
+        303
+    );
+    let resp = browser
+        .post(
+            &app.url("/login/code/verify"),
+            &[
+                (
+                    "csrf",
+                    &hidden(
+                        &browser.get(&app.url("/login")).await.text().await.unwrap(),
+                        "csrf",
+                    ),
+                ),
+                (
+                    "challenge",
+                    &param(&app.url(&code_page), "challenge").unwrap(),
+                ),
+                ("code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 401, "a used code is dead");
+
+    // A new code, five wrong tries, then even the right code is refused.
+    let browser = Browser::new();
+    let code_page = location(&ask_for_code(&app, &browser, "/login", EMAIL).await);
+    let code = code_in(&sink.message(1).await);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    for _ in 0..5 {
+        assert_eq!(
+            enter_code(&app, &browser, &code_page, wrong).await.status(),
+            401
+        );
+    }
+    let resp = browser
+        .post(
+            &app.url("/login/code/verify"),
+            &[
+                (
+                    "csrf",
+                    &hidden(
+                        &browser.get(&app.url("/login")).await.text().await.unwrap(),
+                        "csrf",
+                    ),
+                ),
+                (
+                    "challenge",
+                    &param(&app.url(&code_page), "challenge").unwrap(),
+                ),
+                ("code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 401);
+    assert!(resp.text().await.unwrap().contains("can no longer be used"));
+}
+
+#[tokio::test]
+async fn codes_expire() {
+    let (app, sink) = app_with_sink(|s| s.otp_ttl = 1).await;
+    app.user(EMAIL, PASSWORD).await;
+    let browser = Browser::new();
+    let code_page = location(&ask_for_code(&app, &browser, "/login", EMAIL).await);
+    let code = code_in(&sink.message(0).await);
+    let page = browser
+        .get(&app.url(&code_page))
+        .await
+        .text()
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let resp = browser
+        .post(
+            &app.url("/login/code/verify"),
+            &[
+                ("csrf", &hidden(&page, "csrf")),
+                ("challenge", &hidden(&page, "challenge")),
+                ("code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 401);
+}
+
+#[tokio::test]
+async fn unknown_addresses_get_the_same_answers_and_the_same_limits() {
+    let (app, sink) = app_with_sink(|_| {}).await;
+    app.user(EMAIL, PASSWORD).await;
+    let browser = Browser::new();
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    for _ in 0..4 {
+        known.push(
+            ask_for_code(&app, &browser, "/login", EMAIL)
+                .await
+                .status()
+                .as_u16(),
+        );
+        unknown.push(
+            ask_for_code(&app, &browser, "/login", "nobody@example.com")
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(known, unknown);
+    assert_eq!(
+        known,
+        vec![303, 303, 303, 429],
+        "three codes per address per window"
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(sink.count(), 3, "mail went only to the real account");
+}
+
+#[tokio::test]
+async fn a_failed_delivery_is_an_error_the_person_sees() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let app = TestApp::spawn_with(move |s| {
+        s.smtp_host = Some("127.0.0.1".into());
+        s.smtp_port = closed;
+        s.smtp_tls = "none".into();
+    })
+    .await;
+    app.user(EMAIL, PASSWORD).await;
+    let resp = ask_for_code(&app, &Browser::new(), "/login", EMAIL).await;
+    assert_eq!(resp.status(), 503);
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("We could not send a code"));
+}
+
+#[tokio::test]
+async fn without_smtp_codes_go_to_the_development_outbox() {
+    let app = TestApp::spawn().await;
+    app.user(EMAIL, PASSWORD).await;
+    let resp = ask_for_code(&app, &Browser::new(), "/login", EMAIL).await;
+    assert_eq!(resp.status(), 303);
+    let outbox = app.dir.path().join("outbox");
+    let files: Vec<_> = std::fs::read_dir(&outbox).expect("outbox folder").collect();
+    assert_eq!(files.len(), 1);
+    let mail = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
+    assert_eq!(code_in(&mail).len(), 6);
+}
