@@ -136,6 +136,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     oidc::configure(cfg);
     oauth::configure(cfg);
     sessions::routes::configure(cfg);
+    crate::accounts::routes::configure(cfg);
     demo::configure(cfg);
     crate::ops::configure(cfg);
     crate::admin::configure(cfg);
@@ -232,6 +233,7 @@ pub fn spawn_housekeeping(pool: DbPool, settings: Arc<Settings>) {
                 crate::throttle::store::purge(conn, now, s.failure_window)?;
                 crate::audit::store::purge(conn, now - s.audit_retention)?;
                 crate::otp::store::purge(conn, now - s.otp_window)?;
+                crate::mfa::store::purge_pending(conn, now)?;
                 Ok(())
             })
             .await;

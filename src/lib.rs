@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod keys;
+pub mod mfa;
 pub mod notify;
 pub mod oauth;
 pub mod oidc;

@@ -1,5 +1,6 @@
 //! Accounts: the people who sign in (email, name, password hash).
 
+pub mod routes;
 pub mod store;
 
 use crate::crypto;

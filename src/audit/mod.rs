@@ -27,6 +27,8 @@ pub mod kind {
     pub const REFRESH_REUSED: &str = "token.refresh_reused";
     pub const CLIENT_AUTH_FAILED: &str = "client.auth_failed";
     pub const CODE_SENT: &str = "code.sent";
+    pub const TOTP_ENABLED: &str = "totp.enabled";
+    pub const TOTP_DISABLED: &str = "totp.disabled";
 }
 
 /// Records one event. A failure to write is logged, never shown to the person: the

@@ -158,7 +158,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    totp_credentials (user_id) {
+        user_id -> Text,
+        secret_enc -> Text,
+        enabled_at -> Nullable<BigInt>,
+        last_step -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    recovery_codes (id) {
+        id -> Text,
+        user_id -> Text,
+        code_hash -> Text,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    pending_sign_ins (id) {
+        id -> Text,
+        user_id -> Text,
+        first_factor -> Text,
+        browser -> Text,
+        tries -> BigInt,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
+    totp_credentials,
+    recovery_codes,
+    pending_sign_ins,
     one_time_codes,
     attempt_counters,
     audit_events,

@@ -155,6 +155,17 @@ pub fn revoke_family(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
         .execute(conn)
 }
 
+/// Revokes every grant family of a person (sign out everywhere, password change).
+pub fn revoke_families_of_user(conn: &mut DbConn, user_id: &str) -> QueryResult<usize> {
+    diesel::update(
+        token_families::table
+            .filter(token_families::user_id.eq(user_id))
+            .filter(token_families::revoked_at.is_null()),
+    )
+    .set(token_families::revoked_at.eq(crate::time::now()))
+    .execute(conn)
+}
+
 pub fn family_revoked(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
     let revoked: Option<Option<i64>> = token_families::table
         .find(id)

@@ -19,7 +19,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/login", web::post().to(submit_login))
         .route("/login/code", web::post().to(send_code))
         .route("/login/code", web::get().to(show_code))
-        .route("/login/code/verify", web::post().to(verify_code));
+        .route("/login/code/verify", web::post().to(verify_code))
+        .route("/login/totp", web::get().to(show_totp))
+        .route("/login/totp", web::post().to(verify_totp));
 }
 
 #[derive(Template)]
@@ -212,15 +214,74 @@ pub async fn submit_login(
         return Ok(page::render(StatusCode::UNAUTHORIZED, &page));
     };
     throttle::clear(&state.pool, account_key).await?;
+    after_first_factor(
+        &state,
+        &req,
+        &origin,
+        user.id,
+        "pwd",
+        &form.csrf,
+        &form.request,
+        view,
+    )
+    .await
+}
+
+/// After a first factor: straight to a session, or (with TOTP on) to the second-factor
+/// page. A parked sign-in has no session, so it can never obtain a code or a token.
+#[allow(clippy::too_many_arguments)]
+async fn after_first_factor(
+    state: &AppState,
+    req: &HttpRequest,
+    origin: &crate::audit::Origin,
+    user_id: String,
+    factor: &'static str,
+    csrf_token: &str,
+    request: &str,
+    view: Option<authorize::PendingView>,
+) -> Result<HttpResponse, PageError> {
+    if crate::mfa::enabled(state, &user_id).await? {
+        let browser = crate::crypto::hash_secret(csrf_token);
+        let pending = crate::mfa::park(state, &user_id, factor, browser).await?;
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("pending", &pending)
+            .append_pair("request", request)
+            .finish();
+        return Ok(page::see_other(&format!("/login/totp?{query}")));
+    }
+    complete_sign_in(
+        state,
+        req,
+        origin,
+        user_id,
+        vec![factor.to_string()],
+        request,
+        view,
+    )
+    .await
+}
+
+/// Starts the session (a fresh id), records the event and goes on with the request.
+async fn complete_sign_in(
+    state: &AppState,
+    req: &HttpRequest,
+    origin: &crate::audit::Origin,
+    user_id: String,
+    amr: Vec<String>,
+    request: &str,
+    view: Option<authorize::PendingView>,
+) -> Result<HttpResponse, PageError> {
+    let secure = state.secure_cookies();
     let previous = req
         .cookie(super::session_cookie_name(secure))
         .map(|c| c.value().to_string());
+    let detail = format!("factor={}", amr.join("+"));
     let (token, auth_time) = super::start(
         &state.pool,
-        user.id.clone(),
-        vec!["pwd".into()],
+        user_id.clone(),
+        amr,
         state.settings.session_ttl,
-        &origin,
+        origin,
         previous,
     )
     .await?;
@@ -228,21 +289,22 @@ pub async fn submit_login(
         .sign_ins
         .with_label_values(&["success"])
         .inc();
+    let client_id = view.as_ref().map(|v| v.auth.client_id.clone());
     audit::record(
         &state.pool,
-        &origin,
+        origin,
         kind::SIGN_IN_SUCCESS,
-        Some(user.id.clone()),
+        Some(user_id),
         client_id,
-        "factor=pwd".into(),
+        detail,
     )
     .await;
     let location = match view {
         Some(v) => {
-            authorize::mark_signed_in(&state, &form.request, auth_time, &v.auth).await?;
-            format!("/authorize/resume?request={}", form.request)
+            authorize::mark_signed_in(state, request, auth_time, &v.auth).await?;
+            format!("/authorize/resume?request={request}")
         }
-        None => "/".to_string(),
+        None => "/account".to_string(),
     };
     let mut resp = page::see_other(&location);
     let _ = resp.add_cookie(&super::session_cookie(token, secure));
@@ -421,39 +483,129 @@ pub async fn verify_code(
                 return Ok(page::render(StatusCode::UNAUTHORIZED, &page));
             }
         };
-    let previous = req
-        .cookie(super::session_cookie_name(secure))
-        .map(|c| c.value().to_string());
-    let (token, auth_time) = super::start(
-        &state.pool,
-        user_id.clone(),
-        vec!["otp".into()],
-        state.settings.session_ttl,
+    after_first_factor(
+        &state,
+        &req,
         &origin,
-        previous,
+        user_id,
+        "otp",
+        &form.csrf,
+        &form.request,
+        view,
     )
-    .await?;
-    crate::ops::METRICS
-        .sign_ins
-        .with_label_values(&["success"])
-        .inc();
-    audit::record(
-        &state.pool,
-        &origin,
-        kind::SIGN_IN_SUCCESS,
-        Some(user_id),
-        client_id,
-        "factor=otp".into(),
-    )
-    .await;
-    let location = match view {
-        Some(v) => {
-            authorize::mark_signed_in(&state, &form.request, auth_time, &v.auth).await?;
-            format!("/authorize/resume?request={}", form.request)
-        }
-        None => "/".to_string(),
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "sessions/totp.html")]
+struct TotpPage {
+    csrf: String,
+    request: String,
+    pending: String,
+    error: Option<String>,
+}
+
+/// `GET /login/totp?pending=ID[&request=ID]`: the second-factor page.
+pub async fn show_totp(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let params = Params::parse(req.query_string().as_bytes())
+        .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
+    let (token, cookie) = csrf::token(&req, state.secure_cookies());
+    let page = TotpPage {
+        csrf: token,
+        request: params.get("request").unwrap_or("").to_string(),
+        pending: params.get("pending").unwrap_or("").to_string(),
+        error: None,
     };
-    let mut resp = page::see_other(&location);
-    let _ = resp.add_cookie(&super::session_cookie(token, secure));
+    let mut resp = page::render(StatusCode::OK, &page);
+    if let Some(c) = cookie {
+        let _ = resp.add_cookie(&c);
+    }
     Ok(resp)
+}
+
+/// The second-factor form.
+#[derive(Deserialize)]
+pub struct TotpForm {
+    pending: String,
+    code: String,
+    csrf: String,
+    #[serde(default)]
+    request: String,
+}
+
+/// `POST /login/totp`: a TOTP or recovery code finishes a parked sign-in.
+pub async fn verify_totp(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<TotpForm>,
+) -> Result<HttpResponse, PageError> {
+    if !csrf::verify(&req, state.secure_cookies(), &form.csrf) {
+        return Err(PageError::Forbidden(
+            "The form expired. Go back and try again.".into(),
+        ));
+    }
+    let form = form.into_inner();
+    let view = if form.request.is_empty() {
+        None
+    } else {
+        Some(authorize::pending_view(&state, &req, &form.request).await?)
+    };
+    let origin = page::origin(&req, &state.settings);
+    let client_id = view.as_ref().map(|v| v.auth.client_id.clone());
+    let browser = crate::crypto::hash_secret(&form.csrf);
+    let restart = || {
+        PageError::BadRequest(
+            "This sign-in has expired or used up its tries. Sign in again.".into(),
+        )
+    };
+    let parked = crate::mfa::take_try(&state, &form.pending, &browser)
+        .await?
+        .ok_or_else(restart)?;
+    let user_id = parked.user_id.clone();
+    let user = crate::db::run(&state.pool, move |conn| {
+        Ok(accounts::store::find(conn, &user_id)?)
+    })
+    .await?
+    .ok_or_else(restart)?;
+    match crate::mfa::verify(&state, &user, &form.code).await {
+        Ok(second) => {
+            if !crate::mfa::finish(&state, &form.pending).await? {
+                return Err(restart());
+            }
+            let mut amr = vec![parked.first_factor.clone()];
+            if second == "totp" && !amr.iter().any(|a| a == "otp") {
+                amr.push("otp".into());
+            }
+            amr.push("mfa".into());
+            complete_sign_in(&state, &req, &origin, user.id, amr, &form.request, view).await
+        }
+        Err(crate::mfa::MfaError::Db(e)) => Err(e.into()),
+        Err(_) => {
+            crate::ops::METRICS
+                .sign_ins
+                .with_label_values(&["failure"])
+                .inc();
+            audit::record(
+                &state.pool,
+                &origin,
+                kind::SIGN_IN_FAILURE,
+                Some(user.id),
+                client_id,
+                "factor=totp".into(),
+            )
+            .await;
+            let page = TotpPage {
+                csrf: form.csrf,
+                request: form.request,
+                pending: form.pending,
+                error: Some(
+                    "That code is not right, or it was already used. Try the next one.".into(),
+                ),
+            };
+            Ok(page::render(StatusCode::UNAUTHORIZED, &page))
+        }
+    }
 }

@@ -1,0 +1,283 @@
+//! Second factors: TOTP (RFC 6238) with a QR code for enrolment, single-use recovery
+//! codes, and the half-finished sign-in that waits for them.
+
+pub mod store;
+
+use totp_rs::{Algorithm, Secret, TOTP};
+
+use crate::accounts::User;
+use crate::crypto::{self, MasterKey};
+use crate::db::{self, DbError};
+use crate::web::AppState;
+
+pub use store::PendingSignIn;
+
+/// Seconds a half-finished sign-in waits for its second factor.
+pub const PENDING_TTL: i64 = 300;
+/// Tries a half-finished sign-in allows.
+pub const PENDING_TRIES: i64 = 5;
+/// How many recovery codes a person gets.
+pub const RECOVERY_CODES: usize = 10;
+
+/// What enrolment shows once: the secret as text and as a QR code.
+pub struct Enrolment {
+    pub secret_base32: String,
+    pub qr_png_base64: String,
+    pub otpauth_url: String,
+}
+
+/// Why a TOTP operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MfaError {
+    #[error("an authenticator app is already set up")]
+    AlreadyEnabled,
+    #[error("start the set-up again")]
+    NoEnrolment,
+    #[error("that code is not right")]
+    WrongCode,
+    #[error("TOTP: {0}")]
+    Totp(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+fn context(user_id: &str) -> String {
+    format!("totp:{user_id}")
+}
+
+fn totp(secret: Vec<u8>, account: &str) -> Result<TOTP, MfaError> {
+    // SHA-1, 6 digits, 30 s: what every authenticator app understands; ±1 step of skew.
+    TOTP::new(
+        Algorithm::SHA1,
+        6,
+        1,
+        30,
+        secret,
+        Some("Porta".into()),
+        account.to_string(),
+    )
+    .map_err(|e| MfaError::Totp(e.to_string()))
+}
+
+/// The 30-second step (within ±1 of now) whose code is `code`, if any.
+fn matching_step(t: &TOTP, code: &str, now: i64) -> Option<i64> {
+    let code = code.trim();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let current = now / 30;
+    (current - 1..=current + 1)
+        .find(|step| crypto::constant_time_eq(&t.generate((*step * 30) as u64), code))
+}
+
+/// True when `user_id` has TOTP switched on.
+pub async fn enabled(state: &AppState, user_id: &str) -> Result<bool, DbError> {
+    let id = user_id.to_string();
+    db::run(&state.pool, move |conn| {
+        Ok(store::totp(conn, &id)?.is_some_and(|t| t.enabled_at.is_some()))
+    })
+    .await
+}
+
+/// Starts enrolment: a new secret, stored sealed and not yet enabled.
+pub async fn begin(state: &AppState, user: &User) -> Result<Enrolment, MfaError> {
+    if enabled(state, &user.id).await? {
+        return Err(MfaError::AlreadyEnabled);
+    }
+    let secret = Secret::generate_secret()
+        .to_bytes()
+        .map_err(|e| MfaError::Totp(e.to_string()))?;
+    let t = totp(secret.clone(), &user.email)?;
+    let qr_png_base64 = t.get_qr_base64().map_err(MfaError::Totp)?;
+    let secret_base32 = match Secret::Raw(secret.clone()).to_encoded() {
+        Secret::Encoded(s) => s,
+        Secret::Raw(_) => return Err(MfaError::Totp("cannot encode the secret".into())),
+    };
+    let row = store::TotpRow {
+        user_id: user.id.clone(),
+        secret_enc: state
+            .master
+            .seal(&secret, &context(&user.id))
+            .map_err(MfaError::Totp)?,
+        enabled_at: None,
+        last_step: 0,
+        created_at: crate::time::now(),
+    };
+    db::run(&state.pool, move |conn| {
+        Ok(store::put_pending_totp(conn, &row)?)
+    })
+    .await?;
+    Ok(Enrolment {
+        secret_base32,
+        qr_png_base64,
+        otpauth_url: t.get_url(),
+    })
+}
+
+async fn load(state: &AppState, user: &User) -> Result<Option<(store::TotpRow, TOTP)>, MfaError> {
+    let id = user.id.clone();
+    let Some(row) = db::run(&state.pool, move |conn| Ok(store::totp(conn, &id)?)).await? else {
+        return Ok(None);
+    };
+    let secret = open(&state.master, &row)?;
+    Ok(Some((row, totp(secret, &user.email)?)))
+}
+
+fn open(master: &MasterKey, row: &store::TotpRow) -> Result<Vec<u8>, MfaError> {
+    master
+        .open(&row.secret_enc, &context(&row.user_id))
+        .map_err(MfaError::Totp)
+}
+
+/// Finishes enrolment with a correct code; returns the recovery codes (shown once).
+pub async fn confirm(state: &AppState, user: &User, code: &str) -> Result<Vec<String>, MfaError> {
+    let Some((row, t)) = load(state, user).await? else {
+        return Err(MfaError::NoEnrolment);
+    };
+    if row.enabled_at.is_some() {
+        return Err(MfaError::AlreadyEnabled);
+    }
+    let step = matching_step(&t, code, crate::time::now()).ok_or(MfaError::WrongCode)?;
+    let id = user.id.clone();
+    let enabled = db::run(&state.pool, move |conn| {
+        Ok(store::enable_totp(conn, &id, crate::time::now(), step)?)
+    })
+    .await?;
+    if enabled == 0 {
+        return Err(MfaError::NoEnrolment);
+    }
+    Ok(new_recovery_codes(state, &user.id).await?)
+}
+
+/// Replaces the recovery codes; returns the new ones (shown once).
+pub async fn new_recovery_codes(state: &AppState, user_id: &str) -> Result<Vec<String>, DbError> {
+    let codes: Vec<String> = (0..RECOVERY_CODES)
+        .map(|_| {
+            let raw = crypto::random_token(8)
+                .to_lowercase()
+                .replace(['-', '_'], "x");
+            format!("{}-{}", &raw[..5], &raw[5..10])
+        })
+        .collect();
+    let hashes: Vec<String> = codes.iter().map(|c| crypto::hash_secret(c)).collect();
+    let id = user_id.to_string();
+    db::run(&state.pool, move |conn| {
+        Ok(store::replace_recovery_codes(conn, &id, &hashes)?)
+    })
+    .await?;
+    Ok(codes)
+}
+
+/// Switches TOTP off and deletes the recovery codes.
+pub async fn disable(state: &AppState, user_id: &str) -> Result<(), DbError> {
+    let id = user_id.to_string();
+    db::run(&state.pool, move |conn| {
+        store::delete_totp(conn, &id)?;
+        Ok(())
+    })
+    .await
+}
+
+/// Checks a second factor: a TOTP code (each accepted once) or a recovery code (single
+/// use). Returns which one it was.
+pub async fn verify(state: &AppState, user: &User, code: &str) -> Result<&'static str, MfaError> {
+    let Some((row, t)) = load(state, user).await? else {
+        return Err(MfaError::NoEnrolment);
+    };
+    if row.enabled_at.is_none() {
+        return Err(MfaError::NoEnrolment);
+    }
+    let now = crate::time::now();
+    if let Some(step) = matching_step(&t, code, now) {
+        let id = user.id.clone();
+        // Replay defence: the step must be newer than any used before.
+        let fresh = db::run(&state.pool, move |conn| {
+            Ok(store::use_step(conn, &id, step)?)
+        })
+        .await?;
+        return if fresh == 1 {
+            Ok("totp")
+        } else {
+            Err(MfaError::WrongCode)
+        };
+    }
+    let hash = crypto::hash_secret(code.trim().to_lowercase().as_str());
+    let id = user.id.clone();
+    let used = db::run(&state.pool, move |conn| {
+        Ok(store::use_recovery_code(conn, &id, &hash, now)?)
+    })
+    .await?;
+    if used == 1 {
+        Ok("recovery_code")
+    } else {
+        Err(MfaError::WrongCode)
+    }
+}
+
+/// Parks a sign-in whose first factor (`pwd`, `otp`) is done; returns its id.
+pub async fn park(
+    state: &AppState,
+    user_id: &str,
+    first_factor: &str,
+    browser: String,
+) -> Result<String, DbError> {
+    let row = PendingSignIn {
+        id: crypto::random_token(18),
+        user_id: user_id.to_string(),
+        first_factor: first_factor.to_string(),
+        browser,
+        tries: 0,
+        expires_at: crate::time::now() + PENDING_TTL,
+    };
+    let id = row.id.clone();
+    db::run(&state.pool, move |conn| {
+        Ok(store::insert_pending(conn, &row)?)
+    })
+    .await?;
+    Ok(id)
+}
+
+/// Spends a try on a parked sign-in from `browser`; `None` when it is dead or foreign.
+pub async fn take_try(
+    state: &AppState,
+    id: &str,
+    browser: &str,
+) -> Result<Option<PendingSignIn>, DbError> {
+    let (id, browser) = (id.to_string(), browser.to_string());
+    let now = crate::time::now();
+    let found = db::run(&state.pool, move |conn| {
+        Ok(store::spend_pending_try(conn, &id, now, PENDING_TRIES)?)
+    })
+    .await?;
+    Ok(found.filter(|p| crypto::constant_time_eq(&p.browser, &browser)))
+}
+
+/// Ends a parked sign-in; true when this call ended it (so one second factor makes one
+/// session).
+pub async fn finish(state: &AppState, id: &str) -> Result<bool, DbError> {
+    let id = id.to_string();
+    Ok(db::run(&state.pool, move |conn| {
+        Ok(store::finish_pending(conn, &id)?)
+    })
+    .await?
+        == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_match_within_one_step_of_skew_only() {
+        let t = totp(vec![7u8; 20], "a@example.com").unwrap();
+        let now = 1_800_000_000;
+        let step = now / 30;
+        for offset in [-1, 0, 1] {
+            let code = t.generate(((step + offset) * 30) as u64);
+            assert_eq!(matching_step(&t, &code, now), Some(step + offset));
+        }
+        let far = t.generate(((step + 3) * 30) as u64);
+        assert_eq!(matching_step(&t, &far, now), None);
+        assert_eq!(matching_step(&t, "12345", now), None);
+    }
+}

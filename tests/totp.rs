@@ -1,0 +1,348 @@
+//! TOTP: enrolment with a QR code, the second step at sign-in (no replay, ±1 step),
+//! recovery codes, fresh sign-in for changes, and "sign out everywhere".
+
+mod common;
+
+use common::*;
+use totp_rs::{Algorithm, Secret, TOTP};
+
+fn totp_for(secret_b32: &str) -> TOTP {
+    let bytes = Secret::Encoded(secret_b32.to_string()).to_bytes().unwrap();
+    TOTP::new(
+        Algorithm::SHA1,
+        6,
+        1,
+        30,
+        bytes,
+        Some("Porta".into()),
+        "x".into(),
+    )
+    .unwrap()
+}
+
+fn code_for_step(t: &TOTP, step: i64) -> String {
+    t.generate((step * 30) as u64)
+}
+
+fn text_between(page: &str, start: &str, end: &str) -> String {
+    let a = page
+        .find(start)
+        .unwrap_or_else(|| panic!("{start} not in page"))
+        + start.len();
+    let b = page[a..].find(end).unwrap() + a;
+    page[a..b].to_string()
+}
+
+/// Signs in with the password and turns TOTP on; returns the secret and recovery codes.
+/// Also returns the 30-second step whose code was used to turn it on.
+async fn enrol(app: &TestApp, browser: &Browser) -> (TOTP, Vec<String>, i64) {
+    assert_eq!(
+        browser
+            .submit_login(app, &app.url("/login"), EMAIL, PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    let account = browser
+        .get(&app.url("/account"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&account, "csrf");
+    let setup = browser
+        .post(&app.url("/account/totp/setup"), &[("csrf", &csrf)])
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(setup.contains("data:image/png;base64,"), "a QR code");
+    let secret = text_between(&setup, r#"<code id="secret">"#, "</code>");
+    let t = totp_for(&secret);
+    let step = porta::time::now() / 30;
+    let page = browser
+        .post(
+            &app.url("/account/totp/enable"),
+            &[("csrf", &csrf), ("code", &code_for_step(&t, step))],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Your recovery codes"), "{page}");
+    let codes: Vec<String> = page
+        .split("<li><code>")
+        .skip(1)
+        .map(|s| s.split("</code>").next().unwrap().to_string())
+        .collect();
+    assert_eq!(codes.len(), 10);
+    (t, codes, step)
+}
+
+#[tokio::test]
+async fn totp_is_a_second_step_that_an_app_sees_in_amr() {
+    let app = TestApp::spawn().await;
+    let client = app.client(false, &["authorization_code"], true).await;
+    let user = app.user(EMAIL, PASSWORD).await;
+    let (t, _, step) = enrol(&app, &Browser::new()).await;
+
+    // The secret is sealed at rest.
+    let row = porta::db::run(&app.state.pool, move |conn| {
+        Ok(porta::mfa::store::totp(conn, &user.id)?)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(row.secret_enc.starts_with("v1:"));
+
+    let browser = Browser::new();
+    let (verifier, challenge) = pkce();
+    let login = location(
+        &browser
+            .get(&authorize_url(
+                &app,
+                &openid_query(&client.client_id, &challenge),
+            ))
+            .await,
+    );
+    let resp = browser
+        .submit_login(&app, &app.url(&login), EMAIL, PASSWORD)
+        .await;
+    let second = location(&resp);
+    assert!(second.starts_with("/login/totp?"), "{second}");
+
+    // Half-way there is no session: prompt=none still says login_required.
+    let mut q = openid_query(&client.client_id, &challenge);
+    q.push(("prompt", "none"));
+    let l = location(&browser.get(&authorize_url(&app, &q)).await);
+    assert_eq!(param(&l, "error").as_deref(), Some("login_required"));
+
+    // The enrolment code (this step) was used; the next step's code works (±1 skew).
+    let page = browser.get(&app.url(&second)).await.text().await.unwrap();
+    let form = |code: String| {
+        vec![
+            ("csrf", hidden(&page, "csrf")),
+            ("request", hidden(&page, "request")),
+            ("pending", hidden(&page, "pending")),
+            ("code", code),
+        ]
+    };
+    let post = |f: Vec<(&'static str, String)>| {
+        let b = &browser;
+        let url = app.url("/login/totp");
+        async move {
+            let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            b.post(&url, &f).await
+        }
+    };
+    assert_eq!(
+        post(form(code_for_step(&t, step))).await.status(),
+        401,
+        "a used code is refused"
+    );
+    let resp = post(form(code_for_step(&t, step + 1))).await;
+    assert_eq!(resp.status(), 303);
+    let back = location(&browser.get(&app.url(&location(&resp))).await);
+    let code = param(&back, "code").unwrap();
+    let (_, body) = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    assert_eq!(
+        claims(body["id_token"].as_str().unwrap())["amr"],
+        serde_json::json!(["pwd", "otp", "mfa"])
+    );
+
+    // The same code again, in another sign-in: refused (no replay within its window).
+    let other = Browser::new();
+    let second = location(
+        &other
+            .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+            .await,
+    );
+    let page = other.get(&app.url(&second)).await.text().await.unwrap();
+    let resp = other
+        .post(
+            &app.url("/login/totp"),
+            &[
+                ("csrf", &hidden(&page, "csrf")),
+                ("pending", &hidden(&page, "pending")),
+                ("code", &code_for_step(&t, step + 1)),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 401);
+}
+
+#[tokio::test]
+async fn recovery_codes_work_once() {
+    let app = TestApp::spawn().await;
+    app.user(EMAIL, PASSWORD).await;
+    let (_, codes, _) = enrol(&app, &Browser::new()).await;
+    for expected in [303, 401] {
+        let browser = Browser::new();
+        let second = location(
+            &browser
+                .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+                .await,
+        );
+        let page = browser.get(&app.url(&second)).await.text().await.unwrap();
+        let resp = browser
+            .post(
+                &app.url("/login/totp"),
+                &[
+                    ("csrf", &hidden(&page, "csrf")),
+                    ("pending", &hidden(&page, "pending")),
+                    ("code", &codes[0]),
+                ],
+            )
+            .await;
+        assert_eq!(resp.status(), expected);
+    }
+}
+
+#[tokio::test]
+async fn a_parked_sign_in_allows_five_tries() {
+    let app = TestApp::spawn().await;
+    app.user(EMAIL, PASSWORD).await;
+    let (t, _, step) = enrol(&app, &Browser::new()).await;
+    let browser = Browser::new();
+    let second = location(
+        &browser
+            .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+            .await,
+    );
+    let page = browser.get(&app.url(&second)).await.text().await.unwrap();
+    let send = |code: &str| {
+        let (csrf, pending) = (hidden(&page, "csrf"), hidden(&page, "pending"));
+        let code = code.to_string();
+        let b = &browser;
+        let url = app.url("/login/totp");
+        async move {
+            b.post(
+                &url,
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("pending", pending.as_str()),
+                    ("code", code.as_str()),
+                ],
+            )
+            .await
+            .status()
+            .as_u16()
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(send("000001").await, 401);
+    }
+    assert_eq!(
+        send(&code_for_step(&t, step + 1)).await,
+        400,
+        "out of tries: sign in again"
+    );
+}
+
+#[tokio::test]
+async fn turning_totp_off_needs_a_fresh_sign_in() {
+    let app = TestApp::spawn().await;
+    let user = app.user(EMAIL, PASSWORD).await;
+    let browser = Browser::new();
+    enrol(&app, &browser).await;
+    // Age the session beyond the freshness window.
+    let id = user.id.clone();
+    porta::db::run(&app.state.pool, move |conn| {
+        use diesel::prelude::*;
+        use porta::db::schema::browser_sessions as bs;
+        diesel::update(bs::table.filter(bs::user_id.eq(id)))
+            .set(bs::auth_time.eq(porta::time::now() - 3600))
+            .execute(conn)?;
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let account = browser
+        .get(&app.url("/account"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let page = browser
+        .post(
+            &app.url("/account/totp/disable"),
+            &[("csrf", &hidden(&account, "csrf"))],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("sign in again"), "{page}");
+    assert!(porta::mfa::enabled(&app.state, &user.id).await.unwrap());
+}
+
+#[tokio::test]
+async fn sign_out_everywhere_ends_sessions_and_refresh_tokens() {
+    let app = TestApp::spawn().await;
+    let client = app.confidential().await;
+    app.user(EMAIL, PASSWORD).await;
+    let phone = Browser::new();
+    let laptop = Browser::new();
+    let (verifier, challenge) = pkce();
+    let back = phone
+        .authorize(
+            &app,
+            &openid_query(&client.client_id, &challenge),
+            EMAIL,
+            PASSWORD,
+        )
+        .await;
+    let code = param(&back, "code").unwrap();
+    let (_, tokens) = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    laptop
+        .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+        .await;
+    let account = laptop.get(&app.url("/account")).await.text().await.unwrap();
+    let resp = laptop
+        .post(
+            &app.url("/account/sign-out-everywhere"),
+            &[("csrf", &hidden(&account, "csrf"))],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    for b in [&phone, &laptop] {
+        assert!(b
+            .get(&app.url("/"))
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("You are not signed in."));
+    }
+    assert_eq!(
+        app.introspect(&client, tokens["refresh_token"].as_str().unwrap())
+            .await["active"],
+        false
+    );
+    assert_eq!(
+        app.userinfo(tokens["access_token"].as_str().unwrap())
+            .await
+            .status(),
+        401
+    );
+}
