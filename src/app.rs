@@ -137,6 +137,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     oauth::configure(cfg);
     sessions::routes::configure(cfg);
     crate::accounts::routes::configure(cfg);
+    crate::accounts::register::configure(cfg);
     demo::configure(cfg);
     crate::ops::configure(cfg);
     crate::admin::configure(cfg);

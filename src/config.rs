@@ -86,6 +86,10 @@ pub struct Settings {
     pub otp_max_sends: i64,
     /// Seconds over which `otp_max_sends` counts.
     pub otp_window: i64,
+    /// Whether people may create accounts themselves on `/register`.
+    pub registration_enabled: bool,
+    /// Shortest password accepted at registration, reset and change (characters).
+    pub password_min_length: usize,
     /// Log filter (tracing `EnvFilter` syntax).
     pub log: String,
 }
@@ -130,6 +134,8 @@ impl Default for Settings {
             otp_max_tries: 5,
             otp_max_sends: 3,
             otp_window: 900,
+            registration_enabled: true,
+            password_min_length: 8,
             log: "info".into(),
         }
     }
@@ -257,6 +263,9 @@ impl Settings {
                 "mail_from",
                 "must be an address like Porta <no-reply@example.com>",
             ));
+        }
+        if !(8..=128).contains(&self.password_min_length) {
+            return Err(invalid("password_min_length", "must be between 8 and 128"));
         }
         if self.code_ttl > 600 {
             // RFC 6749 4.1.2: a code's lifetime should be short; ten minutes at most.

@@ -1,5 +1,6 @@
 //! Accounts: the people who sign in (email, name, password hash).
 
+pub mod register;
 pub mod routes;
 pub mod store;
 
@@ -17,6 +18,8 @@ pub enum AccountError {
     InvalidEmail,
     #[error("the password must be at least 8 characters")]
     WeakPassword,
+    #[error("{0}")]
+    Policy(String),
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("password hashing failed")]
@@ -90,5 +93,52 @@ pub async fn authenticate(
     let ok = actix_web::rt::task::spawn_blocking(move || crypto::verify_password(&password, &hash))
         .await
         .map_err(|_| DbError::Cancelled)?;
-    Ok(user.filter(|u| ok && u.password_hash.is_some()))
+    // An address nobody confirmed yet cannot be signed in to.
+    Ok(user.filter(|u| ok && u.password_hash.is_some() && u.email_verified))
+}
+
+/// The longest password accepted (characters); anything longer is refused, not cut.
+pub const PASSWORD_MAX_LENGTH: usize = 1024;
+
+/// Checks a new password: long enough, not absurdly long, and not guessable (zxcvbn score
+/// 3 or more: over 10^10 guesses). Any Unicode is fine; no composition rules. The message
+/// says how to do better.
+pub fn check_password_policy(password: &str, email: &str, min: usize) -> Result<(), String> {
+    let length = password.chars().count();
+    if length < min {
+        return Err(format!("Use at least {min} characters."));
+    }
+    if length > PASSWORD_MAX_LENGTH {
+        return Err(format!("Use at most {PASSWORD_MAX_LENGTH} characters."));
+    }
+    let local = email.split('@').next().unwrap_or("");
+    let estimate = zxcvbn::zxcvbn(password, &[email, local, "porta"]);
+    if (estimate.score() as u8) < 3 {
+        let mut message = String::from("This password is too easy to guess.");
+        if let Some(feedback) = estimate.feedback() {
+            if let Some(w) = feedback.warning() {
+                message.push(' ');
+                message.push_str(&w.to_string());
+            }
+            for s in feedback.suggestions() {
+                message.push(' ');
+                message.push_str(&s.to_string());
+            }
+        }
+        if !message.contains("phrase") {
+            message.push_str(
+                " A few unrelated words make a strong password that is easy to remember.",
+            );
+        }
+        return Err(message);
+    }
+    Ok(())
+}
+
+/// Hashes a password off the async workers.
+pub async fn hash_off_thread(password: String) -> Result<String, AccountError> {
+    actix_web::rt::task::spawn_blocking(move || crypto::hash_password(&password))
+        .await
+        .map_err(|_| AccountError::Hash)?
+        .map_err(|_| AccountError::Hash)
 }

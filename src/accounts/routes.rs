@@ -26,7 +26,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/account/sign-out-everywhere",
             web::post().to(sign_out_everywhere),
-        );
+        )
+        .route("/account/sessions/end", web::post().to(end_session))
+        .route("/account/apps/revoke", web::post().to(revoke_app))
+        .route("/account/password", web::post().to(change_password));
 }
 
 #[derive(Template)]
@@ -37,7 +40,49 @@ struct AccountPage {
     name: String,
     totp_enabled: bool,
     recovery_left: i64,
+    has_password: bool,
+    sessions: Vec<SessionLine>,
+    apps: Vec<AppLine>,
     message: Option<String>,
+}
+
+/// A browser session as the account page lists it.
+struct SessionLine {
+    id: String,
+    device: String,
+    ip: String,
+    first_seen: String,
+    last_seen: String,
+    current: bool,
+}
+
+/// A connected app.
+struct AppLine {
+    client_id: String,
+    name: String,
+    scopes: String,
+    since: String,
+}
+
+/// UTC date and time for people.
+fn when(ts: i64) -> String {
+    let days = ts.div_euclid(86_400);
+    let secs = ts.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60
+    )
 }
 
 #[derive(Template)]
@@ -61,6 +106,14 @@ pub struct AccountForm {
     csrf: String,
     #[serde(default)]
     code: String,
+    #[serde(default)]
+    session: String,
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
 }
 
 async fn signed_in(
@@ -87,10 +140,42 @@ async fn account_page(
 ) -> Result<HttpResponse, PageError> {
     let totp_enabled = mfa::enabled(state, &user.id).await?;
     let id = user.id.clone();
-    let recovery_left = db::run(&state.pool, move |conn| {
-        Ok(mfa::store::unused_recovery_codes(conn, &id)?)
+    let (recovery_left, sessions_rows, consents) = db::run(&state.pool, move |conn| {
+        Ok((
+            mfa::store::unused_recovery_codes(conn, &id)?,
+            sessions::store::list_for_user(conn, &id, crate::time::now())?,
+            crate::oauth::store::consents_of_user(conn, &id)?,
+        ))
     })
     .await?;
+    let current = req
+        .cookie(sessions::session_cookie_name(state.secure_cookies()))
+        .map(|c| crate::crypto::hash_secret(c.value()))
+        .unwrap_or_default();
+    let sessions_list = sessions_rows
+        .into_iter()
+        .map(|s| SessionLine {
+            current: s.id_hash == current,
+            id: s.id_hash,
+            device: if s.user_agent.is_empty() {
+                "Unknown browser".into()
+            } else {
+                s.user_agent.chars().take(80).collect()
+            },
+            ip: s.ip,
+            first_seen: when(s.created_at),
+            last_seen: when(s.last_seen_at),
+        })
+        .collect();
+    let apps = consents
+        .into_iter()
+        .map(|(client_id, name, scopes, at)| AppLine {
+            client_id,
+            name,
+            scopes,
+            since: when(at),
+        })
+        .collect();
     let (token, cookie) = csrf::token(req, state.secure_cookies());
     let mut resp = page::render(
         StatusCode::OK,
@@ -100,6 +185,9 @@ async fn account_page(
             name: user.name.clone().unwrap_or_default(),
             totp_enabled,
             recovery_left,
+            has_password: user.password_hash.is_some(),
+            sessions: sessions_list,
+            apps,
             message,
         },
     );
@@ -297,4 +385,132 @@ async fn sign_out_everywhere(
     let mut resp = page::see_other("/");
     let _ = resp.add_cookie(&sessions::clear_session_cookie(state.secure_cookies()));
     Ok(resp)
+}
+
+/// `POST /account/sessions/end`: ends one of your sessions (another device).
+async fn end_session(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&state, &req, &form)?;
+    let Some((_, user)) = signed_in(&state, &req).await? else {
+        return Ok(to_login());
+    };
+    let (id, target) = (user.id.clone(), form.session.clone());
+    let ended = db::run(&state.pool, move |conn| {
+        Ok(sessions::store::delete_of_user(conn, &id, &target)?)
+    })
+    .await?;
+    if ended == 1 {
+        let origin = page::origin(&req, &state.settings);
+        audit::record(
+            &state.pool,
+            &origin,
+            kind::SESSION_ENDED,
+            Some(user.id.clone()),
+            None,
+            "via=account".into(),
+        )
+        .await;
+    }
+    account_page(&state, &req, &user, Some("The session was ended.".into())).await
+}
+
+/// `POST /account/apps/revoke`: withdraws consent and revokes the app's tokens.
+async fn revoke_app(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&state, &req, &form)?;
+    let Some((_, user)) = signed_in(&state, &req).await? else {
+        return Ok(to_login());
+    };
+    let (id, client) = (user.id.clone(), form.client_id.clone());
+    db::run(&state.pool, move |conn| {
+        Ok(crate::oauth::store::revoke_consent(conn, &id, &client)?)
+    })
+    .await?;
+    let origin = page::origin(&req, &state.settings);
+    audit::record(
+        &state.pool,
+        &origin,
+        kind::CONSENT_REVOKED,
+        Some(user.id.clone()),
+        Some(form.client_id.clone()),
+        String::new(),
+    )
+    .await;
+    account_page(
+        &state,
+        &req,
+        &user,
+        Some("The app can no longer use your account.".into()),
+    )
+    .await
+}
+
+/// `POST /account/password`: needs the current password; ends every other session and
+/// revokes every refresh token.
+async fn change_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&state, &req, &form)?;
+    let Some((session, user)) = signed_in(&state, &req).await? else {
+        return Ok(to_login());
+    };
+    let current_ok = match &user.password_hash {
+        Some(_) => super::authenticate(&state.pool, &user.email, form.current_password.clone())
+            .await?
+            .is_some(),
+        // A passwordless account sets its first password with its session alone.
+        None => true,
+    };
+    if !current_ok {
+        return account_page(
+            &state,
+            &req,
+            &user,
+            Some("The current password is not right.".into()),
+        )
+        .await;
+    }
+    if let Err(message) = super::check_password_policy(
+        &form.new_password,
+        &user.email,
+        state.settings.password_min_length,
+    ) {
+        return account_page(&state, &req, &user, Some(message)).await;
+    }
+    let hash = super::hash_off_thread(form.new_password.clone())
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    let (id, keep) = (user.id.clone(), session.id_hash.clone());
+    db::run(&state.pool, move |conn| {
+        super::store::set_password(conn, &id, &hash)?;
+        sessions::store::delete_others(conn, &id, &keep)?;
+        crate::oauth::store::revoke_families_of_user(conn, &id)?;
+        Ok(())
+    })
+    .await?;
+    let origin = page::origin(&req, &state.settings);
+    audit::record(
+        &state.pool,
+        &origin,
+        kind::PASSWORD_CHANGED,
+        Some(user.id.clone()),
+        None,
+        "other sessions and refresh tokens revoked".into(),
+    )
+    .await;
+    account_page(
+        &state,
+        &req,
+        &user,
+        Some("Your password was changed. Other sessions were signed out.".into()),
+    )
+    .await
 }

@@ -64,3 +64,56 @@ pub fn set_password(conn: &mut DbConn, id: &str, hash: &str) -> QueryResult<usiz
         ))
         .execute(conn)
 }
+
+/// Creates an account whose email is not confirmed yet.
+pub fn insert_unverified(
+    conn: &mut DbConn,
+    email: &str,
+    name: Option<&str>,
+    password_hash: Option<&str>,
+) -> QueryResult<User> {
+    let now = crate::time::now();
+    let user = User {
+        id: crate::crypto::random_id(),
+        email: email.to_string(),
+        email_verified: false,
+        name: name.map(str::to_string),
+        password_hash: password_hash.map(str::to_string),
+        created_at: now,
+        updated_at: now,
+    };
+    diesel::insert_into(users::table)
+        .values(&user)
+        .execute(conn)?;
+    Ok(user)
+}
+
+/// Replaces what an unconfirmed registration chose (the address is still up for grabs
+/// until someone proves they own it).
+pub fn refresh_unverified(
+    conn: &mut DbConn,
+    id: &str,
+    name: Option<&str>,
+    password_hash: Option<&str>,
+) -> QueryResult<usize> {
+    diesel::update(
+        users::table
+            .find(id)
+            .filter(users::email_verified.eq(false)),
+    )
+    .set((
+        users::name.eq(name),
+        users::password_hash.eq(password_hash),
+        users::updated_at.eq(crate::time::now()),
+    ))
+    .execute(conn)
+}
+
+pub fn mark_verified(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::email_verified.eq(true),
+            users::updated_at.eq(crate::time::now()),
+        ))
+        .execute(conn)
+}

@@ -29,6 +29,11 @@ pub mod kind {
     pub const CODE_SENT: &str = "code.sent";
     pub const TOTP_ENABLED: &str = "totp.enabled";
     pub const TOTP_DISABLED: &str = "totp.disabled";
+    pub const REGISTERED: &str = "account.registered";
+    pub const EMAIL_VERIFIED: &str = "account.email_verified";
+    pub const PASSWORD_RESET: &str = "password.reset";
+    pub const PASSWORD_CHANGED: &str = "password.changed";
+    pub const CONSENT_REVOKED: &str = "consent.revoked";
 }
 
 /// Records one event. A failure to write is logged, never shown to the person: the

@@ -148,35 +148,75 @@ impl Notifier {
 }
 
 #[derive(Template)]
-#[template(path = "emails/sign_in_code/subject.txt")]
-struct SignInCodeSubject<'a> {
+#[template(path = "emails/code/subject.txt")]
+struct CodeSubject<'a> {
     code: &'a str,
+    action: &'a str,
 }
 
 #[derive(Template)]
-#[template(path = "emails/sign_in_code/body.txt")]
-struct SignInCodeText<'a> {
+#[template(path = "emails/code/body.txt")]
+struct CodeText<'a> {
     code: &'a str,
+    action: &'a str,
     minutes: i64,
 }
 
 #[derive(Template)]
-#[template(path = "emails/sign_in_code/body.html")]
-struct SignInCodeHtml<'a> {
+#[template(path = "emails/code/body.html")]
+struct CodeHtml<'a> {
     code: &'a str,
+    action: &'a str,
     minutes: i64,
 }
 
-/// The "your sign-in code" email.
-pub fn sign_in_code_email(code: &str, minutes: i64) -> Result<Email, NotifyError> {
-    let build = |e: askama::Error| NotifyError::Build(e.to_string());
+#[derive(Template)]
+#[template(path = "emails/account_exists/subject.txt")]
+struct ExistsSubject;
+
+#[derive(Template)]
+#[template(path = "emails/account_exists/body.txt")]
+struct ExistsText;
+
+#[derive(Template)]
+#[template(path = "emails/account_exists/body.html")]
+struct ExistsHtml;
+
+fn build(e: askama::Error) -> NotifyError {
+    NotifyError::Build(e.to_string())
+}
+
+/// An email with a one-time code; `action` finishes "Use it to …".
+pub fn code_email(code: &str, action: &str, minutes: i64) -> Result<Email, NotifyError> {
     Ok(Email {
-        subject: SignInCodeSubject { code }
+        subject: CodeSubject { code, action }
             .render()
             .map_err(build)?
             .trim()
             .to_string(),
-        text: SignInCodeText { code, minutes }.render().map_err(build)?,
-        html: SignInCodeHtml { code, minutes }.render().map_err(build)?,
+        text: CodeText {
+            code,
+            action,
+            minutes,
+        }
+        .render()
+        .map_err(build)?,
+        html: CodeHtml {
+            code,
+            action,
+            minutes,
+        }
+        .render()
+        .map_err(build)?,
+    })
+}
+
+/// "Someone tried to register with your address": what the owner of a taken address
+/// gets, so registration answers the same whether the address is new or taken.
+pub fn account_exists_email() -> Result<Email, NotifyError> {
+    Ok(Email {
+        subject: ExistsSubject.render().map_err(build)?.trim().to_string(),
+        text: ExistsText.render().map_err(build)?,
+        html: ExistsHtml.render().map_err(build)?,
     })
 }

@@ -273,3 +273,37 @@ pub fn purge_expired(conn: &mut DbConn, now: i64) -> QueryResult<usize> {
         .execute(conn)?;
     Ok(n)
 }
+
+/// A person's consents with the client names, for the connected-apps list.
+pub fn consents_of_user(
+    conn: &mut DbConn,
+    user_id: &str,
+) -> QueryResult<Vec<(String, String, String, i64)>> {
+    use crate::db::schema::clients;
+    consents::table
+        .inner_join(clients::table.on(clients::id.eq(consents::client_id)))
+        .filter(consents::user_id.eq(user_id))
+        .select((
+            consents::client_id,
+            clients::name,
+            consents::scopes,
+            consents::created_at,
+        ))
+        .load(conn)
+}
+
+/// Withdraws a consent and revokes every grant the client holds for the person.
+pub fn revoke_consent(conn: &mut DbConn, user_id: &str, client_id: &str) -> QueryResult<usize> {
+    conn.transaction(|conn| {
+        let n = diesel::delete(consents::table.find((user_id, client_id))).execute(conn)?;
+        diesel::update(
+            token_families::table
+                .filter(token_families::user_id.eq(user_id))
+                .filter(token_families::client_id.eq(client_id))
+                .filter(token_families::revoked_at.is_null()),
+        )
+        .set(token_families::revoked_at.eq(crate::time::now()))
+        .execute(conn)?;
+        Ok(n)
+    })
+}

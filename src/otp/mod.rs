@@ -40,24 +40,50 @@ fn new_code() -> String {
     format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32))
 }
 
-/// Sends a sign-in code to `email` (if it names an account) and returns the challenge id
-/// the code entry page carries. `browser` is the hash of the browser's CSRF cookie.
-pub async fn send_sign_in_code(
+/// What a code is for (stored with it; a code for one purpose never serves another).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    SignIn,
+    VerifyEmail,
+    ResetPassword,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::SignIn => "sign_in",
+            Purpose::VerifyEmail => "verify_email",
+            Purpose::ResetPassword => "reset_password",
+        }
+    }
+
+    /// Finishes the email's "Use it to …".
+    fn action(self) -> &'static str {
+        match self {
+            Purpose::SignIn => "sign in",
+            Purpose::VerifyEmail => "confirm your email address",
+            Purpose::ResetPassword => "reset your password",
+        }
+    }
+}
+
+/// Issues a code for `identifier` and mails it to `send_to` (when given); returns the
+/// challenge id the code entry page carries. Without `send_to` the row still exists (with
+/// a code nobody receives), so unknown addresses are answered and limited like known ones.
+pub async fn issue(
     state: &AppState,
-    email: &str,
+    purpose: Purpose,
+    identifier: &str,
+    user_id: Option<String>,
+    send_to: Option<String>,
     browser: String,
 ) -> Result<String, SendError> {
-    let identifier =
-        accounts::normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
     let s = &state.settings;
     let now = crate::time::now();
     let (window, max) = (s.otp_window, s.otp_max_sends);
-    let ident = identifier.clone();
-    let (recent, user) = db::run(&state.pool, move |conn| {
-        Ok((
-            store::sent_since(conn, &ident, now - window)?,
-            accounts::store::find_by_email(conn, &ident)?,
-        ))
+    let ident = identifier.to_string();
+    let recent = db::run(&state.pool, move |conn| {
+        Ok(store::sent_since(conn, &ident, now - window)?)
     })
     .await?;
     if recent >= max {
@@ -71,9 +97,9 @@ pub async fn send_sign_in_code(
         .map_err(|_| DbError::Cancelled)?;
     let row = CodeRow {
         id: crypto::random_token(18),
-        purpose: "sign_in".into(),
-        identifier: identifier.clone(),
-        user_id: user.as_ref().map(|u| u.id.clone()),
+        purpose: purpose.as_str().into(),
+        identifier: identifier.to_string(),
+        user_id,
         code_hash,
         browser,
         tries: 0,
@@ -83,17 +109,50 @@ pub async fn send_sign_in_code(
     };
     let id = row.id.clone();
     db::run(&state.pool, move |conn| Ok(store::insert(conn, &row)?)).await?;
-    if let Some(user) = user {
-        let email = notify::sign_in_code_email(&code, (s.otp_ttl + 59) / 60)?;
-        state.notifier.send_email(&user.email, email).await?;
+    if let Some(to) = send_to {
+        let email = notify::code_email(&code, purpose.action(), (s.otp_ttl + 59) / 60)?;
+        state.notifier.send_email(&to, email).await?;
     }
     Ok(id)
 }
 
-/// Checks a code for challenge `id` from `browser`; on success returns the account id.
-/// Each call spends a try first (one statement), so parallel guesses cannot exceed the cap.
+/// Sends a sign-in code to `email` if it names a verified account.
+pub async fn send_sign_in_code(
+    state: &AppState,
+    email: &str,
+    browser: String,
+) -> Result<String, SendError> {
+    let identifier =
+        accounts::normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
+    let ident = identifier.clone();
+    let user = db::run(&state.pool, move |conn| {
+        Ok(accounts::store::find_by_email(conn, &ident)?)
+    })
+    .await?
+    .filter(|u| u.email_verified);
+    let (user_id, to) = match user {
+        Some(u) => (Some(u.id), Some(u.email)),
+        None => (None, None),
+    };
+    issue(state, Purpose::SignIn, &identifier, user_id, to, browser).await
+}
+
+/// Checks a sign-in code; on success returns the account id.
 pub async fn check_sign_in_code(
     state: &AppState,
+    id: &str,
+    browser: &str,
+    code: &str,
+) -> Result<String, CheckError> {
+    check(state, Purpose::SignIn, id, browser, code).await
+}
+
+/// Checks a code for challenge `id` and `purpose` from `browser`; on success returns the
+/// account id. Each call spends a try first (one statement), so parallel guesses cannot
+/// exceed the cap.
+pub async fn check(
+    state: &AppState,
+    purpose: Purpose,
     id: &str,
     browser: &str,
     code: &str,
@@ -112,7 +171,7 @@ pub async fn check_sign_in_code(
     let Some(row) = row else {
         return Err(CheckError::Dead);
     };
-    if !crypto::constant_time_eq(&row.browser, &browser_hash) || row.purpose != "sign_in" {
+    if !crypto::constant_time_eq(&row.browser, &browser_hash) || row.purpose != purpose.as_str() {
         return Err(CheckError::Dead);
     }
     let (code, hash) = (code.trim().to_string(), row.code_hash.clone());

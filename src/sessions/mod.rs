@@ -48,7 +48,15 @@ pub async fn current(
     };
     let hash = crypto::hash_secret(cookie.value());
     db::run(pool, move |conn| {
-        Ok(store::find_valid(conn, &hash, crate::time::now())?)
+        let now = crate::time::now();
+        let found = store::find_valid(conn, &hash, now)?;
+        if let Some(s) = &found {
+            // "Last seen" for the session list, written at most once a minute.
+            if now - s.last_seen_at >= 60 {
+                store::touch(conn, &hash, now)?;
+            }
+        }
+        Ok(found)
     })
     .await
 }

@@ -49,3 +49,38 @@ pub fn delete_for_user(conn: &mut DbConn, user_id: &str) -> QueryResult<usize> {
     diesel::delete(browser_sessions::table.filter(browser_sessions::user_id.eq(user_id)))
         .execute(conn)
 }
+
+pub fn list_for_user(conn: &mut DbConn, user_id: &str, now: i64) -> QueryResult<Vec<Session>> {
+    browser_sessions::table
+        .filter(browser_sessions::user_id.eq(user_id))
+        .filter(browser_sessions::expires_at.gt(now))
+        .order(browser_sessions::last_seen_at.desc())
+        .select(Session::as_select())
+        .load(conn)
+}
+
+/// Ends one of a person's sessions (never someone else's).
+pub fn delete_of_user(conn: &mut DbConn, user_id: &str, id_hash: &str) -> QueryResult<usize> {
+    diesel::delete(
+        browser_sessions::table
+            .filter(browser_sessions::id_hash.eq(id_hash))
+            .filter(browser_sessions::user_id.eq(user_id)),
+    )
+    .execute(conn)
+}
+
+/// Ends every session of a person except `keep`.
+pub fn delete_others(conn: &mut DbConn, user_id: &str, keep: &str) -> QueryResult<usize> {
+    diesel::delete(
+        browser_sessions::table
+            .filter(browser_sessions::user_id.eq(user_id))
+            .filter(browser_sessions::id_hash.ne(keep)),
+    )
+    .execute(conn)
+}
+
+pub fn touch(conn: &mut DbConn, id_hash: &str, now: i64) -> QueryResult<usize> {
+    diesel::update(browser_sessions::table.find(id_hash))
+        .set(browser_sessions::last_seen_at.eq(now))
+        .execute(conn)
+}

@@ -77,9 +77,9 @@ impl SmtpSink {
     }
 }
 
-/// The 6-digit code in a sign-in email.
+/// The 6-digit code in a code email.
 pub fn code_in(message: &str) -> String {
-    let marker = "Your sign-in code is: ";
+    let marker = "Your code is: ";
     let start = message.find(marker).expect("a sign-in code email") + marker.len();
     message[start..start + 6].to_string()
 }

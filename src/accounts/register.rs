@@ -1,0 +1,510 @@
+//! Self-service: registration with email confirmation, and password reset by a code sent
+//! to a confirmed address. Answers never tell whether an address has an account.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{check_password_policy, hash_off_thread, normalize_email, store};
+use crate::audit::{self, kind};
+use crate::crypto;
+use crate::db::{self, DbError};
+use crate::oauth::params::Params;
+use crate::otp::{self, CheckError, Purpose, SendError};
+use crate::web::{self as page, csrf, AppState, PageError};
+
+/// Mounts registration and password reset.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/register", web::get().to(show_register))
+        .route("/register", web::post().to(submit_register))
+        .route("/register/verify", web::get().to(show_verify))
+        .route("/register/verify", web::post().to(submit_verify))
+        .route("/password/forgot", web::get().to(show_forgot))
+        .route("/password/forgot", web::post().to(submit_forgot))
+        .route("/password/reset", web::get().to(show_reset))
+        .route("/password/reset", web::post().to(submit_reset));
+}
+
+#[derive(Template)]
+#[template(path = "accounts/register.html")]
+struct RegisterPage {
+    csrf: String,
+    email: String,
+    name: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "accounts/code.html")]
+struct CodePage {
+    title: &'static str,
+    action: &'static str,
+    csrf: String,
+    challenge: String,
+    identifier: String,
+    new_password: bool,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "accounts/forgot.html")]
+struct ForgotPage {
+    csrf: String,
+    email: String,
+    error: Option<String>,
+}
+
+fn with_csrf<T: Template>(
+    state: &AppState,
+    req: &HttpRequest,
+    status: StatusCode,
+    build: impl FnOnce(String) -> T,
+) -> HttpResponse {
+    let (token, cookie) = csrf::token(req, state.secure_cookies());
+    let mut resp = page::render(status, &build(token));
+    if let Some(c) = cookie {
+        let _ = resp.add_cookie(&c);
+    }
+    resp
+}
+
+fn require_csrf(state: &AppState, req: &HttpRequest, token: &str) -> Result<(), PageError> {
+    if csrf::verify(req, state.secure_cookies(), token) {
+        Ok(())
+    } else {
+        Err(PageError::Forbidden(
+            "The form expired. Go back and try again.".into(),
+        ))
+    }
+}
+
+fn registration_open(state: &AppState) -> Result<(), PageError> {
+    if state.settings.registration_enabled {
+        Ok(())
+    } else {
+        Err(PageError::NotFound(
+            "Registration is switched off here. Ask an administrator for an account.".into(),
+        ))
+    }
+}
+
+async fn show_register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    registration_open(&state)?;
+    Ok(with_csrf(&state, &req, StatusCode::OK, |csrf| {
+        RegisterPage {
+            csrf,
+            email: String::new(),
+            name: String::new(),
+            error: None,
+        }
+    }))
+}
+
+/// The registration form; an empty password makes a passwordless account (codes only).
+#[derive(Deserialize)]
+pub struct RegisterForm {
+    csrf: String,
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// `POST /register`: the same answer for a new or a taken address; the owner of a taken
+/// one gets an email instead of a code.
+async fn submit_register(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<RegisterForm>,
+) -> Result<HttpResponse, PageError> {
+    registration_open(&state)?;
+    require_csrf(&state, &req, &form.csrf)?;
+    let form = form.into_inner();
+    let again = |error: String, status: StatusCode| {
+        let (email, name) = (
+            form.email.chars().take(254).collect(),
+            form.name.chars().take(200).collect(),
+        );
+        page::render(
+            status,
+            &RegisterPage {
+                csrf: form.csrf.clone(),
+                email,
+                name,
+                error: Some(error),
+            },
+        )
+    };
+    let Ok(email) = normalize_email(&form.email) else {
+        return Ok(again(
+            "Enter a valid email address.".into(),
+            StatusCode::BAD_REQUEST,
+        ));
+    };
+    let password = (!form.password.is_empty()).then(|| form.password.clone());
+    if let Some(p) = &password {
+        if let Err(message) = check_password_policy(p, &email, state.settings.password_min_length) {
+            return Ok(again(message, StatusCode::BAD_REQUEST));
+        }
+    }
+    let name =
+        Some(form.name.trim().chars().take(200).collect::<String>()).filter(|n| !n.is_empty());
+    let hash = match password {
+        Some(p) => Some(
+            hash_off_thread(p)
+                .await
+                .map_err(|e| PageError::Internal(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let (e, n) = (email.clone(), name.clone());
+    // New address: an unconfirmed account. Unconfirmed: its choices are replaced. Taken:
+    // nothing changes.
+    let (user_id, taken) = db::run(&state.pool, move |conn| {
+        match store::find_by_email(conn, &e)? {
+            None => Ok((
+                Some(store::insert_unverified(conn, &e, n.as_deref(), hash.as_deref())?.id),
+                false,
+            )),
+            Some(u) if !u.email_verified => {
+                store::refresh_unverified(conn, &u.id, n.as_deref(), hash.as_deref())?;
+                Ok((Some(u.id), false))
+            }
+            Some(_) => Ok((None, true)),
+        }
+    })
+    .await?;
+    let browser = crypto::hash_secret(&form.csrf);
+    let origin = page::origin(&req, &state.settings);
+    let sent = if taken {
+        let result = otp::issue(&state, Purpose::VerifyEmail, &email, None, None, browser).await;
+        if result.is_ok() {
+            if let Ok(notice) = crate::notify::account_exists_email() {
+                if let Err(e) = state.notifier.send_email(&email, notice).await {
+                    tracing::warn!(error = %e, "could not tell an address owner about a registration attempt");
+                }
+            }
+        }
+        result
+    } else {
+        otp::issue(
+            &state,
+            Purpose::VerifyEmail,
+            &email,
+            user_id.clone(),
+            Some(email.clone()),
+            browser,
+        )
+        .await
+    };
+    match sent {
+        Ok(challenge) => {
+            audit::record(
+                &state.pool,
+                &origin,
+                kind::REGISTERED,
+                user_id,
+                None,
+                format!("email={email} taken={taken}"),
+            )
+            .await;
+            Ok(page::see_other(&format!(
+                "/register/verify?challenge={challenge}"
+            )))
+        }
+        Err(SendError::Db(e)) => Err(e.into()),
+        Err(e @ SendError::TooMany) => Ok(again(format!("{e}."), StatusCode::TOO_MANY_REQUESTS)),
+        Err(e) => Ok(again(format!("{e}."), StatusCode::SERVICE_UNAVAILABLE)),
+    }
+}
+
+async fn code_page(
+    state: &AppState,
+    req: &HttpRequest,
+    title: &'static str,
+    action: &'static str,
+    new_password: bool,
+) -> Result<HttpResponse, PageError> {
+    let params = Params::parse(req.query_string().as_bytes())
+        .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
+    let challenge = params.get("challenge").unwrap_or("").to_string();
+    let identifier = otp::challenge_identifier(state, &challenge)
+        .await?
+        .ok_or_else(|| PageError::BadRequest("This code has expired. Start again.".into()))?;
+    Ok(with_csrf(state, req, StatusCode::OK, |csrf| CodePage {
+        title,
+        action,
+        csrf,
+        challenge,
+        identifier,
+        new_password,
+        error: None,
+    }))
+}
+
+async fn show_verify(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    code_page(
+        &state,
+        &req,
+        "Confirm your email address",
+        "/register/verify",
+        false,
+    )
+    .await
+}
+
+/// A code form (with a new password for resets).
+#[derive(Deserialize)]
+pub struct CodeForm {
+    csrf: String,
+    challenge: String,
+    code: String,
+    #[serde(default)]
+    password: String,
+}
+
+fn code_error(e: CheckError) -> &'static str {
+    match e {
+        CheckError::Wrong => "That code is not right. Check it and try again.",
+        CheckError::Dead => "This code can no longer be used. Start again for a new one.",
+    }
+}
+
+/// `POST /register/verify`: the code confirms the address; the account is usable now and
+/// the person is signed in.
+async fn submit_verify(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CodeForm>,
+) -> Result<HttpResponse, PageError> {
+    require_csrf(&state, &req, &form.csrf)?;
+    let browser = crypto::hash_secret(&form.csrf);
+    match otp::check(
+        &state,
+        Purpose::VerifyEmail,
+        &form.challenge,
+        &browser,
+        &form.code,
+    )
+    .await
+    {
+        Ok(user_id) => {
+            let id = user_id.clone();
+            db::run(&state.pool, move |conn| {
+                Ok(store::mark_verified(conn, &id)?)
+            })
+            .await?;
+            let origin = page::origin(&req, &state.settings);
+            audit::record(
+                &state.pool,
+                &origin,
+                kind::EMAIL_VERIFIED,
+                Some(user_id.clone()),
+                None,
+                String::new(),
+            )
+            .await;
+            let secure = state.secure_cookies();
+            let previous = req
+                .cookie(crate::sessions::session_cookie_name(secure))
+                .map(|c| c.value().to_string());
+            let (token, _) = crate::sessions::start(
+                &state.pool,
+                user_id,
+                vec!["otp".into()],
+                state.settings.session_ttl,
+                &origin,
+                previous,
+            )
+            .await?;
+            let mut resp = page::see_other("/account");
+            let _ = resp.add_cookie(&crate::sessions::session_cookie(token, secure));
+            Ok(resp)
+        }
+        Err(e) => {
+            let identifier = otp::challenge_identifier(&state, &form.challenge)
+                .await?
+                .unwrap_or_default();
+            let form = form.into_inner();
+            Ok(page::render(
+                StatusCode::UNAUTHORIZED,
+                &CodePage {
+                    title: "Confirm your email address",
+                    action: "/register/verify",
+                    csrf: form.csrf,
+                    challenge: form.challenge,
+                    identifier,
+                    new_password: false,
+                    error: Some(code_error(e).into()),
+                },
+            ))
+        }
+    }
+}
+
+async fn show_forgot(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    Ok(with_csrf(&state, &req, StatusCode::OK, |csrf| ForgotPage {
+        csrf,
+        email: String::new(),
+        error: None,
+    }))
+}
+
+/// The "forgot your password" form.
+#[derive(Deserialize)]
+pub struct ForgotForm {
+    csrf: String,
+    email: String,
+}
+
+/// `POST /password/forgot`: a code goes to the address if it is a confirmed account.
+async fn submit_forgot(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<ForgotForm>,
+) -> Result<HttpResponse, PageError> {
+    require_csrf(&state, &req, &form.csrf)?;
+    let identifier =
+        normalize_email(&form.email).unwrap_or_else(|_| form.email.trim().to_lowercase());
+    let ident = identifier.clone();
+    let user = db::run(&state.pool, move |conn| {
+        Ok(store::find_by_email(conn, &ident)?)
+    })
+    .await?
+    .filter(|u| u.email_verified);
+    let (user_id, to) = match user {
+        Some(u) => (Some(u.id), Some(u.email)),
+        None => (None, None),
+    };
+    let browser = crypto::hash_secret(&form.csrf);
+    match otp::issue(
+        &state,
+        Purpose::ResetPassword,
+        &identifier,
+        user_id,
+        to,
+        browser,
+    )
+    .await
+    {
+        Ok(challenge) => Ok(page::see_other(&format!(
+            "/password/reset?challenge={challenge}"
+        ))),
+        Err(SendError::Db(e)) => Err(e.into()),
+        Err(e) => {
+            let status = if matches!(e, SendError::TooMany) {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            Ok(page::render(
+                status,
+                &ForgotPage {
+                    csrf: form.csrf.clone(),
+                    email: form.email.chars().take(254).collect(),
+                    error: Some(format!("{e}.")),
+                },
+            ))
+        }
+    }
+}
+
+async fn show_reset(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    code_page(
+        &state,
+        &req,
+        "Choose a new password",
+        "/password/reset",
+        true,
+    )
+    .await
+}
+
+/// `POST /password/reset`: a right code sets the new password and ends every session and
+/// refresh token of the account.
+async fn submit_reset(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<CodeForm>,
+) -> Result<HttpResponse, PageError> {
+    require_csrf(&state, &req, &form.csrf)?;
+    let form = form.into_inner();
+    let identifier = otp::challenge_identifier(&state, &form.challenge)
+        .await?
+        .unwrap_or_default();
+    let again = |error: String, status: StatusCode| {
+        page::render(
+            status,
+            &CodePage {
+                title: "Choose a new password",
+                action: "/password/reset",
+                csrf: form.csrf.clone(),
+                challenge: form.challenge.clone(),
+                identifier: identifier.clone(),
+                new_password: true,
+                error: Some(error),
+            },
+        )
+    };
+    // The policy first, so a weak choice does not burn the code.
+    if let Err(message) = check_password_policy(
+        &form.password,
+        &identifier,
+        state.settings.password_min_length,
+    ) {
+        return Ok(again(message, StatusCode::BAD_REQUEST));
+    }
+    let browser = crypto::hash_secret(&form.csrf);
+    let user_id = match otp::check(
+        &state,
+        Purpose::ResetPassword,
+        &form.challenge,
+        &browser,
+        &form.code,
+    )
+    .await
+    {
+        Ok(id) => id,
+        Err(e) => return Ok(again(code_error(e).into(), StatusCode::UNAUTHORIZED)),
+    };
+    let hash = hash_off_thread(form.password.clone())
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    let id = user_id.clone();
+    db::run(&state.pool, move |conn| {
+        store::set_password(conn, &id, &hash)?;
+        crate::sessions::store::delete_for_user(conn, &id)?;
+        crate::oauth::store::revoke_families_of_user(conn, &id)?;
+        Ok::<_, DbError>(())
+    })
+    .await?;
+    let origin = page::origin(&req, &state.settings);
+    audit::record(
+        &state.pool,
+        &origin,
+        kind::PASSWORD_RESET,
+        Some(user_id),
+        None,
+        "sessions and refresh tokens revoked".into(),
+    )
+    .await;
+    let mut resp = page::see_other("/login?reset=done");
+    let _ = resp.add_cookie(&crate::sessions::clear_session_cookie(
+        state.secure_cookies(),
+    ));
+    Ok(resp)
+}
