@@ -1,0 +1,431 @@
+//! Registration with email confirmation, password reset, password change, the session
+//! list and connected apps, with mail delivered to a local SMTP sink.
+
+mod common;
+
+use common::smtp::{code_in, SmtpSink};
+use common::*;
+
+const NEW_PASSWORD: &str = "correct horse battery staple";
+
+async fn app_with_sink(adjust: impl FnOnce(&mut porta::config::Settings)) -> (TestApp, SmtpSink) {
+    let sink = SmtpSink::start().await;
+    let port = sink.port;
+    let app = TestApp::spawn_with(move |s| {
+        s.smtp_host = Some("127.0.0.1".into());
+        s.smtp_port = port;
+        s.smtp_tls = "none".into();
+        adjust(s);
+    })
+    .await;
+    (app, sink)
+}
+
+async fn register(
+    app: &TestApp,
+    browser: &Browser,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    let page = browser
+        .get(&app.url("/register"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    browser
+        .post(
+            &app.url("/register"),
+            &[
+                ("csrf", &hidden(&page, "csrf")),
+                ("email", email),
+                ("name", "Nia"),
+                ("password", password),
+            ],
+        )
+        .await
+}
+
+async fn submit_code(
+    app: &TestApp,
+    browser: &Browser,
+    page_path: &str,
+    action: &str,
+    code: &str,
+    password: Option<&str>,
+) -> reqwest::Response {
+    let page = browser.get(&app.url(page_path)).await.text().await.unwrap();
+    let mut form = vec![
+        ("csrf", hidden(&page, "csrf")),
+        ("challenge", hidden(&page, "challenge")),
+        ("code", code.to_string()),
+    ];
+    if let Some(p) = password {
+        form.push(("password", p.to_string()));
+    }
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    browser.post(&app.url(action), &form).await
+}
+
+#[tokio::test]
+async fn registration_confirms_the_address_before_the_account_works() {
+    let (app, sink) = app_with_sink(|_| {}).await;
+    let browser = Browser::new();
+    let resp = register(&app, &browser, "nia@example.com", NEW_PASSWORD).await;
+    assert_eq!(resp.status(), 303);
+    let verify = location(&resp);
+    assert!(verify.starts_with("/register/verify?challenge="));
+
+    // Not usable yet.
+    let other = Browser::new();
+    assert_eq!(
+        other
+            .submit_login(&app, &app.url("/login"), "nia@example.com", NEW_PASSWORD)
+            .await
+            .status(),
+        401
+    );
+
+    let code = code_in(&sink.message(0).await);
+    let resp = submit_code(&app, &browser, &verify, "/register/verify", &code, None).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(location(&resp), "/account");
+    assert!(browser
+        .get(&app.url("/account"))
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("nia@example.com"));
+    assert_eq!(
+        other
+            .submit_login(&app, &app.url("/login"), "nia@example.com", NEW_PASSWORD)
+            .await
+            .status(),
+        303
+    );
+}
+
+#[tokio::test]
+async fn registering_a_taken_address_looks_the_same_and_tells_the_owner() {
+    let (app, sink) = app_with_sink(|_| {}).await;
+    app.user(EMAIL, PASSWORD).await;
+    let new = register(&app, &Browser::new(), "fresh@example.com", NEW_PASSWORD).await;
+    let taken = register(&app, &Browser::new(), EMAIL, NEW_PASSWORD).await;
+    assert_eq!(new.status(), taken.status());
+    assert!(location(&taken).starts_with("/register/verify?challenge="));
+    let owner_mail = sink.message(1).await;
+    assert!(owner_mail.contains(&format!("To: {EMAIL}")));
+    assert!(owner_mail.contains("you already have one"));
+    assert!(
+        !owner_mail.contains("Your code is:"),
+        "no code for a taken address"
+    );
+    // The owner's password is untouched.
+    assert_eq!(
+        Browser::new()
+            .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+            .await
+            .status(),
+        303
+    );
+}
+
+#[tokio::test]
+async fn guessable_and_short_passwords_are_refused_with_advice() {
+    let (app, _sink) = app_with_sink(|_| {}).await;
+    for (password, hint) in [
+        ("short", "at least 8"),
+        ("password123", "too easy to guess"),
+        ("qwertyuiop", "too easy to guess"),
+    ] {
+        let resp = register(&app, &Browser::new(), "x@example.com", password).await;
+        assert_eq!(resp.status(), 400, "{password}");
+        assert!(resp.text().await.unwrap().contains(hint), "{password}");
+    }
+    // Any Unicode, long passphrases fine.
+    let resp = register(
+        &app,
+        &Browser::new(),
+        "y@example.com",
+        "ünïcödé ☃ passphrase with spaces",
+    )
+    .await;
+    assert_eq!(resp.status(), 303);
+}
+
+#[tokio::test]
+async fn registration_can_be_switched_off() {
+    let app = TestApp::spawn_with(|s| s.registration_enabled = false).await;
+    assert_eq!(
+        Browser::new().get(&app.url("/register")).await.status(),
+        404
+    );
+}
+
+#[tokio::test]
+async fn a_password_reset_revokes_every_session_and_refresh_token() {
+    let (app, sink) = app_with_sink(|_| {}).await;
+    let client = app.confidential().await;
+    app.user(EMAIL, PASSWORD).await;
+    let signed_in = Browser::new();
+    let (verifier, challenge) = pkce();
+    let back = signed_in
+        .authorize(
+            &app,
+            &openid_query(&client.client_id, &challenge),
+            EMAIL,
+            PASSWORD,
+        )
+        .await;
+    let code = param(&back, "code").unwrap();
+    let (_, tokens) = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+
+    let browser = Browser::new();
+    let page = browser
+        .get(&app.url("/password/forgot"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let resp = browser
+        .post(
+            &app.url("/password/forgot"),
+            &[("csrf", &hidden(&page, "csrf")), ("email", EMAIL)],
+        )
+        .await;
+    let reset = location(&resp);
+    assert!(reset.starts_with("/password/reset?challenge="));
+    let code = code_in(&sink.message(0).await);
+    let page = browser.get(&app.url(&reset)).await.text().await.unwrap();
+    let (csrf, challenge) = (hidden(&page, "csrf"), hidden(&page, "challenge"));
+    let post = |password: &'static str| {
+        let form = [
+            ("csrf", csrf.clone()),
+            ("challenge", challenge.clone()),
+            ("code", code.clone()),
+            ("password", password.to_string()),
+        ];
+        let (b, url) = (&browser, app.url("/password/reset"));
+        async move {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            b.post(&url, &form).await.status().as_u16()
+        }
+    };
+    // A weak new password is refused without spending the code.
+    assert_eq!(post("password1").await, 400);
+    assert_eq!(post(NEW_PASSWORD).await, 303);
+    // Single use.
+    assert_eq!(post(NEW_PASSWORD).await, 401);
+
+    assert!(signed_in
+        .get(&app.url("/"))
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("You are not signed in."));
+    assert_eq!(
+        app.introspect(&client, tokens["refresh_token"].as_str().unwrap())
+            .await["active"],
+        false
+    );
+    assert_eq!(
+        Browser::new()
+            .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        Browser::new()
+            .submit_login(&app, &app.url("/login"), EMAIL, NEW_PASSWORD)
+            .await
+            .status(),
+        303
+    );
+}
+
+#[tokio::test]
+async fn unknown_addresses_can_ask_for_a_reset_and_get_the_same_answer() {
+    let (app, sink) = app_with_sink(|_| {}).await;
+    let browser = Browser::new();
+    let page = browser
+        .get(&app.url("/password/forgot"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let resp = browser
+        .post(
+            &app.url("/password/forgot"),
+            &[
+                ("csrf", &hidden(&page, "csrf")),
+                ("email", "nobody@example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert!(location(&resp).starts_with("/password/reset?challenge="));
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(sink.count(), 0);
+}
+
+#[tokio::test]
+async fn the_account_page_lists_sessions_and_apps_and_can_end_them() {
+    let app = TestApp::spawn().await;
+    let client = app.confidential().await;
+    app.user(EMAIL, PASSWORD).await;
+    let phone = Browser::new();
+    let (verifier, challenge) = pkce();
+    let back = phone
+        .authorize(
+            &app,
+            &openid_query(&client.client_id, &challenge),
+            EMAIL,
+            PASSWORD,
+        )
+        .await;
+    let code = param(&back, "code").unwrap();
+    let (_, tokens) = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+
+    let laptop = Browser::new();
+    laptop
+        .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+        .await;
+    let page = laptop.get(&app.url("/account")).await.text().await.unwrap();
+    assert_eq!(
+        page.matches("name=\"session\"").count(),
+        1,
+        "one other session to end"
+    );
+    assert!(page.contains("(this browser)"));
+    assert!(page.contains("Test App"), "the connected app");
+
+    // Remove the app's access: its refresh token dies.
+    let csrf = hidden(&page, "csrf");
+    laptop
+        .post(
+            &app.url("/account/apps/revoke"),
+            &[("csrf", &csrf), ("client_id", &client.client_id)],
+        )
+        .await;
+    assert_eq!(
+        app.introspect(&client, tokens["refresh_token"].as_str().unwrap())
+            .await["active"],
+        false
+    );
+
+    // End the phone's session.
+    let session = hidden(&page, "session");
+    laptop
+        .post(
+            &app.url("/account/sessions/end"),
+            &[("csrf", &csrf), ("session", &session)],
+        )
+        .await;
+    assert!(phone
+        .get(&app.url("/"))
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("You are not signed in."));
+    assert!(!laptop
+        .get(&app.url("/"))
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("You are not signed in."));
+}
+
+#[tokio::test]
+async fn changing_the_password_needs_the_current_one_and_signs_out_elsewhere() {
+    let app = TestApp::spawn().await;
+    app.user(EMAIL, PASSWORD).await;
+    let other = Browser::new();
+    other
+        .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+        .await;
+    let browser = Browser::new();
+    browser
+        .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+        .await;
+    let page = browser
+        .get(&app.url("/account"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&page, "csrf");
+    let wrong = browser
+        .post(
+            &app.url("/account/password"),
+            &[
+                ("csrf", &csrf),
+                ("current_password", "nope"),
+                ("new_password", NEW_PASSWORD),
+            ],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(wrong.contains("current password is not right"));
+    let ok = browser
+        .post(
+            &app.url("/account/password"),
+            &[
+                ("csrf", &csrf),
+                ("current_password", PASSWORD),
+                ("new_password", NEW_PASSWORD),
+            ],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(ok.contains("Your password was changed"));
+    assert!(other
+        .get(&app.url("/"))
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("You are not signed in."));
+    assert!(!browser
+        .get(&app.url("/"))
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("You are not signed in."));
+    assert_eq!(
+        Browser::new()
+            .submit_login(&app, &app.url("/login"), EMAIL, NEW_PASSWORD)
+            .await
+            .status(),
+        303
+    );
+}
