@@ -156,3 +156,111 @@ async fn a_person_signs_in_to_the_demo_app_in_chromium() {
     assert!(c.source().await.unwrap().contains("You are not signed in."));
     c.close().await.unwrap();
 }
+
+async fn wait_for(c: &fantoccini::Client, css: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+}
+
+async fn fill(c: &fantoccini::Client, css: &str, text: &str) {
+    wait_for(c, css).await.send_keys(text).await.unwrap();
+}
+
+async fn click(c: &fantoccini::Client, css: &str) {
+    wait_for(c, css).await.click().await.unwrap();
+}
+
+/// Register → confirm the email → turn on TOTP → sign out → sign in to an app with the
+/// password and TOTP through the authorization-code flow → sign out everywhere.
+#[tokio::test]
+async fn a_person_registers_adds_totp_and_signs_in_with_two_factors_in_chromium() {
+    use common::smtp::{code_in, SmtpSink};
+    use totp_rs::{Algorithm, Secret, TOTP};
+
+    let sink = SmtpSink::start().await;
+    let port = sink.port;
+    let app = TestApp::spawn_demo_with(move |s| {
+        s.smtp_host = Some("127.0.0.1".into());
+        s.smtp_port = port;
+        s.smtp_tls = "none".into();
+    })
+    .await;
+    let driver = start_chromedriver();
+    let c = browser(&driver).await;
+    let email = "rae@example.com";
+    let password = "a quiet lake at dawn";
+
+    // Register and confirm the address with the emailed code.
+    c.goto(&app.url("/register")).await.unwrap();
+    fill(&c, "#email", email).await;
+    fill(&c, "#password", password).await;
+    click(&c, "button[type=submit]").await;
+    let code = code_in(&sink.message(0).await);
+    fill(&c, "#code", &code).await;
+    click(&c, "button[type=submit]").await;
+    wait_for(&c, "form[action='/account/totp/setup'] button").await;
+
+    // Turn on TOTP with the key shown next to the QR code.
+    click(&c, "form[action='/account/totp/setup'] button").await;
+    let secret = wait_for(&c, "#secret").await.text().await.unwrap();
+    let totp = TOTP::new(
+        Algorithm::SHA1,
+        6,
+        1,
+        30,
+        Secret::Encoded(secret).to_bytes().unwrap(),
+        None,
+        String::new(),
+    )
+    .unwrap();
+    let step = porta::time::now() / 30;
+    fill(&c, "#code", &totp.generate((step * 30) as u64)).await;
+    click(&c, "button[type=submit]").await;
+    assert_eq!(
+        c.find_all(Locator::Css(".codes li")).await.unwrap().len(),
+        10,
+        "recovery codes shown once"
+    );
+    click(&c, "a.button").await;
+
+    // Sign out.
+    click(&c, "form[action='/logout'] button").await;
+    wait_for(&c, "h1").await;
+    assert!(c.source().await.unwrap().contains("You are signed out"));
+
+    // Sign in to the demo app: password, then TOTP, then consent.
+    c.goto(&app.url("/demo")).await.unwrap();
+    c.find(Locator::LinkText("Sign in with Porta"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill(&c, "#email", email).await;
+    fill(&c, "#password", password).await;
+    click(&c, "form[action='/login'] button[type=submit]").await;
+    fill(&c, "#code", &totp.generate(((step + 1) * 30) as u64)).await;
+    click(&c, "button[type=submit]").await;
+    click(&c, "button[value=allow]").await;
+    wait_for(&c, "pre").await;
+    let source = c.source().await.unwrap();
+    assert!(source.contains("Verified id token claims"), "{source}");
+    assert!(
+        source.contains("&#34;mfa&#34;") || source.contains("\"mfa\""),
+        "amr shows two factors: {source}"
+    );
+
+    // Sign out everywhere from the account page.
+    c.goto(&app.url("/account")).await.unwrap();
+    click(&c, "form[action='/account/sign-out-everywhere'] button").await;
+    wait_for(&c, "h1").await;
+    c.goto(&app.url("/")).await.unwrap();
+    assert!(c.source().await.unwrap().contains("You are not signed in."));
+    if let Ok(png) = c.screenshot().await {
+        let _ = std::fs::write(concat!(env!("CARGO_TARGET_TMPDIR"), "/signed-out.png"), png);
+    }
+    c.close().await.unwrap();
+}

@@ -90,9 +90,14 @@ impl TestApp {
 
     /// Starts a fresh Porta with the demo app (`serve --demo`).
     pub async fn spawn_demo() -> TestApp {
+        Self::spawn_demo_with(|_| {}).await
+    }
+
+    /// Starts a fresh Porta with the demo app and adjusted settings.
+    pub async fn spawn_demo_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = fresh_database(dir.path());
-        Self::launch(dir, database_url, MasterKey::generate(), |_| {}, true).await
+        Self::launch(dir, database_url, MasterKey::generate(), adjust, true).await
     }
 
     /// Starts Porta on an existing database (a restart).
