@@ -346,3 +346,139 @@ async fn sign_out_everywhere_ends_sessions_and_refresh_tokens() {
         401
     );
 }
+
+#[tokio::test]
+async fn acr_reflects_the_factors_and_acr_values_can_demand_two() {
+    let app = TestApp::spawn().await;
+    let client = app.client(false, &["authorization_code"], true).await;
+    app.user(EMAIL, PASSWORD).await;
+    let (t, _, step) = enrol(&app, &Browser::new()).await;
+
+    // Asking for two factors: password, then TOTP.
+    let browser = Browser::new();
+    let (verifier, challenge) = pkce();
+    let mut q = openid_query(&client.client_id, &challenge);
+    q.push(("acr_values", "urn:porta:acr:mfa"));
+    let login = location(&browser.get(&authorize_url(&app, &q)).await);
+    let second = location(
+        &browser
+            .submit_login(&app, &app.url(&login), EMAIL, PASSWORD)
+            .await,
+    );
+    let page = browser.get(&app.url(&second)).await.text().await.unwrap();
+    let resp = browser
+        .post(
+            &app.url("/login/totp"),
+            &[
+                ("csrf", &hidden(&page, "csrf")),
+                ("request", &hidden(&page, "request")),
+                ("pending", &hidden(&page, "pending")),
+                ("code", &code_for_step(&t, step + 1)),
+            ],
+        )
+        .await;
+    let back = location(&browser.get(&app.url(&location(&resp))).await);
+    let code = param(&back, "code").unwrap();
+    let (_, body) = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    assert_eq!(
+        claims(body["id_token"].as_str().unwrap())["acr"],
+        "urn:porta:acr:mfa"
+    );
+
+    // The same session satisfies a second mfa request silently.
+    let mut q = openid_query(&client.client_id, &challenge);
+    q.push(("acr_values", "urn:porta:acr:mfa"));
+    q.push(("prompt", "none"));
+    assert!(param(
+        &location(&browser.get(&authorize_url(&app, &q)).await),
+        "code"
+    )
+    .is_some());
+}
+
+#[tokio::test]
+async fn a_one_factor_session_must_sign_in_again_for_acr_mfa() {
+    let app = TestApp::spawn().await;
+    let client = app.client(false, &["authorization_code"], true).await;
+    app.user(EMAIL, PASSWORD).await;
+    let browser = Browser::new();
+    let (verifier, challenge) = pkce();
+    let back = browser
+        .authorize(
+            &app,
+            &openid_query(&client.client_id, &challenge),
+            EMAIL,
+            PASSWORD,
+        )
+        .await;
+    let code = param(&back, "code").unwrap();
+    let (_, body) = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    assert_eq!(
+        claims(body["id_token"].as_str().unwrap())["acr"],
+        "urn:porta:acr:1fa"
+    );
+    let mut q = openid_query(&client.client_id, &challenge);
+    q.push(("acr_values", "urn:porta:acr:mfa"));
+    q.push(("prompt", "none"));
+    let l = location(&browser.get(&authorize_url(&app, &q)).await);
+    assert_eq!(param(&l, "error").as_deref(), Some("login_required"));
+    q.pop();
+    assert!(location(&browser.get(&authorize_url(&app, &q)).await).starts_with("/login"));
+}
+
+#[tokio::test]
+async fn failed_totp_codes_lock_the_account_for_a_while() {
+    let app = TestApp::spawn_with(|s| {
+        s.login_max_failures = 2;
+        s.lock_base = 5;
+    })
+    .await;
+    app.user(EMAIL, PASSWORD).await;
+    let (t, _, step) = enrol(&app, &Browser::new()).await;
+    let mut statuses = Vec::new();
+    for code in ["000001", "000002", &code_for_step(&t, step + 1)] {
+        let browser = Browser::new();
+        let second = location(
+            &browser
+                .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+                .await,
+        );
+        let page = browser.get(&app.url(&second)).await.text().await.unwrap();
+        let resp = browser
+            .post(
+                &app.url("/login/totp"),
+                &[
+                    ("csrf", &hidden(&page, "csrf")),
+                    ("pending", &hidden(&page, "pending")),
+                    ("code", code),
+                ],
+            )
+            .await;
+        statuses.push(resp.status().as_u16());
+    }
+    assert_eq!(
+        statuses,
+        vec![401, 401, 429],
+        "locked after two failures, even for the right code"
+    );
+}

@@ -36,6 +36,9 @@ pub struct AuthRequest {
     pub redirect_uri_sent: bool,
     /// Set when the person signed in for this request (satisfies `prompt=login`).
     pub signed_in_at: Option<i64>,
+    /// `acr_values` asked for two factors only: a one-factor session must sign in again.
+    #[serde(default)]
+    pub require_mfa: bool,
 }
 
 impl AuthRequest {
@@ -299,6 +302,13 @@ async fn validate(
                 fail("invalid_request", "max_age must be a non-negative integer")
             })?),
         };
+    // acr_values lists acceptable levels, best first; asking for nothing below two factors
+    // makes a one-factor session sign in again (OIDC Core 3.1.2.1).
+    let require_mfa = p.get("acr_values").is_some_and(|v| {
+        let values: Vec<&str> = v.split(' ').filter(|x| !x.is_empty()).collect();
+        values.contains(&crate::oauth::tokens::ACR_MFA)
+            && !values.contains(&crate::oauth::tokens::ACR_1FA)
+    });
     let id_token_hint_sub = match p.get("id_token_hint") {
         None => None,
         Some(hint) => Some(hint_subject(state, hint).ok_or_else(|| {
@@ -322,6 +332,7 @@ async fn validate(
         browser,
         redirect_uri_sent: requested_redirect.is_some(),
         signed_in_at: None,
+        require_mfa,
     })
 }
 
@@ -477,7 +488,8 @@ pub fn needs_login(auth: &AuthRequest, session: Option<&Session>) -> bool {
         .id_token_hint_sub
         .as_ref()
         .is_none_or(|sub| *sub == s.user_id);
-    !fresh_enough || (auth.has_prompt("login") && !login_done) || !hint_ok
+    let level_ok = !auth.require_mfa || login_done || s.amr.split(' ').any(|a| a == "mfa");
+    !fresh_enough || (auth.has_prompt("login") && !login_done) || !hint_ok || !level_ok
 }
 
 pub async fn proceed(

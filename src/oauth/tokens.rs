@@ -69,6 +69,20 @@ pub struct IdTokenGrant<'a> {
     pub access_token: Option<&'a str>,
 }
 
+/// `acr` of a sign-in with one factor.
+pub const ACR_1FA: &str = "urn:porta:acr:1fa";
+/// `acr` of a sign-in with two factors (password or emailed code, plus TOTP).
+pub const ACR_MFA: &str = "urn:porta:acr:mfa";
+
+/// The `acr` that the methods in `amr` reach.
+pub fn acr_for(amr: &[String]) -> &'static str {
+    if amr.iter().any(|a| a == "mfa") {
+        ACR_MFA
+    } else {
+        ACR_1FA
+    }
+}
+
 /// Signs an OIDC id token (Core 2, 3.1.3.6).
 pub fn id_token(state: &AppState, g: &IdTokenGrant) -> Result<String, KeyError> {
     let now = crate::time::now();
@@ -84,6 +98,7 @@ pub fn id_token(state: &AppState, g: &IdTokenGrant) -> Result<String, KeyError> 
     }
     if !g.amr.is_empty() {
         claims.insert("amr".into(), json!(g.amr));
+        claims.insert("acr".into(), json!(acr_for(g.amr)));
     }
     if let Some(at) = g.access_token {
         claims.insert("at_hash".into(), json!(at_hash(at)));

@@ -445,10 +445,22 @@ pub async fn verify_code(
     let origin = page::origin(&req, &state.settings);
     let client_id = view.as_ref().map(|v| v.auth.client_id.clone());
     let browser = crate::crypto::hash_secret(&form.csrf);
+    let identifier = crate::otp::challenge_identifier(&state, &form.challenge)
+        .await?
+        .unwrap_or_default();
+    let keys = vec![
+        format!("otp:acct:{identifier}"),
+        format!("pwd:ip:{}", origin.ip),
+    ];
+    let locked = throttle::locked_for_any(&state.pool, keys.clone()).await?;
+    if locked > 0 {
+        return Err(PageError::TooMany(locked));
+    }
     let user_id =
         match crate::otp::check_sign_in_code(&state, &form.challenge, &browser, &form.code).await {
             Ok(user_id) => user_id,
             Err(e) => {
+                count_failure(&state, &keys).await?;
                 crate::ops::METRICS
                     .sign_ins
                     .with_label_values(&["failure"])
@@ -570,6 +582,14 @@ pub async fn verify_totp(
     })
     .await?
     .ok_or_else(restart)?;
+    let keys = vec![
+        format!("totp:acct:{}", user.id),
+        format!("pwd:ip:{}", origin.ip),
+    ];
+    let locked = throttle::locked_for_any(&state.pool, keys.clone()).await?;
+    if locked > 0 {
+        return Err(PageError::TooMany(locked));
+    }
     match crate::mfa::verify(&state, &user, &form.code).await {
         Ok(second) => {
             if !crate::mfa::finish(&state, &form.pending).await? {
@@ -584,6 +604,7 @@ pub async fn verify_totp(
         }
         Err(crate::mfa::MfaError::Db(e)) => Err(e.into()),
         Err(_) => {
+            count_failure(&state, &keys).await?;
             crate::ops::METRICS
                 .sign_ins
                 .with_label_values(&["failure"])
@@ -608,4 +629,18 @@ pub async fn verify_totp(
             Ok(page::render(StatusCode::UNAUTHORIZED, &page))
         }
     }
+}
+
+/// Counts a failed code or TOTP attempt against the account key and the IP key.
+async fn count_failure(state: &AppState, keys: &[String]) -> Result<(), PageError> {
+    if let [account, ip] = keys {
+        throttle::record_failure(
+            &state.pool,
+            account.clone(),
+            state.settings.account_policy(),
+        )
+        .await?;
+        throttle::record_failure(&state.pool, ip.clone(), state.settings.ip_policy()).await?;
+    }
+    Ok(())
 }

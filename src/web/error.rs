@@ -24,6 +24,8 @@ pub enum PageError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("too many attempts")]
+    TooMany(i64),
     #[error("internal error")]
     Internal(String),
 }
@@ -40,6 +42,7 @@ impl ResponseError for PageError {
             PageError::BadRequest(_) => StatusCode::BAD_REQUEST,
             PageError::Forbidden(_) => StatusCode::FORBIDDEN,
             PageError::NotFound(_) => StatusCode::NOT_FOUND,
+            PageError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -49,6 +52,23 @@ impl ResponseError for PageError {
             PageError::BadRequest(m) => ("This request cannot be completed", m.as_str()),
             PageError::Forbidden(m) => ("Not allowed", m.as_str()),
             PageError::NotFound(m) => ("Not found", m.as_str()),
+            PageError::TooMany(seconds) => {
+                let message =
+                    format!("Too many failed attempts. Wait {seconds} seconds and try again.");
+                let mut resp = super::render(
+                    self.status_code(),
+                    &ErrorPage {
+                        title: "Slow down",
+                        message: &message,
+                    },
+                );
+                if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&seconds.to_string())
+                {
+                    resp.headers_mut()
+                        .insert(actix_web::http::header::RETRY_AFTER, v);
+                }
+                return resp;
+            }
             PageError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 (
