@@ -165,6 +165,17 @@ async fn wait_for(c: &fantoccini::Client, css: &str) -> fantoccini::elements::El
         .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
 }
 
+/// Waits (bounded) until the page contains `text`.
+async fn wait_text(c: &fantoccini::Client, text: &str) {
+    for _ in 0..100 {
+        if c.source().await.map(|s| s.contains(text)).unwrap_or(false) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the page never showed {text:?}");
+}
+
 async fn fill(c: &fantoccini::Client, css: &str, text: &str) {
     wait_for(c, css).await.send_keys(text).await.unwrap();
 }
@@ -198,6 +209,7 @@ async fn a_person_registers_adds_totp_and_signs_in_with_two_factors_in_chromium(
     fill(&c, "#email", email).await;
     fill(&c, "#password", password).await;
     click(&c, "button[type=submit]").await;
+    wait_text(&c, "Confirm your email address").await;
     let code = code_in(&sink.message(0).await);
     fill(&c, "#code", &code).await;
     click(&c, "button[type=submit]").await;
@@ -219,6 +231,7 @@ async fn a_person_registers_adds_totp_and_signs_in_with_two_factors_in_chromium(
     let step = porta::time::now() / 30;
     fill(&c, "#code", &totp.generate((step * 30) as u64)).await;
     click(&c, "button[type=submit]").await;
+    wait_text(&c, "Your recovery codes").await;
     assert_eq!(
         c.find_all(Locator::Css(".codes li")).await.unwrap().len(),
         10,
@@ -228,8 +241,7 @@ async fn a_person_registers_adds_totp_and_signs_in_with_two_factors_in_chromium(
 
     // Sign out.
     click(&c, "form[action='/logout'] button").await;
-    wait_for(&c, "h1").await;
-    assert!(c.source().await.unwrap().contains("You are signed out"));
+    wait_text(&c, "You are signed out").await;
 
     // Sign in to the demo app: password, then TOTP, then consent.
     c.goto(&app.url("/demo")).await.unwrap();
@@ -242,10 +254,11 @@ async fn a_person_registers_adds_totp_and_signs_in_with_two_factors_in_chromium(
     fill(&c, "#email", email).await;
     fill(&c, "#password", password).await;
     click(&c, "form[action='/login'] button[type=submit]").await;
+    wait_text(&c, "Two-step verification").await;
     fill(&c, "#code", &totp.generate(((step + 1) * 30) as u64)).await;
     click(&c, "button[type=submit]").await;
     click(&c, "button[value=allow]").await;
-    wait_for(&c, "pre").await;
+    wait_text(&c, "Verified id token claims").await;
     let source = c.source().await.unwrap();
     assert!(source.contains("Verified id token claims"), "{source}");
     assert!(
@@ -256,7 +269,7 @@ async fn a_person_registers_adds_totp_and_signs_in_with_two_factors_in_chromium(
     // Sign out everywhere from the account page.
     c.goto(&app.url("/account")).await.unwrap();
     click(&c, "form[action='/account/sign-out-everywhere'] button").await;
-    wait_for(&c, "h1").await;
+    wait_text(&c, "You are not signed in.").await;
     c.goto(&app.url("/")).await.unwrap();
     assert!(c.source().await.unwrap().contains("You are not signed in."));
     if let Ok(png) = c.screenshot().await {
