@@ -86,6 +86,16 @@ pub struct Settings {
     pub otp_max_sends: i64,
     /// Seconds over which `otp_max_sends` counts.
     pub otp_window: i64,
+    /// `outbox` (development: files + log) or `http` (a Twilio-style HTTP API).
+    pub sms_provider: String,
+    /// The URL Porta POSTs messages to (form fields `To`, `From`, `Body`), for `http`.
+    pub sms_http_url: Option<String>,
+    /// Basic-auth user for the SMS API (e.g. the account SID).
+    pub sms_http_username: Option<String>,
+    /// Basic-auth password for the SMS API (e.g. the auth token).
+    pub sms_http_password: Option<String>,
+    /// The sender number or name.
+    pub sms_from: String,
     /// Whether people may create accounts themselves on `/register`.
     pub registration_enabled: bool,
     /// Shortest password accepted at registration, reset and change (characters).
@@ -134,6 +144,11 @@ impl Default for Settings {
             otp_max_tries: 5,
             otp_max_sends: 3,
             otp_window: 900,
+            sms_provider: "outbox".into(),
+            sms_http_url: None,
+            sms_http_username: None,
+            sms_http_password: None,
+            sms_from: "Porta".into(),
             registration_enabled: true,
             password_min_length: 8,
             log: "info".into(),
@@ -263,6 +278,23 @@ impl Settings {
                 "mail_from",
                 "must be an address like Porta <no-reply@example.com>",
             ));
+        }
+        match self.sms_provider.as_str() {
+            "outbox" => {}
+            "http" => {
+                let ok = self
+                    .sms_http_url
+                    .as_deref()
+                    .and_then(|u| url::Url::parse(u).ok())
+                    .is_some_and(|u| matches!(u.scheme(), "http" | "https"));
+                if !ok {
+                    return Err(invalid(
+                        "sms_http_url",
+                        "must be an http(s) URL when sms_provider is http",
+                    ));
+                }
+            }
+            _ => return Err(invalid("sms_provider", "must be outbox or http")),
         }
         if !(8..=128).contains(&self.password_min_length) {
             return Err(invalid("password_min_length", "must be between 8 and 128"));

@@ -16,6 +16,8 @@ pub enum AccountError {
     EmailTaken,
     #[error("invalid email address")]
     InvalidEmail,
+    #[error("enter the number with its country code, like +44 20 7946 0958")]
+    InvalidPhone,
     #[error("the password must be at least 8 characters")]
     WeakPassword,
     #[error("{0}")]
@@ -38,6 +40,24 @@ pub fn normalize_email(email: &str) -> Result<String, AccountError> {
         Ok(email)
     } else {
         Err(AccountError::InvalidEmail)
+    }
+}
+
+/// Normalises a phone number to E.164: `+`, then 8 to 15 digits (spaces, dots, dashes
+/// and brackets are dropped).
+pub fn normalize_phone(phone: &str) -> Result<String, AccountError> {
+    let cleaned: String = phone
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+        .collect();
+    let digits = cleaned.strip_prefix('+').unwrap_or("");
+    if (8..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+    {
+        Ok(cleaned)
+    } else {
+        Err(AccountError::InvalidPhone)
     }
 }
 

@@ -11,7 +11,7 @@ use crate::audit::{self, kind};
 use crate::crypto;
 use crate::db::{self, DbError};
 use crate::oauth::params::Params;
-use crate::otp::{self, CheckError, Purpose, SendError};
+use crate::otp::{self, Channel, CheckError, Purpose, SendError};
 use crate::web::{self as page, csrf, AppState, PageError};
 
 /// Mounts registration and password reset.
@@ -197,7 +197,7 @@ async fn submit_register(
             Purpose::VerifyEmail,
             &email,
             user_id.clone(),
-            Some(email.clone()),
+            Some(Channel::Email(email.clone())),
             browser,
         )
         .await
@@ -384,7 +384,7 @@ async fn submit_forgot(
     .await?
     .filter(|u| u.email_verified);
     let (user_id, to) = match user {
-        Some(u) => (Some(u.id), Some(u.email)),
+        Some(u) => (Some(u.id), Some(Channel::Email(u.email))),
         None => (None, None),
     };
     let browser = crypto::hash_secret(&form.csrf);

@@ -29,7 +29,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .route("/account/sessions/end", web::post().to(end_session))
         .route("/account/apps/revoke", web::post().to(revoke_app))
-        .route("/account/password", web::post().to(change_password));
+        .route("/account/password", web::post().to(change_password))
+        .route("/account/phone", web::post().to(add_phone))
+        .route("/account/phone/verify", web::get().to(show_phone_code))
+        .route("/account/phone/verify", web::post().to(verify_phone));
 }
 
 #[derive(Template)]
@@ -41,6 +44,7 @@ struct AccountPage {
     totp_enabled: bool,
     recovery_left: i64,
     has_password: bool,
+    phone: String,
     sessions: Vec<SessionLine>,
     apps: Vec<AppLine>,
     message: Option<String>,
@@ -114,6 +118,22 @@ pub struct AccountForm {
     current_password: String,
     #[serde(default)]
     new_password: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    challenge: String,
+}
+
+#[derive(Template)]
+#[template(path = "accounts/code.html")]
+struct PhoneCodePage {
+    title: &'static str,
+    action: &'static str,
+    csrf: String,
+    challenge: String,
+    identifier: String,
+    new_password: bool,
+    error: Option<String>,
 }
 
 async fn signed_in(
@@ -186,6 +206,7 @@ async fn account_page(
             totp_enabled,
             recovery_left,
             has_password: user.password_hash.is_some(),
+            phone: user.phone.clone().unwrap_or_default(),
             sessions: sessions_list,
             apps,
             message,
@@ -513,4 +534,142 @@ async fn change_password(
         Some("Your password was changed. Other sessions were signed out.".into()),
     )
     .await
+}
+
+/// `POST /account/phone`: sends a code by SMS; the number is set once the code is back.
+/// A number another account has gets no SMS (the page looks the same).
+async fn add_phone(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&state, &req, &form)?;
+    let Some((_, user)) = signed_in(&state, &req).await? else {
+        return Ok(to_login());
+    };
+    let phone = match super::normalize_phone(&form.phone) {
+        Ok(p) => p,
+        Err(e) => return account_page(&state, &req, &user, Some(format!("{e}."))).await,
+    };
+    let p = phone.clone();
+    let holder = db::run(&state.pool, move |conn| {
+        Ok(super::store::find_by_phone(conn, &p)?)
+    })
+    .await?;
+    let (user_id, channel) = match holder {
+        Some(other) if other.id != user.id => (None, None),
+        _ => (
+            Some(user.id.clone()),
+            Some(crate::otp::Channel::Sms(phone.clone())),
+        ),
+    };
+    let browser = crate::crypto::hash_secret(&form.csrf);
+    match crate::otp::issue(
+        &state,
+        crate::otp::Purpose::VerifyPhone,
+        &phone,
+        user_id,
+        channel,
+        browser,
+    )
+    .await
+    {
+        Ok(challenge) => Ok(page::see_other(&format!(
+            "/account/phone/verify?challenge={challenge}"
+        ))),
+        Err(crate::otp::SendError::Db(e)) => Err(e.into()),
+        Err(e) => {
+            account_page(
+                &state,
+                &req,
+                &user,
+                Some(format!("We could not send a code: {e}.")),
+            )
+            .await
+        }
+    }
+}
+
+async fn show_phone_code(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let params = crate::oauth::params::Params::parse(req.query_string().as_bytes())
+        .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
+    let challenge = params.get("challenge").unwrap_or("").to_string();
+    let identifier = crate::otp::challenge_identifier(&state, &challenge)
+        .await?
+        .ok_or_else(|| PageError::BadRequest("This code has expired. Start again.".into()))?;
+    let (token, cookie) = csrf::token(&req, state.secure_cookies());
+    let mut resp = page::render(
+        StatusCode::OK,
+        &PhoneCodePage {
+            title: "Confirm your phone number",
+            action: "/account/phone/verify",
+            csrf: token,
+            challenge,
+            identifier,
+            new_password: false,
+            error: None,
+        },
+    );
+    if let Some(c) = cookie {
+        let _ = resp.add_cookie(&c);
+    }
+    Ok(resp)
+}
+
+/// `POST /account/phone/verify`: the code confirms the number for this account.
+async fn verify_phone(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&state, &req, &form)?;
+    let Some((_, user)) = signed_in(&state, &req).await? else {
+        return Ok(to_login());
+    };
+    let phone = crate::otp::challenge_identifier(&state, &form.challenge)
+        .await?
+        .unwrap_or_default();
+    let browser = crate::crypto::hash_secret(&form.csrf);
+    match crate::otp::check(
+        &state,
+        crate::otp::Purpose::VerifyPhone,
+        &form.challenge,
+        &browser,
+        &form.code,
+    )
+    .await
+    {
+        Ok(owner) if owner == user.id => {
+            let (id, p) = (user.id.clone(), phone.clone());
+            let set = db::run(&state.pool, move |conn| {
+                Ok(super::store::set_phone(conn, &id, &p)?)
+            })
+            .await?;
+            let message = if set == 1 {
+                "Your phone number is confirmed."
+            } else {
+                "That number belongs to another account."
+            };
+            let id = user.id.clone();
+            let user = db::run(&state.pool, move |conn| Ok(super::store::find(conn, &id)?))
+                .await?
+                .unwrap_or(user);
+            account_page(&state, &req, &user, Some(message.into())).await
+        }
+        _ => Ok(page::render(
+            StatusCode::UNAUTHORIZED,
+            &PhoneCodePage {
+                title: "Confirm your phone number",
+                action: "/account/phone/verify",
+                csrf: form.csrf.clone(),
+                challenge: form.challenge.clone(),
+                identifier: phone,
+                new_password: false,
+                error: Some("That code is not right, or it can no longer be used.".into()),
+            },
+        )),
+    }
 }

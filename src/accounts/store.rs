@@ -16,6 +16,8 @@ pub struct User {
     pub password_hash: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Confirmed phone number (E.164), if any.
+    pub phone: Option<String>,
 }
 
 pub fn insert(
@@ -33,6 +35,7 @@ pub fn insert(
         password_hash: password_hash.map(str::to_string),
         created_at: now,
         updated_at: now,
+        phone: None,
     };
     diesel::insert_into(users::table)
         .values(&user)
@@ -81,6 +84,7 @@ pub fn insert_unverified(
         password_hash: password_hash.map(str::to_string),
         created_at: now,
         updated_at: now,
+        phone: None,
     };
     diesel::insert_into(users::table)
         .values(&user)
@@ -116,4 +120,29 @@ pub fn mark_verified(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
             users::updated_at.eq(crate::time::now()),
         ))
         .execute(conn)
+}
+
+pub fn find_by_phone(conn: &mut DbConn, phone: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::phone.eq(phone))
+        .select(User::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Sets a confirmed phone number; 0 when another account has it.
+pub fn set_phone(conn: &mut DbConn, id: &str, phone: &str) -> QueryResult<usize> {
+    let taken = diesel::update(users::table.find(id))
+        .set((
+            users::phone.eq(phone),
+            users::updated_at.eq(crate::time::now()),
+        ))
+        .execute(conn);
+    match taken {
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(0),
+        other => other,
+    }
 }

@@ -9,6 +9,7 @@ diesel::table! {
         password_hash -> Nullable<Text>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        phone -> Nullable<Text>,
     }
 }
 

@@ -30,9 +30,23 @@ enum MailRoute {
     Outbox,
 }
 
-/// Sends email (and, later, SMS) the way the settings say.
+/// Where SMS goes.
+enum SmsRoute {
+    /// A Twilio-style API: POST form `To`, `From`, `Body` with Basic authentication.
+    Http {
+        url: String,
+        username: Option<String>,
+        password: Option<String>,
+        from: String,
+        client: reqwest::Client,
+    },
+    Outbox,
+}
+
+/// Sends email and SMS the way the settings say.
 pub struct Notifier {
     mail: MailRoute,
+    sms: SmsRoute,
     from: Mailbox,
     outbox: PathBuf,
 }
@@ -80,7 +94,25 @@ impl Notifier {
                 MailRoute::Smtp(builder.build())
             }
         };
-        Ok(Notifier { mail, from, outbox })
+        let sms = match (s.sms_provider.as_str(), &s.sms_http_url) {
+            ("http", Some(url)) => SmsRoute::Http {
+                url: url.clone(),
+                username: s.sms_http_username.clone(),
+                password: s.sms_http_password.clone(),
+                from: s.sms_from.clone(),
+                client: reqwest::Client::builder()
+                    .timeout(std::time::Duration::from_secs(15))
+                    .build()
+                    .map_err(|e| format!("SMS client: {e}"))?,
+            },
+            _ => SmsRoute::Outbox,
+        };
+        Ok(Notifier {
+            mail,
+            sms,
+            from,
+            outbox,
+        })
     }
 
     /// One line for the start-up log: where messages with codes go.
@@ -91,6 +123,56 @@ impl Notifier {
                 "no SMTP host set: email with codes goes to the development outbox {} and the log",
                 self.outbox.display()
             ),
+        }
+    }
+
+    /// Sends a text message; a provider that does not answer 2xx is a delivery failure.
+    pub async fn send_sms(&self, to: &str, body: &str) -> Result<(), NotifyError> {
+        match &self.sms {
+            SmsRoute::Http {
+                url,
+                username,
+                password,
+                from,
+                client,
+            } => {
+                let mut request =
+                    client
+                        .post(url)
+                        .form(&[("To", to), ("From", from.as_str()), ("Body", body)]);
+                if let Some(user) = username {
+                    request = request.basic_auth(user, password.as_deref());
+                }
+                let resp = request
+                    .send()
+                    .await
+                    .map_err(|e| NotifyError::Delivery(e.to_string()))?;
+                if !resp.status().is_success() {
+                    return Err(NotifyError::Delivery(format!(
+                        "SMS provider answered {}",
+                        resp.status()
+                    )));
+                }
+                Ok(())
+            }
+            SmsRoute::Outbox => {
+                let dir = self.outbox.clone();
+                let name = format!(
+                    "{}-{}.sms.txt",
+                    crate::time::now(),
+                    crate::crypto::random_token(6)
+                );
+                let text = format!("To: {to}\n\n{body}\n");
+                tokio::task::spawn_blocking(move || {
+                    std::fs::create_dir_all(&dir)?;
+                    std::fs::write(dir.join(name), text)
+                })
+                .await
+                .map_err(|e| NotifyError::Delivery(e.to_string()))?
+                .map_err(|e| NotifyError::Delivery(format!("outbox: {e}")))?;
+                tracing::warn!(target: "porta::outbox", %to, %body, "development SMS outbox (sms_provider = outbox)");
+                Ok(())
+            }
         }
     }
 
@@ -209,6 +291,13 @@ pub fn code_email(code: &str, action: &str, minutes: i64) -> Result<Email, Notif
         .render()
         .map_err(build)?,
     })
+}
+
+/// The text of an SMS with a code.
+pub fn code_sms(code: &str, action: &str, minutes: i64) -> String {
+    format!(
+        "{code} is your Porta code to {action}. It expires in {minutes} minutes. Do not share it."
+    )
 }
 
 /// "Someone tried to register with your address": what the owner of a taken address

@@ -45,7 +45,15 @@ fn new_code() -> String {
 pub enum Purpose {
     SignIn,
     VerifyEmail,
+    VerifyPhone,
     ResetPassword,
+}
+
+/// Where a code goes.
+#[derive(Debug, Clone)]
+pub enum Channel {
+    Email(String),
+    Sms(String),
 }
 
 impl Purpose {
@@ -53,6 +61,7 @@ impl Purpose {
         match self {
             Purpose::SignIn => "sign_in",
             Purpose::VerifyEmail => "verify_email",
+            Purpose::VerifyPhone => "verify_phone",
             Purpose::ResetPassword => "reset_password",
         }
     }
@@ -62,6 +71,7 @@ impl Purpose {
         match self {
             Purpose::SignIn => "sign in",
             Purpose::VerifyEmail => "confirm your email address",
+            Purpose::VerifyPhone => "confirm your phone number",
             Purpose::ResetPassword => "reset your password",
         }
     }
@@ -75,7 +85,7 @@ pub async fn issue(
     purpose: Purpose,
     identifier: &str,
     user_id: Option<String>,
-    send_to: Option<String>,
+    send_to: Option<Channel>,
     browser: String,
 ) -> Result<String, SendError> {
     let s = &state.settings;
@@ -109,9 +119,19 @@ pub async fn issue(
     };
     let id = row.id.clone();
     db::run(&state.pool, move |conn| Ok(store::insert(conn, &row)?)).await?;
-    if let Some(to) = send_to {
-        let email = notify::code_email(&code, purpose.action(), (s.otp_ttl + 59) / 60)?;
-        state.notifier.send_email(&to, email).await?;
+    let minutes = (s.otp_ttl + 59) / 60;
+    match send_to {
+        Some(Channel::Email(to)) => {
+            let email = notify::code_email(&code, purpose.action(), minutes)?;
+            state.notifier.send_email(&to, email).await?;
+        }
+        Some(Channel::Sms(to)) => {
+            state
+                .notifier
+                .send_sms(&to, &notify::code_sms(&code, purpose.action(), minutes))
+                .await?;
+        }
+        None => {}
     }
     Ok(id)
 }
@@ -131,7 +151,26 @@ pub async fn send_sign_in_code(
     .await?
     .filter(|u| u.email_verified);
     let (user_id, to) = match user {
-        Some(u) => (Some(u.id), Some(u.email)),
+        Some(u) => (Some(u.id), Some(Channel::Email(u.email))),
+        None => (None, None),
+    };
+    issue(state, Purpose::SignIn, &identifier, user_id, to, browser).await
+}
+
+/// Sends a sign-in code by SMS to `phone` if an account confirmed that number.
+pub async fn send_sign_in_sms(
+    state: &AppState,
+    phone: &str,
+    browser: String,
+) -> Result<String, SendError> {
+    let identifier = accounts::normalize_phone(phone).unwrap_or_else(|_| phone.trim().to_string());
+    let ident = identifier.clone();
+    let user = db::run(&state.pool, move |conn| {
+        Ok(accounts::store::find_by_phone(conn, &ident)?)
+    })
+    .await?;
+    let (user_id, to) = match user {
+        Some(u) => (Some(u.id), Some(Channel::Sms(identifier.clone()))),
         None => (None, None),
     };
     issue(state, Purpose::SignIn, &identifier, user_id, to, browser).await

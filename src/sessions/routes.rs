@@ -324,7 +324,10 @@ struct CodePage {
 /// "Email me a code".
 #[derive(Deserialize)]
 pub struct SendCodeForm {
+    #[serde(default)]
     email: String,
+    #[serde(default)]
+    phone: String,
     csrf: String,
     #[serde(default)]
     request: String,
@@ -348,7 +351,23 @@ pub async fn send_code(
     }
     let origin = page::origin(&req, &state.settings);
     let browser = crate::crypto::hash_secret(&form.csrf);
-    match crate::otp::send_sign_in_code(&state, &form.email, browser).await {
+    let (channel, sent) = if form.phone.trim().is_empty() {
+        (
+            "email",
+            crate::otp::send_sign_in_code(&state, &form.email, browser).await,
+        )
+    } else {
+        (
+            "sms",
+            crate::otp::send_sign_in_sms(&state, &form.phone, browser).await,
+        )
+    };
+    let to = if channel == "sms" {
+        form.phone.trim()
+    } else {
+        form.email.trim()
+    };
+    match sent {
         Ok(challenge) => {
             audit::record(
                 &state.pool,
@@ -356,7 +375,7 @@ pub async fn send_code(
                 kind::CODE_SENT,
                 None,
                 None,
-                format!("channel=email to={}", form.email.trim()),
+                format!("channel={channel} to={to}"),
             )
             .await;
             let query = url::form_urlencoded::Serializer::new(String::new())

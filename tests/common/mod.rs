@@ -2,6 +2,7 @@
 //! PostgreSQL when PORTA_TEST_POSTGRES_URL is set) and speaks HTTP to it.
 #![allow(dead_code)]
 
+pub mod sms;
 pub mod smtp;
 
 use std::net::TcpListener;

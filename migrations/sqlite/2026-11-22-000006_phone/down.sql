@@ -1,0 +1,2 @@
+DROP INDEX users_phone;
+ALTER TABLE users DROP COLUMN phone;

@@ -1,0 +1,209 @@
+//! Phone numbers and sign-in codes by SMS through a Twilio-style HTTP API.
+
+mod common;
+
+use common::sms::SmsSink;
+use common::*;
+
+async fn app_with_sms(status: u16) -> (TestApp, SmsSink) {
+    let sink = SmsSink::start(status).await;
+    let url = sink.url.clone();
+    let app = TestApp::spawn_with(move |s| {
+        s.sms_provider = "http".into();
+        s.sms_http_url = Some(url);
+        s.sms_http_username = Some("AC1".into());
+        s.sms_http_password = Some("token".into());
+        s.sms_from = "+15005550006".into();
+    })
+    .await;
+    (app, sink)
+}
+
+fn code_in(body: &str) -> String {
+    body[..6].to_string()
+}
+
+#[tokio::test]
+async fn a_confirmed_phone_number_signs_in_with_a_texted_code() {
+    let (app, sink) = app_with_sms(201).await;
+    let client = app.client(false, &["authorization_code"], true).await;
+    app.user(EMAIL, PASSWORD).await;
+
+    // Add and confirm a phone number on the account page.
+    let browser = Browser::new();
+    browser
+        .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+        .await;
+    let account = browser
+        .get(&app.url("/account"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let resp = browser
+        .post(
+            &app.url("/account/phone"),
+            &[
+                ("csrf", &hidden(&account, "csrf")),
+                ("phone", "+44 20 7946 0958"),
+            ],
+        )
+        .await;
+    let verify = location(&resp);
+    assert!(
+        verify.starts_with("/account/phone/verify?challenge="),
+        "{verify}"
+    );
+    let sms = sink.message(0).await;
+    assert_eq!(sms.field("To"), "+442079460958");
+    assert_eq!(sms.field("From"), "+15005550006");
+    assert!(
+        sms.authorization.starts_with("Basic "),
+        "provider credentials sent"
+    );
+    let page = browser.get(&app.url(&verify)).await.text().await.unwrap();
+    let page = browser
+        .post(
+            &app.url("/account/phone/verify"),
+            &[
+                ("csrf", &hidden(&page, "csrf")),
+                ("challenge", &hidden(&page, "challenge")),
+                ("code", &code_in(&sms.field("Body"))),
+            ],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Your phone number is confirmed."), "{page}");
+
+    // "Text me a code" in an app's sign-in.
+    let other = Browser::new();
+    let (verifier, challenge) = pkce();
+    let login = location(
+        &other
+            .get(&authorize_url(
+                &app,
+                &openid_query(&client.client_id, &challenge),
+            ))
+            .await,
+    );
+    let page = other.get(&app.url(&login)).await.text().await.unwrap();
+    let resp = other
+        .post(
+            &app.url("/login/code"),
+            &[
+                ("csrf", &hidden(&page, "csrf")),
+                ("request", &hidden(&page, "request")),
+                ("phone", "+442079460958"),
+            ],
+        )
+        .await;
+    let code_page = location(&resp);
+    let sms = sink.message(1).await;
+    let page = other.get(&app.url(&code_page)).await.text().await.unwrap();
+    let resp = other
+        .post(
+            &app.url("/login/code/verify"),
+            &[
+                ("csrf", &hidden(&page, "csrf")),
+                ("request", &hidden(&page, "request")),
+                ("challenge", &hidden(&page, "challenge")),
+                ("code", &code_in(&sms.field("Body"))),
+            ],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let back = location(&other.get(&app.url(&location(&resp))).await);
+    let code = param(&back, "code").unwrap();
+    let (status, body) = app
+        .token(
+            &client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", &verifier),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        claims(body["id_token"].as_str().unwrap())["amr"],
+        serde_json::json!(["otp"])
+    );
+}
+
+#[tokio::test]
+async fn unknown_numbers_get_no_text_but_the_same_page() {
+    let (app, sink) = app_with_sms(201).await;
+    let browser = Browser::new();
+    let page = browser.get(&app.url("/login")).await.text().await.unwrap();
+    let resp = browser
+        .post(
+            &app.url("/login/code"),
+            &[("csrf", &hidden(&page, "csrf")), ("phone", "+15551234567")],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(sink.sent.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_failing_sms_provider_is_an_error_the_person_sees() {
+    let (app, _sink) = app_with_sms(500).await;
+    app.user(EMAIL, PASSWORD).await;
+    let browser = Browser::new();
+    browser
+        .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+        .await;
+    let account = browser
+        .get(&app.url("/account"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let page = browser
+        .post(
+            &app.url("/account/phone"),
+            &[
+                ("csrf", &hidden(&account, "csrf")),
+                ("phone", "+442079460958"),
+            ],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("We could not send a code"), "{page}");
+}
+
+#[tokio::test]
+async fn phone_numbers_must_be_e164() {
+    let (app, _sink) = app_with_sms(201).await;
+    app.user(EMAIL, PASSWORD).await;
+    let browser = Browser::new();
+    browser
+        .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+        .await;
+    let account = browser
+        .get(&app.url("/account"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let page = browser
+        .post(
+            &app.url("/account/phone"),
+            &[
+                ("csrf", &hidden(&account, "csrf")),
+                ("phone", "0207 946 0958"),
+            ],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("country code"), "{page}");
+}
