@@ -114,7 +114,8 @@ async fn an_app_signs_a_person_in_with_an_emailed_code() {
 
 #[tokio::test]
 async fn a_code_works_once_in_its_own_browser_and_only_a_few_tries() {
-    let (app, sink) = app_with_sink(|_| {}).await;
+    // The per-account throttle is tested with TOTP; here only the per-code limit counts.
+    let (app, sink) = app_with_sink(|s| s.login_max_failures = 50).await;
     app.user(EMAIL, PASSWORD).await;
     let browser = Browser::new();
     let code_page = location(&ask_for_code(&app, &browser, "/login", EMAIL).await);
@@ -290,4 +291,29 @@ async fn without_smtp_codes_go_to_the_development_outbox() {
     assert_eq!(files.len(), 1);
     let mail = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
     assert_eq!(code_in(&mail).len(), 6);
+}
+
+#[tokio::test]
+async fn wrong_codes_count_against_the_account_across_codes() {
+    let (app, sink) = app_with_sink(|s| {
+        s.login_max_failures = 3;
+        s.otp_max_sends = 10;
+    })
+    .await;
+    app.user(EMAIL, PASSWORD).await;
+    let mut statuses = Vec::new();
+    for n in 0..4 {
+        // A new code each time, so the per-code limit never applies.
+        let browser = Browser::new();
+        let code_page = location(&ask_for_code(&app, &browser, "/login", EMAIL).await);
+        let code = code_in(&sink.message(n).await);
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        statuses.push(
+            enter_code(&app, &browser, &code_page, wrong)
+                .await
+                .status()
+                .as_u16(),
+        );
+    }
+    assert_eq!(statuses, vec![401, 401, 401, 429]);
 }
