@@ -429,3 +429,79 @@ async fn changing_the_password_needs_the_current_one_and_signs_out_elsewhere() {
         303
     );
 }
+
+#[tokio::test]
+async fn changing_the_email_address_needs_a_code_from_the_new_address() {
+    let (app, sink) = app_with_sink(|_| {}).await;
+    app.user(EMAIL, PASSWORD).await;
+    app.user("taken@example.com", PASSWORD).await;
+    let browser = Browser::new();
+    browser
+        .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+        .await;
+    let account = browser
+        .get(&app.url("/account"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let csrf = hidden(&account, "csrf");
+
+    let page = browser
+        .post(
+            &app.url("/account/name"),
+            &[("csrf", &csrf), ("name", "Ada Byron")],
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Ada Byron"));
+
+    // A taken address: the same next page, but no code is sent.
+    let resp = browser
+        .post(
+            &app.url("/account/email"),
+            &[("csrf", &csrf), ("email", "taken@example.com")],
+        )
+        .await;
+    assert!(location(&resp).starts_with("/account/email/verify?challenge="));
+    let resp = browser
+        .post(
+            &app.url("/account/email"),
+            &[("csrf", &csrf), ("email", "ada@example.org")],
+        )
+        .await;
+    let verify = location(&resp);
+    let mail = sink.message(0).await;
+    assert!(mail.contains("To: ada@example.org"));
+    assert_eq!(sink.count(), 1);
+    let resp = submit_code(
+        &app,
+        &browser,
+        &verify,
+        "/account/email/verify",
+        &code_in(&mail),
+        None,
+    )
+    .await;
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("Your email address was changed."));
+    assert_eq!(
+        Browser::new()
+            .submit_login(&app, &app.url("/login"), "ada@example.org", PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        Browser::new()
+            .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+            .await
+            .status(),
+        401
+    );
+}

@@ -30,6 +30,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account/sessions/end", web::post().to(end_session))
         .route("/account/apps/revoke", web::post().to(revoke_app))
         .route("/account/password", web::post().to(change_password))
+        .route("/account/name", web::post().to(change_name))
+        .route("/account/email", web::post().to(change_email))
+        .route("/account/email/verify", web::get().to(show_email_code))
+        .route("/account/email/verify", web::post().to(verify_email_change))
         .route("/account/phone", web::post().to(add_phone))
         .route("/account/phone/verify", web::get().to(show_phone_code))
         .route("/account/phone/verify", web::post().to(verify_phone));
@@ -122,6 +126,10 @@ pub struct AccountForm {
     phone: String,
     #[serde(default)]
     challenge: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
 }
 
 #[derive(Template)]
@@ -667,6 +675,186 @@ async fn verify_phone(
                 csrf: form.csrf.clone(),
                 challenge: form.challenge.clone(),
                 identifier: phone,
+                new_password: false,
+                error: Some("That code is not right, or it can no longer be used.".into()),
+            },
+        )),
+    }
+}
+
+/// `POST /account/name`.
+async fn change_name(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&state, &req, &form)?;
+    let Some((_, user)) = signed_in(&state, &req).await? else {
+        return Ok(to_login());
+    };
+    let name: String = form.name.trim().chars().take(200).collect();
+    let (id, n) = (user.id.clone(), name.clone());
+    db::run(&state.pool, move |conn| {
+        Ok(super::store::set_name(
+            conn,
+            &id,
+            Some(n.as_str()).filter(|n| !n.is_empty()),
+        )?)
+    })
+    .await?;
+    let user = crate::accounts::User {
+        name: Some(name).filter(|n| !n.is_empty()),
+        ..user
+    };
+    account_page(&state, &req, &user, Some("Your name was saved.".into())).await
+}
+
+/// `POST /account/email`: a code goes to the new address; it becomes the account's email
+/// once the code comes back. An address another account has gets no code.
+async fn change_email(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&state, &req, &form)?;
+    let Some((_, user)) = signed_in(&state, &req).await? else {
+        return Ok(to_login());
+    };
+    let Ok(email) = super::normalize_email(&form.email) else {
+        return account_page(
+            &state,
+            &req,
+            &user,
+            Some("Enter a valid email address.".into()),
+        )
+        .await;
+    };
+    let e = email.clone();
+    let holder = db::run(&state.pool, move |conn| {
+        Ok(super::store::find_by_email(conn, &e)?)
+    })
+    .await?;
+    let (user_id, channel) = match holder {
+        Some(_) => (None, None),
+        None => (
+            Some(user.id.clone()),
+            Some(crate::otp::Channel::Email(email.clone())),
+        ),
+    };
+    let browser = crate::crypto::hash_secret(&form.csrf);
+    match crate::otp::issue(
+        &state,
+        crate::otp::Purpose::ChangeEmail,
+        &email,
+        user_id,
+        channel,
+        browser,
+    )
+    .await
+    {
+        Ok(challenge) => Ok(page::see_other(&format!(
+            "/account/email/verify?challenge={challenge}"
+        ))),
+        Err(crate::otp::SendError::Db(e)) => Err(e.into()),
+        Err(e) => {
+            account_page(
+                &state,
+                &req,
+                &user,
+                Some(format!("We could not send a code: {e}.")),
+            )
+            .await
+        }
+    }
+}
+
+async fn show_email_code(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let params = crate::oauth::params::Params::parse(req.query_string().as_bytes())
+        .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
+    let challenge = params.get("challenge").unwrap_or("").to_string();
+    let identifier = crate::otp::challenge_identifier(&state, &challenge)
+        .await?
+        .ok_or_else(|| PageError::BadRequest("This code has expired. Start again.".into()))?;
+    let (token, cookie) = csrf::token(&req, state.secure_cookies());
+    let mut resp = page::render(
+        StatusCode::OK,
+        &PhoneCodePage {
+            title: "Confirm your new email address",
+            action: "/account/email/verify",
+            csrf: token,
+            challenge,
+            identifier,
+            new_password: false,
+            error: None,
+        },
+    );
+    if let Some(c) = cookie {
+        let _ = resp.add_cookie(&c);
+    }
+    Ok(resp)
+}
+
+/// `POST /account/email/verify`.
+async fn verify_email_change(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&state, &req, &form)?;
+    let Some((_, user)) = signed_in(&state, &req).await? else {
+        return Ok(to_login());
+    };
+    let email = crate::otp::challenge_identifier(&state, &form.challenge)
+        .await?
+        .unwrap_or_default();
+    let browser = crate::crypto::hash_secret(&form.csrf);
+    match crate::otp::check(
+        &state,
+        crate::otp::Purpose::ChangeEmail,
+        &form.challenge,
+        &browser,
+        &form.code,
+    )
+    .await
+    {
+        Ok(owner) if owner == user.id => {
+            let (id, e) = (user.id.clone(), email.clone());
+            let set = db::run(&state.pool, move |conn| {
+                Ok(super::store::set_email(conn, &id, &e)?)
+            })
+            .await?;
+            let origin = page::origin(&req, &state.settings);
+            audit::record(
+                &state.pool,
+                &origin,
+                kind::EMAIL_CHANGED,
+                Some(user.id.clone()),
+                None,
+                format!("from={} to={email}", user.email),
+            )
+            .await;
+            let id = user.id.clone();
+            let user = db::run(&state.pool, move |conn| Ok(super::store::find(conn, &id)?))
+                .await?
+                .unwrap_or(user);
+            let message = if set == 1 {
+                "Your email address was changed."
+            } else {
+                "That address belongs to another account."
+            };
+            account_page(&state, &req, &user, Some(message.into())).await
+        }
+        _ => Ok(page::render(
+            StatusCode::UNAUTHORIZED,
+            &PhoneCodePage {
+                title: "Confirm your new email address",
+                action: "/account/email/verify",
+                csrf: form.csrf.clone(),
+                challenge: form.challenge.clone(),
+                identifier: email,
                 new_password: false,
                 error: Some("That code is not right, or it can no longer be used.".into()),
             },

@@ -146,3 +146,30 @@ pub fn set_phone(conn: &mut DbConn, id: &str, phone: &str) -> QueryResult<usize>
         other => other,
     }
 }
+
+/// Changes the email address (already confirmed by a code); 0 when another account has it.
+pub fn set_email(conn: &mut DbConn, id: &str, email: &str) -> QueryResult<usize> {
+    let changed = diesel::update(users::table.find(id))
+        .set((
+            users::email.eq(email),
+            users::email_verified.eq(true),
+            users::updated_at.eq(crate::time::now()),
+        ))
+        .execute(conn);
+    match changed {
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(0),
+        other => other,
+    }
+}
+
+pub fn set_name(conn: &mut DbConn, id: &str, name: Option<&str>) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::name.eq(name),
+            users::updated_at.eq(crate::time::now()),
+        ))
+        .execute(conn)
+}

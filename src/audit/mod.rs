@@ -34,6 +34,7 @@ pub mod kind {
     pub const PASSWORD_RESET: &str = "password.reset";
     pub const PASSWORD_CHANGED: &str = "password.changed";
     pub const CONSENT_REVOKED: &str = "consent.revoked";
+    pub const EMAIL_CHANGED: &str = "account.email_changed";
 }
 
 /// Records one event. A failure to write is logged, never shown to the person: the

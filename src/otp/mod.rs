@@ -46,6 +46,7 @@ pub enum Purpose {
     SignIn,
     VerifyEmail,
     VerifyPhone,
+    ChangeEmail,
     ResetPassword,
 }
 
@@ -62,6 +63,7 @@ impl Purpose {
             Purpose::SignIn => "sign_in",
             Purpose::VerifyEmail => "verify_email",
             Purpose::VerifyPhone => "verify_phone",
+            Purpose::ChangeEmail => "change_email",
             Purpose::ResetPassword => "reset_password",
         }
     }
@@ -72,6 +74,7 @@ impl Purpose {
             Purpose::SignIn => "sign in",
             Purpose::VerifyEmail => "confirm your email address",
             Purpose::VerifyPhone => "confirm your phone number",
+            Purpose::ChangeEmail => "confirm your new email address",
             Purpose::ResetPassword => "reset your password",
         }
     }
