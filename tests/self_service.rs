@@ -505,3 +505,45 @@ async fn changing_the_email_address_needs_a_code_from_the_new_address() {
         401
     );
 }
+
+#[tokio::test]
+async fn registering_an_unconfirmed_address_again_cannot_set_its_password() {
+    let (app, sink) = app_with_sink(|_| {}).await;
+    let victim = Browser::new();
+    let verify = location(&register(&app, &victim, "vic@example.com", NEW_PASSWORD).await);
+    // Someone else registers the same, still unconfirmed, address with their password.
+    register(
+        &app,
+        &Browser::new(),
+        "vic@example.com",
+        "attacker chosen passphrase 42",
+    )
+    .await;
+    // The owner confirms with their own code: their choice holds, the other one does not.
+    let code = code_in(&sink.message(0).await);
+    assert_eq!(
+        submit_code(&app, &victim, &verify, "/register/verify", &code, None)
+            .await
+            .status(),
+        303
+    );
+    assert_eq!(
+        Browser::new()
+            .submit_login(
+                &app,
+                &app.url("/login"),
+                "vic@example.com",
+                "attacker chosen passphrase 42"
+            )
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        Browser::new()
+            .submit_login(&app, &app.url("/login"), "vic@example.com", NEW_PASSWORD)
+            .await
+            .status(),
+        303
+    );
+}

@@ -201,18 +201,18 @@ async fn a_code_works_once_in_its_own_browser_and_only_a_few_tries() {
 
 #[tokio::test]
 async fn codes_expire() {
-    let (app, sink) = app_with_sink(|s| s.otp_ttl = 1).await;
+    let (app, sink) = app_with_sink(|s| s.otp_ttl = 3).await;
     app.user(EMAIL, PASSWORD).await;
     let browser = Browser::new();
     let code_page = location(&ask_for_code(&app, &browser, "/login", EMAIL).await);
-    let code = code_in(&sink.message(0).await);
     let page = browser
         .get(&app.url(&code_page))
         .await
         .text()
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let code = code_in(&sink.message(0).await);
+    tokio::time::sleep(Duration::from_millis(3500)).await;
     let resp = browser
         .post(
             &app.url("/login/code/verify"),

@@ -35,7 +35,7 @@ pub fn normalize_email(email: &str) -> Result<String, AccountError> {
         && email.split_once('@').is_some_and(|(local, domain)| {
             !local.is_empty() && !domain.is_empty() && !domain.contains('@')
         })
-        && !email.chars().any(char::is_whitespace);
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
     if valid {
         Ok(email)
     } else {
@@ -132,7 +132,10 @@ pub fn check_password_policy(password: &str, email: &str, min: usize) -> Result<
         return Err(format!("Use at most {PASSWORD_MAX_LENGTH} characters."));
     }
     let local = email.split('@').next().unwrap_or("");
-    let estimate = zxcvbn::zxcvbn(password, &[email, local, "porta"]);
+    // zxcvbn's cost grows fast with length; past 100 characters a password is strong
+    // enough whatever it is, so only the start is scored.
+    let scored: String = password.chars().take(100).collect();
+    let estimate = zxcvbn::zxcvbn(&scored, &[email, local, "porta"]);
     if (estimate.score() as u8) < 3 {
         let mut message = String::from("This password is too easy to guess.");
         if let Some(feedback) = estimate.feedback() {

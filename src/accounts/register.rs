@@ -162,21 +162,28 @@ async fn submit_register(
         ),
         None => None,
     };
-    let (e, n) = (email.clone(), name.clone());
-    // New address: an unconfirmed account. Unconfirmed: its choices are replaced. Taken:
-    // nothing changes.
+    // The choices travel with the code and are applied only when that code comes back, so
+    // registering someone else's unconfirmed address again changes nothing of theirs.
+    let payload = serde_json::json!({ "password_hash": hash, "name": name }).to_string();
+    let e = email.clone();
+    // New address: an unconfirmed account with nothing set yet. Taken: nothing changes.
     let (user_id, taken) = db::run(&state.pool, move |conn| {
-        match store::find_by_email(conn, &e)? {
-            None => Ok((
-                Some(store::insert_unverified(conn, &e, n.as_deref(), hash.as_deref())?.id),
-                false,
-            )),
-            Some(u) if !u.email_verified => {
-                store::refresh_unverified(conn, &u.id, n.as_deref(), hash.as_deref())?;
-                Ok((Some(u.id), false))
-            }
-            Some(_) => Ok((None, true)),
-        }
+        let existing = match store::find_by_email(conn, &e)? {
+            Some(u) => Some(u),
+            None => match store::insert_unverified(conn, &e, None, None) {
+                Ok(u) => return Ok((Some(u.id), false)),
+                // A parallel registration of the same address won: use its row.
+                Err(diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                )) => store::find_by_email(conn, &e)?,
+                Err(err) => return Err(err.into()),
+            },
+        };
+        Ok(match existing {
+            Some(u) if !u.email_verified => (Some(u.id), false),
+            _ => (None, true),
+        })
     })
     .await?;
     let browser = crypto::hash_secret(&form.csrf);
@@ -192,13 +199,14 @@ async fn submit_register(
         }
         result
     } else {
-        otp::issue(
+        otp::issue_with(
             &state,
             Purpose::VerifyEmail,
             &email,
             user_id.clone(),
             Some(Channel::Email(email.clone())),
             browser,
+            Some(payload),
         )
         .await
     };
@@ -287,7 +295,7 @@ async fn submit_verify(
 ) -> Result<HttpResponse, PageError> {
     require_csrf(&state, &req, &form.csrf)?;
     let browser = crypto::hash_secret(&form.csrf);
-    match otp::check(
+    match otp::check_with_payload(
         &state,
         Purpose::VerifyEmail,
         &form.challenge,
@@ -296,10 +304,22 @@ async fn submit_verify(
     )
     .await
     {
-        Ok(user_id) => {
+        Ok((user_id, payload)) => {
+            // Apply what this registration chose, then confirm, in one transaction.
+            let choices: serde_json::Value = payload
+                .as_deref()
+                .and_then(|p| serde_json::from_str(p).ok())
+                .unwrap_or_default();
+            let hash = choices["password_hash"].as_str().map(str::to_string);
+            let name = choices["name"].as_str().map(str::to_string);
             let id = user_id.clone();
             db::run(&state.pool, move |conn| {
-                Ok(store::mark_verified(conn, &id)?)
+                use diesel::Connection;
+                conn.transaction(|conn| {
+                    store::refresh_unverified(conn, &id, name.as_deref(), hash.as_deref())?;
+                    store::mark_verified(conn, &id)
+                })?;
+                Ok(())
             })
             .await?;
             let origin = page::origin(&req, &state.settings);

@@ -717,9 +717,13 @@ async fn change_email(
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, PageError> {
     check_csrf(&state, &req, &form)?;
-    let Some((_, user)) = signed_in(&state, &req).await? else {
+    let Some((session, user)) = signed_in(&state, &req).await? else {
         return Ok(to_login());
     };
+    if !fresh(&session) {
+        // A stolen session alone must not be able to move the account to another address.
+        return account_page(&state, &req, &user, Some("For your safety, sign in again (sign out, then in) before changing your email address.".into())).await;
+    }
     let Ok(email) = super::normalize_email(&form.email) else {
         return account_page(
             &state,

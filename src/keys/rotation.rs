@@ -164,13 +164,28 @@ pub async fn revoke(pool: &DbPool, master: &MasterKey, kid: &str) -> Result<bool
     let Some(row) = db::run(pool, move |conn| Ok(store::find(conn, &k)?)).await? else {
         return Ok(false);
     };
-    if row.state == "active" {
-        rotate_now(pool, master).await?;
+    // At most a few rounds: each round that finds the key active puts a new key in front.
+    for _ in 0..3 {
+        let k = kid.to_string();
+        let current = db::run(pool, move |conn| Ok(store::find(conn, &k)?)).await?;
+        match current {
+            None => break,
+            Some(r) if r.state == "active" => {
+                rotate_now(pool, master).await?;
+            }
+            Some(_) => {}
+        }
+        let k = kid.to_string();
+        if db::run(pool, move |conn| Ok(store::delete_inactive(conn, &k)?)).await? == 1 {
+            tracing::warn!(kid = %row.kid, "signing key revoked");
+            return Ok(true);
+        }
     }
     let k = kid.to_string();
-    db::run(pool, move |conn| Ok(store::delete(conn, &k)?)).await?;
-    tracing::warn!(%kid, "signing key revoked");
-    Ok(true)
+    let gone = db::run(pool, move |conn| Ok(store::find(conn, &k)?))
+        .await?
+        .is_none();
+    Ok(gone)
 }
 
 /// `porta keys rewrap`: re-seals every private key under `new`; all or nothing.

@@ -121,9 +121,15 @@ pub fn remove_expired(conn: &mut DbConn, now: i64, retention: i64) -> QueryResul
     .execute(conn)
 }
 
-/// Deletes a key at once (emergency revocation).
-pub fn delete(conn: &mut DbConn, kid: &str) -> QueryResult<usize> {
-    diesel::delete(signing_keys::table.find(kid)).execute(conn)
+/// Deletes a key at once (emergency revocation), unless it is the active one: the caller
+/// rotates first, and a node that promoted it meanwhile makes this a no-op (0).
+pub fn delete_inactive(conn: &mut DbConn, kid: &str) -> QueryResult<usize> {
+    diesel::delete(
+        signing_keys::table
+            .find(kid)
+            .filter(signing_keys::state.ne("active")),
+    )
+    .execute(conn)
 }
 
 /// Every sealed private key, for re-encryption under a new master key.

@@ -138,9 +138,15 @@ pub async fn confirm(state: &AppState, user: &User, code: &str) -> Result<Vec<St
         return Err(MfaError::AlreadyEnabled);
     }
     let step = matching_step(&t, code, crate::time::now()).ok_or(MfaError::WrongCode)?;
-    let id = user.id.clone();
+    let (id, sealed) = (user.id.clone(), row.secret_enc.clone());
     let enabled = db::run(&state.pool, move |conn| {
-        Ok(store::enable_totp(conn, &id, crate::time::now(), step)?)
+        Ok(store::enable_totp(
+            conn,
+            &id,
+            &sealed,
+            crate::time::now(),
+            step,
+        )?)
     })
     .await?;
     if enabled == 0 {

@@ -49,11 +49,23 @@ pub fn put_pending_totp(conn: &mut DbConn, row: &TotpRow) -> QueryResult<usize> 
     })
 }
 
-/// Enables a credential at `step`; 1 when it was pending.
-pub fn enable_totp(conn: &mut DbConn, user_id: &str, now: i64, step: i64) -> QueryResult<usize> {
-    diesel::update(tc::table.find(user_id).filter(tc::enabled_at.is_null()))
-        .set((tc::enabled_at.eq(now), tc::last_step.eq(step)))
-        .execute(conn)
+/// Enables a credential at `step`; 1 when it was pending with exactly `secret_enc` (a
+/// set-up restarted in another tab in the meantime wins, and this one fails).
+pub fn enable_totp(
+    conn: &mut DbConn,
+    user_id: &str,
+    secret_enc: &str,
+    now: i64,
+    step: i64,
+) -> QueryResult<usize> {
+    diesel::update(
+        tc::table
+            .find(user_id)
+            .filter(tc::enabled_at.is_null())
+            .filter(tc::secret_enc.eq(secret_enc)),
+    )
+    .set((tc::enabled_at.eq(now), tc::last_step.eq(step)))
+    .execute(conn)
 }
 
 /// Accepts `step` only if it is newer than every step used before: a code works once.

@@ -91,6 +91,19 @@ pub async fn issue(
     send_to: Option<Channel>,
     browser: String,
 ) -> Result<String, SendError> {
+    issue_with(state, purpose, identifier, user_id, send_to, browser, None).await
+}
+
+/// `issue` with a payload kept on the code row (see `check_with_payload`).
+pub async fn issue_with(
+    state: &AppState,
+    purpose: Purpose,
+    identifier: &str,
+    user_id: Option<String>,
+    send_to: Option<Channel>,
+    browser: String,
+    payload: Option<String>,
+) -> Result<String, SendError> {
     let s = &state.settings;
     let now = crate::time::now();
     let (window, max) = (s.otp_window, s.otp_max_sends);
@@ -119,6 +132,7 @@ pub async fn issue(
         created_at: now,
         expires_at: now + s.otp_ttl,
         used_at: None,
+        payload,
     };
     let id = row.id.clone();
     db::run(&state.pool, move |conn| Ok(store::insert(conn, &row)?)).await?;
@@ -199,6 +213,19 @@ pub async fn check(
     browser: &str,
     code: &str,
 ) -> Result<String, CheckError> {
+    check_with_payload(state, purpose, id, browser, code)
+        .await
+        .map(|(user, _)| user)
+}
+
+/// `check`, also returning the payload stored with the code.
+pub async fn check_with_payload(
+    state: &AppState,
+    purpose: Purpose,
+    id: &str,
+    browser: &str,
+    code: &str,
+) -> Result<(String, Option<String>), CheckError> {
     let now = crate::time::now();
     let max = state.settings.otp_max_tries;
     let (id, browser_hash) = (id.to_string(), browser.to_string());
@@ -237,7 +264,7 @@ pub async fn check(
         .await
         .map_err(|_| CheckError::Dead)?;
     if used == 1 {
-        Ok(user_id)
+        Ok((user_id, row.payload.clone()))
     } else {
         Err(CheckError::Dead)
     }

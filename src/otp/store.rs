@@ -19,6 +19,8 @@ pub struct CodeRow {
     pub created_at: i64,
     pub expires_at: i64,
     pub used_at: Option<i64>,
+    /// Registration choices applied when the code comes back (JSON).
+    pub payload: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConn, row: &CodeRow) -> QueryResult<usize> {

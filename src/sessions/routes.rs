@@ -129,7 +129,10 @@ pub async fn submit_login(
     let client_id = view.as_ref().map(|v| v.auth.client_id.clone());
     // Counters per account (any spelling of the address counts as the same) and per IP.
     // Whether the account exists plays no part, so the lock reveals nothing.
-    let account_key = format!("pwd:acct:{}", form.email.trim().to_lowercase());
+    let account_key = format!(
+        "pwd:acct:{}",
+        crate::crypto::hash_secret(&form.email.trim().to_lowercase())
+    );
     let ip_key = format!("pwd:ip:{}", origin.ip);
     let retry_page = |wait: i64, form: &LoginForm, view: Option<authorize::PendingView>| {
         let page = LoginPage {

@@ -118,7 +118,14 @@ pub fn origin(req: &HttpRequest, settings: &crate::config::Settings) -> crate::a
     let ip = if settings.trust_proxy_headers {
         req.connection_info()
             .realip_remote_addr()
-            .map(|a| a.split(':').next().unwrap_or(a).to_string())
+            .map(|a| {
+                // "1.2.3.4", "1.2.3.4:5678", "[::1]:5678" or "::1": keep the address only.
+                a.parse::<std::net::SocketAddr>()
+                    .map(|s| s.ip())
+                    .or_else(|_| a.trim_matches(['[', ']']).parse::<std::net::IpAddr>())
+                    .map(|ip| ip.to_string())
+                    .unwrap_or_else(|_| a.to_string())
+            })
             .unwrap_or_default()
     } else {
         req.peer_addr()
