@@ -286,3 +286,66 @@ fn porta_audit_filters_by_account_and_kind() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: --since"));
 }
+
+#[tokio::test]
+async fn parallel_guesses_cannot_slip_past_the_limit() {
+    let app = TestApp::spawn_with(strict).await;
+    app.user(EMAIL, PASSWORD).await;
+    let mut forms = Vec::new();
+    for _ in 0..10 {
+        let browser = Browser::new();
+        let page = browser.get(&app.url("/login")).await.text().await.unwrap();
+        forms.push((browser, hidden(&page, "csrf")));
+    }
+    let url = app.url("/login");
+    let tasks: Vec<_> = forms
+        .into_iter()
+        .map(|(browser, csrf)| {
+            let url = url.clone();
+            tokio::spawn(async move {
+                browser
+                    .post(
+                        &url,
+                        &[
+                            ("csrf", csrf.as_str()),
+                            ("email", EMAIL),
+                            ("password", "wrong"),
+                        ],
+                    )
+                    .await
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    let mut checked = 0;
+    for t in tasks {
+        let status = t.await.unwrap();
+        assert!(status == 401 || status == 429, "{status}");
+        // The third counted attempt is checked too (it answers 429: the lock it set stands).
+        if status == 401 {
+            checked += 1;
+        }
+    }
+    assert!(
+        checked <= 2,
+        "at most the free attempts were checked and answered 401: {checked}"
+    );
+}
+
+#[tokio::test]
+async fn successful_sign_ins_from_one_address_never_lock_it() {
+    let app = TestApp::spawn_with(|s| {
+        strict(s);
+        s.ip_max_failures = 2;
+    })
+    .await;
+    app.user(EMAIL, PASSWORD).await;
+    for _ in 0..5 {
+        let status = Browser::new()
+            .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+            .await
+            .status();
+        assert_eq!(status, 303, "successes are not throttled");
+    }
+}

@@ -151,8 +151,13 @@ pub async fn submit_login(
         }
         resp
     };
-    let locked =
-        throttle::locked_for_any(&state.pool, vec![account_key.clone(), ip_key.clone()]).await?;
+    let policies = vec![
+        (account_key, state.settings.account_policy()),
+        (ip_key, state.settings.ip_policy()),
+    ];
+    // Counted before the password is checked, so parallel guesses cannot all get through.
+    let attempt = throttle::attempt(&state.pool, policies.clone()).await?;
+    let locked = attempt.refused_for;
     if locked > 0 {
         // No password check at all while locked: guesses cost the attacker nothing to send
         // but cannot succeed, and they cost Porta no argon2 time either.
@@ -177,11 +182,7 @@ pub async fn submit_login(
             .sign_ins
             .with_label_values(&["failure"])
             .inc();
-        let account_lock =
-            throttle::record_failure(&state.pool, account_key, state.settings.account_policy())
-                .await?;
-        let ip_lock =
-            throttle::record_failure(&state.pool, ip_key, state.settings.ip_policy()).await?;
+        let wait = attempt.lock_if_failed;
         audit::record(
             &state.pool,
             &origin,
@@ -191,19 +192,16 @@ pub async fn submit_login(
             format!("factor=pwd email={}", form.email.trim()),
         )
         .await;
-        if account_lock > 0 {
+        if wait > 0 {
             audit::record(
                 &state.pool,
                 &origin,
                 kind::ACCOUNT_LOCKED,
                 None,
                 client_id,
-                format!("email={} seconds={account_lock}", form.email.trim()),
+                format!("email={} seconds={wait}", form.email.trim()),
             )
             .await;
-        }
-        let wait = account_lock.max(ip_lock);
-        if wait > 0 {
             return Ok(retry_page(wait, &form, view));
         }
         let page = LoginPage {
@@ -216,7 +214,7 @@ pub async fn submit_login(
         };
         return Ok(page::render(StatusCode::UNAUTHORIZED, &page));
     };
-    throttle::clear(&state.pool, account_key).await?;
+    throttle::succeeded(&state.pool, policies).await?;
     after_first_factor(
         &state,
         &req,
@@ -470,19 +468,21 @@ pub async fn verify_code(
     let identifier = crate::otp::challenge_identifier(&state, &form.challenge)
         .await?
         .unwrap_or_default();
-    let keys = vec![
-        format!("otp:acct:{identifier}"),
-        format!("pwd:ip:{}", origin.ip),
+    let policies = vec![
+        (
+            format!("otp:acct:{}", crate::crypto::hash_secret(&identifier)),
+            state.settings.account_policy(),
+        ),
+        (format!("pwd:ip:{}", origin.ip), state.settings.ip_policy()),
     ];
-    let locked = throttle::locked_for_any(&state.pool, keys.clone()).await?;
-    if locked > 0 {
-        return Err(PageError::TooMany(locked));
+    let attempt = throttle::attempt(&state.pool, policies.clone()).await?;
+    if attempt.refused_for > 0 {
+        return Err(PageError::TooMany(attempt.refused_for));
     }
     let user_id =
         match crate::otp::check_sign_in_code(&state, &form.challenge, &browser, &form.code).await {
             Ok(user_id) => user_id,
             Err(e) => {
-                count_failure(&state, &keys).await?;
                 crate::ops::METRICS
                     .sign_ins
                     .with_label_values(&["failure"])
@@ -517,6 +517,7 @@ pub async fn verify_code(
                 return Ok(page::render(StatusCode::UNAUTHORIZED, &page));
             }
         };
+    throttle::succeeded(&state.pool, policies).await?;
     after_first_factor(
         &state,
         &req,
@@ -604,16 +605,20 @@ pub async fn verify_totp(
     })
     .await?
     .ok_or_else(restart)?;
-    let keys = vec![
-        format!("totp:acct:{}", user.id),
-        format!("pwd:ip:{}", origin.ip),
+    let policies = vec![
+        (
+            format!("totp:acct:{}", user.id),
+            state.settings.account_policy(),
+        ),
+        (format!("pwd:ip:{}", origin.ip), state.settings.ip_policy()),
     ];
-    let locked = throttle::locked_for_any(&state.pool, keys.clone()).await?;
-    if locked > 0 {
-        return Err(PageError::TooMany(locked));
+    let attempt = throttle::attempt(&state.pool, policies.clone()).await?;
+    if attempt.refused_for > 0 {
+        return Err(PageError::TooMany(attempt.refused_for));
     }
     match crate::mfa::verify(&state, &user, &form.code).await {
         Ok(second) => {
+            throttle::succeeded(&state.pool, policies).await?;
             if !crate::mfa::finish(&state, &form.pending).await? {
                 return Err(restart());
             }
@@ -626,7 +631,6 @@ pub async fn verify_totp(
         }
         Err(crate::mfa::MfaError::Db(e)) => Err(e.into()),
         Err(_) => {
-            count_failure(&state, &keys).await?;
             crate::ops::METRICS
                 .sign_ins
                 .with_label_values(&["failure"])
@@ -651,18 +655,4 @@ pub async fn verify_totp(
             Ok(page::render(StatusCode::UNAUTHORIZED, &page))
         }
     }
-}
-
-/// Counts a failed code or TOTP attempt against the account key and the IP key.
-async fn count_failure(state: &AppState, keys: &[String]) -> Result<(), PageError> {
-    if let [account, ip] = keys {
-        throttle::record_failure(
-            &state.pool,
-            account.clone(),
-            state.settings.account_policy(),
-        )
-        .await?;
-        throttle::record_failure(&state.pool, ip.clone(), state.settings.ip_policy()).await?;
-    }
-    Ok(())
 }

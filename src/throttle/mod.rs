@@ -65,6 +65,54 @@ pub async fn record_failure(pool: &DbPool, key: String, policy: Policy) -> Resul
     db::run(pool, move |conn| Ok(store::fail(conn, &key, now, policy)?)).await
 }
 
+/// The outcome of starting attempts on several keys at once.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt {
+    /// Seconds the caller must wait; 0 when the attempt may go ahead.
+    pub refused_for: i64,
+    /// The lock that stands if this attempt fails (0 = none).
+    pub lock_if_failed: i64,
+}
+
+/// Starts an attempt on every key (each with its policy) in one trip to the database:
+/// refused while any key is locked, else counted before the check (see
+/// `store::attempt`). After a success call `succeeded`.
+pub async fn attempt(pool: &DbPool, keys: Vec<(String, Policy)>) -> Result<Attempt, DbError> {
+    let now = crate::time::now();
+    db::run(pool, move |conn| {
+        let mut out = Attempt {
+            refused_for: 0,
+            lock_if_failed: 0,
+        };
+        for (key, policy) in &keys {
+            let (refused, lock) = store::attempt(conn, key, now, *policy)?;
+            out.refused_for = out.refused_for.max(refused);
+            out.lock_if_failed = out.lock_if_failed.max(lock);
+            if refused > 0 {
+                break;
+            }
+        }
+        Ok(out)
+    })
+    .await
+}
+
+/// After a success: the first key (the account's) is cleared, the others (shared, like an
+/// IP's) get their counted attempt back.
+pub async fn succeeded(pool: &DbPool, keys: Vec<(String, Policy)>) -> Result<(), DbError> {
+    db::run(pool, move |conn| {
+        for (i, (key, policy)) in keys.iter().enumerate() {
+            if i == 0 {
+                store::delete(conn, key)?;
+            } else {
+                store::forgive(conn, key, *policy)?;
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
 /// Forgets the failures of `key` (after a success).
 pub async fn clear(pool: &DbPool, key: String) -> Result<(), DbError> {
     db::run(pool, move |conn| {

@@ -88,3 +88,79 @@ pub fn purge(conn: &mut DbConn, now: i64, window: i64) -> QueryResult<usize> {
     )
     .execute(conn)
 }
+
+/// Starts an attempt on `key`: refused (the remaining lock, in seconds) while the key is
+/// locked; otherwise counted at once, before the credential is checked, so parallel
+/// requests cannot all slip past the limit. When this attempt brings the count to the
+/// limit, the lock is set now and stands if the attempt fails (a success clears it).
+/// Returns (refused_for, lock_if_this_fails).
+pub fn attempt(conn: &mut DbConn, key: &str, now: i64, policy: Policy) -> QueryResult<(i64, i64)> {
+    conn.transaction(|conn| {
+        // Write first, so concurrent attempts on one key serialise.
+        let touched = diesel::update(ac::table.find(key))
+            .set(ac::window_start.eq(ac::window_start))
+            .execute(conn)?;
+        if touched == 0 {
+            let inserted = diesel::insert_into(ac::table)
+                .values(&Counter {
+                    key: key.to_string(),
+                    failures: 0,
+                    window_start: now,
+                    locked_until: 0,
+                })
+                .execute(conn);
+            if let Err(e) = inserted {
+                if !matches!(
+                    e,
+                    diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _
+                    )
+                ) {
+                    return Err(e);
+                }
+            }
+        }
+        let Some(mut c) = find(conn, key)? else {
+            return Ok((0, 0));
+        };
+        if c.locked_until > now {
+            return Ok((c.locked_until - now, 0));
+        }
+        if now - c.window_start > policy.window {
+            c.failures = 0;
+            c.window_start = now;
+        }
+        c.failures += 1;
+        let lock = policy.lock_for(c.failures);
+        if lock > 0 {
+            c.locked_until = now + lock;
+        }
+        diesel::update(ac::table.find(key))
+            .set((
+                ac::failures.eq(c.failures),
+                ac::window_start.eq(c.window_start),
+                ac::locked_until.eq(c.locked_until),
+            ))
+            .execute(conn)?;
+        Ok((0, lock))
+    })
+}
+
+/// Takes back one counted attempt that succeeded (shared keys such as an IP's).
+pub fn forgive(conn: &mut DbConn, key: &str, policy: Policy) -> QueryResult<usize> {
+    conn.transaction(|conn| {
+        let Some(c) = find(conn, key)? else {
+            return Ok(0);
+        };
+        let failures = (c.failures - 1).max(0);
+        let locked_until = if failures < policy.free_failures {
+            0
+        } else {
+            c.locked_until
+        };
+        diesel::update(ac::table.find(key))
+            .set((ac::failures.eq(failures), ac::locked_until.eq(locked_until)))
+            .execute(conn)
+    })
+}
