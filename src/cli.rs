@@ -416,11 +416,11 @@ async fn keys_rewrap(settings: Settings, new_master_key: String) -> Result<(), S
             )
         })?;
         eprintln!(
-            "re-encrypted {n} signing keys; {} now holds the new master key",
+            "re-encrypted {n} secrets; {} now holds the new master key",
             path.display()
         );
     } else {
-        eprintln!("re-encrypted {n} signing keys; set PORTA_MASTER_KEY to the new key on every node before restarting");
+        eprintln!("re-encrypted {n} secrets; set PORTA_MASTER_KEY to the new key on every node before restarting");
     }
     Ok(())
 }

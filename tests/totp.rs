@@ -482,3 +482,34 @@ async fn failed_totp_codes_lock_the_account_for_a_while() {
         "locked after two failures, even for the right code"
     );
 }
+
+#[tokio::test]
+async fn rewrap_reseals_totp_secrets_too_and_is_all_or_nothing() {
+    let app = TestApp::spawn().await;
+    let user = app.user(EMAIL, PASSWORD).await;
+    enrol(&app, &Browser::new()).await;
+    let old = app.state.master.clone();
+    let new = porta::crypto::MasterKey::parse(&porta::crypto::MasterKey::generate()).unwrap();
+    let id = user.id.clone();
+    let sealed = |pool: porta::db::DbPool, id: String| async move {
+        porta::db::run(&pool, move |conn| Ok(porta::mfa::store::totp(conn, &id)?))
+            .await
+            .unwrap()
+            .unwrap()
+            .secret_enc
+    };
+    let n = porta::keys::rotation::rewrap(&app.state.pool, &old, &new)
+        .await
+        .unwrap();
+    assert!(n >= 2, "a signing key and a TOTP secret: {n}");
+    let secret = sealed(app.state.pool.clone(), id.clone()).await;
+    assert!(new.open(&secret, &format!("totp:{id}")).is_ok());
+    assert!(old.open(&secret, &format!("totp:{id}")).is_err());
+
+    // With the wrong "old" key nothing can be opened, and nothing changes.
+    let wrong = porta::crypto::MasterKey::parse(&porta::crypto::MasterKey::generate()).unwrap();
+    assert!(porta::keys::rotation::rewrap(&app.state.pool, &wrong, &old)
+        .await
+        .is_err());
+    assert_eq!(sealed(app.state.pool.clone(), id.clone()).await, secret);
+}

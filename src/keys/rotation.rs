@@ -188,28 +188,49 @@ pub async fn revoke(pool: &DbPool, master: &MasterKey, kid: &str) -> Result<bool
     Ok(gone)
 }
 
-/// `porta keys rewrap`: re-seals every private key under `new`; all or nothing.
+/// Why a rewrap stopped (and rolled everything back).
+enum RewrapError {
+    Db(diesel::result::Error),
+    Crypto(String),
+}
+
+impl From<diesel::result::Error> for RewrapError {
+    fn from(e: diesel::result::Error) -> Self {
+        RewrapError::Db(e)
+    }
+}
+
+/// `porta keys rewrap`: re-seals every secret at rest (signing keys and TOTP secrets)
+/// under `new`, in one transaction: all or nothing. Returns how many were re-sealed.
 pub async fn rewrap(pool: &DbPool, old: &MasterKey, new: &MasterKey) -> Result<usize, KeyError> {
     let (old, new) = (old.clone(), new.clone());
     let result = db::run(pool, move |conn| {
         use diesel::Connection;
-        let outcome = conn.transaction::<_, diesel::result::Error, _>(|conn| {
-            let rows = store::list(conn)?;
-            for row in &rows {
-                let context = format!("signing-key:{}", row.kid);
-                let plain = match old.open(&row.private_key_enc, &context) {
-                    Ok(p) => p,
-                    Err(e) => return Ok(Err(format!("key {}: {e}", row.kid))),
-                };
-                let sealed = match new.seal(&plain, &context) {
-                    Ok(s) => s,
-                    Err(e) => return Ok(Err(e)),
-                };
+        let reseal = |sealed: &str, context: &str| -> Result<String, RewrapError> {
+            let plain = old
+                .open(sealed, context)
+                .map_err(|e| RewrapError::Crypto(format!("{context}: {e}")))?;
+            new.seal(&plain, context).map_err(RewrapError::Crypto)
+        };
+        let outcome = conn.transaction::<_, RewrapError, _>(|conn| {
+            let mut n = 0;
+            for row in store::list(conn)? {
+                let sealed = reseal(&row.private_key_enc, &format!("signing-key:{}", row.kid))?;
                 store::set_sealed(conn, &row.kid, &sealed)?;
+                n += 1;
             }
-            Ok(Ok(rows.len()))
-        })?;
-        Ok(outcome)
+            for (user_id, secret) in crate::mfa::store::all_sealed(conn)? {
+                let sealed = reseal(&secret, &format!("totp:{user_id}"))?;
+                crate::mfa::store::set_sealed(conn, &user_id, &sealed)?;
+                n += 1;
+            }
+            Ok(n)
+        });
+        match outcome {
+            Ok(n) => Ok(Ok(n)),
+            Err(RewrapError::Crypto(m)) => Ok(Err(m)),
+            Err(RewrapError::Db(e)) => Err(e.into()),
+        }
     })
     .await?;
     result.map_err(KeyError::Decrypt)

@@ -168,3 +168,14 @@ pub fn finish_pending(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
 pub fn purge_pending(conn: &mut DbConn, now: i64) -> QueryResult<usize> {
     diesel::delete(ps::table.filter(ps::expires_at.le(now))).execute(conn)
 }
+
+/// Every sealed TOTP secret, for re-encryption under a new master key.
+pub fn all_sealed(conn: &mut DbConn) -> QueryResult<Vec<(String, String)>> {
+    tc::table.select((tc::user_id, tc::secret_enc)).load(conn)
+}
+
+pub fn set_sealed(conn: &mut DbConn, user_id: &str, sealed: &str) -> QueryResult<usize> {
+    diesel::update(tc::table.find(user_id))
+        .set(tc::secret_enc.eq(sealed))
+        .execute(conn)
+}

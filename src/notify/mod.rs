@@ -117,13 +117,18 @@ impl Notifier {
 
     /// One line for the start-up log: where messages with codes go.
     pub fn describe(&self) -> String {
-        match &self.mail {
-            MailRoute::Smtp(_) => "email goes out over SMTP".into(),
+        let mail = match &self.mail {
+            MailRoute::Smtp(_) => "email goes out over SMTP".to_string(),
             MailRoute::Outbox => format!(
                 "no SMTP host set: email with codes goes to the development outbox {} and the log",
                 self.outbox.display()
             ),
-        }
+        };
+        let sms = match &self.sms {
+            SmsRoute::Http { .. } => "SMS goes to the HTTP provider".to_string(),
+            SmsRoute::Outbox => "SMS goes to the development outbox and the log".to_string(),
+        };
+        format!("{mail}; {sms}")
     }
 
     /// Sends a text message; a provider that does not answer 2xx is a delivery failure.
