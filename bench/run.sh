@@ -44,8 +44,9 @@ JAR="$WORK/jar"
 LOGIN=$(curl -s -c "$JAR" -b "$JAR" -o /dev/null -w '%{redirect_url}' \
   "$BASE/authorize?response_type=code&client_id=$CID&redirect_uri=http://127.0.0.1:9/cb&scope=openid%20email%20offline_access&state=s")
 PAGE=$(curl -s -c "$JAR" -b "$JAR" "$LOGIN")
-CSRF=$(echo "$PAGE" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p')
-REQ=$(echo "$PAGE" | sed -n 's/.*name="request" value="\([^"]*\)".*/\1/p')
+# The page has several forms (password, email code, SMS code): take the first.
+CSRF=$(echo "$PAGE" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -n1)
+REQ=$(echo "$PAGE" | sed -n 's/.*name="request" value="\([^"]*\)".*/\1/p' | head -n1)
 curl -s -c "$JAR" -b "$JAR" -o /dev/null --data-urlencode "csrf=$CSRF" --data-urlencode "request=$REQ" \
   --data-urlencode email=bench@example.com --data-urlencode "password=bench password 123" "$BASE/login"
 # One grant per load connection (refresh tokens rotate, so each connection needs its own
@@ -93,6 +94,9 @@ cat >"$WORK/get.lua" <<LUA
 local auth = os.getenv("AUTH")
 if auth and auth ~= "" then wrk.headers["Authorization"] = auth end
 LUA
+
+# Every scenario below needs working tokens: stop early and loudly if the set-up failed.
+[ -n "$ACCESS" ] || { echo "set-up failed: no access token (see $WORK/server.log)" >&2; exit 1; }
 
 run() { # name, url, script, env...
   local name=$1 url=$2 script=$3 threads=${4:-2} conns=${5:-$CONNECTIONS}
