@@ -298,6 +298,7 @@ async fn wrong_codes_count_against_the_account_across_codes() {
     let (app, sink) = app_with_sink(|s| {
         s.login_max_failures = 3;
         s.otp_max_sends = 10;
+        s.lock_base = 10;
     })
     .await;
     app.user(EMAIL, PASSWORD).await;

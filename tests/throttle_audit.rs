@@ -11,13 +11,19 @@ fn strict(s: &mut porta::config::Settings) {
     s.login_max_failures = 3;
     s.ip_max_failures = 100;
     s.client_auth_max_failures = 2;
-    s.lock_base = 1;
-    s.lock_max = 4;
+    // Locks long enough that a slow machine still meets them.
+    s.lock_base = 3;
+    s.lock_max = 6;
 }
 
 #[tokio::test]
 async fn failed_passwords_lock_the_account_for_a_while_then_it_opens_again() {
-    let app = TestApp::spawn_with(strict).await;
+    let app = TestApp::spawn_with(|s| {
+        strict(s);
+        s.lock_base = 3;
+        s.lock_max = 3;
+    })
+    .await;
     app.user(EMAIL, PASSWORD).await;
     let browser = Browser::new();
     let login = app.url("/login");
@@ -43,7 +49,7 @@ async fn failed_passwords_lock_the_account_for_a_while_then_it_opens_again() {
         .unwrap()
         .contains("Too many failed attempts"));
     // Locks are temporary.
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3200)).await;
     let resp = browser.submit_login(&app, &login, EMAIL, PASSWORD).await;
     assert_eq!(
         resp.status(),

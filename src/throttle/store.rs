@@ -28,55 +28,60 @@ pub fn delete(conn: &mut DbConn, key: &str) -> QueryResult<usize> {
     diesel::delete(ac::table.find(key)).execute(conn)
 }
 
-/// Adds one failure in one transaction (write first, so concurrent failures serialise)
-/// and returns the resulting lock in seconds.
+/// Makes sure `key` has a row, outside any transaction: on PostgreSQL a unique violation
+/// inside a transaction would abort it, and a parallel request may insert first.
+fn ensure_row(conn: &mut DbConn, key: &str, now: i64) -> QueryResult<()> {
+    let inserted = diesel::insert_into(ac::table)
+        .values(&Counter {
+            key: key.to_string(),
+            failures: 0,
+            window_start: now,
+            locked_until: 0,
+        })
+        .execute(conn);
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Adds one failure and returns the resulting lock in seconds. Every step is one atomic
+/// statement (no transaction: a concurrent insert must not abort anything on PostgreSQL);
+/// the increment itself is what serialises concurrent failures.
 pub fn fail(conn: &mut DbConn, key: &str, now: i64, policy: Policy) -> QueryResult<i64> {
-    conn.transaction(|conn| {
-        let bumped = diesel::update(ac::table.find(key))
-            .set(ac::failures.eq(ac::failures + 1))
-            .execute(conn)?;
-        if bumped == 0 {
-            let inserted = diesel::insert_into(ac::table)
-                .values(&Counter {
-                    key: key.to_string(),
-                    failures: 1,
-                    window_start: now,
-                    locked_until: 0,
-                })
-                .execute(conn);
-            match inserted {
-                Ok(_) => {}
-                // Another node inserted first: count on its row.
-                Err(diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                )) => {
-                    diesel::update(ac::table.find(key))
-                        .set(ac::failures.eq(ac::failures + 1))
-                        .execute(conn)?;
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        let Some(mut c) = find(conn, key)? else {
-            return Ok(0);
-        };
-        if now - c.window_start > policy.window && c.locked_until <= now {
-            // A quiet window has passed: start counting again from this failure.
-            c.failures = 1;
-            c.window_start = now;
-        }
-        let lock = policy.lock_for(c.failures);
-        c.locked_until = if lock > 0 { now + lock } else { c.locked_until };
+    ensure_row(conn, key, now)?;
+    diesel::update(ac::table.find(key))
+        .set(ac::failures.eq(ac::failures + 1))
+        .execute(conn)?;
+    settle(conn, key, now, policy)
+}
+
+/// After an increment: restarts a window that has gone quiet and sets the lock the count
+/// calls for. Returns the lock in seconds (0 = none).
+fn settle(conn: &mut DbConn, key: &str, now: i64, policy: Policy) -> QueryResult<i64> {
+    let Some(c) = find(conn, key)? else {
+        return Ok(0);
+    };
+    let mut failures = c.failures;
+    if now - c.window_start > policy.window && c.locked_until <= now {
+        // A quiet window has passed: count again from this attempt.
         diesel::update(ac::table.find(key))
-            .set((
-                ac::failures.eq(c.failures),
-                ac::window_start.eq(c.window_start),
-                ac::locked_until.eq(c.locked_until),
-            ))
+            .set((ac::failures.eq(1), ac::window_start.eq(now)))
             .execute(conn)?;
-        Ok(lock)
-    })
+        failures = 1;
+    }
+    let lock = policy.lock_for(failures);
+    if lock > 0 {
+        diesel::update(ac::table.find(key))
+            .filter(ac::locked_until.lt(now + lock))
+            .set(ac::locked_until.eq(now + lock))
+            .execute(conn)?;
+    }
+    Ok(lock)
 }
 
 /// Drops counters that are neither locked nor inside their window any more.
@@ -95,56 +100,19 @@ pub fn purge(conn: &mut DbConn, now: i64, window: i64) -> QueryResult<usize> {
 /// limit, the lock is set now and stands if the attempt fails (a success clears it).
 /// Returns (refused_for, lock_if_this_fails).
 pub fn attempt(conn: &mut DbConn, key: &str, now: i64, policy: Policy) -> QueryResult<(i64, i64)> {
-    conn.transaction(|conn| {
-        // Write first, so concurrent attempts on one key serialise.
-        let touched = diesel::update(ac::table.find(key))
-            .set(ac::window_start.eq(ac::window_start))
-            .execute(conn)?;
-        if touched == 0 {
-            let inserted = diesel::insert_into(ac::table)
-                .values(&Counter {
-                    key: key.to_string(),
-                    failures: 0,
-                    window_start: now,
-                    locked_until: 0,
-                })
-                .execute(conn);
-            if let Err(e) = inserted {
-                if !matches!(
-                    e,
-                    diesel::result::Error::DatabaseError(
-                        diesel::result::DatabaseErrorKind::UniqueViolation,
-                        _
-                    )
-                ) {
-                    return Err(e);
-                }
-            }
-        }
-        let Some(mut c) = find(conn, key)? else {
-            return Ok((0, 0));
-        };
-        if c.locked_until > now {
-            return Ok((c.locked_until - now, 0));
-        }
-        if now - c.window_start > policy.window {
-            c.failures = 0;
-            c.window_start = now;
-        }
-        c.failures += 1;
-        let lock = policy.lock_for(c.failures);
-        if lock > 0 {
-            c.locked_until = now + lock;
-        }
-        diesel::update(ac::table.find(key))
-            .set((
-                ac::failures.eq(c.failures),
-                ac::window_start.eq(c.window_start),
-                ac::locked_until.eq(c.locked_until),
-            ))
-            .execute(conn)?;
-        Ok((0, lock))
-    })
+    ensure_row(conn, key, now)?;
+    // Counts only while not locked, in one statement: concurrent attempts each get their
+    // own count and none slips past a lock set by another.
+    let counted = diesel::update(ac::table.find(key).filter(ac::locked_until.le(now)))
+        .set(ac::failures.eq(ac::failures + 1))
+        .execute(conn)?;
+    if counted == 0 {
+        let remaining = find(conn, key)?
+            .map(|c| (c.locked_until - now).max(1))
+            .unwrap_or(1);
+        return Ok((remaining, 0));
+    }
+    Ok((0, settle(conn, key, now, policy)?))
 }
 
 /// Takes back one counted attempt that succeeded (shared keys such as an IP's).

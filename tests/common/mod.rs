@@ -118,6 +118,11 @@ impl TestApp {
         adjust: impl FnOnce(&mut Settings),
         demo: bool,
     ) -> TestApp {
+        // Server logs go to the test's captured output (shown when a test fails).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter("warn,porta=info")
+            .with_test_writer()
+            .try_init();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let mut settings = test_settings(port, &database_url, &master_key, dir.path());
