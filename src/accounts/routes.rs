@@ -134,7 +134,7 @@ pub struct AccountForm {
 
 #[derive(Template)]
 #[template(path = "accounts/code.html")]
-struct PhoneCodePage {
+struct ConfirmPage {
     title: &'static str,
     action: &'static str,
     csrf: String,
@@ -564,67 +564,29 @@ async fn add_phone(
         Ok(super::store::find_by_phone(conn, &p)?)
     })
     .await?;
-    let (user_id, channel) = match holder {
-        Some(other) if other.id != user.id => (None, None),
-        _ => (
-            Some(user.id.clone()),
-            Some(crate::otp::Channel::Sms(phone.clone())),
-        ),
+    // A number another account has gets no SMS; the next page looks the same.
+    let deliver = match holder {
+        Some(other) if other.id != user.id => None,
+        _ => Some(crate::otp::Channel::Sms(phone.clone())),
     };
-    let browser = crate::crypto::hash_secret(&form.csrf);
-    match crate::otp::issue(
+    let identifier = phone;
+    send_confirmation(
         &state,
-        crate::otp::Purpose::VerifyPhone,
-        &phone,
-        user_id,
-        channel,
-        browser,
+        &req,
+        &user,
+        &PHONE,
+        &identifier,
+        deliver,
+        &form.csrf,
     )
     .await
-    {
-        Ok(challenge) => Ok(page::see_other(&format!(
-            "/account/phone/verify?challenge={challenge}"
-        ))),
-        Err(crate::otp::SendError::Db(e)) => Err(e.into()),
-        Err(e) => {
-            account_page(
-                &state,
-                &req,
-                &user,
-                Some(format!("We could not send a code: {e}.")),
-            )
-            .await
-        }
-    }
 }
 
 async fn show_phone_code(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let params = crate::oauth::params::Params::parse(req.query_string().as_bytes())
-        .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
-    let challenge = params.get("challenge").unwrap_or("").to_string();
-    let identifier = crate::otp::challenge_identifier(&state, &challenge)
-        .await?
-        .ok_or_else(|| PageError::BadRequest("This code has expired. Start again.".into()))?;
-    let (token, cookie) = csrf::token(&req, state.secure_cookies());
-    let mut resp = page::render(
-        StatusCode::OK,
-        &PhoneCodePage {
-            title: "Confirm your phone number",
-            action: "/account/phone/verify",
-            csrf: token,
-            challenge,
-            identifier,
-            new_password: false,
-            error: None,
-        },
-    );
-    if let Some(c) = cookie {
-        let _ = resp.add_cookie(&c);
-    }
-    Ok(resp)
+    show_confirmation(&state, &req, &PHONE).await
 }
 
 /// `POST /account/phone/verify`: the code confirms the number for this account.
@@ -637,49 +599,25 @@ async fn verify_phone(
     let Some((_, user)) = signed_in(&state, &req).await? else {
         return Ok(to_login());
     };
-    let phone = crate::otp::challenge_identifier(&state, &form.challenge)
+    let phone = match check_confirmation(&state, &user, &form, &PHONE).await? {
+        Ok(phone) => phone,
+        Err(retry) => return Ok(retry),
+    };
+    let id = user.id.clone();
+    let set = db::run(&state.pool, move |conn| {
+        Ok(super::store::set_phone(conn, &id, &phone)?)
+    })
+    .await?;
+    let message = if set == 1 {
+        "Your phone number is confirmed."
+    } else {
+        "That number belongs to another account."
+    };
+    let id = user.id.clone();
+    let user = db::run(&state.pool, move |conn| Ok(super::store::find(conn, &id)?))
         .await?
-        .unwrap_or_default();
-    let browser = crate::crypto::hash_secret(&form.csrf);
-    match crate::otp::check(
-        &state,
-        crate::otp::Purpose::VerifyPhone,
-        &form.challenge,
-        &browser,
-        &form.code,
-    )
-    .await
-    {
-        Ok(owner) if owner == user.id => {
-            let (id, p) = (user.id.clone(), phone.clone());
-            let set = db::run(&state.pool, move |conn| {
-                Ok(super::store::set_phone(conn, &id, &p)?)
-            })
-            .await?;
-            let message = if set == 1 {
-                "Your phone number is confirmed."
-            } else {
-                "That number belongs to another account."
-            };
-            let id = user.id.clone();
-            let user = db::run(&state.pool, move |conn| Ok(super::store::find(conn, &id)?))
-                .await?
-                .unwrap_or(user);
-            account_page(&state, &req, &user, Some(message.into())).await
-        }
-        _ => Ok(page::render(
-            StatusCode::UNAUTHORIZED,
-            &PhoneCodePage {
-                title: "Confirm your phone number",
-                action: "/account/phone/verify",
-                csrf: form.csrf.clone(),
-                challenge: form.challenge.clone(),
-                identifier: phone,
-                new_password: false,
-                error: Some("That code is not right, or it can no longer be used.".into()),
-            },
-        )),
-    }
+        .unwrap_or(user);
+    account_page(&state, &req, &user, Some(message.into())).await
 }
 
 /// `POST /account/name`.
@@ -738,67 +676,29 @@ async fn change_email(
         Ok(super::store::find_by_email(conn, &e)?)
     })
     .await?;
-    let (user_id, channel) = match holder {
-        Some(_) => (None, None),
-        None => (
-            Some(user.id.clone()),
-            Some(crate::otp::Channel::Email(email.clone())),
-        ),
+    // An address another account has gets no code; the next page looks the same.
+    let deliver = match holder {
+        Some(_) => None,
+        None => Some(crate::otp::Channel::Email(email.clone())),
     };
-    let browser = crate::crypto::hash_secret(&form.csrf);
-    match crate::otp::issue(
+    let identifier = email;
+    send_confirmation(
         &state,
-        crate::otp::Purpose::ChangeEmail,
-        &email,
-        user_id,
-        channel,
-        browser,
+        &req,
+        &user,
+        &EMAIL,
+        &identifier,
+        deliver,
+        &form.csrf,
     )
     .await
-    {
-        Ok(challenge) => Ok(page::see_other(&format!(
-            "/account/email/verify?challenge={challenge}"
-        ))),
-        Err(crate::otp::SendError::Db(e)) => Err(e.into()),
-        Err(e) => {
-            account_page(
-                &state,
-                &req,
-                &user,
-                Some(format!("We could not send a code: {e}.")),
-            )
-            .await
-        }
-    }
 }
 
 async fn show_email_code(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    let params = crate::oauth::params::Params::parse(req.query_string().as_bytes())
-        .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
-    let challenge = params.get("challenge").unwrap_or("").to_string();
-    let identifier = crate::otp::challenge_identifier(&state, &challenge)
-        .await?
-        .ok_or_else(|| PageError::BadRequest("This code has expired. Start again.".into()))?;
-    let (token, cookie) = csrf::token(&req, state.secure_cookies());
-    let mut resp = page::render(
-        StatusCode::OK,
-        &PhoneCodePage {
-            title: "Confirm your new email address",
-            action: "/account/email/verify",
-            csrf: token,
-            challenge,
-            identifier,
-            new_password: false,
-            error: None,
-        },
-    );
-    if let Some(c) = cookie {
-        let _ = resp.add_cookie(&c);
-    }
-    Ok(resp)
+    show_confirmation(&state, &req, &EMAIL).await
 }
 
 /// `POST /account/email/verify`.
@@ -811,57 +711,152 @@ async fn verify_email_change(
     let Some((_, user)) = signed_in(&state, &req).await? else {
         return Ok(to_login());
     };
-    let email = crate::otp::challenge_identifier(&state, &form.challenge)
+    let email = match check_confirmation(&state, &user, &form, &EMAIL).await? {
+        Ok(email) => email,
+        Err(retry) => return Ok(retry),
+    };
+    let (id, e) = (user.id.clone(), email.clone());
+    let keep = req
+        .cookie(sessions::session_cookie_name(state.secure_cookies()))
+        .map(|c| crate::crypto::hash_secret(c.value()))
+        .unwrap_or_default();
+    let set = db::run(&state.pool, move |conn| {
+        let set = super::store::set_email(conn, &id, &e)?;
+        if set == 1 {
+            // Everything signed in under the old address ends, this browser aside.
+            sessions::store::delete_others(conn, &id, &keep)?;
+            crate::oauth::store::revoke_families_of_user(conn, &id)?;
+        }
+        Ok(set)
+    })
+    .await?;
+    let origin = page::origin(&req, &state.settings);
+    audit::record(
+        &state.pool,
+        &origin,
+        kind::EMAIL_CHANGED,
+        Some(user.id.clone()),
+        None,
+        format!("from={} to={email}", user.email),
+    )
+    .await;
+    let id = user.id.clone();
+    let user = db::run(&state.pool, move |conn| Ok(super::store::find(conn, &id)?))
+        .await?
+        .unwrap_or(user);
+    let message = if set == 1 {
+        "Your email address was changed."
+    } else {
+        "That address belongs to another account."
+    };
+    account_page(&state, &req, &user, Some(message.into())).await
+}
+
+/// A change confirmed by a code sent to the new address or number.
+struct Confirmation {
+    title: &'static str,
+    action: &'static str,
+    purpose: crate::otp::Purpose,
+}
+
+const PHONE: Confirmation = Confirmation {
+    title: "Confirm your phone number",
+    action: "/account/phone/verify",
+    purpose: crate::otp::Purpose::VerifyPhone,
+};
+
+const EMAIL: Confirmation = Confirmation {
+    title: "Confirm your new email address",
+    action: "/account/email/verify",
+    purpose: crate::otp::Purpose::ChangeEmail,
+};
+
+/// The code entry page of a confirmation.
+async fn show_confirmation(
+    state: &AppState,
+    req: &HttpRequest,
+    c: &Confirmation,
+) -> Result<HttpResponse, PageError> {
+    let params = crate::oauth::params::Params::parse(req.query_string().as_bytes())
+        .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
+    let challenge = params.get("challenge").unwrap_or("").to_string();
+    let identifier = crate::otp::challenge_identifier(state, &challenge)
+        .await?
+        .ok_or_else(|| PageError::BadRequest("This code has expired. Start again.".into()))?;
+    let (token, cookie) = csrf::token(req, state.secure_cookies());
+    let mut resp = page::render(
+        StatusCode::OK,
+        &ConfirmPage {
+            title: c.title,
+            action: c.action,
+            csrf: token,
+            challenge,
+            identifier,
+            new_password: false,
+            error: None,
+        },
+    );
+    if let Some(cookie) = cookie {
+        let _ = resp.add_cookie(&cookie);
+    }
+    Ok(resp)
+}
+
+/// Checks a confirmation code for the signed-in `user`: the confirmed address or number,
+/// or the page to answer with (wrong or dead code).
+async fn check_confirmation(
+    state: &AppState,
+    user: &crate::accounts::User,
+    form: &AccountForm,
+    c: &Confirmation,
+) -> Result<Result<String, HttpResponse>, PageError> {
+    let identifier = crate::otp::challenge_identifier(state, &form.challenge)
         .await?
         .unwrap_or_default();
     let browser = crate::crypto::hash_secret(&form.csrf);
-    match crate::otp::check(
-        &state,
-        crate::otp::Purpose::ChangeEmail,
-        &form.challenge,
-        &browser,
-        &form.code,
-    )
-    .await
-    {
-        Ok(owner) if owner == user.id => {
-            let (id, e) = (user.id.clone(), email.clone());
-            let set = db::run(&state.pool, move |conn| {
-                Ok(super::store::set_email(conn, &id, &e)?)
-            })
-            .await?;
-            let origin = page::origin(&req, &state.settings);
-            audit::record(
-                &state.pool,
-                &origin,
-                kind::EMAIL_CHANGED,
-                Some(user.id.clone()),
-                None,
-                format!("from={} to={email}", user.email),
-            )
-            .await;
-            let id = user.id.clone();
-            let user = db::run(&state.pool, move |conn| Ok(super::store::find(conn, &id)?))
-                .await?
-                .unwrap_or(user);
-            let message = if set == 1 {
-                "Your email address was changed."
-            } else {
-                "That address belongs to another account."
-            };
-            account_page(&state, &req, &user, Some(message.into())).await
-        }
-        _ => Ok(page::render(
+    match crate::otp::check(state, c.purpose, &form.challenge, &browser, &form.code).await {
+        Ok(owner) if owner == user.id => Ok(Ok(identifier)),
+        _ => Ok(Err(page::render(
             StatusCode::UNAUTHORIZED,
-            &PhoneCodePage {
-                title: "Confirm your new email address",
-                action: "/account/email/verify",
+            &ConfirmPage {
+                title: c.title,
+                action: c.action,
                 csrf: form.csrf.clone(),
                 challenge: form.challenge.clone(),
-                identifier: email,
+                identifier,
                 new_password: false,
                 error: Some("That code is not right, or it can no longer be used.".into()),
             },
-        )),
+        ))),
+    }
+}
+
+/// Sends the code of a confirmation (when `deliver` is set) and moves on to its code page.
+async fn send_confirmation(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &crate::accounts::User,
+    c: &Confirmation,
+    identifier: &str,
+    deliver: Option<crate::otp::Channel>,
+    csrf_token: &str,
+) -> Result<HttpResponse, PageError> {
+    let user_id = deliver.as_ref().map(|_| user.id.clone());
+    let browser = crate::crypto::hash_secret(csrf_token);
+    match crate::otp::issue(state, c.purpose, identifier, user_id, deliver, browser).await {
+        Ok(challenge) => Ok(page::see_other(&format!(
+            "{}?challenge={challenge}",
+            c.action
+        ))),
+        Err(crate::otp::SendError::Db(e)) => Err(e.into()),
+        Err(e) => {
+            account_page(
+                state,
+                req,
+                user,
+                Some(format!("We could not send a code: {e}.")),
+            )
+            .await
+        }
     }
 }
