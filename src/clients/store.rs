@@ -40,10 +40,3 @@ pub fn list(conn: &mut DbConn) -> QueryResult<Vec<ClientRow>> {
         .select(ClientRow::as_select())
         .load(conn)
 }
-
-/// Replaces a client's secret hash (used by the demo, which shows its secret at start).
-pub fn set_secret_hash(conn: &mut DbConn, id: &str, hash: &str) -> QueryResult<usize> {
-    diesel::update(clients::table.find(id))
-        .set(clients::secret_hash.eq(hash))
-        .execute(conn)
-}

@@ -44,21 +44,6 @@ pub async fn locked_for(pool: &DbPool, key: String) -> Result<i64, DbError> {
     .await
 }
 
-/// The longest remaining lock over several keys.
-pub async fn locked_for_any(pool: &DbPool, keys: Vec<String>) -> Result<i64, DbError> {
-    let now = crate::time::now();
-    db::run(pool, move |conn| {
-        let mut longest = 0;
-        for key in &keys {
-            if let Some(c) = store::find(conn, key)? {
-                longest = longest.max(c.locked_until - now);
-            }
-        }
-        Ok(longest.max(0))
-    })
-    .await
-}
-
 /// Counts a failure for `key`; returns the lock it now carries (0 if none).
 pub async fn record_failure(pool: &DbPool, key: String, policy: Policy) -> Result<i64, DbError> {
     let now = crate::time::now();
@@ -108,15 +93,6 @@ pub async fn succeeded(pool: &DbPool, keys: Vec<(String, Policy)>) -> Result<(),
                 store::forgive(conn, key, *policy)?;
             }
         }
-        Ok(())
-    })
-    .await
-}
-
-/// Forgets the failures of `key` (after a success).
-pub async fn clear(pool: &DbPool, key: String) -> Result<(), DbError> {
-    db::run(pool, move |conn| {
-        store::delete(conn, &key)?;
         Ok(())
     })
     .await
