@@ -137,17 +137,7 @@ async fn prompt_login_and_max_age_force_a_fresh_sign_in() {
     );
     let back = browser.authorize(&app, &q, EMAIL, PASSWORD).await;
     let code = param(&back, "code").unwrap();
-    let (_, body) = app
-        .token(
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &verifier),
-            ],
-        )
-        .await;
+    let (_, body) = app.redeem(&client, &code, &verifier).await;
     let id = claims(body["id_token"].as_str().unwrap());
     assert!(id["auth_time"].as_i64().unwrap() >= porta::time::now() - 2);
 }
@@ -277,17 +267,7 @@ async fn rp_initiated_logout_ends_the_session_and_returns_to_a_registered_uri() 
         )
         .await;
     let code = param(&back, "code").unwrap();
-    let (_, body) = app
-        .token(
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &verifier),
-            ],
-        )
-        .await;
+    let (_, body) = app.redeem(&client, &code, &verifier).await;
     let id_token = body["id_token"].as_str().unwrap();
 
     // Unregistered destination: an error page, no redirect.

@@ -48,17 +48,7 @@ async fn confidential_client_full_flow() {
     );
     let code = param(&back, "code").expect("code");
 
-    let (status, body) = app
-        .token(
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &verifier),
-            ],
-        )
-        .await;
+    let (status, body) = app.redeem(&client, &code, &verifier).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 3600);
@@ -294,17 +284,7 @@ async fn pkce_verifier_must_match() {
         )
         .await;
     let code = param(&back, "code").unwrap();
-    let (status, body) = app
-        .token(
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &other_verifier),
-            ],
-        )
-        .await;
+    let (status, body) = app.redeem(&client, &code, &other_verifier).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
@@ -345,17 +325,7 @@ async fn pkce_verifier_must_match() {
     ];
     let back = browser.authorize(&app, &q, EMAIL, PASSWORD).await;
     let code = param(&back, "code").unwrap();
-    let (status, body) = app
-        .token(
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &other_verifier),
-            ],
-        )
-        .await;
+    let (status, body) = app.redeem(&client, &code, &other_verifier).await;
     assert_eq!(
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
@@ -495,17 +465,7 @@ async fn refresh_token_reuse_revokes_the_family() {
         )
         .await;
     let code = param(&back, "code").unwrap();
-    let (_, body) = app
-        .token(
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &verifier),
-            ],
-        )
-        .await;
+    let (_, body) = app.redeem(&client, &code, &verifier).await;
     let r1 = body["refresh_token"].as_str().unwrap().to_string();
     let (status, body) = app
         .token(
@@ -562,17 +522,7 @@ async fn refresh_scope_may_narrow_but_not_widen() {
         )
         .await;
     let code = param(&back, "code").unwrap();
-    let (_, body) = app
-        .token(
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &verifier),
-            ],
-        )
-        .await;
+    let (_, body) = app.redeem(&client, &code, &verifier).await;
     let r1 = body["refresh_token"].as_str().unwrap().to_string();
     let (status, body) = app
         .token(
@@ -618,17 +568,7 @@ async fn refresh_token_of_another_client_is_refused() {
         )
         .await;
     let code = param(&back, "code").unwrap();
-    let (_, body) = app
-        .token(
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &verifier),
-            ],
-        )
-        .await;
+    let (_, body) = app.redeem(&client, &code, &verifier).await;
     let r1 = body["refresh_token"].as_str().unwrap();
     let (status, body) = app
         .token(
@@ -666,17 +606,7 @@ async fn openid_request_without_offline_access_gets_no_refresh_token() {
     q[3] = ("scope", "openid email");
     let back = Browser::new().authorize(&app, &q, EMAIL, PASSWORD).await;
     let code = param(&back, "code").unwrap();
-    let (status, body) = app
-        .token(
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &verifier),
-            ],
-        )
-        .await;
+    let (status, body) = app.redeem(&client, &code, &verifier).await;
     assert_eq!(status, 200);
     assert!(body.get("refresh_token").is_none());
     let info: Value = app

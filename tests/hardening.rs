@@ -6,38 +6,12 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-async fn code_and_tokens(app: &TestApp, client: &porta::clients::CreatedClient) -> Value {
-    let (verifier, challenge) = pkce();
-    let back = Browser::new()
-        .authorize(
-            app,
-            &openid_query(&client.client_id, &challenge),
-            EMAIL,
-            PASSWORD,
-        )
-        .await;
-    let code = param(&back, "code").unwrap();
-    let (status, body) = app
-        .token(
-            client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &verifier),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body
-}
-
 #[tokio::test]
 async fn parallel_refreshes_with_one_token_yield_one_live_family_and_no_500() {
     let app = TestApp::spawn().await;
     let client = app.confidential().await;
     app.user(EMAIL, PASSWORD).await;
-    let body = code_and_tokens(&app, &client).await;
+    let body = app.sign_in_tokens(&client).await;
     let refresh = body["refresh_token"].as_str().unwrap().to_string();
     let mut tasks = Vec::new();
     for _ in 0..12 {
@@ -86,7 +60,7 @@ async fn a_retry_within_the_grace_period_gets_the_same_successor() {
     let app = TestApp::spawn().await;
     let client = app.confidential().await;
     app.user(EMAIL, PASSWORD).await;
-    let body = code_and_tokens(&app, &client).await;
+    let body = app.sign_in_tokens(&client).await;
     let r1 = body["refresh_token"].as_str().unwrap().to_string();
     let refresh = |token: String| {
         let app = &app;
@@ -126,7 +100,7 @@ async fn with_no_grace_period_any_reuse_revokes_the_family() {
     let app = TestApp::spawn_with(|s| s.refresh_reuse_grace = 0).await;
     let client = app.confidential().await;
     app.user(EMAIL, PASSWORD).await;
-    let body = code_and_tokens(&app, &client).await;
+    let body = app.sign_in_tokens(&client).await;
     let r1 = body["refresh_token"].as_str().unwrap().to_string();
     let (_, first) = app
         .token(
@@ -151,7 +125,7 @@ async fn refresh_tokens_introspect_only_for_their_own_client() {
     let client = app.confidential().await;
     let resource_server = app.confidential().await;
     app.user(EMAIL, PASSWORD).await;
-    let body = code_and_tokens(&app, &client).await;
+    let body = app.sign_in_tokens(&client).await;
     let refresh = body["refresh_token"].as_str().unwrap();
     let access = body["access_token"].as_str().unwrap();
     assert_eq!(app.introspect(&client, refresh).await["active"], true);

@@ -21,17 +21,7 @@ async fn tokens_keys_and_sessions_survive_a_restart() {
         )
         .await;
     let code = param(&back, "code").unwrap();
-    let (_, body) = app
-        .token(
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &verifier),
-            ],
-        )
-        .await;
+    let (_, body) = app.redeem(&client, &code, &verifier).await;
     let refresh = body["refresh_token"].as_str().unwrap().to_string();
     let access = body["access_token"].as_str().unwrap().to_string();
     let kid = header(&access)["kid"].clone();

@@ -179,17 +179,7 @@ async fn a_password_reset_revokes_every_session_and_refresh_token() {
         )
         .await;
     let code = param(&back, "code").unwrap();
-    let (_, tokens) = app
-        .token(
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &verifier),
-            ],
-        )
-        .await;
+    let (_, tokens) = app.redeem(&client, &code, &verifier).await;
 
     let browser = Browser::new();
     let page = browser
@@ -297,17 +287,7 @@ async fn the_account_page_lists_sessions_and_apps_and_can_end_them() {
         )
         .await;
     let code = param(&back, "code").unwrap();
-    let (_, tokens) = app
-        .token(
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &verifier),
-            ],
-        )
-        .await;
+    let (_, tokens) = app.redeem(&client, &code, &verifier).await;
 
     let laptop = Browser::new();
     laptop

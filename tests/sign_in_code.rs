@@ -94,17 +94,7 @@ async fn an_app_signs_a_person_in_with_an_emailed_code() {
     let resume = location(&resp);
     let back = location(&browser.get(&app.url(&resume)).await);
     let code = param(&back, "code").expect("authorization code");
-    let (status, body) = app
-        .token(
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &verifier),
-            ],
-        )
-        .await;
+    let (status, body) = app.redeem(&client, &code, &verifier).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
         claims(body["id_token"].as_str().unwrap())["amr"],

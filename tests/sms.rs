@@ -116,17 +116,7 @@ async fn a_confirmed_phone_number_signs_in_with_a_texted_code() {
     assert_eq!(resp.status(), 303);
     let back = location(&other.get(&app.url(&location(&resp))).await);
     let code = param(&back, "code").unwrap();
-    let (status, body) = app
-        .token(
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &verifier),
-            ],
-        )
-        .await;
+    let (status, body) = app.redeem(&client, &code, &verifier).await;
     assert_eq!(status, 200);
     assert_eq!(
         claims(body["id_token"].as_str().unwrap())["amr"],

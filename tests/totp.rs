@@ -144,17 +144,7 @@ async fn totp_is_a_second_step_that_an_app_sees_in_amr() {
     assert_eq!(resp.status(), 303);
     let back = location(&browser.get(&app.url(&location(&resp))).await);
     let code = param(&back, "code").unwrap();
-    let (_, body) = app
-        .token(
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &verifier),
-            ],
-        )
-        .await;
+    let (_, body) = app.redeem(&client, &code, &verifier).await;
     assert_eq!(
         claims(body["id_token"].as_str().unwrap())["amr"],
         serde_json::json!(["pwd", "otp", "mfa"])
@@ -303,17 +293,7 @@ async fn sign_out_everywhere_ends_sessions_and_refresh_tokens() {
         )
         .await;
     let code = param(&back, "code").unwrap();
-    let (_, tokens) = app
-        .token(
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &verifier),
-            ],
-        )
-        .await;
+    let (_, tokens) = app.redeem(&client, &code, &verifier).await;
     laptop
         .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
         .await;
@@ -379,17 +359,7 @@ async fn acr_reflects_the_factors_and_acr_values_can_demand_two() {
         .await;
     let back = location(&browser.get(&app.url(&location(&resp))).await);
     let code = param(&back, "code").unwrap();
-    let (_, body) = app
-        .token(
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &verifier),
-            ],
-        )
-        .await;
+    let (_, body) = app.redeem(&client, &code, &verifier).await;
     assert_eq!(
         claims(body["id_token"].as_str().unwrap())["acr"],
         "urn:porta:acr:mfa"
@@ -422,17 +392,7 @@ async fn a_one_factor_session_must_sign_in_again_for_acr_mfa() {
         )
         .await;
     let code = param(&back, "code").unwrap();
-    let (_, body) = app
-        .token(
-            &client,
-            &[
-                ("grant_type", "authorization_code"),
-                ("code", &code),
-                ("redirect_uri", REDIRECT),
-                ("code_verifier", &verifier),
-            ],
-        )
-        .await;
+    let (_, body) = app.redeem(&client, &code, &verifier).await;
     assert_eq!(
         claims(body["id_token"].as_str().unwrap())["acr"],
         "urn:porta:acr:1fa"

@@ -70,13 +70,7 @@ fn with_csrf<T: Template>(
 }
 
 fn require_csrf(state: &AppState, req: &HttpRequest, token: &str) -> Result<(), PageError> {
-    if csrf::verify(req, state.secure_cookies(), token) {
-        Ok(())
-    } else {
-        Err(PageError::Forbidden(
-            "The form expired. Go back and try again.".into(),
-        ))
-    }
+    csrf::require(req, state.secure_cookies(), token)
 }
 
 fn registration_open(state: &AppState) -> Result<(), PageError> {

@@ -238,13 +238,7 @@ async fn show_account(
 }
 
 fn check_csrf(state: &AppState, req: &HttpRequest, form: &AccountForm) -> Result<(), PageError> {
-    if csrf::verify(req, state.secure_cookies(), &form.csrf) {
-        Ok(())
-    } else {
-        Err(PageError::Forbidden(
-            "The form expired. Go back and try again.".into(),
-        ))
-    }
+    csrf::require(req, state.secure_cookies(), &form.csrf)
 }
 
 /// `POST /account/totp/setup`: a new secret, shown as a QR code and as text.

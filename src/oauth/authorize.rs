@@ -683,6 +683,19 @@ pub struct PendingView {
     pub client_name: String,
 }
 
+/// `pending_view` for a form whose `request` field may be empty (a sign-in that no app
+/// asked for).
+pub async fn optional_pending_view(
+    state: &AppState,
+    req: &HttpRequest,
+    id: &str,
+) -> Result<Option<PendingView>, PageError> {
+    if id.is_empty() {
+        return Ok(None);
+    }
+    pending_view(state, req, id).await.map(Some)
+}
+
 /// Loads a pending request with its client's name for a page.
 pub async fn pending_view(
     state: &AppState,

@@ -85,11 +85,7 @@ pub async fn submit_consent(
     req: HttpRequest,
     form: web::Form<ConsentForm>,
 ) -> Result<HttpResponse, PageError> {
-    if !csrf::verify(&req, state.secure_cookies(), &form.csrf) {
-        return Err(PageError::Forbidden(
-            "The form expired. Go back and try again.".into(),
-        ));
-    }
+    csrf::require(&req, state.secure_cookies(), &form.csrf)?;
     let allow = match form.decision.as_str() {
         "allow" => true,
         "deny" => false,

@@ -114,17 +114,9 @@ pub async fn submit_login(
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
     let secure = state.secure_cookies();
-    if !csrf::verify(&req, secure, &form.csrf) {
-        return Err(PageError::Forbidden(
-            "The form expired. Go back and try again.".into(),
-        ));
-    }
+    csrf::require(&req, secure, &form.csrf)?;
     let form = form.into_inner();
-    let view = if form.request.is_empty() {
-        None
-    } else {
-        Some(authorize::pending_view(&state, &req, &form.request).await?)
-    };
+    let view = authorize::optional_pending_view(&state, &req, &form.request).await?;
     let origin = page::origin(&req, &state.settings);
     let client_id = view.as_ref().map(|v| v.auth.client_id.clone());
     // Counters per account (any spelling of the address counts as the same) and per IP.
@@ -342,11 +334,7 @@ pub async fn send_code(
     form: web::Form<SendCodeForm>,
 ) -> Result<HttpResponse, PageError> {
     let secure = state.secure_cookies();
-    if !csrf::verify(&req, secure, &form.csrf) {
-        return Err(PageError::Forbidden(
-            "The form expired. Go back and try again.".into(),
-        ));
-    }
+    csrf::require(&req, secure, &form.csrf)?;
     if !form.request.is_empty() {
         authorize::pending_view(&state, &req, &form.request).await?;
     }
@@ -451,17 +439,9 @@ pub async fn verify_code(
     form: web::Form<VerifyCodeForm>,
 ) -> Result<HttpResponse, PageError> {
     let secure = state.secure_cookies();
-    if !csrf::verify(&req, secure, &form.csrf) {
-        return Err(PageError::Forbidden(
-            "The form expired. Go back and try again.".into(),
-        ));
-    }
+    csrf::require(&req, secure, &form.csrf)?;
     let form = form.into_inner();
-    let view = if form.request.is_empty() {
-        None
-    } else {
-        Some(authorize::pending_view(&state, &req, &form.request).await?)
-    };
+    let view = authorize::optional_pending_view(&state, &req, &form.request).await?;
     let origin = page::origin(&req, &state.settings);
     let client_id = view.as_ref().map(|v| v.auth.client_id.clone());
     let browser = crate::crypto::hash_secret(&form.csrf);
@@ -577,17 +557,9 @@ pub async fn verify_totp(
     req: HttpRequest,
     form: web::Form<TotpForm>,
 ) -> Result<HttpResponse, PageError> {
-    if !csrf::verify(&req, state.secure_cookies(), &form.csrf) {
-        return Err(PageError::Forbidden(
-            "The form expired. Go back and try again.".into(),
-        ));
-    }
+    csrf::require(&req, state.secure_cookies(), &form.csrf)?;
     let form = form.into_inner();
-    let view = if form.request.is_empty() {
-        None
-    } else {
-        Some(authorize::pending_view(&state, &req, &form.request).await?)
-    };
+    let view = authorize::optional_pending_view(&state, &req, &form.request).await?;
     let origin = page::origin(&req, &state.settings);
     let client_id = view.as_ref().map(|v| v.auth.client_id.clone());
     let browser = crate::crypto::hash_secret(&form.csrf);

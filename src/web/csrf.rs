@@ -39,3 +39,14 @@ pub fn verify(req: &HttpRequest, secure: bool, submitted: &str) -> bool {
         None => false,
     }
 }
+
+/// `verify`, as the error every form answers when it fails.
+pub fn require(req: &HttpRequest, secure: bool, submitted: &str) -> Result<(), super::PageError> {
+    if verify(req, secure, submitted) {
+        Ok(())
+    } else {
+        Err(super::PageError::Forbidden(
+            "The form expired. Go back and try again.".into(),
+        ))
+    }
+}

@@ -200,6 +200,38 @@ impl TestApp {
         (status, resp.json().await.unwrap_or(Value::Null))
     }
 
+    /// Redeems an authorization code sent to `REDIRECT` with its PKCE verifier.
+    pub async fn redeem(&self, client: &CreatedClient, code: &str, verifier: &str) -> (u16, Value) {
+        self.token(
+            client,
+            &[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", REDIRECT),
+                ("code_verifier", verifier),
+            ],
+        )
+        .await
+    }
+
+    /// Signs the standard person in through a new browser (OpenID request with PKCE) and
+    /// returns the token response.
+    pub async fn sign_in_tokens(&self, client: &CreatedClient) -> Value {
+        let (verifier, challenge) = pkce();
+        let back = Browser::new()
+            .authorize(
+                self,
+                &openid_query(&client.client_id, &challenge),
+                EMAIL,
+                PASSWORD,
+            )
+            .await;
+        let code = param(&back, "code").expect("code");
+        let (status, body) = self.redeem(client, &code, &verifier).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
     /// POST /token as a public client (client_id in the body).
     pub async fn public_token(&self, client_id: &str, form: &[(&str, &str)]) -> (u16, Value) {
         let mut form: Vec<(&str, &str)> = form.to_vec();
