@@ -317,3 +317,45 @@ fn one_shot_commands_exit_cleanly_every_time() {
         assert_eq!(keys[0]["state"], "active");
     }
 }
+
+#[test]
+fn user_role_add_and_remove_print_the_roles() {
+    let cli = Cli::new();
+    let out = cli.run(&["user", "create", "--email", "cora@example.com"]);
+    assert!(out.status.success());
+    let user: Value = serde_json::from_slice(&out.stdout).unwrap();
+
+    let out = cli.run(&["user", "role", "add", "cora@example.com", "consultant"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let roles: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(roles["roles"], serde_json::json!(["consultant", "user"]));
+
+    // By id works too; adding twice is harmless.
+    let id = user["id"].as_str().unwrap();
+    let out = cli.run(&["user", "role", "add", id, "consultant"]);
+    assert!(out.status.success());
+    let out = cli.run(&["user", "role", "remove", "Cora@Example.com", "user"]);
+    let roles: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(roles["roles"], serde_json::json!(["consultant"]));
+
+    for (args, says) in [
+        (
+            vec!["user", "role", "add", "nobody@example.com", "admin"],
+            "no account",
+        ),
+        (
+            vec!["user", "role", "add", "cora@example.com", "Not A Role"],
+            "a role is",
+        ),
+    ] {
+        let out = cli.run(&args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}

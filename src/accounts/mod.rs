@@ -165,3 +165,53 @@ pub async fn hash_off_thread(password: String) -> Result<String, AccountError> {
         .map_err(|_| AccountError::Hash)?
         .map_err(|_| AccountError::Hash)
 }
+
+/// Why a role could not be changed.
+#[derive(Debug, thiserror::Error)]
+pub enum RoleError {
+    #[error("no account with this email or id")]
+    NoAccount,
+    #[error("a role is 1 to 64 characters: lower-case letters, digits, and . _ : -")]
+    InvalidRole,
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Checks a role name: short, lower-case, no spaces (it travels in tokens).
+pub fn valid_role(role: &str) -> bool {
+    (1..=64).contains(&role.len())
+        && role
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._:-".contains(&b))
+}
+
+/// Gives (`add` true) or takes a role from the account named by email or id; returns
+/// the account's roles afterwards.
+pub async fn change_role(
+    pool: &DbPool,
+    account: &str,
+    role: &str,
+    add: bool,
+) -> Result<(User, Vec<String>), RoleError> {
+    if !valid_role(role) {
+        return Err(RoleError::InvalidRole);
+    }
+    let account = account.trim().to_string();
+    let role = role.to_string();
+    let found = db::run(pool, move |conn| {
+        let user = match normalize_email(&account) {
+            Ok(email) => store::find_by_email(conn, &email)?,
+            Err(_) => store::find(conn, &account)?,
+        };
+        let Some(user) = user else { return Ok(None) };
+        if add {
+            store::add_role(conn, &user.id, &role)?;
+        } else {
+            store::remove_role(conn, &user.id, &role)?;
+        }
+        let roles = store::roles(conn, &user.id)?;
+        Ok(Some((user, roles)))
+    })
+    .await?;
+    found.ok_or(RoleError::NoAccount)
+}

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::users;
+use crate::db::schema::{account_roles, users};
 use crate::db::DbConn;
 
 /// An account row.
@@ -37,9 +37,12 @@ pub fn insert(
         updated_at: now,
         phone: None,
     };
-    diesel::insert_into(users::table)
-        .values(&user)
-        .execute(conn)?;
+    conn.transaction(|conn| {
+        diesel::insert_into(users::table)
+            .values(&user)
+            .execute(conn)?;
+        add_role(conn, &user.id, DEFAULT_ROLE)
+    })?;
     Ok(user)
 }
 
@@ -86,9 +89,12 @@ pub fn insert_unverified(
         updated_at: now,
         phone: None,
     };
-    diesel::insert_into(users::table)
-        .values(&user)
-        .execute(conn)?;
+    conn.transaction(|conn| {
+        diesel::insert_into(users::table)
+            .values(&user)
+            .execute(conn)?;
+        add_role(conn, &user.id, DEFAULT_ROLE)
+    })?;
     Ok(user)
 }
 
@@ -172,4 +178,41 @@ pub fn set_name(conn: &mut DbConn, id: &str, name: Option<&str>) -> QueryResult<
             users::updated_at.eq(crate::time::now()),
         ))
         .execute(conn)
+}
+
+/// The role every new account starts with.
+pub const DEFAULT_ROLE: &str = "user";
+
+/// Gives `user_id` the role `role`; true if it was new.
+pub fn add_role(conn: &mut DbConn, user_id: &str, role: &str) -> QueryResult<bool> {
+    // Plain SQL: diesel's MultiBackend has no ON CONFLICT; both SQLite and PostgreSQL do.
+    let added = diesel::sql_query(
+        "INSERT INTO account_roles (user_id, role, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<diesel::sql_types::Text, _>(user_id)
+    .bind::<diesel::sql_types::Text, _>(role)
+    .bind::<diesel::sql_types::BigInt, _>(crate::time::now())
+    .execute(conn)?;
+    Ok(added == 1)
+}
+
+/// Takes the role `role` from `user_id`; true if it had it.
+pub fn remove_role(conn: &mut DbConn, user_id: &str, role: &str) -> QueryResult<bool> {
+    let removed = diesel::delete(
+        account_roles::table
+            .filter(account_roles::user_id.eq(user_id))
+            .filter(account_roles::role.eq(role)),
+    )
+    .execute(conn)?;
+    Ok(removed == 1)
+}
+
+/// The roles of `user_id`, sorted.
+pub fn roles(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<String>> {
+    account_roles::table
+        .filter(account_roles::user_id.eq(user_id))
+        .select(account_roles::role)
+        .order(account_roles::role.asc())
+        .load(conn)
 }

@@ -32,6 +32,11 @@ pub fn describe_scope(scope: &str) -> &'static str {
         "profile" => "See your name",
         "email" => "See your email address",
         "offline_access" => "Stay connected while you are away (keep access until you revoke it)",
+        "roles" => "See your roles (such as consultant or admin)",
+        "bookings:read" => "See consultants and your appointments",
+        "bookings:write" => "Book, confirm and cancel appointments for you",
+        "content:read" => "Listen to the library and see your progress and bookmarks",
+        "content:write" => "Save your listening progress and bookmarks",
         _ => "Use an additional permission",
     }
 }

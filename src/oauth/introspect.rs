@@ -77,6 +77,7 @@ async fn introspect_access(state: &AppState, token: &str) -> Result<Option<Value
         "aud",
         "jti",
         "auth_time",
+        "roles",
     ] {
         if let Some(v) = access.claims().get(claim) {
             body[claim] = v.clone();

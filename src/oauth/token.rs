@@ -160,6 +160,7 @@ async fn authorization_code(
     verify_pkce(row.pkce.as_deref(), p.get("code_verifier"))?;
     let scopes: Vec<String> = row.scope.split_whitespace().map(str::to_string).collect();
     let amr: Vec<String> = row.amr.split_whitespace().map(str::to_string).collect();
+    let roles = tokens::roles_for(state, &user.id, &scopes).await?;
     let access = tokens::access_token(
         state,
         &AccessGrant {
@@ -168,6 +169,7 @@ async fn authorization_code(
             scope: &row.scope,
             auth_time: Some(row.auth_time),
             family: Some(&row.family_id),
+            roles: roles.as_deref(),
         },
     )
     .map_err(OAuthError::server_error)?;
@@ -411,6 +413,7 @@ async fn refresh_token(
     let scopes =
         requested.unwrap_or_else(|| row.scope.split_whitespace().map(str::to_string).collect());
     let scope = scopes.join(" ");
+    let roles = tokens::roles_for(state, &user.id, &scopes).await?;
     let access = tokens::access_token(
         state,
         &AccessGrant {
@@ -419,6 +422,7 @@ async fn refresh_token(
             scope: &scope,
             auth_time: Some(row.auth_time),
             family: Some(&row.family_id),
+            roles: roles.as_deref(),
         },
     )
     .map_err(OAuthError::server_error)?;
@@ -525,6 +529,7 @@ fn client_credentials(
             scope: &scope,
             auth_time: None,
             family: None,
+            roles: None,
         },
     )
     .map_err(OAuthError::server_error)?;

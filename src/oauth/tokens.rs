@@ -27,6 +27,29 @@ pub struct AccessGrant<'a> {
     pub auth_time: Option<i64>,
     /// The grant family; revoking it revokes the token (encoded in `jti`).
     pub family: Option<&'a str>,
+    /// The person's roles, when the grant has the `roles` scope.
+    pub roles: Option<&'a [String]>,
+}
+
+/// The scope that puts the person's roles into access tokens.
+pub const ROLES_SCOPE: &str = "roles";
+
+/// The roles of `user_id` when `scopes` include `roles` (read at every issue, so a
+/// refresh picks up role changes).
+pub async fn roles_for(
+    state: &AppState,
+    user_id: &str,
+    scopes: &[String],
+) -> Result<Option<Vec<String>>, DbError> {
+    if !scopes.iter().any(|s| s == ROLES_SCOPE) {
+        return Ok(None);
+    }
+    let user_id = user_id.to_string();
+    let roles = db::run(&state.pool, move |conn| {
+        Ok(crate::accounts::store::roles(conn, &user_id)?)
+    })
+    .await?;
+    Ok(Some(roles))
 }
 
 /// Signs an RFC 9068 access token. Times are whole seconds.
@@ -50,6 +73,9 @@ pub fn access_token(state: &AppState, g: &AccessGrant) -> Result<IssuedAccess, K
     claims.insert("jti".into(), json!(jti));
     if let Some(t) = g.auth_time {
         claims.insert("auth_time".into(), json!(t));
+    }
+    if let Some(roles) = g.roles {
+        claims.insert("roles".into(), json!(roles));
     }
     let token = state.keys.current().sign("at+jwt", claims)?;
     Ok(IssuedAccess {

@@ -18,7 +18,10 @@ pub fn metadata(state: &AppState) -> Value {
         "introspection_endpoint": format!("{iss}/introspect"),
         "revocation_endpoint": format!("{iss}/revoke"),
         "end_session_endpoint": format!("{iss}/logout"),
-        "scopes_supported": crate::clients::KNOWN_SCOPES,
+        "scopes_supported": crate::clients::KNOWN_SCOPES
+            .iter()
+            .chain(&[crate::oauth::tokens::ROLES_SCOPE])
+            .collect::<Vec<_>>(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
         "grant_types_supported": crate::clients::GRANT_TYPES,
