@@ -28,7 +28,7 @@ export PORTA_DATABASE_URL="$WORK/porta.db" PORTA_DATA_DIR="$WORK" PORTA_BIND="12
        PORTA_ISSUER="$BASE" PORTA_LOG=warn PORTA_WORKERS=1 PORTA_MASTER_KEY="$(head -c32 /dev/urandom | base64)"
 
 CLIENT=$($BIN client create --name bench --redirect-uri http://127.0.0.1:9/cb --skip-consent \
-  --grant-type authorization_code refresh_token client_credentials --scope "openid profile email offline_access api")
+  --grant-type authorization_code refresh_token client_credentials --scope "openid profile email offline_access api bookings:read content:read")
 CID=$(echo "$CLIENT" | sed -n 's/.*"client_id": "\(.*\)".*/\1/p')
 SECRET=$(echo "$CLIENT" | sed -n 's/.*"client_secret": "\(.*\)".*/\1/p')
 echo 'bench password 123' | $BIN user create --email bench@example.com --password-stdin >/dev/null
@@ -95,8 +95,11 @@ local auth = os.getenv("AUTH")
 if auth and auth ~= "" then wrk.headers["Authorization"] = auth end
 LUA
 
+API_TOKEN=$(curl -s -u "$CID:$SECRET" -d grant_type=client_credentials -d "scope=bookings:read content:read" "$BASE/token" \
+  | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+
 # Every scenario below needs working tokens: stop early and loudly if the set-up failed.
-[ -n "$ACCESS" ] || { echo "set-up failed: no access token (see $WORK/server.log)" >&2; exit 1; }
+[ -n "$ACCESS" ] && [ -n "$API_TOKEN" ] || { echo "set-up failed: no access token (see $WORK/server.log)" >&2; exit 1; }
 
 run() { # name, url, script, env...
   local name=$1 url=$2 script=$3 threads=${4:-2} conns=${5:-$CONNECTIONS}
@@ -120,6 +123,8 @@ AUTH="" run "jwks" "$BASE/jwks" "$WORK/get.lua"
 BODY="grant_type=client_credentials&scope=api" run "client_credentials" "$BASE/token" "$WORK/post.lua"
 BODY="token=$ACCESS" run "introspection" "$BASE/introspect" "$WORK/post.lua"
 AUTH="Bearer $ACCESS" run "userinfo" "$BASE/userinfo" "$WORK/get.lua"
+AUTH="Bearer $API_TOKEN" run "API (JWKS), bookings" "$BASE/api/bookings/consultants" "$WORK/get.lua"
+AUTH="Bearer $API_TOKEN" run "API (JWKS), content" "$BASE/api/content/retreats" "$WORK/get.lua"
 TOKENS="$WORK/refresh-oauth.txt" run "refresh (access only)" "$BASE/token" "$WORK/refresh.lua" "$CONNECTIONS" "$CONNECTIONS"
 TOKENS="$WORK/refresh-oidc.txt" run "refresh (+ id token)" "$BASE/token" "$WORK/refresh.lua" "$CONNECTIONS" "$CONNECTIONS"
 echo

@@ -14,7 +14,7 @@ use crate::crypto::MasterKey;
 use crate::db::{self, DbPool};
 use crate::keys::KeyRing;
 use crate::web::{AppState, PageError};
-use crate::{demo, oauth, oidc, sessions};
+use crate::{bookings, content, demo, oauth, oidc, resource, sessions};
 
 /// Why Porta could not start.
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +106,7 @@ pub async fn prepare(settings: Settings, with_demo: bool) -> Result<AppState, St
         .await
         .map_err(|_| StartError::Db(db::DbError::Cancelled))??;
     let keys = KeyRing::load(&pool, &master).await?;
+    let apis = prepare_apis(&settings, pool.clone())?;
     let demo = if with_demo {
         Some(Arc::new(
             demo::seed(&pool, &settings.issuer)
@@ -126,9 +127,106 @@ pub async fn prepare(settings: Settings, with_demo: bool) -> Result<AppState, St
             std::time::Duration::from_secs(5),
         )),
         notifier: Arc::new(notifier),
+        apis,
     };
     state.discovery_json = oidc::discovery::metadata(&state).to_string();
     Ok(state)
+}
+
+/// The resource-server parts (bookings, content): their database, token validator and
+/// settings. They share nothing else with the identity provider.
+#[derive(Clone)]
+pub struct Apis {
+    pub pool: DbPool,
+    pub validator: resource::Validator,
+    pub bookings: Option<bookings::Config>,
+    pub content: Option<content::Config>,
+    /// The OpenAPI document of the parts that run, rendered once.
+    pub openapi: Arc<String>,
+}
+
+/// Builds the API parts that `settings.parts` names.
+pub fn prepare_apis(settings: &Settings, pool: DbPool) -> Result<Apis, StartError> {
+    let mode = match settings.resource_validation.as_str() {
+        "introspection" => resource::Mode::Introspection {
+            client_id: settings.resource_client_id.clone().unwrap_or_default(),
+            client_secret: settings.resource_client_secret.clone().unwrap_or_default(),
+        },
+        _ => resource::Mode::Jwks,
+    };
+    let validator = resource::Validator::new(resource::ValidatorConfig {
+        issuer: settings.resource_issuer(),
+        audience: settings.resource_audience(),
+        mode,
+        leeway: settings.resource_leeway,
+        refetch_interval: settings.resource_jwks_refetch_interval,
+        introspection_cache: settings.resource_introspection_cache,
+    });
+    let bookings = settings.runs("bookings").then_some(bookings::Config {
+        cancel_notice: settings.booking_cancel_notice,
+        slot_minutes: settings.booking_slot_minutes,
+    });
+    let content = match settings.runs("content") {
+        true => Some(content::Config {
+            media_dir: settings.media_dir.clone(),
+            media_key: media_key(settings)?,
+            media_url_ttl: settings.media_url_ttl,
+        }),
+        false => None,
+    };
+    let openapi = crate::openapi::document(settings, bookings.is_some(), content.is_some());
+    Ok(Apis {
+        pool,
+        validator,
+        bookings,
+        content,
+        openapi: Arc::new(openapi.to_string()),
+    })
+}
+
+/// The media-URL key from settings or, by default, `data_dir/media.key` (generated once).
+fn media_key(settings: &Settings) -> Result<Vec<u8>, StartError> {
+    let bad = |reason: String| StartError::MasterKey(format!("media_key: {reason}"));
+    if let Some(key) = &settings.media_key {
+        return crate::config::parse_key_bytes(key).map_err(bad);
+    }
+    let path = settings.data_dir.join("media.key");
+    if !path.exists() {
+        std::fs::create_dir_all(&settings.data_dir)?;
+        if let Err(e) = write_private(&path, &MasterKey::generate()) {
+            // Another process on the same data folder may have written it first.
+            if e.kind() != std::io::ErrorKind::AlreadyExists {
+                return Err(e.into());
+            }
+        }
+    }
+    let text = std::fs::read_to_string(&path)?;
+    crate::config::parse_key_bytes(&text).map_err(|e| bad(format!("{}: {e}", path.display())))
+}
+
+/// The API routes of `apis`, with the shared data they need.
+pub fn api_routes(cfg: &mut web::ServiceConfig, apis: &Apis) {
+    cfg.app_data(web::Data::new(apis.pool.clone()))
+        .app_data(web::Data::new(apis.validator.clone()));
+    if let Some(config) = &apis.bookings {
+        cfg.service(bookings::scope(config.clone()));
+    }
+    if let Some(config) = &apis.content {
+        cfg.service(content::scope(config.clone()));
+    }
+    let document = apis.openapi.clone();
+    cfg.route(
+        "/api/openapi.json",
+        web::get().to(move || {
+            let document = document.clone();
+            async move {
+                HttpResponse::Ok()
+                    .content_type("application/json")
+                    .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+                    .body(document.to_string())
+            }
+        }),
+    );
 }
 
 /// The whole HTTP surface, top to bottom.
@@ -160,10 +258,12 @@ async fn not_found() -> Result<HttpResponse, PageError> {
 /// Starts the HTTP server on `listener`.
 pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<actix_web::dev::Server> {
     let workers = state.settings.workers;
+    let apis = state.apis.clone();
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
+            .configure(|cfg| api_routes(cfg, &apis))
             .app_data(web::PayloadConfig::new(64 * 1024))
             .app_data(
                 web::FormConfig::default()
@@ -194,6 +294,52 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<actix_w
         server = server.workers(workers);
     }
     Ok(server.run())
+}
+
+/// Starts the APIs alone (`porta serve --only bookings,content`): no identity provider,
+/// no keys, no pages; tokens are checked against the remote issuer.
+pub fn api_server(
+    apis: Apis,
+    workers: usize,
+    listener: TcpListener,
+) -> std::io::Result<actix_web::dev::Server> {
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::PayloadConfig::new(64 * 1024))
+            .configure(|cfg| api_routes(cfg, &apis))
+            .route(
+                "/health/live",
+                web::get()
+                    .to(|| async { HttpResponse::Ok().json(serde_json::json!({"status": "ok"})) }),
+            )
+            .route("/health/ready", web::get().to(api_ready))
+            .wrap(crate::web::security_headers())
+            .wrap(actix_web::middleware::Logger::new("%a %U %s %Dms").exclude("/health"))
+            .default_service(web::to(resource::not_found))
+    })
+    .listen(listener)?;
+    if workers > 0 {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}
+
+/// Ready when the database answers.
+async fn api_ready(pool: web::Data<DbPool>) -> HttpResponse {
+    let ok = db::run(&pool, |conn| {
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute("SELECT 1")?;
+        Ok(())
+    })
+    .await
+    .is_ok();
+    let status = if ok { "ok" } else { "unavailable" };
+    let mut resp = if ok {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::ServiceUnavailable()
+    };
+    resp.json(serde_json::json!({ "status": status }))
 }
 
 /// Keeps the signing keys on schedule and every node's key set fresh: each tick runs the

@@ -31,6 +31,13 @@ pub enum Command {
         /// Seed a demo person and client and serve a demo app at /demo.
         #[arg(long)]
         demo: bool,
+        /// Run only these parts, comma-separated: idp, bookings, content (default: all).
+        /// Without idp, the APIs check tokens of the Porta at --issuer-url.
+        #[arg(long, value_name = "PARTS", value_delimiter = ',')]
+        only: Vec<String>,
+        /// The Porta whose tokens the APIs accept (sets resource_issuer).
+        #[arg(long, value_name = "URL")]
+        issuer_url: Option<String>,
     },
     /// Apply pending database migrations and exit.
     Migrate,
@@ -104,6 +111,17 @@ pub enum UserCommand {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Give or take roles (they reach APIs in the `roles` claim).
+    #[command(subcommand)]
+    Role(RoleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Give ACCOUNT (email or id) the role ROLE; prints the account's roles as JSON.
+    Add { account: String, role: String },
+    /// Take the role ROLE from ACCOUNT (email or id); prints the account's roles as JSON.
+    Remove { account: String, role: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -143,7 +161,14 @@ pub async fn run(cli: Cli) -> i32 {
     };
     init_tracing(&settings.log, matches!(cli.command, Command::Serve { .. }));
     let result = match cli.command {
-        Command::Serve { demo } => serve(settings, demo).await,
+        Command::Serve {
+            demo,
+            only,
+            issuer_url,
+        } => match settings.for_serve(&only, issuer_url) {
+            Ok(settings) => serve(settings, demo).await,
+            Err(e) => Err(e.to_string()),
+        },
         Command::Migrate => migrate(settings).await,
         Command::Client(ClientCommand::Create(c)) => client_create(settings, c).await,
         Command::Client(ClientCommand::List) => client_list(settings).await,
@@ -152,6 +177,12 @@ pub async fn run(cli: Cli) -> i32 {
             password_stdin,
             name,
         }) => user_create(settings, email, password_stdin, name).await,
+        Command::User(UserCommand::Role(RoleCommand::Add { account, role })) => {
+            user_role(settings, account, role, true).await
+        }
+        Command::User(UserCommand::Role(RoleCommand::Remove { account, role })) => {
+            user_role(settings, account, role, false).await
+        }
         Command::Audit {
             account,
             kind,
@@ -203,6 +234,9 @@ async fn open(settings: &Settings) -> Result<db::DbPool, String> {
 async fn serve(settings: Settings, demo: bool) -> Result<(), String> {
     let listener = TcpListener::bind(&settings.bind)
         .map_err(|e| format!("cannot listen on {} (PORTA_BIND): {e}", settings.bind))?;
+    if !settings.runs("idp") {
+        return serve_apis(settings, listener).await;
+    }
     let state = app::prepare(settings, demo)
         .await
         .map_err(|e| e.to_string())?;
@@ -218,6 +252,22 @@ async fn serve(settings: Settings, demo: bool) -> Result<(), String> {
     app::spawn_housekeeping(state.pool.clone(), state.settings.clone());
     app::spawn_key_schedule(state.clone());
     app::server(state, listener)
+        .map_err(|e| e.to_string())?
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// `porta serve --only bookings,content --issuer-url …`: the APIs alone.
+async fn serve_apis(settings: Settings, listener: TcpListener) -> Result<(), String> {
+    let pool = open(&settings).await?;
+    let apis = app::prepare_apis(&settings, pool).map_err(|e| e.to_string())?;
+    tracing::info!(
+        parts = %settings.parts,
+        issuer = %settings.resource_issuer(),
+        bind = %settings.bind,
+        "Porta APIs are listening"
+    );
+    app::api_server(apis, settings.workers, listener)
         .map_err(|e| e.to_string())?
         .await
         .map_err(|e| e.to_string())
@@ -307,6 +357,26 @@ async fn user_create(
         "{}",
         serde_json::to_string_pretty(
             &json!({ "id": user.id, "email": user.email, "name": user.name })
+        )
+        .map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+async fn user_role(
+    settings: Settings,
+    account: String,
+    role: String,
+    add: bool,
+) -> Result<(), String> {
+    let pool = open(&settings).await?;
+    let (user, roles) = crate::accounts::change_role(&pool, &account, &role, add)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "{}",
+        serde_json::to_string_pretty(
+            &json!({ "id": user.id, "email": user.email, "roles": roles })
         )
         .map_err(|e| e.to_string())?
     );

@@ -102,6 +102,37 @@ pub struct Settings {
     pub password_min_length: usize,
     /// Log filter (tracing `EnvFilter` syntax).
     pub log: String,
+    /// What `porta serve` runs, comma-separated: `idp` (the identity provider), `bookings`,
+    /// `content`. `--only` sets it.
+    pub parts: String,
+    /// The issuer whose tokens the APIs accept (its discovery document and JWKS are fetched
+    /// over HTTP). Default: this Porta's `issuer`. Required when `idp` is not run.
+    pub resource_issuer: Option<String>,
+    /// The `aud` the APIs require. Default: `access_token_audience`, else the resource issuer.
+    pub resource_audience: Option<String>,
+    /// `jwks` (verify tokens locally) or `introspection` (ask the issuer, RFC 7662).
+    pub resource_validation: String,
+    /// The APIs' own client, for introspection.
+    pub resource_client_id: Option<String>,
+    pub resource_client_secret: Option<String>,
+    /// Clock skew allowed on `exp` and `nbf`, in seconds.
+    pub resource_leeway: i64,
+    /// Shortest time between two JWKS fetches caused by an unknown `kid`, in seconds.
+    pub resource_jwks_refetch_interval: i64,
+    /// Seconds an introspection answer is reused; 0 asks every time, so a revoked token
+    /// fails on its next use.
+    pub resource_introspection_cache: i64,
+    /// A person may cancel an appointment up to this many seconds before it starts.
+    pub booking_cancel_notice: i64,
+    /// Booking grid in minutes (5, 10, 15, 20, 30 or 60).
+    pub booking_slot_minutes: i64,
+    /// Folder the content API serves audio and transcripts from.
+    pub media_dir: PathBuf,
+    /// Life of a signed media URL, in seconds.
+    pub media_url_ttl: i64,
+    /// HMAC key of signed media URLs (32+ bytes, base64 or hex). Unset: generated once into
+    /// `data_dir/media.key`; set it when several nodes serve media.
+    pub media_key: Option<String>,
 }
 
 impl Default for Settings {
@@ -152,8 +183,44 @@ impl Default for Settings {
             registration_enabled: true,
             password_min_length: 8,
             log: "info".into(),
+            parts: "idp,bookings,content".into(),
+            resource_issuer: None,
+            resource_audience: None,
+            resource_validation: "jwks".into(),
+            resource_client_id: None,
+            resource_client_secret: None,
+            resource_leeway: 60,
+            resource_jwks_refetch_interval: 10,
+            resource_introspection_cache: 0,
+            booking_cancel_notice: 24 * 3600,
+            booking_slot_minutes: 15,
+            media_dir: PathBuf::from("data/media"),
+            media_url_ttl: 300,
+            media_key: None,
         }
     }
+}
+
+/// The parts `porta serve` can run.
+pub const PARTS: &[&str] = &["idp", "bookings", "content"];
+
+/// Decodes a secret key given as base64 (standard or URL-safe) or hex; at least 32 bytes.
+pub fn parse_key_bytes(text: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine;
+    let text = text.trim();
+    let bytes = hex::decode(text)
+        .ok()
+        .or_else(|| base64::engine::general_purpose::STANDARD.decode(text).ok())
+        .or_else(|| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(text)
+                .ok()
+        })
+        .ok_or("must be base64 or hex")?;
+    if bytes.len() < 32 {
+        return Err("must be at least 32 bytes".into());
+    }
+    Ok(bytes)
 }
 
 /// A setting that cannot be used, named so the operator knows what to fix.
@@ -306,7 +373,133 @@ impl Settings {
         if let Some(key) = &self.master_key {
             crate::crypto::MasterKey::parse(key).map_err(|r| invalid("master_key", r))?;
         }
+        self.validate_apis()
+    }
+
+    /// Checks the settings of the resource-server parts.
+    fn validate_apis(mut self) -> Result<Settings, ConfigError> {
+        let parts: Vec<&str> = self.parts.split(',').map(str::trim).collect();
+        if parts.iter().any(|p| !PARTS.contains(p)) || parts.iter().all(|p| p.is_empty()) {
+            return Err(invalid(
+                "parts",
+                "must list some of idp, bookings, content (comma-separated)",
+            ));
+        }
+        self.parts = parts.join(",");
+        match &self.resource_issuer {
+            Some(url) => {
+                let parsed = url::Url::parse(url)
+                    .map_err(|e| invalid("resource_issuer", format!("not a URL: {e}")))?;
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+                    return Err(invalid("resource_issuer", "must be an http(s) URL"));
+                }
+                self.resource_issuer = Some(url.trim_end_matches('/').to_string());
+            }
+            None if !self.runs("idp") && (self.runs("bookings") || self.runs("content")) => {
+                return Err(invalid(
+                    "resource_issuer",
+                    "required when the APIs run without the identity provider (--issuer-url)",
+                ));
+            }
+            None => {}
+        }
+        match self.resource_validation.as_str() {
+            "jwks" => {}
+            "introspection" => {
+                if self.resource_client_id.is_none() || self.resource_client_secret.is_none() {
+                    return Err(invalid(
+                        "resource_client_id",
+                        "introspection needs resource_client_id and resource_client_secret",
+                    ));
+                }
+            }
+            _ => {
+                return Err(invalid(
+                    "resource_validation",
+                    "must be jwks or introspection",
+                ))
+            }
+        }
+        for (name, value, max) in [
+            ("resource_leeway", self.resource_leeway, 300),
+            (
+                "resource_jwks_refetch_interval",
+                self.resource_jwks_refetch_interval,
+                3600,
+            ),
+            (
+                "resource_introspection_cache",
+                self.resource_introspection_cache,
+                300,
+            ),
+            (
+                "booking_cancel_notice",
+                self.booking_cancel_notice,
+                30 * 24 * 3600,
+            ),
+        ] {
+            if !(0..=max).contains(&value) {
+                return Err(invalid(
+                    name,
+                    format!("must be between 0 and {max} seconds"),
+                ));
+            }
+        }
+        if ![5, 10, 15, 20, 30, 60].contains(&self.booking_slot_minutes) {
+            return Err(invalid(
+                "booking_slot_minutes",
+                "must be 5, 10, 15, 20, 30 or 60",
+            ));
+        }
+        if !(1..=24 * 3600).contains(&self.media_url_ttl) {
+            return Err(invalid(
+                "media_url_ttl",
+                "must be between 1 and 86400 seconds",
+            ));
+        }
+        if let Some(key) = &self.media_key {
+            parse_key_bytes(key).map_err(|r| invalid("media_key", r))?;
+        }
         Ok(self)
+    }
+
+    /// Applies `porta serve --only … --issuer-url …` and checks the result.
+    pub fn for_serve(
+        mut self,
+        only: &[String],
+        issuer_url: Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        if !only.is_empty() {
+            self.parts = only.join(",");
+        }
+        if issuer_url.is_some() {
+            self.resource_issuer = issuer_url;
+        }
+        self.validate_apis()
+    }
+
+    /// True when `porta serve` runs `part` (`idp`, `bookings` or `content`).
+    pub fn runs(&self, part: &str) -> bool {
+        self.parts.split(',').any(|p| p.trim() == part)
+    }
+
+    /// The issuer whose tokens the APIs accept.
+    pub fn resource_issuer(&self) -> String {
+        self.resource_issuer
+            .clone()
+            .unwrap_or_else(|| self.issuer.clone())
+    }
+
+    /// The audience the APIs require: what this Porta writes into tokens when it is the
+    /// issuer, else the remote issuer's default (its issuer URL).
+    pub fn resource_audience(&self) -> String {
+        if let Some(aud) = &self.resource_audience {
+            return aud.clone();
+        }
+        match &self.resource_issuer {
+            Some(remote) if *remote != self.issuer => remote.clone(),
+            _ => self.audience(),
+        }
     }
 
     /// True when the issuer is https, which switches on Secure and `__Host-` cookies.

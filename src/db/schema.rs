@@ -190,7 +190,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    account_roles (user_id, role) {
+        user_id -> Text,
+        role -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::joinable!(account_roles -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
+    account_roles,
     totp_credentials,
     recovery_codes,
     pending_sign_ins,
@@ -207,4 +218,183 @@ diesel::allow_tables_to_appear_in_same_query!(
     auth_codes,
     refresh_tokens,
     revoked_tokens,
+);
+
+// -- bookings tables (module `bookings`) --
+diesel::table! {
+    booking_consultants (id) {
+        id -> Text,
+        subject -> Text,
+        name -> Text,
+        bio -> Text,
+        price -> BigInt,
+        currency -> Text,
+        photo -> Nullable<Text>,
+        time_zone -> Text,
+        status -> Text,
+        rejection_reason -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+        reviewed_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    booking_consultant_tags (consultant_id, kind, tag) {
+        consultant_id -> Text,
+        kind -> Text,
+        tag -> Text,
+        label -> Text,
+        position -> BigInt,
+    }
+}
+
+diesel::table! {
+    booking_services (id) {
+        id -> Text,
+        consultant_id -> Text,
+        name -> Text,
+        duration_minutes -> BigInt,
+        price -> BigInt,
+        currency -> Text,
+        active -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    booking_availability (consultant_id, weekday, start_minute) {
+        consultant_id -> Text,
+        weekday -> BigInt,
+        start_minute -> BigInt,
+        end_minute -> BigInt,
+    }
+}
+
+diesel::table! {
+    booking_exceptions (id) {
+        id -> Text,
+        consultant_id -> Text,
+        day -> Text,
+        start_minute -> Nullable<BigInt>,
+        end_minute -> Nullable<BigInt>,
+        available -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    booking_appointments (id) {
+        id -> Text,
+        consultant_id -> Text,
+        consultant_subject -> Text,
+        client_subject -> Text,
+        service_id -> Text,
+        service_name -> Text,
+        duration_minutes -> BigInt,
+        price -> BigInt,
+        currency -> Text,
+        time_zone -> Text,
+        starts_at -> BigInt,
+        ends_at -> BigInt,
+        status -> Text,
+        reason -> Nullable<Text>,
+        cancelled_by -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    booking_appointment_slots (consultant_id, slot_start) {
+        consultant_id -> Text,
+        slot_start -> BigInt,
+        appointment_id -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    booking_consultants,
+    booking_consultant_tags,
+    booking_services,
+    booking_availability,
+    booking_exceptions,
+    booking_appointments,
+    booking_appointment_slots,
+);
+
+// -- content tables (module `content`) --
+diesel::table! {
+    content_retreats (id) {
+        id -> Text,
+        title -> Text,
+        description -> Text,
+        language -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    content_sessions (id) {
+        id -> Text,
+        retreat_id -> Text,
+        title -> Text,
+        description -> Text,
+        position -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    content_tracks (id) {
+        id -> Text,
+        session_id -> Text,
+        title -> Text,
+        description -> Text,
+        language -> Text,
+        duration_seconds -> BigInt,
+        position -> BigInt,
+        tier -> Text,
+        audio_file -> Text,
+        transcript_file -> Nullable<Text>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    content_progress (subject, track_id) {
+        subject -> Text,
+        track_id -> Text,
+        position_seconds -> BigInt,
+        completed -> Bool,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    content_bookmarks (id) {
+        id -> Text,
+        subject -> Text,
+        track_id -> Text,
+        position_seconds -> BigInt,
+        note -> Text,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::joinable!(content_sessions -> content_retreats (retreat_id));
+diesel::joinable!(content_tracks -> content_sessions (session_id));
+diesel::joinable!(content_progress -> content_tracks (track_id));
+diesel::joinable!(content_bookmarks -> content_tracks (track_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    content_retreats,
+    content_sessions,
+    content_tracks,
+    content_progress,
+    content_bookmarks,
 );

@@ -31,6 +31,8 @@ pub struct AppState {
     pub clients: Arc<crate::clients::ClientCache>,
     /// Email (and SMS) delivery.
     pub notifier: Arc<crate::notify::Notifier>,
+    /// The resource-server parts served beside the identity provider.
+    pub apis: crate::app::Apis,
 }
 
 impl AppState {

@@ -69,6 +69,7 @@ pub fn test_settings(
         master_key: Some(master_key.to_string()),
         db_pool_size: 4,
         workers: 2,
+        media_dir: dir.join("media"),
         ..Settings::default()
     }
     .validate()
@@ -258,6 +259,101 @@ impl TestApp {
             .json()
             .await
             .expect("introspection JSON")
+    }
+
+    /// A confidential first-party client allowed every API scope (no consent page).
+    pub async fn api_client(&self) -> CreatedClient {
+        porta::clients::create(
+            &self.state.pool,
+            NewClient {
+                name: "API App".into(),
+                redirect_uris: vec![REDIRECT.into()],
+                post_logout_redirect_uris: vec![],
+                public: false,
+                grant_types: vec![
+                    "authorization_code".into(),
+                    "refresh_token".into(),
+                    "client_credentials".into(),
+                ],
+                scopes: vec![format!("profile email offline_access {API_SCOPES}")],
+                skip_consent: true,
+            },
+        )
+        .await
+        .expect("create API client")
+    }
+
+    /// An access token for the person `email` (created with `PASSWORD` if new) holding
+    /// `roles` (besides `user`), from a real sign-in asking for every API scope.
+    pub async fn person_token(
+        &self,
+        client: &CreatedClient,
+        email: &str,
+        roles: &[&str],
+    ) -> String {
+        self.person_token_with_scope(client, email, roles, API_SCOPES)
+            .await
+    }
+
+    /// Like `person_token`, asking for `scope` only.
+    pub async fn person_token_with_scope(
+        &self,
+        client: &CreatedClient,
+        email: &str,
+        roles: &[&str],
+        scope: &str,
+    ) -> String {
+        let _ = porta::accounts::create_user(
+            &self.state.pool,
+            email,
+            Some("API Person".into()),
+            Some(PASSWORD.into()),
+        )
+        .await;
+        for role in roles {
+            porta::accounts::change_role(&self.state.pool, email, role, true)
+                .await
+                .expect("grant role");
+        }
+        let (verifier, challenge) = pkce();
+        let back = Browser::new()
+            .authorize(
+                self,
+                &[
+                    ("response_type", "code"),
+                    ("client_id", &client.client_id),
+                    ("redirect_uri", REDIRECT),
+                    ("scope", scope),
+                    ("state", "s1"),
+                    ("code_challenge", &challenge),
+                    ("code_challenge_method", "S256"),
+                ],
+                email,
+                PASSWORD,
+            )
+            .await;
+        let code = param(&back, "code").expect("code");
+        let (status, body) = self.redeem(client, &code, &verifier).await;
+        assert_eq!(status, 200, "{body}");
+        body["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_string()
+    }
+
+    /// A client-credentials access token for `scope`.
+    pub async fn client_token(&self, client: &CreatedClient, scope: &str) -> String {
+        let (status, body) = self
+            .token(
+                client,
+                &[("grant_type", "client_credentials"), ("scope", scope)],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_string()
     }
 
     /// GET /userinfo with a bearer token.
@@ -460,6 +556,8 @@ pub fn header(jwt: &str) -> Value {
 
 pub const EMAIL: &str = "person@example.com";
 pub const PASSWORD: &str = "a long enough password";
+/// Every scope the bookings and content APIs know, plus `openid` and `roles`.
+pub const API_SCOPES: &str = "openid roles bookings:read bookings:write content:read content:write";
 pub const REDIRECT: &str = "https://app.example.com/callback";
 
 /// A standard OpenID request for `client_id` with PKCE.

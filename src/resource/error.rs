@@ -1,0 +1,114 @@
+//! API errors: RFC 6750 for token problems, the same JSON shape for everything else.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+/// Why an API request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// No bearer token at all: 401 with a bare challenge (RFC 6750 3.1).
+    #[error("no bearer token")]
+    NoToken,
+    /// The token is expired, revoked, malformed or not for this API: 401 `invalid_token`.
+    #[error("{0}")]
+    InvalidToken(String),
+    /// The token lacks a scope: 403 `insufficient_scope` naming the scope.
+    #[error("this needs the {0} scope")]
+    InsufficientScope(String),
+    /// The caller may not do this (a role, or a state rule): 403 `forbidden`.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 400 `invalid_request`.
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// 404 `not_found`; also answers for other people's records, so ids cannot be probed.
+    #[error("{0}")]
+    NotFound(String),
+    /// 409 `conflict`: the request clashes with the current state (a taken slot, say).
+    #[error("{0}")]
+    Conflict(String),
+    /// The issuer could not be reached to check the token: 503 `temporarily_unavailable`.
+    #[error("{0}")]
+    Unavailable(String),
+    /// 500 `server_error`; the detail is logged, not shown.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<crate::db::DbError> for ApiError {
+    fn from(e: crate::db::DbError) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+impl From<diesel::result::Error> for ApiError {
+    fn from(e: diesel::result::Error) -> Self {
+        ApiError::Internal(e.to_string())
+    }
+}
+
+fn quoted(s: &str) -> String {
+    s.replace(['"', '\\'], "'")
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::NoToken | ApiError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
+            ApiError::InsufficientScope(_) | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let mut resp = HttpResponse::build(self.status_code());
+        resp.insert_header((header::CACHE_CONTROL, "no-store"));
+        let (code, description) = match self {
+            ApiError::NoToken => {
+                resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+                ("invalid_request", "a bearer token is required".to_string())
+            }
+            ApiError::InvalidToken(why) => {
+                resp.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    format!(
+                        "Bearer error=\"invalid_token\", error_description=\"{}\"",
+                        quoted(why)
+                    ),
+                ));
+                ("invalid_token", why.clone())
+            }
+            ApiError::InsufficientScope(scope) => {
+                resp.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    format!(
+                        "Bearer error=\"insufficient_scope\", scope=\"{}\"",
+                        quoted(scope)
+                    ),
+                ));
+                ("insufficient_scope", self.to_string())
+            }
+            ApiError::Forbidden(why) => ("forbidden", why.clone()),
+            ApiError::InvalidRequest(why) => ("invalid_request", why.clone()),
+            ApiError::NotFound(why) => ("not_found", why.clone()),
+            ApiError::Conflict(why) => ("conflict", why.clone()),
+            ApiError::Unavailable(why) => {
+                resp.insert_header((header::RETRY_AFTER, "5"));
+                ("temporarily_unavailable", why.clone())
+            }
+            ApiError::Internal(detail) => {
+                tracing::error!(error = %detail, "API request failed");
+                (
+                    "server_error",
+                    "something went wrong on our side".to_string(),
+                )
+            }
+        };
+        resp.json(json!({ "error": code, "error_description": description }))
+    }
+}

@@ -1,0 +1,225 @@
+//! What a resource server needs to trust Porta's access tokens, and nothing of Porta's
+//! internals: a [`Validator`] that checks a bearer token either against the issuer's JWKS
+//! (fetched over HTTP, cached by its cache headers) or through RFC 7662 introspection, the
+//! [`Caller`] extractor handlers receive, and RFC 6750 error answers.
+//!
+//! The bookings and content modules use only this module and `db`: the same code works
+//! inside `porta serve` and as a separate process against a remote Porta.
+
+mod claims;
+mod discovery;
+mod error;
+mod introspection;
+mod jwks;
+mod page;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use actix_web::{web, FromRequest, HttpRequest};
+
+pub use error::ApiError;
+pub use page::{Paged, Pagination};
+
+/// The verified caller of an API request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// `sub`: the person's account id, or the client id for a client-credentials token.
+    pub subject: String,
+    /// The client the token was issued to.
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    /// Roles of the person (present when the token was issued with the `roles` scope).
+    pub roles: Vec<String>,
+    /// `exp` of the token (unix seconds).
+    pub expires_at: i64,
+}
+
+impl Caller {
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scopes.iter().any(|s| s == scope)
+    }
+
+    /// 403 `insufficient_scope` unless the token carries `scope`.
+    pub fn require_scope(&self, scope: &str) -> Result<(), ApiError> {
+        if self.has_scope(scope) {
+            Ok(())
+        } else {
+            Err(ApiError::InsufficientScope(scope.to_string()))
+        }
+    }
+
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// 403 `forbidden` unless the person has `role`.
+    pub fn require_role(&self, role: &str) -> Result<(), ApiError> {
+        if self.has_role(role) {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(format!("this needs the {role} role")))
+        }
+    }
+
+    /// True when the token stands for a person, not for a client acting on its own behalf
+    /// (RFC 9068 2.2: a client-credentials token has the client id as `sub`).
+    pub fn is_person(&self) -> bool {
+        self.subject != self.client_id
+    }
+
+    /// 403 `forbidden` for client-credentials tokens on endpoints about a person's own data.
+    pub fn require_person(&self) -> Result<(), ApiError> {
+        if self.is_person() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                "this needs a token issued to a person, not a client".into(),
+            ))
+        }
+    }
+}
+
+/// How tokens are checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    /// Verify the JWT locally with keys from the issuer's JWKS.
+    Jwks,
+    /// Ask the issuer's introspection endpoint (RFC 7662) with these client credentials.
+    Introspection {
+        client_id: String,
+        client_secret: String,
+    },
+}
+
+/// Everything a [`Validator`] needs to know.
+#[derive(Debug, Clone)]
+pub struct ValidatorConfig {
+    /// The expected `iss`; discovery is fetched from `{issuer}/.well-known/openid-configuration`.
+    pub issuer: String,
+    /// The audience this API accepts in `aud`.
+    pub audience: String,
+    pub mode: Mode,
+    /// Clock skew allowed on `exp` and `nbf`, in seconds.
+    pub leeway: i64,
+    /// Shortest time between two JWKS fetches caused by an unknown `kid`, in seconds.
+    pub refetch_interval: i64,
+    /// How long an introspection answer may be reused, in seconds (0 = ask every time).
+    pub introspection_cache: i64,
+}
+
+/// Checks bearer tokens; cheap to clone (shared state inside).
+#[derive(Clone)]
+pub struct Validator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: ValidatorConfig,
+    http: reqwest::Client,
+    jwks: jwks::JwksCache,
+    introspection: introspection::IntrospectionCache,
+}
+
+impl Validator {
+    pub fn new(config: ValidatorConfig) -> Validator {
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("HTTP client");
+        Validator {
+            inner: Arc::new(Inner {
+                jwks: jwks::JwksCache::new(),
+                introspection: introspection::IntrospectionCache::new(),
+                config,
+                http,
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &ValidatorConfig {
+        &self.inner.config
+    }
+
+    /// Checks `token` and returns its caller, or `ApiError::InvalidToken`.
+    pub async fn validate(&self, token: &str) -> Result<Caller, ApiError> {
+        let inner = &self.inner;
+        match &inner.config.mode {
+            Mode::Jwks => inner.jwks.validate(&inner.http, &inner.config, token).await,
+            Mode::Introspection {
+                client_id,
+                client_secret,
+            } => {
+                inner
+                    .introspection
+                    .validate(&inner.http, &inner.config, client_id, client_secret, token)
+                    .await
+            }
+        }
+    }
+}
+
+/// The token of an `Authorization: Bearer` header (RFC 6750 2.1). Tokens in query strings
+/// and form bodies are not accepted: they leak into logs and browser history.
+fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .ok_or(ApiError::NoToken)?;
+    let value = header
+        .to_str()
+        .map_err(|_| ApiError::InvalidRequest("the Authorization header is not text".into()))?;
+    let (scheme, token) = value.split_once(' ').ok_or(ApiError::NoToken)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(ApiError::NoToken);
+    }
+    let token = token.trim();
+    if token.is_empty() || token.len() > 8192 {
+        return Err(ApiError::InvalidToken("the token is malformed".into()));
+    }
+    Ok(token)
+}
+
+impl FromRequest for Caller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Caller, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let validator = req.app_data::<web::Data<Validator>>().cloned();
+        let token = bearer(req).map(str::to_string);
+        Box::pin(async move {
+            let validator = validator
+                .ok_or_else(|| ApiError::Internal("no token validator is configured".into()))?;
+            validator.validate(&token?).await
+        })
+    }
+}
+
+/// A scope for a JSON API under `path`: malformed JSON, query strings and path segments
+/// answer `400 invalid_request` as JSON instead of an HTML page.
+pub fn api_scope(path: &str) -> actix_web::Scope {
+    web::scope(path)
+        .app_data(
+            web::JsonConfig::default()
+                .limit(64 * 1024)
+                .error_handler(|err, _| ApiError::InvalidRequest(err.to_string()).into()),
+        )
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|err, _| ApiError::InvalidRequest(err.to_string()).into()),
+        )
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|err, _| ApiError::InvalidRequest(err.to_string()).into()),
+        )
+        .default_service(web::to(not_found))
+}
+
+/// 404 as JSON, for addresses no API route matches.
+pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::NotFound(
+        "there is nothing at this address".into(),
+    ))
+}
