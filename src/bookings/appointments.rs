@@ -1,0 +1,415 @@
+//! Appointments: booking a slot, the state machine, who may see and change what.
+//!
+//! `requested` → `confirmed` | `declined` (consultant); `confirmed` → `completed`
+//! (consultant, after the end); `requested` | `confirmed` → `cancelled` (the person up to
+//! the notice period before the start; the consultant or an admin until the start).
+
+use chrono::{DateTime, Duration};
+use serde::{Deserialize, Serialize};
+
+use super::hours;
+use super::profiles;
+use super::slots;
+use super::store;
+use super::store::appointments::{Appointment, Transition};
+use super::{Config, BLOCK_SECONDS};
+use crate::db::DbConn;
+use crate::resource::{ApiError, Caller};
+
+/// Statuses an appointment can have.
+pub const STATUSES: [&str; 5] = [
+    "requested",
+    "confirmed",
+    "declined",
+    "cancelled",
+    "completed",
+];
+/// How far ahead a booking may be made.
+const MAX_AHEAD_DAYS: i64 = 366;
+
+/// `POST /appointments`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BookForm {
+    pub consultant_id: String,
+    pub service_id: String,
+    /// RFC 3339 with any offset.
+    pub starts_at: String,
+}
+
+/// Checks a booking against the consultant's hours and stores it; the database refuses a
+/// slot another booking holds (409), however the requests interleave.
+pub fn book(
+    conn: &mut DbConn,
+    caller: &Caller,
+    form: &BookForm,
+    config: &Config,
+    now: i64,
+) -> Result<Appointment, ApiError> {
+    let start = DateTime::parse_from_rfc3339(form.starts_at.trim())
+        .map_err(|_| {
+            ApiError::InvalidRequest(
+                "starts_at must be an RFC 3339 time with an offset, like 2026-12-01T09:00:00+01:00"
+                    .into(),
+            )
+        })?
+        .timestamp();
+    if start <= now {
+        return Err(ApiError::InvalidRequest(
+            "starts_at must be in the future".into(),
+        ));
+    }
+    if start > now + MAX_AHEAD_DAYS * 86_400 {
+        return Err(ApiError::InvalidRequest(format!(
+            "bookings open at most {MAX_AHEAD_DAYS} days ahead"
+        )));
+    }
+    let grid = config.slot_minutes * 60;
+    if start % grid != 0 {
+        return Err(ApiError::InvalidRequest(format!(
+            "starts_at must be on the {}-minute grid (like :00, :{:02})",
+            config.slot_minutes, config.slot_minutes
+        )));
+    }
+    let consultant = match store::consultant(conn, &form.consultant_id)? {
+        Some(c) if c.status == "approved" => c,
+        _ => return Err(ApiError::NotFound("no such consultant".into())),
+    };
+    if consultant.subject == caller.subject {
+        return Err(ApiError::Forbidden("you cannot book yourself".into()));
+    }
+    let service = match store::service(conn, &form.service_id)? {
+        Some(s) if s.consultant_id == consultant.id => s,
+        _ => {
+            return Err(ApiError::NotFound(
+                "this consultant has no such service".into(),
+            ))
+        }
+    };
+    let tz = hours::zone(&consultant)?;
+    let day = slots::local_date(start, tz);
+    let windows = hours::windows(
+        conn,
+        &consultant,
+        tz,
+        day - Duration::days(1),
+        day + Duration::days(1),
+    )?;
+    let duration = service.duration_minutes * 60;
+    if !slots::fits(&windows, start, duration) {
+        return Err(ApiError::Conflict(
+            "the consultant is not available at this time".into(),
+        ));
+    }
+    let appointment = Appointment {
+        id: uuid::Uuid::new_v4().simple().to_string(),
+        consultant_id: consultant.id,
+        consultant_subject: consultant.subject,
+        client_subject: caller.subject.clone(),
+        service_id: service.id,
+        service_name: service.name,
+        duration_minutes: service.duration_minutes,
+        price: service.price,
+        currency: service.currency,
+        time_zone: consultant.time_zone,
+        starts_at: start,
+        ends_at: start + duration,
+        status: "requested".into(),
+        reason: None,
+        cancelled_by: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let blocks: Vec<i64> = slots::blocks(start, duration, BLOCK_SECONDS).collect();
+    match store::appointments::book(conn, &appointment, &blocks) {
+        Ok(()) => Ok(appointment),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Err(ApiError::Conflict("this time is already booked".into())),
+        Err(diesel::result::Error::DatabaseError(_, info))
+            if info.message().contains("database is locked") =>
+        {
+            // SQLite gave up waiting for another writer (busy_timeout): the client may retry.
+            Err(ApiError::Unavailable(
+                "too many bookings at once, try again".into(),
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// How the caller relates to an appointment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Party {
+    Client,
+    Consultant,
+    Admin,
+}
+
+/// The parties see an appointment, and admins; everybody else gets 404.
+pub fn visible(conn: &mut DbConn, id: &str, caller: &Caller) -> Result<Appointment, ApiError> {
+    match store::appointments::find(conn, id)? {
+        Some(a) if party(&a, caller).is_some() => Ok(a),
+        _ => Err(ApiError::NotFound("no such appointment".into())),
+    }
+}
+
+/// Admin first (an admin acts with admin rights even on their own bookings), then the
+/// consultant, then the person who booked.
+fn party(a: &Appointment, caller: &Caller) -> Option<Party> {
+    if caller.has_role("admin") {
+        Some(Party::Admin)
+    } else if !caller.is_person() {
+        None
+    } else if a.consultant_subject == caller.subject {
+        Some(Party::Consultant)
+    } else if a.client_subject == caller.subject {
+        Some(Party::Client)
+    } else {
+        None
+    }
+}
+
+/// What the caller wants to do to an appointment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Confirm,
+    Decline,
+    Complete,
+    Cancel,
+}
+
+/// Applies `action` if the caller may and the appointment is in a state that allows it.
+pub fn act(
+    conn: &mut DbConn,
+    caller: &Caller,
+    id: &str,
+    action: Action,
+    reason: Option<String>,
+    config: &Config,
+    now: i64,
+) -> Result<Appointment, ApiError> {
+    let a = visible(conn, id, caller)?;
+    let who = party(&a, caller).ok_or_else(|| ApiError::NotFound("no such appointment".into()))?;
+    let is_consultant = who == Party::Consultant;
+    let illegal = || {
+        ApiError::Conflict(format!(
+            "a {} appointment cannot be {}",
+            a.status,
+            match action {
+                Action::Confirm => "confirmed",
+                Action::Decline => "declined",
+                Action::Complete => "completed",
+                Action::Cancel => "cancelled",
+            }
+        ))
+    };
+    let t = match action {
+        Action::Confirm | Action::Decline | Action::Complete if !is_consultant => {
+            return Err(ApiError::Forbidden(
+                "only the consultant of this appointment may do this".into(),
+            ))
+        }
+        Action::Confirm => {
+            if a.status != "requested" {
+                return Err(illegal());
+            }
+            if a.starts_at <= now {
+                return Err(ApiError::Conflict(
+                    "the appointment has already started".into(),
+                ));
+            }
+            Transition {
+                from: &["requested"],
+                to: "confirmed",
+                starts_after: Some(now),
+                ended_by: None,
+                reason: None,
+                cancelled_by: None,
+                free: false,
+            }
+        }
+        Action::Decline => {
+            if a.status != "requested" {
+                return Err(illegal());
+            }
+            Transition {
+                from: &["requested"],
+                to: "declined",
+                starts_after: None,
+                ended_by: None,
+                reason,
+                cancelled_by: None,
+                free: true,
+            }
+        }
+        Action::Complete => {
+            if a.status != "confirmed" {
+                return Err(illegal());
+            }
+            if a.ends_at > now {
+                return Err(ApiError::Conflict(
+                    "an appointment can be completed only after it ends".into(),
+                ));
+            }
+            Transition {
+                from: &["confirmed"],
+                to: "completed",
+                starts_after: None,
+                ended_by: Some(now),
+                reason: None,
+                cancelled_by: None,
+                free: false,
+            }
+        }
+        Action::Cancel => {
+            if a.status != "requested" && a.status != "confirmed" {
+                return Err(illegal());
+            }
+            if a.starts_at <= now {
+                return Err(ApiError::Conflict(
+                    "the appointment has already started".into(),
+                ));
+            }
+            // The person who booked must give notice; the consultant and admins need not.
+            let deadline = match who {
+                Party::Client => now + config.cancel_notice,
+                _ => now,
+            };
+            if a.starts_at <= deadline {
+                return Err(ApiError::Forbidden(format!(
+                    "appointments can be cancelled up to {} before they start; ask the consultant",
+                    notice_text(config.cancel_notice)
+                )));
+            }
+            Transition {
+                from: &["requested", "confirmed"],
+                to: "cancelled",
+                starts_after: Some(deadline),
+                ended_by: None,
+                reason,
+                cancelled_by: Some(match who {
+                    Party::Client => "client",
+                    Party::Consultant => "consultant",
+                    Party::Admin => "admin",
+                }),
+                free: true,
+            }
+        }
+    };
+    if store::appointments::transition(conn, id, &t, now)? == 0 {
+        // Another request changed it between our read and the conditional update.
+        return Err(ApiError::Conflict(
+            "the appointment changed meanwhile; reload it".into(),
+        ));
+    }
+    store::appointments::find(conn, id)?
+        .ok_or_else(|| ApiError::NotFound("no such appointment".into()))
+}
+
+/// `86400` → "24 hours".
+fn notice_text(seconds: i64) -> String {
+    match seconds {
+        s if s % 3600 == 0 => format!("{} hours", s / 3600),
+        s if s % 60 == 0 => format!("{} minutes", s / 60),
+        s => format!("{s} seconds"),
+    }
+}
+
+/// An appointment as JSON: UTC times plus the consultant's zone and local times.
+#[derive(Debug, Serialize)]
+pub struct AppointmentView {
+    pub id: String,
+    pub consultant_id: String,
+    pub service_id: String,
+    pub service_name: String,
+    pub duration_minutes: i64,
+    pub price: i64,
+    pub currency: String,
+    /// The person who booked (their account id).
+    pub booked_by: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub cancelled_by: Option<String>,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub time_zone: String,
+    pub local_start: String,
+    pub local_end: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<Appointment> for AppointmentView {
+    fn from(a: Appointment) -> AppointmentView {
+        let tz = profiles::time_zone(&a.time_zone).unwrap_or(chrono_tz::UTC);
+        AppointmentView {
+            starts_at: slots::utc(a.starts_at),
+            ends_at: slots::utc(a.ends_at),
+            local_start: slots::local(a.starts_at, tz),
+            local_end: slots::local(a.ends_at, tz),
+            created_at: slots::utc(a.created_at),
+            updated_at: slots::utc(a.updated_at),
+            id: a.id,
+            consultant_id: a.consultant_id,
+            service_id: a.service_id,
+            service_name: a.service_name,
+            duration_minutes: a.duration_minutes,
+            price: a.price,
+            currency: a.currency,
+            booked_by: a.client_subject,
+            status: a.status,
+            reason: a.reason,
+            cancelled_by: a.cancelled_by,
+            time_zone: a.time_zone,
+        }
+    }
+}
+
+/// `?as=client|consultant&status=&order=newest|start`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    #[serde(rename = "as")]
+    pub role: Option<String>,
+    pub status: Option<String>,
+    pub order: Option<String>,
+}
+
+/// The list filter `q` asks for; `own` is the caller's subject (None for the admin list).
+pub fn filter(
+    q: &ListQuery,
+    own: Option<&str>,
+) -> Result<store::appointments::AppointmentFilter, ApiError> {
+    let mut f = store::appointments::AppointmentFilter::default();
+    if let Some(status) = q.status.as_deref() {
+        if !STATUSES.contains(&status) {
+            return Err(ApiError::InvalidRequest(format!(
+                "status must be one of {}",
+                STATUSES.join(", ")
+            )));
+        }
+        f.status = Some(status.to_string());
+    }
+    f.by_start = match q.order.as_deref() {
+        None | Some("newest") => false,
+        Some("start") => true,
+        Some(_) => {
+            return Err(ApiError::InvalidRequest(
+                "order must be newest or start".into(),
+            ))
+        }
+    };
+    if let Some(me) = own {
+        match q.role.as_deref() {
+            None | Some("client") => f.client_subject = Some(me.to_string()),
+            Some("consultant") => f.consultant_subject = Some(me.to_string()),
+            Some(_) => {
+                return Err(ApiError::InvalidRequest(
+                    "as must be client or consultant".into(),
+                ))
+            }
+        }
+    }
+    Ok(f)
+}

@@ -1,0 +1,80 @@
+//! Bookings: a consultation marketplace API under `/api/bookings`. Owns consultant profiles
+//! and their review, services, working hours in the consultant's time zone, free slots, and
+//! appointments with their states. Knows callers only from access tokens (`resource`).
+
+mod appointments;
+mod hours;
+mod profiles;
+mod routes;
+mod slots;
+mod store;
+
+use actix_web::web;
+
+use crate::resource;
+
+/// Settings of the bookings module.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// A person may cancel a confirmed or requested appointment up to this many seconds
+    /// before it starts; later only the consultant or an admin may.
+    pub cancel_notice: i64,
+    /// Slot grid in minutes: availability, service durations and start times align to it.
+    pub slot_minutes: i64,
+}
+
+/// Appointments hold their time in blocks of this many seconds. Five minutes divides every
+/// allowed slot length, so the blocks of two overlapping appointments always collide in
+/// the database, even across a change of `slot_minutes`.
+const BLOCK_SECONDS: i64 = 300;
+
+/// The module's routes. `me` routes come before `{id}` routes, which would match them too.
+pub fn scope(config: Config) -> actix_web::Scope {
+    use routes::{admin::*, appointments::*, consultants::*};
+    use web::{delete, get, post, put, resource as at};
+    resource::api_scope("/api/bookings")
+        .app_data(web::Data::new(config))
+        // Consultants: profiles, services, hours (the caller's own under `me`).
+        .service(at("/consultants").route(get().to(list_consultants)))
+        .service(
+            at("/consultants/me")
+                .route(get().to(get_my_profile))
+                .route(put().to(put_my_profile)),
+        )
+        .service(
+            at("/consultants/me/services")
+                .route(get().to(list_my_services))
+                .route(post().to(create_service)),
+        )
+        .service(at("/consultants/me/services/{id}").route(delete().to(delete_service)))
+        .service(
+            at("/consultants/me/availability")
+                .route(get().to(get_availability))
+                .route(put().to(put_availability)),
+        )
+        .service(
+            at("/consultants/me/exceptions")
+                .route(get().to(list_exceptions))
+                .route(post().to(create_exception)),
+        )
+        .service(at("/consultants/me/exceptions/{id}").route(delete().to(delete_exception)))
+        .service(at("/consultants/{id}").route(get().to(get_consultant)))
+        .service(at("/consultants/{id}/services").route(get().to(list_services)))
+        .service(at("/consultants/{id}/slots").route(get().to(list_slots)))
+        // Appointments.
+        .service(
+            at("/appointments")
+                .route(get().to(list_appointments))
+                .route(post().to(create_appointment)),
+        )
+        .service(at("/appointments/{id}").route(get().to(get_appointment)))
+        .service(at("/appointments/{id}/confirm").route(post().to(confirm_appointment)))
+        .service(at("/appointments/{id}/decline").route(post().to(decline_appointment)))
+        .service(at("/appointments/{id}/complete").route(post().to(complete_appointment)))
+        .service(at("/appointments/{id}/cancel").route(post().to(cancel_appointment)))
+        // Administration.
+        .service(at("/admin/consultants").route(get().to(admin_list_consultants)))
+        .service(at("/admin/consultants/{id}/approve").route(post().to(approve_consultant)))
+        .service(at("/admin/consultants/{id}/reject").route(post().to(reject_consultant)))
+        .service(at("/admin/appointments").route(get().to(admin_list_appointments)))
+}
