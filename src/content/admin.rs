@@ -1,0 +1,335 @@
+//! Catalogue management for people with the `admin` role and the `content:write` scope.
+//! Every write checks its input fully first: titles, language tags and media paths that
+//! cannot leave the media folder.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use super::input::{self, MediaPath, Tier};
+use super::store::{self, Retreat, RetreatChanges, Session, SessionChanges, Track, TrackChanges};
+use super::views::AdminTrackView;
+use super::{new_id, now};
+use crate::db::{self, DbPool};
+use crate::resource::{ApiError, Caller};
+
+/// Scope before role: a token without `content:write` says so, whoever holds it.
+fn require_admin(caller: &Caller) -> Result<(), ApiError> {
+    caller.require_scope("content:write")?;
+    caller.require_role("admin")
+}
+
+fn not_found(what: &str) -> ApiError {
+    ApiError::NotFound(format!("no {what} with this id"))
+}
+
+// -- retreats --
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetreatForm {
+    title: String,
+    description: Option<String>,
+    language: String,
+}
+
+impl RetreatForm {
+    fn checked(&self) -> Result<(String, String, String), ApiError> {
+        Ok((
+            input::title("title", &self.title, input::MAX_TITLE)?,
+            input::text(
+                "description",
+                self.description.as_deref(),
+                input::MAX_DESCRIPTION,
+            )?,
+            input::language(&self.language)?,
+        ))
+    }
+}
+
+/// POST /admin/retreats
+#[tracing::instrument(skip_all)]
+pub async fn create_retreat(
+    caller: Caller,
+    pool: web::Data<DbPool>,
+    form: web::Json<RetreatForm>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&caller)?;
+    let (title, description, language) = form.checked()?;
+    let now = now();
+    let retreat = Retreat {
+        id: new_id(),
+        title,
+        description,
+        language,
+        created_at: now,
+        updated_at: now,
+    };
+    let row = retreat.clone();
+    db::run(&pool, move |conn| Ok(store::insert_retreat(conn, &row)?)).await?;
+    Ok(HttpResponse::Created().json(retreat))
+}
+
+/// PUT /admin/retreats/{id}
+#[tracing::instrument(skip_all, fields(retreat = %id))]
+pub async fn update_retreat(
+    caller: Caller,
+    pool: web::Data<DbPool>,
+    id: web::Path<String>,
+    form: web::Json<RetreatForm>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&caller)?;
+    let (title, description, language) = form.checked()?;
+    let changes = RetreatChanges {
+        title,
+        description,
+        language,
+        updated_at: now(),
+    };
+    let id = id.into_inner();
+    let retreat = db::run(&pool, move |conn| {
+        Ok(store::update_retreat(conn, &id, &changes)?)
+    })
+    .await?
+    .ok_or_else(|| not_found("retreat"))?;
+    Ok(HttpResponse::Ok().json(retreat))
+}
+
+/// DELETE /admin/retreats/{id}: with its sessions and tracks.
+#[tracing::instrument(skip_all, fields(retreat = %id))]
+pub async fn delete_retreat(
+    caller: Caller,
+    pool: web::Data<DbPool>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&caller)?;
+    let id = id.into_inner();
+    if !db::run(&pool, move |conn| Ok(store::delete_retreat(conn, &id)?)).await? {
+        return Err(not_found("retreat"));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// -- sessions --
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionForm {
+    title: String,
+    description: Option<String>,
+    /// Missing: after the last session (new) or unchanged (update).
+    position: Option<i64>,
+}
+
+impl SessionForm {
+    fn checked(&self) -> Result<(String, String, Option<i64>), ApiError> {
+        Ok((
+            input::title("title", &self.title, input::MAX_TITLE)?,
+            input::text(
+                "description",
+                self.description.as_deref(),
+                input::MAX_DESCRIPTION,
+            )?,
+            self.position.map(input::position).transpose()?,
+        ))
+    }
+}
+
+/// POST /admin/retreats/{id}/sessions
+#[tracing::instrument(skip_all, fields(retreat = %id))]
+pub async fn create_session(
+    caller: Caller,
+    pool: web::Data<DbPool>,
+    id: web::Path<String>,
+    form: web::Json<SessionForm>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&caller)?;
+    let (title, description, position) = form.checked()?;
+    let now = now();
+    let session = Session {
+        id: new_id(),
+        retreat_id: id.into_inner(),
+        title,
+        description,
+        position: 0,
+        created_at: now,
+        updated_at: now,
+    };
+    let session = db::run(&pool, move |conn| {
+        Ok(store::insert_session(conn, session, position)?)
+    })
+    .await?
+    .ok_or_else(|| not_found("retreat"))?;
+    Ok(HttpResponse::Created().json(session))
+}
+
+/// PUT /admin/sessions/{id}
+#[tracing::instrument(skip_all, fields(session = %id))]
+pub async fn update_session(
+    caller: Caller,
+    pool: web::Data<DbPool>,
+    id: web::Path<String>,
+    form: web::Json<SessionForm>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&caller)?;
+    let (title, description, position) = form.checked()?;
+    let changes = SessionChanges {
+        title,
+        description,
+        position,
+        updated_at: now(),
+    };
+    let id = id.into_inner();
+    let session = db::run(&pool, move |conn| {
+        Ok(store::update_session(conn, &id, &changes)?)
+    })
+    .await?
+    .ok_or_else(|| not_found("session"))?;
+    Ok(HttpResponse::Ok().json(session))
+}
+
+/// DELETE /admin/sessions/{id}: with its tracks.
+#[tracing::instrument(skip_all, fields(session = %id))]
+pub async fn delete_session(
+    caller: Caller,
+    pool: web::Data<DbPool>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&caller)?;
+    let id = id.into_inner();
+    if !db::run(&pool, move |conn| Ok(store::delete_session(conn, &id)?)).await? {
+        return Err(not_found("session"));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+// -- tracks --
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackForm {
+    title: String,
+    description: Option<String>,
+    /// Missing: the retreat's language (new) or unchanged (update).
+    language: Option<String>,
+    duration_seconds: i64,
+    /// Missing: after the last track (new) or unchanged (update).
+    position: Option<i64>,
+    #[serde(default)]
+    tier: Tier,
+    audio_file: String,
+    transcript_file: Option<String>,
+}
+
+/// A track form after its checks.
+struct CheckedTrack {
+    title: String,
+    description: String,
+    language: Option<String>,
+    duration_seconds: i64,
+    position: Option<i64>,
+    tier: Tier,
+    audio_file: MediaPath,
+    transcript_file: Option<MediaPath>,
+}
+
+impl TrackForm {
+    fn checked(&self) -> Result<CheckedTrack, ApiError> {
+        Ok(CheckedTrack {
+            title: input::title("title", &self.title, input::MAX_TITLE)?,
+            description: input::text(
+                "description",
+                self.description.as_deref(),
+                input::MAX_DESCRIPTION,
+            )?,
+            language: self.language.as_deref().map(input::language).transpose()?,
+            duration_seconds: input::duration(self.duration_seconds)?,
+            position: self.position.map(input::position).transpose()?,
+            tier: self.tier,
+            audio_file: MediaPath::parse("audio_file", &self.audio_file)?,
+            transcript_file: self
+                .transcript_file
+                .as_deref()
+                .map(|f| MediaPath::parse("transcript_file", f))
+                .transpose()?,
+        })
+    }
+}
+
+/// POST /admin/sessions/{id}/tracks
+#[tracing::instrument(skip_all, fields(session = %id))]
+pub async fn create_track(
+    caller: Caller,
+    pool: web::Data<DbPool>,
+    id: web::Path<String>,
+    form: web::Json<TrackForm>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&caller)?;
+    let t = form.checked()?;
+    let now = now();
+    let track = Track {
+        id: new_id(),
+        session_id: id.into_inner(),
+        title: t.title,
+        description: t.description,
+        language: String::new(),
+        duration_seconds: t.duration_seconds,
+        position: 0,
+        tier: t.tier.as_str().to_string(),
+        audio_file: t.audio_file.as_str().to_string(),
+        transcript_file: t.transcript_file.map(|f| f.as_str().to_string()),
+        created_at: now,
+        updated_at: now,
+    };
+    let (track, retreat_id) = db::run(&pool, move |conn| {
+        Ok(store::insert_track(conn, track, t.language, t.position)?)
+    })
+    .await?
+    .ok_or_else(|| not_found("session"))?;
+    Ok(HttpResponse::Created().json(AdminTrackView::new(track, &retreat_id)))
+}
+
+/// PUT /admin/tracks/{id}: replaces the track's fields (a missing transcript_file removes
+/// the transcript).
+#[tracing::instrument(skip_all, fields(track = %id))]
+pub async fn update_track(
+    caller: Caller,
+    pool: web::Data<DbPool>,
+    id: web::Path<String>,
+    form: web::Json<TrackForm>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&caller)?;
+    let t = form.checked()?;
+    let changes = TrackChanges {
+        title: t.title,
+        description: t.description,
+        language: t.language,
+        duration_seconds: t.duration_seconds,
+        position: t.position,
+        tier: t.tier.as_str().to_string(),
+        audio_file: t.audio_file.as_str().to_string(),
+        transcript_file: Some(t.transcript_file.map(|f| f.as_str().to_string())),
+        updated_at: now(),
+    };
+    let id = id.into_inner();
+    let (track, retreat_id) = db::run(&pool, move |conn| {
+        Ok(store::update_track(conn, &id, &changes)?)
+    })
+    .await?
+    .ok_or_else(|| not_found("track"))?;
+    Ok(HttpResponse::Ok().json(AdminTrackView::new(track, &retreat_id)))
+}
+
+/// DELETE /admin/tracks/{id}: with everyone's progress and bookmarks on it.
+#[tracing::instrument(skip_all, fields(track = %id))]
+pub async fn delete_track(
+    caller: Caller,
+    pool: web::Data<DbPool>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    require_admin(&caller)?;
+    let id = id.into_inner();
+    if !db::run(&pool, move |conn| Ok(store::delete_track(conn, &id)?)).await? {
+        return Err(not_found("track"));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
