@@ -154,6 +154,10 @@ pub fn prepare_apis(settings: &Settings, pool: DbPool) -> Result<Apis, StartErro
         },
         _ => resource::Mode::Jwks,
     };
+    let issuer = settings.resource_issuer();
+    if issuer.starts_with("http://") && !is_loopback(&issuer) {
+        tracing::warn!(%issuer, "the APIs fetch keys (and send their client secret, in introspection mode) over plain http; use https");
+    }
     let validator = resource::Validator::new(resource::ValidatorConfig {
         issuer: settings.resource_issuer(),
         audience: settings.resource_audience(),
@@ -165,6 +169,7 @@ pub fn prepare_apis(settings: &Settings, pool: DbPool) -> Result<Apis, StartErro
     let bookings = settings.runs("bookings").then_some(bookings::Config {
         cancel_notice: settings.booking_cancel_notice,
         slot_minutes: settings.booking_slot_minutes,
+        max_open_requests: settings.booking_max_open_requests,
     });
     let content = match settings.runs("content") {
         true => Some(content::Config {
@@ -182,6 +187,18 @@ pub fn prepare_apis(settings: &Settings, pool: DbPool) -> Result<Apis, StartErro
         content,
         openapi: Arc::new(openapi.to_string()),
     })
+}
+
+fn is_loopback(url: &str) -> bool {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .is_some_and(|h| {
+            h == "localhost"
+                || h.parse::<std::net::IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
+                || h == "[::1]"
+        })
 }
 
 /// The media-URL key from settings or, by default, `data_dir/media.key` (generated once).
@@ -275,6 +292,10 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<actix_w
             .app_data(web::QueryConfig::default().error_handler(|err, _| {
                 PageError::BadRequest(format!("The address could not be read: {err}.")).into()
             }))
+            .wrap(actix_web::middleware::ErrorHandlers::new().handler(
+                actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+                resource::json_method_not_allowed,
+            ))
             .wrap(crate::web::security_headers())
             .wrap_fn(|req, srv| {
                 let timer = crate::ops::RequestTimer::start(&req);
@@ -316,6 +337,10 @@ pub fn api_server(
             .wrap(crate::web::security_headers())
             .wrap(actix_web::middleware::Logger::new("%a %U %s %Dms").exclude("/health"))
             .default_service(web::to(resource::not_found))
+            .wrap(actix_web::middleware::ErrorHandlers::new().handler(
+                actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+                resource::json_method_not_allowed,
+            ))
     })
     .listen(listener)?;
     if workers > 0 {

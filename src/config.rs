@@ -126,6 +126,8 @@ pub struct Settings {
     pub booking_cancel_notice: i64,
     /// Booking grid in minutes (5, 10, 15, 20, 30 or 60).
     pub booking_slot_minutes: i64,
+    /// Most appointment requests one person may have waiting for an answer at once.
+    pub booking_max_open_requests: i64,
     /// Folder the content API serves audio and transcripts from.
     pub media_dir: PathBuf,
     /// Life of a signed media URL, in seconds.
@@ -194,6 +196,7 @@ impl Default for Settings {
             resource_introspection_cache: 0,
             booking_cancel_notice: 24 * 3600,
             booking_slot_minutes: 15,
+            booking_max_open_requests: 5,
             media_dir: PathBuf::from("data/media"),
             media_url_ttl: 300,
             media_key: None,
@@ -423,11 +426,6 @@ impl Settings {
         for (name, value, max) in [
             ("resource_leeway", self.resource_leeway, 300),
             (
-                "resource_jwks_refetch_interval",
-                self.resource_jwks_refetch_interval,
-                3600,
-            ),
-            (
                 "resource_introspection_cache",
                 self.resource_introspection_cache,
                 300,
@@ -445,10 +443,23 @@ impl Settings {
                 ));
             }
         }
+        if !(1..=1000).contains(&self.booking_max_open_requests) {
+            return Err(invalid(
+                "booking_max_open_requests",
+                "must be between 1 and 1000",
+            ));
+        }
         if ![5, 10, 15, 20, 30, 60].contains(&self.booking_slot_minutes) {
             return Err(invalid(
                 "booking_slot_minutes",
                 "must be 5, 10, 15, 20, 30 or 60",
+            ));
+        }
+        if !(1..=3600).contains(&self.resource_jwks_refetch_interval) {
+            // 0 would let tokens with made-up kids make the API fetch on every request.
+            return Err(invalid(
+                "resource_jwks_refetch_interval",
+                "must be between 1 and 3600 seconds",
             ));
         }
         if !(1..=24 * 3600).contains(&self.media_url_ttl) {

@@ -84,7 +84,19 @@ impl World {
     /// A consultant with a profile in `tz`, hours 09:00-17:00 local every day and a
     /// 60-minute service; approved unless `approve` is false.
     async fn consultant(&self, email: &str, tz: &str, approve: bool) -> Consultant {
-        let token = self.person(email, &["consultant"]).await;
+        self.consultant_with_roles(email, tz, approve, &["consultant"])
+            .await
+    }
+
+    /// As `consultant`, for a person with these roles.
+    async fn consultant_with_roles(
+        &self,
+        email: &str,
+        tz: &str,
+        approve: bool,
+        roles: &[&str],
+    ) -> Consultant {
+        let token = self.person(email, roles).await;
         let (s, profile) = self
             .put("/consultants/me", &token, profile(email, tz))
             .await;
@@ -886,7 +898,8 @@ async fn bookings_that_cannot_be() {
 
 #[tokio::test]
 async fn twenty_racing_bookings_of_one_slot_make_one_appointment() {
-    let w = World::new().await;
+    // Five tries per person: a cap on open requests must not be what refuses them.
+    let w = World::with(|s| s.booking_max_open_requests = 20).await;
     let c = w.consultant("c@example.com", "UTC", true).await;
     let mut people = Vec::new();
     for i in 0..4 {
@@ -1002,4 +1015,349 @@ async fn racing_profile_and_hours_writes_never_fail_with_500() {
         1,
         "one PUT won whole: {week}"
     );
+}
+
+#[tokio::test]
+async fn open_requests_are_capped_per_person() {
+    let w = World::with(|s| s.booking_max_open_requests = 2).await;
+    let c = w.consultant("c@example.com", "UTC", true).await;
+    let person = w.person("p@example.com", &[]).await;
+    let at = |h: u32| format!("{}T{h:02}:00:00Z", day(3));
+    let (s, first) = w.book(&person, &c, &at(9)).await;
+    assert_eq!(s, 201, "{first}");
+    let (s, body) = w.book(&person, &c, &at(10)).await;
+    assert_eq!(s, 201, "{body}");
+    let (s, body) = w.book(&person, &c, &at(11)).await;
+    assert_error(s, &body, 409, "conflict");
+    let description = body["error_description"].as_str().unwrap();
+    assert!(description.contains("2 appointment requests"), "{body}");
+    // The refused request held nothing: somebody else may have that hour.
+    let other = w.person("o@example.com", &[]).await;
+    let (s, body) = w.book(&other, &c, &at(11)).await;
+    assert_eq!(s, 201, "{body}");
+
+    // An answered request no longer counts.
+    let confirm = format!("/appointments/{}/confirm", first["id"].as_str().unwrap());
+    let (s, body) = w.post(&confirm, &c.token, json!({})).await;
+    assert_eq!(s, 200, "{body}");
+    let (s, body) = w.book(&person, &c, &at(12)).await;
+    assert_eq!(s, 201, "{body}");
+    let (s, body) = w.book(&person, &c, &at(13)).await;
+    assert_error(s, &body, 409, "conflict");
+    let (_, mine) = w.get("/appointments?status=requested", &person).await;
+    assert_eq!(mine["total"], 2);
+}
+
+#[tokio::test]
+async fn an_admin_who_consults_answers_their_own_requests() {
+    let w = World::new().await;
+    let c = w
+        .consultant_with_roles("boss@example.com", "UTC", true, &["admin", "consultant"])
+        .await;
+    let person = w.person("p@example.com", &[]).await;
+    let (_, a) = w.book(&person, &c, &format!("{}T10:00:00Z", day(3))).await;
+    let (_, b) = w.book(&person, &c, &format!("{}T12:00:00Z", day(3))).await;
+    let path =
+        |v: &Value, action: &str| format!("/appointments/{}/{action}", v["id"].as_str().unwrap());
+    // Admin rights alone do not make somebody the consultant.
+    let (s, body) = w.post(&path(&a, "confirm"), &w.admin, json!({})).await;
+    assert_error(s, &body, 403, "forbidden");
+    let (s, body) = w.post(&path(&a, "confirm"), &c.token, json!({})).await;
+    assert_eq!(
+        (s, body["status"].as_str()),
+        (200, Some("confirmed")),
+        "{body}"
+    );
+    let (s, body) = w.post(&path(&b, "decline"), &c.token, json!({})).await;
+    assert_eq!(
+        (s, body["status"].as_str()),
+        (200, Some("declined")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn a_rejected_consultant_cannot_confirm() {
+    let w = World::new().await;
+    let c = w.consultant("c@example.com", "UTC", true).await;
+    let person = w.person("p@example.com", &[]).await;
+    let (s, a) = w.book(&person, &c, &format!("{}T10:00:00Z", day(3))).await;
+    assert_eq!(s, 201, "{a}");
+    let (s, body) = w
+        .post(
+            &format!("/admin/consultants/{}/reject", c.id),
+            &w.admin,
+            json!({"reason": "Complaints"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let path = format!("/appointments/{}", a["id"].as_str().unwrap());
+    let (s, body) = w
+        .post(&format!("{path}/confirm"), &c.token, json!({}))
+        .await;
+    assert_error(s, &body, 409, "conflict");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("rejected"),
+        "{body}"
+    );
+    let (_, still) = w.get(&path, &person).await;
+    assert_eq!(still["status"], "requested");
+    // Declining stays open, so the person hears back.
+    let (s, body) = w
+        .post(&format!("{path}/decline"), &c.token, json!({}))
+        .await;
+    assert_eq!(
+        (s, body["status"].as_str()),
+        (200, Some("declined")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn client_tokens_get_403_for_an_appointment() {
+    let w = World::new().await;
+    let c = w.consultant("c@example.com", "UTC", true).await;
+    let person = w.person("p@example.com", &[]).await;
+    let (s, a) = w.book(&person, &c, &format!("{}T10:00:00Z", day(3))).await;
+    assert_eq!(s, 201, "{a}");
+    let cc = w.app.client_token(&w.client, "bookings:read").await;
+    let path = format!("/appointments/{}", a["id"].as_str().unwrap());
+    let (s, body) = w.get(&path, &cc).await;
+    assert_error(s, &body, 403, "forbidden");
+    let (s, body) = w.get("/appointments/nope", &cc).await;
+    assert_error(s, &body, 403, "forbidden");
+}
+
+#[tokio::test]
+async fn exceptions_list_in_the_same_order_on_every_database() {
+    let w = World::new().await;
+    let c = w.consultant("c@example.com", "UTC", true).await;
+    let d = day(5).to_string();
+    for ex in [
+        json!({"date": day(6).to_string(), "available": false}),
+        json!({"date": d, "start": "10:00", "end": "11:00", "available": false}),
+        json!({"date": d, "available": false}),
+        json!({"date": d, "start": "08:00", "end": "09:00", "available": true}),
+        json!({"date": day(4).to_string(), "start": "12:00", "end": "13:00", "available": false}),
+    ] {
+        let (s, body) = w.post("/consultants/me/exceptions", &c.token, ex).await;
+        assert_eq!(s, 201, "{body}");
+    }
+    let (s, list) = w.get("/consultants/me/exceptions", &c.token).await;
+    assert_eq!(s, 200, "{list}");
+    let order: Vec<(String, Option<String>)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["date"].as_str().unwrap().to_string(),
+                e["start"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    // By date; within a date the whole day first, then by start.
+    let at = |d: NaiveDate, t: Option<&str>| (d.to_string(), t.map(str::to_string));
+    assert_eq!(
+        order,
+        [
+            at(day(4), Some("12:00")),
+            at(day(5), None),
+            at(day(5), Some("08:00")),
+            at(day(5), Some("10:00")),
+            at(day(6), None),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn slots_follow_the_local_clock_in_half_hour_zones() {
+    let w = World::with(|s| s.booking_slot_minutes = 60).await;
+    let c = w.consultant("c@example.com", "Asia/Kolkata", true).await;
+    let week: Vec<Value> = (0..7)
+        .map(|d| json!({"weekday": d, "start": "09:00", "end": "11:00"}))
+        .collect();
+    let (s, body) = w
+        .put("/consultants/me/availability", &c.token, json!(week))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let d = day(3);
+    let person = w.person("p@example.com", &[]).await;
+    let (s, body) = w
+        .get(
+            &format!(
+                "/consultants/{}/slots?service_id={}&from={d}&to={d}",
+                c.id, c.service
+            ),
+            &person,
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let starts: Vec<(&str, &str)> = body["slots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["starts_at"].as_str().unwrap(),
+                s["local_start"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        starts,
+        [
+            (
+                format!("{d}T03:30:00Z").as_str(),
+                format!("{d}T09:00:00+05:30").as_str()
+            ),
+            (
+                format!("{d}T04:30:00Z").as_str(),
+                format!("{d}T10:00:00+05:30").as_str()
+            ),
+        ]
+    );
+    let (s, booked) = w.book(&person, &c, &format!("{d}T09:00:00+05:30")).await;
+    assert_eq!(s, 201, "{booked}");
+    assert_eq!(booked["starts_at"], format!("{d}T03:30:00Z"));
+    // The UTC hour is off the consultant's grid.
+    let (s, body) = w.book(&person, &c, &format!("{d}T05:00:00Z")).await;
+    assert_error(s, &body, 400, "invalid_request");
+}
+
+#[tokio::test]
+async fn a_locked_sqlite_database_answers_503_not_500() {
+    if on_postgres() {
+        // PostgreSQL waits for row locks instead of giving up with "database is locked".
+        return;
+    }
+    // Enough connections that every request below waits on the lock at the same time.
+    let w = World::with(|s| s.db_pool_size = 16).await;
+    let c = w.consultant("c@example.com", "UTC", true).await;
+    let person = w.person("p@example.com", &[]).await;
+    let (s, a) = w.book(&person, &c, &format!("{}T10:00:00Z", day(3))).await;
+    assert_eq!(s, 201, "{a}");
+    let (s, ex) = w
+        .post(
+            "/consultants/me/exceptions",
+            &c.token,
+            json!({"date": day(9).to_string(), "available": false}),
+        )
+        .await;
+    assert_eq!(s, 201, "{ex}");
+    let (s, svc) = w
+        .post(
+            "/consultants/me/services",
+            &c.token,
+            json!({"name": "Short", "duration_minutes": 30, "price": 1, "currency": "EUR"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{svc}");
+
+    // Another connection holds the write lock until every request has answered.
+    let (locked_tx, locked_rx) = tokio::sync::oneshot::channel();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let pool = w.app.state.pool.clone();
+    let holder = tokio::task::spawn_blocking(move || {
+        use diesel::connection::SimpleConnection;
+        let mut conn = pool.get().unwrap();
+        conn.batch_execute("BEGIN IMMEDIATE").unwrap();
+        locked_tx.send(()).unwrap();
+        let _ = done_rx.recv_timeout(std::time::Duration::from_secs(60));
+        conn.batch_execute("ROLLBACK").unwrap();
+    });
+    locked_rx.await.unwrap();
+
+    let id = |v: &Value| v["id"].as_str().unwrap().to_string();
+    let requests = [
+        (
+            Method::POST,
+            format!("/appointments/{}/confirm", id(&a)),
+            c.token.clone(),
+            json!({}),
+        ),
+        (
+            Method::PUT,
+            "/consultants/me".to_string(),
+            c.token.clone(),
+            profile("C", "UTC"),
+        ),
+        (
+            Method::POST,
+            "/consultants/me/services".to_string(),
+            c.token.clone(),
+            json!({"name": "S", "duration_minutes": 30, "price": 1, "currency": "EUR"}),
+        ),
+        (
+            Method::DELETE,
+            format!("/consultants/me/services/{}", id(&svc)),
+            c.token.clone(),
+            json!({}),
+        ),
+        (
+            Method::PUT,
+            "/consultants/me/availability".to_string(),
+            c.token.clone(),
+            json!([{"weekday": 0, "start": "09:00", "end": "10:00"}]),
+        ),
+        (
+            Method::POST,
+            "/consultants/me/exceptions".to_string(),
+            c.token.clone(),
+            json!({"date": day(10).to_string(), "available": false}),
+        ),
+        (
+            Method::DELETE,
+            format!("/consultants/me/exceptions/{}", id(&ex)),
+            c.token.clone(),
+            json!({}),
+        ),
+        (
+            Method::POST,
+            format!("/admin/consultants/{}/reject", c.id),
+            w.admin.clone(),
+            json!({"reason": "r"}),
+        ),
+        (
+            Method::POST,
+            "/appointments".to_string(),
+            person.clone(),
+            json!({"consultant_id": c.id, "service_id": c.service, "starts_at": format!("{}T12:00:00Z", day(3))}),
+        ),
+    ];
+    let tasks: Vec<_> = requests
+        .into_iter()
+        .map(|(method, path, token, body)| {
+            let url = w.app.url(&format!("/api/bookings{path}"));
+            tokio::spawn(async move {
+                let resp = http()
+                    .request(method.clone(), url)
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                let status = resp.status().as_u16();
+                let body: Value = resp.json().await.unwrap_or(Value::Null);
+                (format!("{method} {path}"), status, body)
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    done_tx.send(()).unwrap();
+    holder.await.unwrap();
+    for (request, status, body) in answers {
+        assert_eq!(status, 503, "{request}: {body}");
+        assert_eq!(body["error"], "temporarily_unavailable", "{request}");
+    }
+}
+
+fn on_postgres() -> bool {
+    std::env::var("PORTA_TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty())
 }

@@ -121,6 +121,14 @@ async fn real_tokens_pass_and_refusals_follow_rfc_6750() {
         .unwrap()
         .contains("signature"));
 
+    // The wrong method answers JSON too.
+    let resp = http().delete(&probe).bearer_auth(&cc).send().await.unwrap();
+    assert_eq!(resp.status(), 405);
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
+
     // Query-string tokens are not accepted (RFC 6750 2.3 is optional and leaks tokens).
     let (status, _, _) = get(&format!("{probe}?access_token={cc}"), None).await;
     assert_eq!(status, 401);
@@ -148,15 +156,16 @@ async fn roles_come_with_the_roles_scope_and_follow_changes_on_refresh() {
 
 #[tokio::test]
 async fn expired_tokens_and_other_audiences_are_refused() {
+    // Whole-second times: a 3 s token lives between 2 and 3 s.
     let app = TestApp::spawn_with(|s| {
-        s.access_token_ttl = 1;
+        s.access_token_ttl = 3;
         s.resource_leeway = 0;
     })
     .await;
     let client = app.api_client().await;
     let token = app.client_token(&client, "bookings:read").await;
     assert_eq!(get(&app.url(PROBE), Some(&token)).await.0, 200);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    tokio::time::sleep(Duration::from_millis(3100)).await;
     let (status, challenge, body) = get(&app.url(PROBE), Some(&token)).await;
     assert_eq!(status, 401);
     assert!(challenge.unwrap().contains("invalid_token"));
@@ -297,6 +306,7 @@ struct FakeIssuer {
     url: String,
     keys: Arc<Mutex<Vec<Value>>>,
     jwks_fetches: Arc<AtomicUsize>,
+    introspections: Arc<AtomicUsize>,
 }
 
 fn rsa_key(kid: &str) -> Jwk {
@@ -320,17 +330,44 @@ impl FakeIssuer {
         let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
         let keys = Arc::new(Mutex::new(vec![public(first)]));
         let jwks_fetches = Arc::new(AtomicUsize::new(0));
-        let (k, f, u) = (keys.clone(), jwks_fetches.clone(), url.clone());
+        let introspections = Arc::new(AtomicUsize::new(0));
+        let (k, f, u, i) = (
+            keys.clone(),
+            jwks_fetches.clone(),
+            url.clone(),
+            introspections.clone(),
+        );
         let server = HttpServer::new(move || {
-            let (k, f, u) = (k.clone(), f.clone(), u.clone());
+            let (k, f, u, i) = (k.clone(), f.clone(), u.clone(), i.clone());
+            let issuer = u.clone();
             App::new()
                 .route(
                     "/.well-known/openid-configuration",
                     web::get().to(move || {
                         let u = u.clone();
                         async move {
-                            HttpResponse::Ok()
-                                .json(json!({ "issuer": u, "jwks_uri": format!("{u}/jwks") }))
+                            HttpResponse::Ok().json(json!({
+                                "issuer": u,
+                                "jwks_uri": format!("{u}/jwks"),
+                                "introspection_endpoint": format!("{u}/introspect"),
+                            }))
+                        }
+                    }),
+                )
+                .route(
+                    "/introspect",
+                    web::post().to(move |form: web::Form<Vec<(String, String)>>| {
+                        let (i, issuer) = (i.clone(), issuer.clone());
+                        async move {
+                            i.fetch_add(1, Ordering::SeqCst);
+                            let good = form.0.iter().any(|(k, v)| k == "token" && v == "good");
+                            let now = porta::time::now();
+                            HttpResponse::Ok().json(if good {
+                                json!({"active": true, "iss": issuer, "aud": "https://api.example",
+                                       "sub": "p", "client_id": "c", "scope": "s", "exp": now + 60})
+                            } else {
+                                json!({"active": false})
+                            })
                         }
                     }),
                 )
@@ -357,6 +394,7 @@ impl FakeIssuer {
             url,
             keys,
             jwks_fetches,
+            introspections,
         }
     }
 
@@ -529,6 +567,71 @@ async fn an_unreachable_issuer_is_unavailable_not_an_invalid_token() {
     });
     let now = porta::time::now();
     let claims = json!({"iss": dead, "aud": dead, "sub": "s", "client_id": "c", "exp": now + 60});
+    match v.validate(&sign(&key, "at+jwt", &claims)).await {
+        Err(ApiError::Unavailable(_)) => {}
+        other => panic!("expected unavailable, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn introspection_asks_every_time_for_good_tokens_but_remembers_bad_ones() {
+    let key = rsa_key("k1");
+    let issuer = FakeIssuer::start(&key).await;
+    let v = Validator::new(ValidatorConfig {
+        issuer: issuer.url.clone(),
+        audience: "https://api.example".into(),
+        mode: Mode::Introspection {
+            client_id: "api".into(),
+            client_secret: "secret".into(),
+        },
+        leeway: 5,
+        refetch_interval: 10,
+        introspection_cache: 0,
+    });
+    for _ in 0..3 {
+        assert_eq!(v.validate("good").await.unwrap().subject, "p");
+    }
+    assert_eq!(issuer.introspections.load(Ordering::SeqCst), 3);
+    for _ in 0..5 {
+        refused(v.validate("junk").await, "not active");
+    }
+    assert_eq!(issuer.introspections.load(Ordering::SeqCst), 4);
+}
+
+#[tokio::test]
+async fn endpoints_on_another_origin_are_not_trusted() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let u = url.clone();
+    let server = HttpServer::new(move || {
+        let u = u.clone();
+        App::new().route(
+            "/.well-known/openid-configuration",
+            web::get().to(move || {
+                let u = u.clone();
+                async move {
+                    HttpResponse::Ok()
+                        .json(json!({ "issuer": u, "jwks_uri": "http://127.0.0.2:9/jwks" }))
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    let v = Validator::new(ValidatorConfig {
+        issuer: url.clone(),
+        audience: url.clone(),
+        mode: Mode::Jwks,
+        leeway: 5,
+        refetch_interval: 10,
+        introspection_cache: 0,
+    });
+    let key = rsa_key("k1");
+    let now = porta::time::now();
+    let claims = json!({"iss": url, "aud": url, "sub": "s", "client_id": "c", "exp": now + 60});
     match v.validate(&sign(&key, "at+jwt", &claims)).await {
         Err(ApiError::Unavailable(_)) => {}
         other => panic!("expected unavailable, got {other:?}"),

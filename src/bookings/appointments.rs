@@ -11,8 +11,8 @@ use super::hours;
 use super::profiles;
 use super::slots;
 use super::store;
-use super::store::appointments::{Appointment, Transition};
-use super::{Config, BLOCK_SECONDS};
+use super::store::appointments::{Appointment, BookError, Transition};
+use super::{write_error, Config, BLOCK_SECONDS};
 use crate::db::DbConn;
 use crate::resource::{ApiError, Caller};
 
@@ -64,13 +64,6 @@ pub fn book(
             "bookings open at most {MAX_AHEAD_DAYS} days ahead"
         )));
     }
-    let grid = config.slot_minutes * 60;
-    if start % grid != 0 {
-        return Err(ApiError::InvalidRequest(format!(
-            "starts_at must be on the {}-minute grid (like :00, :{:02})",
-            config.slot_minutes, config.slot_minutes
-        )));
-    }
     let consultant = match store::consultant(conn, &form.consultant_id)? {
         Some(c) if c.status == "approved" => c,
         _ => return Err(ApiError::NotFound("no such consultant".into())),
@@ -87,6 +80,16 @@ pub fn book(
         }
     };
     let tz = hours::zone(&consultant)?;
+    // The same grid the slot list uses: the consultant's clock, in whole blocks.
+    if !slots::on_grid(start, tz, config.slot_minutes * 60) || start % BLOCK_SECONDS != 0 {
+        return Err(ApiError::InvalidRequest(format!(
+            "starts_at must be on the {}-minute grid of the consultant's clock ({}), \
+             like 09:00 or 09:{:02} there",
+            config.slot_minutes,
+            consultant.time_zone,
+            config.slot_minutes % 60
+        )));
+    }
     let day = slots::local_date(start, tz);
     let windows = hours::windows(
         conn,
@@ -121,21 +124,18 @@ pub fn book(
         updated_at: now,
     };
     let blocks: Vec<i64> = slots::blocks(start, duration, BLOCK_SECONDS).collect();
-    match store::appointments::book(conn, &appointment, &blocks) {
+    match store::appointments::book(conn, &appointment, &blocks, config.max_open_requests, now) {
         Ok(()) => Ok(appointment),
-        Err(diesel::result::Error::DatabaseError(
+        Err(BookError::TooManyOpen) => Err(ApiError::Conflict(format!(
+            "you already have {} appointment requests waiting for an answer, the most allowed; \
+             wait for one to be confirmed or declined, or cancel one",
+            config.max_open_requests
+        ))),
+        Err(BookError::Db(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
-        )) => Err(ApiError::Conflict("this time is already booked".into())),
-        Err(diesel::result::Error::DatabaseError(_, info))
-            if info.message().contains("database is locked") =>
-        {
-            // SQLite gave up waiting for another writer (busy_timeout): the client may retry.
-            Err(ApiError::Unavailable(
-                "too many bookings at once, try again".into(),
-            ))
-        }
-        Err(e) => Err(e.into()),
+        ))) => Err(ApiError::Conflict("this time is already booked".into())),
+        Err(BookError::Db(e)) => Err(write_error(e)),
     }
 }
 
@@ -155,8 +155,9 @@ pub fn visible(conn: &mut DbConn, id: &str, caller: &Caller) -> Result<Appointme
     }
 }
 
-/// Admin first (an admin acts with admin rights even on their own bookings), then the
-/// consultant, then the person who booked.
+/// Admin first (an admin sees and cancels with admin rights even on their own bookings),
+/// then the consultant, then the person who booked. Whether the caller is the consultant,
+/// who alone confirms, declines and completes, `act` asks apart from this.
 fn party(a: &Appointment, caller: &Caller) -> Option<Party> {
     if caller.has_role("admin") {
         Some(Party::Admin)
@@ -192,7 +193,9 @@ pub fn act(
 ) -> Result<Appointment, ApiError> {
     let a = visible(conn, id, caller)?;
     let who = party(&a, caller).ok_or_else(|| ApiError::NotFound("no such appointment".into()))?;
-    let is_consultant = who == Party::Consultant;
+    // Asked apart from `who`: an admin who is also this appointment's consultant answers
+    // their own requests like any consultant.
+    let is_consultant = caller.is_person() && a.consultant_subject == caller.subject;
     let illegal = || {
         ApiError::Conflict(format!(
             "a {} appointment cannot be {}",
@@ -220,6 +223,17 @@ pub fn act(
                     "the appointment has already started".into(),
                 ));
             }
+            match store::consultant(conn, &a.consultant_id)? {
+                Some(c) if c.status == "approved" => {}
+                // A rejected consultant must not take on new work; declining stays open.
+                other => {
+                    return Err(ApiError::Conflict(format!(
+                        "your consultant profile is {}: only approved consultants can confirm \
+                         requests (declining is still possible)",
+                        other.map_or("gone".to_string(), |c| c.status)
+                    )))
+                }
+            }
             Transition {
                 from: &["requested"],
                 to: "confirmed",
@@ -228,6 +242,7 @@ pub fn act(
                 reason: None,
                 cancelled_by: None,
                 free: false,
+                approved_consultant: true,
             }
         }
         Action::Decline => {
@@ -242,6 +257,7 @@ pub fn act(
                 reason,
                 cancelled_by: None,
                 free: true,
+                approved_consultant: false,
             }
         }
         Action::Complete => {
@@ -261,6 +277,7 @@ pub fn act(
                 reason: None,
                 cancelled_by: None,
                 free: false,
+                approved_consultant: false,
             }
         }
         Action::Cancel => {
@@ -295,11 +312,13 @@ pub fn act(
                     Party::Admin => "admin",
                 }),
                 free: true,
+                approved_consultant: false,
             }
         }
     };
-    if store::appointments::transition(conn, id, &t, now)? == 0 {
-        // Another request changed it between our read and the conditional update.
+    if store::appointments::transition(conn, id, &t, now).map_err(write_error)? == 0 {
+        // Another request changed it (or the consultant's review) between our read and the
+        // conditional update.
         return Err(ApiError::Conflict(
             "the appointment changed meanwhile; reload it".into(),
         ));

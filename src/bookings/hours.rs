@@ -341,6 +341,7 @@ pub fn free(
     let starts = slots::free_slots(
         &windows,
         duration,
+        tz,
         config.slot_minutes * 60,
         BLOCK_SECONDS,
         &taken,

@@ -11,7 +11,7 @@ mod store;
 
 use actix_web::web;
 
-use crate::resource;
+use crate::resource::{self, ApiError};
 
 /// Settings of the bookings module.
 #[derive(Debug, Clone)]
@@ -21,12 +21,38 @@ pub struct Config {
     pub cancel_notice: i64,
     /// Slot grid in minutes: availability, service durations and start times align to it.
     pub slot_minutes: i64,
+    /// Most appointments one person may have waiting in `requested` at once (requests
+    /// hold the consultant's time until answered, so this stops one account from
+    /// blocking calendars).
+    pub max_open_requests: i64,
 }
 
 /// Appointments hold their time in blocks of this many seconds. Five minutes divides every
 /// allowed slot length, so the blocks of two overlapping appointments always collide in
 /// the database, even across a change of `slot_minutes`.
 const BLOCK_SECONDS: i64 = 300;
+
+/// A failed write as the API answers it. SQLite gives up waiting for another writer after
+/// its busy timeout ("database is locked"), PostgreSQL may refuse a transaction that raced
+/// another: both are worth a retry, so 503 rather than a 500 that would page somebody.
+fn write_error(e: diesel::result::Error) -> ApiError {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => busy(),
+        Error::DatabaseError(_, ref info)
+            if ["database is locked", "database table is locked"]
+                .iter()
+                .any(|m| info.message().contains(m)) =>
+        {
+            busy()
+        }
+        e => e.into(),
+    }
+}
+
+fn busy() -> ApiError {
+    ApiError::Unavailable("too many changes at once, try again".into())
+}
 
 /// The module's routes. `me` routes come before `{id}` routes, which would match them too.
 pub fn scope(config: Config) -> actix_web::Scope {

@@ -1,5 +1,6 @@
 //! Time math: weekly hours and dated exceptions, written in the consultant's local time,
-//! become UTC windows; windows become bookable slots on a UTC grid.
+//! become UTC windows; windows become bookable slots on the grid of the consultant's clock
+//! (09:00 local is a slot start in Berlin, Kolkata (+05:30) and Kathmandu (+05:45) alike).
 //!
 //! Daylight saving is handled where local times meet the calendar: a local time that does
 //! not exist (the hour skipped in spring) maps to the instant the clocks jump, so a window
@@ -8,7 +9,9 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, SecondsFormat, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, Offset, SecondsFormat, TimeZone, Utc,
+};
 use chrono_tz::Tz;
 
 /// Minutes in a day; a window may end at 24:00.
@@ -143,11 +146,12 @@ pub fn windows(
 }
 
 /// Start times (unix seconds) of free slots of `duration` seconds inside `windows`: on the
-/// UTC grid of `grid` seconds, starting after `not_before`, and not touching a `taken`
-/// block (blocks are `block` seconds long).
+/// local grid of `grid` seconds in `tz` (see [`on_grid`]), starting after `not_before`, and
+/// not touching a `taken` block (blocks are `block` seconds long, and slots start on one).
 pub fn free_slots(
     windows: &[Window],
     duration: i64,
+    tz: Tz,
     grid: i64,
     block: i64,
     taken: &BTreeSet<i64>,
@@ -155,15 +159,32 @@ pub fn free_slots(
 ) -> Vec<i64> {
     let mut out = Vec::new();
     for &(start, end) in windows {
-        let mut t = align_up(start.max(not_before + 1), grid);
+        // Step by blocks, not by the grid: where the offset changes inside a window
+        // (daylight saving), the local grid moves against UTC.
+        let mut t = align_up(start.max(not_before + 1), block);
         while t + duration <= end {
-            if blocks(t, duration, block).all(|b| !taken.contains(&b)) {
+            if on_grid(t, tz, grid) && blocks(t, duration, block).all(|b| !taken.contains(&b)) {
                 out.push(t);
             }
-            t += grid;
+            t += block;
         }
     }
     out
+}
+
+/// True when instant `t` shows on the clock in `tz` as a multiple of `grid` seconds after
+/// local midnight. Every allowed grid divides an hour, and so a day. Aligning to UTC instead
+/// would move the slots of zones with half- or quarter-hour offsets off the hours the
+/// consultant wrote (09:00 in Kolkata would not be bookable on a 60-minute grid).
+pub fn on_grid(t: i64, tz: Tz, grid: i64) -> bool {
+    let Some(utc) = DateTime::<Utc>::from_timestamp(t, 0) else {
+        return false;
+    };
+    let offset = tz
+        .offset_from_utc_datetime(&utc.naive_utc())
+        .fix()
+        .local_minus_utc();
+    (t + i64::from(offset)).rem_euclid(grid) == 0
 }
 
 /// True when `[start, start + duration)` lies inside one window.
@@ -326,13 +347,55 @@ mod tests {
     fn slots_respect_grid_taken_blocks_and_the_past() {
         let w = vec![(at("2026-12-01T08:00:00Z"), at("2026-12-01T10:00:00Z"))];
         let taken: BTreeSet<i64> = [at("2026-12-01T08:45:00Z")].into();
-        let slots = free_slots(&w, 1800, 900, 300, &taken, at("2026-12-01T08:10:00Z"));
+        let slots = free_slots(
+            &w,
+            1800,
+            chrono_tz::UTC,
+            900,
+            300,
+            &taken,
+            at("2026-12-01T08:10:00Z"),
+        );
         let expected: Vec<i64> = ["08:15", "09:00", "09:15", "09:30"]
             .iter()
             .map(|t| at(&format!("2026-12-01T{t}:00Z")))
             .collect();
         // 08:30 and 08:45 would cover the taken 08:45 block; 08:00 is past.
         assert_eq!(slots, expected);
+    }
+
+    #[test]
+    fn the_grid_follows_the_local_clock() {
+        // 09:00-11:00 local, one-hour slots on an hour grid.
+        for (zone, expected) in [
+            (
+                "Asia/Kolkata",
+                ["2026-12-01T03:30:00Z", "2026-12-01T04:30:00Z"],
+            ),
+            (
+                "Asia/Kathmandu",
+                ["2026-12-01T03:15:00Z", "2026-12-01T04:15:00Z"],
+            ),
+            (
+                "Europe/Berlin",
+                ["2026-12-01T08:00:00Z", "2026-12-01T09:00:00Z"],
+            ),
+        ] {
+            let tz: Tz = zone.parse().unwrap();
+            let d = date("2026-12-01");
+            let w = windows(tz, &every_day(9 * 60, 11 * 60), &[], d, d);
+            let slots = free_slots(&w, 3600, tz, 3600, 300, &BTreeSet::new(), 0);
+            let expected: Vec<i64> = expected.iter().map(|t| at(t)).collect();
+            assert_eq!(slots, expected, "{zone}");
+        }
+        let kolkata: Tz = "Asia/Kolkata".parse().unwrap();
+        assert!(on_grid(at("2026-12-01T09:00:00+05:30"), kolkata, 1800));
+        assert!(on_grid(at("2026-12-01T09:30:00+05:30"), kolkata, 1800));
+        assert!(!on_grid(at("2026-12-01T09:00:00Z"), kolkata, 3600));
+        // Across a daylight-saving change the grid stays on the local hour.
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        assert!(on_grid(at("2026-03-29T01:00:00Z"), berlin, 3600));
+        assert!(on_grid(at("2026-03-28T23:00:00Z"), berlin, 3600));
     }
 
     #[test]

@@ -38,13 +38,26 @@ pub enum ApiError {
 
 impl From<crate::db::DbError> for ApiError {
     fn from(e: crate::db::DbError) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            crate::db::DbError::Query(q) => q.into(),
+            crate::db::DbError::Pool(_) => ApiError::Unavailable("the database is busy".into()),
+            other => ApiError::Internal(other.to_string()),
+        }
     }
 }
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
-        ApiError::Internal(e.to_string())
+        // SQLite answers "database is locked" when writers collide past busy_timeout: the
+        // request may simply be tried again, which is a 503, not a failure of ours.
+        let busy = matches!(&e, diesel::result::Error::DatabaseError(_, info)
+            if info.message().contains("database is locked")
+                || info.message().contains("database is busy"));
+        if busy {
+            ApiError::Unavailable("the database is busy; try again".into())
+        } else {
+            ApiError::Internal(e.to_string())
+        }
     }
 }
 

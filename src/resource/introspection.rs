@@ -1,6 +1,7 @@
 //! Introspection mode (RFC 7662): the issuer says whether a token is active, so a revoked
-//! token is refused on its next use. Answers may be reused for
-//! `introspection_cache` seconds (0 by default: ask every time).
+//! token is refused on its next use. Active answers may be reused for
+//! `introspection_cache` seconds (0 by default: ask every time); inactive ones for a
+//! minute, since an inactive token never comes back.
 
 use std::collections::HashMap;
 
@@ -12,6 +13,12 @@ use super::{claims, ApiError, Caller, ValidatorConfig};
 
 /// Most answers kept; the cache is emptied when it is full.
 const MAX_ENTRIES: usize = 10_000;
+/// A token found inactive (expired, revoked, unknown) never becomes active again, so a
+/// "no" is kept this long even with `introspection_cache` 0: replayed junk tokens do not
+/// each cost the issuer a call.
+const NEGATIVE_TTL: i64 = 60;
+/// Most introspection calls in flight at once; more wait their turn.
+const MAX_IN_FLIGHT: usize = 32;
 
 /// An answer (the caller, or why the token is not valid) and until when it may be reused.
 type Answer = (Result<Caller, String>, i64);
@@ -20,6 +27,7 @@ type Answer = (Result<Caller, String>, i64);
 pub struct IntrospectionCache {
     discovery: Discovery,
     answers: Mutex<HashMap<[u8; 32], Answer>>,
+    in_flight: tokio::sync::Semaphore,
 }
 
 impl IntrospectionCache {
@@ -27,6 +35,7 @@ impl IntrospectionCache {
         IntrospectionCache {
             discovery: Discovery::new(),
             answers: Mutex::new(HashMap::new()),
+            in_flight: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
         }
     }
 
@@ -38,24 +47,29 @@ impl IntrospectionCache {
         client_secret: &str,
         token: &str,
     ) -> Result<Caller, ApiError> {
-        let now = crate::time::now();
+        let now = chrono::Utc::now().timestamp();
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        if config.introspection_cache > 0 {
-            if let Some((answer, until)) = self.answers.lock().await.get(&key) {
-                if *until > now {
-                    return answer.clone().map_err(ApiError::InvalidToken);
-                }
+        if let Some((answer, until)) = self.answers.lock().await.get(&key) {
+            if *until > now {
+                return answer.clone().map_err(ApiError::InvalidToken);
             }
         }
-        let answer = self
-            .ask(http, config, client_id, client_secret, token)
-            .await?;
-        if config.introspection_cache > 0 {
-            // Never past the token's own expiry.
-            let until = match &answer {
-                Ok(caller) => (now + config.introspection_cache).min(caller.expires_at),
-                Err(_) => now + config.introspection_cache,
-            };
+        let answer = {
+            let _turn = self
+                .in_flight
+                .acquire()
+                .await
+                .map_err(|_| ApiError::Unavailable("shutting down".into()))?;
+            self.ask(http, config, client_id, client_secret, token)
+                .await?
+        };
+        // Yes-answers only for `introspection_cache` and never past the token's expiry
+        // (0: not at all, so a revocation counts on the next request); no-answers longer.
+        let until = match &answer {
+            Ok(caller) => (now + config.introspection_cache).min(caller.expires_at),
+            Err(_) => now + NEGATIVE_TTL.max(config.introspection_cache),
+        };
+        if until > now {
             let mut answers = self.answers.lock().await;
             if answers.len() >= MAX_ENTRIES {
                 answers.clear();

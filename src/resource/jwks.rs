@@ -83,7 +83,7 @@ impl JwksCache {
         kid: &str,
         token: &str,
     ) -> Result<josekit::jwt::JwtPayload, ApiError> {
-        let now = crate::time::now();
+        let now = chrono::Utc::now().timestamp();
         {
             let keys = self.keys.read().await;
             if keys.fresh_until > now {

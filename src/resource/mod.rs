@@ -223,3 +223,22 @@ pub async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
         "there is nothing at this address".into(),
     ))
 }
+
+/// For `middleware::ErrorHandlers`: a known API path with the wrong method answers JSON
+/// like every other refusal, not an empty 405.
+pub fn json_method_not_allowed<B>(
+    res: actix_web::dev::ServiceResponse<B>,
+) -> actix_web::Result<actix_web::middleware::ErrorHandlerResponse<B>> {
+    use actix_web::middleware::ErrorHandlerResponse;
+    if !res.request().path().starts_with("/api/") {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let (req, _) = res.into_parts();
+    let resp = actix_web::HttpResponse::MethodNotAllowed().json(serde_json::json!({
+        "error": "invalid_request",
+        "error_description": "this address does not take this method"
+    }));
+    Ok(ErrorHandlerResponse::Response(
+        actix_web::dev::ServiceResponse::new(req, resp).map_into_right_body(),
+    ))
+}

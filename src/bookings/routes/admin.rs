@@ -8,7 +8,7 @@ use super::appointments::appointment_page;
 use super::{as_admin, consultant_page, now, one_view, run, ConsultantsQuery, Reply, READ, WRITE};
 use crate::bookings::appointments::{self, ListQuery};
 use crate::bookings::profiles;
-use crate::bookings::store;
+use crate::bookings::{store, write_error};
 use crate::db::DbPool;
 use crate::resource::{ApiError, Caller, Pagination};
 
@@ -81,7 +81,7 @@ async fn review(
     reason: Option<String>,
 ) -> Reply {
     let view = run(pool, move |conn| {
-        if store::review(conn, &id, from, to, reason.as_deref(), now())? == 0 {
+        if store::review(conn, &id, from, to, reason.as_deref(), now()).map_err(write_error)? == 0 {
             return Err(match store::consultant(conn, &id)? {
                 Some(c) => ApiError::Conflict(format!("the consultant is already {}", c.status)),
                 None => ApiError::NotFound("no such consultant".into()),

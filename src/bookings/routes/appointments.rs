@@ -58,7 +58,8 @@ pub async fn list_appointments(
 
 #[tracing::instrument(skip_all, fields(sub = %caller.subject))]
 pub async fn get_appointment(caller: Caller, pool: Data<DbPool>, id: Path<String>) -> Reply {
-    caller.require_scope(READ)?;
+    // A client acting for itself has no appointments: 403 like the other personal routes.
+    as_person(&caller, READ)?;
     let a = run(&pool, move |conn| appointments::visible(conn, &id, &caller)).await?;
     Ok(HttpResponse::Ok().json(AppointmentView::from(a)))
 }

@@ -12,7 +12,7 @@ use crate::bookings::hours::{
 };
 use crate::bookings::profiles::{self, ProfileForm, ServiceForm, ServiceView};
 use crate::bookings::store;
-use crate::bookings::Config;
+use crate::bookings::{write_error, Config};
 use crate::db::DbPool;
 use crate::resource::{ApiError, Caller, Paged, Pagination};
 
@@ -116,7 +116,7 @@ pub async fn create_service(
                 profiles::MAX_SERVICES
             )));
         }
-        store::insert_service(conn, &service)?;
+        store::insert_service(conn, &service).map_err(write_error)?;
         Ok(service)
     })
     .await?;
@@ -128,7 +128,7 @@ pub async fn delete_service(caller: Caller, pool: Data<DbPool>, id: Path<String>
     as_consultant(&caller, WRITE)?;
     run(&pool, move |conn| {
         let c = profiles::own(conn, &caller)?;
-        match store::deactivate_service(conn, &c.id, &id)? {
+        match store::deactivate_service(conn, &c.id, &id).map_err(write_error)? {
             0 => Err(ApiError::NotFound("no such service".into())),
             _ => Ok(()),
         }
@@ -200,7 +200,7 @@ pub async fn create_exception(
                 hours::MAX_EXCEPTIONS
             )));
         }
-        store::hours::insert_exception(conn, &row)?;
+        store::hours::insert_exception(conn, &row).map_err(write_error)?;
         Ok(row)
     })
     .await?;
@@ -212,7 +212,7 @@ pub async fn delete_exception(caller: Caller, pool: Data<DbPool>, id: Path<Strin
     as_consultant(&caller, WRITE)?;
     run(&pool, move |conn| {
         let c = profiles::own(conn, &caller)?;
-        match store::hours::delete_exception(conn, &c.id, &id)? {
+        match store::hours::delete_exception(conn, &c.id, &id).map_err(write_error)? {
             0 => Err(ApiError::NotFound("no such exception".into())),
             _ => Ok(()),
         }

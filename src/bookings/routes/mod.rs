@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::profiles::{self, ConsultantView};
 use super::store::{self, ConsultantFilter};
+use super::write_error;
 use crate::db::{self, DbConn, DbPool};
 use crate::resource::{ApiError, Caller, Paged, Pagination};
 
@@ -31,14 +32,15 @@ where
     db::run(pool, move |conn| Ok(f(conn))).await?
 }
 
-/// A unique violation means a concurrent request wrote the same record first: 409, not 500.
+/// A unique violation means a concurrent request wrote the same record first: 409, not 500;
+/// other failures as every write's (`write_error`).
 fn concurrent(e: diesel::result::Error) -> ApiError {
     use diesel::result::{DatabaseErrorKind, Error};
     match e {
         Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
             ApiError::Conflict("another request changed this at the same time; try again".into())
         }
-        e => e.into(),
+        e => write_error(e),
     }
 }
 

@@ -4,6 +4,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::booking_appointment_slots as slots;
 use crate::db::schema::booking_appointments as ap;
+use crate::db::schema::booking_consultants as bc;
 use crate::db::DbConn;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -53,14 +54,52 @@ pub fn taken_blocks(
         .load(conn)
 }
 
-/// Stores an appointment and the blocks it holds in one short write transaction. A block
+/// Why a booking was not stored.
+#[derive(Debug)]
+pub enum BookError {
+    /// The person already has the most requests waiting that they may have.
+    TooManyOpen,
+    /// A unique violation here means another appointment holds one of the blocks.
+    Db(diesel::result::Error),
+}
+
+impl From<diesel::result::Error> for BookError {
+    fn from(e: diesel::result::Error) -> Self {
+        BookError::Db(e)
+    }
+}
+
+/// Stores an appointment and the blocks it holds in one short write transaction, unless
+/// its person would then have more than `max_open` future requests waiting. A block
 /// another appointment holds fails the whole transaction with a unique violation (on
 /// PostgreSQL that aborts it; returning the error rolls it back).
-pub fn book(conn: &mut DbConn, appointment: &Appointment, blocks: &[i64]) -> QueryResult<()> {
+///
+/// The insert comes before the count: on SQLite it takes the write lock, so bookings run
+/// one after the other and the count is exact. On PostgreSQL (read committed) two bookings
+/// of one person committing at the same moment do not see each other's row and may both
+/// pass, overrunning the cap by the number of such races; locking a row per person would
+/// close that, but bookings has no row per person, and a slight overrun does no harm.
+pub fn book(
+    conn: &mut DbConn,
+    appointment: &Appointment,
+    blocks: &[i64],
+    max_open: i64,
+    now: i64,
+) -> Result<(), BookError> {
     conn.transaction(|conn| {
         diesel::insert_into(ap::table)
             .values(appointment)
             .execute(conn)?;
+        let open: i64 = ap::table
+            .filter(ap::client_subject.eq(&appointment.client_subject))
+            .filter(ap::status.eq("requested"))
+            .filter(ap::starts_at.gt(now))
+            .count()
+            .get_result(conn)?;
+        // `open` counts the row just inserted.
+        if open > max_open {
+            return Err(BookError::TooManyOpen);
+        }
         // One row at a time: the multi-backend connection has no batch insert.
         for &slot_start in blocks {
             diesel::insert_into(slots::table)
@@ -97,6 +136,9 @@ pub struct Transition<'a> {
     pub cancelled_by: Option<&'a str>,
     /// Give the time back (cancel, decline).
     pub free: bool,
+    /// Only while the consultant's profile is approved (a rejected consultant takes no
+    /// new work, even if the rejection lands between our check and this update).
+    pub approved_consultant: bool,
 }
 
 /// Applies `t`; 0 when the appointment no longer qualifies.
@@ -111,6 +153,12 @@ pub fn transition(conn: &mut DbConn, id: &str, t: &Transition, now: i64) -> Quer
         }
         if let Some(by) = t.ended_by {
             q = q.filter(ap::ends_at.le(by));
+        }
+        if t.approved_consultant {
+            q = q.filter(
+                ap::consultant_id
+                    .eq_any(bc::table.filter(bc::status.eq("approved")).select(bc::id)),
+            );
         }
         let changed = q
             .set((

@@ -69,7 +69,9 @@ pub fn count_exceptions(conn: &mut DbConn, consultant_id: &str) -> QueryResult<i
         .get_result(conn)
 }
 
-/// One page of a consultant's exceptions by date, and their number.
+/// One page of a consultant's exceptions by date, and their number. Within a date whole-day
+/// exceptions come first, then by start: an explicit key, since SQLite sorts NULLs
+/// (whole days) first and PostgreSQL last.
 pub fn exceptions(
     conn: &mut DbConn,
     consultant_id: &str,
@@ -79,7 +81,12 @@ pub fn exceptions(
     let total = count_exceptions(conn, consultant_id)?;
     let items = ex::table
         .filter(ex::consultant_id.eq(consultant_id))
-        .order((ex::day, ex::start_minute, ex::id))
+        .order((
+            ex::day,
+            ex::start_minute.is_null().desc(),
+            ex::start_minute,
+            ex::id,
+        ))
         .limit(limit)
         .offset(offset)
         .select(ExceptionRow::as_select())
