@@ -637,3 +637,89 @@ async fn endpoints_on_another_origin_are_not_trusted() {
         other => panic!("expected unavailable, got {other:?}"),
     }
 }
+
+/// A stand-in issuer that misbehaves: its discovery fails with 500 (counting the calls),
+/// or its JWKS is far too large.
+async fn misbehaving_issuer(kind: &'static str) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let hits = Arc::new(AtomicUsize::new(0));
+    let (u, h) = (url.clone(), hits.clone());
+    let server = HttpServer::new(move || {
+        let (u, h) = (u.clone(), h.clone());
+        App::new()
+            .route(
+                "/.well-known/openid-configuration",
+                web::get().to(move || {
+                    let (u, h) = (u.clone(), h.clone());
+                    async move {
+                        h.fetch_add(1, Ordering::SeqCst);
+                        if kind == "failing" {
+                            return HttpResponse::InternalServerError().finish();
+                        }
+                        HttpResponse::Ok()
+                            .json(json!({ "issuer": u, "jwks_uri": format!("{u}/jwks") }))
+                    }
+                }),
+            )
+            .route(
+                "/jwks",
+                web::get().to(|| async {
+                    // 1 MB of padding inside valid JSON.
+                    let pad = "x".repeat(1024 * 1024);
+                    HttpResponse::Ok().json(json!({ "keys": [], "pad": pad }))
+                }),
+            )
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    (url, hits)
+}
+
+fn jwks_validator(issuer: &str) -> Validator {
+    Validator::new(ValidatorConfig {
+        issuer: issuer.to_string(),
+        audience: issuer.to_string(),
+        mode: Mode::Jwks,
+        leeway: 5,
+        refetch_interval: 1,
+        introspection_cache: 0,
+    })
+}
+
+#[tokio::test]
+async fn a_failing_issuer_is_not_hammered_and_huge_answers_are_not_read() {
+    let key = rsa_key("k1");
+    let (url, hits) = misbehaving_issuer("failing").await;
+    let v = jwks_validator(&url);
+    let now = porta::time::now();
+    let token = sign(
+        &key,
+        "at+jwt",
+        &json!({"iss": url, "aud": url, "sub": "s", "client_id": "c", "exp": now + 60}),
+    );
+    for i in 0..10 {
+        let answer = v.validate(&token).await;
+        assert!(
+            matches!(answer, Err(ApiError::Unavailable(_))),
+            "{i}: {answer:?}"
+        );
+    }
+    // One discovery attempt, then 503s without asking again during the backoff.
+    assert_eq!(hits.load(Ordering::SeqCst), 1);
+
+    let (url, _) = misbehaving_issuer("huge").await;
+    let v = jwks_validator(&url);
+    let token = sign(
+        &key,
+        "at+jwt",
+        &json!({"iss": url, "aud": url, "sub": "s", "client_id": "c", "exp": now + 60}),
+    );
+    assert!(matches!(
+        v.validate(&token).await,
+        Err(ApiError::Unavailable(_))
+    ));
+}

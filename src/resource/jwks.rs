@@ -96,6 +96,11 @@ impl JwksCache {
         let keys = self.keys.read().await;
         match keys.verifiers.get(kid) {
             Some(v) => decode(token, v),
+            // No keys at all: the issuer has not answered yet, and the token may well be
+            // good; 401 would make clients throw it away.
+            None if keys.verifiers.is_empty() => Err(ApiError::Unavailable(
+                "the token issuer cannot be reached; try again shortly".into(),
+            )),
             None => Err(invalid(
                 "the token was signed by a key the issuer does not publish",
             )),
