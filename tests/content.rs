@@ -415,6 +415,135 @@ async fn search_matches_every_word_and_filters_by_language() {
     }
 }
 
+/// How many hits `q` finds.
+async fn hits(lib: &Library, q: &str) -> i64 {
+    let r = get(&lib.app, &format!("/api/content/search?q={q}"), &lib.user).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["total"].as_i64().expect("total")
+}
+
+#[tokio::test]
+async fn search_folds_non_ascii_capitals_on_every_backend() {
+    let lib = Library::open().await;
+    let app = &lib.app;
+    // Capitals outside ASCII in titles and descriptions of all three kinds.
+    let s = lib.seed("Über die Stille", "de").await;
+    let r = put(
+        app,
+        &format!("/api/content/admin/sessions/{}", s.session),
+        &lib.admin,
+        json!({"title": "Tag eins", "description": "ÉTÉ au monastère"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    lib.track(
+        &s.session,
+        json!({"title": "ΣΙΩΠΗ", "description": "Öffnung", "duration_seconds": 60, "audio_file": "a.mp3"}),
+    )
+    .await;
+
+    for q in ["über", "Über", "ÜBER", "üBeR%20stille"] {
+        assert_eq!(hits(&lib, q).await, 1, "retreat title, q={q}");
+    }
+    for q in ["été", "ÉTÉ", "Été", "monastÈre"] {
+        assert_eq!(hits(&lib, q).await, 1, "session description, q={q}");
+    }
+    for q in ["σιωπη", "ΣΙΩΠΗ", "öffnung", "ÖFFNUNG"] {
+        assert_eq!(hits(&lib, q).await, 1, "track title or description, q={q}");
+    }
+
+    // Changes are searchable at once; the old words are gone.
+    let r = put(
+        app,
+        &format!("/api/content/admin/retreats/{}", s.retreat),
+        &lib.admin,
+        json!({"title": "Ärger und Gleichmut", "language": "de"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(hits(&lib, "ärger").await, 1);
+    assert_eq!(hits(&lib, "über").await, 0);
+    let r = put(
+        app,
+        &format!("/api/content/admin/tracks/{}", s.free),
+        &lib.admin,
+        json!({"title": "ÉCOUTE", "duration_seconds": 60, "audio_file": "a.mp3"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(hits(&lib, "écoute").await, 1);
+    assert_eq!(hits(&lib, "opening").await, 0);
+    // A word does not match across the end of a title and the start of its description.
+    assert_eq!(hits(&lib, "eins%C3%A9t%C3%A9").await, 0);
+}
+
+#[tokio::test]
+async fn outlines_put_every_track_under_its_own_session() {
+    let lib = Library::open().await;
+    let app = &lib.app;
+    let s = lib.seed("Retreat", "en").await;
+    let new_session = |title: &'static str| {
+        let (retreat, admin) = (&s.retreat, &lib.admin);
+        async move {
+            let r = post(
+                app,
+                &format!("/api/content/admin/retreats/{retreat}/sessions"),
+                admin,
+                json!({"title": title}),
+            )
+            .await;
+            assert_eq!(r.status, 201, "{}", r.body);
+            r.body["id"].as_str().expect("session id").to_string()
+        }
+    };
+    let second = new_session("Day two").await;
+    let empty = new_session("Day three").await;
+    // Tracks of two sessions added in turns, positions out of order.
+    let mut second_tracks = Vec::new();
+    for (i, position) in [3, 1, 2].into_iter().enumerate() {
+        second_tracks.push((
+            position,
+            lib.track(
+                &second,
+                json!({"title": format!("Talk {i}"), "position": position,
+                       "duration_seconds": 60, "audio_file": "a.mp3"}),
+            )
+            .await,
+        ));
+        lib.track(
+            &s.session,
+            json!({"title": format!("Sitting {i}"), "duration_seconds": 60, "audio_file": "a.mp3"}),
+        )
+        .await;
+    }
+    second_tracks.sort();
+
+    let r = get(
+        app,
+        &format!("/api/content/retreats/{}", s.retreat),
+        &lib.user,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let sessions = r.body["sessions"].as_array().expect("sessions");
+    let ids: Vec<&str> = sessions.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [s.session.as_str(), second.as_str(), empty.as_str()]);
+    let first_tracks = sessions[0]["tracks"].as_array().unwrap();
+    assert_eq!(first_tracks.len(), 5, "{}", r.body);
+    assert!(first_tracks
+        .iter()
+        .all(|t| t["session_id"] == s.session.as_str()));
+    let got: Vec<&str> = sessions[1]["tracks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap())
+        .collect();
+    let want: Vec<&str> = second_tracks.iter().map(|(_, id)| id.as_str()).collect();
+    assert_eq!(got, want, "in play order");
+    assert_eq!(sessions[2]["tracks"], json!([]));
+}
+
 #[tokio::test]
 async fn tokens_scopes_and_roles_are_enforced() {
     let lib = Library::open().await;

@@ -1,12 +1,15 @@
 //! Catalogue management for people with the `admin` role and the `content:write` scope.
 //! Every write checks its input fully first: titles, language tags and media paths that
-//! cannot leave the media folder.
+//! cannot leave the media folder. Retreats and sessions hold a bounded number of
+//! sessions and tracks, so a retreat's outline stays a bounded answer.
 
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
 use super::input::{self, MediaPath, Tier};
-use super::store::{self, Retreat, RetreatChanges, Session, SessionChanges, Track, TrackChanges};
+use super::store::{
+    self, Added, Retreat, RetreatChanges, Session, SessionChanges, Track, TrackChanges,
+};
 use super::views::AdminTrackView;
 use super::{new_id, now};
 use crate::db::{self, DbPool};
@@ -18,8 +21,25 @@ fn require_admin(caller: &Caller) -> Result<(), ApiError> {
     caller.require_role("admin")
 }
 
+/// Most sessions one retreat may hold: `GET /retreats/{id}` answers all of them at once.
+pub const MAX_SESSIONS_PER_RETREAT: i64 = 200;
+/// Most tracks one session may hold, for the same reason.
+pub const MAX_TRACKS_PER_SESSION: i64 = 200;
+
 fn not_found(what: &str) -> ApiError {
     ApiError::NotFound(format!("no {what} with this id"))
+}
+
+/// The answer to adding a `child` under a `parent` that may hold `max` of them: the row,
+/// 404 without the parent, 409 when the parent is full.
+fn added<T>(outcome: Added<T>, parent: &str, child: &str, max: i64) -> Result<T, ApiError> {
+    match outcome {
+        Added::Row(row) => Ok(row),
+        Added::NoParent => Err(not_found(parent)),
+        Added::Full => Err(ApiError::Conflict(format!(
+            "this {parent} already has {max} {child}s, the most it may hold; delete one first"
+        ))),
+    }
 }
 
 // -- retreats --
@@ -154,11 +174,12 @@ pub async fn create_session(
         created_at: now,
         updated_at: now,
     };
-    let session = db::run(&pool, move |conn| {
-        Ok(store::insert_session(conn, session, position)?)
+    let max = MAX_SESSIONS_PER_RETREAT;
+    let outcome = db::run(&pool, move |conn| {
+        Ok(store::insert_session(conn, session, position, max)?)
     })
-    .await?
-    .ok_or_else(|| not_found("retreat"))?;
+    .await?;
+    let session = added(outcome, "retreat", "session", max)?;
     Ok(HttpResponse::Created().json(session))
 }
 
@@ -280,11 +301,14 @@ pub async fn create_track(
         created_at: now,
         updated_at: now,
     };
-    let (track, retreat_id) = db::run(&pool, move |conn| {
-        Ok(store::insert_track(conn, track, t.language, t.position)?)
+    let max = MAX_TRACKS_PER_SESSION;
+    let outcome = db::run(&pool, move |conn| {
+        Ok(store::insert_track(
+            conn, track, t.language, t.position, max,
+        )?)
     })
-    .await?
-    .ok_or_else(|| not_found("session"))?;
+    .await?;
+    let (track, retreat_id) = added(outcome, "session", "track", max)?;
     Ok(HttpResponse::Created().json(AdminTrackView::new(track, &retreat_id)))
 }
 
@@ -332,4 +356,30 @@ pub async fn delete_track(
         return Err(not_found("track"));
     }
     Ok(HttpResponse::NoContent().finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_parent_is_a_conflict() {
+        assert_eq!(
+            added(Added::Row(7), "retreat", "session", 200).ok(),
+            Some(7)
+        );
+        match added(Added::<()>::NoParent, "session", "track", 200) {
+            Err(ApiError::NotFound(why)) => assert_eq!(why, "no session with this id"),
+            other => panic!("{other:?}"),
+        }
+        match added(
+            Added::<()>::Full,
+            "session",
+            "track",
+            MAX_TRACKS_PER_SESSION,
+        ) {
+            Err(ApiError::Conflict(why)) => assert!(why.contains("200 tracks"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -1,21 +1,17 @@
 //! Diesel queries of the catalogue search: every word must appear, case-insensitively, in
-//! the title or description of a retreat, session or track. Plain `LIKE` with escaped
-//! wildcards over `lower()` behaves the same on SQLite and PostgreSQL.
+//! the title or description of a retreat, session or track. Each row keeps its title and
+//! description lower-cased in Rust (`search_text`, see [`super::store::search_text`]) and
+//! the query words are lower-cased the same way, so a plain `LIKE` with escaped wildcards
+//! and no SQL `lower()` (which folds ASCII only on SQLite) matches the same on SQLite and
+//! PostgreSQL, for every script.
 
 use diesel::prelude::*;
-use diesel::sql_types::Text;
 use serde::Serialize;
 
 use crate::db::schema::{content_retreats as cr, content_sessions as cs, content_tracks as ct};
 use crate::db::DbConn;
 
 type Backend = <DbConn as Connection>::Backend;
-
-#[diesel::declare_sql_function]
-extern "SQL" {
-    /// SQL `lower()`, the same on both backends (SQLite folds ASCII letters only).
-    fn lower(x: Text) -> Text;
-}
 
 /// One search result.
 #[derive(Debug, Clone, Serialize)]
@@ -50,7 +46,7 @@ fn pattern(word: &str) -> String {
 }
 
 /// One page of hits (retreats first, then sessions, then tracks; each by title) and the
-/// total. `words` are lower-cased already.
+/// total. `words` are lower-cased already (`str::to_lowercase`, like `search_text`).
 pub fn search(
     conn: &mut DbConn,
     words: &[String],
@@ -63,12 +59,7 @@ pub fn search(
     let retreats = || {
         let mut q = cr::table.into_boxed::<Backend>();
         for p in &patterns {
-            q = q.filter(
-                lower(cr::title)
-                    .like(p)
-                    .escape('\\')
-                    .or(lower(cr::description).like(p).escape('\\')),
-            );
+            q = q.filter(cr::search_text.like(p).escape('\\'));
         }
         if let Some(l) = language {
             q = q.filter(cr::language.eq(l));
@@ -78,12 +69,7 @@ pub fn search(
     let sessions = || {
         let mut q = cs::table.inner_join(cr::table).into_boxed::<Backend>();
         for p in &patterns {
-            q = q.filter(
-                lower(cs::title)
-                    .like(p)
-                    .escape('\\')
-                    .or(lower(cs::description).like(p).escape('\\')),
-            );
+            q = q.filter(cs::search_text.like(p).escape('\\'));
         }
         if let Some(l) = language {
             // A session speaks its retreat's language.
@@ -94,12 +80,7 @@ pub fn search(
     let tracks = || {
         let mut q = ct::table.inner_join(cs::table).into_boxed::<Backend>();
         for p in &patterns {
-            q = q.filter(
-                lower(ct::title)
-                    .like(p)
-                    .escape('\\')
-                    .or(lower(ct::description).like(p).escape('\\')),
-            );
+            q = q.filter(ct::search_text.like(p).escape('\\'));
         }
         if let Some(l) = language {
             q = q.filter(ct::language.eq(l));

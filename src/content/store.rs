@@ -1,4 +1,7 @@
 //! Diesel queries for the catalogue: retreats, their sessions and the sessions' tracks.
+//! Every write of a title or description also writes the row's `search_text`, and the
+//! number of sessions per retreat and tracks per session is capped, so one retreat's
+//! outline stays a bounded answer.
 
 use diesel::prelude::*;
 use serde::Serialize;
@@ -85,6 +88,24 @@ pub struct TrackChanges {
     pub updated_at: i64,
 }
 
+/// What became of a session or track added under its parent.
+#[derive(Debug)]
+pub enum Added<T> {
+    /// Saved.
+    Row(T),
+    /// The retreat or session does not exist.
+    NoParent,
+    /// The parent already holds the most it may.
+    Full,
+}
+
+/// The text search matches: title and description, lower-cased with Unicode rules here
+/// because SQLite's `lower()` folds ASCII only. The line break keeps a word from matching
+/// across the two (query words never contain whitespace).
+pub fn search_text(title: &str, description: &str) -> String {
+    format!("{title}\n{description}").to_lowercase()
+}
+
 /// A track and the retreat it belongs to.
 pub type PlacedTrack = (Track, String);
 
@@ -148,7 +169,10 @@ pub fn retreat_outline(conn: &mut DbConn, id: &str) -> QueryResult<Option<Outlin
 
 pub fn insert_retreat(conn: &mut DbConn, retreat: &Retreat) -> QueryResult<()> {
     diesel::insert_into(cr::table)
-        .values(retreat)
+        .values((
+            retreat,
+            cr::search_text.eq(search_text(&retreat.title, &retreat.description)),
+        ))
         .execute(conn)
         .map(drop)
 }
@@ -161,7 +185,10 @@ pub fn update_retreat(
 ) -> QueryResult<Option<Retreat>> {
     conn.transaction(|conn| {
         let n = diesel::update(cr::table.find(id))
-            .set(changes)
+            .set((
+                changes,
+                cr::search_text.eq(search_text(&changes.title, &changes.description)),
+            ))
             .execute(conn)?;
         if n == 0 {
             return Ok(None);
@@ -186,16 +213,29 @@ pub fn find_session(conn: &mut DbConn, id: &str) -> QueryResult<Option<Session>>
         .optional()
 }
 
-/// Adds a session to its retreat, at `session.position` or (when `None`) after the last
-/// one. `None` when the retreat does not exist.
+/// Adds a session to its retreat, at `position` or (when `None`) after the last one,
+/// unless the retreat already holds `max` sessions.
 pub fn insert_session(
     conn: &mut DbConn,
     mut session: Session,
     position: Option<i64>,
-) -> QueryResult<Option<Session>> {
+    max: i64,
+) -> QueryResult<Added<Session>> {
     conn.transaction(|conn| {
-        if find_retreat(conn, &session.retreat_id)?.is_none() {
-            return Ok(None);
+        // Touching the retreat first locks it (row lock on PostgreSQL, write lock on
+        // SQLite), so parallel inserts cannot both take the last free place.
+        let locked = diesel::update(cr::table.find(&session.retreat_id))
+            .set(cr::updated_at.eq(cr::updated_at))
+            .execute(conn)?;
+        if locked == 0 {
+            return Ok(Added::NoParent);
+        }
+        let count: i64 = cs::table
+            .filter(cs::retreat_id.eq(&session.retreat_id))
+            .count()
+            .get_result(conn)?;
+        if count >= max {
+            return Ok(Added::Full);
         }
         session.position = match position {
             Some(p) => p,
@@ -207,9 +247,12 @@ pub fn insert_session(
             ),
         };
         diesel::insert_into(cs::table)
-            .values(&session)
+            .values((
+                &session,
+                cs::search_text.eq(search_text(&session.title, &session.description)),
+            ))
             .execute(conn)?;
-        Ok(Some(session))
+        Ok(Added::Row(session))
     })
 }
 
@@ -224,7 +267,10 @@ pub fn update_session(
 ) -> QueryResult<Option<Session>> {
     conn.transaction(|conn| {
         let n = diesel::update(cs::table.find(id))
-            .set(changes)
+            .set((
+                changes,
+                cs::search_text.eq(search_text(&changes.title, &changes.description)),
+            ))
             .execute(conn)?;
         if n == 0 {
             return Ok(None);
@@ -250,18 +296,33 @@ pub fn find_track(conn: &mut DbConn, id: &str) -> QueryResult<Option<PlacedTrack
         .optional()
 }
 
-/// Adds a track to its session, at `position` or after the last one; the track's language
-/// defaults to the retreat's. `None` when the session does not exist.
+/// Adds a track to its session, at `position` or after the last one, unless the session
+/// already holds `max` tracks; the track's language defaults to the retreat's.
 pub fn insert_track(
     conn: &mut DbConn,
     mut track: Track,
     language: Option<String>,
     position: Option<i64>,
-) -> QueryResult<Option<PlacedTrack>> {
+    max: i64,
+) -> QueryResult<Added<PlacedTrack>> {
     conn.transaction(|conn| {
+        // Lock the session first, as in `insert_session`.
+        let locked = diesel::update(cs::table.find(&track.session_id))
+            .set(cs::updated_at.eq(cs::updated_at))
+            .execute(conn)?;
+        if locked == 0 {
+            return Ok(Added::NoParent);
+        }
         let Some(session) = find_session(conn, &track.session_id)? else {
-            return Ok(None);
+            return Ok(Added::NoParent);
         };
+        let count: i64 = ct::table
+            .filter(ct::session_id.eq(&track.session_id))
+            .count()
+            .get_result(conn)?;
+        if count >= max {
+            return Ok(Added::Full);
+        }
         track.language = match language {
             Some(l) => l,
             None => cr::table
@@ -279,9 +340,12 @@ pub fn insert_track(
             ),
         };
         diesel::insert_into(ct::table)
-            .values(&track)
+            .values((
+                &track,
+                ct::search_text.eq(search_text(&track.title, &track.description)),
+            ))
             .execute(conn)?;
-        Ok(Some((track, session.retreat_id)))
+        Ok(Added::Row((track, session.retreat_id)))
     })
 }
 
@@ -292,7 +356,10 @@ pub fn update_track(
 ) -> QueryResult<Option<PlacedTrack>> {
     conn.transaction(|conn| {
         let n = diesel::update(ct::table.find(id))
-            .set(changes)
+            .set((
+                changes,
+                ct::search_text.eq(search_text(&changes.title, &changes.description)),
+            ))
             .execute(conn)?;
         if n == 0 {
             return Ok(None);
@@ -304,4 +371,99 @@ pub fn update_track(
 /// Deletes a track and everyone's progress and bookmarks on it (cascading).
 pub fn delete_track(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
     Ok(diesel::delete(ct::table.find(id)).execute(conn)? > 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(retreat_id: &str, title: &str) -> Session {
+        Session {
+            id: crate::content::new_id(),
+            retreat_id: retreat_id.into(),
+            title: title.into(),
+            description: String::new(),
+            position: 0,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    fn track(session_id: &str) -> Track {
+        Track {
+            id: crate::content::new_id(),
+            session_id: session_id.into(),
+            title: "Talk".into(),
+            description: String::new(),
+            language: String::new(),
+            duration_seconds: 60,
+            position: 0,
+            tier: "free".into(),
+            audio_file: "a.mp3".into(),
+            transcript_file: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn search_text_folds_unicode() {
+        assert_eq!(
+            search_text("Über die Stille", "ÉTÉ"),
+            "über die stille\nété"
+        );
+    }
+
+    #[test]
+    fn parents_hold_at_most_max_children() {
+        // One connection, so the in-memory database is the same one throughout.
+        let pool = crate::db::connect(":memory:", 1).expect("pool");
+        crate::db::migrate(&pool).expect("migrations");
+        let conn = &mut *pool.get().expect("connection");
+        let retreat = Retreat {
+            id: crate::content::new_id(),
+            title: "Retreat".into(),
+            description: String::new(),
+            language: "en".into(),
+            created_at: 0,
+            updated_at: 0,
+        };
+        insert_retreat(conn, &retreat).expect("retreat");
+
+        let first = match insert_session(conn, session(&retreat.id, "One"), None, 2) {
+            Ok(Added::Row(s)) => s,
+            other => panic!("{other:?}"),
+        };
+        assert!(matches!(
+            insert_session(conn, session(&retreat.id, "Two"), None, 2),
+            Ok(Added::Row(_))
+        ));
+        assert!(matches!(
+            insert_session(conn, session(&retreat.id, "Three"), None, 2),
+            Ok(Added::Full)
+        ));
+        assert!(matches!(
+            insert_session(conn, session("nope", "Four"), None, 2),
+            Ok(Added::NoParent)
+        ));
+
+        assert!(matches!(
+            insert_track(conn, track(&first.id), None, None, 1),
+            Ok(Added::Row(_))
+        ));
+        assert!(matches!(
+            insert_track(conn, track(&first.id), None, None, 1),
+            Ok(Added::Full)
+        ));
+        assert!(matches!(
+            insert_track(conn, track("nope"), None, None, 1),
+            Ok(Added::NoParent)
+        ));
+        // Deleting makes room again.
+        assert!(delete_session(conn, &first.id).expect("delete"));
+        assert!(matches!(
+            insert_session(conn, session(&retreat.id, "Three"), None, 2),
+            Ok(Added::Row(_))
+        ));
+    }
 }

@@ -1,6 +1,8 @@
 //! The JSON shapes of catalogue answers. Tracks show their tier (so apps can show a lock)
 //! but not where their files lie: files are reached only through signed links.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::input::Tier;
@@ -78,16 +80,20 @@ pub struct RetreatOutline {
 }
 
 impl RetreatOutline {
-    /// Puts each track under its session; `tracks` come in play order.
+    /// Puts each track under its session; `tracks` come in play order. One pass over the
+    /// tracks, one over the sessions.
     pub fn new(retreat: Retreat, sessions: Vec<Session>, tracks: Vec<Track>) -> RetreatOutline {
+        let mut by_session: HashMap<&str, Vec<TrackView>> = HashMap::new();
+        for t in &tracks {
+            by_session
+                .entry(t.session_id.as_str())
+                .or_default()
+                .push(TrackView::new(t, &retreat.id));
+        }
         let sessions = sessions
             .into_iter()
             .map(|session| SessionOutline {
-                tracks: tracks
-                    .iter()
-                    .filter(|t| t.session_id == session.id)
-                    .map(|t| TrackView::new(t, &retreat.id))
-                    .collect(),
+                tracks: by_session.remove(session.id.as_str()).unwrap_or_default(),
                 session,
             })
             .collect();

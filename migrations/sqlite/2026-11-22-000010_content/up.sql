@@ -1,10 +1,14 @@
 -- The retreat library (module `content`): retreats hold sessions, sessions hold tracks.
 -- People appear only as the `subject` of their access tokens: no foreign key to `users`,
 -- because the content API may run apart from the identity provider.
+-- `search_text` is the title and description lower-cased in Rust with Unicode rules
+-- (written on every insert and update): SQLite's lower() folds ASCII only, so search
+-- matches this column instead, the same way on both backends.
 CREATE TABLE content_retreats (
     id TEXT PRIMARY KEY NOT NULL,
     title TEXT NOT NULL,
     description TEXT NOT NULL,
+    search_text TEXT NOT NULL,
     language TEXT NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
@@ -16,6 +20,7 @@ CREATE TABLE content_sessions (
     retreat_id TEXT NOT NULL REFERENCES content_retreats(id) ON DELETE CASCADE,
     title TEXT NOT NULL,
     description TEXT NOT NULL,
+    search_text TEXT NOT NULL,
     position BIGINT NOT NULL,
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL
@@ -28,6 +33,7 @@ CREATE TABLE content_tracks (
     session_id TEXT NOT NULL REFERENCES content_sessions(id) ON DELETE CASCADE,
     title TEXT NOT NULL,
     description TEXT NOT NULL,
+    search_text TEXT NOT NULL,
     language TEXT NOT NULL,
     duration_seconds BIGINT NOT NULL,
     position BIGINT NOT NULL,
