@@ -51,7 +51,13 @@ pub fn open_database(settings: &Settings) -> Result<DbPool, StartError> {
         }
     }
     let pool = db::connect(&settings.database_url, settings.db_pool_size)?;
-    db::migrate(&pool)?;
+    db::migrate_sets(
+        &pool,
+        db::MigrationSets {
+            idp: settings.runs("idp"),
+            apis: settings.runs("bookings") || settings.runs("content"),
+        },
+    )?;
     Ok(pool)
 }
 

@@ -148,6 +148,21 @@ async fn the_apis_run_alone_against_a_remote_porta() {
             .unwrap();
         assert_eq!(resp.status(), 404, "{path}");
     }
+    // The API process created its own tables and none of the identity provider's.
+    {
+        use diesel::{Connection, RunQueryDsl};
+        let url = api_db.clone();
+        let exists = |table: &str| {
+            let mut conn = porta::db::DbConn::establish(&url).unwrap();
+            diesel::sql_query(format!("SELECT 1 FROM {table}"))
+                .execute(&mut conn)
+                .is_ok()
+        };
+        assert!(exists("booking_appointments"));
+        assert!(exists("content_tracks"));
+        assert!(!exists("users"));
+        assert!(!exists("signing_keys"));
+    }
     // Without --issuer-url the APIs refuse to start: they would trust nobody.
     let out = porta(api_dir.path(), &api_db, free_port())
         .args(["serve", "--only", "bookings"])

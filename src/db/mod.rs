@@ -20,6 +20,26 @@ pub type PooledConn = PooledConnection<ConnectionManager<DbConn>>;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+/// The APIs' own tables (bookings, content): a separate set, so a stand-alone API process
+/// creates nothing of the identity provider's.
+const API_SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/apis/sqlite");
+const API_PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/apis/postgres");
+
+/// Which migration sets to run.
+#[derive(Debug, Clone, Copy)]
+pub struct MigrationSets {
+    /// The identity provider's tables.
+    pub idp: bool,
+    /// The bookings and content tables.
+    pub apis: bool,
+}
+
+impl MigrationSets {
+    pub const ALL: MigrationSets = MigrationSets {
+        idp: true,
+        apis: true,
+    };
+}
 
 /// Errors from the storage layer that are not ordinary query failures.
 #[derive(Debug, thiserror::Error)]
@@ -75,18 +95,40 @@ fn normalize_url(url: &str) -> String {
     }
 }
 
-/// Runs every pending migration for the pool's backend.
+/// Runs every pending migration of both sets for the pool's backend.
 pub fn migrate(pool: &DbPool) -> Result<usize, DbError> {
+    migrate_sets(pool, MigrationSets::ALL)
+}
+
+/// Runs the pending migrations of `sets` (identity provider first: its set is older).
+pub fn migrate_sets(pool: &DbPool, sets: MigrationSets) -> Result<usize, DbError> {
     let mut conn = pool.get()?;
-    let applied = match &mut *conn {
-        DbConn::Sqlite(c) => {
-            // WAL lets readers run beside a writer; the setting sticks to the file.
-            c.batch_execute("PRAGMA journal_mode = WAL;")?;
-            c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len())
-        }
-        DbConn::Pg(c) => c.run_pending_migrations(PG_MIGRATIONS).map(|v| v.len()),
-    };
-    applied.map_err(|e| DbError::Migration(e.to_string()))
+    let chosen = [(sets.idp, false), (sets.apis, true)];
+    let mut applied = 0;
+    for (_, apis) in chosen.into_iter().filter(|(on, _)| *on) {
+        let done = match &mut *conn {
+            DbConn::Sqlite(c) => {
+                // WAL lets readers run beside a writer; the setting sticks to the file.
+                c.batch_execute("PRAGMA journal_mode = WAL;")?;
+                let set = if apis {
+                    API_SQLITE_MIGRATIONS
+                } else {
+                    SQLITE_MIGRATIONS
+                };
+                c.run_pending_migrations(set).map(|v| v.len())
+            }
+            DbConn::Pg(c) => {
+                let set = if apis {
+                    API_PG_MIGRATIONS
+                } else {
+                    PG_MIGRATIONS
+                };
+                c.run_pending_migrations(set).map(|v| v.len())
+            }
+        };
+        applied += done.map_err(|e| DbError::Migration(e.to_string()))?;
+    }
+    Ok(applied)
 }
 
 /// Runs blocking database work on the blocking thread pool, never on an async worker.
