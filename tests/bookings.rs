@@ -625,6 +625,22 @@ async fn slots_follow_the_consultants_time_zone_and_dst() {
     );
     assert_eq!(body["slots"][0]["ends_at"], format!("{winter}T08:30:00Z"));
     assert_eq!(
+        (body["total"].as_i64(), body["per_page"].as_i64()),
+        (Some(3), Some(100))
+    );
+    // Slots are a list like any other: paged on request.
+    let (s, page) = w
+        .get(&format!("{}&per_page=2&page=2", slots(winter)), &reader)
+        .await;
+    assert_eq!(s, 200, "{page}");
+    assert_eq!(page["total"], 3);
+    assert_eq!(page["slots"].as_array().unwrap().len(), 1);
+    assert_eq!(page["slots"][0]["starts_at"], format!("{winter}T08:30:00Z"));
+    let (s, refused) = w
+        .get(&format!("{}&per_page=500", slots(winter)), &reader)
+        .await;
+    assert_error(s, &refused, 400, "invalid_request");
+    assert_eq!(
         body["slots"][0]["local_start"],
         format!("{winter}T09:00:00+01:00")
     );

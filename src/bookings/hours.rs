@@ -13,7 +13,7 @@ use super::store::hours::{Availability, ExceptionRow};
 use super::store::{self, Consultant, Service};
 use super::{Config, BLOCK_SECONDS};
 use crate::db::DbConn;
-use crate::resource::ApiError;
+use crate::resource::{ApiError, Pagination};
 
 /// Most weekly windows a consultant may have.
 const MAX_WINDOWS: usize = 50;
@@ -297,6 +297,10 @@ pub struct SlotsView {
     pub from: String,
     pub to: String,
     pub slots: Vec<SlotView>,
+    /// Pagination of `slots` (1-based page; 100 a page unless asked otherwise).
+    pub page: i64,
+    pub per_page: i64,
+    pub total: i64,
 }
 
 /// Free slots of `service` on local dates `from..=to` (default: the coming week).
@@ -305,6 +309,7 @@ pub fn free(
     c: &Consultant,
     service: &Service,
     q: &SlotsQuery,
+    page: &Pagination,
     config: &Config,
     now: i64,
 ) -> Result<SlotsView, ApiError> {
@@ -347,16 +352,25 @@ pub fn free(
         &taken,
         now,
     );
+    let in_range: Vec<i64> = starts
+        .into_iter()
+        .filter(|&t| (from..=to).contains(&slots::local_date(t, tz)))
+        .collect();
+    let total = in_range.len() as i64;
     Ok(SlotsView {
+        page: page.page(),
+        per_page: page.per_page(),
+        total,
         consultant_id: c.id.clone(),
         service_id: service.id.clone(),
         duration_minutes: service.duration_minutes,
         time_zone: c.time_zone.clone(),
         from: from.format("%Y-%m-%d").to_string(),
         to: to.format("%Y-%m-%d").to_string(),
-        slots: starts
+        slots: in_range
             .into_iter()
-            .filter(|&t| (from..=to).contains(&slots::local_date(t, tz)))
+            .skip(page.offset() as usize)
+            .take(page.limit() as usize)
             .map(|t| SlotView {
                 starts_at: slots::utc(t),
                 ends_at: slots::utc(t + duration),

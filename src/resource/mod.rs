@@ -20,7 +20,7 @@ use std::sync::Arc;
 use actix_web::{web, FromRequest, HttpRequest};
 
 pub use error::ApiError;
-pub use page::{Paged, Pagination};
+pub use page::{Paged, Pagination, MAX_PER_PAGE};
 
 /// The verified caller of an API request.
 #[derive(Debug, Clone)]

@@ -14,7 +14,7 @@ use crate::bookings::profiles::{self, ProfileForm, ServiceForm, ServiceView};
 use crate::bookings::store;
 use crate::bookings::{write_error, Config};
 use crate::db::DbPool;
-use crate::resource::{ApiError, Caller, Paged, Pagination};
+use crate::resource::{ApiError, Caller, Paged, Pagination, MAX_PER_PAGE};
 
 #[tracing::instrument(skip_all)]
 pub async fn list_consultants(
@@ -228,9 +228,16 @@ pub async fn list_slots(
     config: Data<Config>,
     id: Path<String>,
     q: Query<SlotsQuery>,
+    page: Query<Pagination>,
 ) -> Reply {
     caller.require_scope(READ)?;
     let q = q.into_inner();
+    // A day is a short list: 100 a page unless the caller asks for fewer.
+    let page = Pagination {
+        per_page: Some(page.per_page.unwrap_or(MAX_PER_PAGE)),
+        ..page.into_inner()
+    }
+    .checked()?;
     let view = run(&pool, move |conn| {
         let c = profiles::visible(conn, &id, &caller)?;
         let service = match store::service(conn, &q.service_id)? {
@@ -241,7 +248,7 @@ pub async fn list_slots(
                 ))
             }
         };
-        hours::free(conn, &c, &service, &q, &config, now())
+        hours::free(conn, &c, &service, &q, &page, &config, now())
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))
