@@ -17,7 +17,8 @@ pub struct Settings {
     pub bind: String,
     /// `postgres://…` selects PostgreSQL; anything else is a SQLite path.
     pub database_url: String,
-    /// Folder for the embedded database and the generated master key.
+    /// Folder for the generated `master.key` and `media.key` and the development `outbox/`
+    /// (the SQLite file is wherever `database_url` says).
     pub data_dir: PathBuf,
     /// 32 bytes, base64 or hex; encrypts secrets at rest. Generated on the embedded default.
     pub master_key: Option<String>,

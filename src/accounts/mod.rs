@@ -75,12 +75,7 @@ pub async fn create_user(
         }
     }
     let password_hash = match password {
-        Some(p) => Some(
-            actix_web::rt::task::spawn_blocking(move || crypto::hash_password(&p))
-                .await
-                .map_err(|_| AccountError::Hash)?
-                .map_err(|_| AccountError::Hash)?,
-        ),
+        Some(p) => Some(hash_off_thread(p).await?),
         None => None,
     };
     let result = db::run(pool, move |conn| {

@@ -166,16 +166,18 @@ async fn account_page(
     user: &crate::accounts::User,
     message: Option<String>,
 ) -> Result<HttpResponse, PageError> {
-    let totp_enabled = mfa::enabled(state, &user.id).await?;
     let id = user.id.clone();
-    let (recovery_left, sessions_rows, consents) = db::run(&state.pool, move |conn| {
-        Ok((
-            mfa::store::unused_recovery_codes(conn, &id)?,
-            sessions::store::list_for_user(conn, &id, crate::time::now())?,
-            crate::oauth::store::consents_of_user(conn, &id)?,
-        ))
-    })
-    .await?;
+    // One trip to the pool for everything the page shows.
+    let (totp_enabled, recovery_left, sessions_rows, consents) =
+        db::run(&state.pool, move |conn| {
+            Ok((
+                mfa::store::totp(conn, &id)?.is_some_and(|t| t.enabled_at.is_some()),
+                mfa::store::unused_recovery_codes(conn, &id)?,
+                sessions::store::list_for_user(conn, &id, crate::time::now())?,
+                crate::oauth::store::consents_of_user(conn, &id)?,
+            ))
+        })
+        .await?;
     let current = req
         .cookie(sessions::session_cookie_name(state.secure_cookies()))
         .map(|c| crate::crypto::hash_secret(c.value()))
@@ -702,7 +704,7 @@ async fn verify_email_change(
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, PageError> {
     check_csrf(&state, &req, &form)?;
-    let Some((_, user)) = signed_in(&state, &req).await? else {
+    let Some((session, user)) = signed_in(&state, &req).await? else {
         return Ok(to_login());
     };
     let email = match check_confirmation(&state, &user, &form, &EMAIL).await? {
@@ -710,10 +712,7 @@ async fn verify_email_change(
         Err(retry) => return Ok(retry),
     };
     let (id, e) = (user.id.clone(), email.clone());
-    let keep = req
-        .cookie(sessions::session_cookie_name(state.secure_cookies()))
-        .map(|c| crate::crypto::hash_secret(c.value()))
-        .unwrap_or_default();
+    let keep = session.id_hash.clone();
     let set = db::run(&state.pool, move |conn| {
         let set = super::store::set_email(conn, &id, &e)?;
         if set == 1 {

@@ -12,8 +12,21 @@ use super::store::{
 };
 use super::views::AdminTrackView;
 use super::{new_id, now};
-use crate::db::{self, DbPool};
+use crate::db::{self, DbConn, DbPool};
 use crate::resource::{ApiError, Caller};
+
+/// Deletes the row `id` with `delete`: 204, or 404 naming `what`.
+async fn delete_or_404(
+    pool: &DbPool,
+    id: String,
+    what: &'static str,
+    delete: fn(&mut DbConn, &str) -> diesel::QueryResult<bool>,
+) -> Result<HttpResponse, ApiError> {
+    if !db::run(pool, move |conn| Ok(delete(conn, &id)?)).await? {
+        return Err(not_found(what));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
 
 /// Scope before role: a token without `content:write` says so, whoever holds it.
 fn require_admin(caller: &Caller) -> Result<(), ApiError> {
@@ -122,11 +135,7 @@ pub async fn delete_retreat(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&caller)?;
-    let id = id.into_inner();
-    if !db::run(&pool, move |conn| Ok(store::delete_retreat(conn, &id)?)).await? {
-        return Err(not_found("retreat"));
-    }
-    Ok(HttpResponse::NoContent().finish())
+    delete_or_404(&pool, id.into_inner(), "retreat", store::delete_retreat).await
 }
 
 // -- sessions --
@@ -216,11 +225,7 @@ pub async fn delete_session(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&caller)?;
-    let id = id.into_inner();
-    if !db::run(&pool, move |conn| Ok(store::delete_session(conn, &id)?)).await? {
-        return Err(not_found("session"));
-    }
-    Ok(HttpResponse::NoContent().finish())
+    delete_or_404(&pool, id.into_inner(), "session", store::delete_session).await
 }
 
 // -- tracks --
@@ -351,11 +356,7 @@ pub async fn delete_track(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&caller)?;
-    let id = id.into_inner();
-    if !db::run(&pool, move |conn| Ok(store::delete_track(conn, &id)?)).await? {
-        return Err(not_found("track"));
-    }
-    Ok(HttpResponse::NoContent().finish())
+    delete_or_404(&pool, id.into_inner(), "track", store::delete_track).await
 }
 
 #[cfg(test)]

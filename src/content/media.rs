@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::input::{MediaPath, Tier};
-use super::{now, store, Config};
-use crate::db::{self, DbPool};
+use super::{now, Config};
+use crate::db::DbPool;
 use crate::resource::{ApiError, Caller};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -88,10 +88,7 @@ pub async fn media_link(
     query: web::Query<LinkQuery>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require_scope("content:read")?;
-    let id = id.into_inner();
-    let (track, _) = db::run(&pool, move |conn| Ok(store::find_track(conn, &id)?))
-        .await?
-        .ok_or_else(|| ApiError::NotFound("no track with this id".into()))?;
+    let (track, _) = super::routes::track_or_404(&pool, id.into_inner()).await?;
     require_tier(&caller, Tier::from_stored(&track.tier))?;
     let file = match query.kind {
         Kind::Audio => track.audio_file,

@@ -153,8 +153,7 @@ pub async fn get_progress(
     pool: web::Data<DbPool>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_scope("content:read")?;
-    caller.require_person()?;
+    caller.require_person_scope("content:read")?;
     let (track, _) = track_or_404(&pool, id.into_inner()).await?;
     let subject = caller.subject.clone();
     let track_id = track.id.clone();
@@ -179,8 +178,7 @@ pub async fn save_progress(
     id: web::Path<String>,
     form: web::Json<ProgressForm>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_scope("content:write")?;
-    caller.require_person()?;
+    caller.require_person_scope("content:write")?;
     let (track, _) = track_or_404(&pool, id.into_inner()).await?;
     let progress = Progress {
         subject: caller.subject.clone(),
@@ -204,8 +202,7 @@ pub async fn list_progress(
     pool: web::Data<DbPool>,
     page: web::Query<Pagination>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_scope("content:read")?;
-    caller.require_person()?;
+    caller.require_person_scope("content:read")?;
     let p = page.into_inner().checked()?;
     let subject = caller.subject.clone();
     let (items, total) = db::run(&pool, move |conn| {
@@ -249,8 +246,7 @@ pub async fn create_bookmark(
     pool: web::Data<DbPool>,
     form: web::Json<BookmarkForm>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_scope("content:write")?;
-    caller.require_person()?;
+    caller.require_person_scope("content:write")?;
     let form = form.into_inner();
     let note = input::text("note", form.note.as_deref(), input::MAX_NOTE)?;
     let (track, _) = track_or_404(&pool, form.track_id).await?;
@@ -290,8 +286,7 @@ pub async fn list_bookmarks(
     page: web::Query<Pagination>,
     filter: web::Query<BookmarkFilter>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_scope("content:read")?;
-    caller.require_person()?;
+    caller.require_person_scope("content:read")?;
     let p = page.into_inner().checked()?;
     let subject = caller.subject.clone();
     let track_id = filter.into_inner().track_id;
@@ -321,8 +316,7 @@ pub async fn update_bookmark(
     id: web::Path<String>,
     form: web::Json<BookmarkPatch>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_scope("content:write")?;
-    caller.require_person()?;
+    caller.require_person_scope("content:write")?;
     let form = form.into_inner();
     if form.note.is_none() && form.position_seconds.is_none() {
         return Err(ApiError::InvalidRequest(
@@ -364,8 +358,7 @@ pub async fn delete_bookmark(
     pool: web::Data<DbPool>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_scope("content:write")?;
-    caller.require_person()?;
+    caller.require_person_scope("content:write")?;
     let (subject, id) = (caller.subject.clone(), id.into_inner());
     let deleted = db::run(&pool, move |conn| {
         Ok(listening::delete_bookmark(conn, &subject, &id)?)

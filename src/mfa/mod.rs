@@ -23,7 +23,6 @@ pub const RECOVERY_CODES: usize = 10;
 pub struct Enrolment {
     pub secret_base32: String,
     pub qr_png_base64: String,
-    pub otpauth_url: String,
 }
 
 /// Why a TOTP operation failed.
@@ -110,7 +109,6 @@ pub async fn begin(state: &AppState, user: &User) -> Result<Enrolment, MfaError>
     Ok(Enrolment {
         secret_base32,
         qr_png_base64,
-        otpauth_url: t.get_url(),
     })
 }
 

@@ -117,9 +117,8 @@ pub async fn issue_with(
     }
     let code = new_code();
     let hash_input = code.clone();
-    let code_hash = tokio::task::spawn_blocking(move || crypto::hash_password(&hash_input))
+    let code_hash = crate::accounts::hash_off_thread(hash_input)
         .await
-        .map_err(|_| DbError::Cancelled)?
         .map_err(|_| DbError::Cancelled)?;
     let row = CodeRow {
         id: crypto::random_token(18),

@@ -69,6 +69,12 @@ impl Caller {
         self.subject != self.client_id
     }
 
+    /// `require_scope`, then `require_person`: an endpoint about the caller's own data.
+    pub fn require_person_scope(&self, scope: &str) -> Result<(), ApiError> {
+        self.require_scope(scope)?;
+        self.require_person()
+    }
+
     /// 403 `forbidden` for client-credentials tokens on endpoints about a person's own data.
     pub fn require_person(&self) -> Result<(), ApiError> {
         if self.is_person() {

@@ -57,8 +57,7 @@ fn as_admin(caller: &Caller, scope: &str) -> Result<(), ApiError> {
 }
 
 fn as_person(caller: &Caller, scope: &str) -> Result<(), ApiError> {
-    caller.require_scope(scope)?;
-    caller.require_person()
+    caller.require_person_scope(scope)
 }
 
 /// A filter value from a query string: trimmed, bounded, blank means none.
