@@ -8,6 +8,7 @@ use std::sync::Arc;
 use actix_web::dev::Service;
 use actix_web::http::header;
 use actix_web::{web, App, HttpResponse, HttpServer};
+use secrecy::ExposeSecret;
 
 use crate::config::Settings;
 use crate::crypto::MasterKey;
@@ -38,7 +39,10 @@ pub enum StartError {
 /// Opens the database (creating the SQLite folder if needed) and runs migrations.
 pub fn open_database(settings: &Settings) -> Result<DbPool, StartError> {
     if !settings.is_postgres() {
-        let path = settings.database_url.trim_start_matches("sqlite://");
+        let path = settings
+            .database
+            .database_url
+            .trim_start_matches("sqlite://");
         if let Some(parent) = Path::new(path).parent() {
             if !parent.as_os_str().is_empty() && path != ":memory:" {
                 std::fs::create_dir_all(parent).map_err(|e| {
@@ -50,7 +54,10 @@ pub fn open_database(settings: &Settings) -> Result<DbPool, StartError> {
             }
         }
     }
-    let pool = db::connect(&settings.database_url, settings.db_pool_size)?;
+    let pool = db::connect(
+        &settings.database.database_url,
+        settings.database.db_pool_size,
+    )?;
     db::migrate_sets(
         &pool,
         db::MigrationSets {
@@ -64,21 +71,21 @@ pub fn open_database(settings: &Settings) -> Result<DbPool, StartError> {
 /// The master key from settings or, on the embedded default, from `data_dir/master.key`
 /// (generated once, with a warning: back it up with the database).
 pub fn master_key(settings: &Settings) -> Result<MasterKey, StartError> {
-    if let Some(key) = &settings.master_key {
-        return MasterKey::parse(key).map_err(StartError::MasterKey);
+    if let Some(key) = &settings.keys.master_key {
+        return MasterKey::parse(key.expose_secret()).map_err(StartError::MasterKey);
     }
     if settings.is_postgres() {
         return Err(StartError::MasterKey(
             "required with PostgreSQL (every node needs the same key)".into(),
         ));
     }
-    let path = settings.data_dir.join("master.key");
+    let path = settings.server.data_dir.join("master.key");
     if path.exists() {
         let text = std::fs::read_to_string(&path)?;
         return MasterKey::parse(&text)
             .map_err(|e| StartError::MasterKey(format!("{}: {e}", path.display())));
     }
-    std::fs::create_dir_all(&settings.data_dir)?;
+    std::fs::create_dir_all(&settings.server.data_dir)?;
     let key = MasterKey::generate();
     write_private(&path, &key)?;
     tracing::warn!(path = %path.display(), "generated a new master key; keep it safe and back it up with the database, or set PORTA_MASTER_KEY");
@@ -115,7 +122,7 @@ pub async fn prepare(settings: Settings, with_demo: bool) -> Result<AppState, St
     let apis = prepare_apis(&settings, pool.clone())?;
     let demo = if with_demo {
         Some(Arc::new(
-            demo::seed(&pool, &settings.issuer)
+            demo::seed(&pool, &settings.server.issuer)
                 .await
                 .map_err(StartError::Demo)?,
         ))
@@ -151,12 +158,20 @@ pub struct Apis {
     pub openapi: Arc<String>,
 }
 
-/// Builds the API parts that `settings.parts` names.
+/// Builds the API parts that `settings.server.parts` names.
 pub fn prepare_apis(settings: &Settings, pool: DbPool) -> Result<Apis, StartError> {
-    let mode = match settings.resource_validation.as_str() {
+    let mode = match settings.resource.resource_validation.as_str() {
         "introspection" => resource::Mode::Introspection {
-            client_id: settings.resource_client_id.clone().unwrap_or_default(),
-            client_secret: settings.resource_client_secret.clone().unwrap_or_default(),
+            client_id: settings
+                .resource
+                .resource_client_id
+                .clone()
+                .unwrap_or_default(),
+            client_secret: settings
+                .resource
+                .resource_client_secret
+                .clone()
+                .unwrap_or_default(),
         },
         _ => resource::Mode::Jwks,
     };
@@ -168,20 +183,20 @@ pub fn prepare_apis(settings: &Settings, pool: DbPool) -> Result<Apis, StartErro
         issuer: settings.resource_issuer(),
         audience: settings.resource_audience(),
         mode,
-        leeway: settings.resource_leeway,
-        refetch_interval: settings.resource_jwks_refetch_interval,
-        introspection_cache: settings.resource_introspection_cache,
+        leeway: settings.resource.resource_leeway,
+        refetch_interval: settings.resource.resource_jwks_refetch_interval,
+        introspection_cache: settings.resource.resource_introspection_cache,
     });
     let bookings = settings.runs("bookings").then_some(bookings::Config {
-        cancel_notice: settings.booking_cancel_notice,
-        slot_minutes: settings.booking_slot_minutes,
-        max_open_requests: settings.booking_max_open_requests,
+        cancel_notice: settings.bookings.booking_cancel_notice,
+        slot_minutes: settings.bookings.booking_slot_minutes,
+        max_open_requests: settings.bookings.booking_max_open_requests,
     });
     let content = match settings.runs("content") {
         true => Some(content::Config {
-            media_dir: settings.media_dir.clone(),
+            media_dir: settings.content.media_dir.clone(),
             media_key: media_key(settings)?,
-            media_url_ttl: settings.media_url_ttl,
+            media_url_ttl: settings.content.media_url_ttl,
         }),
         false => None,
     };
@@ -210,12 +225,12 @@ fn is_loopback(url: &str) -> bool {
 /// The media-URL key from settings or, by default, `data_dir/media.key` (generated once).
 fn media_key(settings: &Settings) -> Result<Vec<u8>, StartError> {
     let bad = |reason: String| StartError::MasterKey(format!("media_key: {reason}"));
-    if let Some(key) = &settings.media_key {
-        return crate::config::parse_key_bytes(key).map_err(bad);
+    if let Some(key) = &settings.content.media_key {
+        return crate::config::parse_key_bytes(key.expose_secret()).map_err(bad);
     }
-    let path = settings.data_dir.join("media.key");
+    let path = settings.server.data_dir.join("media.key");
     if !path.exists() {
-        std::fs::create_dir_all(&settings.data_dir)?;
+        std::fs::create_dir_all(&settings.server.data_dir)?;
         if let Err(e) = write_private(&path, &MasterKey::generate()) {
             // Another process on the same data folder may have written it first.
             if e.kind() != std::io::ErrorKind::AlreadyExists {
@@ -280,7 +295,7 @@ async fn not_found() -> Result<HttpResponse, PageError> {
 
 /// Starts the HTTP server on `listener`.
 pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<actix_web::dev::Server> {
-    let workers = state.settings.workers;
+    let workers = state.settings.server.workers;
     let apis = state.apis.clone();
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
@@ -379,7 +394,7 @@ async fn api_ready(pool: web::Data<DbPool>) -> HttpResponse {
 /// `key_check_interval` seconds after the transition.
 pub fn spawn_key_schedule(state: AppState) {
     tokio::spawn(async move {
-        let every = std::time::Duration::from_secs(state.settings.key_check_interval as u64);
+        let every = std::time::Duration::from_secs(state.settings.keys.key_check_interval as u64);
         let schedule = crate::keys::rotation::Schedule::from_settings(&state.settings);
         let mut tick = tokio::time::interval(every);
         loop {
@@ -408,9 +423,9 @@ pub fn spawn_housekeeping(pool: DbPool, settings: Arc<Settings>) {
             let result = db::run(&pool, move |conn| {
                 let now = crate::time::now();
                 oauth::store::purge_expired(conn, now)?;
-                crate::throttle::store::purge(conn, now, s.failure_window)?;
-                crate::audit::store::purge(conn, now - s.audit_retention)?;
-                crate::otp::store::purge(conn, now - s.otp_window)?;
+                crate::throttle::store::purge(conn, now, s.throttle.failure_window)?;
+                crate::audit::store::purge(conn, now - s.accounts.audit_retention)?;
+                crate::otp::store::purge(conn, now - s.otp.otp_window)?;
                 crate::mfa::store::purge_pending(conn, now)?;
                 Ok(())
             })

@@ -159,7 +159,10 @@ pub async fn run(cli: Cli) -> i32 {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    init_tracing(&settings.log, matches!(cli.command, Command::Serve { .. }));
+    init_tracing(
+        &settings.server.log,
+        matches!(cli.command, Command::Serve { .. }),
+    );
     let result = match cli.command {
         Command::Serve {
             demo,
@@ -232,16 +235,20 @@ async fn open(settings: &Settings) -> Result<db::DbPool, String> {
 }
 
 async fn serve(settings: Settings, demo: bool) -> Result<(), String> {
-    let listener = TcpListener::bind(&settings.bind)
-        .map_err(|e| format!("cannot listen on {} (PORTA_BIND): {e}", settings.bind))?;
+    let listener = TcpListener::bind(&settings.server.bind).map_err(|e| {
+        format!(
+            "cannot listen on {} (PORTA_BIND): {e}",
+            settings.server.bind
+        )
+    })?;
     if !settings.runs("idp") {
         return serve_apis(settings, listener).await;
     }
     let state = app::prepare(settings, demo)
         .await
         .map_err(|e| e.to_string())?;
-    let issuer = state.settings.issuer.clone();
-    tracing::info!(%issuer, bind = %state.settings.bind, "Porta is listening");
+    let issuer = state.settings.server.issuer.clone();
+    tracing::info!(%issuer, bind = %state.settings.server.bind, "Porta is listening");
     if state.demo.is_some() {
         println!(
             "Porta demo: open {issuer}/demo and sign in as {} / {}",
@@ -262,12 +269,12 @@ async fn serve_apis(settings: Settings, listener: TcpListener) -> Result<(), Str
     let pool = open(&settings).await?;
     let apis = app::prepare_apis(&settings, pool).map_err(|e| e.to_string())?;
     tracing::info!(
-        parts = %settings.parts,
+        parts = %settings.server.parts,
         issuer = %settings.resource_issuer(),
-        bind = %settings.bind,
+        bind = %settings.server.bind,
         "Porta APIs are listening"
     );
-    app::api_server(apis, settings.workers, listener)
+    app::api_server(apis, settings.server.workers, listener)
         .map_err(|e| e.to_string())?
         .await
         .map_err(|e| e.to_string())
@@ -429,7 +436,7 @@ async fn keys_rotate(settings: Settings, now: bool, revoke: Option<String>) -> R
         }
         eprintln!(
             "revoked {kid}; running nodes drop it within key_check_interval ({} s)",
-            settings.key_check_interval
+            settings.keys.key_check_interval
         );
     } else if now {
         let kid = rotation::rotate_now(&pool, &master)
@@ -437,7 +444,7 @@ async fn keys_rotate(settings: Settings, now: bool, revoke: Option<String>) -> R
             .map_err(|e| e.to_string())?;
         eprintln!(
             "{kid} signs now; running nodes switch within key_check_interval ({} s)",
-            settings.key_check_interval
+            settings.keys.key_check_interval
         );
     } else {
         let schedule = rotation::Schedule::from_settings(&settings);
@@ -476,9 +483,9 @@ async fn keys_rewrap(settings: Settings, new_master_key: String) -> Result<(), S
     let n = crate::keys::rotation::rewrap(&pool, &old, &new)
         .await
         .map_err(|e| e.to_string())?;
-    if settings.master_key.is_none() && !settings.is_postgres() {
+    if settings.keys.master_key.is_none() && !settings.is_postgres() {
         // The embedded default keeps the key in a file: replace it too.
-        let path = settings.data_dir.join("master.key");
+        let path = settings.server.data_dir.join("master.key");
         std::fs::write(&path, &new_text).map_err(|e| {
             format!(
                 "re-encrypted {n} keys but could not write {}: {e}",

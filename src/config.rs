@@ -5,27 +5,108 @@ use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-/// Every setting Porta reads. Field names are the TOML keys; `PORTA_<KEY>` overrides them.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Every setting Porta reads, grouped by area. The TOML keys and `PORTA_<KEY>` variables are
+/// the field names, flat (each area is `#[serde(flatten)]`): `otp_ttl`, not `otp.otp_ttl`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Settings {
+    /// Where Porta listens and what it runs.
+    #[serde(flatten)]
+    pub server: ServerSettings,
+    /// The database.
+    #[serde(flatten)]
+    pub database: DatabaseSettings,
+    /// Token, code and authorization-request lifetimes.
+    #[serde(flatten)]
+    pub tokens: TokenSettings,
+    /// The master key and the signing-key schedule.
+    #[serde(flatten)]
+    pub keys: KeySettings,
+    /// Accounts, browser sessions and the audit log.
+    #[serde(flatten)]
+    pub accounts: AccountSettings,
+    /// One-time codes by email and SMS.
+    #[serde(flatten)]
+    pub otp: OtpSettings,
+    /// Failed-attempt counters and temporary locks.
+    #[serde(flatten)]
+    pub throttle: ThrottleSettings,
+    /// Email delivery.
+    #[serde(flatten)]
+    pub mail: MailSettings,
+    /// SMS delivery.
+    #[serde(flatten)]
+    pub sms: SmsSettings,
+    /// How the bundled APIs check tokens.
+    #[serde(flatten)]
+    pub resource: ResourceSettings,
+    /// The bookings API.
+    #[serde(flatten)]
+    pub bookings: BookingSettings,
+    /// The content API.
+    #[serde(flatten)]
+    pub content: ContentSettings,
+}
+
+/// Where Porta listens and what it runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServerSettings {
     /// Public base URL; the `iss` of every token. No trailing slash, no query.
     pub issuer: String,
     /// Address the HTTP server listens on.
     pub bind: String,
-    /// `postgres://…` selects PostgreSQL; anything else is a SQLite path.
-    pub database_url: String,
+    /// HTTP worker threads (0 = one per core).
+    pub workers: usize,
+    /// Take the client IP from `X-Forwarded-For` / `Forwarded` (only behind a proxy that
+    /// sets them; otherwise anyone could pick their IP and dodge the per-IP throttle).
+    pub trust_proxy_headers: bool,
+    /// Log filter (tracing `EnvFilter` syntax).
+    pub log: String,
+    /// What `porta serve` runs, comma-separated: `idp` (the identity provider), `bookings`,
+    /// `content`. `--only` sets it.
+    pub parts: String,
     /// Folder for the generated `master.key` and `media.key` and the development `outbox/`
     /// (the SQLite file is wherever `database_url` says).
     pub data_dir: PathBuf,
-    /// 32 bytes, base64 or hex; encrypts secrets at rest. Generated on the embedded default.
-    pub master_key: Option<String>,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            issuer: "http://127.0.0.1:8080".into(),
+            bind: "127.0.0.1:8080".into(),
+            workers: 0,
+            trust_proxy_headers: false,
+            log: "info".into(),
+            parts: "idp,bookings,content".into(),
+            data_dir: PathBuf::from("data"),
+        }
+    }
+}
+
+/// The database.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatabaseSettings {
+    /// `postgres://…` selects PostgreSQL; anything else is a SQLite path.
+    pub database_url: String,
     /// Largest number of pooled database connections.
     pub db_pool_size: u32,
-    /// HTTP worker threads (0 = one per core).
-    pub workers: usize,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            database_url: "data/porta.db".into(),
+            db_pool_size: 16,
+        }
+    }
+}
+
+/// Token, code and authorization-request lifetimes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenSettings {
     /// Access-token life in seconds.
     pub access_token_ttl: i64,
     /// ID-token life in seconds.
@@ -34,8 +115,6 @@ pub struct Settings {
     pub refresh_token_ttl: i64,
     /// Authorization-code life in seconds.
     pub code_ttl: i64,
-    /// Browser-session life in seconds.
-    pub session_ttl: i64,
     /// How long a pending authorization request (sign-in and consent) may take, in seconds.
     pub authorization_request_ttl: i64,
     /// `aud` of access tokens when no resource is named.
@@ -43,6 +122,28 @@ pub struct Settings {
     /// Seconds a rotated-out refresh token may come back from the same client and get the
     /// same successor (a retry), instead of revoking its family. 0 turns this off.
     pub refresh_reuse_grace: i64,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        TokenSettings {
+            access_token_ttl: 3600,
+            id_token_ttl: 3600,
+            refresh_token_ttl: 30 * 24 * 3600,
+            code_ttl: 60,
+            authorization_request_ttl: 1800,
+            access_token_audience: None,
+            refresh_reuse_grace: 5,
+        }
+    }
+}
+
+/// The master key and the signing-key schedule.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeySettings {
+    /// 32 bytes, base64 or hex; encrypts secrets at rest. Generated on the embedded default.
+    #[serde(skip_serializing)]
+    pub master_key: Option<SecretString>,
     /// Seconds a signing key stays active before the next one takes over.
     pub key_rotation_period: i64,
     /// Seconds a new key is published in the JWKS before it signs anything.
@@ -51,6 +152,71 @@ pub struct Settings {
     pub jwks_max_age: i64,
     /// Seconds between key-schedule checks (and key reloads) on every node.
     pub key_check_interval: i64,
+}
+
+impl Default for KeySettings {
+    fn default() -> Self {
+        KeySettings {
+            master_key: None,
+            key_rotation_period: 30 * 24 * 3600,
+            key_prepublish: 24 * 3600,
+            jwks_max_age: 900,
+            key_check_interval: 60,
+        }
+    }
+}
+
+/// Accounts, browser sessions and the audit log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccountSettings {
+    /// Browser-session life in seconds.
+    pub session_ttl: i64,
+    /// Whether people may create accounts themselves on `/register`.
+    pub registration_enabled: bool,
+    /// Shortest password accepted at registration, reset and change (characters).
+    pub password_min_length: usize,
+    /// Seconds audit events are kept.
+    pub audit_retention: i64,
+}
+
+impl Default for AccountSettings {
+    fn default() -> Self {
+        AccountSettings {
+            session_ttl: 14 * 24 * 3600,
+            registration_enabled: true,
+            password_min_length: 8,
+            audit_retention: 90 * 24 * 3600,
+        }
+    }
+}
+
+/// One-time codes by email and SMS.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OtpSettings {
+    /// Life of a one-time sign-in code, in seconds.
+    pub otp_ttl: i64,
+    /// Wrong tries a one-time code allows before it is dead.
+    pub otp_max_tries: i64,
+    /// Codes one identifier may be sent per `otp_window`.
+    pub otp_max_sends: i64,
+    /// Seconds over which `otp_max_sends` counts.
+    pub otp_window: i64,
+}
+
+impl Default for OtpSettings {
+    fn default() -> Self {
+        OtpSettings {
+            otp_ttl: 600,
+            otp_max_tries: 5,
+            otp_max_sends: 3,
+            otp_window: 900,
+        }
+    }
+}
+
+/// Failed-attempt counters and temporary locks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ThrottleSettings {
     /// Failed sign-ins per account (within `failure_window`) before it is locked.
     pub login_max_failures: i64,
     /// Failed sign-ins per client IP (any accounts, within `failure_window`) before the IP
@@ -64,11 +230,24 @@ pub struct Settings {
     pub lock_base: i64,
     /// Longest lock in seconds (locks are always temporary).
     pub lock_max: i64,
-    /// Seconds audit events are kept.
-    pub audit_retention: i64,
-    /// Take the client IP from `X-Forwarded-For` / `Forwarded` (only behind a proxy that
-    /// sets them; otherwise anyone could pick their IP and dodge the per-IP throttle).
-    pub trust_proxy_headers: bool,
+}
+
+impl Default for ThrottleSettings {
+    fn default() -> Self {
+        ThrottleSettings {
+            login_max_failures: 5,
+            ip_max_failures: 50,
+            client_auth_max_failures: 10,
+            failure_window: 900,
+            lock_base: 2,
+            lock_max: 900,
+        }
+    }
+}
+
+/// Email delivery.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MailSettings {
     /// SMTP server; unset = development outbox (files under `data_dir/outbox` + the log).
     pub smtp_host: Option<String>,
     /// SMTP port (587 for STARTTLS, 465 for TLS).
@@ -76,17 +255,28 @@ pub struct Settings {
     /// `starttls`, `tls` or `none`.
     pub smtp_tls: String,
     pub smtp_username: Option<String>,
-    pub smtp_password: Option<String>,
+    #[serde(skip_serializing)]
+    pub smtp_password: Option<SecretString>,
     /// The From address of Porta's email.
     pub mail_from: String,
-    /// Life of a one-time sign-in code, in seconds.
-    pub otp_ttl: i64,
-    /// Wrong tries a one-time code allows before it is dead.
-    pub otp_max_tries: i64,
-    /// Codes one identifier may be sent per `otp_window`.
-    pub otp_max_sends: i64,
-    /// Seconds over which `otp_max_sends` counts.
-    pub otp_window: i64,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings {
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_tls: "starttls".into(),
+            smtp_username: None,
+            smtp_password: None,
+            mail_from: "Porta <no-reply@localhost>".into(),
+        }
+    }
+}
+
+/// SMS delivery.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SmsSettings {
     /// `outbox` (development: files + log) or `http` (a Twilio-style HTTP API).
     pub sms_provider: String,
     /// The URL Porta POSTs messages to (form fields `To`, `From`, `Body`), for `http`.
@@ -94,18 +284,27 @@ pub struct Settings {
     /// Basic-auth user for the SMS API (e.g. the account SID).
     pub sms_http_username: Option<String>,
     /// Basic-auth password for the SMS API (e.g. the auth token).
-    pub sms_http_password: Option<String>,
+    #[serde(skip_serializing)]
+    pub sms_http_password: Option<SecretString>,
     /// The sender number or name.
     pub sms_from: String,
-    /// Whether people may create accounts themselves on `/register`.
-    pub registration_enabled: bool,
-    /// Shortest password accepted at registration, reset and change (characters).
-    pub password_min_length: usize,
-    /// Log filter (tracing `EnvFilter` syntax).
-    pub log: String,
-    /// What `porta serve` runs, comma-separated: `idp` (the identity provider), `bookings`,
-    /// `content`. `--only` sets it.
-    pub parts: String,
+}
+
+impl Default for SmsSettings {
+    fn default() -> Self {
+        SmsSettings {
+            sms_provider: "outbox".into(),
+            sms_http_url: None,
+            sms_http_username: None,
+            sms_http_password: None,
+            sms_from: "Porta".into(),
+        }
+    }
+}
+
+/// How the bundled APIs check tokens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResourceSettings {
     /// The issuer whose tokens the APIs accept (its discovery document and JWKS are fetched
     /// over HTTP). Default: this Porta's `issuer`. Required when `idp` is not run.
     pub resource_issuer: Option<String>,
@@ -115,7 +314,8 @@ pub struct Settings {
     pub resource_validation: String,
     /// The APIs' own client, for introspection.
     pub resource_client_id: Option<String>,
-    pub resource_client_secret: Option<String>,
+    #[serde(skip_serializing)]
+    pub resource_client_secret: Option<SecretString>,
     /// Clock skew allowed on `exp` and `nbf`, in seconds.
     pub resource_leeway: i64,
     /// Shortest time between two JWKS fetches caused by an unknown `kid`, in seconds.
@@ -123,70 +323,11 @@ pub struct Settings {
     /// Seconds an introspection answer is reused; 0 asks every time, so a revoked token
     /// fails on its next use.
     pub resource_introspection_cache: i64,
-    /// A person may cancel an appointment up to this many seconds before it starts.
-    pub booking_cancel_notice: i64,
-    /// Booking grid in minutes (5, 10, 15, 20, 30 or 60).
-    pub booking_slot_minutes: i64,
-    /// Most appointment requests one person may have waiting for an answer at once.
-    pub booking_max_open_requests: i64,
-    /// Folder the content API serves audio and transcripts from.
-    pub media_dir: PathBuf,
-    /// Life of a signed media URL, in seconds.
-    pub media_url_ttl: i64,
-    /// HMAC key of signed media URLs (32+ bytes, base64 or hex). Unset: generated once into
-    /// `data_dir/media.key`; set it when several nodes serve media.
-    pub media_key: Option<String>,
 }
 
-impl Default for Settings {
+impl Default for ResourceSettings {
     fn default() -> Self {
-        Settings {
-            issuer: "http://127.0.0.1:8080".into(),
-            bind: "127.0.0.1:8080".into(),
-            database_url: "data/porta.db".into(),
-            data_dir: PathBuf::from("data"),
-            master_key: None,
-            db_pool_size: 16,
-            workers: 0,
-            access_token_ttl: 3600,
-            id_token_ttl: 3600,
-            refresh_token_ttl: 30 * 24 * 3600,
-            code_ttl: 60,
-            session_ttl: 14 * 24 * 3600,
-            authorization_request_ttl: 1800,
-            access_token_audience: None,
-            refresh_reuse_grace: 5,
-            key_rotation_period: 30 * 24 * 3600,
-            key_prepublish: 24 * 3600,
-            jwks_max_age: 900,
-            key_check_interval: 60,
-            login_max_failures: 5,
-            ip_max_failures: 50,
-            client_auth_max_failures: 10,
-            failure_window: 900,
-            lock_base: 2,
-            lock_max: 900,
-            audit_retention: 90 * 24 * 3600,
-            trust_proxy_headers: false,
-            smtp_host: None,
-            smtp_port: 587,
-            smtp_tls: "starttls".into(),
-            smtp_username: None,
-            smtp_password: None,
-            mail_from: "Porta <no-reply@localhost>".into(),
-            otp_ttl: 600,
-            otp_max_tries: 5,
-            otp_max_sends: 3,
-            otp_window: 900,
-            sms_provider: "outbox".into(),
-            sms_http_url: None,
-            sms_http_username: None,
-            sms_http_password: None,
-            sms_from: "Porta".into(),
-            registration_enabled: true,
-            password_min_length: 8,
-            log: "info".into(),
-            parts: "idp,bookings,content".into(),
+        ResourceSettings {
             resource_issuer: None,
             resource_audience: None,
             resource_validation: "jwks".into(),
@@ -195,15 +336,63 @@ impl Default for Settings {
             resource_leeway: 60,
             resource_jwks_refetch_interval: 10,
             resource_introspection_cache: 0,
+        }
+    }
+}
+
+/// The bookings API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BookingSettings {
+    /// A person may cancel an appointment up to this many seconds before it starts.
+    pub booking_cancel_notice: i64,
+    /// Booking grid in minutes (5, 10, 15, 20, 30 or 60).
+    pub booking_slot_minutes: i64,
+    /// Most appointment requests one person may have waiting for an answer at once.
+    pub booking_max_open_requests: i64,
+}
+
+impl Default for BookingSettings {
+    fn default() -> Self {
+        BookingSettings {
             booking_cancel_notice: 24 * 3600,
             booking_slot_minutes: 15,
             booking_max_open_requests: 5,
+        }
+    }
+}
+
+/// The content API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContentSettings {
+    /// Folder the content API serves audio and transcripts from.
+    pub media_dir: PathBuf,
+    /// Life of a signed media URL, in seconds.
+    pub media_url_ttl: i64,
+    /// HMAC key of signed media URLs (32+ bytes, base64 or hex). Unset: generated once into
+    /// `data_dir/media.key`; set it when several nodes serve media.
+    #[serde(skip_serializing)]
+    pub media_key: Option<SecretString>,
+}
+
+impl Default for ContentSettings {
+    fn default() -> Self {
+        ContentSettings {
             media_dir: PathBuf::from("data/media"),
             media_url_ttl: 300,
             media_key: None,
         }
     }
 }
+
+/// The settings that hold secrets: wrapped in `SecretString` (never printed by `Debug`) and
+/// never serialized.
+pub const SECRET_KEYS: &[&str] = &[
+    "master_key",
+    "smtp_password",
+    "sms_http_password",
+    "resource_client_secret",
+    "media_key",
+];
 
 /// The parts `porta serve` can run.
 pub const PARTS: &[&str] = &["idp", "bookings", "content"];
@@ -261,17 +450,39 @@ impl Settings {
             }
             figment = figment.merge(Toml::file(file));
         }
-        let env = Env::prefixed("PORTA_").ignore(&["test_postgres_url"]);
+        let figment = figment.merge(Env::prefixed("PORTA_").ignore(&["test_postgres_url"]));
+        // The areas are flattened, and serde cannot deny unknown fields through `flatten`:
+        // compare the keys given with the keys Porta knows instead.
+        let given: std::collections::BTreeMap<String, figment::value::Value> = figment
+            .extract()
+            .map_err(|e| ConfigError::Load(e.to_string()))?;
+        let known = Settings::known_keys();
+        if let Some(unknown) = given.keys().find(|k| !known.contains(k.as_str())) {
+            return Err(ConfigError::Load(format!(
+                "unknown setting `{unknown}` (see docs/configuration.md for the settings Porta reads)"
+            )));
+        }
         let settings: Settings = figment
-            .merge(env)
             .extract()
             .map_err(|e| ConfigError::Load(e.to_string()))?;
         settings.validate()
     }
 
+    /// Every TOML key (and, upper-cased behind `PORTA_`, environment variable) Porta reads.
+    pub fn known_keys() -> std::collections::BTreeSet<String> {
+        let mut keys: std::collections::BTreeSet<String> =
+            match serde_json::to_value(Settings::default()) {
+                Ok(serde_json::Value::Object(map)) => map.into_iter().map(|(k, _)| k).collect(),
+                _ => Default::default(),
+            };
+        // Secrets are never serialized, so name them here.
+        keys.extend(SECRET_KEYS.iter().map(|k| k.to_string()));
+        keys
+    }
+
     /// Checks every setting and normalises the issuer.
     pub fn validate(mut self) -> Result<Settings, ConfigError> {
-        let issuer = url::Url::parse(&self.issuer)
+        let issuer = url::Url::parse(&self.server.issuer)
             .map_err(|e| invalid("issuer", format!("not a URL: {e}")))?;
         if !matches!(issuer.scheme(), "http" | "https") {
             return Err(invalid("issuer", "must be an http or https URL"));
@@ -282,78 +493,90 @@ impl Settings {
         if issuer.host_str().is_none() {
             return Err(invalid("issuer", "must name a host"));
         }
-        self.issuer = self.issuer.trim_end_matches('/').to_string();
-        if self.bind.parse::<std::net::SocketAddr>().is_err() {
+        self.server.issuer = self.server.issuer.trim_end_matches('/').to_string();
+        if self.server.bind.parse::<std::net::SocketAddr>().is_err() {
             return Err(invalid("bind", "must be an address like 127.0.0.1:8080"));
         }
-        if self.database_url.trim().is_empty() {
+        if self.database.database_url.trim().is_empty() {
             return Err(invalid("database_url", "must not be empty"));
         }
-        if self.db_pool_size == 0 {
+        if self.database.db_pool_size == 0 {
             return Err(invalid("db_pool_size", "must be at least 1"));
         }
         for (name, value) in [
-            ("access_token_ttl", self.access_token_ttl),
-            ("id_token_ttl", self.id_token_ttl),
-            ("refresh_token_ttl", self.refresh_token_ttl),
-            ("code_ttl", self.code_ttl),
-            ("session_ttl", self.session_ttl),
-            ("authorization_request_ttl", self.authorization_request_ttl),
-            ("key_rotation_period", self.key_rotation_period),
-            ("key_prepublish", self.key_prepublish),
-            ("jwks_max_age", self.jwks_max_age),
-            ("key_check_interval", self.key_check_interval),
-            ("login_max_failures", self.login_max_failures),
-            ("ip_max_failures", self.ip_max_failures),
-            ("client_auth_max_failures", self.client_auth_max_failures),
-            ("failure_window", self.failure_window),
-            ("lock_base", self.lock_base),
-            ("lock_max", self.lock_max),
-            ("audit_retention", self.audit_retention),
-            ("otp_ttl", self.otp_ttl),
-            ("otp_max_tries", self.otp_max_tries),
-            ("otp_max_sends", self.otp_max_sends),
-            ("otp_window", self.otp_window),
+            ("access_token_ttl", self.tokens.access_token_ttl),
+            ("id_token_ttl", self.tokens.id_token_ttl),
+            ("refresh_token_ttl", self.tokens.refresh_token_ttl),
+            ("code_ttl", self.tokens.code_ttl),
+            ("session_ttl", self.accounts.session_ttl),
+            (
+                "authorization_request_ttl",
+                self.tokens.authorization_request_ttl,
+            ),
+            ("key_rotation_period", self.keys.key_rotation_period),
+            ("key_prepublish", self.keys.key_prepublish),
+            ("jwks_max_age", self.keys.jwks_max_age),
+            ("key_check_interval", self.keys.key_check_interval),
+            ("login_max_failures", self.throttle.login_max_failures),
+            ("ip_max_failures", self.throttle.ip_max_failures),
+            (
+                "client_auth_max_failures",
+                self.throttle.client_auth_max_failures,
+            ),
+            ("failure_window", self.throttle.failure_window),
+            ("lock_base", self.throttle.lock_base),
+            ("lock_max", self.throttle.lock_max),
+            ("audit_retention", self.accounts.audit_retention),
+            ("otp_ttl", self.otp.otp_ttl),
+            ("otp_max_tries", self.otp.otp_max_tries),
+            ("otp_max_sends", self.otp.otp_max_sends),
+            ("otp_window", self.otp.otp_window),
         ] {
             if value <= 0 {
                 return Err(invalid(name, "must be a positive number of seconds"));
             }
         }
-        if self.refresh_reuse_grace < 0 || self.refresh_reuse_grace > 60 {
+        if self.tokens.refresh_reuse_grace < 0 || self.tokens.refresh_reuse_grace > 60 {
             return Err(invalid(
                 "refresh_reuse_grace",
                 "must be between 0 and 60 seconds",
             ));
         }
-        if self.key_prepublish < self.jwks_max_age {
+        if self.keys.key_prepublish < self.keys.jwks_max_age {
             // An API holding a cached JWKS must see a key before any token it signs.
             return Err(invalid(
                 "key_prepublish",
                 format!(
                     "must be at least jwks_max_age ({} s), or APIs with a cached JWKS would meet unknown keys",
-                    self.jwks_max_age
+                    self.keys.jwks_max_age
                 ),
             ));
         }
-        if self.key_rotation_period <= self.key_prepublish {
+        if self.keys.key_rotation_period <= self.keys.key_prepublish {
             return Err(invalid(
                 "key_rotation_period",
                 "must be longer than key_prepublish",
             ));
         }
-        if !matches!(self.smtp_tls.as_str(), "starttls" | "tls" | "none") {
+        if !matches!(self.mail.smtp_tls.as_str(), "starttls" | "tls" | "none") {
             return Err(invalid("smtp_tls", "must be starttls, tls or none"));
         }
-        if self.mail_from.parse::<lettre::message::Mailbox>().is_err() {
+        if self
+            .mail
+            .mail_from
+            .parse::<lettre::message::Mailbox>()
+            .is_err()
+        {
             return Err(invalid(
                 "mail_from",
                 "must be an address like Porta <no-reply@example.com>",
             ));
         }
-        match self.sms_provider.as_str() {
+        match self.sms.sms_provider.as_str() {
             "outbox" => {}
             "http" => {
                 let ok = self
+                    .sms
                     .sms_http_url
                     .as_deref()
                     .and_then(|u| url::Url::parse(u).ok())
@@ -367,37 +590,38 @@ impl Settings {
             }
             _ => return Err(invalid("sms_provider", "must be outbox or http")),
         }
-        if !(8..=128).contains(&self.password_min_length) {
+        if !(8..=128).contains(&self.accounts.password_min_length) {
             return Err(invalid("password_min_length", "must be between 8 and 128"));
         }
-        if self.code_ttl > 600 {
+        if self.tokens.code_ttl > 600 {
             // RFC 6749 4.1.2: a code's lifetime should be short; ten minutes at most.
             return Err(invalid("code_ttl", "must be at most 600 seconds"));
         }
-        if let Some(key) = &self.master_key {
-            crate::crypto::MasterKey::parse(key).map_err(|r| invalid("master_key", r))?;
+        if let Some(key) = &self.keys.master_key {
+            crate::crypto::MasterKey::parse(key.expose_secret())
+                .map_err(|r| invalid("master_key", r))?;
         }
         self.validate_apis()
     }
 
     /// Checks the settings of the resource-server parts.
     fn validate_apis(mut self) -> Result<Settings, ConfigError> {
-        let parts: Vec<&str> = self.parts.split(',').map(str::trim).collect();
+        let parts: Vec<&str> = self.server.parts.split(',').map(str::trim).collect();
         if parts.iter().any(|p| !PARTS.contains(p)) || parts.iter().all(|p| p.is_empty()) {
             return Err(invalid(
                 "parts",
                 "must list some of idp, bookings, content (comma-separated)",
             ));
         }
-        self.parts = parts.join(",");
-        match &self.resource_issuer {
+        self.server.parts = parts.join(",");
+        match &self.resource.resource_issuer {
             Some(url) => {
                 let parsed = url::Url::parse(url)
                     .map_err(|e| invalid("resource_issuer", format!("not a URL: {e}")))?;
                 if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
                     return Err(invalid("resource_issuer", "must be an http(s) URL"));
                 }
-                self.resource_issuer = Some(url.trim_end_matches('/').to_string());
+                self.resource.resource_issuer = Some(url.trim_end_matches('/').to_string());
             }
             None if !self.runs("idp") && (self.runs("bookings") || self.runs("content")) => {
                 return Err(invalid(
@@ -407,10 +631,12 @@ impl Settings {
             }
             None => {}
         }
-        match self.resource_validation.as_str() {
+        match self.resource.resource_validation.as_str() {
             "jwks" => {}
             "introspection" => {
-                if self.resource_client_id.is_none() || self.resource_client_secret.is_none() {
+                if self.resource.resource_client_id.is_none()
+                    || self.resource.resource_client_secret.is_none()
+                {
                     return Err(invalid(
                         "resource_client_id",
                         "introspection needs resource_client_id and resource_client_secret",
@@ -425,15 +651,15 @@ impl Settings {
             }
         }
         for (name, value, max) in [
-            ("resource_leeway", self.resource_leeway, 300),
+            ("resource_leeway", self.resource.resource_leeway, 300),
             (
                 "resource_introspection_cache",
-                self.resource_introspection_cache,
+                self.resource.resource_introspection_cache,
                 300,
             ),
             (
                 "booking_cancel_notice",
-                self.booking_cancel_notice,
+                self.bookings.booking_cancel_notice,
                 30 * 24 * 3600,
             ),
         ] {
@@ -444,33 +670,33 @@ impl Settings {
                 ));
             }
         }
-        if !(1..=1000).contains(&self.booking_max_open_requests) {
+        if !(1..=1000).contains(&self.bookings.booking_max_open_requests) {
             return Err(invalid(
                 "booking_max_open_requests",
                 "must be between 1 and 1000",
             ));
         }
-        if ![5, 10, 15, 20, 30, 60].contains(&self.booking_slot_minutes) {
+        if ![5, 10, 15, 20, 30, 60].contains(&self.bookings.booking_slot_minutes) {
             return Err(invalid(
                 "booking_slot_minutes",
                 "must be 5, 10, 15, 20, 30 or 60",
             ));
         }
-        if !(1..=3600).contains(&self.resource_jwks_refetch_interval) {
+        if !(1..=3600).contains(&self.resource.resource_jwks_refetch_interval) {
             // 0 would let tokens with made-up kids make the API fetch on every request.
             return Err(invalid(
                 "resource_jwks_refetch_interval",
                 "must be between 1 and 3600 seconds",
             ));
         }
-        if !(1..=24 * 3600).contains(&self.media_url_ttl) {
+        if !(1..=24 * 3600).contains(&self.content.media_url_ttl) {
             return Err(invalid(
                 "media_url_ttl",
                 "must be between 1 and 86400 seconds",
             ));
         }
-        if let Some(key) = &self.media_key {
-            parse_key_bytes(key).map_err(|r| invalid("media_key", r))?;
+        if let Some(key) = &self.content.media_key {
+            parse_key_bytes(key.expose_secret()).map_err(|r| invalid("media_key", r))?;
         }
         Ok(self)
     }
@@ -482,84 +708,119 @@ impl Settings {
         issuer_url: Option<String>,
     ) -> Result<Settings, ConfigError> {
         if !only.is_empty() {
-            self.parts = only.join(",");
+            self.server.parts = only.join(",");
         }
         if issuer_url.is_some() {
-            self.resource_issuer = issuer_url;
+            self.resource.resource_issuer = issuer_url;
         }
         self.validate_apis()
     }
 
     /// True when `porta serve` runs `part` (`idp`, `bookings` or `content`).
     pub fn runs(&self, part: &str) -> bool {
-        self.parts.split(',').any(|p| p.trim() == part)
+        self.server.parts.split(',').any(|p| p.trim() == part)
     }
 
     /// The issuer whose tokens the APIs accept.
     pub fn resource_issuer(&self) -> String {
-        self.resource_issuer
+        self.resource
+            .resource_issuer
             .clone()
-            .unwrap_or_else(|| self.issuer.clone())
+            .unwrap_or_else(|| self.server.issuer.clone())
     }
 
     /// The audience the APIs require: what this Porta writes into tokens when it is the
     /// issuer, else the remote issuer's default (its issuer URL).
     pub fn resource_audience(&self) -> String {
-        if let Some(aud) = &self.resource_audience {
+        if let Some(aud) = &self.resource.resource_audience {
             return aud.clone();
         }
-        match &self.resource_issuer {
-            Some(remote) if *remote != self.issuer => remote.clone(),
+        match &self.resource.resource_issuer {
+            Some(remote) if *remote != self.server.issuer => remote.clone(),
             _ => self.audience(),
         }
     }
 
     /// True when the issuer is https, which switches on Secure and `__Host-` cookies.
     pub fn secure_cookies(&self) -> bool {
-        self.issuer.starts_with("https://")
+        self.server.issuer.starts_with("https://")
     }
 
     /// True when the database is PostgreSQL.
     pub fn is_postgres(&self) -> bool {
-        self.database_url.starts_with("postgres://")
-            || self.database_url.starts_with("postgresql://")
+        self.database.database_url.starts_with("postgres://")
+            || self.database.database_url.starts_with("postgresql://")
     }
 
     /// How long a retired key stays published: until every token it signed has expired.
     /// Nodes may go on signing with it for up to one `key_check_interval` after it retires
     /// (until they reload), hence the margin.
     pub fn key_retention(&self) -> i64 {
-        self.access_token_ttl.max(self.id_token_ttl) + 2 * self.key_check_interval
-    }
-
-    /// The throttle for failed sign-ins of one account.
-    pub fn account_policy(&self) -> crate::throttle::Policy {
-        self.policy(self.login_max_failures)
-    }
-
-    /// The throttle for failed sign-ins from one IP.
-    pub fn ip_policy(&self) -> crate::throttle::Policy {
-        self.policy(self.ip_max_failures)
-    }
-
-    /// The throttle for failed client authentications of one client id.
-    pub fn client_policy(&self) -> crate::throttle::Policy {
-        self.policy(self.client_auth_max_failures)
-    }
-
-    fn policy(&self, free_failures: i64) -> crate::throttle::Policy {
-        crate::throttle::Policy {
-            free_failures,
-            window: self.failure_window,
-            base_lock: self.lock_base,
-            max_lock: self.lock_max,
-        }
+        self.tokens.access_token_ttl.max(self.tokens.id_token_ttl)
+            + 2 * self.keys.key_check_interval
     }
 
     /// The audience written into access tokens.
     pub fn audience(&self) -> String {
-        self.access_token_audience
+        self.tokens
+            .access_token_audience
             .clone()
-            .unwrap_or_else(|| self.issuer.clone())
+            .unwrap_or_else(|| self.server.issuer.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_toml(text: &str) -> Result<Settings, ConfigError> {
+        let dir = std::env::temp_dir().join(format!("porta-config-{}", crate::crypto::random_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("porta.toml");
+        std::fs::write(&file, text).unwrap();
+        let result = Settings::load(Some(&file));
+        let _ = std::fs::remove_dir_all(&dir);
+        result
+    }
+
+    #[test]
+    fn flat_keys_fill_the_areas() {
+        let s = load_toml("otp_ttl = 120\nbooking_slot_minutes = 30\nsmtp_port = 2525\n").unwrap();
+        assert_eq!(s.otp.otp_ttl, 120);
+        assert_eq!(s.bookings.booking_slot_minutes, 30);
+        assert_eq!(s.mail.smtp_port, 2525);
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = load_toml("otp_tll = 120\n").unwrap_err();
+        assert!(
+            err.to_string().contains("unknown setting `otp_tll`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_setting_is_a_known_key_and_secrets_are_among_them() {
+        let known = Settings::known_keys();
+        for key in ["issuer", "otp_ttl", "media_dir", "lock_max"]
+            .iter()
+            .chain(SECRET_KEYS)
+        {
+            assert!(known.contains(*key), "{key}");
+        }
+        assert_eq!(known.len(), 60);
+    }
+
+    #[test]
+    fn debug_never_prints_a_secret() {
+        let mut s = Settings::default();
+        s.keys.master_key = Some("master-secret-value".into());
+        s.mail.smtp_password = Some("smtp-secret-value".into());
+        s.sms.sms_http_password = Some("sms-secret-value".into());
+        s.resource.resource_client_secret = Some("client-secret-value".into());
+        s.content.media_key = Some("media-secret-value".into());
+        let printed = format!("{s:?}");
+        assert!(!printed.contains("secret-value"), "{printed}");
     }
 }

@@ -18,7 +18,7 @@ pub fn document(settings: &Settings, bookings: bool, content: bool) -> Value {
             "version": env!("CARGO_PKG_VERSION"),
             "description": "Resource servers that accept Porta access tokens (RFC 9068 JWTs, RS256). Send `Authorization: Bearer <token>`. Token problems answer RFC 6750 errors: 401 with `WWW-Authenticate: Bearer error=\"invalid_token\"`, 403 `insufficient_scope`."
         },
-        "servers": [{ "url": if settings.runs("idp") { settings.issuer.clone() } else { String::from("/") } }],
+        "servers": [{ "url": if settings.runs("idp") { settings.server.issuer.clone() } else { String::from("/") } }],
         "paths": {},
         "components": {
             "securitySchemes": {

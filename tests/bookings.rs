@@ -915,7 +915,7 @@ async fn bookings_that_cannot_be() {
 #[tokio::test]
 async fn twenty_racing_bookings_of_one_slot_make_one_appointment() {
     // Five tries per person: a cap on open requests must not be what refuses them.
-    let w = World::with(|s| s.booking_max_open_requests = 20).await;
+    let w = World::with(|s| s.bookings.booking_max_open_requests = 20).await;
     let c = w.consultant("c@example.com", "UTC", true).await;
     let mut people = Vec::new();
     for i in 0..4 {
@@ -954,7 +954,7 @@ async fn twenty_racing_bookings_of_one_slot_make_one_appointment() {
 #[tokio::test]
 async fn late_cancellation_is_for_the_consultant_only() {
     // Thirty days' notice: every booking below is too close for the person to cancel.
-    let w = World::with(|s| s.booking_cancel_notice = 30 * 24 * 3600).await;
+    let w = World::with(|s| s.bookings.booking_cancel_notice = 30 * 24 * 3600).await;
     let c = w.consultant("c@example.com", "UTC", true).await;
     let person = w.person("p@example.com", &[]).await;
     let (s, a) = w.book(&person, &c, &format!("{}T10:00:00Z", day(2))).await;
@@ -1035,7 +1035,7 @@ async fn racing_profile_and_hours_writes_never_fail_with_500() {
 
 #[tokio::test]
 async fn open_requests_are_capped_per_person() {
-    let w = World::with(|s| s.booking_max_open_requests = 2).await;
+    let w = World::with(|s| s.bookings.booking_max_open_requests = 2).await;
     let c = w.consultant("c@example.com", "UTC", true).await;
     let person = w.person("p@example.com", &[]).await;
     let at = |h: u32| format!("{}T{h:02}:00:00Z", day(3));
@@ -1191,7 +1191,7 @@ async fn exceptions_list_in_the_same_order_on_every_database() {
 
 #[tokio::test]
 async fn slots_follow_the_local_clock_in_half_hour_zones() {
-    let w = World::with(|s| s.booking_slot_minutes = 60).await;
+    let w = World::with(|s| s.bookings.booking_slot_minutes = 60).await;
     let c = w.consultant("c@example.com", "Asia/Kolkata", true).await;
     let week: Vec<Value> = (0..7)
         .map(|d| json!({"weekday": d, "start": "09:00", "end": "11:00"}))
@@ -1251,7 +1251,7 @@ async fn a_locked_sqlite_database_answers_503_not_500() {
         return;
     }
     // Enough connections that every request below waits on the lock at the same time.
-    let w = World::with(|s| s.db_pool_size = 16).await;
+    let w = World::with(|s| s.database.db_pool_size = 16).await;
     let c = w.consultant("c@example.com", "UTC", true).await;
     let person = w.person("p@example.com", &[]).await;
     let (s, a) = w.book(&person, &c, &format!("{}T10:00:00Z", day(3))).await;

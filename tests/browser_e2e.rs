@@ -194,9 +194,9 @@ async fn a_person_registers_adds_totp_and_signs_in_with_two_factors_in_chromium(
     let sink = SmtpSink::start().await;
     let port = sink.port;
     let app = TestApp::spawn_demo_with(move |s| {
-        s.smtp_host = Some("127.0.0.1".into());
-        s.smtp_port = port;
-        s.smtp_tls = "none".into();
+        s.mail.smtp_host = Some("127.0.0.1".into());
+        s.mail.smtp_port = port;
+        s.mail.smtp_tls = "none".into();
     })
     .await;
     let driver = start_chromedriver();

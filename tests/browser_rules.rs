@@ -243,7 +243,7 @@ async fn pages_carry_security_headers_and_safe_cookies() {
 
 #[tokio::test]
 async fn https_issuer_uses_host_prefixed_secure_cookies() {
-    let app = TestApp::spawn_with(|s| s.issuer = "https://id.example.com".into()).await;
+    let app = TestApp::spawn_with(|s| s.server.issuer = "https://id.example.com".into()).await;
     let resp = Browser::new().get(&app.url("/login")).await;
     let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.starts_with("__Host-porta_csrf="), "{cookie}");

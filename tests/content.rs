@@ -1141,7 +1141,7 @@ fn sign(file: &str, expires: i64) -> String {
 
 #[tokio::test]
 async fn tampered_or_unsafe_links_are_refused() {
-    let lib = Library::open_with(|s| s.media_key = Some(MEDIA_KEY.into())).await;
+    let lib = Library::open_with(|s| s.content.media_key = Some(MEDIA_KEY.into())).await;
     let app = &lib.app;
     let s = lib.seed("Retreat", "en").await;
     lib.media_file("talks/day1.mp3", &audio(100));
@@ -1222,7 +1222,7 @@ async fn tampered_or_unsafe_links_are_refused() {
 
 #[tokio::test]
 async fn signed_links_expire() {
-    let lib = Library::open_with(|s| s.media_url_ttl = 1).await;
+    let lib = Library::open_with(|s| s.content.media_url_ttl = 1).await;
     let app = &lib.app;
     let s = lib.seed("Retreat", "en").await;
     lib.media_file("talks/day1.mp3", &audio(100));

@@ -97,7 +97,7 @@ async fn a_retry_within_the_grace_period_gets_the_same_successor() {
 
 #[tokio::test]
 async fn with_no_grace_period_any_reuse_revokes_the_family() {
-    let app = TestApp::spawn_with(|s| s.refresh_reuse_grace = 0).await;
+    let app = TestApp::spawn_with(|s| s.tokens.refresh_reuse_grace = 0).await;
     let client = app.confidential().await;
     app.user(EMAIL, PASSWORD).await;
     let body = app.sign_in_tokens(&client).await;

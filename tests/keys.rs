@@ -12,12 +12,12 @@ use serde_json::Value;
 
 /// Rotation every 6 s, pre-publication 3 s, JWKS cached 1 s, checks every second.
 fn fast_keys(s: &mut porta::config::Settings) {
-    s.key_rotation_period = 6;
-    s.key_prepublish = 3;
-    s.jwks_max_age = 1;
-    s.key_check_interval = 1;
-    s.access_token_ttl = 3;
-    s.id_token_ttl = 3;
+    s.keys.key_rotation_period = 6;
+    s.keys.key_prepublish = 3;
+    s.keys.jwks_max_age = 1;
+    s.keys.key_check_interval = 1;
+    s.tokens.access_token_ttl = 3;
+    s.tokens.id_token_ttl = 3;
 }
 
 async fn jwks_kids(app: &TestApp) -> (HashSet<String>, u64) {
@@ -104,8 +104,8 @@ async fn keys_are_published_before_they_sign_and_cached_jwks_never_miss() {
 async fn retired_keys_verify_until_their_tokens_expire_then_leave_the_jwks() {
     let app = TestApp::spawn_with(|s| {
         fast_keys(s);
-        s.key_rotation_period = 3600;
-        s.key_prepublish = 10;
+        s.keys.key_rotation_period = 3600;
+        s.keys.key_prepublish = 10;
     })
     .await;
     let client = app.confidential().await;
@@ -299,12 +299,9 @@ async fn health_and_metrics() {
 
 #[tokio::test]
 async fn the_schedule_refuses_a_prepublication_window_shorter_than_the_jwks_cache() {
-    let err = porta::config::Settings {
-        key_prepublish: 60,
-        jwks_max_age: 600,
-        ..Default::default()
-    }
-    .validate()
-    .unwrap_err();
+    let mut settings = porta::config::Settings::default();
+    settings.keys.key_prepublish = 60;
+    settings.keys.jwks_max_age = 600;
+    let err = settings.validate().unwrap_err();
     assert!(err.to_string().contains("PORTA_KEY_PREPUBLISH"), "{err}");
 }

@@ -50,7 +50,7 @@ impl ApiServer {
             &porta::crypto::MasterKey::generate(),
             dir.path(),
         );
-        settings.parts = "bookings,content".into();
+        settings.server.parts = "bookings,content".into();
         adjust(&mut settings);
         let settings = settings.validate().expect("valid API settings");
         let s = settings.clone();
@@ -158,8 +158,8 @@ async fn roles_come_with_the_roles_scope_and_follow_changes_on_refresh() {
 async fn expired_tokens_and_other_audiences_are_refused() {
     // Whole-second times: a 3 s token lives between 2 and 3 s.
     let app = TestApp::spawn_with(|s| {
-        s.access_token_ttl = 3;
-        s.resource_leeway = 0;
+        s.tokens.access_token_ttl = 3;
+        s.resource.resource_leeway = 0;
     })
     .await;
     let client = app.api_client().await;
@@ -175,9 +175,10 @@ async fn expired_tokens_and_other_audiences_are_refused() {
         .contains("expired"));
 
     // APIs that want another audience refuse this issuer's default one.
-    let picky =
-        TestApp::spawn_with(|s| s.resource_audience = Some("https://api.other.example".into()))
-            .await;
+    let picky = TestApp::spawn_with(|s| {
+        s.resource.resource_audience = Some("https://api.other.example".into())
+    })
+    .await;
     let client = picky.api_client().await;
     let token = picky.client_token(&client, "bookings:read").await;
     let (status, _, body) = get(&picky.url(PROBE), Some(&token)).await;
@@ -201,7 +202,7 @@ async fn tokens_of_another_porta_are_refused() {
 
 #[tokio::test]
 async fn a_key_rotated_in_is_accepted_without_a_restart() {
-    let app = TestApp::spawn_with(|s| s.resource_jwks_refetch_interval = 1).await;
+    let app = TestApp::spawn_with(|s| s.resource.resource_jwks_refetch_interval = 1).await;
     let client = app.api_client().await;
     let first = app.client_token(&client, "bookings:read").await;
     assert_eq!(get(&app.url(PROBE), Some(&first)).await.0, 200);
@@ -231,10 +232,10 @@ async fn introspection_mode_refuses_a_revoked_token_at_once() {
     let apps_client = app.api_client().await;
     let api_client = app.confidential().await;
     let apis = ApiServer::start(|s| {
-        s.resource_issuer = Some(app.issuer.clone());
-        s.resource_validation = "introspection".into();
-        s.resource_client_id = Some(api_client.client_id.clone());
-        s.resource_client_secret = api_client.client_secret.clone();
+        s.resource.resource_issuer = Some(app.issuer.clone());
+        s.resource.resource_validation = "introspection".into();
+        s.resource.resource_client_id = Some(api_client.client_id.clone());
+        s.resource.resource_client_secret = api_client.client_secret.clone().map(Into::into);
     })
     .await;
     let probe = format!("{}{PROBE}", apis.url);
@@ -260,10 +261,10 @@ async fn introspection_mode_refuses_a_revoked_token_at_once() {
     // Wrong API credentials: the API cannot check tokens and says so (503), it does not
     // call the token invalid.
     let broken = ApiServer::start(|s| {
-        s.resource_issuer = Some(app.issuer.clone());
-        s.resource_validation = "introspection".into();
-        s.resource_client_id = Some(api_client.client_id.clone());
-        s.resource_client_secret = Some("wrong".into());
+        s.resource.resource_issuer = Some(app.issuer.clone());
+        s.resource.resource_validation = "introspection".into();
+        s.resource.resource_client_id = Some(api_client.client_id.clone());
+        s.resource.resource_client_secret = Some("wrong".into());
     })
     .await;
     let fresh = app.client_token(&apps_client, "bookings:read").await;
@@ -277,11 +278,11 @@ async fn a_short_introspection_cache_trades_revocation_delay_for_fewer_calls() {
     let apps_client = app.api_client().await;
     let api_client = app.confidential().await;
     let apis = ApiServer::start(|s| {
-        s.resource_issuer = Some(app.issuer.clone());
-        s.resource_validation = "introspection".into();
-        s.resource_client_id = Some(api_client.client_id.clone());
-        s.resource_client_secret = api_client.client_secret.clone();
-        s.resource_introspection_cache = 2;
+        s.resource.resource_issuer = Some(app.issuer.clone());
+        s.resource.resource_validation = "introspection".into();
+        s.resource.resource_client_id = Some(api_client.client_id.clone());
+        s.resource.resource_client_secret = api_client.client_secret.clone().map(Into::into);
+        s.resource.resource_introspection_cache = 2;
     })
     .await;
     let probe = format!("{}{PROBE}", apis.url);

@@ -35,7 +35,7 @@ async fn tokens_keys_and_sessions_survive_a_restart() {
         ..
     } = app;
     let app = TestApp::start(dir, database_url, master_key, |s| {
-        s.issuer = old_issuer.clone()
+        s.server.issuer = old_issuer.clone()
     })
     .await;
     let (status, body) = app

@@ -12,9 +12,9 @@ async fn app_with_sink(adjust: impl FnOnce(&mut porta::config::Settings)) -> (Te
     let sink = SmtpSink::start().await;
     let port = sink.port;
     let app = TestApp::spawn_with(move |s| {
-        s.smtp_host = Some("127.0.0.1".into());
-        s.smtp_port = port;
-        s.smtp_tls = "none".into();
+        s.mail.smtp_host = Some("127.0.0.1".into());
+        s.mail.smtp_port = port;
+        s.mail.smtp_tls = "none".into();
         adjust(s);
     })
     .await;
@@ -156,7 +156,7 @@ async fn guessable_and_short_passwords_are_refused_with_advice() {
 
 #[tokio::test]
 async fn registration_can_be_switched_off() {
-    let app = TestApp::spawn_with(|s| s.registration_enabled = false).await;
+    let app = TestApp::spawn_with(|s| s.accounts.registration_enabled = false).await;
     assert_eq!(
         Browser::new().get(&app.url("/register")).await.status(),
         404

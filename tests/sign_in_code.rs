@@ -12,9 +12,9 @@ async fn app_with_sink(adjust: impl FnOnce(&mut porta::config::Settings)) -> (Te
     let sink = SmtpSink::start().await;
     let port = sink.port;
     let app = TestApp::spawn_with(move |s| {
-        s.smtp_host = Some("127.0.0.1".into());
-        s.smtp_port = port;
-        s.smtp_tls = "none".into();
+        s.mail.smtp_host = Some("127.0.0.1".into());
+        s.mail.smtp_port = port;
+        s.mail.smtp_tls = "none".into();
         adjust(s);
     })
     .await;
@@ -105,7 +105,7 @@ async fn an_app_signs_a_person_in_with_an_emailed_code() {
 #[tokio::test]
 async fn a_code_works_once_in_its_own_browser_and_only_a_few_tries() {
     // The per-account throttle is tested with TOTP; here only the per-code limit counts.
-    let (app, sink) = app_with_sink(|s| s.login_max_failures = 50).await;
+    let (app, sink) = app_with_sink(|s| s.throttle.login_max_failures = 50).await;
     app.user(EMAIL, PASSWORD).await;
     let browser = Browser::new();
     let code_page = location(&ask_for_code(&app, &browser, "/login", EMAIL).await);
@@ -191,7 +191,7 @@ async fn a_code_works_once_in_its_own_browser_and_only_a_few_tries() {
 
 #[tokio::test]
 async fn codes_expire() {
-    let (app, sink) = app_with_sink(|s| s.otp_ttl = 3).await;
+    let (app, sink) = app_with_sink(|s| s.otp.otp_ttl = 3).await;
     app.user(EMAIL, PASSWORD).await;
     let browser = Browser::new();
     let code_page = location(&ask_for_code(&app, &browser, "/login", EMAIL).await);
@@ -255,9 +255,9 @@ async fn a_failed_delivery_is_an_error_the_person_sees() {
         .unwrap()
         .port();
     let app = TestApp::spawn_with(move |s| {
-        s.smtp_host = Some("127.0.0.1".into());
-        s.smtp_port = closed;
-        s.smtp_tls = "none".into();
+        s.mail.smtp_host = Some("127.0.0.1".into());
+        s.mail.smtp_port = closed;
+        s.mail.smtp_tls = "none".into();
     })
     .await;
     app.user(EMAIL, PASSWORD).await;
@@ -286,9 +286,9 @@ async fn without_smtp_codes_go_to_the_development_outbox() {
 #[tokio::test]
 async fn wrong_codes_count_against_the_account_across_codes() {
     let (app, sink) = app_with_sink(|s| {
-        s.login_max_failures = 3;
-        s.otp_max_sends = 10;
-        s.lock_base = 10;
+        s.throttle.login_max_failures = 3;
+        s.otp.otp_max_sends = 10;
+        s.throttle.lock_base = 10;
     })
     .await;
     app.user(EMAIL, PASSWORD).await;

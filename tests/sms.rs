@@ -9,11 +9,11 @@ async fn app_with_sms(status: u16) -> (TestApp, SmsSink) {
     let sink = SmsSink::start(status).await;
     let url = sink.url.clone();
     let app = TestApp::spawn_with(move |s| {
-        s.sms_provider = "http".into();
-        s.sms_http_url = Some(url);
-        s.sms_http_username = Some("AC1".into());
-        s.sms_http_password = Some("token".into());
-        s.sms_from = "+15005550006".into();
+        s.sms.sms_provider = "http".into();
+        s.sms.sms_http_url = Some(url);
+        s.sms.sms_http_username = Some("AC1".into());
+        s.sms.sms_http_password = Some("token".into());
+        s.sms.sms_from = "+15005550006".into();
     })
     .await;
     (app, sink)

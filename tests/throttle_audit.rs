@@ -8,20 +8,20 @@ use common::*;
 use serde_json::Value;
 
 fn strict(s: &mut porta::config::Settings) {
-    s.login_max_failures = 3;
-    s.ip_max_failures = 100;
-    s.client_auth_max_failures = 2;
+    s.throttle.login_max_failures = 3;
+    s.throttle.ip_max_failures = 100;
+    s.throttle.client_auth_max_failures = 2;
     // Locks long enough that a slow machine still meets them.
-    s.lock_base = 3;
-    s.lock_max = 6;
+    s.throttle.lock_base = 3;
+    s.throttle.lock_max = 6;
 }
 
 #[tokio::test]
 async fn failed_passwords_lock_the_account_for_a_while_then_it_opens_again() {
     let app = TestApp::spawn_with(|s| {
         strict(s);
-        s.lock_base = 3;
-        s.lock_max = 3;
+        s.throttle.lock_base = 3;
+        s.throttle.lock_max = 3;
     })
     .await;
     app.user(EMAIL, PASSWORD).await;
@@ -98,7 +98,7 @@ async fn unknown_accounts_lock_exactly_like_real_ones() {
 async fn one_ip_spraying_many_accounts_is_locked() {
     let app = TestApp::spawn_with(|s| {
         strict(s);
-        s.ip_max_failures = 4;
+        s.throttle.ip_max_failures = 4;
     })
     .await;
     let browser = Browser::new();
@@ -343,7 +343,7 @@ async fn parallel_guesses_cannot_slip_past_the_limit() {
 async fn successful_sign_ins_from_one_address_never_lock_it() {
     let app = TestApp::spawn_with(|s| {
         strict(s);
-        s.ip_max_failures = 2;
+        s.throttle.ip_max_failures = 2;
     })
     .await;
     app.user(EMAIL, PASSWORD).await;

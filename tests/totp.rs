@@ -409,8 +409,8 @@ async fn a_one_factor_session_must_sign_in_again_for_acr_mfa() {
 #[tokio::test]
 async fn failed_totp_codes_lock_the_account_for_a_while() {
     let app = TestApp::spawn_with(|s| {
-        s.login_max_failures = 2;
-        s.lock_base = 5;
+        s.throttle.login_max_failures = 2;
+        s.throttle.lock_base = 5;
     })
     .await;
     app.user(EMAIL, PASSWORD).await;

@@ -74,7 +74,7 @@ fn require_csrf(state: &AppState, req: &HttpRequest, token: &str) -> Result<(), 
 }
 
 fn registration_open(state: &AppState) -> Result<(), PageError> {
-    if state.settings.registration_enabled {
+    if state.settings.accounts.registration_enabled {
         Ok(())
     } else {
         Err(PageError::NotFound(
@@ -142,7 +142,9 @@ async fn submit_register(
     };
     let password = (!form.password.is_empty()).then(|| form.password.clone());
     if let Some(p) = &password {
-        if let Err(message) = check_password_policy(p, &email, state.settings.password_min_length) {
+        if let Err(message) =
+            check_password_policy(p, &email, state.settings.accounts.password_min_length)
+        {
             return Ok(again(message, StatusCode::BAD_REQUEST));
         }
     }
@@ -334,7 +336,7 @@ async fn submit_verify(
                 &state.pool,
                 user_id,
                 vec!["otp".into()],
-                state.settings.session_ttl,
+                state.settings.accounts.session_ttl,
                 &origin,
                 previous,
             )
@@ -478,7 +480,7 @@ async fn submit_reset(
     if let Err(message) = check_password_policy(
         &form.password,
         &identifier,
-        state.settings.password_min_length,
+        state.settings.accounts.password_min_length,
     ) {
         return Ok(again(message, StatusCode::BAD_REQUEST));
     }

@@ -506,7 +506,7 @@ async fn change_password(
     if let Err(message) = super::check_password_policy(
         &form.new_password,
         &user.email,
-        state.settings.password_min_length,
+        state.settings.accounts.password_min_length,
     ) {
         return account_page(&state, &req, &user, Some(message)).await;
     }

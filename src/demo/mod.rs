@@ -166,7 +166,7 @@ async fn callback(
             "The state does not match (possible CSRF).".into(),
         ));
     }
-    if query.get("iss").map(String::as_str) != Some(state.settings.issuer.as_str()) {
+    if query.get("iss").map(String::as_str) != Some(state.settings.server.issuer.as_str()) {
         return Err(PageError::BadRequest(
             "The iss parameter does not match (RFC 9207).".into(),
         ));
@@ -252,7 +252,7 @@ fn verify_id_token(
     let (payload, _) =
         josekit::jwt::decode_with_verifier(token, &verifier).map_err(|e| e.to_string())?;
     let claims = serde_json::Value::Object(payload.claims_set().clone());
-    if claims["iss"] != state.settings.issuer.as_str() {
+    if claims["iss"] != state.settings.server.issuer.as_str() {
         return Err("wrong issuer".into());
     }
     if claims["aud"] != client_id {

@@ -194,7 +194,7 @@ impl KeySet {
 pub fn describe(k: &KeyRow, settings: &crate::config::Settings) -> serde_json::Value {
     let retires = match k.state.as_str() {
         // The active key's planned end is the next rotation.
-        "active" => Some(k.activates_at + settings.key_rotation_period),
+        "active" => Some(k.activates_at + settings.keys.key_rotation_period),
         _ => k.retires_at,
     };
     serde_json::json!({

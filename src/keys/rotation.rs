@@ -23,8 +23,8 @@ pub struct Schedule {
 impl Schedule {
     pub fn from_settings(s: &Settings) -> Schedule {
         Schedule {
-            period: s.key_rotation_period,
-            prepublish: s.key_prepublish,
+            period: s.keys.key_rotation_period,
+            prepublish: s.keys.key_prepublish,
             retention: s.key_retention(),
         }
     }

@@ -3,6 +3,7 @@
 //! default) both go to a development outbox: files under `data_dir/outbox` and the log,
 //! so a newcomer can sign in with a code without any mail server.
 
+use secrecy::{ExposeSecret, SecretString};
 use std::path::PathBuf;
 
 use askama::Template;
@@ -36,7 +37,7 @@ enum SmsRoute {
     Http {
         url: String,
         username: Option<String>,
-        password: Option<String>,
+        password: Option<SecretString>,
         from: String,
         client: reqwest::Client,
     },
@@ -62,14 +63,15 @@ impl Notifier {
     /// Builds the notifier; a bad setting stops the start.
     pub fn from_settings(s: &Settings) -> Result<Notifier, String> {
         let from: Mailbox = s
+            .mail
             .mail_from
             .parse()
             .map_err(|e| format!("invalid setting mail_from (PORTA_MAIL_FROM): {e}"))?;
-        let outbox = s.data_dir.join("outbox");
-        let mail = match s.smtp_host.as_deref().filter(|h| !h.is_empty()) {
+        let outbox = s.server.data_dir.join("outbox");
+        let mail = match s.mail.smtp_host.as_deref().filter(|h| !h.is_empty()) {
             None => MailRoute::Outbox,
             Some(host) => {
-                let tls = match s.smtp_tls.as_str() {
+                let tls = match s.mail.smtp_tls.as_str() {
                     "none" => Tls::None,
                     mode => {
                         let params = TlsParameters::new(host.to_string()).map_err(|e| {
@@ -85,21 +87,24 @@ impl Notifier {
                     }
                 };
                 let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-                    .port(s.smtp_port)
+                    .port(s.mail.smtp_port)
                     .tls(tls)
                     .timeout(Some(std::time::Duration::from_secs(15)));
-                if let (Some(user), Some(pass)) = (&s.smtp_username, &s.smtp_password) {
-                    builder = builder.credentials(Credentials::new(user.clone(), pass.clone()));
+                if let (Some(user), Some(pass)) = (&s.mail.smtp_username, &s.mail.smtp_password) {
+                    builder = builder.credentials(Credentials::new(
+                        user.clone(),
+                        pass.expose_secret().to_string(),
+                    ));
                 }
                 MailRoute::Smtp(builder.build())
             }
         };
-        let sms = match (s.sms_provider.as_str(), &s.sms_http_url) {
+        let sms = match (s.sms.sms_provider.as_str(), &s.sms.sms_http_url) {
             ("http", Some(url)) => SmsRoute::Http {
                 url: url.clone(),
-                username: s.sms_http_username.clone(),
-                password: s.sms_http_password.clone(),
-                from: s.sms_from.clone(),
+                username: s.sms.sms_http_username.clone(),
+                password: s.sms.sms_http_password.clone(),
+                from: s.sms.sms_from.clone(),
                 client: reqwest::Client::builder()
                     .timeout(std::time::Duration::from_secs(15))
                     .build()
@@ -146,7 +151,8 @@ impl Notifier {
                         .post(url)
                         .form(&[("To", to), ("From", from.as_str()), ("Body", body)]);
                 if let Some(user) = username {
-                    request = request.basic_auth(user, password.as_deref());
+                    request =
+                        request.basic_auth(user, password.as_ref().map(|p| p.expose_secret()));
                 }
                 let resp = request
                     .send()

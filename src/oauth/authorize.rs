@@ -92,7 +92,7 @@ fn error_redirect(
     if let Some(s) = req.state {
         pairs.push(("state", s));
     }
-    pairs.push(("iss", state.settings.issuer.as_str()));
+    pairs.push(("iss", state.settings.server.issuer.as_str()));
     client_redirect(req.redirect_uri, &pairs)
 }
 
@@ -393,7 +393,7 @@ fn pkce_challenge(
 /// The subject of an id token Porta signed (expired ones are fine as hints).
 fn hint_subject(state: &AppState, hint: &str) -> Option<String> {
     let (_, claims) = state.keys.current().verify(hint)?;
-    if claims.get("iss")?.as_str()? != state.settings.issuer {
+    if claims.get("iss")?.as_str()? != state.settings.server.issuer {
         return None;
     }
     claims.get("sub")?.as_str().map(str::to_string)
@@ -462,7 +462,7 @@ async fn save_pending(
         client_id: auth.client_id.clone(),
         params: serde_json::to_string(auth).unwrap_or_default(),
         created_at: now,
-        expires_at: now + state.settings.authorization_request_ttl,
+        expires_at: now + state.settings.tokens.authorization_request_ttl,
     };
     let id = row.id.clone();
     db::run(&state.pool, move |conn| {
@@ -645,7 +645,7 @@ async fn issue_code(
         pkce: auth.pkce.clone(),
         auth_time: session.auth_time,
         amr: session.amr.clone(),
-        expires_at: now + state.settings.code_ttl,
+        expires_at: now + state.settings.tokens.code_ttl,
         used_at: None,
     };
     let issued = db::run(&state.pool, move |conn| {
@@ -673,7 +673,7 @@ async fn issue_code(
     if let Some(s) = &auth.state {
         pairs.push(("state", s));
     }
-    pairs.push(("iss", state.settings.issuer.as_str()));
+    pairs.push(("iss", state.settings.server.issuer.as_str()));
     Ok(client_redirect(&auth.redirect_uri, &pairs))
 }
 

@@ -70,7 +70,12 @@ pub async fn authenticate(
     if locked > 0 {
         return Err(too_many(locked));
     }
-    let lock = throttle::record_failure(&state.pool, key, state.settings.client_policy()).await?;
+    let lock = throttle::record_failure(
+        &state.pool,
+        key,
+        throttle::Policy::client(&state.settings.throttle),
+    )
+    .await?;
     let origin = crate::web::origin(req, &state.settings);
     audit::record(
         &state.pool,

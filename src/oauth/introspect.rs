@@ -115,7 +115,7 @@ async fn introspect_refresh(
             "sub": row.user_id,
             "exp": row.expires_at,
             "iat": row.created_at,
-            "iss": state.settings.issuer,
+            "iss": state.settings.server.issuer,
         })
     }))
 }

@@ -292,7 +292,7 @@ async fn new_refresh(
         auth_time,
         amr: amr.to_string(),
         created_at: now,
-        expires_at: now + state.settings.refresh_token_ttl,
+        expires_at: now + state.settings.tokens.refresh_token_ttl,
         rotated_at: None,
         successor_enc: None,
     };
@@ -317,7 +317,7 @@ async fn refresh_token(
     let client_id = client.id.clone();
     let successor = crypto::random_token(32);
     let successor_hash = crypto::hash_secret(&successor);
-    let ttl = state.settings.refresh_token_ttl;
+    let ttl = state.settings.tokens.refresh_token_ttl;
     let requested: Option<Vec<String>> = p.get("scope").map(|r| {
         r.split(' ')
             .filter(|s| !s.is_empty())
@@ -326,7 +326,7 @@ async fn refresh_token(
     });
     let wanted = requested.clone();
     let master = state.master.clone();
-    let grace = state.settings.refresh_reuse_grace;
+    let grace = state.settings.tokens.refresh_reuse_grace;
     let sealed_successor = master
         .seal(successor.as_bytes(), &successor_context(&hash))
         .map_err(OAuthError::server_error)?;

@@ -55,14 +55,14 @@ pub async fn roles_for(
 /// Signs an RFC 9068 access token. Times are whole seconds.
 pub fn access_token(state: &AppState, g: &AccessGrant) -> Result<IssuedAccess, KeyError> {
     let now = crate::time::now();
-    let ttl = state.settings.access_token_ttl;
+    let ttl = state.settings.tokens.access_token_ttl;
     let random = crypto::random_token(16);
     let jti = match g.family {
         Some(f) => format!("{f}.{random}"),
         None => random,
     };
     let mut claims = Map::new();
-    claims.insert("iss".into(), json!(state.settings.issuer));
+    claims.insert("iss".into(), json!(state.settings.server.issuer));
     claims.insert("sub".into(), json!(g.sub));
     claims.insert("aud".into(), json!(state.settings.audience()));
     claims.insert("client_id".into(), json!(g.client_id));
@@ -113,11 +113,14 @@ pub fn acr_for(amr: &[String]) -> &'static str {
 pub fn id_token(state: &AppState, g: &IdTokenGrant) -> Result<String, KeyError> {
     let now = crate::time::now();
     let mut claims = user_claims(g.user, g.scopes);
-    claims.insert("iss".into(), json!(state.settings.issuer));
+    claims.insert("iss".into(), json!(state.settings.server.issuer));
     claims.insert("aud".into(), json!(g.client_id));
     claims.insert("azp".into(), json!(g.client_id));
     claims.insert("iat".into(), json!(now));
-    claims.insert("exp".into(), json!(now + state.settings.id_token_ttl));
+    claims.insert(
+        "exp".into(),
+        json!(now + state.settings.tokens.id_token_ttl),
+    );
     claims.insert("auth_time".into(), json!(g.auth_time));
     if let Some(nonce) = g.nonce {
         claims.insert("nonce".into(), json!(nonce));
@@ -193,7 +196,7 @@ pub fn verify_access_signature(state: &AppState, token: &str) -> Option<Verified
         t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
     });
     let access = VerifiedAccess { verified };
-    let iss_ok = access.str("iss") == Some(state.settings.issuer.as_str());
+    let iss_ok = access.str("iss") == Some(state.settings.server.issuer.as_str());
     let live = access.exp() > crate::time::now();
     (typ_ok && iss_ok && live && access.str("jti").is_some()).then_some(access)
 }

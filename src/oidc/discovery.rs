@@ -8,7 +8,7 @@ use crate::web::AppState;
 
 /// The metadata shared by both documents.
 pub fn metadata(state: &AppState) -> Value {
-    let iss = &state.settings.issuer;
+    let iss = &state.settings.server.issuer;
     json!({
         "issuer": iss,
         "authorization_endpoint": format!("{iss}/authorize"),
@@ -69,7 +69,7 @@ pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
         // Fits the schedule: a key is published at least this long before it signs.
         .insert_header((
             header::CACHE_CONTROL,
-            format!("public, max-age={}", state.settings.jwks_max_age),
+            format!("public, max-age={}", state.settings.keys.jwks_max_age),
         ))
         .body(keys.jwks_json.clone())
 }

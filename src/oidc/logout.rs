@@ -141,7 +141,7 @@ pub async fn end_session(
 /// `(sub, aud)` of an id token Porta signed; expired tokens are fine as hints.
 fn hint_claims(state: &AppState, token: &str) -> Option<(String, String)> {
     let (_, claims) = state.keys.current().verify(token)?;
-    if claims.get("iss")?.as_str()? != state.settings.issuer {
+    if claims.get("iss")?.as_str()? != state.settings.server.issuer {
         return None;
     }
     let sub = claims.get("sub")?.as_str()?.to_string();

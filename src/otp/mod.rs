@@ -106,7 +106,7 @@ pub async fn issue_with(
 ) -> Result<String, SendError> {
     let s = &state.settings;
     let now = crate::time::now();
-    let (window, max) = (s.otp_window, s.otp_max_sends);
+    let (window, max) = (s.otp.otp_window, s.otp.otp_max_sends);
     let ident = identifier.to_string();
     let recent = db::run(&state.pool, move |conn| {
         Ok(store::sent_since(conn, &ident, now - window)?)
@@ -129,13 +129,13 @@ pub async fn issue_with(
         browser,
         tries: 0,
         created_at: now,
-        expires_at: now + s.otp_ttl,
+        expires_at: now + s.otp.otp_ttl,
         used_at: None,
         payload,
     };
     let id = row.id.clone();
     db::run(&state.pool, move |conn| Ok(store::insert(conn, &row)?)).await?;
-    let minutes = (s.otp_ttl + 59) / 60;
+    let minutes = (s.otp.otp_ttl + 59) / 60;
     match send_to {
         Some(Channel::Email(to)) => {
             let email = notify::code_email(&code, purpose.action(), minutes)?;
@@ -226,7 +226,7 @@ pub async fn check_with_payload(
     code: &str,
 ) -> Result<(String, Option<String>), CheckError> {
     let now = crate::time::now();
-    let max = state.settings.otp_max_tries;
+    let max = state.settings.otp.otp_max_tries;
     let (id, browser_hash) = (id.to_string(), browser.to_string());
     let row = db::run(&state.pool, move |conn| {
         if store::spend_try(conn, &id, now, max)? == 0 {

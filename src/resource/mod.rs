@@ -88,14 +88,14 @@ impl Caller {
 }
 
 /// How tokens are checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Mode {
     /// Verify the JWT locally with keys from the issuer's JWKS.
     Jwks,
     /// Ask the issuer's introspection endpoint (RFC 7662) with these client credentials.
     Introspection {
         client_id: String,
-        client_secret: String,
+        client_secret: secrecy::SecretString,
     },
 }
 
@@ -160,7 +160,13 @@ impl Validator {
             } => {
                 inner
                     .introspection
-                    .validate(&inner.http, &inner.config, client_id, client_secret, token)
+                    .validate(
+                        &inner.http,
+                        &inner.config,
+                        client_id,
+                        secrecy::ExposeSecret::expose_secret(client_secret),
+                        token,
+                    )
                     .await
             }
         }

@@ -144,8 +144,14 @@ pub async fn submit_login(
         resp
     };
     let policies = vec![
-        (account_key, state.settings.account_policy()),
-        (ip_key, state.settings.ip_policy()),
+        (
+            account_key,
+            crate::throttle::Policy::account(&state.settings.throttle),
+        ),
+        (
+            ip_key,
+            crate::throttle::Policy::ip(&state.settings.throttle),
+        ),
     ];
     // Counted before the password is checked, so parallel guesses cannot all get through.
     let attempt = throttle::attempt(&state.pool, policies.clone()).await?;
@@ -273,7 +279,7 @@ async fn complete_sign_in(
         &state.pool,
         user_id.clone(),
         amr,
-        state.settings.session_ttl,
+        state.settings.accounts.session_ttl,
         origin,
         previous,
     )
@@ -451,9 +457,12 @@ pub async fn verify_code(
     let policies = vec![
         (
             format!("otp:acct:{}", crate::crypto::hash_secret(&identifier)),
-            state.settings.account_policy(),
+            crate::throttle::Policy::account(&state.settings.throttle),
         ),
-        (format!("pwd:ip:{}", origin.ip), state.settings.ip_policy()),
+        (
+            format!("pwd:ip:{}", origin.ip),
+            crate::throttle::Policy::ip(&state.settings.throttle),
+        ),
     ];
     let attempt = throttle::attempt(&state.pool, policies.clone()).await?;
     if attempt.refused_for > 0 {
@@ -580,9 +589,12 @@ pub async fn verify_totp(
     let policies = vec![
         (
             format!("totp:acct:{}", user.id),
-            state.settings.account_policy(),
+            crate::throttle::Policy::account(&state.settings.throttle),
         ),
-        (format!("pwd:ip:{}", origin.ip), state.settings.ip_policy()),
+        (
+            format!("pwd:ip:{}", origin.ip),
+            crate::throttle::Policy::ip(&state.settings.throttle),
+        ),
     ];
     let attempt = throttle::attempt(&state.pool, policies.clone()).await?;
     if attempt.refused_for > 0 {

@@ -6,6 +6,7 @@
 
 pub mod store;
 
+use crate::config::ThrottleSettings;
 use crate::db::{self, DbError, DbPool};
 
 /// One kind of throttle: how many failures are free, and how long locks last.
@@ -22,6 +23,30 @@ pub struct Policy {
 }
 
 impl Policy {
+    /// The throttle for failed sign-ins of one account.
+    pub fn account(s: &ThrottleSettings) -> Policy {
+        Policy::with(s, s.login_max_failures)
+    }
+
+    /// The throttle for failed sign-ins from one IP.
+    pub fn ip(s: &ThrottleSettings) -> Policy {
+        Policy::with(s, s.ip_max_failures)
+    }
+
+    /// The throttle for failed client authentications of one client id.
+    pub fn client(s: &ThrottleSettings) -> Policy {
+        Policy::with(s, s.client_auth_max_failures)
+    }
+
+    fn with(s: &ThrottleSettings, free_failures: i64) -> Policy {
+        Policy {
+            free_failures,
+            window: s.failure_window,
+            base_lock: s.lock_base,
+            max_lock: s.lock_max,
+        }
+    }
+
     /// The lock after `failures` failures (0 while still free).
     pub fn lock_for(&self, failures: i64) -> i64 {
         let over = failures - self.free_failures;

@@ -51,7 +51,7 @@ impl AppState {
 
     /// An absolute URL on this issuer.
     pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.settings.issuer, path)
+        format!("{}{}", self.settings.server.issuer, path)
     }
 }
 
@@ -117,7 +117,7 @@ fn redirect(status: actix_web::http::StatusCode, location: &str) -> HttpResponse
 /// Where a request came from: the peer's IP (or the proxy's forwarded one when
 /// `trust_proxy_headers` is on) and the user agent.
 pub fn origin(req: &HttpRequest, settings: &crate::config::Settings) -> crate::audit::Origin {
-    let ip = if settings.trust_proxy_headers {
+    let ip = if settings.server.trust_proxy_headers {
         req.connection_info()
             .realip_remote_addr()
             .map(|a| {

@@ -61,19 +61,16 @@ pub fn test_settings(
     master_key: &str,
     dir: &std::path::Path,
 ) -> Settings {
-    Settings {
-        issuer: format!("http://127.0.0.1:{port}"),
-        bind: format!("127.0.0.1:{port}"),
-        database_url: database_url.to_string(),
-        data_dir: dir.to_path_buf(),
-        master_key: Some(master_key.to_string()),
-        db_pool_size: 4,
-        workers: 2,
-        media_dir: dir.join("media"),
-        ..Settings::default()
-    }
-    .validate()
-    .expect("valid test settings")
+    let mut s = Settings::default();
+    s.server.issuer = format!("http://127.0.0.1:{port}");
+    s.server.bind = format!("127.0.0.1:{port}");
+    s.server.data_dir = dir.to_path_buf();
+    s.server.workers = 2;
+    s.database.database_url = database_url.to_string();
+    s.database.db_pool_size = 4;
+    s.keys.master_key = Some(master_key.into());
+    s.content.media_dir = dir.join("media");
+    s.validate().expect("valid test settings")
 }
 
 impl TestApp {
