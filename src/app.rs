@@ -14,8 +14,9 @@ use crate::config::Settings;
 use crate::crypto::MasterKey;
 use crate::db::{self, DbPool};
 use crate::keys::KeyRing;
-use crate::web::{AppState, PageError};
-use crate::{bookings, content, demo, oauth, oidc, resource, sessions};
+use crate::state::AppState;
+use crate::web::PageError;
+use crate::{bookings, content, demo, oidc, pages, resource};
 
 /// Why Porta could not start.
 #[derive(Debug, thiserror::Error)]
@@ -109,8 +110,17 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     std::fs::write(path, text)
 }
 
+/// Everything a server needs: the state handlers reach, the API parts, and the demo app
+/// when `serve --demo` asked for it.
+#[derive(Clone)]
+pub struct Prepared {
+    pub state: AppState,
+    pub apis: Apis,
+    pub demo: Option<Arc<demo::DemoConfig>>,
+}
+
 /// Prepares everything a server needs.
-pub async fn prepare(settings: Settings, with_demo: bool) -> Result<AppState, StartError> {
+pub async fn prepare(settings: Settings, with_demo: bool) -> Result<Prepared, StartError> {
     let master = master_key(&settings)?;
     let notifier = crate::notify::Notifier::from_settings(&settings).map_err(StartError::Notify)?;
     tracing::info!("{}", notifier.describe());
@@ -129,21 +139,25 @@ pub async fn prepare(settings: Settings, with_demo: bool) -> Result<AppState, St
     } else {
         None
     };
+    let api_scopes: Vec<(&'static str, &'static str)> = bookings::SCOPES
+        .iter()
+        .chain(content::SCOPES)
+        .copied()
+        .collect();
     let mut state = AppState {
         settings: Arc::new(settings),
         pool,
         keys,
         master,
-        demo,
         discovery_json: String::new(),
         clients: Arc::new(crate::clients::ClientCache::new(
             std::time::Duration::from_secs(5),
         )),
         notifier: Arc::new(notifier),
-        apis,
+        api_scopes: api_scopes.into(),
     };
     state.discovery_json = oidc::discovery::metadata(&state).to_string();
-    Ok(state)
+    Ok(Prepared { state, apis, demo })
 }
 
 /// The resource-server parts (bookings, content): their database, token validator and
@@ -267,14 +281,12 @@ pub fn api_routes(cfg: &mut web::ServiceConfig, apis: &Apis) {
     );
 }
 
-/// The whole HTTP surface, top to bottom.
-pub fn routes(cfg: &mut web::ServiceConfig) {
+/// The identity provider's HTTP surface, top to bottom.
+pub fn routes(cfg: &mut web::ServiceConfig, demo: Option<Arc<demo::DemoConfig>>) {
     oidc::configure(cfg);
-    oauth::configure(cfg);
-    sessions::routes::configure(cfg);
-    crate::accounts::routes::configure(cfg);
-    crate::accounts::register::configure(cfg);
-    demo::configure(cfg);
+    crate::oauth::configure(cfg);
+    pages::configure(cfg);
+    demo::configure(cfg, demo);
     crate::ops::configure(cfg);
     crate::admin::configure(cfg);
     cfg.route("/static/porta.css", web::get().to(stylesheet));
@@ -294,9 +306,12 @@ async fn not_found() -> Result<HttpResponse, PageError> {
 }
 
 /// Starts the HTTP server on `listener`.
-pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<actix_web::dev::Server> {
+pub fn server(
+    prepared: Prepared,
+    listener: TcpListener,
+) -> std::io::Result<actix_web::dev::Server> {
+    let Prepared { state, apis, demo } = prepared;
     let workers = state.settings.server.workers;
-    let apis = state.apis.clone();
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
@@ -328,7 +343,7 @@ pub fn server(state: AppState, listener: TcpListener) -> std::io::Result<actix_w
                 }
             })
             .wrap(actix_web::middleware::Logger::new("%a %U %s %Dms").exclude("/health"))
-            .configure(routes)
+            .configure(|cfg| routes(cfg, demo.clone()))
             .default_service(web::to(not_found))
     })
     .listen(listener)?;
@@ -422,7 +437,8 @@ pub fn spawn_housekeeping(pool: DbPool, settings: Arc<Settings>) {
             let s = settings.clone();
             let result = db::run(&pool, move |conn| {
                 let now = crate::time::now();
-                oauth::store::purge_expired(conn, now)?;
+                crate::grants::store::purge_expired(conn, now)?;
+                crate::sessions::store::purge_expired(conn, now)?;
                 crate::throttle::store::purge(conn, now, s.throttle.failure_window)?;
                 crate::audit::store::purge(conn, now - s.accounts.audit_retention)?;
                 crate::otp::store::purge(conn, now - s.otp.otp_window)?;
@@ -435,4 +451,32 @@ pub fn spawn_housekeeping(pool: DbPool, settings: Arc<Settings>) {
             }
         }
     });
+}
+
+/// `porta keys rewrap`: re-seals every secret at rest (signing keys and TOTP secrets)
+/// under `new`, in one transaction: all or nothing. Returns how many were re-sealed.
+pub async fn rewrap_master_key(
+    pool: &DbPool,
+    old: &MasterKey,
+    new: &MasterKey,
+) -> Result<usize, crate::keys::KeyError> {
+    use crate::crypto::{ResealError, Resealer};
+    let resealer = Resealer {
+        old: old.clone(),
+        new: new.clone(),
+    };
+    let result = db::run(pool, move |conn| {
+        use diesel::Connection;
+        let outcome = conn.transaction::<_, ResealError, _>(|conn| {
+            Ok(crate::keys::rotation::reseal_all(conn, &resealer)?
+                + crate::mfa::reseal_all(conn, &resealer)?)
+        });
+        match outcome {
+            Ok(n) => Ok(Ok(n)),
+            Err(ResealError::Crypto(m)) => Ok(Err(m)),
+            Err(ResealError::Db(e)) => Err(e.into()),
+        }
+    })
+    .await?;
+    result.map_err(crate::keys::KeyError::Decrypt)
 }

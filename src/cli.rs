@@ -244,12 +244,13 @@ async fn serve(settings: Settings, demo: bool) -> Result<(), String> {
     if !settings.runs("idp") {
         return serve_apis(settings, listener).await;
     }
-    let state = app::prepare(settings, demo)
+    let prepared = app::prepare(settings, demo)
         .await
         .map_err(|e| e.to_string())?;
+    let state = prepared.state.clone();
     let issuer = state.settings.server.issuer.clone();
     tracing::info!(%issuer, bind = %state.settings.server.bind, "Porta is listening");
-    if state.demo.is_some() {
+    if prepared.demo.is_some() {
         println!(
             "Porta demo: open {issuer}/demo and sign in as {} / {}",
             crate::demo::DEMO_EMAIL,
@@ -258,7 +259,7 @@ async fn serve(settings: Settings, demo: bool) -> Result<(), String> {
     }
     app::spawn_housekeeping(state.pool.clone(), state.settings.clone());
     app::spawn_key_schedule(state.clone());
-    app::server(state, listener)
+    app::server(prepared, listener)
         .map_err(|e| e.to_string())?
         .await
         .map_err(|e| e.to_string())
@@ -480,7 +481,7 @@ async fn keys_rewrap(settings: Settings, new_master_key: String) -> Result<(), S
         .map_err(|e| format!("invalid --new-master-key: {e}"))?;
     let pool = open(&settings).await?;
     let old = app::master_key(&settings).map_err(|e| e.to_string())?;
-    let n = crate::keys::rotation::rewrap(&pool, &old, &new)
+    let n = app::rewrap_master_key(&pool, &old, &new)
         .await
         .map_err(|e| e.to_string())?;
     if settings.keys.master_key.is_none() && !settings.is_postgres() {

@@ -139,6 +139,37 @@ impl MasterKey {
     }
 }
 
+/// Opens secrets sealed under one master key and seals them under another (`porta keys
+/// rewrap`); each domain re-seals its own rows with it.
+pub struct Resealer {
+    pub old: MasterKey,
+    pub new: MasterKey,
+}
+
+/// Why re-sealing stopped (the caller's transaction then rolls everything back).
+#[derive(Debug)]
+pub enum ResealError {
+    Db(diesel::result::Error),
+    Crypto(String),
+}
+
+impl From<diesel::result::Error> for ResealError {
+    fn from(e: diesel::result::Error) -> Self {
+        ResealError::Db(e)
+    }
+}
+
+impl Resealer {
+    /// `sealed` (sealed under `old` with `context`) sealed anew under `new`.
+    pub fn reseal(&self, sealed: &str, context: &str) -> Result<String, ResealError> {
+        let plain = self
+            .old
+            .open(sealed, context)
+            .map_err(|e| ResealError::Crypto(format!("{context}: {e}")))?;
+        self.new.seal(&plain, context).map_err(ResealError::Crypto)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -81,10 +81,7 @@ async fn confidential_client_full_flow() {
     assert_eq!(it["nonce"], "n-456");
     assert_eq!(it["sub"], user.id.as_str());
     assert_eq!(it["amr"], serde_json::json!(["pwd"]));
-    assert_eq!(
-        it["at_hash"],
-        porta::oauth::tokens::at_hash(&access).as_str()
-    );
+    assert_eq!(it["at_hash"], porta::tokens::at_hash(&access).as_str());
     for t in ["iat", "exp", "auth_time"] {
         assert!(it[t].is_i64(), "{t} must be whole seconds");
     }

@@ -273,7 +273,9 @@ async fn turning_totp_off_needs_a_fresh_sign_in() {
         .await
         .unwrap();
     assert!(page.contains("sign in again"), "{page}");
-    assert!(porta::mfa::enabled(&app.state, &user.id).await.unwrap());
+    assert!(porta::mfa::enabled(&app.state.factors(), &user.id)
+        .await
+        .unwrap());
 }
 
 #[tokio::test]
@@ -458,7 +460,7 @@ async fn rewrap_reseals_totp_secrets_too_and_is_all_or_nothing() {
             .unwrap()
             .secret_enc
     };
-    let n = porta::keys::rotation::rewrap(&app.state.pool, &old, &new)
+    let n = porta::app::rewrap_master_key(&app.state.pool, &old, &new)
         .await
         .unwrap();
     assert!(n >= 2, "a signing key and a TOTP secret: {n}");
@@ -468,7 +470,7 @@ async fn rewrap_reseals_totp_secrets_too_and_is_all_or_nothing() {
 
     // With the wrong "old" key nothing can be opened, and nothing changes.
     let wrong = porta::crypto::MasterKey::parse(&porta::crypto::MasterKey::generate()).unwrap();
-    assert!(porta::keys::rotation::rewrap(&app.state.pool, &wrong, &old)
+    assert!(porta::app::rewrap_master_key(&app.state.pool, &wrong, &old)
         .await
         .is_err());
     assert_eq!(sealed(app.state.pool.clone(), id.clone()).await, secret);

@@ -1,7 +1,5 @@
 //! Accounts: the people who sign in (email, name, password hash).
 
-pub mod register;
-pub mod routes;
 pub mod store;
 
 use crate::crypto;

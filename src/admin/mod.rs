@@ -8,10 +8,11 @@ use serde_json::json;
 
 use crate::db;
 use crate::keys::{self, rotation};
-use crate::oauth::params::Params;
-use crate::oauth::tokens;
 use crate::oauth::OAuthError;
-use crate::web::AppState;
+use crate::state::AppState;
+use crate::tokens;
+use crate::web::bearer::{bearer, Bearer};
+use crate::web::Params;
 
 /// The scope that opens the admin API.
 pub const ADMIN_SCOPE: &str = "porta:admin";
@@ -23,16 +24,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn authorize_admin(state: &AppState, req: &HttpRequest) -> Result<(), OAuthError> {
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .ok_or_else(OAuthError::missing_token)?;
-    let access = tokens::verify_access(state, token.trim())
+    let token = match bearer(req) {
+        Bearer::Token(token) => token,
+        Bearer::Malformed => "",
+        Bearer::Missing | Bearer::NotText | Bearer::OtherScheme => {
+            return Err(OAuthError::missing_token())
+        }
+    };
+    let access = tokens::verify_access(&state.tokens(), token)
         .await?
         .ok_or_else(|| {
             OAuthError::invalid_token("the access token is invalid, expired or revoked")

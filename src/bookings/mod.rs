@@ -55,6 +55,15 @@ fn busy() -> ApiError {
 }
 
 /// The module's routes. `me` routes come before `{id}` routes, which would match them too.
+/// The scopes this API knows, in plain words for the consent page.
+pub const SCOPES: &[(&str, &str)] = &[
+    ("bookings:read", "See consultants and your appointments"),
+    (
+        "bookings:write",
+        "Book, confirm and cancel appointments for you",
+    ),
+];
+
 pub fn scope(config: Config) -> actix_web::Scope {
     use routes::{admin::*, appointments::*, consultants::*};
     use web::{delete, get, post, put, resource as at};

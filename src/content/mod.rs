@@ -29,6 +29,18 @@ pub struct Config {
 }
 
 /// The module's routes: the whole content API, top to bottom.
+/// The scopes this API knows, in plain words for the consent page.
+pub const SCOPES: &[(&str, &str)] = &[
+    (
+        "content:read",
+        "Listen to the library and see your progress and bookmarks",
+    ),
+    (
+        "content:write",
+        "Save your listening progress and bookmarks",
+    ),
+];
+
 pub fn scope(config: Config) -> actix_web::Scope {
     use web::{delete, get, head, patch, post, put};
     resource::api_scope("/api/content")

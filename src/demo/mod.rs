@@ -3,6 +3,7 @@
 //! to Porta over real HTTP, exactly as an outside app would.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
@@ -17,7 +18,8 @@ use sha2::{Digest, Sha256};
 use crate::clients::{self, store::ClientRow};
 use crate::crypto;
 use crate::db::{self, DbPool};
-use crate::web::{self as pweb, AppState, PageError};
+use crate::state::AppState;
+use crate::web::{self as pweb, PageError};
 
 /// The seeded demo client and person.
 pub const DEMO_CLIENT_ID: &str = "porta-demo";
@@ -73,11 +75,20 @@ pub async fn seed(pool: &DbPool, issuer: &str) -> Result<DemoConfig, String> {
     })
 }
 
-/// Mounts the demo routes.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/demo", web::get().to(index))
-        .route("/demo/start", web::get().to(start))
-        .route("/demo/callback", web::get().to(callback));
+/// Whether the demo runs (`serve --demo`), and its client when it does.
+#[derive(Clone)]
+struct Switch(Option<Arc<DemoConfig>>);
+
+/// Mounts the demo routes; without `demo` they answer that the demo is not enabled.
+pub fn configure(cfg: &mut web::ServiceConfig, demo: Option<Arc<DemoConfig>>) {
+    let switch = web::Data::new(Switch(demo));
+    for (path, handler) in [
+        ("/demo", web::get().to(index)),
+        ("/demo/start", web::get().to(start)),
+        ("/demo/callback", web::get().to(callback)),
+    ] {
+        cfg.service(web::resource(path).app_data(switch.clone()).route(handler));
+    }
 }
 
 #[derive(Template)]
@@ -95,15 +106,15 @@ struct ResultPage {
     logout_url: String,
 }
 
-fn demo(state: &AppState) -> Result<&DemoConfig, PageError> {
-    state
-        .demo
+fn demo(switch: &Switch) -> Result<&DemoConfig, PageError> {
+    switch
+        .0
         .as_deref()
         .ok_or_else(|| PageError::NotFound("The demo is not enabled (start with --demo).".into()))
 }
 
-async fn index(state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
-    demo(&state)?;
+async fn index(switch: web::Data<Switch>) -> Result<HttpResponse, PageError> {
+    demo(&switch)?;
     Ok(pweb::render(
         StatusCode::OK,
         &IndexPage {
@@ -116,8 +127,11 @@ async fn index(state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
 const COOKIE: &str = "porta_demo";
 
 /// Starts a sign-in: state, nonce and a PKCE verifier kept in the demo's own cookie.
-async fn start(state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
-    let cfg = demo(&state)?;
+async fn start(
+    switch: web::Data<Switch>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let cfg = demo(&switch)?;
     let (st, nonce, verifier) = (
         crypto::random_token(16),
         crypto::random_token(16),
@@ -146,11 +160,12 @@ async fn start(state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
 }
 
 async fn callback(
+    switch: web::Data<Switch>,
     state: web::Data<AppState>,
     req: HttpRequest,
     query: web::Query<HashMap<String, String>>,
 ) -> Result<HttpResponse, PageError> {
-    let cfg = demo(&state)?;
+    let cfg = demo(&switch)?;
     if let Some(error) = query.get("error") {
         return Err(PageError::BadRequest(format!("Porta answered: {error}.")));
     }

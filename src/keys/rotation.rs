@@ -9,8 +9,8 @@
 
 use super::{new_key_row, store, KeyError, KeyRow};
 use crate::config::Settings;
-use crate::crypto::MasterKey;
-use crate::db::{self, DbError, DbPool};
+use crate::crypto::{MasterKey, ResealError, Resealer};
+use crate::db::{self, DbConn, DbError, DbPool};
 
 /// The schedule, from settings.
 #[derive(Debug, Clone, Copy)]
@@ -188,50 +188,14 @@ pub async fn revoke(pool: &DbPool, master: &MasterKey, kid: &str) -> Result<bool
     Ok(gone)
 }
 
-/// Why a rewrap stopped (and rolled everything back).
-enum RewrapError {
-    Db(diesel::result::Error),
-    Crypto(String),
-}
-
-impl From<diesel::result::Error> for RewrapError {
-    fn from(e: diesel::result::Error) -> Self {
-        RewrapError::Db(e)
+/// Re-seals every signing key under the new master key (one step of `porta keys
+/// rewrap`, inside the caller's transaction). Returns how many were re-sealed.
+pub fn reseal_all(conn: &mut DbConn, resealer: &Resealer) -> Result<usize, ResealError> {
+    let mut n = 0;
+    for row in store::list(conn)? {
+        let sealed = resealer.reseal(&row.private_key_enc, &format!("signing-key:{}", row.kid))?;
+        store::set_sealed(conn, &row.kid, &sealed)?;
+        n += 1;
     }
-}
-
-/// `porta keys rewrap`: re-seals every secret at rest (signing keys and TOTP secrets)
-/// under `new`, in one transaction: all or nothing. Returns how many were re-sealed.
-pub async fn rewrap(pool: &DbPool, old: &MasterKey, new: &MasterKey) -> Result<usize, KeyError> {
-    let (old, new) = (old.clone(), new.clone());
-    let result = db::run(pool, move |conn| {
-        use diesel::Connection;
-        let reseal = |sealed: &str, context: &str| -> Result<String, RewrapError> {
-            let plain = old
-                .open(sealed, context)
-                .map_err(|e| RewrapError::Crypto(format!("{context}: {e}")))?;
-            new.seal(&plain, context).map_err(RewrapError::Crypto)
-        };
-        let outcome = conn.transaction::<_, RewrapError, _>(|conn| {
-            let mut n = 0;
-            for row in store::list(conn)? {
-                let sealed = reseal(&row.private_key_enc, &format!("signing-key:{}", row.kid))?;
-                store::set_sealed(conn, &row.kid, &sealed)?;
-                n += 1;
-            }
-            for (user_id, secret) in crate::mfa::store::all_sealed(conn)? {
-                let sealed = reseal(&secret, &format!("totp:{user_id}"))?;
-                crate::mfa::store::set_sealed(conn, &user_id, &sealed)?;
-                n += 1;
-            }
-            Ok(n)
-        });
-        match outcome {
-            Ok(n) => Ok(Ok(n)),
-            Err(RewrapError::Crypto(m)) => Ok(Err(m)),
-            Err(RewrapError::Db(e)) => Err(e.into()),
-        }
-    })
-    .await?;
-    result.map_err(KeyError::Decrypt)
+    Ok(n)
 }

@@ -6,9 +6,14 @@ pub mod store;
 use totp_rs::{Algorithm, Secret, TOTP};
 
 use crate::accounts::User;
-use crate::crypto::{self, MasterKey};
-use crate::db::{self, DbError};
-use crate::web::AppState;
+use crate::crypto::{self, MasterKey, ResealError, Resealer};
+use crate::db::{self, DbConn, DbError, DbPool};
+
+/// What second factors need: the pool, and the master key that seals TOTP secrets.
+pub struct Factors<'a> {
+    pub pool: &'a DbPool,
+    pub master: &'a MasterKey,
+}
 
 pub use store::PendingSignIn;
 
@@ -70,17 +75,17 @@ fn matching_step(t: &TOTP, code: &str, now: i64) -> Option<i64> {
 }
 
 /// True when `user_id` has TOTP switched on.
-pub async fn enabled(state: &AppState, user_id: &str) -> Result<bool, DbError> {
+pub async fn enabled(factors: &Factors<'_>, user_id: &str) -> Result<bool, DbError> {
     let id = user_id.to_string();
-    db::run(&state.pool, move |conn| {
+    db::run(factors.pool, move |conn| {
         Ok(store::totp(conn, &id)?.is_some_and(|t| t.enabled_at.is_some()))
     })
     .await
 }
 
 /// Starts enrolment: a new secret, stored sealed and not yet enabled.
-pub async fn begin(state: &AppState, user: &User) -> Result<Enrolment, MfaError> {
-    if enabled(state, &user.id).await? {
+pub async fn begin(factors: &Factors<'_>, user: &User) -> Result<Enrolment, MfaError> {
+    if enabled(factors, &user.id).await? {
         return Err(MfaError::AlreadyEnabled);
     }
     let secret = Secret::generate_secret()
@@ -94,7 +99,7 @@ pub async fn begin(state: &AppState, user: &User) -> Result<Enrolment, MfaError>
     };
     let row = store::TotpRow {
         user_id: user.id.clone(),
-        secret_enc: state
+        secret_enc: factors
             .master
             .seal(&secret, &context(&user.id))
             .map_err(MfaError::Totp)?,
@@ -102,7 +107,7 @@ pub async fn begin(state: &AppState, user: &User) -> Result<Enrolment, MfaError>
         last_step: 0,
         created_at: crate::time::now(),
     };
-    db::run(&state.pool, move |conn| {
+    db::run(factors.pool, move |conn| {
         Ok(store::put_pending_totp(conn, &row)?)
     })
     .await?;
@@ -112,12 +117,15 @@ pub async fn begin(state: &AppState, user: &User) -> Result<Enrolment, MfaError>
     })
 }
 
-async fn load(state: &AppState, user: &User) -> Result<Option<(store::TotpRow, TOTP)>, MfaError> {
+async fn load(
+    factors: &Factors<'_>,
+    user: &User,
+) -> Result<Option<(store::TotpRow, TOTP)>, MfaError> {
     let id = user.id.clone();
-    let Some(row) = db::run(&state.pool, move |conn| Ok(store::totp(conn, &id)?)).await? else {
+    let Some(row) = db::run(factors.pool, move |conn| Ok(store::totp(conn, &id)?)).await? else {
         return Ok(None);
     };
-    let secret = open(&state.master, &row)?;
+    let secret = open(factors.master, &row)?;
     Ok(Some((row, totp(secret, &user.email)?)))
 }
 
@@ -128,8 +136,12 @@ fn open(master: &MasterKey, row: &store::TotpRow) -> Result<Vec<u8>, MfaError> {
 }
 
 /// Finishes enrolment with a correct code; returns the recovery codes (shown once).
-pub async fn confirm(state: &AppState, user: &User, code: &str) -> Result<Vec<String>, MfaError> {
-    let Some((row, t)) = load(state, user).await? else {
+pub async fn confirm(
+    factors: &Factors<'_>,
+    user: &User,
+    code: &str,
+) -> Result<Vec<String>, MfaError> {
+    let Some((row, t)) = load(factors, user).await? else {
         return Err(MfaError::NoEnrolment);
     };
     if row.enabled_at.is_some() {
@@ -137,7 +149,7 @@ pub async fn confirm(state: &AppState, user: &User, code: &str) -> Result<Vec<St
     }
     let step = matching_step(&t, code, crate::time::now()).ok_or(MfaError::WrongCode)?;
     let (id, sealed) = (user.id.clone(), row.secret_enc.clone());
-    let enabled = db::run(&state.pool, move |conn| {
+    let enabled = db::run(factors.pool, move |conn| {
         Ok(store::enable_totp(
             conn,
             &id,
@@ -150,11 +162,14 @@ pub async fn confirm(state: &AppState, user: &User, code: &str) -> Result<Vec<St
     if enabled == 0 {
         return Err(MfaError::NoEnrolment);
     }
-    Ok(new_recovery_codes(state, &user.id).await?)
+    Ok(new_recovery_codes(factors, &user.id).await?)
 }
 
 /// Replaces the recovery codes; returns the new ones (shown once).
-pub async fn new_recovery_codes(state: &AppState, user_id: &str) -> Result<Vec<String>, DbError> {
+pub async fn new_recovery_codes(
+    factors: &Factors<'_>,
+    user_id: &str,
+) -> Result<Vec<String>, DbError> {
     let codes: Vec<String> = (0..RECOVERY_CODES)
         .map(|_| {
             let raw = crypto::random_token(8)
@@ -165,7 +180,7 @@ pub async fn new_recovery_codes(state: &AppState, user_id: &str) -> Result<Vec<S
         .collect();
     let hashes: Vec<String> = codes.iter().map(|c| crypto::hash_secret(c)).collect();
     let id = user_id.to_string();
-    db::run(&state.pool, move |conn| {
+    db::run(factors.pool, move |conn| {
         Ok(store::replace_recovery_codes(conn, &id, &hashes)?)
     })
     .await?;
@@ -173,19 +188,35 @@ pub async fn new_recovery_codes(state: &AppState, user_id: &str) -> Result<Vec<S
 }
 
 /// Switches TOTP off and deletes the recovery codes.
-pub async fn disable(state: &AppState, user_id: &str) -> Result<(), DbError> {
+pub async fn disable(factors: &Factors<'_>, user_id: &str) -> Result<(), DbError> {
     let id = user_id.to_string();
-    db::run(&state.pool, move |conn| {
+    db::run(factors.pool, move |conn| {
         store::delete_totp(conn, &id)?;
         Ok(())
     })
     .await
 }
 
+/// Re-seals every TOTP secret under the new master key (one step of `porta keys rewrap`,
+/// inside the caller's transaction). Returns how many were re-sealed.
+pub fn reseal_all(conn: &mut DbConn, resealer: &Resealer) -> Result<usize, ResealError> {
+    let mut n = 0;
+    for (user_id, secret) in store::all_sealed(conn)? {
+        let sealed = resealer.reseal(&secret, &context(&user_id))?;
+        store::set_sealed(conn, &user_id, &sealed)?;
+        n += 1;
+    }
+    Ok(n)
+}
+
 /// Checks a second factor: a TOTP code (each accepted once) or a recovery code (single
 /// use). Returns which one it was.
-pub async fn verify(state: &AppState, user: &User, code: &str) -> Result<&'static str, MfaError> {
-    let Some((row, t)) = load(state, user).await? else {
+pub async fn verify(
+    factors: &Factors<'_>,
+    user: &User,
+    code: &str,
+) -> Result<&'static str, MfaError> {
+    let Some((row, t)) = load(factors, user).await? else {
         return Err(MfaError::NoEnrolment);
     };
     if row.enabled_at.is_none() {
@@ -195,7 +226,7 @@ pub async fn verify(state: &AppState, user: &User, code: &str) -> Result<&'stati
     if let Some(step) = matching_step(&t, code, now) {
         let id = user.id.clone();
         // Replay defence: the step must be newer than any used before.
-        let fresh = db::run(&state.pool, move |conn| {
+        let fresh = db::run(factors.pool, move |conn| {
             Ok(store::use_step(conn, &id, step)?)
         })
         .await?;
@@ -207,7 +238,7 @@ pub async fn verify(state: &AppState, user: &User, code: &str) -> Result<&'stati
     }
     let hash = crypto::hash_secret(code.trim().to_lowercase().as_str());
     let id = user.id.clone();
-    let used = db::run(&state.pool, move |conn| {
+    let used = db::run(factors.pool, move |conn| {
         Ok(store::use_recovery_code(conn, &id, &hash, now)?)
     })
     .await?;
@@ -220,7 +251,7 @@ pub async fn verify(state: &AppState, user: &User, code: &str) -> Result<&'stati
 
 /// Parks a sign-in whose first factor (`pwd`, `otp`) is done; returns its id.
 pub async fn park(
-    state: &AppState,
+    factors: &Factors<'_>,
     user_id: &str,
     first_factor: &str,
     browser: String,
@@ -234,7 +265,7 @@ pub async fn park(
         expires_at: crate::time::now() + PENDING_TTL,
     };
     let id = row.id.clone();
-    db::run(&state.pool, move |conn| {
+    db::run(factors.pool, move |conn| {
         Ok(store::insert_pending(conn, &row)?)
     })
     .await?;
@@ -243,13 +274,13 @@ pub async fn park(
 
 /// Spends a try on a parked sign-in from `browser`; `None` when it is dead or foreign.
 pub async fn take_try(
-    state: &AppState,
+    factors: &Factors<'_>,
     id: &str,
     browser: &str,
 ) -> Result<Option<PendingSignIn>, DbError> {
     let (id, browser) = (id.to_string(), browser.to_string());
     let now = crate::time::now();
-    let found = db::run(&state.pool, move |conn| {
+    let found = db::run(factors.pool, move |conn| {
         Ok(store::spend_pending_try(conn, &id, now, PENDING_TRIES)?)
     })
     .await?;
@@ -258,9 +289,9 @@ pub async fn take_try(
 
 /// Ends a parked sign-in; true when this call ended it (so one second factor makes one
 /// session).
-pub async fn finish(state: &AppState, id: &str) -> Result<bool, DbError> {
+pub async fn finish(factors: &Factors<'_>, id: &str) -> Result<bool, DbError> {
     let id = id.to_string();
-    Ok(db::run(&state.pool, move |conn| {
+    Ok(db::run(factors.pool, move |conn| {
         Ok(store::finish_pending(conn, &id)?)
     })
     .await?

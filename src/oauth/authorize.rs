@@ -7,13 +7,15 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use oxide_auth::code_grant::extensions::Pkce;
 use serde::{Deserialize, Serialize};
 
-use super::params::Params;
-use super::{registrar, store};
+use super::registrar;
 use crate::clients::Client;
 use crate::crypto;
 use crate::db::{self, DbError};
+use crate::grants::store;
 use crate::sessions::{self, Session};
-use crate::web::{self as page, csrf, AppState, PageError};
+use crate::state::AppState;
+use crate::web::Params;
+use crate::web::{self as page, csrf, PageError};
 
 /// A validated authorization request, kept while the person signs in and consents.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -153,7 +155,7 @@ pub async fn resume(
     let params = Params::parse(req.query_string().as_bytes())
         .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
     let id = params.get("request").unwrap_or("").to_string();
-    let (auth, _) = load_pending(&state, &req, &id).await?;
+    let (auth, _) = super::handoff::load_pending(&state, &req, &id).await?;
     match proceed(&state, &req, auth, Some(id)).await? {
         Outcome::ToClient(l) | Outcome::ToPage(l) => Ok(page::found(&l)),
     }
@@ -306,8 +308,7 @@ async fn validate(
     // makes a one-factor session sign in again (OIDC Core 3.1.2.1).
     let require_mfa = p.get("acr_values").is_some_and(|v| {
         let values: Vec<&str> = v.split(' ').filter(|x| !x.is_empty()).collect();
-        values.contains(&crate::oauth::tokens::ACR_MFA)
-            && !values.contains(&crate::oauth::tokens::ACR_1FA)
+        values.contains(&crate::tokens::ACR_MFA) && !values.contains(&crate::tokens::ACR_1FA)
     });
     let id_token_hint_sub = match p.get("id_token_hint") {
         None => None,
@@ -397,55 +398,6 @@ fn hint_subject(state: &AppState, hint: &str) -> Option<String> {
         return None;
     }
     claims.get("sub")?.as_str().map(str::to_string)
-}
-
-/// Loads a pending request for this browser; expired or foreign ones are an error page.
-pub async fn load_pending(
-    state: &AppState,
-    req: &HttpRequest,
-    id: &str,
-) -> Result<(AuthRequest, i64), PageError> {
-    let expired = || {
-        PageError::BadRequest("This sign-in request has expired or is unknown. Go back to the application and start again.".into())
-    };
-    if id.is_empty() || id.len() > 100 {
-        return Err(expired());
-    }
-    let id = id.to_string();
-    let row = db::run(&state.pool, move |conn| {
-        Ok(store::find_request(conn, &id, crate::time::now())?)
-    })
-    .await?
-    .ok_or_else(expired)?;
-    let auth: AuthRequest =
-        serde_json::from_str(&row.params).map_err(|e| PageError::Internal(e.to_string()))?;
-    let (token, _) = csrf::token(req, state.secure_cookies());
-    if !crypto::constant_time_eq(&crypto::hash_secret(&token), &auth.browser) {
-        return Err(expired());
-    }
-    Ok((auth, row.created_at))
-}
-
-/// Records that the person signed in for a pending request.
-pub async fn mark_signed_in(
-    state: &AppState,
-    id: &str,
-    auth_time: i64,
-    auth: &AuthRequest,
-) -> Result<(), DbError> {
-    let mut auth = auth.clone();
-    auth.signed_in_at = Some(auth_time);
-    let json = serde_json::to_string(&auth).unwrap_or_default();
-    let id = id.to_string();
-    db::run(&state.pool, move |conn| {
-        use crate::db::schema::authorization_requests as ar;
-        use diesel::prelude::*;
-        diesel::update(ar::table.find(&id))
-            .set(ar::params.eq(json))
-            .execute(conn)?;
-        Ok(())
-    })
-    .await
 }
 
 async fn save_pending(
@@ -569,7 +521,7 @@ pub async fn decide(
     id: &str,
     allow: bool,
 ) -> Result<String, PageError> {
-    let (auth, _) = load_pending(state, req, id).await?;
+    let (auth, _) = super::handoff::load_pending(state, req, id).await?;
     let r = AuthRequestRef {
         redirect_uri: &auth.redirect_uri,
         state: auth.state.as_deref(),
@@ -580,7 +532,7 @@ pub async fn decide(
         Some(s) if !needs_login(&auth, Some(&s)) => s,
         _ => return Ok(format!("/login?request={id}")),
     };
-    let origin = page::origin(req, &state.settings);
+    let origin = state.origin(req);
     let audit_kind = if allow {
         crate::audit::kind::CONSENT_GIVEN
     } else {
@@ -675,40 +627,4 @@ async fn issue_code(
     }
     pairs.push(("iss", state.settings.server.issuer.as_str()));
     Ok(client_redirect(&auth.redirect_uri, &pairs))
-}
-
-/// Facts the sign-in and consent pages show about a pending request.
-pub struct PendingView {
-    pub auth: AuthRequest,
-    pub client_name: String,
-}
-
-/// `pending_view` for a form whose `request` field may be empty (a sign-in that no app
-/// asked for).
-pub async fn optional_pending_view(
-    state: &AppState,
-    req: &HttpRequest,
-    id: &str,
-) -> Result<Option<PendingView>, PageError> {
-    if id.is_empty() {
-        return Ok(None);
-    }
-    pending_view(state, req, id).await.map(Some)
-}
-
-/// Loads a pending request with its client's name for a page.
-pub async fn pending_view(
-    state: &AppState,
-    req: &HttpRequest,
-    id: &str,
-) -> Result<PendingView, PageError> {
-    let (auth, _) = load_pending(state, req, id).await?;
-    let client = state
-        .client(auth.client_id.clone())
-        .await?
-        .ok_or_else(|| PageError::BadRequest("The application is no longer registered.".into()))?;
-    Ok(PendingView {
-        auth,
-        client_name: client.name,
-    })
 }

@@ -7,12 +7,12 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use super::error::OAuthError;
-use super::params::Params;
 use super::registrar;
 use crate::audit;
 use crate::clients::Client;
+use crate::state::AppState;
 use crate::throttle;
-use crate::web::AppState;
+use crate::web::Params;
 
 /// Finds who is calling and checks their credentials. A client uses one method only.
 pub async fn authenticate(
@@ -76,7 +76,7 @@ pub async fn authenticate(
         throttle::Policy::client(&state.settings.throttle),
     )
     .await?;
-    let origin = crate::web::origin(req, &state.settings);
+    let origin = state.origin(req);
     audit::record(
         &state.pool,
         &origin,

@@ -6,9 +6,10 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::authorize;
-use super::params::Params;
 use crate::sessions;
-use crate::web::{self as page, csrf, AppState, PageError};
+use crate::state::AppState;
+use crate::web::Params;
+use crate::web::{self as page, csrf, PageError};
 
 /// One scope explained.
 pub struct ScopeLine {
@@ -25,19 +26,19 @@ struct ConsentPage {
     csrf: String,
 }
 
-/// Plain words for each scope.
-pub fn describe_scope(scope: &str) -> &'static str {
+/// Plain words for each scope: Porta's own, then those the APIs declare.
+pub fn describe_scope(state: &AppState, scope: &str) -> &'static str {
     match scope {
         "openid" => "Know who you are (your account identifier)",
         "profile" => "See your name",
         "email" => "See your email address",
         "offline_access" => "Stay connected while you are away (keep access until you revoke it)",
         "roles" => "See your roles (such as consultant or admin)",
-        "bookings:read" => "See consultants and your appointments",
-        "bookings:write" => "Book, confirm and cancel appointments for you",
-        "content:read" => "Listen to the library and see your progress and bookmarks",
-        "content:write" => "Save your listening progress and bookmarks",
-        _ => "Use an additional permission",
+        _ => state
+            .api_scopes
+            .iter()
+            .find(|(name, _)| *name == scope)
+            .map_or("Use an additional permission", |(_, words)| words),
     }
 }
 
@@ -49,7 +50,7 @@ pub async fn show_consent(
     let params = Params::parse(req.query_string().as_bytes())
         .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
     let id = params.get("request").unwrap_or("").to_string();
-    let view = authorize::pending_view(&state, &req, &id).await?;
+    let view = super::handoff::pending_view(&state, &req, &id).await?;
     let session = sessions::current(&state.pool, &req, state.secure_cookies()).await?;
     if authorize::needs_login(&view.auth, session.as_ref()) {
         return Ok(page::found(&format!("/login?request={id}")));
@@ -63,7 +64,7 @@ pub async fn show_consent(
             .iter()
             .map(|s| ScopeLine {
                 name: s.clone(),
-                description: describe_scope(s),
+                description: describe_scope(&state, s),
             })
             .collect(),
         request: id,

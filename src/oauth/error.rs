@@ -1,11 +1,15 @@
 //! OAuth error answers: RFC 6749 5.2 JSON from the token, introspection and revocation
 //! endpoints, RFC 6750 from protected resources.
 
+use crate::web::bearer;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 use crate::db::DbError;
+
+/// The realm of Porta's own bearer challenges.
+const REALM: &str = "porta";
 
 /// An error a protocol endpoint answers as JSON.
 #[derive(Debug, Clone)]
@@ -61,9 +65,12 @@ impl OAuthError {
         OAuthError {
             status: StatusCode::UNAUTHORIZED,
             error: "invalid_token",
-            challenge: Some(format!(
-                "Bearer realm=\"porta\", error=\"invalid_token\", error_description=\"{}\"",
-                description.replace(['"', '\\'], "")
+            challenge: Some(bearer::challenge(
+                Some(REALM),
+                &[
+                    ("error", "invalid_token"),
+                    ("error_description", &description),
+                ],
             )),
             description,
             retry_after: None,
@@ -76,7 +83,7 @@ impl OAuthError {
             status: StatusCode::UNAUTHORIZED,
             error: "invalid_request",
             description: "a bearer token is required".into(),
-            challenge: Some("Bearer realm=\"porta\"".into()),
+            challenge: Some(bearer::challenge(Some(REALM), &[])),
             retry_after: None,
         }
     }
@@ -86,8 +93,9 @@ impl OAuthError {
             status: StatusCode::FORBIDDEN,
             error: "insufficient_scope",
             description: format!("the token lacks the {scope} scope"),
-            challenge: Some(format!(
-                "Bearer realm=\"porta\", error=\"insufficient_scope\", scope=\"{scope}\""
+            challenge: Some(bearer::challenge(
+                Some(REALM),
+                &[("error", "insufficient_scope"), ("scope", scope)],
             )),
             retry_after: None,
         }

@@ -6,12 +6,12 @@ use serde_json::{json, Value};
 
 use super::client_auth;
 use super::error::OAuthError;
-use super::store;
 use super::token::form_params;
-use super::tokens;
 use crate::crypto;
 use crate::db;
-use crate::web::AppState;
+use crate::grants::store;
+use crate::state::AppState;
+use crate::tokens;
 
 fn no_store_json(body: Value) -> HttpResponse {
     HttpResponse::Ok()
@@ -62,7 +62,7 @@ fn looks_like_jwt(token: &str) -> bool {
 }
 
 async fn introspect_access(state: &AppState, token: &str) -> Result<Option<Value>, OAuthError> {
-    let Some(access) = tokens::verify_access(state, token).await? else {
+    let Some(access) = tokens::verify_access(&state.tokens(), token).await? else {
         return Ok(None);
     };
     let mut body = json!({ "active": true, "token_type": "Bearer" });
@@ -139,7 +139,7 @@ pub async fn revoke(
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish();
     if looks_like_jwt(token) {
-        if let Some(access) = tokens::verify_access(&state, token).await? {
+        if let Some(access) = tokens::verify_access(&state.tokens(), token).await? {
             if access.str("client_id") != Some(client.id.as_str()) {
                 return Err(not_yours());
             }

@@ -1,16 +1,15 @@
-//! OAuth 2.0: the authorization, token, introspection and revocation endpoints, consent,
-//! codes and refresh tokens. The only domain that imports oxide-auth.
+//! OAuth 2.0 endpoints: authorization, consent, token, introspection and revocation. The
+//! only module that imports oxide-auth; what the grants are and how tokens are minted live
+//! below it, in `grants` and `tokens`.
 
 pub mod authorize;
 pub mod client_auth;
 pub mod consent;
 pub mod error;
+pub mod handoff;
 pub mod introspect;
-pub mod params;
 pub mod registrar;
-pub mod store;
 pub mod token;
-pub mod tokens;
 
 use actix_web::web;
 

@@ -12,14 +12,14 @@ use serde::Serialize;
 
 use super::client_auth;
 use super::error::OAuthError;
-use super::params::Params;
-use super::store::{self, RefreshRow};
-use super::tokens::{self, AccessGrant, IdTokenGrant};
 use crate::accounts;
 use crate::clients::Client;
 use crate::crypto;
 use crate::db::{self, DbError};
-use crate::web::AppState;
+use crate::grants::store::{self, RefreshRow};
+use crate::state::AppState;
+use crate::tokens::{self, AccessGrant, IdTokenGrant};
+use crate::web::Params;
 
 /// A successful token response (RFC 6749 5.1).
 #[derive(Serialize)]
@@ -43,7 +43,7 @@ pub async fn token(
 ) -> Result<HttpResponse, OAuthError> {
     let params = form_params(&req, &body)?;
     let client = client_auth::authenticate(&state, &req, &params).await?;
-    let origin = crate::web::origin(&req, &state.settings);
+    let origin = state.origin(&req);
     let grant_type = params
         .get("grant_type")
         .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
@@ -160,9 +160,9 @@ async fn authorization_code(
     verify_pkce(row.pkce.as_deref(), p.get("code_verifier"))?;
     let scopes: Vec<String> = row.scope.split_whitespace().map(str::to_string).collect();
     let amr: Vec<String> = row.amr.split_whitespace().map(str::to_string).collect();
-    let roles = tokens::roles_for(state, &user.id, &scopes).await?;
+    let roles = tokens::roles_for(&state.tokens(), &user.id, &scopes).await?;
     let access = tokens::access_token(
-        state,
+        &state.tokens(),
         &AccessGrant {
             sub: &user.id,
             client_id: &client.id,
@@ -176,7 +176,7 @@ async fn authorization_code(
     let id_token = if scopes.iter().any(|s| s == "openid") {
         Some(
             tokens::id_token(
-                state,
+                &state.tokens(),
                 &IdTokenGrant {
                     user: &user,
                     client_id: &client.id,
@@ -413,9 +413,9 @@ async fn refresh_token(
     let scopes =
         requested.unwrap_or_else(|| row.scope.split_whitespace().map(str::to_string).collect());
     let scope = scopes.join(" ");
-    let roles = tokens::roles_for(state, &user.id, &scopes).await?;
+    let roles = tokens::roles_for(&state.tokens(), &user.id, &scopes).await?;
     let access = tokens::access_token(
-        state,
+        &state.tokens(),
         &AccessGrant {
             sub: &user.id,
             client_id: &client.id,
@@ -430,7 +430,7 @@ async fn refresh_token(
     let id_token = if scopes.iter().any(|s| s == "openid") {
         Some(
             tokens::id_token(
-                state,
+                &state.tokens(),
                 &IdTokenGrant {
                     user: &user,
                     client_id: &client.id,
@@ -522,7 +522,7 @@ fn client_credentials(
     };
     let scope = scopes.join(" ");
     let access = tokens::access_token(
-        state,
+        &state.tokens(),
         &AccessGrant {
             sub: &client.id,
             client_id: &client.id,

@@ -4,7 +4,7 @@ use actix_web::http::header;
 use actix_web::{web, HttpResponse};
 use serde_json::{json, Value};
 
-use crate::web::AppState;
+use crate::state::AppState;
 
 /// The metadata shared by both documents.
 pub fn metadata(state: &AppState) -> Value {
@@ -20,7 +20,7 @@ pub fn metadata(state: &AppState) -> Value {
         "end_session_endpoint": format!("{iss}/logout"),
         "scopes_supported": crate::clients::KNOWN_SCOPES
             .iter()
-            .chain(&[crate::oauth::tokens::ROLES_SCOPE])
+            .chain(&[crate::tokens::ROLES_SCOPE])
             .collect::<Vec<_>>(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -32,7 +32,7 @@ pub fn metadata(state: &AppState) -> Value {
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "acr", "amr", "azp", "name", "updated_at", "email", "email_verified"],
-        "acr_values_supported": [crate::oauth::tokens::ACR_1FA, crate::oauth::tokens::ACR_MFA],
+        "acr_values_supported": [crate::tokens::ACR_1FA, crate::tokens::ACR_MFA],
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,

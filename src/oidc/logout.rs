@@ -6,9 +6,10 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
 use crate::oauth::authorize::client_redirect;
-use crate::oauth::params::Params;
 use crate::sessions;
-use crate::web::{self as page, csrf, AppState, PageError};
+use crate::state::AppState;
+use crate::web::Params;
+use crate::web::{self as page, csrf, PageError};
 
 #[derive(Template)]
 #[template(path = "oidc/logout_confirm.html")]
@@ -112,7 +113,7 @@ pub async fn end_session(
         sessions::end(&state.pool, token).await?;
     }
     if let Some(s) = &session {
-        let origin = page::origin(&req, &state.settings);
+        let origin = state.origin(&req);
         let detail = format!("via=logout client={}", client_id.as_deref().unwrap_or("-"));
         crate::audit::record(
             &state.pool,

@@ -5,40 +5,26 @@ use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::accounts;
 use crate::db;
-use crate::oauth::params::Params;
-use crate::oauth::tokens;
 use crate::oauth::OAuthError;
-use crate::web::AppState;
+use crate::state::AppState;
+use crate::tokens;
+use crate::web::bearer::{self, Bearer};
+use crate::web::Params;
 
 /// The bearer token from the header or, for POST, a form body (RFC 6750 2.1, 2.2); never
 /// both, never the query string.
 fn bearer(req: &HttpRequest, body: &[u8]) -> Result<String, OAuthError> {
-    let from_header = match req.headers().get(header::AUTHORIZATION) {
-        Some(v) => {
-            let v = v
-                .to_str()
-                .map_err(|_| OAuthError::invalid_token("malformed Authorization header"))?;
-            match v.split_once(' ') {
-                Some((scheme, token))
-                    if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-                {
-                    Some(token.trim().to_string())
-                }
-                _ => {
-                    return Err(OAuthError::invalid_token(
-                        "the Authorization header must be Bearer",
-                    ))
-                }
-            }
+    let from_header = match bearer::bearer(req) {
+        Bearer::Missing => None,
+        Bearer::Token(token) => Some(token.to_string()),
+        Bearer::NotText => return Err(OAuthError::invalid_token("malformed Authorization header")),
+        Bearer::OtherScheme | Bearer::Malformed => {
+            return Err(OAuthError::invalid_token(
+                "the Authorization header must be Bearer",
+            ))
         }
-        None => None,
     };
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    let from_body = if req.method() == actix_web::http::Method::POST && is_form {
+    let from_body = if req.method() == actix_web::http::Method::POST && bearer::is_form(req) {
         Params::parse(body)
             .ok()
             .and_then(|p| p.get("access_token").map(str::to_string))
@@ -49,7 +35,10 @@ fn bearer(req: &HttpRequest, body: &[u8]) -> Result<String, OAuthError> {
         (Some(_), Some(_)) => {
             let mut e =
                 OAuthError::invalid_request("send the token once, not in both header and body");
-            e.challenge = Some("Bearer realm=\"porta\", error=\"invalid_request\"".into());
+            e.challenge = Some(bearer::challenge(
+                Some("porta"),
+                &[("error", "invalid_request")],
+            ));
             Err(e)
         }
         (Some(t), None) | (None, Some(t)) => Ok(t),
@@ -66,7 +55,7 @@ pub async fn userinfo(
 ) -> Result<HttpResponse, OAuthError> {
     let token = bearer(&req, &body)?;
     let invalid = || OAuthError::invalid_token("the access token is invalid, expired or revoked");
-    let access = tokens::verify_access_signature_fresh(&state, &token)
+    let access = tokens::verify_access_signature_fresh(&state.tokens(), &token)
         .await
         .ok_or_else(invalid)?;
     let scopes = access.scopes();

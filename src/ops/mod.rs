@@ -11,7 +11,7 @@ use prometheus::{
 };
 
 use crate::db;
-use crate::web::AppState;
+use crate::state::AppState;
 
 /// Porta's metrics, registered once per process.
 pub struct Metrics {

@@ -8,10 +8,17 @@ pub mod store;
 use rand::Rng;
 
 use crate::accounts;
+use crate::config::OtpSettings;
 use crate::crypto;
-use crate::db::{self, DbError};
-use crate::notify::{self, NotifyError};
-use crate::web::AppState;
+use crate::db::{self, DbError, DbPool};
+use crate::notify::{self, Notifier, NotifyError};
+
+/// What issuing and checking codes needs: the pool, the notifier and the code rules.
+pub struct Codes<'a> {
+    pub pool: &'a DbPool,
+    pub notifier: &'a Notifier,
+    pub rules: &'a OtpSettings,
+}
 
 pub use store::CodeRow;
 
@@ -84,19 +91,19 @@ impl Purpose {
 /// challenge id the code entry page carries. Without `send_to` the row still exists (with
 /// a code nobody receives), so unknown addresses are answered and limited like known ones.
 pub async fn issue(
-    state: &AppState,
+    codes: &Codes<'_>,
     purpose: Purpose,
     identifier: &str,
     user_id: Option<String>,
     send_to: Option<Channel>,
     browser: String,
 ) -> Result<String, SendError> {
-    issue_with(state, purpose, identifier, user_id, send_to, browser, None).await
+    issue_with(codes, purpose, identifier, user_id, send_to, browser, None).await
 }
 
 /// `issue` with a payload kept on the code row (see `check_with_payload`).
 pub async fn issue_with(
-    state: &AppState,
+    codes: &Codes<'_>,
     purpose: Purpose,
     identifier: &str,
     user_id: Option<String>,
@@ -104,11 +111,11 @@ pub async fn issue_with(
     browser: String,
     payload: Option<String>,
 ) -> Result<String, SendError> {
-    let s = &state.settings;
+    let s = codes.rules;
     let now = crate::time::now();
-    let (window, max) = (s.otp.otp_window, s.otp.otp_max_sends);
+    let (window, max) = (s.otp_window, s.otp_max_sends);
     let ident = identifier.to_string();
-    let recent = db::run(&state.pool, move |conn| {
+    let recent = db::run(codes.pool, move |conn| {
         Ok(store::sent_since(conn, &ident, now - window)?)
     })
     .await?;
@@ -129,20 +136,20 @@ pub async fn issue_with(
         browser,
         tries: 0,
         created_at: now,
-        expires_at: now + s.otp.otp_ttl,
+        expires_at: now + s.otp_ttl,
         used_at: None,
         payload,
     };
     let id = row.id.clone();
-    db::run(&state.pool, move |conn| Ok(store::insert(conn, &row)?)).await?;
-    let minutes = (s.otp.otp_ttl + 59) / 60;
+    db::run(codes.pool, move |conn| Ok(store::insert(conn, &row)?)).await?;
+    let minutes = (s.otp_ttl + 59) / 60;
     match send_to {
         Some(Channel::Email(to)) => {
             let email = notify::code_email(&code, purpose.action(), minutes)?;
-            state.notifier.send_email(&to, email).await?;
+            codes.notifier.send_email(&to, email).await?;
         }
         Some(Channel::Sms(to)) => {
-            state
+            codes
                 .notifier
                 .send_sms(&to, &notify::code_sms(&code, purpose.action(), minutes))
                 .await?;
@@ -154,14 +161,14 @@ pub async fn issue_with(
 
 /// Sends a sign-in code to `email` if it names a verified account.
 pub async fn send_sign_in_code(
-    state: &AppState,
+    codes: &Codes<'_>,
     email: &str,
     browser: String,
 ) -> Result<String, SendError> {
     let identifier =
         accounts::normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
     let ident = identifier.clone();
-    let user = db::run(&state.pool, move |conn| {
+    let user = db::run(codes.pool, move |conn| {
         Ok(accounts::store::find_by_email(conn, &ident)?)
     })
     .await?
@@ -170,18 +177,18 @@ pub async fn send_sign_in_code(
         Some(u) => (Some(u.id), Some(Channel::Email(u.email))),
         None => (None, None),
     };
-    issue(state, Purpose::SignIn, &identifier, user_id, to, browser).await
+    issue(codes, Purpose::SignIn, &identifier, user_id, to, browser).await
 }
 
 /// Sends a sign-in code by SMS to `phone` if an account confirmed that number.
 pub async fn send_sign_in_sms(
-    state: &AppState,
+    codes: &Codes<'_>,
     phone: &str,
     browser: String,
 ) -> Result<String, SendError> {
     let identifier = accounts::normalize_phone(phone).unwrap_or_else(|_| phone.trim().to_string());
     let ident = identifier.clone();
-    let user = db::run(&state.pool, move |conn| {
+    let user = db::run(codes.pool, move |conn| {
         Ok(accounts::store::find_by_phone(conn, &ident)?)
     })
     .await?;
@@ -189,46 +196,46 @@ pub async fn send_sign_in_sms(
         Some(u) => (Some(u.id), Some(Channel::Sms(identifier.clone()))),
         None => (None, None),
     };
-    issue(state, Purpose::SignIn, &identifier, user_id, to, browser).await
+    issue(codes, Purpose::SignIn, &identifier, user_id, to, browser).await
 }
 
 /// Checks a sign-in code; on success returns the account id.
 pub async fn check_sign_in_code(
-    state: &AppState,
+    codes: &Codes<'_>,
     id: &str,
     browser: &str,
     code: &str,
 ) -> Result<String, CheckError> {
-    check(state, Purpose::SignIn, id, browser, code).await
+    check(codes, Purpose::SignIn, id, browser, code).await
 }
 
 /// Checks a code for challenge `id` and `purpose` from `browser`; on success returns the
 /// account id. Each call spends a try first (one statement), so parallel guesses cannot
 /// exceed the cap.
 pub async fn check(
-    state: &AppState,
+    codes: &Codes<'_>,
     purpose: Purpose,
     id: &str,
     browser: &str,
     code: &str,
 ) -> Result<String, CheckError> {
-    check_with_payload(state, purpose, id, browser, code)
+    check_with_payload(codes, purpose, id, browser, code)
         .await
         .map(|(user, _)| user)
 }
 
 /// `check`, also returning the payload stored with the code.
 pub async fn check_with_payload(
-    state: &AppState,
+    codes: &Codes<'_>,
     purpose: Purpose,
     id: &str,
     browser: &str,
     code: &str,
 ) -> Result<(String, Option<String>), CheckError> {
     let now = crate::time::now();
-    let max = state.settings.otp.otp_max_tries;
+    let max = codes.rules.otp_max_tries;
     let (id, browser_hash) = (id.to_string(), browser.to_string());
-    let row = db::run(&state.pool, move |conn| {
+    let row = db::run(codes.pool, move |conn| {
         if store::spend_try(conn, &id, now, max)? == 0 {
             return Ok(None);
         }
@@ -259,7 +266,7 @@ pub async fn check_with_payload(
         return Err(CheckError::Wrong);
     };
     let id = row.id.clone();
-    let used = db::run(&state.pool, move |conn| Ok(store::use_up(conn, &id, now)?))
+    let used = db::run(codes.pool, move |conn| Ok(store::use_up(conn, &id, now)?))
         .await
         .map_err(|_| CheckError::Dead)?;
     if used == 1 {
@@ -270,10 +277,10 @@ pub async fn check_with_payload(
 }
 
 /// The address a challenge was sent to (for the code entry page), if it is live.
-pub async fn challenge_identifier(state: &AppState, id: &str) -> Result<Option<String>, DbError> {
+pub async fn challenge_identifier(pool: &DbPool, id: &str) -> Result<Option<String>, DbError> {
     let id = id.to_string();
     let now = crate::time::now();
-    db::run(&state.pool, move |conn| {
+    db::run(pool, move |conn| {
         Ok(store::find(conn, &id)?
             .filter(|r| r.used_at.is_none() && r.expires_at > now)
             .map(|r| r.identifier))

@@ -4,6 +4,8 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
+use crate::web::bearer;
+
 /// Why an API request was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -61,10 +63,6 @@ impl From<diesel::result::Error> for ApiError {
     }
 }
 
-fn quoted(s: &str) -> String {
-    s.replace(['"', '\\'], "'")
-}
-
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -83,15 +81,15 @@ impl ResponseError for ApiError {
         resp.insert_header((header::CACHE_CONTROL, "no-store"));
         let (code, description) = match self {
             ApiError::NoToken => {
-                resp.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+                resp.insert_header((header::WWW_AUTHENTICATE, bearer::challenge(None, &[])));
                 ("invalid_request", "a bearer token is required".to_string())
             }
             ApiError::InvalidToken(why) => {
                 resp.insert_header((
                     header::WWW_AUTHENTICATE,
-                    format!(
-                        "Bearer error=\"invalid_token\", error_description=\"{}\"",
-                        quoted(why)
+                    bearer::challenge(
+                        None,
+                        &[("error", "invalid_token"), ("error_description", why)],
                     ),
                 ));
                 ("invalid_token", why.clone())
@@ -99,10 +97,7 @@ impl ResponseError for ApiError {
             ApiError::InsufficientScope(scope) => {
                 resp.insert_header((
                     header::WWW_AUTHENTICATE,
-                    format!(
-                        "Bearer error=\"insufficient_scope\", scope=\"{}\"",
-                        quoted(scope)
-                    ),
+                    bearer::challenge(None, &[("error", "insufficient_scope"), ("scope", scope)]),
                 ));
                 ("insufficient_scope", self.to_string())
             }

@@ -13,6 +13,7 @@ mod introspection;
 mod jwks;
 mod page;
 
+use crate::web::bearer::Bearer;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -176,22 +177,14 @@ impl Validator {
 /// The token of an `Authorization: Bearer` header (RFC 6750 2.1). Tokens in query strings
 /// and form bodies are not accepted: they leak into logs and browser history.
 fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
-    let header = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .ok_or(ApiError::NoToken)?;
-    let value = header
-        .to_str()
-        .map_err(|_| ApiError::InvalidRequest("the Authorization header is not text".into()))?;
-    let (scheme, token) = value.split_once(' ').ok_or(ApiError::NoToken)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(ApiError::NoToken);
+    match crate::web::bearer::bearer(req) {
+        Bearer::Token(token) => Ok(token),
+        Bearer::Missing | Bearer::OtherScheme => Err(ApiError::NoToken),
+        Bearer::NotText => Err(ApiError::InvalidRequest(
+            "the Authorization header is not text".into(),
+        )),
+        Bearer::Malformed => Err(ApiError::InvalidToken("the token is malformed".into())),
     }
-    let token = token.trim();
-    if token.is_empty() || token.len() > 8192 {
-        return Err(ApiError::InvalidToken("the token is malformed".into()));
-    }
-    Ok(token)
 }
 
 impl FromRequest for Caller {

@@ -1,6 +1,5 @@
 //! Browser sessions: server-side rows keyed by the SHA-256 of a random cookie value.
 
-pub mod routes;
 pub mod store;
 
 use actix_web::cookie::{Cookie, SameSite};

@@ -84,3 +84,9 @@ pub fn touch(conn: &mut DbConn, id_hash: &str, now: i64) -> QueryResult<usize> {
         .set(browser_sessions::last_seen_at.eq(now))
         .execute(conn)
 }
+
+/// Deletes expired sessions (housekeeping).
+pub fn purge_expired(conn: &mut DbConn, now: i64) -> QueryResult<usize> {
+    diesel::delete(browser_sessions::table.filter(browser_sessions::expires_at.le(now)))
+        .execute(conn)
+}

@@ -1,59 +1,19 @@
-//! The HTTP frame shared by every domain: application state, error pages, CSRF,
-//! security headers and page rendering.
+//! The HTTP toolkit every page and API module shares, and nothing domain-specific: page
+//! rendering, the error page, CSRF, security headers, CORS, redirects, request parameters,
+//! bearer tokens and where a request came from. A leaf: it imports no other module of
+//! Porta's but `db` and `crypto`.
 
+pub mod bearer;
 pub mod csrf;
 pub mod error;
-
-use std::sync::Arc;
+pub mod params;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 
-use crate::config::Settings;
-use crate::crypto::MasterKey;
-use crate::db::DbPool;
-use crate::keys::KeyRing;
-
 pub use error::PageError;
-
-/// What every handler can reach.
-#[derive(Clone)]
-pub struct AppState {
-    pub settings: Arc<Settings>,
-    pub pool: DbPool,
-    pub keys: KeyRing,
-    pub master: MasterKey,
-    pub demo: Option<Arc<crate::demo::DemoConfig>>,
-    /// The discovery document, rendered once at start.
-    pub discovery_json: String,
-    /// Recently read clients.
-    pub clients: Arc<crate::clients::ClientCache>,
-    /// Email (and SMS) delivery.
-    pub notifier: Arc<crate::notify::Notifier>,
-    /// The resource-server parts served beside the identity provider.
-    pub apis: crate::app::Apis,
-}
-
-impl AppState {
-    /// Secure, `__Host-` cookies when the issuer is https.
-    pub fn secure_cookies(&self) -> bool {
-        self.settings.secure_cookies()
-    }
-
-    /// A registered client (briefly cached; see `ClientCache`).
-    pub async fn client(
-        &self,
-        id: String,
-    ) -> Result<Option<crate::clients::Client>, crate::db::DbError> {
-        self.clients.get(&self.pool, id).await
-    }
-
-    /// An absolute URL on this issuer.
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.settings.server.issuer, path)
-    }
-}
+pub use params::Params;
 
 /// The security headers every response carries (unless a handler set its own).
 pub fn security_headers() -> actix_web::middleware::DefaultHeaders {
@@ -114,10 +74,9 @@ fn redirect(status: actix_web::http::StatusCode, location: &str) -> HttpResponse
     }
 }
 
-/// Where a request came from: the peer's IP (or the proxy's forwarded one when
-/// `trust_proxy_headers` is on) and the user agent.
-pub fn origin(req: &HttpRequest, settings: &crate::config::Settings) -> crate::audit::Origin {
-    let ip = if settings.server.trust_proxy_headers {
+/// The client's IP: the peer's, or with `trust_proxy` the one the proxy forwarded.
+pub fn client_ip(req: &HttpRequest, trust_proxy: bool) -> String {
+    if trust_proxy {
         req.connection_info()
             .realip_remote_addr()
             .map(|a| {
@@ -133,14 +92,16 @@ pub fn origin(req: &HttpRequest, settings: &crate::config::Settings) -> crate::a
         req.peer_addr()
             .map(|a| a.ip().to_string())
             .unwrap_or_default()
-    };
-    let user_agent = req
-        .headers()
+    }
+}
+
+/// The user agent, at most 300 characters.
+pub fn user_agent(req: &HttpRequest) -> String {
+    req.headers()
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .chars()
         .take(300)
-        .collect();
-    crate::audit::Origin { ip, user_agent }
+        .collect()
 }

@@ -13,7 +13,7 @@ use diesel::Connection;
 use porta::clients::{CreatedClient, NewClient};
 use porta::config::Settings;
 use porta::crypto::MasterKey;
-use porta::web::AppState;
+use porta::state::AppState;
 use reqwest::redirect::Policy;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -125,8 +125,9 @@ impl TestApp {
         let port = listener.local_addr().expect("addr").port();
         let mut settings = test_settings(port, &database_url, &master_key, dir.path());
         adjust(&mut settings);
-        let state = porta::app::prepare(settings, demo).await.expect("prepare");
-        let server = porta::app::server(state.clone(), listener).expect("server");
+        let prepared = porta::app::prepare(settings, demo).await.expect("prepare");
+        let state = prepared.state.clone();
+        let server = porta::app::server(prepared, listener).expect("server");
         porta::app::spawn_key_schedule(state.clone());
         tokio::spawn(server);
         TestApp {

@@ -6,12 +6,23 @@ use base64::Engine;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::store;
 use crate::accounts::User;
-use crate::crypto;
-use crate::db::{self, DbConn, DbError};
-use crate::keys::KeyError;
-use crate::web::AppState;
+use crate::config::TokenSettings;
+use crate::crypto::{self, MasterKey};
+use crate::db::{self, DbConn, DbError, DbPool};
+use crate::grants::store;
+use crate::keys::{KeyError, KeyRing};
+
+/// What minting and checking tokens needs: the key ring (and the pool and master key to
+/// reload it), the issuer, the access tokens' audience and the lifetimes.
+pub struct Tokens<'a> {
+    pub keys: &'a KeyRing,
+    pub pool: &'a DbPool,
+    pub master: &'a MasterKey,
+    pub issuer: &'a str,
+    pub audience: String,
+    pub ttl: &'a TokenSettings,
+}
 
 /// A freshly signed access token.
 pub struct IssuedAccess {
@@ -37,7 +48,7 @@ pub const ROLES_SCOPE: &str = "roles";
 /// The roles of `user_id` when `scopes` include `roles` (read at every issue, so a
 /// refresh picks up role changes).
 pub async fn roles_for(
-    state: &AppState,
+    tokens: &Tokens<'_>,
     user_id: &str,
     scopes: &[String],
 ) -> Result<Option<Vec<String>>, DbError> {
@@ -45,7 +56,7 @@ pub async fn roles_for(
         return Ok(None);
     }
     let user_id = user_id.to_string();
-    let roles = db::run(&state.pool, move |conn| {
+    let roles = db::run(tokens.pool, move |conn| {
         Ok(crate::accounts::store::roles(conn, &user_id)?)
     })
     .await?;
@@ -53,18 +64,18 @@ pub async fn roles_for(
 }
 
 /// Signs an RFC 9068 access token. Times are whole seconds.
-pub fn access_token(state: &AppState, g: &AccessGrant) -> Result<IssuedAccess, KeyError> {
+pub fn access_token(tokens: &Tokens<'_>, g: &AccessGrant) -> Result<IssuedAccess, KeyError> {
     let now = crate::time::now();
-    let ttl = state.settings.tokens.access_token_ttl;
+    let ttl = tokens.ttl.access_token_ttl;
     let random = crypto::random_token(16);
     let jti = match g.family {
         Some(f) => format!("{f}.{random}"),
         None => random,
     };
     let mut claims = Map::new();
-    claims.insert("iss".into(), json!(state.settings.server.issuer));
+    claims.insert("iss".into(), json!(tokens.issuer));
     claims.insert("sub".into(), json!(g.sub));
-    claims.insert("aud".into(), json!(state.settings.audience()));
+    claims.insert("aud".into(), json!(tokens.audience));
     claims.insert("client_id".into(), json!(g.client_id));
     claims.insert("scope".into(), json!(g.scope));
     claims.insert("iat".into(), json!(now));
@@ -77,7 +88,7 @@ pub fn access_token(state: &AppState, g: &AccessGrant) -> Result<IssuedAccess, K
     if let Some(roles) = g.roles {
         claims.insert("roles".into(), json!(roles));
     }
-    let token = state.keys.current().sign("at+jwt", claims)?;
+    let token = tokens.keys.current().sign("at+jwt", claims)?;
     Ok(IssuedAccess {
         token,
         expires_in: ttl,
@@ -110,17 +121,14 @@ pub fn acr_for(amr: &[String]) -> &'static str {
 }
 
 /// Signs an OIDC id token (Core 2, 3.1.3.6).
-pub fn id_token(state: &AppState, g: &IdTokenGrant) -> Result<String, KeyError> {
+pub fn id_token(tokens: &Tokens<'_>, g: &IdTokenGrant) -> Result<String, KeyError> {
     let now = crate::time::now();
     let mut claims = user_claims(g.user, g.scopes);
-    claims.insert("iss".into(), json!(state.settings.server.issuer));
+    claims.insert("iss".into(), json!(tokens.issuer));
     claims.insert("aud".into(), json!(g.client_id));
     claims.insert("azp".into(), json!(g.client_id));
     claims.insert("iat".into(), json!(now));
-    claims.insert(
-        "exp".into(),
-        json!(now + state.settings.tokens.id_token_ttl),
-    );
+    claims.insert("exp".into(), json!(now + tokens.ttl.id_token_ttl));
     claims.insert("auth_time".into(), json!(g.auth_time));
     if let Some(nonce) = g.nonce {
         claims.insert("nonce".into(), json!(nonce));
@@ -132,7 +140,7 @@ pub fn id_token(state: &AppState, g: &IdTokenGrant) -> Result<String, KeyError> 
     if let Some(at) = g.access_token {
         claims.insert("at_hash".into(), json!(at_hash(at)));
     }
-    state.keys.current().sign("JWT", claims)
+    tokens.keys.current().sign("JWT", claims)
 }
 
 /// Left half of SHA-256 of the access token, base64url (OIDC Core 3.1.3.6).
@@ -190,13 +198,13 @@ impl VerifiedAccess {
 
 /// Checks an access token's signature by a key Porta publishes, `typ`, issuer and expiry;
 /// no database. Whether it was revoked is `is_revoked`'s question.
-pub fn verify_access_signature(state: &AppState, token: &str) -> Option<VerifiedAccess> {
-    let verified = state.keys.current().verify_cached(token)?;
+pub fn verify_access_signature(tokens: &Tokens<'_>, token: &str) -> Option<VerifiedAccess> {
+    let verified = tokens.keys.current().verify_cached(token)?;
     let typ_ok = verified.typ.as_deref().is_some_and(|t| {
         t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
     });
     let access = VerifiedAccess { verified };
-    let iss_ok = access.str("iss") == Some(state.settings.server.issuer.as_str());
+    let iss_ok = access.str("iss") == Some(tokens.issuer);
     let live = access.exp() > crate::time::now();
     (typ_ok && iss_ok && live && access.str("jti").is_some()).then_some(access)
 }
@@ -204,18 +212,18 @@ pub fn verify_access_signature(state: &AppState, token: &str) -> Option<Verified
 /// `verify_access_signature`, reloading the keys once when the token names a key this
 /// node has not loaded yet (another node rotated moments ago).
 pub async fn verify_access_signature_fresh(
-    state: &AppState,
+    tokens: &Tokens<'_>,
     token: &str,
 ) -> Option<VerifiedAccess> {
-    if let Some(access) = verify_access_signature(state, token) {
+    if let Some(access) = verify_access_signature(tokens, token) {
         return Some(access);
     }
-    if state
+    if tokens
         .keys
-        .reload_for_unknown_kid(token, &state.pool, &state.master)
+        .reload_for_unknown_kid(token, tokens.pool, tokens.master)
         .await
     {
-        return verify_access_signature(state, token);
+        return verify_access_signature(tokens, token);
     }
     None
 }
@@ -235,13 +243,13 @@ pub fn is_revoked(conn: &mut DbConn, access: &VerifiedAccess) -> diesel::QueryRe
 /// Checks an access token completely: signature, `typ`, issuer, expiry, and that neither
 /// it nor its grant family was revoked. `Ok(None)` for any token that is not valid.
 pub async fn verify_access(
-    state: &AppState,
+    tokens: &Tokens<'_>,
     token: &str,
 ) -> Result<Option<VerifiedAccess>, DbError> {
-    let Some(access) = verify_access_signature_fresh(state, token).await else {
+    let Some(access) = verify_access_signature_fresh(tokens, token).await else {
         return Ok(None);
     };
-    db::run(&state.pool, move |conn| {
+    db::run(tokens.pool, move |conn| {
         Ok((!is_revoked(conn, &access)?).then_some(access))
     })
     .await

@@ -7,11 +7,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::accounts;
 use crate::audit::{self, kind};
 use crate::db;
 use crate::mfa;
 use crate::sessions::{self, Session};
-use crate::web::{self as page, csrf, AppState, PageError};
+use crate::state::AppState;
+use crate::web::{self as page, csrf, PageError};
 
 /// How recent a sign-in must be to change second factors (seconds).
 const FRESH_SIGN_IN: i64 = 300;
@@ -147,12 +149,15 @@ struct ConfirmPage {
 async fn signed_in(
     state: &AppState,
     req: &HttpRequest,
-) -> Result<Option<(Session, crate::accounts::User)>, PageError> {
+) -> Result<Option<(Session, accounts::User)>, PageError> {
     let Some(session) = sessions::current(&state.pool, req, state.secure_cookies()).await? else {
         return Ok(None);
     };
     let id = session.user_id.clone();
-    let user = db::run(&state.pool, move |conn| Ok(super::store::find(conn, &id)?)).await?;
+    let user = db::run(&state.pool, move |conn| {
+        Ok(accounts::store::find(conn, &id)?)
+    })
+    .await?;
     Ok(user.map(|u| (session, u)))
 }
 
@@ -163,7 +168,7 @@ fn to_login() -> HttpResponse {
 async fn account_page(
     state: &AppState,
     req: &HttpRequest,
-    user: &crate::accounts::User,
+    user: &accounts::User,
     message: Option<String>,
 ) -> Result<HttpResponse, PageError> {
     let id = user.id.clone();
@@ -174,7 +179,7 @@ async fn account_page(
                 mfa::store::totp(conn, &id)?.is_some_and(|t| t.enabled_at.is_some()),
                 mfa::store::unused_recovery_codes(conn, &id)?,
                 sessions::store::list_for_user(conn, &id, crate::time::now())?,
-                crate::oauth::store::consents_of_user(conn, &id)?,
+                crate::grants::store::consents_of_user(conn, &id)?,
             ))
         })
         .await?;
@@ -253,7 +258,7 @@ async fn setup_totp(
     let Some((_, user)) = signed_in(&state, &req).await? else {
         return Ok(to_login());
     };
-    match mfa::begin(&state, &user).await {
+    match mfa::begin(&state.factors(), &user).await {
         Ok(e) => Ok(page::render(
             StatusCode::OK,
             &SetupPage {
@@ -286,9 +291,9 @@ async fn enable_totp(
     let Some((_, user)) = signed_in(&state, &req).await? else {
         return Ok(to_login());
     };
-    match mfa::confirm(&state, &user, &form.code).await {
+    match mfa::confirm(&state.factors(), &user, &form.code).await {
         Ok(codes) => {
-            let origin = page::origin(&req, &state.settings);
+            let origin = state.origin(&req);
             audit::record(
                 &state.pool,
                 &origin,
@@ -336,8 +341,8 @@ async fn disable_totp(
     if !fresh(&session) {
         return account_page(&state, &req, &user, Some("For your safety, sign in again (sign out, then in) before turning off two-step verification.".into())).await;
     }
-    mfa::disable(&state, &user.id).await?;
-    let origin = page::origin(&req, &state.settings);
+    mfa::disable(&state.factors(), &user.id).await?;
+    let origin = state.origin(&req);
     audit::record(
         &state.pool,
         &origin,
@@ -366,7 +371,7 @@ async fn regenerate_codes(
     let Some((session, user)) = signed_in(&state, &req).await? else {
         return Ok(to_login());
     };
-    if !fresh(&session) || !mfa::enabled(&state, &user.id).await? {
+    if !fresh(&session) || !mfa::enabled(&state.factors(), &user.id).await? {
         return account_page(
             &state,
             &req,
@@ -375,7 +380,7 @@ async fn regenerate_codes(
         )
         .await;
     }
-    let codes = mfa::new_recovery_codes(&state, &user.id).await?;
+    let codes = mfa::new_recovery_codes(&state.factors(), &user.id).await?;
     Ok(page::render(StatusCode::OK, &CodesPage { codes }))
 }
 
@@ -393,11 +398,11 @@ async fn sign_out_everywhere(
     let id = user.id.clone();
     let ended = db::run(&state.pool, move |conn| {
         let n = sessions::store::delete_for_user(conn, &id)?;
-        crate::oauth::store::revoke_families_of_user(conn, &id)?;
+        crate::grants::store::revoke_families_of_user(conn, &id)?;
         Ok(n)
     })
     .await?;
-    let origin = page::origin(&req, &state.settings);
+    let origin = state.origin(&req);
     audit::record(
         &state.pool,
         &origin,
@@ -428,7 +433,7 @@ async fn end_session(
     })
     .await?;
     if ended == 1 {
-        let origin = page::origin(&req, &state.settings);
+        let origin = state.origin(&req);
         audit::record(
             &state.pool,
             &origin,
@@ -454,10 +459,10 @@ async fn revoke_app(
     };
     let (id, client) = (user.id.clone(), form.client_id.clone());
     db::run(&state.pool, move |conn| {
-        Ok(crate::oauth::store::revoke_consent(conn, &id, &client)?)
+        Ok(crate::grants::store::revoke_consent(conn, &id, &client)?)
     })
     .await?;
-    let origin = page::origin(&req, &state.settings);
+    let origin = state.origin(&req);
     audit::record(
         &state.pool,
         &origin,
@@ -488,7 +493,7 @@ async fn change_password(
         return Ok(to_login());
     };
     let current_ok = match &user.password_hash {
-        Some(_) => super::authenticate(&state.pool, &user.email, form.current_password.clone())
+        Some(_) => accounts::authenticate(&state.pool, &user.email, form.current_password.clone())
             .await?
             .is_some(),
         // A passwordless account sets its first password with its session alone.
@@ -503,25 +508,25 @@ async fn change_password(
         )
         .await;
     }
-    if let Err(message) = super::check_password_policy(
+    if let Err(message) = accounts::check_password_policy(
         &form.new_password,
         &user.email,
         state.settings.accounts.password_min_length,
     ) {
         return account_page(&state, &req, &user, Some(message)).await;
     }
-    let hash = super::hash_off_thread(form.new_password.clone())
+    let hash = accounts::hash_off_thread(form.new_password.clone())
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?;
     let (id, keep) = (user.id.clone(), session.id_hash.clone());
     db::run(&state.pool, move |conn| {
-        super::store::set_password(conn, &id, &hash)?;
+        accounts::store::set_password(conn, &id, &hash)?;
         sessions::store::delete_others(conn, &id, &keep)?;
-        crate::oauth::store::revoke_families_of_user(conn, &id)?;
+        crate::grants::store::revoke_families_of_user(conn, &id)?;
         Ok(())
     })
     .await?;
-    let origin = page::origin(&req, &state.settings);
+    let origin = state.origin(&req);
     audit::record(
         &state.pool,
         &origin,
@@ -551,13 +556,13 @@ async fn add_phone(
     let Some((_, user)) = signed_in(&state, &req).await? else {
         return Ok(to_login());
     };
-    let phone = match super::normalize_phone(&form.phone) {
+    let phone = match accounts::normalize_phone(&form.phone) {
         Ok(p) => p,
         Err(e) => return account_page(&state, &req, &user, Some(format!("{e}."))).await,
     };
     let p = phone.clone();
     let holder = db::run(&state.pool, move |conn| {
-        Ok(super::store::find_by_phone(conn, &p)?)
+        Ok(accounts::store::find_by_phone(conn, &p)?)
     })
     .await?;
     // A number another account has gets no SMS; the next page looks the same.
@@ -601,7 +606,7 @@ async fn verify_phone(
     };
     let id = user.id.clone();
     let set = db::run(&state.pool, move |conn| {
-        Ok(super::store::set_phone(conn, &id, &phone)?)
+        Ok(accounts::store::set_phone(conn, &id, &phone)?)
     })
     .await?;
     let message = if set == 1 {
@@ -610,9 +615,11 @@ async fn verify_phone(
         "That number belongs to another account."
     };
     let id = user.id.clone();
-    let user = db::run(&state.pool, move |conn| Ok(super::store::find(conn, &id)?))
-        .await?
-        .unwrap_or(user);
+    let user = db::run(&state.pool, move |conn| {
+        Ok(accounts::store::find(conn, &id)?)
+    })
+    .await?
+    .unwrap_or(user);
     account_page(&state, &req, &user, Some(message.into())).await
 }
 
@@ -629,14 +636,14 @@ async fn change_name(
     let name: String = form.name.trim().chars().take(200).collect();
     let (id, n) = (user.id.clone(), name.clone());
     db::run(&state.pool, move |conn| {
-        Ok(super::store::set_name(
+        Ok(accounts::store::set_name(
             conn,
             &id,
             Some(n.as_str()).filter(|n| !n.is_empty()),
         )?)
     })
     .await?;
-    let user = crate::accounts::User {
+    let user = accounts::User {
         name: Some(name).filter(|n| !n.is_empty()),
         ..user
     };
@@ -658,7 +665,7 @@ async fn change_email(
         // A stolen session alone must not be able to move the account to another address.
         return account_page(&state, &req, &user, Some("For your safety, sign in again (sign out, then in) before changing your email address.".into())).await;
     }
-    let Ok(email) = super::normalize_email(&form.email) else {
+    let Ok(email) = accounts::normalize_email(&form.email) else {
         return account_page(
             &state,
             &req,
@@ -669,7 +676,7 @@ async fn change_email(
     };
     let e = email.clone();
     let holder = db::run(&state.pool, move |conn| {
-        Ok(super::store::find_by_email(conn, &e)?)
+        Ok(accounts::store::find_by_email(conn, &e)?)
     })
     .await?;
     // An address another account has gets no code; the next page looks the same.
@@ -714,16 +721,16 @@ async fn verify_email_change(
     let (id, e) = (user.id.clone(), email.clone());
     let keep = session.id_hash.clone();
     let set = db::run(&state.pool, move |conn| {
-        let set = super::store::set_email(conn, &id, &e)?;
+        let set = accounts::store::set_email(conn, &id, &e)?;
         if set == 1 {
             // Everything signed in under the old address ends, this browser aside.
             sessions::store::delete_others(conn, &id, &keep)?;
-            crate::oauth::store::revoke_families_of_user(conn, &id)?;
+            crate::grants::store::revoke_families_of_user(conn, &id)?;
         }
         Ok(set)
     })
     .await?;
-    let origin = page::origin(&req, &state.settings);
+    let origin = state.origin(&req);
     audit::record(
         &state.pool,
         &origin,
@@ -734,9 +741,11 @@ async fn verify_email_change(
     )
     .await;
     let id = user.id.clone();
-    let user = db::run(&state.pool, move |conn| Ok(super::store::find(conn, &id)?))
-        .await?
-        .unwrap_or(user);
+    let user = db::run(&state.pool, move |conn| {
+        Ok(accounts::store::find(conn, &id)?)
+    })
+    .await?
+    .unwrap_or(user);
     let message = if set == 1 {
         "Your email address was changed."
     } else {
@@ -770,10 +779,10 @@ async fn show_confirmation(
     req: &HttpRequest,
     c: &Confirmation,
 ) -> Result<HttpResponse, PageError> {
-    let params = crate::oauth::params::Params::parse(req.query_string().as_bytes())
+    let params = crate::web::Params::parse(req.query_string().as_bytes())
         .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
     let challenge = params.get("challenge").unwrap_or("").to_string();
-    let identifier = crate::otp::challenge_identifier(state, &challenge)
+    let identifier = crate::otp::challenge_identifier(&state.pool, &challenge)
         .await?
         .ok_or_else(|| PageError::BadRequest("This code has expired. Start again.".into()))?;
     let (token, cookie) = csrf::token(req, state.secure_cookies());
@@ -799,15 +808,23 @@ async fn show_confirmation(
 /// or the page to answer with (wrong or dead code).
 async fn check_confirmation(
     state: &AppState,
-    user: &crate::accounts::User,
+    user: &accounts::User,
     form: &AccountForm,
     c: &Confirmation,
 ) -> Result<Result<String, HttpResponse>, PageError> {
-    let identifier = crate::otp::challenge_identifier(state, &form.challenge)
+    let identifier = crate::otp::challenge_identifier(&state.pool, &form.challenge)
         .await?
         .unwrap_or_default();
     let browser = crate::crypto::hash_secret(&form.csrf);
-    match crate::otp::check(state, c.purpose, &form.challenge, &browser, &form.code).await {
+    match crate::otp::check(
+        &state.codes(),
+        c.purpose,
+        &form.challenge,
+        &browser,
+        &form.code,
+    )
+    .await
+    {
         Ok(owner) if owner == user.id => Ok(Ok(identifier)),
         _ => Ok(Err(page::render(
             StatusCode::UNAUTHORIZED,
@@ -828,7 +845,7 @@ async fn check_confirmation(
 async fn send_confirmation(
     state: &AppState,
     req: &HttpRequest,
-    user: &crate::accounts::User,
+    user: &accounts::User,
     c: &Confirmation,
     identifier: &str,
     deliver: Option<crate::otp::Channel>,
@@ -836,7 +853,16 @@ async fn send_confirmation(
 ) -> Result<HttpResponse, PageError> {
     let user_id = deliver.as_ref().map(|_| user.id.clone());
     let browser = crate::crypto::hash_secret(csrf_token);
-    match crate::otp::issue(state, c.purpose, identifier, user_id, deliver, browser).await {
+    match crate::otp::issue(
+        &state.codes(),
+        c.purpose,
+        identifier,
+        user_id,
+        deliver,
+        browser,
+    )
+    .await
+    {
         Ok(challenge) => Ok(page::see_other(&format!(
             "{}?challenge={challenge}",
             c.action

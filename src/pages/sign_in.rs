@@ -7,10 +7,12 @@ use serde::Deserialize;
 
 use crate::accounts;
 use crate::audit::{self, kind};
-use crate::oauth::authorize;
-use crate::oauth::params::Params;
+use crate::oauth::handoff;
+use crate::sessions;
+use crate::state::AppState;
 use crate::throttle;
-use crate::web::{self as page, csrf, AppState, PageError};
+use crate::web::Params;
+use crate::web::{self as page, csrf, PageError};
 
 /// Mounts the sign-in routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -43,7 +45,7 @@ struct HomePage {
 
 /// `GET /`: who is signed in, with a sign-out button.
 pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
-    let session = super::current(&state.pool, &req, state.secure_cookies()).await?;
+    let session = sessions::current(&state.pool, &req, state.secure_cookies()).await?;
     let email = match session {
         Some(s) => {
             let id = s.user_id.clone();
@@ -74,11 +76,8 @@ pub async fn show_login(
     let (client_name, email) = if request.is_empty() {
         (None, String::new())
     } else {
-        let view = authorize::pending_view(&state, &req, &request).await?;
-        (
-            Some(view.client_name),
-            view.auth.login_hint.unwrap_or_default(),
-        )
+        let view = handoff::pending_view(&state, &req, &request).await?;
+        (Some(view.client_name), view.login_hint.unwrap_or_default())
     };
     let (token, cookie) = csrf::token(&req, state.secure_cookies());
     let page = LoginPage {
@@ -116,9 +115,9 @@ pub async fn submit_login(
     let secure = state.secure_cookies();
     csrf::require(&req, secure, &form.csrf)?;
     let form = form.into_inner();
-    let view = authorize::optional_pending_view(&state, &req, &form.request).await?;
-    let origin = page::origin(&req, &state.settings);
-    let client_id = view.as_ref().map(|v| v.auth.client_id.clone());
+    let view = handoff::optional_pending_view(&state, &req, &form.request).await?;
+    let origin = state.origin(&req);
+    let client_id = view.as_ref().map(|v| v.client_id.clone());
     // Counters per account (any spelling of the address counts as the same) and per IP.
     // Whether the account exists plays no part, so the lock reveals nothing.
     let account_key = format!(
@@ -126,7 +125,7 @@ pub async fn submit_login(
         crate::crypto::hash_secret(&form.email.trim().to_lowercase())
     );
     let ip_key = format!("pwd:ip:{}", origin.ip);
-    let retry_page = |wait: i64, form: &LoginForm, view: Option<authorize::PendingView>| {
+    let retry_page = |wait: i64, form: &LoginForm, view: Option<handoff::PendingView>| {
         let page = LoginPage {
             csrf: form.csrf.clone(),
             request: form.request.clone(),
@@ -237,11 +236,11 @@ async fn after_first_factor(
     factor: &'static str,
     csrf_token: &str,
     request: &str,
-    view: Option<authorize::PendingView>,
+    view: Option<handoff::PendingView>,
 ) -> Result<HttpResponse, PageError> {
-    if crate::mfa::enabled(state, &user_id).await? {
+    if crate::mfa::enabled(&state.factors(), &user_id).await? {
         let browser = crate::crypto::hash_secret(csrf_token);
-        let pending = crate::mfa::park(state, &user_id, factor, browser).await?;
+        let pending = crate::mfa::park(&state.factors(), &user_id, factor, browser).await?;
         let query = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("pending", &pending)
             .append_pair("request", request)
@@ -268,14 +267,14 @@ async fn complete_sign_in(
     user_id: String,
     amr: Vec<String>,
     request: &str,
-    view: Option<authorize::PendingView>,
+    view: Option<handoff::PendingView>,
 ) -> Result<HttpResponse, PageError> {
     let secure = state.secure_cookies();
     let previous = req
-        .cookie(super::session_cookie_name(secure))
+        .cookie(sessions::session_cookie_name(secure))
         .map(|c| c.value().to_string());
     let detail = format!("factor={}", amr.join("+"));
-    let (token, auth_time) = super::start(
+    let (token, auth_time) = sessions::start(
         &state.pool,
         user_id.clone(),
         amr,
@@ -288,7 +287,7 @@ async fn complete_sign_in(
         .sign_ins
         .with_label_values(&["success"])
         .inc();
-    let client_id = view.as_ref().map(|v| v.auth.client_id.clone());
+    let client_id = view.as_ref().map(|v| v.client_id.clone());
     audit::record(
         &state.pool,
         origin,
@@ -300,13 +299,13 @@ async fn complete_sign_in(
     .await;
     let location = match view {
         Some(v) => {
-            authorize::mark_signed_in(state, request, auth_time, &v.auth).await?;
+            handoff::mark_signed_in(state, request, auth_time, &v).await?;
             format!("/authorize/resume?request={request}")
         }
         None => "/account".to_string(),
     };
     let mut resp = page::see_other(&location);
-    let _ = resp.add_cookie(&super::session_cookie(token, secure));
+    let _ = resp.add_cookie(&sessions::session_cookie(token, secure));
     Ok(resp)
 }
 
@@ -342,19 +341,19 @@ pub async fn send_code(
     let secure = state.secure_cookies();
     csrf::require(&req, secure, &form.csrf)?;
     if !form.request.is_empty() {
-        authorize::pending_view(&state, &req, &form.request).await?;
+        handoff::pending_view(&state, &req, &form.request).await?;
     }
-    let origin = page::origin(&req, &state.settings);
+    let origin = state.origin(&req);
     let browser = crate::crypto::hash_secret(&form.csrf);
     let (channel, sent) = if form.phone.trim().is_empty() {
         (
             "email",
-            crate::otp::send_sign_in_code(&state, &form.email, browser).await,
+            crate::otp::send_sign_in_code(&state.codes(), &form.email, browser).await,
         )
     } else {
         (
             "sms",
-            crate::otp::send_sign_in_sms(&state, &form.phone, browser).await,
+            crate::otp::send_sign_in_sms(&state.codes(), &form.phone, browser).await,
         )
     };
     let to = if channel == "sms" {
@@ -408,7 +407,7 @@ pub async fn show_code(
         .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
     let challenge = params.get("challenge").unwrap_or("").to_string();
     let request = params.get("request").unwrap_or("").to_string();
-    let identifier = crate::otp::challenge_identifier(&state, &challenge)
+    let identifier = crate::otp::challenge_identifier(&state.pool, &challenge)
         .await?
         .ok_or_else(|| PageError::BadRequest("This code has expired. Ask for a new one.".into()))?;
     let (token, cookie) = csrf::token(&req, state.secure_cookies());
@@ -447,11 +446,11 @@ pub async fn verify_code(
     let secure = state.secure_cookies();
     csrf::require(&req, secure, &form.csrf)?;
     let form = form.into_inner();
-    let view = authorize::optional_pending_view(&state, &req, &form.request).await?;
-    let origin = page::origin(&req, &state.settings);
-    let client_id = view.as_ref().map(|v| v.auth.client_id.clone());
+    let view = handoff::optional_pending_view(&state, &req, &form.request).await?;
+    let origin = state.origin(&req);
+    let client_id = view.as_ref().map(|v| v.client_id.clone());
     let browser = crate::crypto::hash_secret(&form.csrf);
-    let identifier = crate::otp::challenge_identifier(&state, &form.challenge)
+    let identifier = crate::otp::challenge_identifier(&state.pool, &form.challenge)
         .await?
         .unwrap_or_default();
     let policies = vec![
@@ -469,7 +468,9 @@ pub async fn verify_code(
         return Err(PageError::TooMany(attempt.refused_for));
     }
     let user_id =
-        match crate::otp::check_sign_in_code(&state, &form.challenge, &browser, &form.code).await {
+        match crate::otp::check_sign_in_code(&state.codes(), &form.challenge, &browser, &form.code)
+            .await
+        {
             Ok(user_id) => user_id,
             Err(e) => {
                 crate::ops::METRICS
@@ -493,7 +494,7 @@ pub async fn verify_code(
                         "This code can no longer be used. Ask for a new one."
                     }
                 };
-                let identifier = crate::otp::challenge_identifier(&state, &form.challenge)
+                let identifier = crate::otp::challenge_identifier(&state.pool, &form.challenge)
                     .await?
                     .unwrap_or_default();
                 let page = CodePage {
@@ -568,16 +569,16 @@ pub async fn verify_totp(
 ) -> Result<HttpResponse, PageError> {
     csrf::require(&req, state.secure_cookies(), &form.csrf)?;
     let form = form.into_inner();
-    let view = authorize::optional_pending_view(&state, &req, &form.request).await?;
-    let origin = page::origin(&req, &state.settings);
-    let client_id = view.as_ref().map(|v| v.auth.client_id.clone());
+    let view = handoff::optional_pending_view(&state, &req, &form.request).await?;
+    let origin = state.origin(&req);
+    let client_id = view.as_ref().map(|v| v.client_id.clone());
     let browser = crate::crypto::hash_secret(&form.csrf);
     let restart = || {
         PageError::BadRequest(
             "This sign-in has expired or used up its tries. Sign in again.".into(),
         )
     };
-    let parked = crate::mfa::take_try(&state, &form.pending, &browser)
+    let parked = crate::mfa::take_try(&state.factors(), &form.pending, &browser)
         .await?
         .ok_or_else(restart)?;
     let user_id = parked.user_id.clone();
@@ -600,10 +601,10 @@ pub async fn verify_totp(
     if attempt.refused_for > 0 {
         return Err(PageError::TooMany(attempt.refused_for));
     }
-    match crate::mfa::verify(&state, &user, &form.code).await {
+    match crate::mfa::verify(&state.factors(), &user, &form.code).await {
         Ok(second) => {
             throttle::succeeded(&state.pool, policies).await?;
-            if !crate::mfa::finish(&state, &form.pending).await? {
+            if !crate::mfa::finish(&state.factors(), &form.pending).await? {
                 return Err(restart());
             }
             let mut amr = vec![parked.first_factor.clone()];

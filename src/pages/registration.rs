@@ -6,13 +6,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{check_password_policy, hash_off_thread, normalize_email, store};
+use crate::accounts::{check_password_policy, hash_off_thread, normalize_email, store};
 use crate::audit::{self, kind};
 use crate::crypto;
 use crate::db::{self, DbError};
-use crate::oauth::params::Params;
 use crate::otp::{self, Channel, CheckError, Purpose, SendError};
-use crate::web::{self as page, csrf, AppState, PageError};
+use crate::state::AppState;
+use crate::web::Params;
+use crate::web::{self as page, csrf, PageError};
 
 /// Mounts registration and password reset.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -183,9 +184,17 @@ async fn submit_register(
     })
     .await?;
     let browser = crypto::hash_secret(&form.csrf);
-    let origin = page::origin(&req, &state.settings);
+    let origin = state.origin(&req);
     let sent = if taken {
-        let result = otp::issue(&state, Purpose::VerifyEmail, &email, None, None, browser).await;
+        let result = otp::issue(
+            &state.codes(),
+            Purpose::VerifyEmail,
+            &email,
+            None,
+            None,
+            browser,
+        )
+        .await;
         if result.is_ok() {
             if let Ok(notice) = crate::notify::account_exists_email() {
                 if let Err(e) = state.notifier.send_email(&email, notice).await {
@@ -196,7 +205,7 @@ async fn submit_register(
         result
     } else {
         otp::issue_with(
-            &state,
+            &state.codes(),
             Purpose::VerifyEmail,
             &email,
             user_id.clone(),
@@ -237,7 +246,7 @@ async fn code_page(
     let params = Params::parse(req.query_string().as_bytes())
         .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
     let challenge = params.get("challenge").unwrap_or("").to_string();
-    let identifier = otp::challenge_identifier(state, &challenge)
+    let identifier = otp::challenge_identifier(&state.pool, &challenge)
         .await?
         .ok_or_else(|| PageError::BadRequest("This code has expired. Start again.".into()))?;
     Ok(with_csrf(state, req, StatusCode::OK, |csrf| CodePage {
@@ -292,7 +301,7 @@ async fn submit_verify(
     require_csrf(&state, &req, &form.csrf)?;
     let browser = crypto::hash_secret(&form.csrf);
     match otp::check_with_payload(
-        &state,
+        &state.codes(),
         Purpose::VerifyEmail,
         &form.challenge,
         &browser,
@@ -318,7 +327,7 @@ async fn submit_verify(
                 Ok(())
             })
             .await?;
-            let origin = page::origin(&req, &state.settings);
+            let origin = state.origin(&req);
             audit::record(
                 &state.pool,
                 &origin,
@@ -346,7 +355,7 @@ async fn submit_verify(
             Ok(resp)
         }
         Err(e) => {
-            let identifier = otp::challenge_identifier(&state, &form.challenge)
+            let identifier = otp::challenge_identifier(&state.pool, &form.challenge)
                 .await?
                 .unwrap_or_default();
             let form = form.into_inner();
@@ -405,7 +414,7 @@ async fn submit_forgot(
     };
     let browser = crypto::hash_secret(&form.csrf);
     match otp::issue(
-        &state,
+        &state.codes(),
         Purpose::ResetPassword,
         &identifier,
         user_id,
@@ -459,7 +468,7 @@ async fn submit_reset(
 ) -> Result<HttpResponse, PageError> {
     require_csrf(&state, &req, &form.csrf)?;
     let form = form.into_inner();
-    let identifier = otp::challenge_identifier(&state, &form.challenge)
+    let identifier = otp::challenge_identifier(&state.pool, &form.challenge)
         .await?
         .unwrap_or_default();
     let again = |error: String, status: StatusCode| {
@@ -486,7 +495,7 @@ async fn submit_reset(
     }
     let browser = crypto::hash_secret(&form.csrf);
     let user_id = match otp::check(
-        &state,
+        &state.codes(),
         Purpose::ResetPassword,
         &form.challenge,
         &browser,
@@ -504,11 +513,11 @@ async fn submit_reset(
     db::run(&state.pool, move |conn| {
         store::set_password(conn, &id, &hash)?;
         crate::sessions::store::delete_for_user(conn, &id)?;
-        crate::oauth::store::revoke_families_of_user(conn, &id)?;
+        crate::grants::store::revoke_families_of_user(conn, &id)?;
         Ok::<_, DbError>(())
     })
     .await?;
-    let origin = page::origin(&req, &state.settings);
+    let origin = state.origin(&req);
     audit::record(
         &state.pool,
         &origin,

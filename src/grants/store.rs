@@ -4,8 +4,7 @@
 use diesel::prelude::*;
 
 use crate::db::schema::{
-    auth_codes, authorization_requests, browser_sessions, consents, refresh_tokens, revoked_tokens,
-    token_families,
+    auth_codes, authorization_requests, consents, refresh_tokens, revoked_tokens, token_families,
 };
 use crate::db::DbConn;
 
@@ -267,8 +266,6 @@ pub fn purge_expired(conn: &mut DbConn, now: i64) -> QueryResult<usize> {
         .execute(conn)?;
     n += diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.le(now)))
         .execute(conn)?;
-    n += diesel::delete(browser_sessions::table.filter(browser_sessions::expires_at.le(now)))
-        .execute(conn)?;
     n += diesel::delete(revoked_tokens::table.filter(revoked_tokens::expires_at.le(now)))
         .execute(conn)?;
     Ok(n)
@@ -306,4 +303,11 @@ pub fn revoke_consent(conn: &mut DbConn, user_id: &str, client_id: &str) -> Quer
         .execute(conn)?;
         Ok(n)
     })
+}
+
+/// Replaces the stored parameters of pending request `id`.
+pub fn set_request_params(conn: &mut DbConn, id: &str, params: &str) -> QueryResult<usize> {
+    diesel::update(authorization_requests::table.find(id))
+        .set(authorization_requests::params.eq(params))
+        .execute(conn)
 }
