@@ -26,6 +26,23 @@ pub enum AccountError {
     Hash,
 }
 
+/// Ends a person's sign-ins: every browser session (but `keep`, the hash of the one that
+/// asked, when given) and every grant they gave to apps (refresh-token families, and with
+/// them the access tokens). Returns how many sessions ended. Runs inside the caller's
+/// transaction or connection; each table is written by its own domain.
+pub fn end_sign_ins(
+    conn: &mut crate::db::DbConn,
+    user_id: &str,
+    keep: Option<&str>,
+) -> diesel::QueryResult<usize> {
+    let ended = match keep {
+        Some(keep) => crate::sessions::store::delete_others(conn, user_id, keep)?,
+        None => crate::sessions::store::delete_for_user(conn, user_id)?,
+    };
+    crate::grants::store::revoke_families_of_user(conn, user_id)?;
+    Ok(ended)
+}
+
 /// Normalises an email for lookups: trimmed and lower-cased.
 pub fn normalize_email(email: &str) -> Result<String, AccountError> {
     let email = email.trim().to_lowercase();

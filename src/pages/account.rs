@@ -397,9 +397,7 @@ async fn sign_out_everywhere(
     };
     let id = user.id.clone();
     let ended = db::run(&state.pool, move |conn| {
-        let n = sessions::store::delete_for_user(conn, &id)?;
-        crate::grants::store::revoke_families_of_user(conn, &id)?;
-        Ok(n)
+        Ok(accounts::end_sign_ins(conn, &id, None)?)
     })
     .await?;
     let origin = state.origin(&req);
@@ -521,8 +519,7 @@ async fn change_password(
     let (id, keep) = (user.id.clone(), session.id_hash.clone());
     db::run(&state.pool, move |conn| {
         accounts::store::set_password(conn, &id, &hash)?;
-        sessions::store::delete_others(conn, &id, &keep)?;
-        crate::grants::store::revoke_families_of_user(conn, &id)?;
+        accounts::end_sign_ins(conn, &id, Some(&keep))?;
         Ok(())
     })
     .await?;
@@ -724,8 +721,7 @@ async fn verify_email_change(
         let set = accounts::store::set_email(conn, &id, &e)?;
         if set == 1 {
             // Everything signed in under the old address ends, this browser aside.
-            sessions::store::delete_others(conn, &id, &keep)?;
-            crate::grants::store::revoke_families_of_user(conn, &id)?;
+            accounts::end_sign_ins(conn, &id, Some(&keep))?;
         }
         Ok(set)
     })

@@ -512,8 +512,7 @@ async fn submit_reset(
     let id = user_id.clone();
     db::run(&state.pool, move |conn| {
         store::set_password(conn, &id, &hash)?;
-        crate::sessions::store::delete_for_user(conn, &id)?;
-        crate::grants::store::revoke_families_of_user(conn, &id)?;
+        crate::accounts::end_sign_ins(conn, &id, None)?;
         Ok::<_, DbError>(())
     })
     .await?;
