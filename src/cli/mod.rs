@@ -1,0 +1,242 @@
+//! The command line: `porta serve | migrate | client … | user … | keys …`.
+//! Every failure is one clear line on stderr and a non-zero exit.
+
+mod run_audit;
+mod run_clients;
+mod run_keys;
+mod run_serve;
+
+use crate::app;
+use crate::clients::{self, NewClient};
+use crate::config::Settings;
+use crate::db;
+use clap::{Args, Parser, Subcommand};
+use run_audit::*;
+use run_clients::*;
+use run_keys::*;
+use run_serve::*;
+use serde_json::json;
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+/// Porta, an OAuth 2.0 / OpenID Connect identity provider.
+#[derive(Debug, Parser)]
+#[command(name = "porta", version, about)]
+pub struct Cli {
+    /// TOML settings file; PORTA_* environment variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve {
+        /// Seed a demo person and client and serve a demo app at /demo.
+        #[arg(long)]
+        demo: bool,
+        /// Run only these parts, comma-separated: idp, bookings, content (default: all).
+        /// Without idp, the APIs check tokens of the Porta at --issuer-url.
+        #[arg(long, value_name = "PARTS", value_delimiter = ',')]
+        only: Vec<String>,
+        /// The Porta whose tokens the APIs accept (sets resource_issuer).
+        #[arg(long, value_name = "URL")]
+        issuer_url: Option<String>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage clients (applications).
+    #[command(subcommand)]
+    Client(ClientCommand),
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Inspect signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Query the audit log (newest first, as JSON).
+    Audit {
+        /// Account email or id.
+        #[arg(long)]
+        account: Option<String>,
+        /// Event kind, e.g. sign_in.failure.
+        #[arg(long)]
+        kind: Option<String>,
+        /// How far back: 30m, 24h, 7d (default 24h), or a unix timestamp.
+        #[arg(long, default_value = "24h")]
+        since: String,
+        /// Most events to print.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client; prints JSON with client_id and the client_secret (shown once).
+    Create(ClientCreate),
+    /// List clients as JSON (never secrets).
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct ClientCreate {
+    #[arg(long)]
+    pub name: String,
+    /// Exact redirect URI (repeat for several).
+    #[arg(long = "redirect-uri", value_name = "URI", num_args = 1..)]
+    pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may return (repeat for several).
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI", num_args = 1..)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// A public client (no secret; PKCE required).
+    #[arg(long)]
+    pub public: bool,
+    /// Allowed grant types (default: authorization_code refresh_token).
+    #[arg(long = "grant-type", value_name = "T", num_args = 1..)]
+    pub grant_types: Vec<String>,
+    /// Allowed scopes, space-separated (default: "openid profile email offline_access").
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// Skip the consent page for this (first-party) client.
+    #[arg(long)]
+    pub skip_consent: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account; prints JSON with its id.
+    Create {
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (one line).
+        #[arg(long)]
+        password_stdin: bool,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Give or take roles (they reach APIs in the `roles` claim).
+    #[command(subcommand)]
+    Role(RoleCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoleCommand {
+    /// Give ACCOUNT (email or id) the role ROLE; prints the account's roles as JSON.
+    Add { account: String, role: String },
+    /// Take the role ROLE from ACCOUNT (email or id); prints the account's roles as JSON.
+    Remove { account: String, role: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List signing keys: kid, state, created, activates, retires.
+    List,
+    /// Publish a new `next` key (it signs after the pre-publication window).
+    Rotate {
+        /// Emergency: a new key signs at once; the old one is retired.
+        #[arg(long, conflicts_with = "revoke")]
+        now: bool,
+        /// Remove key KID at once (a new active key replaces it if it was active).
+        #[arg(long, value_name = "KID")]
+        revoke: Option<String>,
+    },
+    /// Re-encrypt every secret at rest under a new master key (then set PORTA_MASTER_KEY
+    /// to it before the next start).
+    Rewrap {
+        /// The new master key (32 bytes, base64 or hex); `-` reads it from stdin.
+        #[arg(long, value_name = "KEY")]
+        new_master_key: String,
+    },
+}
+
+impl Cli {
+    /// True for `porta serve` (which runs on actix's system runtime).
+    pub fn is_serve(&self) -> bool {
+        matches!(self.command, Command::Serve { .. })
+    }
+}
+
+/// Runs a command; returns the process exit code.
+pub async fn run(cli: Cli) -> i32 {
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    init_tracing(
+        &settings.server.log,
+        matches!(cli.command, Command::Serve { .. }),
+    );
+    let result = match cli.command {
+        Command::Serve {
+            demo,
+            only,
+            issuer_url,
+        } => match settings.for_serve(&only, issuer_url) {
+            Ok(settings) => serve(settings, demo).await,
+            Err(e) => Err(e.to_string()),
+        },
+        Command::Migrate => migrate(settings).await,
+        Command::Client(ClientCommand::Create(c)) => client_create(settings, c).await,
+        Command::Client(ClientCommand::List) => client_list(settings).await,
+        Command::User(UserCommand::Create {
+            email,
+            password_stdin,
+            name,
+        }) => user_create(settings, email, password_stdin, name).await,
+        Command::User(UserCommand::Role(RoleCommand::Add { account, role })) => {
+            user_role(settings, account, role, true).await
+        }
+        Command::User(UserCommand::Role(RoleCommand::Remove { account, role })) => {
+            user_role(settings, account, role, false).await
+        }
+        Command::Audit {
+            account,
+            kind,
+            since,
+            limit,
+        } => audit(settings, account, kind, since, limit).await,
+        Command::Keys(KeysCommand::List) => keys_list(settings).await,
+        Command::Keys(KeysCommand::Rotate { now, revoke }) => {
+            keys_rotate(settings, now, revoke).await
+        }
+        Command::Keys(KeysCommand::Rewrap { new_master_key }) => {
+            keys_rewrap(settings, new_master_key).await
+        }
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => fail(e),
+    }
+}
+
+fn fail(e: impl std::fmt::Display) -> i32 {
+    eprintln!("error: {e}");
+    1
+}
+
+fn init_tracing(filter: &str, serving: bool) {
+    // Commands other than serve keep stderr quiet unless something is wrong.
+    let filter = if serving {
+        filter.to_string()
+    } else {
+        "warn".to_string()
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn open(settings: &Settings) -> Result<db::DbPool, String> {
+    let s = settings.clone();
+    actix_web::rt::task::spawn_blocking(move || app::open_database(&s))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())
+}

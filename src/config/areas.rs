@@ -1,0 +1,337 @@
+//! The settings of each area, with their defaults (the same as `config/default.toml`).
+
+use super::*;
+
+/// Where Porta listens and what it runs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ServerSettings {
+    /// Public base URL; the `iss` of every token. No trailing slash, no query.
+    pub issuer: String,
+    /// Address the HTTP server listens on.
+    pub bind: String,
+    /// HTTP worker threads (0 = one per core).
+    pub workers: usize,
+    /// Take the client IP from `X-Forwarded-For` / `Forwarded` (only behind a proxy that
+    /// sets them; otherwise anyone could pick their IP and dodge the per-IP throttle).
+    pub trust_proxy_headers: bool,
+    /// Log filter (tracing `EnvFilter` syntax).
+    pub log: String,
+    /// What `porta serve` runs, comma-separated: `idp` (the identity provider), `bookings`,
+    /// `content`. `--only` sets it.
+    pub parts: String,
+    /// Folder for the generated `master.key` and `media.key` and the development `outbox/`
+    /// (the SQLite file is wherever `database_url` says).
+    pub data_dir: PathBuf,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            issuer: "http://127.0.0.1:8080".into(),
+            bind: "127.0.0.1:8080".into(),
+            workers: 0,
+            trust_proxy_headers: false,
+            log: "info".into(),
+            parts: "idp,bookings,content".into(),
+            data_dir: PathBuf::from("data"),
+        }
+    }
+}
+
+/// The database.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatabaseSettings {
+    /// `postgres://…` selects PostgreSQL; anything else is a SQLite path.
+    pub database_url: String,
+    /// Largest number of pooled database connections.
+    pub db_pool_size: u32,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            database_url: "data/porta.db".into(),
+            db_pool_size: 16,
+        }
+    }
+}
+
+/// Token, code and authorization-request lifetimes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenSettings {
+    /// Access-token life in seconds.
+    pub access_token_ttl: i64,
+    /// ID-token life in seconds.
+    pub id_token_ttl: i64,
+    /// Refresh-token life in seconds.
+    pub refresh_token_ttl: i64,
+    /// Authorization-code life in seconds.
+    pub code_ttl: i64,
+    /// How long a pending authorization request (sign-in and consent) may take, in seconds.
+    pub authorization_request_ttl: i64,
+    /// `aud` of access tokens when no resource is named.
+    pub access_token_audience: Option<String>,
+    /// Seconds a rotated-out refresh token may come back from the same client and get the
+    /// same successor (a retry), instead of revoking its family. 0 turns this off.
+    pub refresh_reuse_grace: i64,
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        TokenSettings {
+            access_token_ttl: 3600,
+            id_token_ttl: 3600,
+            refresh_token_ttl: 30 * 24 * 3600,
+            code_ttl: 60,
+            authorization_request_ttl: 1800,
+            access_token_audience: None,
+            refresh_reuse_grace: 5,
+        }
+    }
+}
+
+/// The master key and the signing-key schedule.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeySettings {
+    /// 32 bytes, base64 or hex; encrypts secrets at rest. Generated on the embedded default.
+    #[serde(skip_serializing)]
+    pub master_key: Option<SecretString>,
+    /// Seconds a signing key stays active before the next one takes over.
+    pub key_rotation_period: i64,
+    /// Seconds a new key is published in the JWKS before it signs anything.
+    pub key_prepublish: i64,
+    /// `Cache-Control: max-age` of the JWKS in seconds; never more than `key_prepublish`.
+    pub jwks_max_age: i64,
+    /// Seconds between key-schedule checks (and key reloads) on every node.
+    pub key_check_interval: i64,
+}
+
+impl Default for KeySettings {
+    fn default() -> Self {
+        KeySettings {
+            master_key: None,
+            key_rotation_period: 30 * 24 * 3600,
+            key_prepublish: 24 * 3600,
+            jwks_max_age: 900,
+            key_check_interval: 60,
+        }
+    }
+}
+
+/// Accounts, browser sessions and the audit log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AccountSettings {
+    /// Browser-session life in seconds.
+    pub session_ttl: i64,
+    /// Whether people may create accounts themselves on `/register`.
+    pub registration_enabled: bool,
+    /// Shortest password accepted at registration, reset and change (characters).
+    pub password_min_length: usize,
+    /// Seconds audit events are kept.
+    pub audit_retention: i64,
+}
+
+impl Default for AccountSettings {
+    fn default() -> Self {
+        AccountSettings {
+            session_ttl: 14 * 24 * 3600,
+            registration_enabled: true,
+            password_min_length: 8,
+            audit_retention: 90 * 24 * 3600,
+        }
+    }
+}
+
+/// One-time codes by email and SMS.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OtpSettings {
+    /// Life of a one-time sign-in code, in seconds.
+    pub otp_ttl: i64,
+    /// Wrong tries a one-time code allows before it is dead.
+    pub otp_max_tries: i64,
+    /// Codes one identifier may be sent per `otp_window`.
+    pub otp_max_sends: i64,
+    /// Seconds over which `otp_max_sends` counts.
+    pub otp_window: i64,
+}
+
+impl Default for OtpSettings {
+    fn default() -> Self {
+        OtpSettings {
+            otp_ttl: 600,
+            otp_max_tries: 5,
+            otp_max_sends: 3,
+            otp_window: 900,
+        }
+    }
+}
+
+/// Failed-attempt counters and temporary locks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ThrottleSettings {
+    /// Failed sign-ins per account (within `failure_window`) before it is locked.
+    pub login_max_failures: i64,
+    /// Failed sign-ins per client IP (any accounts, within `failure_window`) before the IP
+    /// is locked: stops password spraying across accounts.
+    pub ip_max_failures: i64,
+    /// Failed client authentications per client id before it is locked.
+    pub client_auth_max_failures: i64,
+    /// Seconds without failures after which counting starts over.
+    pub failure_window: i64,
+    /// First lock in seconds; doubles with every further failure.
+    pub lock_base: i64,
+    /// Longest lock in seconds (locks are always temporary).
+    pub lock_max: i64,
+}
+
+impl Default for ThrottleSettings {
+    fn default() -> Self {
+        ThrottleSettings {
+            login_max_failures: 5,
+            ip_max_failures: 50,
+            client_auth_max_failures: 10,
+            failure_window: 900,
+            lock_base: 2,
+            lock_max: 900,
+        }
+    }
+}
+
+/// Email delivery.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MailSettings {
+    /// SMTP server; unset = development outbox (files under `data_dir/outbox` + the log).
+    pub smtp_host: Option<String>,
+    /// SMTP port (587 for STARTTLS, 465 for TLS).
+    pub smtp_port: u16,
+    /// `starttls`, `tls` or `none`.
+    pub smtp_tls: String,
+    pub smtp_username: Option<String>,
+    #[serde(skip_serializing)]
+    pub smtp_password: Option<SecretString>,
+    /// The From address of Porta's email.
+    pub mail_from: String,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings {
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_tls: "starttls".into(),
+            smtp_username: None,
+            smtp_password: None,
+            mail_from: "Porta <no-reply@localhost>".into(),
+        }
+    }
+}
+
+/// SMS delivery.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SmsSettings {
+    /// `outbox` (development: files + log) or `http` (a Twilio-style HTTP API).
+    pub sms_provider: String,
+    /// The URL Porta POSTs messages to (form fields `To`, `From`, `Body`), for `http`.
+    pub sms_http_url: Option<String>,
+    /// Basic-auth user for the SMS API (e.g. the account SID).
+    pub sms_http_username: Option<String>,
+    /// Basic-auth password for the SMS API (e.g. the auth token).
+    #[serde(skip_serializing)]
+    pub sms_http_password: Option<SecretString>,
+    /// The sender number or name.
+    pub sms_from: String,
+}
+
+impl Default for SmsSettings {
+    fn default() -> Self {
+        SmsSettings {
+            sms_provider: "outbox".into(),
+            sms_http_url: None,
+            sms_http_username: None,
+            sms_http_password: None,
+            sms_from: "Porta".into(),
+        }
+    }
+}
+
+/// How the bundled APIs check tokens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResourceSettings {
+    /// The issuer whose tokens the APIs accept (its discovery document and JWKS are fetched
+    /// over HTTP). Default: this Porta's `issuer`. Required when `idp` is not run.
+    pub resource_issuer: Option<String>,
+    /// The `aud` the APIs require. Default: `access_token_audience`, else the resource issuer.
+    pub resource_audience: Option<String>,
+    /// `jwks` (verify tokens locally) or `introspection` (ask the issuer, RFC 7662).
+    pub resource_validation: String,
+    /// The APIs' own client, for introspection.
+    pub resource_client_id: Option<String>,
+    #[serde(skip_serializing)]
+    pub resource_client_secret: Option<SecretString>,
+    /// Clock skew allowed on `exp` and `nbf`, in seconds.
+    pub resource_leeway: i64,
+    /// Shortest time between two JWKS fetches caused by an unknown `kid`, in seconds.
+    pub resource_jwks_refetch_interval: i64,
+    /// Seconds an introspection answer is reused; 0 asks every time, so a revoked token
+    /// fails on its next use.
+    pub resource_introspection_cache: i64,
+}
+
+impl Default for ResourceSettings {
+    fn default() -> Self {
+        ResourceSettings {
+            resource_issuer: None,
+            resource_audience: None,
+            resource_validation: "jwks".into(),
+            resource_client_id: None,
+            resource_client_secret: None,
+            resource_leeway: 60,
+            resource_jwks_refetch_interval: 10,
+            resource_introspection_cache: 0,
+        }
+    }
+}
+
+/// The bookings API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BookingSettings {
+    /// A person may cancel an appointment up to this many seconds before it starts.
+    pub booking_cancel_notice: i64,
+    /// Booking grid in minutes (5, 10, 15, 20, 30 or 60).
+    pub booking_slot_minutes: i64,
+    /// Most appointment requests one person may have waiting for an answer at once.
+    pub booking_max_open_requests: i64,
+}
+
+impl Default for BookingSettings {
+    fn default() -> Self {
+        BookingSettings {
+            booking_cancel_notice: 24 * 3600,
+            booking_slot_minutes: 15,
+            booking_max_open_requests: 5,
+        }
+    }
+}
+
+/// The content API.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContentSettings {
+    /// Folder the content API serves audio and transcripts from.
+    pub media_dir: PathBuf,
+    /// Life of a signed media URL, in seconds.
+    pub media_url_ttl: i64,
+    /// HMAC key of signed media URLs (32+ bytes, base64 or hex). Unset: generated once into
+    /// `data_dir/media.key`; set it when several nodes serve media.
+    #[serde(skip_serializing)]
+    pub media_key: Option<SecretString>,
+}
+
+impl Default for ContentSettings {
+    fn default() -> Self {
+        ContentSettings {
+            media_dir: PathBuf::from("data/media"),
+            media_url_ttl: 300,
+            media_key: None,
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The token endpoint (RFC 6749 3.2): `authorization_code` (with PKCE), `refresh_token`
+//! (rotating, reuse revokes the family) and `client_credentials`.
+
+mod client_credentials;
+mod code;
+mod refresh;
+
+use super::client_auth;
+use super::error::OAuthError;
+use crate::accounts;
+use crate::clients::Client;
+use crate::crypto;
+use crate::db::{self, DbError};
+use crate::grants::store::{self, RefreshRow};
+use crate::state::AppState;
+use crate::tokens::{self, AccessGrant, IdTokenGrant};
+use crate::web::Params;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use client_credentials::*;
+use code::*;
+use diesel::Connection;
+use oxide_auth::code_grant::extensions::Pkce;
+use oxide_auth::primitives::grant::Value;
+use refresh::*;
+use serde::Serialize;
+use std::borrow::Cow;
+
+/// A successful token response (RFC 6749 5.1).
+#[derive(Serialize)]
+struct TokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+    scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
+}
+
+/// `POST /token`.
+#[tracing::instrument(skip_all, fields(grant_type))]
+pub async fn token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthError> {
+    let params = form_params(&req, &body)?;
+    let client = client_auth::authenticate(&state, &req, &params).await?;
+    let origin = state.origin(&req);
+    let grant_type = params
+        .get("grant_type")
+        .ok_or_else(|| OAuthError::invalid_request("grant_type is required"))?;
+    tracing::Span::current().record("grant_type", grant_type);
+    let known = matches!(
+        grant_type,
+        "authorization_code" | "refresh_token" | "client_credentials"
+    );
+    if !known {
+        return Err(OAuthError::new(
+            "unsupported_grant_type",
+            "this grant type is not supported",
+        ));
+    }
+    if !client.allows_grant(grant_type) {
+        return Err(OAuthError::new(
+            "unauthorized_client",
+            "this client may not use this grant type",
+        ));
+    }
+    let response = match grant_type {
+        "authorization_code" => authorization_code(&state, &client, &params, &origin).await?,
+        "refresh_token" => refresh_token(&state, &client, &params, &origin).await?,
+        _ => client_credentials(&state, &client, &params)?,
+    };
+    crate::ops::METRICS
+        .tokens_issued
+        .with_label_values(&[grant_type])
+        .inc();
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(response))
+}
+
+/// Reads a URL-encoded POST body; anything else is `invalid_request`.
+pub fn form_params(req: &HttpRequest, body: &[u8]) -> Result<Params, OAuthError> {
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            m.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
+    if !is_form {
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        ));
+    }
+    Params::parse(body).map_err(|e| OAuthError::invalid_request(e.to_string()))
+}
+
+impl From<diesel::result::Error> for Tx {
+    fn from(e: diesel::result::Error) -> Self {
+        Tx::Db(e)
+    }
+}

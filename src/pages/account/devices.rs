@@ -1,0 +1,98 @@
+//! Sessions and apps: sign out everywhere, end one session, revoke an app.
+
+use super::*;
+
+/// `POST /account/sign-out-everywhere`: ends every session of the account and revokes
+/// every refresh token (and the access tokens of those grants).
+pub(super) async fn sign_out_everywhere(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&state, &req, &form)?;
+    let Some((_, user)) = signed_in(&state, &req).await? else {
+        return Ok(to_login());
+    };
+    let id = user.id.clone();
+    let ended = db::run(&state.pool, move |conn| {
+        Ok(accounts::end_sign_ins(conn, &id, None)?)
+    })
+    .await?;
+    let origin = state.origin(&req);
+    audit::record(
+        &state.pool,
+        &origin,
+        kind::SESSION_ENDED,
+        Some(user.id),
+        None,
+        format!("via=everywhere sessions={ended}"),
+    )
+    .await;
+    let mut resp = page::see_other("/");
+    let _ = resp.add_cookie(&sessions::clear_session_cookie(state.secure_cookies()));
+    Ok(resp)
+}
+
+/// `POST /account/sessions/end`: ends one of your sessions (another device).
+pub(super) async fn end_session(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&state, &req, &form)?;
+    let Some((_, user)) = signed_in(&state, &req).await? else {
+        return Ok(to_login());
+    };
+    let (id, target) = (user.id.clone(), form.session.clone());
+    let ended = db::run(&state.pool, move |conn| {
+        Ok(sessions::store::delete_of_user(conn, &id, &target)?)
+    })
+    .await?;
+    if ended == 1 {
+        let origin = state.origin(&req);
+        audit::record(
+            &state.pool,
+            &origin,
+            kind::SESSION_ENDED,
+            Some(user.id.clone()),
+            None,
+            "via=account".into(),
+        )
+        .await;
+    }
+    account_page(&state, &req, &user, Some("The session was ended.".into())).await
+}
+
+/// `POST /account/apps/revoke`: withdraws consent and revokes the app's tokens.
+pub(super) async fn revoke_app(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&state, &req, &form)?;
+    let Some((_, user)) = signed_in(&state, &req).await? else {
+        return Ok(to_login());
+    };
+    let (id, client) = (user.id.clone(), form.client_id.clone());
+    db::run(&state.pool, move |conn| {
+        Ok(crate::grants::store::revoke_consent(conn, &id, &client)?)
+    })
+    .await?;
+    let origin = state.origin(&req);
+    audit::record(
+        &state.pool,
+        &origin,
+        kind::CONSENT_REVOKED,
+        Some(user.id.clone()),
+        Some(form.client_id.clone()),
+        String::new(),
+    )
+    .await;
+    account_page(
+        &state,
+        &req,
+        &user,
+        Some("The app can no longer use your account.".into()),
+    )
+    .await
+}

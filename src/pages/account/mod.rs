@@ -1,0 +1,237 @@
+//! The account pages: who you are, the authenticator app (TOTP) and recovery codes, and
+//! "sign out everywhere". Every page needs a session; changes to second factors need a
+//! fresh sign-in.
+
+mod confirm;
+mod devices;
+mod password;
+mod profile;
+mod totp;
+
+use crate::accounts;
+use crate::audit::{self, kind};
+use crate::db;
+use crate::mfa;
+use crate::sessions::{self, Session};
+use crate::state::AppState;
+use crate::web::{self as page, csrf, PageError};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use confirm::*;
+use devices::*;
+use password::*;
+use profile::*;
+use serde::Deserialize;
+use totp::*;
+
+/// How recent a sign-in must be to change second factors (seconds).
+const FRESH_SIGN_IN: i64 = 300;
+
+/// Mounts the account routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/account", web::get().to(show_account))
+        .route("/account/totp/setup", web::post().to(setup_totp))
+        .route("/account/totp/enable", web::post().to(enable_totp))
+        .route("/account/totp/disable", web::post().to(disable_totp))
+        .route("/account/recovery-codes", web::post().to(regenerate_codes))
+        .route(
+            "/account/sign-out-everywhere",
+            web::post().to(sign_out_everywhere),
+        )
+        .route("/account/sessions/end", web::post().to(end_session))
+        .route("/account/apps/revoke", web::post().to(revoke_app))
+        .route("/account/password", web::post().to(change_password))
+        .route("/account/name", web::post().to(change_name))
+        .route("/account/email", web::post().to(change_email))
+        .route("/account/email/verify", web::get().to(show_email_code))
+        .route("/account/email/verify", web::post().to(verify_email_change))
+        .route("/account/phone", web::post().to(add_phone))
+        .route("/account/phone/verify", web::get().to(show_phone_code))
+        .route("/account/phone/verify", web::post().to(verify_phone));
+}
+
+#[derive(Template)]
+#[template(path = "accounts/index.html")]
+struct AccountPage {
+    csrf: String,
+    email: String,
+    name: String,
+    totp_enabled: bool,
+    recovery_left: i64,
+    has_password: bool,
+    phone: String,
+    sessions: Vec<SessionLine>,
+    apps: Vec<AppLine>,
+    message: Option<String>,
+}
+
+/// A browser session as the account page lists it.
+struct SessionLine {
+    id: String,
+    device: String,
+    ip: String,
+    first_seen: String,
+    last_seen: String,
+    current: bool,
+}
+
+/// A connected app.
+struct AppLine {
+    client_id: String,
+    name: String,
+    scopes: String,
+    since: String,
+}
+
+/// UTC date and time for people.
+fn when(ts: i64) -> String {
+    let days = ts.div_euclid(86_400);
+    let secs = ts.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        secs / 3600,
+        secs % 3600 / 60
+    )
+}
+
+/// Every account form carries its CSRF token.
+#[derive(Deserialize)]
+pub struct AccountForm {
+    csrf: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    session: String,
+    #[serde(default)]
+    client_id: String,
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    challenge: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+}
+
+async fn signed_in(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<Option<(Session, accounts::User)>, PageError> {
+    let Some(session) = sessions::current(&state.pool, req, state.secure_cookies()).await? else {
+        return Ok(None);
+    };
+    let id = session.user_id.clone();
+    let user = db::run(&state.pool, move |conn| {
+        Ok(accounts::store::find(conn, &id)?)
+    })
+    .await?;
+    Ok(user.map(|u| (session, u)))
+}
+
+fn to_login() -> HttpResponse {
+    page::see_other("/login")
+}
+
+async fn account_page(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &accounts::User,
+    message: Option<String>,
+) -> Result<HttpResponse, PageError> {
+    let id = user.id.clone();
+    // One trip to the pool for everything the page shows.
+    let (totp_enabled, recovery_left, sessions_rows, consents) =
+        db::run(&state.pool, move |conn| {
+            Ok((
+                mfa::store::totp(conn, &id)?.is_some_and(|t| t.enabled_at.is_some()),
+                mfa::store::unused_recovery_codes(conn, &id)?,
+                sessions::store::list_for_user(conn, &id, crate::time::now())?,
+                crate::grants::store::consents_of_user(conn, &id)?,
+            ))
+        })
+        .await?;
+    let current = req
+        .cookie(sessions::session_cookie_name(state.secure_cookies()))
+        .map(|c| crate::crypto::hash_secret(c.value()))
+        .unwrap_or_default();
+    let sessions_list = sessions_rows
+        .into_iter()
+        .map(|s| SessionLine {
+            current: s.id_hash == current,
+            id: s.id_hash,
+            device: if s.user_agent.is_empty() {
+                "Unknown browser".into()
+            } else {
+                s.user_agent.chars().take(80).collect()
+            },
+            ip: s.ip,
+            first_seen: when(s.created_at),
+            last_seen: when(s.last_seen_at),
+        })
+        .collect();
+    let apps = consents
+        .into_iter()
+        .map(|(client_id, name, scopes, at)| AppLine {
+            client_id,
+            name,
+            scopes,
+            since: when(at),
+        })
+        .collect();
+    let (token, cookie) = csrf::token(req, state.secure_cookies());
+    let mut resp = page::render(
+        StatusCode::OK,
+        &AccountPage {
+            csrf: token,
+            email: user.email.clone(),
+            name: user.name.clone().unwrap_or_default(),
+            totp_enabled,
+            recovery_left,
+            has_password: user.password_hash.is_some(),
+            phone: user.phone.clone().unwrap_or_default(),
+            sessions: sessions_list,
+            apps,
+            message,
+        },
+    );
+    if let Some(c) = cookie {
+        let _ = resp.add_cookie(&c);
+    }
+    Ok(resp)
+}
+
+/// `GET /account`.
+async fn show_account(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let Some((_, user)) = signed_in(&state, &req).await? else {
+        return Ok(to_login());
+    };
+    account_page(&state, &req, &user, None).await
+}
+
+fn check_csrf(state: &AppState, req: &HttpRequest, form: &AccountForm) -> Result<(), PageError> {
+    csrf::require(req, state.secure_cookies(), &form.csrf)
+}
+
+/// Second-factor changes need a sign-in from the last few minutes.
+fn fresh(session: &Session) -> bool {
+    crate::time::now() - session.auth_time <= FRESH_SIGN_IN
+}

@@ -1,0 +1,66 @@
+//! Changing (or setting a first) password.
+
+use super::*;
+
+/// `POST /account/password`: needs the current password; ends every other session and
+/// revokes every refresh token.
+pub(super) async fn change_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&state, &req, &form)?;
+    let Some((session, user)) = signed_in(&state, &req).await? else {
+        return Ok(to_login());
+    };
+    let current_ok = match &user.password_hash {
+        Some(_) => accounts::authenticate(&state.pool, &user.email, form.current_password.clone())
+            .await?
+            .is_some(),
+        // A passwordless account sets its first password with its session alone.
+        None => true,
+    };
+    if !current_ok {
+        return account_page(
+            &state,
+            &req,
+            &user,
+            Some("The current password is not right.".into()),
+        )
+        .await;
+    }
+    if let Err(message) = accounts::check_password_policy(
+        &form.new_password,
+        &user.email,
+        state.settings.accounts.password_min_length,
+    ) {
+        return account_page(&state, &req, &user, Some(message)).await;
+    }
+    let hash = accounts::hash_off_thread(form.new_password.clone())
+        .await
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    let (id, keep) = (user.id.clone(), session.id_hash.clone());
+    db::run(&state.pool, move |conn| {
+        accounts::store::set_password(conn, &id, &hash)?;
+        accounts::end_sign_ins(conn, &id, Some(&keep))?;
+        Ok(())
+    })
+    .await?;
+    let origin = state.origin(&req);
+    audit::record(
+        &state.pool,
+        &origin,
+        kind::PASSWORD_CHANGED,
+        Some(user.id.clone()),
+        None,
+        "other sessions and refresh tokens revoked".into(),
+    )
+    .await;
+    account_page(
+        &state,
+        &req,
+        &user,
+        Some("Your password was changed. Other sessions were signed out.".into()),
+    )
+    .await
+}

@@ -1,0 +1,211 @@
+//! Name, email and phone: changes that need a confirmation code go through `confirm`.
+
+use super::*;
+
+/// `POST /account/phone`: sends a code by SMS; the number is set once the code is back.
+/// A number another account has gets no SMS (the page looks the same).
+pub(super) async fn add_phone(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&state, &req, &form)?;
+    let Some((_, user)) = signed_in(&state, &req).await? else {
+        return Ok(to_login());
+    };
+    let phone = match accounts::normalize_phone(&form.phone) {
+        Ok(p) => p,
+        Err(e) => return account_page(&state, &req, &user, Some(format!("{e}."))).await,
+    };
+    let p = phone.clone();
+    let holder = db::run(&state.pool, move |conn| {
+        Ok(accounts::store::find_by_phone(conn, &p)?)
+    })
+    .await?;
+    // A number another account has gets no SMS; the next page looks the same.
+    let deliver = match holder {
+        Some(other) if other.id != user.id => None,
+        _ => Some(crate::otp::Channel::Sms(phone.clone())),
+    };
+    let identifier = phone;
+    send_confirmation(
+        &state,
+        &req,
+        &user,
+        &PHONE,
+        &identifier,
+        deliver,
+        &form.csrf,
+    )
+    .await
+}
+
+pub(super) async fn show_phone_code(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    show_confirmation(&state, &req, &PHONE).await
+}
+
+/// `POST /account/phone/verify`: the code confirms the number for this account.
+pub(super) async fn verify_phone(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&state, &req, &form)?;
+    let Some((_, user)) = signed_in(&state, &req).await? else {
+        return Ok(to_login());
+    };
+    let phone = match check_confirmation(&state, &user, &form, &PHONE).await? {
+        Ok(phone) => phone,
+        Err(retry) => return Ok(retry),
+    };
+    let id = user.id.clone();
+    let set = db::run(&state.pool, move |conn| {
+        Ok(accounts::store::set_phone(conn, &id, &phone)?)
+    })
+    .await?;
+    let message = if set == 1 {
+        "Your phone number is confirmed."
+    } else {
+        "That number belongs to another account."
+    };
+    let id = user.id.clone();
+    let user = db::run(&state.pool, move |conn| {
+        Ok(accounts::store::find(conn, &id)?)
+    })
+    .await?
+    .unwrap_or(user);
+    account_page(&state, &req, &user, Some(message.into())).await
+}
+
+/// `POST /account/name`.
+pub(super) async fn change_name(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&state, &req, &form)?;
+    let Some((_, user)) = signed_in(&state, &req).await? else {
+        return Ok(to_login());
+    };
+    let name: String = form.name.trim().chars().take(200).collect();
+    let (id, n) = (user.id.clone(), name.clone());
+    db::run(&state.pool, move |conn| {
+        Ok(accounts::store::set_name(
+            conn,
+            &id,
+            Some(n.as_str()).filter(|n| !n.is_empty()),
+        )?)
+    })
+    .await?;
+    let user = accounts::User {
+        name: Some(name).filter(|n| !n.is_empty()),
+        ..user
+    };
+    account_page(&state, &req, &user, Some("Your name was saved.".into())).await
+}
+
+/// `POST /account/email`: a code goes to the new address; it becomes the account's email
+/// once the code comes back. An address another account has gets no code.
+pub(super) async fn change_email(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&state, &req, &form)?;
+    let Some((session, user)) = signed_in(&state, &req).await? else {
+        return Ok(to_login());
+    };
+    if !fresh(&session) {
+        // A stolen session alone must not be able to move the account to another address.
+        return account_page(&state, &req, &user, Some("For your safety, sign in again (sign out, then in) before changing your email address.".into())).await;
+    }
+    let Ok(email) = accounts::normalize_email(&form.email) else {
+        return account_page(
+            &state,
+            &req,
+            &user,
+            Some("Enter a valid email address.".into()),
+        )
+        .await;
+    };
+    let e = email.clone();
+    let holder = db::run(&state.pool, move |conn| {
+        Ok(accounts::store::find_by_email(conn, &e)?)
+    })
+    .await?;
+    // An address another account has gets no code; the next page looks the same.
+    let deliver = match holder {
+        Some(_) => None,
+        None => Some(crate::otp::Channel::Email(email.clone())),
+    };
+    let identifier = email;
+    send_confirmation(
+        &state,
+        &req,
+        &user,
+        &EMAIL,
+        &identifier,
+        deliver,
+        &form.csrf,
+    )
+    .await
+}
+
+pub(super) async fn show_email_code(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    show_confirmation(&state, &req, &EMAIL).await
+}
+
+/// `POST /account/email/verify`.
+pub(super) async fn verify_email_change(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&state, &req, &form)?;
+    let Some((session, user)) = signed_in(&state, &req).await? else {
+        return Ok(to_login());
+    };
+    let email = match check_confirmation(&state, &user, &form, &EMAIL).await? {
+        Ok(email) => email,
+        Err(retry) => return Ok(retry),
+    };
+    let (id, e) = (user.id.clone(), email.clone());
+    let keep = session.id_hash.clone();
+    let set = db::run(&state.pool, move |conn| {
+        let set = accounts::store::set_email(conn, &id, &e)?;
+        if set == 1 {
+            // Everything signed in under the old address ends, this browser aside.
+            accounts::end_sign_ins(conn, &id, Some(&keep))?;
+        }
+        Ok(set)
+    })
+    .await?;
+    let origin = state.origin(&req);
+    audit::record(
+        &state.pool,
+        &origin,
+        kind::EMAIL_CHANGED,
+        Some(user.id.clone()),
+        None,
+        format!("from={} to={email}", user.email),
+    )
+    .await;
+    let id = user.id.clone();
+    let user = db::run(&state.pool, move |conn| {
+        Ok(accounts::store::find(conn, &id)?)
+    })
+    .await?
+    .unwrap_or(user);
+    let message = if set == 1 {
+        "Your email address was changed."
+    } else {
+        "That address belongs to another account."
+    };
+    account_page(&state, &req, &user, Some(message.into())).await
+}

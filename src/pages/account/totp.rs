@@ -1,0 +1,149 @@
+//! The authenticator app: set-up with a QR code, enabling with a first code, switching off, new recovery codes.
+
+use super::*;
+
+#[derive(Template)]
+#[template(path = "accounts/totp_setup.html")]
+pub(super) struct SetupPage {
+    pub(super) csrf: String,
+    pub(super) secret: String,
+    pub(super) qr: String,
+    pub(super) error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "accounts/recovery_codes.html")]
+pub(super) struct CodesPage {
+    pub(super) codes: Vec<String>,
+}
+
+/// `POST /account/totp/setup`: a new secret, shown as a QR code and as text.
+pub(super) async fn setup_totp(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&state, &req, &form)?;
+    let Some((_, user)) = signed_in(&state, &req).await? else {
+        return Ok(to_login());
+    };
+    match mfa::begin(&state.factors(), &user).await {
+        Ok(e) => Ok(page::render(
+            StatusCode::OK,
+            &SetupPage {
+                csrf: form.csrf.clone(),
+                secret: e.secret_base32,
+                qr: e.qr_png_base64,
+                error: None,
+            },
+        )),
+        Err(mfa::MfaError::AlreadyEnabled) => {
+            account_page(
+                &state,
+                &req,
+                &user,
+                Some("An authenticator app is already set up.".into()),
+            )
+            .await
+        }
+        Err(e) => Err(PageError::Internal(e.to_string())),
+    }
+}
+
+/// `POST /account/totp/enable`: a correct code switches TOTP on; recovery codes once.
+pub(super) async fn enable_totp(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&state, &req, &form)?;
+    let Some((_, user)) = signed_in(&state, &req).await? else {
+        return Ok(to_login());
+    };
+    match mfa::confirm(&state.factors(), &user, &form.code).await {
+        Ok(codes) => {
+            let origin = state.origin(&req);
+            audit::record(
+                &state.pool,
+                &origin,
+                kind::TOTP_ENABLED,
+                Some(user.id.clone()),
+                None,
+                String::new(),
+            )
+            .await;
+            Ok(page::render(StatusCode::OK, &CodesPage { codes }))
+        }
+        Err(mfa::MfaError::WrongCode) => {
+            // Show the same secret again: begin() would replace it.
+            account_page(
+                &state,
+                &req,
+                &user,
+                Some(
+                    "That code was not right. Set up the app again and enter the current code."
+                        .into(),
+                ),
+            )
+            .await
+        }
+        Err(mfa::MfaError::Db(e)) => Err(e.into()),
+        Err(e) => account_page(&state, &req, &user, Some(format!("{e}."))).await,
+    }
+}
+
+/// `POST /account/totp/disable` (needs a fresh sign-in).
+pub(super) async fn disable_totp(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&state, &req, &form)?;
+    let Some((session, user)) = signed_in(&state, &req).await? else {
+        return Ok(to_login());
+    };
+    if !fresh(&session) {
+        return account_page(&state, &req, &user, Some("For your safety, sign in again (sign out, then in) before turning off two-step verification.".into())).await;
+    }
+    mfa::disable(&state.factors(), &user.id).await?;
+    let origin = state.origin(&req);
+    audit::record(
+        &state.pool,
+        &origin,
+        kind::TOTP_DISABLED,
+        Some(user.id.clone()),
+        None,
+        String::new(),
+    )
+    .await;
+    account_page(
+        &state,
+        &req,
+        &user,
+        Some("Two-step verification is off.".into()),
+    )
+    .await
+}
+
+/// `POST /account/recovery-codes` (needs a fresh sign-in): new codes, the old ones die.
+pub(super) async fn regenerate_codes(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<AccountForm>,
+) -> Result<HttpResponse, PageError> {
+    check_csrf(&state, &req, &form)?;
+    let Some((session, user)) = signed_in(&state, &req).await? else {
+        return Ok(to_login());
+    };
+    if !fresh(&session) || !mfa::enabled(&state.factors(), &user.id).await? {
+        return account_page(
+            &state,
+            &req,
+            &user,
+            Some("Sign in again (sign out, then in) to make new recovery codes.".into()),
+        )
+        .await;
+    }
+    let codes = mfa::new_recovery_codes(&state.factors(), &user.id).await?;
+    Ok(page::render(StatusCode::OK, &CodesPage { codes }))
+}

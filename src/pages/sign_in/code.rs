@@ -1,0 +1,215 @@
+//! Sign-in with a one-time code by email or SMS: ask for a code, show the code page, check it.
+
+use super::*;
+
+#[derive(Template)]
+#[template(path = "sessions/code.html")]
+pub(super) struct CodePage {
+    pub(super) csrf: String,
+    pub(super) request: String,
+    pub(super) challenge: String,
+    pub(super) identifier: String,
+    pub(super) error: Option<String>,
+}
+
+/// "Email me a code".
+#[derive(Deserialize)]
+pub struct SendCodeForm {
+    #[serde(default)]
+    pub(super) email: String,
+    #[serde(default)]
+    pub(super) phone: String,
+    pub(super) csrf: String,
+    #[serde(default)]
+    pub(super) request: String,
+}
+
+/// `POST /login/code`: sends a code (if the address has an account) and shows where to
+/// enter it; the same answer either way.
+pub async fn send_code(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<SendCodeForm>,
+) -> Result<HttpResponse, PageError> {
+    let secure = state.secure_cookies();
+    csrf::require(&req, secure, &form.csrf)?;
+    if !form.request.is_empty() {
+        handoff::pending_view(&state, &req, &form.request).await?;
+    }
+    let origin = state.origin(&req);
+    let browser = crate::crypto::hash_secret(&form.csrf);
+    let (channel, sent) = if form.phone.trim().is_empty() {
+        (
+            "email",
+            crate::otp::send_sign_in_code(&state.codes(), &form.email, browser).await,
+        )
+    } else {
+        (
+            "sms",
+            crate::otp::send_sign_in_sms(&state.codes(), &form.phone, browser).await,
+        )
+    };
+    let to = if channel == "sms" {
+        form.phone.trim()
+    } else {
+        form.email.trim()
+    };
+    match sent {
+        Ok(challenge) => {
+            audit::record(
+                &state.pool,
+                &origin,
+                kind::CODE_SENT,
+                None,
+                None,
+                format!("channel={channel} to={to}"),
+            )
+            .await;
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("challenge", &challenge)
+                .append_pair("request", &form.request)
+                .finish();
+            Ok(page::see_other(&format!("/login/code?{query}")))
+        }
+        Err(crate::otp::SendError::Db(e)) => Err(e.into()),
+        Err(e) => {
+            // Too many codes, or the mail server failed: say so, never pretend it was sent.
+            tracing::warn!(error = %e, "sign-in code not sent");
+            let status = match e {
+                crate::otp::SendError::TooMany => StatusCode::TOO_MANY_REQUESTS,
+                _ => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            let page = LoginPage {
+                csrf: form.csrf.clone(),
+                request: form.request.clone(),
+                client_name: None,
+                email: form.email.chars().take(254).collect(),
+                error: Some(format!("We could not send a code: {e}.")),
+            };
+            Ok(page::render(status, &page))
+        }
+    }
+}
+
+/// `GET /login/code?challenge=ID[&request=ID]`.
+pub async fn show_code(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let params = Params::parse(req.query_string().as_bytes())
+        .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
+    let challenge = params.get("challenge").unwrap_or("").to_string();
+    let request = params.get("request").unwrap_or("").to_string();
+    let identifier = crate::otp::challenge_identifier(&state.pool, &challenge)
+        .await?
+        .ok_or_else(|| PageError::BadRequest("This code has expired. Ask for a new one.".into()))?;
+    let (token, cookie) = csrf::token(&req, state.secure_cookies());
+    let mut resp = page::render(
+        StatusCode::OK,
+        &CodePage {
+            csrf: token,
+            request,
+            challenge,
+            identifier,
+            error: None,
+        },
+    );
+    if let Some(c) = cookie {
+        let _ = resp.add_cookie(&c);
+    }
+    Ok(resp)
+}
+
+/// The code entry form.
+#[derive(Deserialize)]
+pub struct VerifyCodeForm {
+    pub(super) challenge: String,
+    pub(super) code: String,
+    pub(super) csrf: String,
+    #[serde(default)]
+    pub(super) request: String,
+}
+
+/// `POST /login/code/verify`: a right code starts a session (`amr` = `otp`).
+pub async fn verify_code(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    form: web::Form<VerifyCodeForm>,
+) -> Result<HttpResponse, PageError> {
+    let secure = state.secure_cookies();
+    csrf::require(&req, secure, &form.csrf)?;
+    let form = form.into_inner();
+    let view = handoff::optional_pending_view(&state, &req, &form.request).await?;
+    let origin = state.origin(&req);
+    let client_id = view.as_ref().map(|v| v.client_id.clone());
+    let browser = crate::crypto::hash_secret(&form.csrf);
+    let identifier = crate::otp::challenge_identifier(&state.pool, &form.challenge)
+        .await?
+        .unwrap_or_default();
+    let policies = vec![
+        (
+            format!("otp:acct:{}", crate::crypto::hash_secret(&identifier)),
+            crate::throttle::Policy::account(&state.settings.throttle),
+        ),
+        (
+            format!("pwd:ip:{}", origin.ip),
+            crate::throttle::Policy::ip(&state.settings.throttle),
+        ),
+    ];
+    let attempt = throttle::attempt(&state.pool, policies.clone()).await?;
+    if attempt.refused_for > 0 {
+        return Err(PageError::TooMany(attempt.refused_for));
+    }
+    let user_id =
+        match crate::otp::check_sign_in_code(&state.codes(), &form.challenge, &browser, &form.code)
+            .await
+        {
+            Ok(user_id) => user_id,
+            Err(e) => {
+                crate::ops::METRICS
+                    .sign_ins
+                    .with_label_values(&["failure"])
+                    .inc();
+                audit::record(
+                    &state.pool,
+                    &origin,
+                    kind::SIGN_IN_FAILURE,
+                    None,
+                    client_id,
+                    "factor=otp".into(),
+                )
+                .await;
+                let message = match e {
+                    crate::otp::CheckError::Wrong => {
+                        "That code is not right. Check it and try again."
+                    }
+                    crate::otp::CheckError::Dead => {
+                        "This code can no longer be used. Ask for a new one."
+                    }
+                };
+                let identifier = crate::otp::challenge_identifier(&state.pool, &form.challenge)
+                    .await?
+                    .unwrap_or_default();
+                let page = CodePage {
+                    csrf: form.csrf,
+                    request: form.request,
+                    challenge: form.challenge,
+                    identifier,
+                    error: Some(message.into()),
+                };
+                return Ok(page::render(StatusCode::UNAUTHORIZED, &page));
+            }
+        };
+    throttle::succeeded(&state.pool, policies).await?;
+    after_first_factor(
+        &state,
+        &req,
+        &origin,
+        user_id,
+        "otp",
+        &form.csrf,
+        &form.request,
+        view,
+    )
+    .await
+}

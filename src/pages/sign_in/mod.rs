@@ -1,0 +1,185 @@
+//! Sign-in and the home page: thin handlers over accounts and sessions.
+
+mod code;
+mod password;
+mod totp;
+
+use crate::accounts;
+use crate::audit::{self, kind};
+use crate::oauth::handoff;
+use crate::sessions;
+use crate::state::AppState;
+use crate::throttle;
+use crate::web::Params;
+use crate::web::{self as page, csrf, PageError};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use code::*;
+use password::*;
+use serde::Deserialize;
+use totp::*;
+
+/// Mounts the sign-in routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home))
+        .route("/login", web::get().to(show_login))
+        .route("/login", web::post().to(submit_login))
+        .route("/login/code", web::post().to(send_code))
+        .route("/login/code", web::get().to(show_code))
+        .route("/login/code/verify", web::post().to(verify_code))
+        .route("/login/totp", web::get().to(show_totp))
+        .route("/login/totp", web::post().to(verify_totp));
+}
+
+#[derive(Template)]
+#[template(path = "sessions/login.html")]
+struct LoginPage {
+    csrf: String,
+    request: String,
+    client_name: Option<String>,
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "sessions/home.html")]
+struct HomePage {
+    email: Option<String>,
+    csrf: String,
+}
+
+/// `GET /`: who is signed in, with a sign-out button.
+pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, PageError> {
+    let session = sessions::current(&state.pool, &req, state.secure_cookies()).await?;
+    let email = match session {
+        Some(s) => {
+            let id = s.user_id.clone();
+            crate::db::run(&state.pool, move |conn| {
+                Ok(accounts::store::find(conn, &id)?)
+            })
+            .await?
+            .map(|u| u.email)
+        }
+        None => None,
+    };
+    let (token, cookie) = csrf::token(&req, state.secure_cookies());
+    let mut resp = page::render(StatusCode::OK, &HomePage { email, csrf: token });
+    if let Some(c) = cookie {
+        let _ = resp.add_cookie(&c);
+    }
+    Ok(resp)
+}
+
+/// `GET /login[?request=ID]`.
+pub async fn show_login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let params = Params::parse(req.query_string().as_bytes())
+        .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
+    let request = params.get("request").unwrap_or("").to_string();
+    let (client_name, email) = if request.is_empty() {
+        (None, String::new())
+    } else {
+        let view = handoff::pending_view(&state, &req, &request).await?;
+        (Some(view.client_name), view.login_hint.unwrap_or_default())
+    };
+    let (token, cookie) = csrf::token(&req, state.secure_cookies());
+    let page = LoginPage {
+        csrf: token,
+        request,
+        client_name,
+        email,
+        error: None,
+    };
+    let mut resp = page::render(StatusCode::OK, &page);
+    if let Some(c) = cookie {
+        let _ = resp.add_cookie(&c);
+    }
+    Ok(resp)
+}
+
+/// After a first factor: straight to a session, or (with TOTP on) to the second-factor
+/// page. A parked sign-in has no session, so it can never obtain a code or a token.
+#[allow(clippy::too_many_arguments)]
+async fn after_first_factor(
+    state: &AppState,
+    req: &HttpRequest,
+    origin: &crate::audit::Origin,
+    user_id: String,
+    factor: &'static str,
+    csrf_token: &str,
+    request: &str,
+    view: Option<handoff::PendingView>,
+) -> Result<HttpResponse, PageError> {
+    if crate::mfa::enabled(&state.factors(), &user_id).await? {
+        let browser = crate::crypto::hash_secret(csrf_token);
+        let pending = crate::mfa::park(&state.factors(), &user_id, factor, browser).await?;
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("pending", &pending)
+            .append_pair("request", request)
+            .finish();
+        return Ok(page::see_other(&format!("/login/totp?{query}")));
+    }
+    complete_sign_in(
+        state,
+        req,
+        origin,
+        user_id,
+        vec![factor.to_string()],
+        request,
+        view,
+    )
+    .await
+}
+
+/// Starts the session (a fresh id), records the event and goes on with the request.
+async fn complete_sign_in(
+    state: &AppState,
+    req: &HttpRequest,
+    origin: &crate::audit::Origin,
+    user_id: String,
+    amr: Vec<String>,
+    request: &str,
+    view: Option<handoff::PendingView>,
+) -> Result<HttpResponse, PageError> {
+    let secure = state.secure_cookies();
+    let previous = req
+        .cookie(sessions::session_cookie_name(secure))
+        .map(|c| c.value().to_string());
+    let detail = format!("factor={}", amr.join("+"));
+    let (token, auth_time) = sessions::start(
+        &state.pool,
+        user_id.clone(),
+        amr,
+        state.settings.accounts.session_ttl,
+        origin,
+        previous,
+    )
+    .await?;
+    crate::ops::METRICS
+        .sign_ins
+        .with_label_values(&["success"])
+        .inc();
+    let client_id = view.as_ref().map(|v| v.client_id.clone());
+    audit::record(
+        &state.pool,
+        origin,
+        kind::SIGN_IN_SUCCESS,
+        Some(user_id),
+        client_id,
+        detail,
+    )
+    .await;
+    let location = match view {
+        Some(v) => {
+            handoff::mark_signed_in(state, request, auth_time, &v).await?;
+            format!("/authorize/resume?request={request}")
+        }
+        None => "/account".to_string(),
+    };
+    let mut resp = page::see_other(&location);
+    let _ = resp.add_cookie(&sessions::session_cookie(token, secure));
+    Ok(resp)
+}
