@@ -1,10 +1,8 @@
 //! Registration with email confirmation, password reset, password change, the session
 //! list and connected apps, with mail delivered to a local SMTP sink.
 
-mod common;
-
-use common::smtp::{code_in, SmtpSink};
-use common::*;
+use crate::common::smtp::{code_in, SmtpSink};
+use crate::common::*;
 
 const NEW_PASSWORD: &str = "correct horse battery staple";
 

@@ -1,11 +1,9 @@
 //! The bookings API, black-box: profiles and their review, services, hours and time zones,
 //! free slots, appointments and their states, refusals of every kind.
 
-mod common;
-
+use crate::common::*;
 use chrono::{Duration, NaiveDate, Offset, TimeZone, Utc};
 use chrono_tz::Tz;
-use common::*;
 use porta::clients::CreatedClient;
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -1,11 +1,9 @@
 //! The content API (`/api/content`), black-box: the catalogue and its management, search,
 //! private progress and bookmarks, and signed media links with Range requests.
 
-mod common;
-
+use crate::common::*;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::*;
 use hmac::{Hmac, Mac};
 use reqwest::header::HeaderMap;
 use reqwest::Method;

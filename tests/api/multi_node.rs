@@ -4,12 +4,10 @@
 //! Runs on PostgreSQL when PORTA_TEST_POSTGRES_URL is set, else both nodes share one
 //! SQLite file.
 
-mod common;
-
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 struct Node {

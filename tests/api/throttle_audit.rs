@@ -1,10 +1,8 @@
 //! Brute-force defence on passwords and client secrets, and the audit log.
 
-mod common;
-
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 fn strict(s: &mut porta::config::Settings) {

@@ -1,9 +1,7 @@
 //! The authorization-code flow end to end, for confidential and public clients, and the
 //! rules that protect it broken on purpose.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// Verifies an RS256 JWT against Porta's published JWKS, as an outside party would.

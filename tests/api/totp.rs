@@ -1,9 +1,7 @@
 //! TOTP: enrolment with a QR code, the second step at sign-in (no replay, ±1 step),
 //! recovery codes, fresh sign-in for changes, and "sign out everywhere".
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use totp_rs::{Algorithm, Secret, TOTP};
 
 fn totp_for(secret_b32: &str) -> TOTP {

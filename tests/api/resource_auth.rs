@@ -1,15 +1,13 @@
 //! How the APIs trust tokens: JWKS and introspection modes against a real Porta, and the
 //! validator's refusals against a stand-in issuer whose keys the test controls.
 
-mod common;
-
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::common::*;
 use actix_web::{web, App, HttpResponse, HttpServer};
-use common::*;
 use josekit::jwk::Jwk;
 use josekit::jws::{JwsHeader, HS256, RS256};
 use josekit::jwt::{self, JwtPayload};

@@ -1,9 +1,7 @@
 //! Sign-in, consent, prompt handling, logout and the headers and cookies of the hosted
 //! pages.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 #[tokio::test]

@@ -2,12 +2,10 @@
 //! hosted pages the way a person does: the demo app → sign in → consent → the app shows
 //! the verified id token → sign out back to the app.
 
-mod common;
-
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use fantoccini::{ClientBuilder, Locator};
 
 /// A chromedriver process on a free port, killed on drop.
@@ -188,7 +186,7 @@ async fn click(c: &fantoccini::Client, css: &str) {
 /// password and TOTP through the authorization-code flow → sign out everywhere.
 #[tokio::test]
 async fn a_person_registers_adds_totp_and_signs_in_with_two_factors_in_chromium() {
-    use common::smtp::{code_in, SmtpSink};
+    use crate::common::smtp::{code_in, SmtpSink};
     use totp_rs::{Algorithm, Secret, TOTP};
 
     let sink = SmtpSink::start().await;

@@ -2,9 +2,7 @@
 //! client: discovery, authorization with PKCE and nonce, code exchange, id-token
 //! validation (signature, iss, aud, nonce, at_hash), userinfo, refresh and revocation.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use openidconnect::core::{CoreClient, CoreProviderMetadata, CoreResponseType, CoreUserInfoClaims};
 use openidconnect::{
     AccessTokenHash, AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken,

@@ -1,7 +1,5 @@
 //! The `porta` binary as operators script it: JSON out, one-line errors, non-zero exits.
 
-mod common;
-
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
@@ -15,7 +13,7 @@ struct Cli {
 impl Cli {
     fn new() -> Cli {
         let dir = tempfile::tempdir().unwrap();
-        let database_url = common::fresh_database(dir.path());
+        let database_url = crate::common::fresh_database(dir.path());
         Cli { dir, database_url }
     }
 
@@ -285,7 +283,7 @@ fn rewrap_moves_every_key_to_the_new_master_key() {
 /// The database URL as an operator writes it (for PostgreSQL: libpq's defaults, TLS
 /// preferred), not the test suite's plain-TCP one.
 fn operator_database_url(dir: &std::path::Path) -> String {
-    let url = common::fresh_database(dir);
+    let url = crate::common::fresh_database(dir);
     match url.split_once('?') {
         Some((base, _)) if url.starts_with("postgres") => base.to_string(),
         _ => url,

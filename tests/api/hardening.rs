@@ -1,9 +1,7 @@
 //! Edge cases of the protocol: concurrency, loopback redirects, omitted redirect_uri,
 //! consent that must not stand in for a sign-in, and one code per request.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 #[tokio::test]

@@ -1,12 +1,10 @@
 //! Signing in with a one-time code sent by email over real SMTP (a local sink): the whole
 //! OpenID flow, and the abuse cases.
 
-mod common;
-
 use std::time::Duration;
 
-use common::smtp::{code_in, SmtpSink};
-use common::*;
+use crate::common::smtp::{code_in, SmtpSink};
+use crate::common::*;
 
 async fn app_with_sink(adjust: impl FnOnce(&mut porta::config::Settings)) -> (TestApp, SmtpSink) {
     let sink = SmtpSink::start().await;

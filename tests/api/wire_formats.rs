@@ -3,9 +3,7 @@
 //! a change here is a change every client sees, so it must be deliberate
 //! (`cargo insta review`).
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 async fn json_of(resp: reqwest::Response) -> (u16, Option<String>, Value) {

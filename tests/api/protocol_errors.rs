@@ -1,9 +1,7 @@
 //! Malformed and hostile requests get clear protocol errors, never a 500; client
 //! credentials, introspection and revocation rules.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 #[tokio::test]

@@ -2,12 +2,10 @@
 //! tokens (`porta serve --only bookings,content --issuer-url …`), and the OpenAPI document
 //! describes every route they serve.
 
-mod common;
-
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 struct Process {

@@ -1,9 +1,7 @@
 //! Phone numbers and sign-in codes by SMS through a Twilio-style HTTP API.
 
-mod common;
-
-use common::sms::SmsSink;
-use common::*;
+use crate::common::sms::SmsSink;
+use crate::common::*;
 
 async fn app_with_sms(status: u16) -> (TestApp, SmsSink) {
     let sink = SmsSink::start(status).await;

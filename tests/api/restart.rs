@@ -1,9 +1,7 @@
 //! Nothing accepted is lost across a restart: keys, clients, sessions and refresh tokens
 //! live in the database.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[tokio::test]
 async fn tokens_keys_and_sessions_survive_a_restart() {

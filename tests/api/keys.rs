@@ -2,12 +2,10 @@
 //! until their tokens expire, an API caching the JWKS never meets an unknown kid; the
 //! admin API, health and metrics.
 
-mod common;
-
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// Rotation every 6 s, pre-publication 3 s, JWKS cached 1 s, checks every second.

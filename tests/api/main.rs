@@ -1,0 +1,26 @@
+//! The black-box suite, one test binary: each module was once a test binary of its own
+//! (`tests/<module>.rs`); they share `common`. Run one part with
+//! `cargo test --test api <module>::`, e.g. `cargo test --test api wire_formats::`.
+
+mod common;
+
+mod bookings;
+mod browser_e2e;
+mod browser_rules;
+mod cli;
+mod code_flow;
+mod content;
+mod hardening;
+mod keys;
+mod multi_node;
+mod openidconnect_rp;
+mod protocol_errors;
+mod resource_auth;
+mod restart;
+mod self_service;
+mod sign_in_code;
+mod sms;
+mod standalone;
+mod throttle_audit;
+mod totp;
+mod wire_formats;
