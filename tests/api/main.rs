@@ -12,6 +12,7 @@ mod code_flow;
 mod content;
 mod hardening;
 mod keys;
+mod layering;
 mod multi_node;
 mod openidconnect_rp;
 mod protocol_errors;
