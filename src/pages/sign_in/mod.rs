@@ -102,7 +102,10 @@ pub async fn show_login(
 
 /// After a first factor: straight to a session, or (with TOTP on) to the second-factor
 /// page. A parked sign-in has no session, so it can never obtain a code or a token.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "a sign-in step carries the request, its origin and the factor"
+)]
 async fn after_first_factor(
     state: &AppState,
     req: &HttpRequest,
