@@ -18,39 +18,124 @@ use reqwest::redirect::Policy;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// A running Porta.
+/// A running Porta. Dropping it stops its server (workers, sockets, pool connections) and
+/// then removes its database, so a long test process holds only what running tests use.
 pub struct TestApp {
+    // Fields drop in declaration order: the server stops before the database goes.
+    server: RunningServer,
     pub issuer: String,
     pub state: AppState,
-    pub database_url: String,
     pub master_key: String,
+    pub database: TestDb,
     pub dir: tempfile::TempDir,
 }
 
-/// The database a test gets: its own SQLite file, or its own PostgreSQL database.
-pub fn fresh_database(dir: &std::path::Path) -> String {
+/// An actix server on a thread of its own. Dropping it stops the server (not gracefully)
+/// and waits until it stopped accepting, so no server outlives its test. (On the test's
+/// own runtime the stop could not run: a test's runtime ends with the test, and a server
+/// future dropped unfinished leaves its accept thread and workers running.)
+pub struct RunningServer {
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RunningServer {
+    pub fn start(server: actix_web::dev::Server) -> RunningServer {
+        let handle = server.handle();
+        let thread = std::thread::Builder::new()
+            .name("test-server".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("server runtime");
+                let _ = rt.block_on(server);
+            })
+            .expect("server thread");
+        RunningServer {
+            handle,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        // `stop` queues the command at once; the server's thread carries it out and ends.
+        drop(self.handle.stop(false));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A test's own database: an SQLite file in the test's folder, or a PostgreSQL database
+/// (with PORTA_TEST_POSTGRES_URL) that is dropped when this is.
+pub struct TestDb {
+    pub url: String,
+    /// PostgreSQL: the server to drop it on, and its name.
+    postgres: Option<(String, String)>,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin, name)) = &self.postgres else {
+            return;
+        };
+        // FORCE ends connections a stopped server or a killed process may have left.
+        let dropped = diesel::pg::PgConnection::establish(admin)
+            .map_err(|e| e.to_string())
+            .and_then(|mut conn| {
+                diesel::RunQueryDsl::execute(
+                    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")),
+                    &mut conn,
+                )
+                .map_err(|e| e.to_string())
+            });
+        if let Err(e) = dropped {
+            eprintln!("could not drop test database {name}: {e}");
+        }
+    }
+}
+
+/// `url` with TLS and GSSAPI off: plain TCP to the local test server. libpq's
+/// OpenSSL/Kerberos teardown at exit races the server threads a test binary leaves
+/// running, and crashes it.
+fn plain_tcp(mut url: url::Url) -> String {
+    for (k, v) in [("sslmode", "disable"), ("gssencmode", "disable")] {
+        if !url.query_pairs().any(|(key, _)| key == k) {
+            url.query_pairs_mut().append_pair(k, v);
+        }
+    }
+    url.to_string()
+}
+
+/// The database a test gets: its own SQLite file, or its own PostgreSQL database (dropped
+/// when the returned guard is).
+pub fn fresh_database(dir: &std::path::Path) -> TestDb {
     match std::env::var("PORTA_TEST_POSTGRES_URL") {
         Ok(base) if !base.is_empty() => {
             let name = format!("porta_t_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = diesel::pg::PgConnection::establish(&base)
+            let base = url::Url::parse(&base).expect("PORTA_TEST_POSTGRES_URL is a URL");
+            let admin = plain_tcp(base.clone());
+            let mut conn = diesel::pg::PgConnection::establish(&admin)
                 .expect("connect to PORTA_TEST_POSTGRES_URL");
             diesel::RunQueryDsl::execute(
                 diesel::sql_query(format!("CREATE DATABASE {name}")),
                 &mut conn,
             )
             .expect("create test database");
-            let mut url = url::Url::parse(&base).expect("PORTA_TEST_POSTGRES_URL is a URL");
+            let mut url = base;
             url.set_path(&format!("/{name}"));
-            // Plain TCP to the local test server: libpq's OpenSSL/Kerberos teardown at exit
-            // races the server threads a test binary leaves running, and crashes it.
-            for (k, v) in [("sslmode", "disable"), ("gssencmode", "disable")] {
-                if !url.query_pairs().any(|(key, _)| key == k) {
-                    url.query_pairs_mut().append_pair(k, v);
-                }
+            TestDb {
+                url: plain_tcp(url),
+                postgres: Some((admin, name)),
             }
-            url.to_string()
         }
-        _ => dir.join("porta.db").display().to_string(),
+        _ => TestDb {
+            url: dir.join("porta.db").display().to_string(),
+            postgres: None,
+        },
     }
 }
 
@@ -85,9 +170,9 @@ impl TestApp {
     /// Starts a fresh Porta with adjusted settings.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = fresh_database(dir.path());
+        let database = fresh_database(dir.path());
         let master_key = MasterKey::generate();
-        Self::start(dir, database_url, master_key, adjust).await
+        Self::start(dir, database, master_key, adjust).await
     }
 
     /// Starts a fresh Porta with the demo app (`serve --demo`).
@@ -98,23 +183,23 @@ impl TestApp {
     /// Starts a fresh Porta with the demo app and adjusted settings.
     pub async fn spawn_demo_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = fresh_database(dir.path());
-        Self::launch(dir, database_url, MasterKey::generate(), adjust, true).await
+        let database = fresh_database(dir.path());
+        Self::launch(dir, database, MasterKey::generate(), adjust, true).await
     }
 
     /// Starts Porta on an existing database (a restart).
     pub async fn start(
         dir: tempfile::TempDir,
-        database_url: String,
+        database: TestDb,
         master_key: String,
         adjust: impl FnOnce(&mut Settings),
     ) -> TestApp {
-        Self::launch(dir, database_url, master_key, adjust, false).await
+        Self::launch(dir, database, master_key, adjust, false).await
     }
 
     async fn launch(
         dir: tempfile::TempDir,
-        database_url: String,
+        database: TestDb,
         master_key: String,
         adjust: impl FnOnce(&mut Settings),
         demo: bool,
@@ -126,17 +211,17 @@ impl TestApp {
             .try_init();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let mut settings = test_settings(port, &database_url, &master_key, dir.path());
+        let mut settings = test_settings(port, &database.url, &master_key, dir.path());
         adjust(&mut settings);
         let state = porta::app::prepare(settings, demo).await.expect("prepare");
         let server = porta::app::server(state.clone(), listener).expect("server");
         porta::app::spawn_key_schedule(state.clone());
-        tokio::spawn(server);
         TestApp {
+            server: RunningServer::start(server),
             issuer: format!("http://127.0.0.1:{port}"),
             state,
-            database_url,
             master_key,
+            database,
             dir,
         }
     }
