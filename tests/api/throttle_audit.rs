@@ -299,27 +299,14 @@ async fn parallel_guesses_cannot_slip_past_the_limit() {
     for _ in 0..10 {
         let browser = Browser::new();
         let page = browser.get(&app.url("/login")).await.text().await.unwrap();
-        forms.push((browser, hidden(&page, "csrf")));
+        let form = Form::parse(&page, "/login").with(&[("email", EMAIL), ("password", "wrong")]);
+        forms.push((browser, form));
     }
-    let url = app.url("/login");
     let tasks: Vec<_> = forms
         .into_iter()
-        .map(|(browser, csrf)| {
-            let url = url.clone();
-            tokio::spawn(async move {
-                browser
-                    .post(
-                        &url,
-                        &[
-                            ("csrf", csrf.as_str()),
-                            ("email", EMAIL),
-                            ("password", "wrong"),
-                        ],
-                    )
-                    .await
-                    .status()
-                    .as_u16()
-            })
+        .map(|(browser, form)| {
+            let base = app.issuer.clone();
+            tokio::spawn(async move { browser.send(&base, &form).await.status().as_u16() })
         })
         .collect();
     let mut checked = 0;

@@ -497,6 +497,25 @@ impl Browser {
         self.http.post(url).form(form).send().await.expect("POST")
     }
 
+    /// Submits the `<form>` of `page` whose action is `action` the way a browser does: its
+    /// hidden inputs, with `fields` filled in (replacing a hidden input of the same name).
+    pub async fn submit(
+        &self,
+        base: &(impl Origin + ?Sized),
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        self.send(base, &Form::parse(page, action).with(fields))
+            .await
+    }
+
+    /// POSTs `form` to its action on `base`.
+    pub async fn send(&self, base: &(impl Origin + ?Sized), form: &Form) -> reqwest::Response {
+        self.post(&format!("{}{}", base.origin(), form.action), &form.pairs())
+            .await
+    }
+
     /// Signs in on the login page at `login_url` (absolute); returns the response.
     pub async fn submit_login(
         &self,
@@ -506,16 +525,11 @@ impl Browser {
         password: &str,
     ) -> reqwest::Response {
         let page = self.get(login_url).await.text().await.expect("login page");
-        let csrf = hidden(&page, "csrf");
-        let request = hidden(&page, "request");
-        self.post(
-            &app.url("/login"),
-            &[
-                ("csrf", &csrf),
-                ("request", &request),
-                ("email", email),
-                ("password", password),
-            ],
+        self.submit(
+            app,
+            &page,
+            "/login",
+            &[("email", email), ("password", password)],
         )
         .await
     }
@@ -534,16 +548,11 @@ impl Browser {
             .text()
             .await
             .expect("login page");
-        let csrf = hidden(&page, "csrf");
-        let request = hidden(&page, "request");
-        self.post(
-            &format!("{base}/login"),
-            &[
-                ("csrf", &csrf),
-                ("request", &request),
-                ("email", email),
-                ("password", password),
-            ],
+        self.submit(
+            base,
+            &page,
+            "/login",
+            &[("email", email), ("password", password)],
         )
         .await
     }
@@ -574,21 +583,136 @@ impl Browser {
                 self.submit_login(app, &url, email, password).await
             } else if location.starts_with("/consent") {
                 let page = self.get(&url).await.text().await.expect("consent page");
-                let (csrf, request) = (hidden(&page, "csrf"), hidden(&page, "request"));
-                self.post(
-                    &app.url("/consent"),
-                    &[
-                        ("csrf", &csrf),
-                        ("request", &request),
-                        ("decision", "allow"),
-                    ],
-                )
-                .await
+                self.submit(app, &page, "/consent", &[("decision", "allow")])
+                    .await
             } else {
                 self.get(&url).await
             };
         }
     }
+}
+
+/// Where a form's action (a path) is posted to: a `TestApp` or a base URL.
+pub trait Origin {
+    fn origin(&self) -> &str;
+}
+
+impl Origin for TestApp {
+    fn origin(&self) -> &str {
+        &self.issuer
+    }
+}
+
+impl Origin for str {
+    fn origin(&self) -> &str {
+        self
+    }
+}
+
+impl Origin for String {
+    fn origin(&self) -> &str {
+        self
+    }
+}
+
+/// A `<form>` of a page: its action and the name/value pairs it will post, starting with
+/// its hidden inputs (`type="hidden"`, in page order).
+#[derive(Debug, Clone)]
+pub struct Form {
+    pub action: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl Form {
+    /// The first form on `page` whose action is `action`; panics if there is none.
+    pub fn parse(page: &str, action: &str) -> Form {
+        Form::all(page, action)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no <form action=\"{action}\"> in page:\n{page}"))
+    }
+
+    /// Every form on `page` whose action is `action`, in page order.
+    pub fn all(page: &str, action: &str) -> Vec<Form> {
+        let mut forms = Vec::new();
+        let mut rest = page;
+        while let Some(start) = rest.find("<form") {
+            let tail = &rest[start..];
+            let open_end = tail.find('>').expect("a closed <form> tag");
+            let body_end = tail.find("</form>").unwrap_or(tail.len());
+            if attribute(&tail[..open_end], "action").as_deref() == Some(action) {
+                let fields = tail[open_end..body_end]
+                    .split("<input")
+                    .skip(1)
+                    .filter_map(|input| {
+                        let tag = &input[..input.find('>').unwrap_or(input.len())];
+                        if attribute(tag, "type").as_deref() != Some("hidden") {
+                            return None;
+                        }
+                        Some((
+                            attribute(tag, "name")?,
+                            attribute(tag, "value").unwrap_or_default(),
+                        ))
+                    })
+                    .collect();
+                forms.push(Form {
+                    action: action.to_string(),
+                    fields,
+                });
+            }
+            rest = &tail[body_end.max(open_end)..];
+        }
+        forms
+    }
+
+    /// Sets `fields`: a field of the same name takes the new value, others are added.
+    pub fn with(mut self, fields: &[(&str, &str)]) -> Form {
+        for (name, value) in fields {
+            match self.fields.iter_mut().find(|(n, _)| n == name) {
+                Some(field) => field.1 = value.to_string(),
+                None => self.fields.push((name.to_string(), value.to_string())),
+            }
+        }
+        self
+    }
+
+    /// The value of field `name`; panics if the form has none.
+    pub fn get(&self, name: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("no field {name} in the form for {}", self.action))
+    }
+
+    /// The fields as a form body.
+    pub fn pairs(&self) -> Vec<(&str, &str)> {
+        self.fields
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect()
+    }
+}
+
+/// The value of attribute `name` in the tag text `tag` (double-quoted, HTML-unescaped).
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let marker = format!(" {name}=\"");
+    let start = tag.find(&marker)? + marker.len();
+    let end = tag[start..].find('"')? + start;
+    Some(unescape(&tag[start..end]))
+}
+
+/// Undoes the HTML escaping askama applies to attribute values.
+fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#x2f;", "/")
+        .replace("&#47;", "/")
+        .replace("&amp;", "&")
 }
 
 /// The authorization URL for `query`.
@@ -616,7 +740,9 @@ pub fn param(url: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// The value of a hidden form field.
+/// The value of the first hidden field `name` anywhere on `page`: for a value taken from
+/// one page and posted with another on purpose (to submit a page's own form, use
+/// `Browser::submit`).
 pub fn hidden(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page
