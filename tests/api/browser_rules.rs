@@ -84,14 +84,7 @@ async fn consent_is_remembered_and_deny_answers_access_denied() {
     assert!(page.contains("Test App"));
     assert!(page.contains("See your email address"));
     let resp = browser
-        .post(
-            &app.url("/consent"),
-            &[
-                ("csrf", &hidden(&page, "csrf")),
-                ("request", &hidden(&page, "request")),
-                ("decision", "deny"),
-            ],
-        )
+        .submit(&app, &page, "/consent", &[("decision", "deny")])
         .await;
     let l = location(&resp);
     assert!(l.starts_with(REDIRECT));
@@ -312,10 +305,7 @@ async fn logout_without_a_hint_asks_first() {
     let page = resp.text().await.unwrap();
     assert!(page.contains("Sign out?"));
     let resp = browser
-        .post(
-            &app.url("/logout"),
-            &[("csrf", &hidden(&page, "csrf")), ("confirm", "yes")],
-        )
+        .submit(&app, &page, "/logout", &[("confirm", "yes")])
         .await;
     assert_eq!(resp.status(), 200);
     let home = browser.get(&app.url("/")).await.text().await.unwrap();

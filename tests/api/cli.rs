@@ -6,21 +6,21 @@ use std::process::{Command, Output, Stdio};
 use serde_json::Value;
 
 struct Cli {
+    database: crate::common::TestDb,
     dir: tempfile::TempDir,
-    database_url: String,
 }
 
 impl Cli {
     fn new() -> Cli {
         let dir = tempfile::tempdir().unwrap();
-        let database_url = crate::common::fresh_database(dir.path());
-        Cli { dir, database_url }
+        let database = crate::common::fresh_database(dir.path());
+        Cli { database, dir }
     }
 
     fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_porta"));
         cmd.args(args)
-            .env("PORTA_DATABASE_URL", &self.database_url)
+            .env("PORTA_DATABASE_URL", &self.database.url)
             .env("PORTA_DATA_DIR", self.dir.path())
             .env("PORTA_MASTER_KEY", "ab".repeat(32))
             .stdin(Stdio::null());
@@ -282,8 +282,8 @@ fn rewrap_moves_every_key_to_the_new_master_key() {
 
 /// The database URL as an operator writes it (for PostgreSQL: libpq's defaults, TLS
 /// preferred), not the test suite's plain-TCP one.
-fn operator_database_url(dir: &std::path::Path) -> String {
-    let url = crate::common::fresh_database(dir);
+fn operator_database_url(database: &crate::common::TestDb) -> String {
+    let url = database.url.clone();
     match url.split_once('?') {
         Some((base, _)) if url.starts_with("postgres") => base.to_string(),
         _ => url,
@@ -295,7 +295,8 @@ fn one_shot_commands_exit_cleanly_every_time() {
     // libpq's TLS teardown at exit used to crash the process now and then (a non-zero exit
     // after a successful command); scripts depend on the exit code.
     let dir = tempfile::tempdir().unwrap();
-    let url = operator_database_url(dir.path());
+    let database = crate::common::fresh_database(dir.path());
+    let url = operator_database_url(&database);
     for _ in 0..15 {
         let out = Command::new(env!("CARGO_BIN_EXE_porta"))
             .args(["keys", "list"])

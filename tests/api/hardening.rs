@@ -271,15 +271,10 @@ async fn a_consent_form_submitted_twice_yields_one_code() {
         .await;
     let consent = location(&browser.get(&app.url(&location(&resp))).await);
     let page = browser.get(&app.url(&consent)).await.text().await.unwrap();
-    let form = [
-        ("csrf", hidden(&page, "csrf")),
-        ("request", hidden(&page, "request")),
-        ("decision", "allow".to_string()),
-    ];
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let first = browser.post(&app.url("/consent"), &form).await;
+    let form = Form::parse(&page, "/consent").with(&[("decision", "allow")]);
+    let first = browser.send(&app, &form).await;
     assert!(param(&location(&first), "code").is_some());
-    let second = browser.post(&app.url("/consent"), &form).await;
+    let second = browser.send(&app, &form).await;
     assert_eq!(second.status(), 400, "the request is used up");
 }
 

@@ -23,8 +23,8 @@ impl Drop for Node {
 }
 
 struct Cluster {
+    database: TestDb,
     dir: tempfile::TempDir,
-    database_url: String,
     master_key: String,
     issuer_port: u16,
 }
@@ -32,11 +32,11 @@ struct Cluster {
 impl Cluster {
     fn new() -> Cluster {
         let dir = tempfile::tempdir().unwrap();
-        let database_url = fresh_database(dir.path());
+        let database = fresh_database(dir.path());
         let issuer_port = free_port();
         Cluster {
+            database,
             dir,
-            database_url,
             master_key: porta::crypto::MasterKey::generate(),
             issuer_port,
         }
@@ -45,7 +45,7 @@ impl Cluster {
     fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_porta"));
         cmd.args(args)
-            .env("PORTA_DATABASE_URL", &self.database_url)
+            .env("PORTA_DATABASE_URL", &self.database.url)
             .env("PORTA_DATA_DIR", self.dir.path())
             .env("PORTA_MASTER_KEY", &self.master_key)
             // Every node has the issuer of the load balancer in front of them.

@@ -34,6 +34,9 @@ async fn get(url: &str, token: Option<&str>) -> (u16, Option<String>, Value) {
 /// The APIs alone, in this process, as `porta serve --only bookings,content` runs them.
 struct ApiServer {
     url: String,
+    // Dropped in this order: the server, its database, its folder.
+    _server: RunningServer,
+    _database: TestDb,
     _dir: tempfile::TempDir,
 }
 
@@ -42,9 +45,10 @@ impl ApiServer {
         let dir = tempfile::tempdir().unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
+        let database = fresh_database(dir.path());
         let mut settings = test_settings(
             port,
-            &fresh_database(dir.path()),
+            &database.url,
             &porta::crypto::MasterKey::generate(),
             dir.path(),
         );
@@ -58,9 +62,10 @@ impl ApiServer {
             .unwrap();
         let apis = porta::app::prepare_apis(&settings, pool).unwrap();
         let server = porta::app::api_server(apis, 1, listener).unwrap();
-        tokio::spawn(server);
         ApiServer {
             url: format!("http://127.0.0.1:{port}"),
+            _server: RunningServer::start(server),
+            _database: database,
             _dir: dir,
         }
     }

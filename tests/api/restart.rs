@@ -28,11 +28,11 @@ async fn tokens_keys_and_sessions_survive_a_restart() {
     // A second process on the same database and master key.
     let TestApp {
         dir,
-        database_url,
+        database,
         master_key,
         ..
     } = app;
-    let app = TestApp::start(dir, database_url, master_key, |s| {
+    let app = TestApp::start(dir, database, master_key, |s| {
         s.server.issuer = old_issuer.clone()
     })
     .await;
@@ -58,14 +58,12 @@ async fn tokens_keys_and_sessions_survive_a_restart() {
 #[tokio::test]
 async fn a_wrong_master_key_stops_the_start() {
     let app = TestApp::spawn().await;
-    let TestApp {
-        dir, database_url, ..
-    } = app;
+    let TestApp { dir, database, .. } = app;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let settings = test_settings(
         port,
-        &database_url,
+        &database.url,
         &porta::crypto::MasterKey::generate(),
         dir.path(),
     );

@@ -32,14 +32,11 @@ async fn register(
         .await
         .unwrap();
     browser
-        .post(
-            &app.url("/register"),
-            &[
-                ("csrf", &hidden(&page, "csrf")),
-                ("email", email),
-                ("name", "Nia"),
-                ("password", password),
-            ],
+        .submit(
+            app,
+            &page,
+            "/register",
+            &[("email", email), ("name", "Nia"), ("password", password)],
         )
         .await
 }
@@ -53,16 +50,11 @@ async fn submit_code(
     password: Option<&str>,
 ) -> reqwest::Response {
     let page = browser.get(&app.url(page_path)).await.text().await.unwrap();
-    let mut form = vec![
-        ("csrf", hidden(&page, "csrf")),
-        ("challenge", hidden(&page, "challenge")),
-        ("code", code.to_string()),
-    ];
+    let mut fields = vec![("code", code)];
     if let Some(p) = password {
-        form.push(("password", p.to_string()));
+        fields.push(("password", p));
     }
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    browser.post(&app.url(action), &form).await
+    browser.submit(app, &page, action, &fields).await
 }
 
 #[tokio::test]
@@ -187,28 +179,17 @@ async fn a_password_reset_revokes_every_session_and_refresh_token() {
         .await
         .unwrap();
     let resp = browser
-        .post(
-            &app.url("/password/forgot"),
-            &[("csrf", &hidden(&page, "csrf")), ("email", EMAIL)],
-        )
+        .submit(&app, &page, "/password/forgot", &[("email", EMAIL)])
         .await;
     let reset = location(&resp);
     assert!(reset.starts_with("/password/reset?challenge="));
     let code = code_in(&sink.message(0).await);
     let page = browser.get(&app.url(&reset)).await.text().await.unwrap();
-    let (csrf, challenge) = (hidden(&page, "csrf"), hidden(&page, "challenge"));
+    let form = Form::parse(&page, "/password/reset").with(&[("code", &code)]);
     let post = |password: &'static str| {
-        let form = [
-            ("csrf", csrf.clone()),
-            ("challenge", challenge.clone()),
-            ("code", code.clone()),
-            ("password", password.to_string()),
-        ];
-        let (b, url) = (&browser, app.url("/password/reset"));
-        async move {
-            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            b.post(&url, &form).await.status().as_u16()
-        }
+        let form = form.clone().with(&[("password", password)]);
+        let (b, app) = (&browser, &app);
+        async move { b.send(app, &form).await.status().as_u16() }
     };
     // A weak new password is refused without spending the code.
     assert_eq!(post("password1").await, 400);
@@ -255,12 +236,11 @@ async fn unknown_addresses_can_ask_for_a_reset_and_get_the_same_answer() {
         .await
         .unwrap();
     let resp = browser
-        .post(
-            &app.url("/password/forgot"),
-            &[
-                ("csrf", &hidden(&page, "csrf")),
-                ("email", "nobody@example.com"),
-            ],
+        .submit(
+            &app,
+            &page,
+            "/password/forgot",
+            &[("email", "nobody@example.com")],
         )
         .await;
     assert_eq!(resp.status(), 303);
@@ -301,11 +281,12 @@ async fn the_account_page_lists_sessions_and_apps_and_can_end_them() {
     assert!(page.contains("Test App"), "the connected app");
 
     // Remove the app's access: its refresh token dies.
-    let csrf = hidden(&page, "csrf");
     laptop
-        .post(
-            &app.url("/account/apps/revoke"),
-            &[("csrf", &csrf), ("client_id", &client.client_id)],
+        .submit(
+            &app,
+            &page,
+            "/account/apps/revoke",
+            &[("client_id", &client.client_id)],
         )
         .await;
     assert_eq!(
@@ -314,13 +295,9 @@ async fn the_account_page_lists_sessions_and_apps_and_can_end_them() {
         false
     );
 
-    // End the phone's session.
-    let session = hidden(&page, "session");
+    // End the phone's session (the one session with an End button).
     laptop
-        .post(
-            &app.url("/account/sessions/end"),
-            &[("csrf", &csrf), ("session", &session)],
-        )
+        .submit(&app, &page, "/account/sessions/end", &[])
         .await;
     assert!(phone
         .get(&app.url("/"))
@@ -356,15 +333,12 @@ async fn changing_the_password_needs_the_current_one_and_signs_out_elsewhere() {
         .text()
         .await
         .unwrap();
-    let csrf = hidden(&page, "csrf");
     let wrong = browser
-        .post(
-            &app.url("/account/password"),
-            &[
-                ("csrf", &csrf),
-                ("current_password", "nope"),
-                ("new_password", NEW_PASSWORD),
-            ],
+        .submit(
+            &app,
+            &page,
+            "/account/password",
+            &[("current_password", "nope"), ("new_password", NEW_PASSWORD)],
         )
         .await
         .text()
@@ -372,10 +346,11 @@ async fn changing_the_password_needs_the_current_one_and_signs_out_elsewhere() {
         .unwrap();
     assert!(wrong.contains("current password is not right"));
     let ok = browser
-        .post(
-            &app.url("/account/password"),
+        .submit(
+            &app,
+            &page,
+            "/account/password",
             &[
-                ("csrf", &csrf),
                 ("current_password", PASSWORD),
                 ("new_password", NEW_PASSWORD),
             ],
@@ -423,13 +398,9 @@ async fn changing_the_email_address_needs_a_code_from_the_new_address() {
         .text()
         .await
         .unwrap();
-    let csrf = hidden(&account, "csrf");
 
     let page = browser
-        .post(
-            &app.url("/account/name"),
-            &[("csrf", &csrf), ("name", "Ada Byron")],
-        )
+        .submit(&app, &account, "/account/name", &[("name", "Ada Byron")])
         .await
         .text()
         .await
@@ -438,16 +409,20 @@ async fn changing_the_email_address_needs_a_code_from_the_new_address() {
 
     // A taken address: the same next page, but no code is sent.
     let resp = browser
-        .post(
-            &app.url("/account/email"),
-            &[("csrf", &csrf), ("email", "taken@example.com")],
+        .submit(
+            &app,
+            &account,
+            "/account/email",
+            &[("email", "taken@example.com")],
         )
         .await;
     assert!(location(&resp).starts_with("/account/email/verify?challenge="));
     let resp = browser
-        .post(
-            &app.url("/account/email"),
-            &[("csrf", &csrf), ("email", "ada@example.org")],
+        .submit(
+            &app,
+            &account,
+            "/account/email",
+            &[("email", "ada@example.org")],
         )
         .await;
     let verify = location(&resp);

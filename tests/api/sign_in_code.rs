@@ -27,13 +27,8 @@ async fn ask_for_code(
     email: &str,
 ) -> reqwest::Response {
     let page = browser.get(&app.url(login)).await.text().await.unwrap();
-    let csrf = hidden(&page, "csrf");
-    let request = hidden(&page, "request");
     browser
-        .post(
-            &app.url("/login/code"),
-            &[("csrf", &csrf), ("request", &request), ("email", email)],
-        )
+        .submit(app, &page, "/login/code", &[("email", email)])
         .await
 }
 
@@ -44,14 +39,9 @@ async fn enter_code(
     code: &str,
 ) -> reqwest::Response {
     let page = browser.get(&app.url(code_page)).await.text().await.unwrap();
-    let form = [
-        ("csrf", hidden(&page, "csrf")),
-        ("request", hidden(&page, "request")),
-        ("challenge", hidden(&page, "challenge")),
-        ("code", code.to_string()),
-    ];
-    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    browser.post(&app.url("/login/code/verify"), &form).await
+    browser
+        .submit(app, &page, "/login/code/verify", &[("code", code)])
+        .await
 }
 
 #[tokio::test]
@@ -202,14 +192,7 @@ async fn codes_expire() {
     let code = code_in(&sink.message(0).await);
     tokio::time::sleep(Duration::from_millis(3500)).await;
     let resp = browser
-        .post(
-            &app.url("/login/code/verify"),
-            &[
-                ("csrf", &hidden(&page, "csrf")),
-                ("challenge", &hidden(&page, "challenge")),
-                ("code", &code),
-            ],
-        )
+        .submit(&app, &page, "/login/code/verify", &[("code", &code)])
         .await;
     assert_eq!(resp.status(), 401);
 }

@@ -39,12 +39,11 @@ async fn a_confirmed_phone_number_signs_in_with_a_texted_code() {
         .await
         .unwrap();
     let resp = browser
-        .post(
-            &app.url("/account/phone"),
-            &[
-                ("csrf", &hidden(&account, "csrf")),
-                ("phone", "+44 20 7946 0958"),
-            ],
+        .submit(
+            &app,
+            &account,
+            "/account/phone",
+            &[("phone", "+44 20 7946 0958")],
         )
         .await;
     let verify = location(&resp);
@@ -61,13 +60,11 @@ async fn a_confirmed_phone_number_signs_in_with_a_texted_code() {
     );
     let page = browser.get(&app.url(&verify)).await.text().await.unwrap();
     let page = browser
-        .post(
-            &app.url("/account/phone/verify"),
-            &[
-                ("csrf", &hidden(&page, "csrf")),
-                ("challenge", &hidden(&page, "challenge")),
-                ("code", &code_in(&sms.field("Body"))),
-            ],
+        .submit(
+            &app,
+            &page,
+            "/account/phone/verify",
+            &[("code", &code_in(&sms.field("Body")))],
         )
         .await
         .text()
@@ -88,27 +85,17 @@ async fn a_confirmed_phone_number_signs_in_with_a_texted_code() {
     );
     let page = other.get(&app.url(&login)).await.text().await.unwrap();
     let resp = other
-        .post(
-            &app.url("/login/code"),
-            &[
-                ("csrf", &hidden(&page, "csrf")),
-                ("request", &hidden(&page, "request")),
-                ("phone", "+442079460958"),
-            ],
-        )
+        .submit(&app, &page, "/login/code", &[("phone", "+442079460958")])
         .await;
     let code_page = location(&resp);
     let sms = sink.message(1).await;
     let page = other.get(&app.url(&code_page)).await.text().await.unwrap();
     let resp = other
-        .post(
-            &app.url("/login/code/verify"),
-            &[
-                ("csrf", &hidden(&page, "csrf")),
-                ("request", &hidden(&page, "request")),
-                ("challenge", &hidden(&page, "challenge")),
-                ("code", &code_in(&sms.field("Body"))),
-            ],
+        .submit(
+            &app,
+            &page,
+            "/login/code/verify",
+            &[("code", &code_in(&sms.field("Body")))],
         )
         .await;
     assert_eq!(resp.status(), 303);
@@ -128,10 +115,7 @@ async fn unknown_numbers_get_no_text_but_the_same_page() {
     let browser = Browser::new();
     let page = browser.get(&app.url("/login")).await.text().await.unwrap();
     let resp = browser
-        .post(
-            &app.url("/login/code"),
-            &[("csrf", &hidden(&page, "csrf")), ("phone", "+15551234567")],
-        )
+        .submit(&app, &page, "/login/code", &[("phone", "+15551234567")])
         .await;
     assert_eq!(resp.status(), 303);
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -153,12 +137,11 @@ async fn a_failing_sms_provider_is_an_error_the_person_sees() {
         .await
         .unwrap();
     let page = browser
-        .post(
-            &app.url("/account/phone"),
-            &[
-                ("csrf", &hidden(&account, "csrf")),
-                ("phone", "+442079460958"),
-            ],
+        .submit(
+            &app,
+            &account,
+            "/account/phone",
+            &[("phone", "+442079460958")],
         )
         .await
         .text()
@@ -182,12 +165,11 @@ async fn phone_numbers_must_be_e164() {
         .await
         .unwrap();
     let page = browser
-        .post(
-            &app.url("/account/phone"),
-            &[
-                ("csrf", &hidden(&account, "csrf")),
-                ("phone", "0207 946 0958"),
-            ],
+        .submit(
+            &app,
+            &account,
+            "/account/phone",
+            &[("phone", "0207 946 0958")],
         )
         .await
         .text()

@@ -71,12 +71,12 @@ async fn the_apis_run_alone_against_a_remote_porta() {
     let idp_dir = tempfile::tempdir().unwrap();
     let idp_db = fresh_database(idp_dir.path());
     let idp_port = free_port();
-    let mut cmd = porta(idp_dir.path(), &idp_db, idp_port);
+    let mut cmd = porta(idp_dir.path(), &idp_db.url, idp_port);
     cmd.arg("serve");
     let idp = start(cmd, idp_port).await;
 
     // A client registered with the CLI, as an operator would.
-    let out = porta(idp_dir.path(), &idp_db, idp_port)
+    let out = porta(idp_dir.path(), &idp_db.url, idp_port)
         .args([
             "client",
             "create",
@@ -100,7 +100,7 @@ async fn the_apis_run_alone_against_a_remote_porta() {
     let api_dir = tempfile::tempdir().unwrap();
     let api_db = fresh_database(api_dir.path());
     let api_port = free_port();
-    let mut cmd = porta(api_dir.path(), &api_db, api_port);
+    let mut cmd = porta(api_dir.path(), &api_db.url, api_port);
     cmd.args([
         "serve",
         "--only",
@@ -149,7 +149,7 @@ async fn the_apis_run_alone_against_a_remote_porta() {
     // The API process created its own tables and none of the identity provider's.
     {
         use diesel::{Connection, RunQueryDsl};
-        let url = api_db.clone();
+        let url = api_db.url.clone();
         let exists = |table: &str| {
             let mut conn = porta::db::DbConn::establish(&url).unwrap();
             diesel::sql_query(format!("SELECT 1 FROM {table}"))
@@ -162,7 +162,7 @@ async fn the_apis_run_alone_against_a_remote_porta() {
         assert!(!exists("signing_keys"));
     }
     // Without --issuer-url the APIs refuse to start: they would trust nobody.
-    let out = porta(api_dir.path(), &api_db, free_port())
+    let out = porta(api_dir.path(), &api_db.url, free_port())
         .args(["serve", "--only", "bookings"])
         .output()
         .unwrap();

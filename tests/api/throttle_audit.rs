@@ -197,12 +197,12 @@ async fn authentication_events_land_in_the_audit_log() {
 #[test]
 fn porta_audit_filters_by_account_and_kind() {
     let dir = tempfile::tempdir().unwrap();
-    let database_url = fresh_database(dir.path());
+    let database = fresh_database(dir.path());
     let run = |args: &[&str], stdin: Option<&str>| {
         use std::io::Write;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_porta"))
             .args(args)
-            .env("PORTA_DATABASE_URL", &database_url)
+            .env("PORTA_DATABASE_URL", &database.url)
             .env("PORTA_DATA_DIR", dir.path())
             .env("PORTA_MASTER_KEY", "ab".repeat(32))
             .stdin(std::process::Stdio::piped())
@@ -232,7 +232,7 @@ fn porta_audit_filters_by_account_and_kind() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let pool = porta::db::connect(&database_url, 2).unwrap();
+        let pool = porta::db::connect(&database.url, 2).unwrap();
         let user = porta::db::run(&pool, |conn| {
             Ok(porta::accounts::store::find_by_email(conn, EMAIL)?)
         })
@@ -299,27 +299,14 @@ async fn parallel_guesses_cannot_slip_past_the_limit() {
     for _ in 0..10 {
         let browser = Browser::new();
         let page = browser.get(&app.url("/login")).await.text().await.unwrap();
-        forms.push((browser, hidden(&page, "csrf")));
+        let form = Form::parse(&page, "/login").with(&[("email", EMAIL), ("password", "wrong")]);
+        forms.push((browser, form));
     }
-    let url = app.url("/login");
     let tasks: Vec<_> = forms
         .into_iter()
-        .map(|(browser, csrf)| {
-            let url = url.clone();
-            tokio::spawn(async move {
-                browser
-                    .post(
-                        &url,
-                        &[
-                            ("csrf", csrf.as_str()),
-                            ("email", EMAIL),
-                            ("password", "wrong"),
-                        ],
-                    )
-                    .await
-                    .status()
-                    .as_u16()
-            })
+        .map(|(browser, form)| {
+            let base = app.issuer.clone();
+            tokio::spawn(async move { browser.send(&base, &form).await.status().as_u16() })
         })
         .collect();
     let mut checked = 0;

@@ -47,9 +47,8 @@ async fn enrol(app: &TestApp, browser: &Browser) -> (TOTP, Vec<String>, i64) {
         .text()
         .await
         .unwrap();
-    let csrf = hidden(&account, "csrf");
     let setup = browser
-        .post(&app.url("/account/totp/setup"), &[("csrf", &csrf)])
+        .submit(app, &account, "/account/totp/setup", &[])
         .await
         .text()
         .await
@@ -59,9 +58,11 @@ async fn enrol(app: &TestApp, browser: &Browser) -> (TOTP, Vec<String>, i64) {
     let t = totp_for(&secret);
     let step = porta::time::now() / 30;
     let page = browser
-        .post(
-            &app.url("/account/totp/enable"),
-            &[("csrf", &csrf), ("code", &code_for_step(&t, step))],
+        .submit(
+            app,
+            &setup,
+            "/account/totp/enable",
+            &[("code", &code_for_step(&t, step))],
         )
         .await
         .text()
@@ -117,21 +118,10 @@ async fn totp_is_a_second_step_that_an_app_sees_in_amr() {
 
     // The enrolment code (this step) was used; the next step's code works (±1 skew).
     let page = browser.get(&app.url(&second)).await.text().await.unwrap();
-    let form = |code: String| {
-        vec![
-            ("csrf", hidden(&page, "csrf")),
-            ("request", hidden(&page, "request")),
-            ("pending", hidden(&page, "pending")),
-            ("code", code),
-        ]
-    };
-    let post = |f: Vec<(&'static str, String)>| {
-        let b = &browser;
-        let url = app.url("/login/totp");
-        async move {
-            let f: Vec<(&str, &str)> = f.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            b.post(&url, &f).await
-        }
+    let form = |code: String| Form::parse(&page, "/login/totp").with(&[("code", &code)]);
+    let post = |f: Form| {
+        let (b, app) = (&browser, &app);
+        async move { b.send(app, &f).await }
     };
     assert_eq!(
         post(form(code_for_step(&t, step))).await.status(),
@@ -157,13 +147,11 @@ async fn totp_is_a_second_step_that_an_app_sees_in_amr() {
     );
     let page = other.get(&app.url(&second)).await.text().await.unwrap();
     let resp = other
-        .post(
-            &app.url("/login/totp"),
-            &[
-                ("csrf", &hidden(&page, "csrf")),
-                ("pending", &hidden(&page, "pending")),
-                ("code", &code_for_step(&t, step + 1)),
-            ],
+        .submit(
+            &app,
+            &page,
+            "/login/totp",
+            &[("code", &code_for_step(&t, step + 1))],
         )
         .await;
     assert_eq!(resp.status(), 401);
@@ -183,14 +171,7 @@ async fn recovery_codes_work_once() {
         );
         let page = browser.get(&app.url(&second)).await.text().await.unwrap();
         let resp = browser
-            .post(
-                &app.url("/login/totp"),
-                &[
-                    ("csrf", &hidden(&page, "csrf")),
-                    ("pending", &hidden(&page, "pending")),
-                    ("code", &codes[0]),
-                ],
-            )
+            .submit(&app, &page, "/login/totp", &[("code", &codes[0])])
             .await;
         assert_eq!(resp.status(), expected);
     }
@@ -209,23 +190,9 @@ async fn a_parked_sign_in_allows_five_tries() {
     );
     let page = browser.get(&app.url(&second)).await.text().await.unwrap();
     let send = |code: &str| {
-        let (csrf, pending) = (hidden(&page, "csrf"), hidden(&page, "pending"));
-        let code = code.to_string();
-        let b = &browser;
-        let url = app.url("/login/totp");
-        async move {
-            b.post(
-                &url,
-                &[
-                    ("csrf", csrf.as_str()),
-                    ("pending", pending.as_str()),
-                    ("code", code.as_str()),
-                ],
-            )
-            .await
-            .status()
-            .as_u16()
-        }
+        let form = Form::parse(&page, "/login/totp").with(&[("code", code)]);
+        let (b, app) = (&browser, &app);
+        async move { b.send(app, &form).await.status().as_u16() }
     };
     for _ in 0..5 {
         assert_eq!(send("000001").await, 401);
@@ -262,10 +229,7 @@ async fn turning_totp_off_needs_a_fresh_sign_in() {
         .await
         .unwrap();
     let page = browser
-        .post(
-            &app.url("/account/totp/disable"),
-            &[("csrf", &hidden(&account, "csrf"))],
-        )
+        .submit(&app, &account, "/account/totp/disable", &[])
         .await
         .text()
         .await
@@ -299,10 +263,7 @@ async fn sign_out_everywhere_ends_sessions_and_refresh_tokens() {
         .await;
     let account = laptop.get(&app.url("/account")).await.text().await.unwrap();
     let resp = laptop
-        .post(
-            &app.url("/account/sign-out-everywhere"),
-            &[("csrf", &hidden(&account, "csrf"))],
-        )
+        .submit(&app, &account, "/account/sign-out-everywhere", &[])
         .await;
     assert_eq!(resp.status(), 303);
     for b in [&phone, &laptop] {
@@ -347,14 +308,11 @@ async fn acr_reflects_the_factors_and_acr_values_can_demand_two() {
     );
     let page = browser.get(&app.url(&second)).await.text().await.unwrap();
     let resp = browser
-        .post(
-            &app.url("/login/totp"),
-            &[
-                ("csrf", &hidden(&page, "csrf")),
-                ("request", &hidden(&page, "request")),
-                ("pending", &hidden(&page, "pending")),
-                ("code", &code_for_step(&t, step + 1)),
-            ],
+        .submit(
+            &app,
+            &page,
+            "/login/totp",
+            &[("code", &code_for_step(&t, step + 1))],
         )
         .await;
     let back = location(&browser.get(&app.url(&location(&resp))).await);
@@ -425,14 +383,7 @@ async fn failed_totp_codes_lock_the_account_for_a_while() {
         );
         let page = browser.get(&app.url(&second)).await.text().await.unwrap();
         let resp = browser
-            .post(
-                &app.url("/login/totp"),
-                &[
-                    ("csrf", &hidden(&page, "csrf")),
-                    ("pending", &hidden(&page, "pending")),
-                    ("code", code),
-                ],
-            )
+            .submit(&app, &page, "/login/totp", &[("code", code)])
             .await;
         statuses.push(resp.status().as_u16());
     }

@@ -18,39 +18,124 @@ use reqwest::redirect::Policy;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-/// A running Porta.
+/// A running Porta. Dropping it stops its server (workers, sockets, pool connections) and
+/// then removes its database, so a long test process holds only what running tests use.
 pub struct TestApp {
+    // Fields drop in declaration order: the server stops before the database goes.
+    server: RunningServer,
     pub issuer: String,
     pub state: AppState,
-    pub database_url: String,
     pub master_key: String,
+    pub database: TestDb,
     pub dir: tempfile::TempDir,
 }
 
-/// The database a test gets: its own SQLite file, or its own PostgreSQL database.
-pub fn fresh_database(dir: &std::path::Path) -> String {
+/// An actix server on a thread of its own. Dropping it stops the server (not gracefully)
+/// and waits until it stopped accepting, so no server outlives its test. (On the test's
+/// own runtime the stop could not run: a test's runtime ends with the test, and a server
+/// future dropped unfinished leaves its accept thread and workers running.)
+pub struct RunningServer {
+    handle: actix_web::dev::ServerHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RunningServer {
+    pub fn start(server: actix_web::dev::Server) -> RunningServer {
+        let handle = server.handle();
+        let thread = std::thread::Builder::new()
+            .name("test-server".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("server runtime");
+                let _ = rt.block_on(server);
+            })
+            .expect("server thread");
+        RunningServer {
+            handle,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        // `stop` queues the command at once; the server's thread carries it out and ends.
+        drop(self.handle.stop(false));
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A test's own database: an SQLite file in the test's folder, or a PostgreSQL database
+/// (with PORTA_TEST_POSTGRES_URL) that is dropped when this is.
+pub struct TestDb {
+    pub url: String,
+    /// PostgreSQL: the server to drop it on, and its name.
+    postgres: Option<(String, String)>,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin, name)) = &self.postgres else {
+            return;
+        };
+        // FORCE ends connections a stopped server or a killed process may have left.
+        let dropped = diesel::pg::PgConnection::establish(admin)
+            .map_err(|e| e.to_string())
+            .and_then(|mut conn| {
+                diesel::RunQueryDsl::execute(
+                    diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")),
+                    &mut conn,
+                )
+                .map_err(|e| e.to_string())
+            });
+        if let Err(e) = dropped {
+            eprintln!("could not drop test database {name}: {e}");
+        }
+    }
+}
+
+/// `url` with TLS and GSSAPI off: plain TCP to the local test server. libpq's
+/// OpenSSL/Kerberos teardown at exit races the server threads a test binary leaves
+/// running, and crashes it.
+fn plain_tcp(mut url: url::Url) -> String {
+    for (k, v) in [("sslmode", "disable"), ("gssencmode", "disable")] {
+        if !url.query_pairs().any(|(key, _)| key == k) {
+            url.query_pairs_mut().append_pair(k, v);
+        }
+    }
+    url.to_string()
+}
+
+/// The database a test gets: its own SQLite file, or its own PostgreSQL database (dropped
+/// when the returned guard is).
+pub fn fresh_database(dir: &std::path::Path) -> TestDb {
     match std::env::var("PORTA_TEST_POSTGRES_URL") {
         Ok(base) if !base.is_empty() => {
             let name = format!("porta_t_{}", uuid::Uuid::new_v4().simple());
-            let mut conn = diesel::pg::PgConnection::establish(&base)
+            let base = url::Url::parse(&base).expect("PORTA_TEST_POSTGRES_URL is a URL");
+            let admin = plain_tcp(base.clone());
+            let mut conn = diesel::pg::PgConnection::establish(&admin)
                 .expect("connect to PORTA_TEST_POSTGRES_URL");
             diesel::RunQueryDsl::execute(
                 diesel::sql_query(format!("CREATE DATABASE {name}")),
                 &mut conn,
             )
             .expect("create test database");
-            let mut url = url::Url::parse(&base).expect("PORTA_TEST_POSTGRES_URL is a URL");
+            let mut url = base;
             url.set_path(&format!("/{name}"));
-            // Plain TCP to the local test server: libpq's OpenSSL/Kerberos teardown at exit
-            // races the server threads a test binary leaves running, and crashes it.
-            for (k, v) in [("sslmode", "disable"), ("gssencmode", "disable")] {
-                if !url.query_pairs().any(|(key, _)| key == k) {
-                    url.query_pairs_mut().append_pair(k, v);
-                }
+            TestDb {
+                url: plain_tcp(url),
+                postgres: Some((admin, name)),
             }
-            url.to_string()
         }
-        _ => dir.join("porta.db").display().to_string(),
+        _ => TestDb {
+            url: dir.join("porta.db").display().to_string(),
+            postgres: None,
+        },
     }
 }
 
@@ -82,9 +167,9 @@ impl TestApp {
     /// Starts a fresh Porta with adjusted settings.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = fresh_database(dir.path());
+        let database = fresh_database(dir.path());
         let master_key = MasterKey::generate();
-        Self::start(dir, database_url, master_key, adjust).await
+        Self::start(dir, database, master_key, adjust).await
     }
 
     /// Starts a fresh Porta with the demo app (`serve --demo`).
@@ -95,23 +180,23 @@ impl TestApp {
     /// Starts a fresh Porta with the demo app and adjusted settings.
     pub async fn spawn_demo_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = fresh_database(dir.path());
-        Self::launch(dir, database_url, MasterKey::generate(), adjust, true).await
+        let database = fresh_database(dir.path());
+        Self::launch(dir, database, MasterKey::generate(), adjust, true).await
     }
 
     /// Starts Porta on an existing database (a restart).
     pub async fn start(
         dir: tempfile::TempDir,
-        database_url: String,
+        database: TestDb,
         master_key: String,
         adjust: impl FnOnce(&mut Settings),
     ) -> TestApp {
-        Self::launch(dir, database_url, master_key, adjust, false).await
+        Self::launch(dir, database, master_key, adjust, false).await
     }
 
     async fn launch(
         dir: tempfile::TempDir,
-        database_url: String,
+        database: TestDb,
         master_key: String,
         adjust: impl FnOnce(&mut Settings),
         demo: bool,
@@ -123,18 +208,18 @@ impl TestApp {
             .try_init();
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let mut settings = test_settings(port, &database_url, &master_key, dir.path());
+        let mut settings = test_settings(port, &database.url, &master_key, dir.path());
         adjust(&mut settings);
         let prepared = porta::app::prepare(settings, demo).await.expect("prepare");
         let state = prepared.state.clone();
         let server = porta::app::server(prepared, listener).expect("server");
         porta::app::spawn_key_schedule(state.clone());
-        tokio::spawn(server);
         TestApp {
+            server: RunningServer::start(server),
             issuer: format!("http://127.0.0.1:{port}"),
             state,
-            database_url,
             master_key,
+            database,
             dir,
         }
     }
@@ -410,6 +495,25 @@ impl Browser {
         self.http.post(url).form(form).send().await.expect("POST")
     }
 
+    /// Submits the `<form>` of `page` whose action is `action` the way a browser does: its
+    /// hidden inputs, with `fields` filled in (replacing a hidden input of the same name).
+    pub async fn submit(
+        &self,
+        base: &(impl Origin + ?Sized),
+        page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        self.send(base, &Form::parse(page, action).with(fields))
+            .await
+    }
+
+    /// POSTs `form` to its action on `base`.
+    pub async fn send(&self, base: &(impl Origin + ?Sized), form: &Form) -> reqwest::Response {
+        self.post(&format!("{}{}", base.origin(), form.action), &form.pairs())
+            .await
+    }
+
     /// Signs in on the login page at `login_url` (absolute); returns the response.
     pub async fn submit_login(
         &self,
@@ -419,16 +523,11 @@ impl Browser {
         password: &str,
     ) -> reqwest::Response {
         let page = self.get(login_url).await.text().await.expect("login page");
-        let csrf = hidden(&page, "csrf");
-        let request = hidden(&page, "request");
-        self.post(
-            &app.url("/login"),
-            &[
-                ("csrf", &csrf),
-                ("request", &request),
-                ("email", email),
-                ("password", password),
-            ],
+        self.submit(
+            app,
+            &page,
+            "/login",
+            &[("email", email), ("password", password)],
         )
         .await
     }
@@ -447,16 +546,11 @@ impl Browser {
             .text()
             .await
             .expect("login page");
-        let csrf = hidden(&page, "csrf");
-        let request = hidden(&page, "request");
-        self.post(
-            &format!("{base}/login"),
-            &[
-                ("csrf", &csrf),
-                ("request", &request),
-                ("email", email),
-                ("password", password),
-            ],
+        self.submit(
+            base,
+            &page,
+            "/login",
+            &[("email", email), ("password", password)],
         )
         .await
     }
@@ -487,21 +581,136 @@ impl Browser {
                 self.submit_login(app, &url, email, password).await
             } else if location.starts_with("/consent") {
                 let page = self.get(&url).await.text().await.expect("consent page");
-                let (csrf, request) = (hidden(&page, "csrf"), hidden(&page, "request"));
-                self.post(
-                    &app.url("/consent"),
-                    &[
-                        ("csrf", &csrf),
-                        ("request", &request),
-                        ("decision", "allow"),
-                    ],
-                )
-                .await
+                self.submit(app, &page, "/consent", &[("decision", "allow")])
+                    .await
             } else {
                 self.get(&url).await
             };
         }
     }
+}
+
+/// Where a form's action (a path) is posted to: a `TestApp` or a base URL.
+pub trait Origin {
+    fn origin(&self) -> &str;
+}
+
+impl Origin for TestApp {
+    fn origin(&self) -> &str {
+        &self.issuer
+    }
+}
+
+impl Origin for str {
+    fn origin(&self) -> &str {
+        self
+    }
+}
+
+impl Origin for String {
+    fn origin(&self) -> &str {
+        self
+    }
+}
+
+/// A `<form>` of a page: its action and the name/value pairs it will post, starting with
+/// its hidden inputs (`type="hidden"`, in page order).
+#[derive(Debug, Clone)]
+pub struct Form {
+    pub action: String,
+    pub fields: Vec<(String, String)>,
+}
+
+impl Form {
+    /// The first form on `page` whose action is `action`; panics if there is none.
+    pub fn parse(page: &str, action: &str) -> Form {
+        Form::all(page, action)
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("no <form action=\"{action}\"> in page:\n{page}"))
+    }
+
+    /// Every form on `page` whose action is `action`, in page order.
+    pub fn all(page: &str, action: &str) -> Vec<Form> {
+        let mut forms = Vec::new();
+        let mut rest = page;
+        while let Some(start) = rest.find("<form") {
+            let tail = &rest[start..];
+            let open_end = tail.find('>').expect("a closed <form> tag");
+            let body_end = tail.find("</form>").unwrap_or(tail.len());
+            if attribute(&tail[..open_end], "action").as_deref() == Some(action) {
+                let fields = tail[open_end..body_end]
+                    .split("<input")
+                    .skip(1)
+                    .filter_map(|input| {
+                        let tag = &input[..input.find('>').unwrap_or(input.len())];
+                        if attribute(tag, "type").as_deref() != Some("hidden") {
+                            return None;
+                        }
+                        Some((
+                            attribute(tag, "name")?,
+                            attribute(tag, "value").unwrap_or_default(),
+                        ))
+                    })
+                    .collect();
+                forms.push(Form {
+                    action: action.to_string(),
+                    fields,
+                });
+            }
+            rest = &tail[body_end.max(open_end)..];
+        }
+        forms
+    }
+
+    /// Sets `fields`: a field of the same name takes the new value, others are added.
+    pub fn with(mut self, fields: &[(&str, &str)]) -> Form {
+        for (name, value) in fields {
+            match self.fields.iter_mut().find(|(n, _)| n == name) {
+                Some(field) => field.1 = value.to_string(),
+                None => self.fields.push((name.to_string(), value.to_string())),
+            }
+        }
+        self
+    }
+
+    /// The value of field `name`; panics if the form has none.
+    pub fn get(&self, name: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("no field {name} in the form for {}", self.action))
+    }
+
+    /// The fields as a form body.
+    pub fn pairs(&self) -> Vec<(&str, &str)> {
+        self.fields
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect()
+    }
+}
+
+/// The value of attribute `name` in the tag text `tag` (double-quoted, HTML-unescaped).
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let marker = format!(" {name}=\"");
+    let start = tag.find(&marker)? + marker.len();
+    let end = tag[start..].find('"')? + start;
+    Some(unescape(&tag[start..end]))
+}
+
+/// Undoes the HTML escaping askama applies to attribute values.
+fn unescape(text: &str) -> String {
+    text.replace("&quot;", "\"")
+        .replace("&#34;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&#x2f;", "/")
+        .replace("&#47;", "/")
+        .replace("&amp;", "&")
 }
 
 /// The authorization URL for `query`.
@@ -529,7 +738,9 @@ pub fn param(url: &str, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-/// The value of a hidden form field.
+/// The value of the first hidden field `name` anywhere on `page`: for a value taken from
+/// one page and posted with another on purpose (to submit a page's own form, use
+/// `Browser::submit`).
 pub fn hidden(page: &str, name: &str) -> String {
     let marker = format!("name=\"{name}\" value=\"");
     let start = page
