@@ -55,26 +55,25 @@ pub async fn show_consent(
     if authorize::needs_login(&view.auth, session.as_ref()) {
         return Ok(page::found(&format!("/login?request={id}")));
     }
-    let (token, cookie) = csrf::token(&req, state.secure_cookies());
-    let page = ConsentPage {
-        client_name: view.client_name,
-        scopes: view
-            .auth
-            .scopes
-            .iter()
-            .map(|s| ScopeLine {
-                name: s.clone(),
-                description: describe_scope(&state, s),
-            })
-            .collect(),
-        request: id,
-        csrf: token,
-    };
-    let mut resp = page::render(StatusCode::OK, &page);
-    if let Some(c) = cookie {
-        let _ = resp.add_cookie(&c);
-    }
-    Ok(resp)
+    Ok(csrf::page(
+        &req,
+        state.secure_cookies(),
+        StatusCode::OK,
+        |token| ConsentPage {
+            client_name: view.client_name,
+            scopes: view
+                .auth
+                .scopes
+                .iter()
+                .map(|s| ScopeLine {
+                    name: s.clone(),
+                    description: describe_scope(&state, s),
+                })
+                .collect(),
+            request: id,
+            csrf: token,
+        },
+    ))
 }
 
 /// The consent form.

@@ -6,6 +6,7 @@
 pub mod account;
 pub mod registration;
 pub mod sign_in;
+pub mod signed_in;
 
 use actix_web::web;
 

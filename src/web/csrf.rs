@@ -50,3 +50,19 @@ pub fn require(req: &HttpRequest, secure: bool, submitted: &str) -> Result<(), s
         ))
     }
 }
+
+/// Renders a page that carries a form: `build` gets the browser's CSRF token (a new one,
+/// set as a cookie, when the browser has none yet).
+pub fn page<T: askama::Template>(
+    req: &HttpRequest,
+    secure: bool,
+    status: actix_web::http::StatusCode,
+    build: impl FnOnce(String) -> T,
+) -> actix_web::HttpResponse {
+    let (token, cookie) = token(req, secure);
+    let mut resp = super::render(status, &build(token));
+    if let Some(c) = cookie {
+        let _ = resp.add_cookie(&c);
+    }
+    resp
+}

@@ -63,39 +63,20 @@ pub(super) async fn authorization_code(
     }
     verify_pkce(row.pkce.as_deref(), p.get("code_verifier"))?;
     let scopes: Vec<String> = row.scope.split_whitespace().map(str::to_string).collect();
-    let amr: Vec<String> = row.amr.split_whitespace().map(str::to_string).collect();
-    let roles = tokens::roles_for(&state.tokens(), &user.id, &scopes).await?;
-    let access = tokens::access_token(
-        &state.tokens(),
-        &AccessGrant {
-            sub: &user.id,
+    let mut response = issue_tokens(
+        state,
+        PersonGrant {
+            user: &user,
             client_id: &client.id,
-            scope: &row.scope,
-            auth_time: Some(row.auth_time),
-            family: Some(&row.family_id),
-            roles: roles.as_deref(),
+            scopes: &scopes,
+            scope: row.scope.clone(),
+            family: &row.family_id,
+            auth_time: row.auth_time,
+            amr: &row.amr,
+            nonce: row.nonce.as_deref(),
         },
     )
-    .map_err(OAuthError::server_error)?;
-    let id_token = if scopes.iter().any(|s| s == "openid") {
-        Some(
-            tokens::id_token(
-                &state.tokens(),
-                &IdTokenGrant {
-                    user: &user,
-                    client_id: &client.id,
-                    scopes: &scopes,
-                    nonce: row.nonce.as_deref(),
-                    auth_time: row.auth_time,
-                    amr: &amr,
-                    access_token: Some(&access.token),
-                },
-            )
-            .map_err(OAuthError::server_error)?,
-        )
-    } else {
-        None
-    };
+    .await?;
     let refresh = if wants_refresh(client, &scopes) {
         Some(
             new_refresh(
@@ -112,14 +93,8 @@ pub(super) async fn authorization_code(
     } else {
         None
     };
-    Ok(TokenResponse {
-        access_token: access.token,
-        token_type: "Bearer",
-        expires_in: access.expires_in,
-        scope: row.scope,
-        refresh_token: refresh,
-        id_token,
-    })
+    response.refresh_token = refresh;
+    Ok(response)
 }
 
 /// A refresh token goes to clients registered for the grant; an OpenID request also needs

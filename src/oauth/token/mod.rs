@@ -39,6 +39,67 @@ struct TokenResponse {
     id_token: Option<String>,
 }
 
+/// A grant from a person, as the authorization-code and refresh grants issue it.
+struct PersonGrant<'a> {
+    user: &'a accounts::User,
+    client_id: &'a str,
+    scopes: &'a [String],
+    /// The scopes as the response and the access token name them.
+    scope: String,
+    family: &'a str,
+    auth_time: i64,
+    /// The methods of the sign-in, space-separated.
+    amr: &'a str,
+    nonce: Option<&'a str>,
+}
+
+/// What every grant from a person issues: the person's roles (with the `roles` scope),
+/// the access token, and an id token for OpenID requests. The caller adds the refresh
+/// token.
+async fn issue_tokens(state: &AppState, g: PersonGrant<'_>) -> Result<TokenResponse, OAuthError> {
+    let tokens = state.tokens();
+    let roles = tokens::roles_for(&tokens, &g.user.id, g.scopes).await?;
+    let access = tokens::access_token(
+        &tokens,
+        &AccessGrant {
+            sub: &g.user.id,
+            client_id: g.client_id,
+            scope: &g.scope,
+            auth_time: Some(g.auth_time),
+            family: Some(g.family),
+            roles: roles.as_deref(),
+        },
+    )
+    .map_err(OAuthError::server_error)?;
+    let id_token = if g.scopes.iter().any(|s| s == "openid") {
+        let amr: Vec<String> = g.amr.split_whitespace().map(str::to_string).collect();
+        let id_token = tokens::id_token(
+            &tokens,
+            &IdTokenGrant {
+                user: g.user,
+                client_id: g.client_id,
+                scopes: g.scopes,
+                nonce: g.nonce,
+                auth_time: g.auth_time,
+                amr: &amr,
+                access_token: Some(&access.token),
+            },
+        )
+        .map_err(OAuthError::server_error)?;
+        Some(id_token)
+    } else {
+        None
+    };
+    Ok(TokenResponse {
+        access_token: access.token,
+        token_type: "Bearer",
+        expires_in: access.expires_in,
+        scope: g.scope,
+        refresh_token: None,
+        id_token,
+    })
+}
+
 /// `POST /token`.
 #[tracing::instrument(skip_all, fields(grant_type))]
 pub async fn token(

@@ -150,48 +150,22 @@ pub(super) async fn refresh_token(
     };
     let scopes =
         requested.unwrap_or_else(|| row.scope.split_whitespace().map(str::to_string).collect());
-    let scope = scopes.join(" ");
-    let roles = tokens::roles_for(&state.tokens(), &user.id, &scopes).await?;
-    let access = tokens::access_token(
-        &state.tokens(),
-        &AccessGrant {
-            sub: &user.id,
+    let mut response = issue_tokens(
+        state,
+        PersonGrant {
+            user: &user,
             client_id: &client.id,
-            scope: &scope,
-            auth_time: Some(row.auth_time),
-            family: Some(&row.family_id),
-            roles: roles.as_deref(),
+            scopes: &scopes,
+            scope: scopes.join(" "),
+            family: &row.family_id,
+            auth_time: row.auth_time,
+            amr: &row.amr,
+            nonce: None,
         },
     )
-    .map_err(OAuthError::server_error)?;
-    let amr: Vec<String> = row.amr.split_whitespace().map(str::to_string).collect();
-    let id_token = if scopes.iter().any(|s| s == "openid") {
-        Some(
-            tokens::id_token(
-                &state.tokens(),
-                &IdTokenGrant {
-                    user: &user,
-                    client_id: &client.id,
-                    scopes: &scopes,
-                    nonce: None,
-                    auth_time: row.auth_time,
-                    amr: &amr,
-                    access_token: Some(&access.token),
-                },
-            )
-            .map_err(OAuthError::server_error)?,
-        )
-    } else {
-        None
-    };
-    Ok(TokenResponse {
-        access_token: access.token,
-        token_type: "Bearer",
-        expires_in: access.expires_in,
-        scope,
-        refresh_token: Some(refresh),
-        id_token,
-    })
+    .await?;
+    response.refresh_token = Some(refresh);
+    Ok(response)
 }
 
 /// Associated data for a sealed successor: bound to the token it succeeds.

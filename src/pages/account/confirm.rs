@@ -45,10 +45,11 @@ pub(super) async fn show_confirmation(
     let identifier = crate::otp::challenge_identifier(&state.pool, &challenge)
         .await?
         .ok_or_else(|| PageError::BadRequest("This code has expired. Start again.".into()))?;
-    let (token, cookie) = csrf::token(req, state.secure_cookies());
-    let mut resp = page::render(
+    Ok(csrf::page(
+        req,
+        state.secure_cookies(),
         StatusCode::OK,
-        &ConfirmPage {
+        |token| ConfirmPage {
             title: c.title,
             action: c.action,
             csrf: token,
@@ -57,11 +58,7 @@ pub(super) async fn show_confirmation(
             new_password: false,
             error: None,
         },
-    );
-    if let Some(cookie) = cookie {
-        let _ = resp.add_cookie(&cookie);
-    }
-    Ok(resp)
+    ))
 }
 
 /// Checks a confirmation code for the signed-in `user`: the confirmed address or number,
@@ -69,7 +66,7 @@ pub(super) async fn show_confirmation(
 pub(super) async fn check_confirmation(
     state: &AppState,
     user: &accounts::User,
-    form: &AccountForm,
+    form: &ConfirmForm,
     c: &Confirmation,
 ) -> Result<Result<String, HttpResponse>, PageError> {
     let identifier = crate::otp::challenge_identifier(&state.pool, &form.challenge)

@@ -7,12 +7,12 @@ use super::*;
 pub(super) async fn sign_out_everywhere(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<AccountForm>,
+    Action {
+        session: _,
+        user,
+        form: _,
+    }: Action<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&state, &req, &form)?;
-    let Some((_, user)) = signed_in(&state, &req).await? else {
-        return Ok(to_login());
-    };
     let id = user.id.clone();
     let ended = db::run(&state.pool, move |conn| {
         Ok(accounts::end_sign_ins(conn, &id, None)?)
@@ -37,12 +37,12 @@ pub(super) async fn sign_out_everywhere(
 pub(super) async fn end_session(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<AccountForm>,
+    Action {
+        session: _,
+        user,
+        form,
+    }: Action<EndSessionForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&state, &req, &form)?;
-    let Some((_, user)) = signed_in(&state, &req).await? else {
-        return Ok(to_login());
-    };
     let (id, target) = (user.id.clone(), form.session.clone());
     let ended = db::run(&state.pool, move |conn| {
         Ok(sessions::store::delete_of_user(conn, &id, &target)?)
@@ -67,12 +67,12 @@ pub(super) async fn end_session(
 pub(super) async fn revoke_app(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<AccountForm>,
+    Action {
+        session: _,
+        user,
+        form,
+    }: Action<RevokeAppForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&state, &req, &form)?;
-    let Some((_, user)) = signed_in(&state, &req).await? else {
-        return Ok(to_login());
-    };
     let (id, client) = (user.id.clone(), form.client_id.clone());
     db::run(&state.pool, move |conn| {
         Ok(crate::grants::store::revoke_consent(conn, &id, &client)?)

@@ -8,6 +8,7 @@ mod password;
 mod profile;
 mod totp;
 
+use super::signed_in::{csrf_forms, Action, SignedIn};
 use crate::accounts;
 use crate::audit::{self, kind};
 use crate::db;
@@ -22,7 +23,6 @@ use confirm::*;
 use devices::*;
 use password::*;
 use profile::*;
-use serde::Deserialize;
 use totp::*;
 
 /// How recent a sign-in must be to change second factors (seconds).
@@ -105,47 +105,25 @@ fn when(ts: i64) -> String {
     )
 }
 
-/// Every account form carries its CSRF token.
-#[derive(Deserialize)]
-pub struct AccountForm {
-    csrf: String,
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    session: String,
-    #[serde(default)]
-    client_id: String,
-    #[serde(default)]
-    current_password: String,
-    #[serde(default)]
-    new_password: String,
-    #[serde(default)]
-    phone: String,
-    #[serde(default)]
-    challenge: String,
-    #[serde(default)]
-    name: String,
-    #[serde(default)]
-    email: String,
-}
-
-async fn signed_in(
-    state: &AppState,
-    req: &HttpRequest,
-) -> Result<Option<(Session, accounts::User)>, PageError> {
-    let Some(session) = sessions::current(&state.pool, req, state.secure_cookies()).await? else {
-        return Ok(None);
-    };
-    let id = session.user_id.clone();
-    let user = db::run(&state.pool, move |conn| {
-        Ok(accounts::store::find(conn, &id)?)
-    })
-    .await?;
-    Ok(user.map(|u| (session, u)))
-}
-
-fn to_login() -> HttpResponse {
-    page::see_other("/login")
+csrf_forms! {
+    /// A form with nothing but its CSRF token (the action is in the URL).
+    CsrfOnly {}
+    /// The first code from a new authenticator app.
+    CodeForm { code }
+    /// The session (hash) to end.
+    EndSessionForm { session }
+    /// The app whose access to revoke.
+    RevokeAppForm { client_id }
+    /// The current password (when the account has one) and the new one.
+    PasswordForm { current_password, new_password }
+    /// A phone number to add.
+    PhoneForm { phone }
+    /// A new display name.
+    NameForm { name }
+    /// A new email address.
+    EmailForm { email }
+    /// A confirmation code for a phone or email change.
+    ConfirmForm { challenge, code }
 }
 
 async fn account_page(
@@ -194,10 +172,11 @@ async fn account_page(
             since: when(at),
         })
         .collect();
-    let (token, cookie) = csrf::token(req, state.secure_cookies());
-    let mut resp = page::render(
+    Ok(csrf::page(
+        req,
+        state.secure_cookies(),
         StatusCode::OK,
-        &AccountPage {
+        |token| AccountPage {
             csrf: token,
             email: user.email.clone(),
             name: user.name.clone().unwrap_or_default(),
@@ -209,26 +188,16 @@ async fn account_page(
             apps,
             message,
         },
-    );
-    if let Some(c) = cookie {
-        let _ = resp.add_cookie(&c);
-    }
-    Ok(resp)
+    ))
 }
 
 /// `GET /account`.
 async fn show_account(
     state: web::Data<AppState>,
     req: HttpRequest,
+    SignedIn { user, .. }: SignedIn,
 ) -> Result<HttpResponse, PageError> {
-    let Some((_, user)) = signed_in(&state, &req).await? else {
-        return Ok(to_login());
-    };
     account_page(&state, &req, &user, None).await
-}
-
-fn check_csrf(state: &AppState, req: &HttpRequest, form: &AccountForm) -> Result<(), PageError> {
-    csrf::require(req, state.secure_cookies(), &form.csrf)
 }
 
 /// Second-factor changes need a sign-in from the last few minutes.

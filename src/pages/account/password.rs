@@ -7,12 +7,12 @@ use super::*;
 pub(super) async fn change_password(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<AccountForm>,
+    Action {
+        session,
+        user,
+        form,
+    }: Action<PasswordForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&state, &req, &form)?;
-    let Some((session, user)) = signed_in(&state, &req).await? else {
-        return Ok(to_login());
-    };
     let current_ok = match &user.password_hash {
         Some(_) => accounts::authenticate(&state.pool, &user.email, form.current_password.clone())
             .await?

@@ -7,12 +7,12 @@ use super::*;
 pub(super) async fn add_phone(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<AccountForm>,
+    Action {
+        session: _,
+        user,
+        form,
+    }: Action<PhoneForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&state, &req, &form)?;
-    let Some((_, user)) = signed_in(&state, &req).await? else {
-        return Ok(to_login());
-    };
     let phone = match accounts::normalize_phone(&form.phone) {
         Ok(p) => p,
         Err(e) => return account_page(&state, &req, &user, Some(format!("{e}."))).await,
@@ -51,12 +51,12 @@ pub(super) async fn show_phone_code(
 pub(super) async fn verify_phone(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<AccountForm>,
+    Action {
+        session: _,
+        user,
+        form,
+    }: Action<ConfirmForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&state, &req, &form)?;
-    let Some((_, user)) = signed_in(&state, &req).await? else {
-        return Ok(to_login());
-    };
     let phone = match check_confirmation(&state, &user, &form, &PHONE).await? {
         Ok(phone) => phone,
         Err(retry) => return Ok(retry),
@@ -84,12 +84,12 @@ pub(super) async fn verify_phone(
 pub(super) async fn change_name(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<AccountForm>,
+    Action {
+        session: _,
+        user,
+        form,
+    }: Action<NameForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&state, &req, &form)?;
-    let Some((_, user)) = signed_in(&state, &req).await? else {
-        return Ok(to_login());
-    };
     let name: String = form.name.trim().chars().take(200).collect();
     let (id, n) = (user.id.clone(), name.clone());
     db::run(&state.pool, move |conn| {
@@ -112,12 +112,12 @@ pub(super) async fn change_name(
 pub(super) async fn change_email(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<AccountForm>,
+    Action {
+        session,
+        user,
+        form,
+    }: Action<EmailForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&state, &req, &form)?;
-    let Some((session, user)) = signed_in(&state, &req).await? else {
-        return Ok(to_login());
-    };
     if !fresh(&session) {
         // A stolen session alone must not be able to move the account to another address.
         return account_page(&state, &req, &user, Some("For your safety, sign in again (sign out, then in) before changing your email address.".into())).await;
@@ -165,12 +165,12 @@ pub(super) async fn show_email_code(
 pub(super) async fn verify_email_change(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<AccountForm>,
+    Action {
+        session,
+        user,
+        form,
+    }: Action<ConfirmForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&state, &req, &form)?;
-    let Some((session, user)) = signed_in(&state, &req).await? else {
-        return Ok(to_login());
-    };
     let email = match check_confirmation(&state, &user, &form, &EMAIL).await? {
         Ok(email) => email,
         Err(retry) => return Ok(retry),

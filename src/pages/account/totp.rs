@@ -21,12 +21,12 @@ pub(super) struct CodesPage {
 pub(super) async fn setup_totp(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<AccountForm>,
+    Action {
+        session: _,
+        user,
+        form,
+    }: Action<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&state, &req, &form)?;
-    let Some((_, user)) = signed_in(&state, &req).await? else {
-        return Ok(to_login());
-    };
     match mfa::begin(&state.factors(), &user).await {
         Ok(e) => Ok(page::render(
             StatusCode::OK,
@@ -54,12 +54,12 @@ pub(super) async fn setup_totp(
 pub(super) async fn enable_totp(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<AccountForm>,
+    Action {
+        session: _,
+        user,
+        form,
+    }: Action<CodeForm>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&state, &req, &form)?;
-    let Some((_, user)) = signed_in(&state, &req).await? else {
-        return Ok(to_login());
-    };
     match mfa::confirm(&state.factors(), &user, &form.code).await {
         Ok(codes) => {
             let origin = state.origin(&req);
@@ -96,12 +96,12 @@ pub(super) async fn enable_totp(
 pub(super) async fn disable_totp(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<AccountForm>,
+    Action {
+        session,
+        user,
+        form: _,
+    }: Action<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&state, &req, &form)?;
-    let Some((session, user)) = signed_in(&state, &req).await? else {
-        return Ok(to_login());
-    };
     if !fresh(&session) {
         return account_page(&state, &req, &user, Some("For your safety, sign in again (sign out, then in) before turning off two-step verification.".into())).await;
     }
@@ -129,12 +129,12 @@ pub(super) async fn disable_totp(
 pub(super) async fn regenerate_codes(
     state: web::Data<AppState>,
     req: HttpRequest,
-    form: web::Form<AccountForm>,
+    Action {
+        session,
+        user,
+        form: _,
+    }: Action<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
-    check_csrf(&state, &req, &form)?;
-    let Some((session, user)) = signed_in(&state, &req).await? else {
-        return Ok(to_login());
-    };
     if !fresh(&session) || !mfa::enabled(&state.factors(), &user.id).await? {
         return account_page(
             &state,

@@ -68,12 +68,7 @@ fn with_csrf<T: Template>(
     status: StatusCode,
     build: impl FnOnce(String) -> T,
 ) -> HttpResponse {
-    let (token, cookie) = csrf::token(req, state.secure_cookies());
-    let mut resp = page::render(status, &build(token));
-    if let Some(c) = cookie {
-        let _ = resp.add_cookie(&c);
-    }
-    resp
+    csrf::page(req, state.secure_cookies(), status, build)
 }
 
 fn require_csrf(state: &AppState, req: &HttpRequest, token: &str) -> Result<(), PageError> {

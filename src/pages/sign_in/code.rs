@@ -103,21 +103,18 @@ pub async fn show_code(
     let identifier = crate::otp::challenge_identifier(&state.pool, &challenge)
         .await?
         .ok_or_else(|| PageError::BadRequest("This code has expired. Ask for a new one.".into()))?;
-    let (token, cookie) = csrf::token(&req, state.secure_cookies());
-    let mut resp = page::render(
+    Ok(csrf::page(
+        &req,
+        state.secure_cookies(),
         StatusCode::OK,
-        &CodePage {
+        |token| CodePage {
             csrf: token,
             request,
             challenge,
             identifier,
             error: None,
         },
-    );
-    if let Some(c) = cookie {
-        let _ = resp.add_cookie(&c);
-    }
-    Ok(resp)
+    ))
 }
 
 /// The code entry form.

@@ -63,12 +63,12 @@ pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         }
         None => None,
     };
-    let (token, cookie) = csrf::token(&req, state.secure_cookies());
-    let mut resp = page::render(StatusCode::OK, &HomePage { email, csrf: token });
-    if let Some(c) = cookie {
-        let _ = resp.add_cookie(&c);
-    }
-    Ok(resp)
+    Ok(csrf::page(
+        &req,
+        state.secure_cookies(),
+        StatusCode::OK,
+        |token| HomePage { email, csrf: token },
+    ))
 }
 
 /// `GET /login[?request=ID]`.
@@ -85,19 +85,18 @@ pub async fn show_login(
         let view = handoff::pending_view(&state, &req, &request).await?;
         (Some(view.client_name), view.login_hint.unwrap_or_default())
     };
-    let (token, cookie) = csrf::token(&req, state.secure_cookies());
-    let page = LoginPage {
-        csrf: token,
-        request,
-        client_name,
-        email,
-        error: None,
-    };
-    let mut resp = page::render(StatusCode::OK, &page);
-    if let Some(c) = cookie {
-        let _ = resp.add_cookie(&c);
-    }
-    Ok(resp)
+    Ok(csrf::page(
+        &req,
+        state.secure_cookies(),
+        StatusCode::OK,
+        |token| LoginPage {
+            csrf: token,
+            request,
+            client_name,
+            email,
+            error: None,
+        },
+    ))
 }
 
 /// After a first factor: straight to a session, or (with TOTP on) to the second-factor

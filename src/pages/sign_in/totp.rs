@@ -18,18 +18,17 @@ pub async fn show_totp(
 ) -> Result<HttpResponse, PageError> {
     let params = Params::parse(req.query_string().as_bytes())
         .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
-    let (token, cookie) = csrf::token(&req, state.secure_cookies());
-    let page = TotpPage {
-        csrf: token,
-        request: params.get("request").unwrap_or("").to_string(),
-        pending: params.get("pending").unwrap_or("").to_string(),
-        error: None,
-    };
-    let mut resp = page::render(StatusCode::OK, &page);
-    if let Some(c) = cookie {
-        let _ = resp.add_cookie(&c);
-    }
-    Ok(resp)
+    Ok(csrf::page(
+        &req,
+        state.secure_cookies(),
+        StatusCode::OK,
+        |token| TotpPage {
+            csrf: token,
+            request: params.get("request").unwrap_or("").to_string(),
+            pending: params.get("pending").unwrap_or("").to_string(),
+            error: None,
+        },
+    ))
 }
 
 /// The second-factor form.
