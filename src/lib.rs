@@ -26,6 +26,7 @@ pub mod ops;
 pub mod otp;
 pub mod pages;
 pub mod resource;
+pub mod scopes;
 pub mod sessions;
 pub mod state;
 pub mod throttle;

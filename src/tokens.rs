@@ -180,12 +180,8 @@ impl VerifiedAccess {
         self.claims().get(name).and_then(Value::as_str)
     }
 
-    pub fn scopes(&self) -> Vec<String> {
-        self.str("scope")
-            .unwrap_or("")
-            .split_whitespace()
-            .map(str::to_string)
-            .collect()
+    pub fn scopes(&self) -> crate::scopes::Scopes {
+        crate::scopes::Scopes::parse(self.str("scope").unwrap_or(""))
     }
 
     pub fn exp(&self) -> i64 {

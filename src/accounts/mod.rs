@@ -97,7 +97,13 @@ pub async fn create_user(
         if store::find_by_email(conn, &email)?.is_some() {
             return Ok(None);
         }
-        let user = store::insert(conn, &email, name.as_deref(), password_hash.as_deref())?;
+        let user = store::insert(
+            conn,
+            &email,
+            store::Email::Confirmed,
+            name.as_deref(),
+            password_hash.as_deref(),
+        )?;
         Ok(Some(user))
     })
     .await?;

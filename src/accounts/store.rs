@@ -20,9 +20,20 @@ pub struct User {
     pub phone: Option<String>,
 }
 
+/// Whether a new account's email address is already confirmed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Email {
+    /// Created by an operator (or the demo): confirmed.
+    Confirmed,
+    /// Registered by the person: confirmed once the code comes back.
+    Unconfirmed,
+}
+
+/// Creates an account (with the default role).
 pub fn insert(
     conn: &mut DbConn,
     email: &str,
+    confirmed: Email,
     name: Option<&str>,
     password_hash: Option<&str>,
 ) -> QueryResult<User> {
@@ -30,7 +41,7 @@ pub fn insert(
     let user = User {
         id: crate::crypto::random_id(),
         email: email.to_string(),
-        email_verified: true,
+        email_verified: confirmed == Email::Confirmed,
         name: name.map(str::to_string),
         password_hash: password_hash.map(str::to_string),
         created_at: now,
@@ -69,33 +80,6 @@ pub fn set_password(conn: &mut DbConn, id: &str, hash: &str) -> QueryResult<usiz
             users::updated_at.eq(crate::time::now()),
         ))
         .execute(conn)
-}
-
-/// Creates an account whose email is not confirmed yet.
-pub fn insert_unverified(
-    conn: &mut DbConn,
-    email: &str,
-    name: Option<&str>,
-    password_hash: Option<&str>,
-) -> QueryResult<User> {
-    let now = crate::time::now();
-    let user = User {
-        id: crate::crypto::random_id(),
-        email: email.to_string(),
-        email_verified: false,
-        name: name.map(str::to_string),
-        password_hash: password_hash.map(str::to_string),
-        created_at: now,
-        updated_at: now,
-        phone: None,
-    };
-    conn.transaction(|conn| {
-        diesel::insert_into(users::table)
-            .values(&user)
-            .execute(conn)?;
-        add_role(conn, &user.id, DEFAULT_ROLE)
-    })?;
-    Ok(user)
 }
 
 /// Replaces what an unconfirmed registration chose (the address is still up for grabs

@@ -36,7 +36,7 @@ async fn authorize_admin(state: &AppState, req: &HttpRequest) -> Result<(), OAut
         .ok_or_else(|| {
             OAuthError::invalid_token("the access token is invalid, expired or revoked")
         })?;
-    if !access.scopes().iter().any(|s| s == ADMIN_SCOPE) {
+    if !access.scopes().contains(ADMIN_SCOPE) {
         return Err(OAuthError::insufficient_scope(ADMIN_SCOPE));
     }
     Ok(())

@@ -7,6 +7,7 @@ use crate::db::schema::{
     auth_codes, authorization_requests, consents, refresh_tokens, revoked_tokens, token_families,
 };
 use crate::db::DbConn;
+use crate::scopes::Scopes;
 
 /// An authorization request waiting for sign-in or consent.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -115,11 +116,10 @@ pub fn save_consent(
             .set(consents::created_at.eq(now))
             .execute(conn)?;
         let previous = consented_scopes(conn, user_id, client_id)?;
-        let mut all: Vec<&str> = previous
-            .as_deref()
-            .unwrap_or("")
-            .split_whitespace()
-            .chain(scopes.split_whitespace())
+        let mut all: Vec<String> = Scopes::parse(previous.as_deref().unwrap_or(""))
+            .into_vec()
+            .into_iter()
+            .chain(Scopes::parse(scopes).into_vec())
             .collect();
         all.sort_unstable();
         all.dedup();

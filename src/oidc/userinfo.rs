@@ -24,7 +24,7 @@ fn bearer(req: &HttpRequest, body: &[u8]) -> Result<String, OAuthError> {
             ))
         }
     };
-    let from_body = if req.method() == actix_web::http::Method::POST && bearer::is_form(req) {
+    let from_body = if req.method() == actix_web::http::Method::POST && crate::web::is_form(req) {
         Params::parse(body)
             .ok()
             .and_then(|p| p.get("access_token").map(str::to_string))
@@ -59,7 +59,7 @@ pub async fn userinfo(
         .await
         .ok_or_else(invalid)?;
     let scopes = access.scopes();
-    if !scopes.iter().any(|s| s == "openid") {
+    if !scopes.contains("openid") {
         return Err(OAuthError::insufficient_scope("openid"));
     }
     // One trip to the database: revocation check and the account together.
@@ -72,7 +72,7 @@ pub async fn userinfo(
     })
     .await?
     .ok_or_else(invalid)?;
-    let claims = tokens::user_claims(&user, &scopes);
+    let claims = tokens::user_claims(&user, scopes.as_slice());
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(claims))

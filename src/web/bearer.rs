@@ -64,14 +64,6 @@ pub fn challenge(realm: Option<&str>, params: &[(&str, &str)]) -> String {
     out
 }
 
-/// True when the request body is a form (`application/x-www-form-urlencoded`).
-pub fn is_form(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

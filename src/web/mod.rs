@@ -74,6 +74,19 @@ fn redirect(status: actix_web::http::StatusCode, location: &str) -> HttpResponse
     }
 }
 
+/// True when the request body is a form: its media type (parameters aside) is
+/// `application/x-www-form-urlencoded`, in any letter case.
+pub fn is_form(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            m.trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        })
+}
+
 /// The client's IP: the peer's, or with `trust_proxy` the one the proxy forwarded.
 pub fn client_ip(req: &HttpRequest, trust_proxy: bool) -> String {
     if trust_proxy {

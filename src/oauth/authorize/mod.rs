@@ -9,6 +9,7 @@ use crate::clients::Client;
 use crate::crypto;
 use crate::db::{self, DbError};
 use crate::grants::store;
+use crate::scopes::Scopes;
 use crate::sessions::{self, Session};
 use crate::state::AppState;
 use crate::web::Params;

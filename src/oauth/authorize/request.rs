@@ -40,24 +40,12 @@ pub(super) struct AuthRequestRef<'a> {
     pub(super) state: Option<&'a str>,
 }
 
-pub(super) fn is_form(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';').next().is_some_and(|m| {
-                m.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            })
-        })
-}
-
 pub(super) const KNOWN_PROMPTS: &[&str] = &["none", "login", "consent", "select_account"];
 
 /// A POSTed authorization request (OIDC Core 3.1.2.1) becomes the same request as a GET:
 /// a cross-site POST arrives without the SameSite=Lax session cookie, the GET brings it.
 pub(super) fn post_to_get(req: &HttpRequest, body: &[u8]) -> Result<HttpResponse, PageError> {
-    if !is_form(req) {
+    if !crate::web::is_form(req) {
         return Err(PageError::BadRequest(
             "The authorization request must be application/x-www-form-urlencoded.".into(),
         ));
@@ -86,7 +74,7 @@ pub(super) async fn validate(
         .ok_or_else(|| page("The application that sent you here is not registered with Porta."))?;
     let requested_redirect = p.take("redirect_uri");
     let scope_text = p.take("scope").unwrap_or_default();
-    let openid = scope_text.split(' ').any(|s| s == "openid");
+    let openid = Scopes::parse(&scope_text).contains("openid");
     if requested_redirect.is_none() && openid {
         return Err(page("The request has no redirect_uri."));
     }
@@ -104,40 +92,10 @@ pub(super) async fn validate(
     if !repeated.is_empty() {
         return Err(fail("invalid_request", "a parameter is repeated"));
     }
-    match p.get("response_type") {
-        None => return Err(fail("invalid_request", "response_type is required")),
-        Some("code") => {}
-        Some(_) => {
-            return Err(fail(
-                "unsupported_response_type",
-                "only response_type=code is supported",
-            ))
-        }
-    }
-    if p.get("response_mode").is_some_and(|m| m != "query") {
-        return Err(fail(
-            "invalid_request",
-            "only response_mode=query is supported",
-        ));
-    }
-    if p.get("request").is_some() {
-        return Err(fail(
-            "request_not_supported",
-            "request objects are not supported",
-        ));
-    }
-    if p.get("request_uri").is_some() {
-        return Err(fail(
-            "request_uri_not_supported",
-            "request_uri is not supported",
-        ));
-    }
-    if p.get("registration").is_some() {
-        return Err(fail(
-            "registration_not_supported",
-            "registration is not supported",
-        ));
-    }
+    let refuse = |(error, description): Refused| fail(error, description);
+    response_type(p.get("response_type")).map_err(refuse)?;
+    response_mode(p.get("response_mode")).map_err(refuse)?;
+    unsupported_extensions(&p).map_err(refuse)?;
     if !client.allows_grant("authorization_code") {
         return Err(fail(
             "unauthorized_client",
@@ -156,39 +114,10 @@ pub(super) async fn validate(
         p.get("code_challenge_method"),
     )
     .map_err(|d| fail("invalid_request", d))?;
-    let nonce = p.take("nonce");
-    if nonce.as_ref().is_some_and(|n| n.len() > 512) {
-        return Err(fail("invalid_request", "nonce is too long"));
-    }
-    let prompt: Vec<String> = p
-        .get("prompt")
-        .unwrap_or("")
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
-    if prompt.iter().any(|x| !KNOWN_PROMPTS.contains(&x.as_str())) {
-        return Err(fail("invalid_request", "unknown prompt value"));
-    }
-    if prompt.iter().any(|x| x == "none") && prompt.len() > 1 {
-        return Err(fail(
-            "invalid_request",
-            "prompt=none cannot be combined with other values",
-        ));
-    }
-    let max_age =
-        match p.get("max_age") {
-            None => None,
-            Some(v) => Some(v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                fail("invalid_request", "max_age must be a non-negative integer")
-            })?),
-        };
-    // acr_values lists acceptable levels, best first; asking for nothing below two factors
-    // makes a one-factor session sign in again (OIDC Core 3.1.2.1).
-    let require_mfa = p.get("acr_values").is_some_and(|v| {
-        let values: Vec<&str> = v.split(' ').filter(|x| !x.is_empty()).collect();
-        values.contains(&crate::tokens::ACR_MFA) && !values.contains(&crate::tokens::ACR_1FA)
-    });
+    let nonce = nonce(p.take("nonce")).map_err(refuse)?;
+    let prompt = prompt(p.get("prompt")).map_err(refuse)?;
+    let max_age = max_age(p.get("max_age")).map_err(refuse)?;
+    let require_mfa = requires_mfa(p.get("acr_values"));
     let id_token_hint_sub = match p.get("id_token_hint") {
         None => None,
         Some(hint) => Some(hint_subject(state, hint).ok_or_else(|| {
@@ -216,6 +145,99 @@ pub(super) async fn validate(
     })
 }
 
+/// Why one parameter is refused: the error code and its description.
+pub(super) type Refused = (&'static str, &'static str);
+
+/// `response_type`: required, and `code` only.
+pub(super) fn response_type(value: Option<&str>) -> Result<(), Refused> {
+    match value {
+        None => Err(("invalid_request", "response_type is required")),
+        Some("code") => Ok(()),
+        Some(_) => Err((
+            "unsupported_response_type",
+            "only response_type=code is supported",
+        )),
+    }
+}
+
+/// `response_mode`: absent, or `query`.
+pub(super) fn response_mode(value: Option<&str>) -> Result<(), Refused> {
+    match value {
+        Some(m) if m != "query" => {
+            Err(("invalid_request", "only response_mode=query is supported"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Request objects, `request_uri` and dynamic `registration` are not supported (OIDC
+/// Core 6.1, 6.2, 7.2.1): each has its own error code.
+pub(super) fn unsupported_extensions(p: &Params) -> Result<(), Refused> {
+    if p.get("request").is_some() {
+        return Err(("request_not_supported", "request objects are not supported"));
+    }
+    if p.get("request_uri").is_some() {
+        return Err(("request_uri_not_supported", "request_uri is not supported"));
+    }
+    if p.get("registration").is_some() {
+        return Err((
+            "registration_not_supported",
+            "registration is not supported",
+        ));
+    }
+    Ok(())
+}
+
+/// `nonce`: at most 512 bytes.
+pub(super) fn nonce(value: Option<String>) -> Result<Option<String>, Refused> {
+    match value {
+        Some(n) if n.len() > 512 => Err(("invalid_request", "nonce is too long")),
+        other => Ok(other),
+    }
+}
+
+/// `prompt`: known values only, and `none` alone.
+pub(super) fn prompt(value: Option<&str>) -> Result<Vec<String>, Refused> {
+    let prompt: Vec<String> = value
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    if prompt.iter().any(|x| !KNOWN_PROMPTS.contains(&x.as_str())) {
+        return Err(("invalid_request", "unknown prompt value"));
+    }
+    if prompt.iter().any(|x| x == "none") && prompt.len() > 1 {
+        return Err((
+            "invalid_request",
+            "prompt=none cannot be combined with other values",
+        ));
+    }
+    Ok(prompt)
+}
+
+/// `max_age`: a non-negative whole number of seconds.
+pub(super) fn max_age(value: Option<&str>) -> Result<Option<i64>, Refused> {
+    match value {
+        None => Ok(None),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .map(Some)
+            .ok_or(("invalid_request", "max_age must be a non-negative integer")),
+    }
+}
+
+/// `acr_values` lists acceptable levels, best first; asking for nothing below two factors
+/// makes a one-factor session sign in again (OIDC Core 3.1.2.1).
+pub(super) fn requires_mfa(value: Option<&str>) -> bool {
+    value.is_some_and(|v| {
+        let values: Vec<&str> = v.split(' ').filter(|x| !x.is_empty()).collect();
+        values.contains(&crate::tokens::ACR_MFA) && !values.contains(&crate::tokens::ACR_1FA)
+    })
+}
+
 /// Scopes the client asked for that it is registered for; unknown values are dropped
 /// (OIDC Core 3.1.2.1), but nothing left at all is `invalid_scope`.
 pub(super) fn grant_scopes(
@@ -223,17 +245,16 @@ pub(super) fn grant_scopes(
     redirect_uri: &str,
     scope: &str,
 ) -> Option<Vec<String>> {
-    let mut wanted: Vec<&str> = Vec::new();
-    for s in scope.split(' ').filter(|s| !s.is_empty()) {
-        if client.allows_scope(s) && !wanted.contains(&s) {
-            wanted.push(s);
-        }
-    }
+    let wanted: Scopes = Scopes::parse(scope)
+        .into_vec()
+        .into_iter()
+        .filter(|s| client.allows_scope(s))
+        .collect();
     if wanted.is_empty() {
         return None;
     }
-    registrar::negotiate_scope(client, redirect_uri, &wanted.join(" "))?;
-    Some(wanted.into_iter().map(str::to_string).collect())
+    registrar::negotiate_scope(client, redirect_uri, &wanted.to_string())?;
+    Some(wanted.into_vec())
 }
 
 /// RFC 7636: S256 only; required for public clients; checked for everyone who sends one.
@@ -281,4 +302,62 @@ pub(super) fn hint_subject(state: &AppState, hint: &str) -> Option<String> {
         return None;
     }
     claims.get("sub")?.as_str().map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_parameter_has_its_own_parser() {
+        assert_eq!(response_type(Some("code")), Ok(()));
+        assert_eq!(response_type(None).unwrap_err().0, "invalid_request");
+        assert_eq!(
+            response_type(Some("token")).unwrap_err().0,
+            "unsupported_response_type"
+        );
+        assert_eq!(response_mode(None), Ok(()));
+        assert_eq!(response_mode(Some("query")), Ok(()));
+        assert!(response_mode(Some("fragment")).is_err());
+        assert_eq!(nonce(Some("n".repeat(512))).unwrap().unwrap().len(), 512);
+        assert!(nonce(Some("n".repeat(513))).is_err());
+        assert_eq!(
+            prompt(Some("login  consent")).unwrap(),
+            ["login", "consent"]
+        );
+        assert!(prompt(Some("none login")).is_err());
+        assert!(prompt(Some("sideways")).is_err());
+        assert_eq!(max_age(Some("0")), Ok(Some(0)));
+        assert!(max_age(Some("-1")).is_err());
+        assert!(max_age(Some("1.5")).is_err());
+        assert!(requires_mfa(Some(crate::tokens::ACR_MFA)));
+        assert!(!requires_mfa(Some(&format!(
+            "{} {}",
+            crate::tokens::ACR_MFA,
+            crate::tokens::ACR_1FA
+        ))));
+        assert!(!requires_mfa(None));
+    }
+
+    #[test]
+    fn extensions_are_refused_with_their_own_codes() {
+        let parse = |q: &str| Params::parse(q.as_bytes()).unwrap();
+        assert_eq!(unsupported_extensions(&parse("a=b")), Ok(()));
+        assert_eq!(
+            unsupported_extensions(&parse("request=x")).unwrap_err().0,
+            "request_not_supported"
+        );
+        assert_eq!(
+            unsupported_extensions(&parse("request_uri=x"))
+                .unwrap_err()
+                .0,
+            "request_uri_not_supported"
+        );
+        assert_eq!(
+            unsupported_extensions(&parse("registration=x"))
+                .unwrap_err()
+                .0,
+            "registration_not_supported"
+        );
+    }
 }

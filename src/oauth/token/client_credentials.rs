@@ -11,11 +11,7 @@ pub(super) fn client_credentials(
     let allowed = |s: &str| client.allows_scope(s) && s != "openid" && s != "offline_access";
     let scopes: Vec<String> = match p.get("scope") {
         Some(requested) => {
-            let requested: Vec<String> = requested
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_string)
-                .collect();
+            let requested = Scopes::parse(requested).into_vec();
             if requested.iter().any(|s| !allowed(s)) {
                 return Err(OAuthError::new(
                     "invalid_scope",

@@ -62,13 +62,13 @@ pub(super) async fn authorization_code(
         ));
     }
     verify_pkce(row.pkce.as_deref(), p.get("code_verifier"))?;
-    let scopes: Vec<String> = row.scope.split_whitespace().map(str::to_string).collect();
+    let scopes = Scopes::parse(&row.scope);
     let mut response = issue_tokens(
         state,
         PersonGrant {
             user: &user,
             client_id: &client.id,
-            scopes: &scopes,
+            scopes: scopes.as_slice(),
             scope: row.scope.clone(),
             family: &row.family_id,
             auth_time: row.auth_time,
@@ -77,7 +77,7 @@ pub(super) async fn authorization_code(
         },
     )
     .await?;
-    let refresh = if wants_refresh(client, &scopes) {
+    let refresh = if wants_refresh(client, scopes.as_slice()) {
         Some(
             new_refresh(
                 state,

@@ -12,6 +12,7 @@ use crate::clients::Client;
 use crate::crypto;
 use crate::db::{self, DbError};
 use crate::grants::store::{self, RefreshRow};
+use crate::scopes::Scopes;
 use crate::state::AppState;
 use crate::tokens::{self, AccessGrant, IdTokenGrant};
 use crate::web::Params;
@@ -147,16 +148,7 @@ pub async fn token(
 
 /// Reads a URL-encoded POST body; anything else is `invalid_request`.
 pub fn form_params(req: &HttpRequest, body: &[u8]) -> Result<Params, OAuthError> {
-    let is_form = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .is_some_and(|m| {
-            m.trim()
-                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-        });
-    if !is_form {
+    if !crate::web::is_form(req) {
         return Err(OAuthError::invalid_request(
             "the body must be application/x-www-form-urlencoded",
         ));

@@ -56,12 +56,7 @@ pub(super) async fn refresh_token(
     let successor = crypto::random_token(32);
     let successor_hash = crypto::hash_secret(&successor);
     let ttl = state.settings.tokens.refresh_token_ttl;
-    let requested: Option<Vec<String>> = p.get("scope").map(|r| {
-        r.split(' ')
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .collect()
-    });
+    let requested: Option<Scopes> = p.get("scope").map(Scopes::parse);
     let wanted = requested.clone();
     let master = state.master.clone();
     let grace = state.settings.tokens.refresh_reuse_grace;
@@ -84,8 +79,7 @@ pub(super) async fn refresh_token(
             }
             if let Some(wanted) = &wanted {
                 // Narrowing is fine; widening is refused and nothing rotates.
-                let granted: Vec<&str> = row.scope.split_whitespace().collect();
-                if wanted.iter().any(|s| !granted.contains(&s.as_str())) {
+                if !wanted.is_subset_of(&Scopes::parse(&row.scope)) {
                     return Err(Tx::Refuse("invalid_scope", "the requested scope exceeds the original grant"));
                 }
             }
@@ -148,15 +142,14 @@ pub(super) async fn refresh_token(
             return Err(OAuthError::new(error, reason));
         }
     };
-    let scopes =
-        requested.unwrap_or_else(|| row.scope.split_whitespace().map(str::to_string).collect());
+    let scopes = requested.unwrap_or_else(|| Scopes::parse(&row.scope));
     let mut response = issue_tokens(
         state,
         PersonGrant {
             user: &user,
             client_id: &client.id,
-            scopes: &scopes,
-            scope: scopes.join(" "),
+            scopes: scopes.as_slice(),
+            scope: scopes.to_string(),
             family: &row.family_id,
             auth_time: row.auth_time,
             amr: &row.amr,

@@ -85,7 +85,7 @@ pub(super) async fn submit_register(
     let (user_id, taken) = db::run(&state.pool, move |conn| {
         let existing = match store::find_by_email(conn, &e)? {
             Some(u) => Some(u),
-            None => match store::insert_unverified(conn, &e, None, None) {
+            None => match store::insert(conn, &e, store::Email::Unconfirmed, None, None) {
                 Ok(u) => return Ok((Some(u.id), false)),
                 // A parallel registration of the same address won: use its row.
                 Err(diesel::result::Error::DatabaseError(

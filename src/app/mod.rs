@@ -1,14 +1,8 @@
 //! Builds the application from typed settings: database, keys, state and the route table.
 //! `porta serve` and the tests both start Porta through here.
 
-use std::net::TcpListener;
-use std::path::Path;
-use std::sync::Arc;
-
-use actix_web::dev::Service;
-use actix_web::http::header;
-use actix_web::{web, App, HttpResponse, HttpServer};
-use secrecy::ExposeSecret;
+mod servers;
+mod tasks;
 
 use crate::config::Settings;
 use crate::crypto::MasterKey;
@@ -17,6 +11,15 @@ use crate::keys::KeyRing;
 use crate::state::AppState;
 use crate::web::PageError;
 use crate::{bookings, content, demo, oidc, pages, resource};
+use actix_web::dev::Service;
+use actix_web::http::header;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use secrecy::ExposeSecret;
+pub use servers::*;
+use std::net::TcpListener;
+use std::path::Path;
+use std::sync::Arc;
+pub use tasks::*;
 
 /// Why Porta could not start.
 #[derive(Debug, thiserror::Error)]
@@ -254,229 +257,4 @@ fn media_key(settings: &Settings) -> Result<Vec<u8>, StartError> {
     }
     let text = std::fs::read_to_string(&path)?;
     crate::config::parse_key_bytes(&text).map_err(|e| bad(format!("{}: {e}", path.display())))
-}
-
-/// The API routes of `apis`, with the shared data they need.
-pub fn api_routes(cfg: &mut web::ServiceConfig, apis: &Apis) {
-    cfg.app_data(web::Data::new(apis.pool.clone()))
-        .app_data(web::Data::new(apis.validator.clone()));
-    if let Some(config) = &apis.bookings {
-        cfg.service(bookings::scope(config.clone()));
-    }
-    if let Some(config) = &apis.content {
-        cfg.service(content::scope(config.clone()));
-    }
-    let document = apis.openapi.clone();
-    cfg.route(
-        "/api/openapi.json",
-        web::get().to(move || {
-            let document = document.clone();
-            async move {
-                HttpResponse::Ok()
-                    .content_type("application/json")
-                    .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-                    .body(document.to_string())
-            }
-        }),
-    );
-}
-
-/// The identity provider's HTTP surface, top to bottom.
-pub fn routes(cfg: &mut web::ServiceConfig, demo: Option<Arc<demo::DemoConfig>>) {
-    oidc::configure(cfg);
-    crate::oauth::configure(cfg);
-    pages::configure(cfg);
-    demo::configure(cfg, demo);
-    crate::ops::configure(cfg);
-    crate::admin::configure(cfg);
-    cfg.route("/static/porta.css", web::get().to(stylesheet));
-}
-
-async fn stylesheet() -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(include_str!("../static/porta.css"))
-}
-
-async fn not_found() -> Result<HttpResponse, PageError> {
-    Err(PageError::NotFound(
-        "There is no page at this address.".into(),
-    ))
-}
-
-/// Starts the HTTP server on `listener`.
-pub fn server(
-    prepared: Prepared,
-    listener: TcpListener,
-) -> std::io::Result<actix_web::dev::Server> {
-    let Prepared { state, apis, demo } = prepared;
-    let workers = state.settings.server.workers;
-    let data = web::Data::new(state);
-    let mut server = HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
-            .configure(|cfg| api_routes(cfg, &apis))
-            .app_data(web::PayloadConfig::new(64 * 1024))
-            .app_data(
-                web::FormConfig::default()
-                    .limit(64 * 1024)
-                    .error_handler(|err, _| {
-                        PageError::BadRequest(format!("The form could not be read: {err}.")).into()
-                    }),
-            )
-            .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                PageError::BadRequest(format!("The address could not be read: {err}.")).into()
-            }))
-            .wrap(actix_web::middleware::ErrorHandlers::new().handler(
-                actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
-                resource::json_method_not_allowed,
-            ))
-            .wrap(crate::web::security_headers())
-            .wrap_fn(|req, srv| {
-                let timer = crate::ops::RequestTimer::start(&req);
-                let call = srv.call(req);
-                async move {
-                    let res = call.await?;
-                    timer.finish(&res);
-                    Ok(res)
-                }
-            })
-            .wrap(actix_web::middleware::Logger::new("%a %U %s %Dms").exclude("/health"))
-            .configure(|cfg| routes(cfg, demo.clone()))
-            .default_service(web::to(not_found))
-    })
-    .listen(listener)?;
-    if workers > 0 {
-        server = server.workers(workers);
-    }
-    Ok(server.run())
-}
-
-/// Starts the APIs alone (`porta serve --only bookings,content`): no identity provider,
-/// no keys, no pages; tokens are checked against the remote issuer.
-pub fn api_server(
-    apis: Apis,
-    workers: usize,
-    listener: TcpListener,
-) -> std::io::Result<actix_web::dev::Server> {
-    let mut server = HttpServer::new(move || {
-        App::new()
-            .app_data(web::PayloadConfig::new(64 * 1024))
-            .configure(|cfg| api_routes(cfg, &apis))
-            .route(
-                "/health/live",
-                web::get()
-                    .to(|| async { HttpResponse::Ok().json(serde_json::json!({"status": "ok"})) }),
-            )
-            .route("/health/ready", web::get().to(api_ready))
-            .wrap(crate::web::security_headers())
-            .wrap(actix_web::middleware::Logger::new("%a %U %s %Dms").exclude("/health"))
-            .default_service(web::to(resource::not_found))
-            .wrap(actix_web::middleware::ErrorHandlers::new().handler(
-                actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
-                resource::json_method_not_allowed,
-            ))
-    })
-    .listen(listener)?;
-    if workers > 0 {
-        server = server.workers(workers);
-    }
-    Ok(server.run())
-}
-
-/// Ready when the database answers.
-async fn api_ready(pool: web::Data<DbPool>) -> HttpResponse {
-    let ok = db::run(&pool, |conn| {
-        use diesel::connection::SimpleConnection;
-        conn.batch_execute("SELECT 1")?;
-        Ok(())
-    })
-    .await
-    .is_ok();
-    let status = if ok { "ok" } else { "unavailable" };
-    let mut resp = if ok {
-        HttpResponse::Ok()
-    } else {
-        HttpResponse::ServiceUnavailable()
-    };
-    resp.json(serde_json::json!({ "status": status }))
-}
-
-/// Keeps the signing keys on schedule and every node's key set fresh: each tick runs the
-/// schedule (any node may perform a due transition; the database lets exactly one win)
-/// and reloads the keys, so a node signs with a newly active key at most
-/// `key_check_interval` seconds after the transition.
-pub fn spawn_key_schedule(state: AppState) {
-    tokio::spawn(async move {
-        let every = std::time::Duration::from_secs(state.settings.keys.key_check_interval as u64);
-        let schedule = crate::keys::rotation::Schedule::from_settings(&state.settings);
-        let mut tick = tokio::time::interval(every);
-        loop {
-            tick.tick().await;
-            let now = crate::time::now();
-            if let Err(e) =
-                crate::keys::rotation::tick(&state.pool, &state.master, schedule, now).await
-            {
-                tracing::warn!(error = %e, "key schedule check failed");
-            }
-            if let Err(e) = state.keys.reload(&state.pool, &state.master).await {
-                tracing::warn!(error = %e, "reloading signing keys failed");
-            }
-        }
-    });
-}
-
-/// Deletes expired rows now and then: grants, sessions, idle throttle counters and audit
-/// events past their retention.
-pub fn spawn_housekeeping(pool: DbPool, settings: Arc<Settings>) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
-        loop {
-            tick.tick().await;
-            let s = settings.clone();
-            let result = db::run(&pool, move |conn| {
-                let now = crate::time::now();
-                crate::grants::store::purge_expired(conn, now)?;
-                crate::sessions::store::purge_expired(conn, now)?;
-                crate::throttle::store::purge(conn, now, s.throttle.failure_window)?;
-                crate::audit::store::purge(conn, now - s.accounts.audit_retention)?;
-                crate::otp::store::purge(conn, now - s.otp.otp_window)?;
-                crate::mfa::store::purge_pending(conn, now)?;
-                Ok(())
-            })
-            .await;
-            if let Err(e) = result {
-                tracing::warn!(error = %e, "housekeeping failed");
-            }
-        }
-    });
-}
-
-/// `porta keys rewrap`: re-seals every secret at rest (signing keys and TOTP secrets)
-/// under `new`, in one transaction: all or nothing. Returns how many were re-sealed.
-pub async fn rewrap_master_key(
-    pool: &DbPool,
-    old: &MasterKey,
-    new: &MasterKey,
-) -> Result<usize, crate::keys::KeyError> {
-    use crate::crypto::{ResealError, Resealer};
-    let resealer = Resealer {
-        old: old.clone(),
-        new: new.clone(),
-    };
-    let result = db::run(pool, move |conn| {
-        use diesel::Connection;
-        let outcome = conn.transaction::<_, ResealError, _>(|conn| {
-            Ok(crate::keys::rotation::reseal_all(conn, &resealer)?
-                + crate::mfa::reseal_all(conn, &resealer)?)
-        });
-        match outcome {
-            Ok(n) => Ok(Ok(n)),
-            Err(ResealError::Crypto(m)) => Ok(Err(m)),
-            Err(ResealError::Db(e)) => Err(e.into()),
-        }
-    })
-    .await?;
-    result.map_err(crate::keys::KeyError::Decrypt)
 }

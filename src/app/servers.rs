@@ -1,0 +1,150 @@
+//! The route table and the HTTP servers: the identity provider with the APIs beside it, or the APIs alone.
+
+use super::*;
+
+/// The API routes of `apis`, with the shared data they need.
+pub fn api_routes(cfg: &mut web::ServiceConfig, apis: &Apis) {
+    cfg.app_data(web::Data::new(apis.pool.clone()))
+        .app_data(web::Data::new(apis.validator.clone()));
+    if let Some(config) = &apis.bookings {
+        cfg.service(bookings::scope(config.clone()));
+    }
+    if let Some(config) = &apis.content {
+        cfg.service(content::scope(config.clone()));
+    }
+    let document = apis.openapi.clone();
+    cfg.route(
+        "/api/openapi.json",
+        web::get().to(move || {
+            let document = document.clone();
+            async move {
+                HttpResponse::Ok()
+                    .content_type("application/json")
+                    .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+                    .body(document.to_string())
+            }
+        }),
+    );
+}
+
+/// The identity provider's HTTP surface, top to bottom.
+pub fn routes(cfg: &mut web::ServiceConfig, demo: Option<Arc<demo::DemoConfig>>) {
+    oidc::configure(cfg);
+    crate::oauth::configure(cfg);
+    pages::configure(cfg);
+    demo::configure(cfg, demo);
+    crate::ops::configure(cfg);
+    crate::admin::configure(cfg);
+    cfg.route("/static/porta.css", web::get().to(stylesheet));
+}
+
+pub(super) async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/css; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../static/porta.css"))
+}
+
+pub(super) async fn not_found() -> Result<HttpResponse, PageError> {
+    Err(PageError::NotFound(
+        "There is no page at this address.".into(),
+    ))
+}
+
+/// Starts the HTTP server on `listener`.
+pub fn server(
+    prepared: Prepared,
+    listener: TcpListener,
+) -> std::io::Result<actix_web::dev::Server> {
+    let Prepared { state, apis, demo } = prepared;
+    let workers = state.settings.server.workers;
+    let data = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .configure(|cfg| api_routes(cfg, &apis))
+            .app_data(web::PayloadConfig::new(64 * 1024))
+            .app_data(
+                web::FormConfig::default()
+                    .limit(64 * 1024)
+                    .error_handler(|err, _| {
+                        PageError::BadRequest(format!("The form could not be read: {err}.")).into()
+                    }),
+            )
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                PageError::BadRequest(format!("The address could not be read: {err}.")).into()
+            }))
+            .wrap(actix_web::middleware::ErrorHandlers::new().handler(
+                actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+                resource::json_method_not_allowed,
+            ))
+            .wrap(crate::web::security_headers())
+            .wrap_fn(|req, srv| {
+                let timer = crate::ops::RequestTimer::start(&req);
+                let call = srv.call(req);
+                async move {
+                    let res = call.await?;
+                    timer.finish(&res);
+                    Ok(res)
+                }
+            })
+            .wrap(actix_web::middleware::Logger::new("%a %U %s %Dms").exclude("/health"))
+            .configure(|cfg| routes(cfg, demo.clone()))
+            .default_service(web::to(not_found))
+    })
+    .listen(listener)?;
+    if workers > 0 {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}
+
+/// Starts the APIs alone (`porta serve --only bookings,content`): no identity provider,
+/// no keys, no pages; tokens are checked against the remote issuer.
+pub fn api_server(
+    apis: Apis,
+    workers: usize,
+    listener: TcpListener,
+) -> std::io::Result<actix_web::dev::Server> {
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::PayloadConfig::new(64 * 1024))
+            .configure(|cfg| api_routes(cfg, &apis))
+            .route(
+                "/health/live",
+                web::get()
+                    .to(|| async { HttpResponse::Ok().json(serde_json::json!({"status": "ok"})) }),
+            )
+            .route("/health/ready", web::get().to(api_ready))
+            .wrap(crate::web::security_headers())
+            .wrap(actix_web::middleware::Logger::new("%a %U %s %Dms").exclude("/health"))
+            .default_service(web::to(resource::not_found))
+            .wrap(actix_web::middleware::ErrorHandlers::new().handler(
+                actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+                resource::json_method_not_allowed,
+            ))
+    })
+    .listen(listener)?;
+    if workers > 0 {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}
+
+/// Ready when the database answers.
+pub(super) async fn api_ready(pool: web::Data<DbPool>) -> HttpResponse {
+    let ok = db::run(&pool, |conn| {
+        use diesel::connection::SimpleConnection;
+        conn.batch_execute("SELECT 1")?;
+        Ok(())
+    })
+    .await
+    .is_ok();
+    let status = if ok { "ok" } else { "unavailable" };
+    let mut resp = if ok {
+        HttpResponse::Ok()
+    } else {
+        HttpResponse::ServiceUnavailable()
+    };
+    resp.json(serde_json::json!({ "status": status }))
+}

@@ -1,0 +1,226 @@
+//! Validation: every setting checked once at start, with a message that names it.
+
+use super::*;
+
+impl Settings {
+    /// Checks every setting and normalises the issuer.
+    pub fn validate(mut self) -> Result<Settings, ConfigError> {
+        let issuer = url::Url::parse(&self.server.issuer)
+            .map_err(|e| invalid("issuer", format!("not a URL: {e}")))?;
+        if !matches!(issuer.scheme(), "http" | "https") {
+            return Err(invalid("issuer", "must be an http or https URL"));
+        }
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            return Err(invalid("issuer", "must not have a query or fragment"));
+        }
+        if issuer.host_str().is_none() {
+            return Err(invalid("issuer", "must name a host"));
+        }
+        self.server.issuer = self.server.issuer.trim_end_matches('/').to_string();
+        if self.server.bind.parse::<std::net::SocketAddr>().is_err() {
+            return Err(invalid("bind", "must be an address like 127.0.0.1:8080"));
+        }
+        if self.database.database_url.trim().is_empty() {
+            return Err(invalid("database_url", "must not be empty"));
+        }
+        if self.database.db_pool_size == 0 {
+            return Err(invalid("db_pool_size", "must be at least 1"));
+        }
+        for (name, value) in [
+            ("access_token_ttl", self.tokens.access_token_ttl),
+            ("id_token_ttl", self.tokens.id_token_ttl),
+            ("refresh_token_ttl", self.tokens.refresh_token_ttl),
+            ("code_ttl", self.tokens.code_ttl),
+            ("session_ttl", self.accounts.session_ttl),
+            (
+                "authorization_request_ttl",
+                self.tokens.authorization_request_ttl,
+            ),
+            ("key_rotation_period", self.keys.key_rotation_period),
+            ("key_prepublish", self.keys.key_prepublish),
+            ("jwks_max_age", self.keys.jwks_max_age),
+            ("key_check_interval", self.keys.key_check_interval),
+            ("login_max_failures", self.throttle.login_max_failures),
+            ("ip_max_failures", self.throttle.ip_max_failures),
+            (
+                "client_auth_max_failures",
+                self.throttle.client_auth_max_failures,
+            ),
+            ("failure_window", self.throttle.failure_window),
+            ("lock_base", self.throttle.lock_base),
+            ("lock_max", self.throttle.lock_max),
+            ("audit_retention", self.accounts.audit_retention),
+            ("otp_ttl", self.otp.otp_ttl),
+            ("otp_max_tries", self.otp.otp_max_tries),
+            ("otp_max_sends", self.otp.otp_max_sends),
+            ("otp_window", self.otp.otp_window),
+        ] {
+            if value <= 0 {
+                return Err(invalid(name, "must be a positive number of seconds"));
+            }
+        }
+        if self.tokens.refresh_reuse_grace < 0 || self.tokens.refresh_reuse_grace > 60 {
+            return Err(invalid(
+                "refresh_reuse_grace",
+                "must be between 0 and 60 seconds",
+            ));
+        }
+        if self.keys.key_prepublish < self.keys.jwks_max_age {
+            // An API holding a cached JWKS must see a key before any token it signs.
+            return Err(invalid(
+                "key_prepublish",
+                format!(
+                    "must be at least jwks_max_age ({} s), or APIs with a cached JWKS would meet unknown keys",
+                    self.keys.jwks_max_age
+                ),
+            ));
+        }
+        if self.keys.key_rotation_period <= self.keys.key_prepublish {
+            return Err(invalid(
+                "key_rotation_period",
+                "must be longer than key_prepublish",
+            ));
+        }
+        if !matches!(self.mail.smtp_tls.as_str(), "starttls" | "tls" | "none") {
+            return Err(invalid("smtp_tls", "must be starttls, tls or none"));
+        }
+        if self
+            .mail
+            .mail_from
+            .parse::<lettre::message::Mailbox>()
+            .is_err()
+        {
+            return Err(invalid(
+                "mail_from",
+                "must be an address like Porta <no-reply@example.com>",
+            ));
+        }
+        match self.sms.sms_provider.as_str() {
+            "outbox" => {}
+            "http" => {
+                let ok = self
+                    .sms
+                    .sms_http_url
+                    .as_deref()
+                    .and_then(|u| url::Url::parse(u).ok())
+                    .is_some_and(|u| matches!(u.scheme(), "http" | "https"));
+                if !ok {
+                    return Err(invalid(
+                        "sms_http_url",
+                        "must be an http(s) URL when sms_provider is http",
+                    ));
+                }
+            }
+            _ => return Err(invalid("sms_provider", "must be outbox or http")),
+        }
+        if !(8..=128).contains(&self.accounts.password_min_length) {
+            return Err(invalid("password_min_length", "must be between 8 and 128"));
+        }
+        if self.tokens.code_ttl > 600 {
+            // RFC 6749 4.1.2: a code's lifetime should be short; ten minutes at most.
+            return Err(invalid("code_ttl", "must be at most 600 seconds"));
+        }
+        if let Some(key) = &self.keys.master_key {
+            crate::crypto::MasterKey::parse(key.expose_secret())
+                .map_err(|r| invalid("master_key", r))?;
+        }
+        self.validate_apis()
+    }
+
+    /// Checks the settings of the resource-server parts.
+    pub(super) fn validate_apis(mut self) -> Result<Settings, ConfigError> {
+        let parts: Vec<&str> = self.server.parts.split(',').map(str::trim).collect();
+        if parts.iter().any(|p| !PARTS.contains(p)) || parts.iter().all(|p| p.is_empty()) {
+            return Err(invalid(
+                "parts",
+                "must list some of idp, bookings, content (comma-separated)",
+            ));
+        }
+        self.server.parts = parts.join(",");
+        match &self.resource.resource_issuer {
+            Some(url) => {
+                let parsed = url::Url::parse(url)
+                    .map_err(|e| invalid("resource_issuer", format!("not a URL: {e}")))?;
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
+                    return Err(invalid("resource_issuer", "must be an http(s) URL"));
+                }
+                self.resource.resource_issuer = Some(url.trim_end_matches('/').to_string());
+            }
+            None if !self.runs("idp") && (self.runs("bookings") || self.runs("content")) => {
+                return Err(invalid(
+                    "resource_issuer",
+                    "required when the APIs run without the identity provider (--issuer-url)",
+                ));
+            }
+            None => {}
+        }
+        match self.resource.resource_validation.as_str() {
+            "jwks" => {}
+            "introspection" => {
+                if self.resource.resource_client_id.is_none()
+                    || self.resource.resource_client_secret.is_none()
+                {
+                    return Err(invalid(
+                        "resource_client_id",
+                        "introspection needs resource_client_id and resource_client_secret",
+                    ));
+                }
+            }
+            _ => {
+                return Err(invalid(
+                    "resource_validation",
+                    "must be jwks or introspection",
+                ))
+            }
+        }
+        for (name, value, max) in [
+            ("resource_leeway", self.resource.resource_leeway, 300),
+            (
+                "resource_introspection_cache",
+                self.resource.resource_introspection_cache,
+                300,
+            ),
+            (
+                "booking_cancel_notice",
+                self.bookings.booking_cancel_notice,
+                30 * 24 * 3600,
+            ),
+        ] {
+            if !(0..=max).contains(&value) {
+                return Err(invalid(
+                    name,
+                    format!("must be between 0 and {max} seconds"),
+                ));
+            }
+        }
+        if !(1..=1000).contains(&self.bookings.booking_max_open_requests) {
+            return Err(invalid(
+                "booking_max_open_requests",
+                "must be between 1 and 1000",
+            ));
+        }
+        if ![5, 10, 15, 20, 30, 60].contains(&self.bookings.booking_slot_minutes) {
+            return Err(invalid(
+                "booking_slot_minutes",
+                "must be 5, 10, 15, 20, 30 or 60",
+            ));
+        }
+        if !(1..=3600).contains(&self.resource.resource_jwks_refetch_interval) {
+            // 0 would let tokens with made-up kids make the API fetch on every request.
+            return Err(invalid(
+                "resource_jwks_refetch_interval",
+                "must be between 1 and 3600 seconds",
+            ));
+        }
+        if !(1..=24 * 3600).contains(&self.content.media_url_ttl) {
+            return Err(invalid(
+                "media_url_ttl",
+                "must be between 1 and 86400 seconds",
+            ));
+        }
+        if let Some(key) = &self.content.media_key {
+            parse_key_bytes(key.expose_secret()).map_err(|r| invalid("media_key", r))?;
+        }
+        Ok(self)
+    }
+}
