@@ -51,17 +51,20 @@ async fn browser(driver: &Driver) -> fantoccini::Client {
                      "--disable-sync", "--window-size=420,900"]
         }),
     );
-    for _ in 0..50 {
-        match ClientBuilder::native()
-            .capabilities(caps.clone())
-            .connect(&format!("http://127.0.0.1:{}", driver.port))
-            .await
-        {
-            Ok(c) => return c,
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
-    panic!("chromedriver did not answer");
+    // Each try may start a Chromium session: five a second at most.
+    eventually_every(
+        Duration::from_secs(10),
+        Duration::from_millis(200),
+        "chromedriver answers",
+        async || {
+            ClientBuilder::native()
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{}", driver.port))
+                .await
+                .ok()
+        },
+    )
+    .await
 }
 
 #[tokio::test]
@@ -165,13 +168,17 @@ async fn wait_for(c: &fantoccini::Client, css: &str) -> fantoccini::elements::El
 
 /// Waits (bounded) until the page contains `text`.
 async fn wait_text(c: &fantoccini::Client, text: &str) {
-    for _ in 0..100 {
-        if c.source().await.map(|s| s.contains(text)).unwrap_or(false) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the page never showed {text:?}");
+    eventually(
+        Duration::from_secs(10),
+        &format!("the page shows {text:?}"),
+        async || {
+            c.source()
+                .await
+                .is_ok_and(|s| s.contains(text))
+                .then_some(())
+        },
+    )
+    .await
 }
 
 async fn fill(c: &fantoccini::Client, css: &str, text: &str) {

@@ -118,7 +118,11 @@ async fn prompt_login_and_max_age_force_a_fresh_sign_in() {
     let back = browser.authorize(&app, &q, EMAIL, PASSWORD).await;
     assert!(param(&back, "code").is_some());
 
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let_time_pass(
+        std::time::Duration::from_millis(1100),
+        "the sign-in becomes more than 0 s old",
+    )
+    .await;
     let mut q = openid_query(&client.client_id, &challenge);
     q.push(("max_age", "0"));
     let resp = browser.get(&authorize_url(&app, &q)).await;

@@ -1227,7 +1227,7 @@ async fn signed_links_expire() {
     let r = lib.link(&lib.user, &s.free, "audio").await;
     assert_eq!(r.status, 200, "{}", r.body);
     let url = r.body["url"].as_str().unwrap().to_string();
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let_time_pass(std::time::Duration::from_secs(2), "the 1 s link expires").await;
     let r = call(app, Method::GET, &url, None, None).await;
     assert_error(&r, 403, "forbidden");
     assert_eq!(r.body["error_description"], "the link has expired");

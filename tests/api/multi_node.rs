@@ -5,7 +5,7 @@
 //! SQLite file.
 
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::*;
 use serde_json::Value;
@@ -85,19 +85,20 @@ impl Cluster {
             child,
             url: format!("http://127.0.0.1:{port}"),
         };
-        for _ in 0..100 {
-            if let Ok(r) = http()
-                .get(format!("{}/health/ready", node.url))
-                .send()
-                .await
-            {
-                if r.status() == 200 {
-                    return node;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("node on {port} did not become ready");
+        eventually(
+            Duration::from_secs(10),
+            &format!("the node on {port} becomes ready"),
+            async || ready(&node.url).await.then_some(()),
+        )
+        .await;
+        node
+    }
+}
+
+async fn ready(url: &str) -> bool {
+    match http().get(format!("{url}/health/ready")).send().await {
+        Ok(r) => r.status() == 200,
+        Err(_) => false,
     }
 }
 
@@ -227,38 +228,42 @@ async fn two_nodes_act_as_one_provider_and_survive_a_death_during_rotation() {
     assert_eq!(introspection["active"], true);
 
     // Rotations run every 4 s on both nodes. Kill A while they run; B carries on alone.
-    tokio::time::sleep(Duration::from_millis(4500)).await;
+    let_time_pass(
+        Duration::from_millis(4500),
+        "rotations (every 4 s) are under way on both nodes",
+    )
+    .await;
     let mut a = a;
     let _ = a.child.kill();
     let _ = a.child.wait();
 
     // Within a couple of schedule periods B signs with the key the database says is active,
     // and there is exactly one active key.
-    let deadline = Instant::now() + Duration::from_secs(15);
     let mut kids_seen = std::collections::HashSet::new();
-    loop {
-        let keys = cluster.cli(&["keys", "list"]);
-        let active: Vec<&Value> = keys
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|k| k["state"] == "active")
-            .collect();
-        assert_eq!(active.len(), 1, "exactly one active key: {keys}");
-        let (status, body) = token(&b, &id, &secret, &[("grant_type", "client_credentials")]).await;
-        assert_eq!(status, 200);
-        let kid = header(body["access_token"].as_str().unwrap())["kid"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        kids_seen.insert(kid.clone());
-        if kids_seen.len() >= 3 && kid == active[0]["kid"] {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "B did not keep rotating after A died: {kids_seen:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    // Each round runs the CLI: twice a second is enough.
+    eventually_every(
+        Duration::from_secs(15),
+        Duration::from_millis(500),
+        "B keeps rotating after A died (three kids seen, the newest one active)",
+        async || {
+            let keys = cluster.cli(&["keys", "list"]);
+            let active: Vec<&Value> = keys
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|k| k["state"] == "active")
+                .collect();
+            assert_eq!(active.len(), 1, "exactly one active key: {keys}");
+            let (status, body) =
+                token(&b, &id, &secret, &[("grant_type", "client_credentials")]).await;
+            assert_eq!(status, 200);
+            let kid = header(body["access_token"].as_str().unwrap())["kid"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            kids_seen.insert(kid.clone());
+            (kids_seen.len() >= 3 && kid == active[0]["kid"]).then_some(())
+        },
+    )
+    .await;
 }

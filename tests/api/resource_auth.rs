@@ -168,7 +168,7 @@ async fn expired_tokens_and_other_audiences_are_refused() {
     let client = app.api_client().await;
     let token = app.client_token(&client, "bookings:read").await;
     assert_eq!(get(&app.url(PROBE), Some(&token)).await.0, 200);
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    let_time_pass(Duration::from_millis(3100), "the 3 s access token expires").await;
     let (status, challenge, body) = get(&app.url(PROBE), Some(&token)).await;
     assert_eq!(status, 401);
     assert!(challenge.unwrap().contains("invalid_token"));
@@ -222,7 +222,11 @@ async fn a_key_rotated_in_is_accepted_without_a_restart() {
     let second = app.client_token(&client, "bookings:read").await;
     assert_ne!(header(&first)["kid"], header(&second)["kid"]);
     // The unknown kid makes the API refetch (once the 1 s rate limit allows).
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let_time_pass(
+        Duration::from_millis(1100),
+        "the 1 s JWKS refetch limit passes",
+    )
+    .await;
     let (status, _, body) = get(&app.url(PROBE), Some(&second)).await;
     assert_eq!(status, 200, "{body}");
     // The retired key's tokens keep working until they expire.
@@ -300,7 +304,11 @@ async fn a_short_introspection_cache_trades_revocation_delay_for_fewer_calls() {
         .unwrap();
     // Within the cache time the answer is reused; after it the revocation shows.
     assert_eq!(get(&probe, Some(&token)).await.0, 200);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let_time_pass(
+        Duration::from_millis(2100),
+        "the 2 s introspection cache runs out",
+    )
+    .await;
     assert_eq!(get(&probe, Some(&token)).await.0, 401);
 }
 
@@ -532,7 +540,11 @@ async fn unknown_kids_refetch_the_jwks_at_most_once_per_interval() {
     // the 1 s limit since the last fetch has passed).
     let rotated = rsa_key("k2");
     issuer.keys.lock().unwrap().push(public(&rotated));
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let_time_pass(
+        Duration::from_millis(1100),
+        "the 1 s JWKS refetch limit passes",
+    )
+    .await;
     assert!(v.validate(&sign(&rotated, "at+jwt", &good)).await.is_ok());
     assert_eq!(issuer.jwks_fetches.load(Ordering::SeqCst), 2);
 

@@ -51,19 +51,20 @@ async fn start(mut cmd: Command, port: u16) -> Process {
         child,
         url: format!("http://127.0.0.1:{port}"),
     };
-    for _ in 0..100 {
-        if let Ok(r) = http()
+    eventually(
+        Duration::from_secs(10),
+        &format!("the process on {port} becomes ready"),
+        async || match http()
             .get(format!("{}/health/ready", process.url))
             .send()
             .await
         {
-            if r.status() == 200 {
-                return process;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("process on {port} did not become ready");
+            Ok(r) => (r.status() == 200).then_some(()),
+            Err(_) => None,
+        },
+    )
+    .await;
+    process
 }
 
 #[tokio::test]

@@ -47,7 +47,7 @@ async fn failed_passwords_lock_the_account_for_a_while_then_it_opens_again() {
         .unwrap()
         .contains("Too many failed attempts"));
     // Locks are temporary.
-    tokio::time::sleep(Duration::from_millis(3200)).await;
+    let_time_pass(Duration::from_millis(3200), "the 3 s lock runs out").await;
     let resp = browser.submit_login(&app, &login, EMAIL, PASSWORD).await;
     assert_eq!(
         resp.status(),

@@ -6,6 +6,7 @@ pub mod sms;
 pub mod smtp;
 
 use std::net::TcpListener;
+use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -749,6 +750,43 @@ pub fn hidden(page: &str, name: &str) -> String {
         + marker.len();
     let end = page[start..].find('"').expect("closing quote") + start;
     page[start..end].to_string()
+}
+
+/// Polls `probe` every 25 ms until it yields a value and returns that; panics saying what
+/// was awaited (`what`) if it has not after `within`.
+pub async fn eventually<T>(
+    within: Duration,
+    what: &str,
+    probe: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    eventually_every(within, Duration::from_millis(25), what, probe).await
+}
+
+/// `eventually`, polling every `every` (for probes that cost something, like a process).
+pub async fn eventually_every<T>(
+    within: Duration,
+    every: Duration,
+    what: &str,
+    mut probe: impl AsyncFnMut() -> Option<T>,
+) -> T {
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        if Instant::now() >= deadline {
+            panic!("timed out after {within:?} waiting for: {what}");
+        }
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// Lets wall-clock time pass on purpose: a TTL, a lock or a rate limit must run out, or a
+/// message that must not come would have come by then. `why` says which, where it is
+/// called.
+pub async fn let_time_pass(duration: Duration, why: &str) {
+    println!("letting {duration:?} pass: {why}");
+    tokio::time::sleep(duration).await;
 }
 
 /// Decodes a JWT's claims without checking (tests check signatures separately).

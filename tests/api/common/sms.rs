@@ -100,13 +100,13 @@ impl SmsSink {
         SmsSink { url, sent }
     }
 
+    /// Waits (bounded) for the `n`th message and returns it.
     pub async fn message(&self, n: usize) -> Sent {
-        for _ in 0..100 {
-            if let Some(m) = self.sent.lock().unwrap().get(n) {
-                return m.clone();
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("no SMS {n} arrived");
+        super::eventually(
+            std::time::Duration::from_secs(5),
+            &format!("SMS {n} at the SMS sink"),
+            async || self.sent.lock().unwrap().get(n).cloned(),
+        )
+        .await
     }
 }

@@ -63,13 +63,12 @@ impl SmtpSink {
 
     /// Waits (bounded) for the `n`th message and returns it.
     pub async fn message(&self, n: usize) -> String {
-        for _ in 0..100 {
-            if let Some(m) = self.messages.lock().unwrap().get(n) {
-                return m.clone();
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("no message {n} arrived at the SMTP sink");
+        super::eventually(
+            std::time::Duration::from_secs(5),
+            &format!("message {n} at the SMTP sink"),
+            async || self.messages.lock().unwrap().get(n).cloned(),
+        )
+        .await
     }
 
     pub fn count(&self) -> usize {
