@@ -25,8 +25,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn authorize_admin(state: &AppState, req: &HttpRequest) -> Result<(), OAuthError> {
     let token = match bearer(req) {
-        Bearer::Token(token) => token,
-        Bearer::Malformed => "",
+        Bearer::Token(token) | Bearer::TooLong(token) => token,
+        // Checked like any other token: it is not valid.
+        Bearer::Empty => "",
         Bearer::Missing | Bearer::NotText | Bearer::OtherScheme => {
             return Err(OAuthError::missing_token())
         }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// Every setting Porta reads, grouped by area. The TOML keys and `PORTA_<KEY>` variables are
 /// the field names, flat (each area is `#[serde(flatten)]`): `otp_ttl`, not `otp.otp_ttl`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Settings {
     /// Where Porta listens and what it runs.
     #[serde(flatten)]
@@ -127,8 +127,12 @@ impl Settings {
             .map_err(|e| ConfigError::Load(e.to_string()))?;
         let known = Settings::known_keys();
         if let Some(unknown) = given.keys().find(|k| !known.contains(k.as_str())) {
+            let source = figment
+                .find_metadata(unknown)
+                .map(|m| format!(" in {}", m.name))
+                .unwrap_or_default();
             return Err(ConfigError::Load(format!(
-                "unknown setting `{unknown}` (see docs/configuration.md for the settings Porta reads)"
+                "unknown setting `{unknown}`{source} (see docs/configuration.md for the settings Porta reads)"
             )));
         }
         // Area by area, so that a bad value is reported with its key (through `flatten`,
@@ -267,7 +271,8 @@ mod tests {
     fn unknown_keys_are_refused() {
         let err = load_toml("otp_tll = 120\n").unwrap_err();
         assert!(
-            err.to_string().contains("unknown setting `otp_tll`"),
+            err.to_string()
+                .contains("unknown setting `otp_tll` in TOML file"),
             "{err}"
         );
     }

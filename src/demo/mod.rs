@@ -87,7 +87,13 @@ pub fn configure(cfg: &mut web::ServiceConfig, demo: Option<Arc<DemoConfig>>) {
         ("/demo/start", web::get().to(start)),
         ("/demo/callback", web::get().to(callback)),
     ] {
-        cfg.service(web::resource(path).app_data(switch.clone()).route(handler));
+        // GET only; other methods fall through to the not-found page, as elsewhere.
+        cfg.service(
+            web::resource(path)
+                .guard(actix_web::guard::Get())
+                .app_data(switch.clone())
+                .route(handler),
+        );
     }
 }
 

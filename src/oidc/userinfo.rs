@@ -16,9 +16,10 @@ use crate::web::Params;
 fn bearer(req: &HttpRequest, body: &[u8]) -> Result<String, OAuthError> {
     let from_header = match bearer::bearer(req) {
         Bearer::Missing => None,
-        Bearer::Token(token) => Some(token.to_string()),
+        // An over-long token is refused by the signature check, as any bad token is.
+        Bearer::Token(token) | Bearer::TooLong(token) => Some(token.to_string()),
         Bearer::NotText => return Err(OAuthError::invalid_token("malformed Authorization header")),
-        Bearer::OtherScheme | Bearer::Malformed => {
+        Bearer::OtherScheme | Bearer::Empty => {
             return Err(OAuthError::invalid_token(
                 "the Authorization header must be Bearer",
             ))

@@ -183,7 +183,9 @@ fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
         Bearer::NotText => Err(ApiError::InvalidRequest(
             "the Authorization header is not text".into(),
         )),
-        Bearer::Malformed => Err(ApiError::InvalidToken("the token is malformed".into())),
+        Bearer::Empty | Bearer::TooLong(_) => {
+            Err(ApiError::InvalidToken("the token is malformed".into()))
+        }
     }
 }
 

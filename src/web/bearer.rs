@@ -17,8 +17,10 @@ pub enum Bearer<'a> {
     NotText,
     /// A header with another scheme (`Basic …`) or no scheme at all.
     OtherScheme,
-    /// `Bearer` with nothing after it, or a token longer than `MAX_TOKEN_LEN`.
-    Malformed,
+    /// `Bearer` with nothing after it.
+    Empty,
+    /// A token longer than `MAX_TOKEN_LEN` (each caller decides how to refuse it).
+    TooLong(&'a str),
     /// `Bearer <token>`, trimmed.
     Token(&'a str),
 }
@@ -35,8 +37,10 @@ pub fn bearer(req: &HttpRequest) -> Bearer<'_> {
     match value.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
             let token = token.trim();
-            if token.is_empty() || token.len() > MAX_TOKEN_LEN {
-                Bearer::Malformed
+            if token.is_empty() {
+                Bearer::Empty
+            } else if token.len() > MAX_TOKEN_LEN {
+                Bearer::TooLong(token)
             } else {
                 Bearer::Token(token)
             }
@@ -84,10 +88,10 @@ mod tests {
         assert_eq!(bearer(&with("bearer  abc ")), Bearer::Token("abc"));
         assert_eq!(bearer(&with("Basic abc")), Bearer::OtherScheme);
         assert_eq!(bearer(&with("abc")), Bearer::OtherScheme);
-        assert_eq!(bearer(&with("Bearer  ")), Bearer::Malformed);
+        assert_eq!(bearer(&with("Bearer  ")), Bearer::Empty);
         assert_eq!(
             bearer(&with(&format!("Bearer {}", "a".repeat(MAX_TOKEN_LEN + 1)))),
-            Bearer::Malformed
+            Bearer::TooLong(&"a".repeat(MAX_TOKEN_LEN + 1))
         );
         let raw = TestRequest::default()
             .insert_header((

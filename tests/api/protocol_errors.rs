@@ -434,3 +434,67 @@ async fn the_token_endpoint_takes_post_only() {
         assert_eq!(body["error"], "invalid_request");
     }
 }
+
+#[tokio::test]
+async fn userinfo_and_admin_refuse_bad_bearer_headers_as_invalid_tokens() {
+    let app = TestApp::spawn().await;
+    let long = "a".repeat(9000);
+    let get = |path: &'static str, auth: String| {
+        http()
+            .get(app.url(path))
+            .header("authorization", auth)
+            .send()
+    };
+    // An over-long token is checked (and refused) like any other bad token.
+    let resp = get("/userinfo", format!("Bearer {long}")).await.unwrap();
+    assert_eq!(resp.status(), 401);
+    let challenge = resp.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        challenge.contains("the access token is invalid, expired or revoked"),
+        "{challenge}"
+    );
+    // `Bearer` with nothing after it is not a Bearer header.
+    let resp = get("/userinfo", "Bearer ".into()).await.unwrap();
+    assert_eq!(resp.status(), 401);
+    let challenge = resp.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(challenge.contains("must be Bearer"), "{challenge}");
+    // The admin API takes the scheme in any case and refuses a bad token as invalid.
+    let resp = get("/admin/keys", "BEARER not-a-token".into())
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let challenge = resp.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(challenge.contains("invalid_token"), "{challenge}");
+    let resp = get("/admin/keys", "Basic abc".into()).await.unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(resp.headers()["www-authenticate"], "Bearer realm=\"porta\"");
+}
+
+#[tokio::test]
+async fn demo_routes_answer_get_only_and_say_when_the_demo_is_off() {
+    let app = TestApp::spawn().await;
+    let resp = http().get(app.url("/demo")).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("The demo is not enabled"));
+    // Other methods find no page, as anywhere else.
+    let resp = http().post(app.url("/demo/start")).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("There is no page at this address"));
+}
