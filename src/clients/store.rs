@@ -26,6 +26,15 @@ pub fn insert(conn: &mut DbConn, row: &ClientRow) -> QueryResult<usize> {
         .execute(conn)
 }
 
+/// Registers `row` anew: a client with its id is replaced (the demo client, re-seeded with
+/// a new secret at every start).
+pub fn replace(conn: &mut DbConn, row: &ClientRow) -> QueryResult<usize> {
+    conn.transaction(|conn| {
+        diesel::delete(clients::table.find(&row.id)).execute(conn)?;
+        insert(conn, row)
+    })
+}
+
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<ClientRow>> {
     clients::table
         .find(id)

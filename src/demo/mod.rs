@@ -60,15 +60,9 @@ pub async fn seed(pool: &DbPool, issuer: &str) -> Result<DemoConfig, String> {
         skip_consent: false,
         created_at: crate::time::now(),
     };
-    db::run(pool, move |conn| {
-        use crate::db::schema::clients as c;
-        use diesel::prelude::*;
-        diesel::delete(c::table.find(&row.id)).execute(conn)?;
-        clients::store::insert(conn, &row)?;
-        Ok(())
-    })
-    .await
-    .map_err(|e| e.to_string())?;
+    db::run(pool, move |conn| Ok(clients::store::replace(conn, &row)?))
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(DemoConfig {
         client_id: DEMO_CLIENT_ID.into(),
         client_secret: secret,

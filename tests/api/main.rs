@@ -22,6 +22,7 @@ mod self_service;
 mod sign_in_code;
 mod sms;
 mod standalone;
+mod table_owners;
 mod throttle_audit;
 mod totp;
 mod wire_formats;
