@@ -9,7 +9,7 @@ use crate::db::DbConn;
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = users)]
 pub struct User {
-    pub id: String,
+    pub id: crate::ids::AccountId,
     pub email: String,
     pub email_verified: bool,
     pub name: Option<String>,
@@ -39,7 +39,7 @@ pub fn insert(
 ) -> QueryResult<User> {
     let now = crate::time::now();
     let user = User {
-        id: crate::crypto::random_id(),
+        id: crate::crypto::random_id().into(),
         email: email.to_string(),
         email_verified: confirmed == Email::Confirmed,
         name: name.map(str::to_string),

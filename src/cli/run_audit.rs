@@ -37,7 +37,7 @@ pub(super) async fn audit(
         let user_id = match account {
             Some(a) if a.contains('@') => {
                 match crate::accounts::store::find_by_email(conn, &a.trim().to_lowercase())? {
-                    Some(u) => Some(u.id),
+                    Some(u) => Some(u.id.into()),
                     None => return Ok(Vec::new()),
                 }
             }

@@ -18,7 +18,7 @@ pub const KNOWN_SCOPES: &[&str] = &["openid", "profile", "email", "offline_acces
 /// A registered client as the rest of Porta sees it (lists parsed).
 #[derive(Debug, Clone)]
 pub struct Client {
-    pub id: String,
+    pub id: crate::ids::ClientId,
     pub name: String,
     pub secret_hash: Option<String>,
     pub redirect_uris: Vec<String>,
@@ -74,7 +74,7 @@ impl From<ClientRow> for Client {
                 .unwrap_or_default(),
             grant_types: split(&row.grant_types),
             scopes: split(&row.scopes),
-            id: row.id,
+            id: row.id.into(),
             name: row.name,
             secret_hash: row.secret_hash,
             skip_consent: row.skip_consent,

@@ -98,7 +98,7 @@ pub async fn begin(factors: &Factors<'_>, user: &User) -> Result<Enrolment, MfaE
         Secret::Raw(_) => return Err(MfaError::Totp("cannot encode the secret".into())),
     };
     let row = store::TotpRow {
-        user_id: user.id.clone(),
+        user_id: user.id.clone().into(),
         secret_enc: factors
             .master
             .seal(&secret, &context(&user.id))

@@ -82,7 +82,7 @@ pub async fn authenticate(
         &origin,
         audit::kind::CLIENT_AUTH_FAILED,
         None,
-        Some(client.id.clone()),
+        Some(client.id.to_string()),
         String::new(),
     )
     .await;

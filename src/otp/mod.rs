@@ -177,7 +177,15 @@ pub async fn send_sign_in_code(
         Some(u) => (Some(u.id), Some(Channel::Email(u.email))),
         None => (None, None),
     };
-    issue(codes, Purpose::SignIn, &identifier, user_id, to, browser).await
+    issue(
+        codes,
+        Purpose::SignIn,
+        &identifier,
+        user_id.map(Into::into),
+        to,
+        browser,
+    )
+    .await
 }
 
 /// Sends a sign-in code by SMS to `phone` if an account confirmed that number.
@@ -196,7 +204,15 @@ pub async fn send_sign_in_sms(
         Some(u) => (Some(u.id), Some(Channel::Sms(identifier.clone()))),
         None => (None, None),
     };
-    issue(codes, Purpose::SignIn, &identifier, user_id, to, browser).await
+    issue(
+        codes,
+        Purpose::SignIn,
+        &identifier,
+        user_id.map(Into::into),
+        to,
+        browser,
+    )
+    .await
 }
 
 /// Checks a sign-in code; on success returns the account id.

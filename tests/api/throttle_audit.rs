@@ -247,7 +247,7 @@ fn porta_audit_filters_by_account_and_kind() {
             &pool,
             &origin,
             porta::audit::kind::SIGN_IN_FAILURE,
-            Some(user.id.clone()),
+            Some(user.id.to_string()),
             None,
             "factor=pwd".into(),
         )
@@ -256,7 +256,7 @@ fn porta_audit_filters_by_account_and_kind() {
             &pool,
             &origin,
             porta::audit::kind::SIGN_IN_SUCCESS,
-            Some(user.id),
+            Some(user.id.to_string()),
             None,
             "factor=pwd".into(),
         )

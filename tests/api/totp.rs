@@ -413,7 +413,7 @@ async fn rewrap_reseals_totp_secrets_too_and_is_all_or_nothing() {
         .await
         .unwrap();
     assert!(n >= 2, "a signing key and a TOTP secret: {n}");
-    let secret = sealed(app.state.pool.clone(), id.clone()).await;
+    let secret = sealed(app.state.pool.clone(), id.to_string()).await;
     assert!(new.open(&secret, &format!("totp:{id}")).is_ok());
     assert!(old.open(&secret, &format!("totp:{id}")).is_err());
 
@@ -422,5 +422,5 @@ async fn rewrap_reseals_totp_secrets_too_and_is_all_or_nothing() {
     assert!(porta::app::rewrap_master_key(&app.state.pool, &wrong, &old)
         .await
         .is_err());
-    assert_eq!(sealed(app.state.pool.clone(), id.clone()).await, secret);
+    assert_eq!(sealed(app.state.pool.clone(), id.to_string()).await, secret);
 }

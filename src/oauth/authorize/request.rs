@@ -128,7 +128,7 @@ pub(super) async fn validate(
         })?),
     };
     Ok(AuthRequest {
-        client_id: client.id.clone(),
+        client_id: client.id.to_string(),
         redirect_uri: redirect_uri.clone(),
         scopes,
         state: st.clone(),

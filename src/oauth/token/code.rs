@@ -41,7 +41,7 @@ pub(super) async fn authorization_code(
                     origin,
                     crate::audit::kind::CODE_REUSED,
                     None,
-                    Some(client.id.clone()),
+                    Some(client.id.to_string()),
                     String::new(),
                 )
                 .await;

@@ -134,7 +134,7 @@ pub(super) async fn refresh_token(
                     origin,
                     crate::audit::kind::REFRESH_REUSED,
                     None,
-                    Some(client.id.clone()),
+                    Some(client.id.to_string()),
                     String::new(),
                 )
                 .await;

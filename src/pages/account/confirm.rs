@@ -82,7 +82,7 @@ pub(super) async fn check_confirmation(
     )
     .await
     {
-        Ok(owner) if owner == user.id => Ok(Ok(identifier)),
+        Ok(owner) if user.id == owner => Ok(Ok(identifier)),
         _ => Ok(Err(page::render(
             StatusCode::UNAUTHORIZED,
             &ConfirmPage {
@@ -114,7 +114,7 @@ pub(super) async fn send_confirmation(
         &state.codes(),
         c.purpose,
         identifier,
-        user_id,
+        user_id.map(Into::into),
         deliver,
         browser,
     )

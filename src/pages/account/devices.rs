@@ -23,7 +23,7 @@ pub(super) async fn sign_out_everywhere(
         &state.pool,
         &origin,
         kind::SESSION_ENDED,
-        Some(user.id),
+        Some(user.id.into()),
         None,
         format!("via=everywhere sessions={ended}"),
     )
@@ -54,7 +54,7 @@ pub(super) async fn end_session(
             &state.pool,
             &origin,
             kind::SESSION_ENDED,
-            Some(user.id.clone()),
+            Some(user.id.to_string()),
             None,
             "via=account".into(),
         )
@@ -83,7 +83,7 @@ pub(super) async fn revoke_app(
         &state.pool,
         &origin,
         kind::CONSENT_REVOKED,
-        Some(user.id.clone()),
+        Some(user.id.to_string()),
         Some(form.client_id.clone()),
         String::new(),
     )

@@ -51,7 +51,7 @@ pub(super) async fn change_password(
         &state.pool,
         &origin,
         kind::PASSWORD_CHANGED,
-        Some(user.id.clone()),
+        Some(user.id.to_string()),
         None,
         "other sessions and refresh tokens revoked".into(),
     )

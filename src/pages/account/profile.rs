@@ -191,7 +191,7 @@ pub(super) async fn verify_email_change(
         &state.pool,
         &origin,
         kind::EMAIL_CHANGED,
-        Some(user.id.clone()),
+        Some(user.id.to_string()),
         None,
         format!("from={} to={email}", user.email),
     )

@@ -67,7 +67,7 @@ pub(super) async fn enable_totp(
                 &state.pool,
                 &origin,
                 kind::TOTP_ENABLED,
-                Some(user.id.clone()),
+                Some(user.id.to_string()),
                 None,
                 String::new(),
             )
@@ -111,7 +111,7 @@ pub(super) async fn disable_totp(
         &state.pool,
         &origin,
         kind::TOTP_DISABLED,
-        Some(user.id.clone()),
+        Some(user.id.to_string()),
         None,
         String::new(),
     )

@@ -126,7 +126,7 @@ pub(super) async fn submit_register(
             &state.codes(),
             Purpose::VerifyEmail,
             &email,
-            user_id.clone(),
+            user_id.clone().map(Into::into),
             Some(Channel::Email(email.clone())),
             browser,
             Some(payload),
@@ -139,7 +139,7 @@ pub(super) async fn submit_register(
                 &state.pool,
                 &origin,
                 kind::REGISTERED,
-                user_id,
+                user_id.map(Into::into),
                 None,
                 format!("email={email} taken={taken}"),
             )

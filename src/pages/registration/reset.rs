@@ -44,7 +44,7 @@ pub(super) async fn submit_forgot(
         &state.codes(),
         Purpose::ResetPassword,
         &identifier,
-        user_id,
+        user_id.map(Into::into),
         to,
         browser,
     )

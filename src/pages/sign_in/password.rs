@@ -124,7 +124,7 @@ pub async fn submit_login(
         &state,
         &req,
         &origin,
-        user.id,
+        user.id.into(),
         "pwd",
         &form.csrf,
         &form.request,

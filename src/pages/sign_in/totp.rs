@@ -92,7 +92,16 @@ pub async fn verify_totp(
                 amr.push("otp".into());
             }
             amr.push("mfa".into());
-            complete_sign_in(&state, &req, &origin, user.id, amr, &form.request, view).await
+            complete_sign_in(
+                &state,
+                &req,
+                &origin,
+                user.id.into(),
+                amr,
+                &form.request,
+                view,
+            )
+            .await
         }
         Err(crate::mfa::MfaError::Db(e)) => Err(e.into()),
         Err(_) => {
@@ -104,7 +113,7 @@ pub async fn verify_totp(
                 &state.pool,
                 &origin,
                 kind::SIGN_IN_FAILURE,
-                Some(user.id),
+                Some(user.id.into()),
                 client_id,
                 "factor=totp".into(),
             )
