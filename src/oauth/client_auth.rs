@@ -9,14 +9,39 @@ use base64::Engine;
 use super::error::OAuthError;
 use super::registrar;
 use crate::audit;
+use crate::audit::Origin;
 use crate::clients::Client;
+use crate::clients::ClientCache;
+use crate::config::ThrottleSettings;
+use crate::db::DbPool;
 use crate::state::AppState;
 use crate::throttle;
 use crate::web::Params;
 
+/// What client authentication needs: the pool, the client cache, the throttle settings
+/// and whether a proxy's forwarded client IP counts (for the audit log of failures).
+pub struct ClientAuth<'a> {
+    pub pool: &'a DbPool,
+    pub clients: &'a ClientCache,
+    pub throttle: &'a ThrottleSettings,
+    pub trust_proxy: bool,
+}
+
+impl<'a> ClientAuth<'a> {
+    /// The handles of `state` for a request.
+    pub fn of(state: &'a AppState) -> ClientAuth<'a> {
+        ClientAuth {
+            pool: &state.pool,
+            clients: &state.clients,
+            throttle: &state.settings.throttle,
+            trust_proxy: state.settings.server.trust_proxy_headers,
+        }
+    }
+}
+
 /// Finds who is calling and checks their credentials. A client uses one method only.
 pub async fn authenticate(
-    state: &AppState,
+    auth: &ClientAuth<'_>,
     req: &HttpRequest,
     params: &Params,
 ) -> Result<Client, OAuthError> {
@@ -47,8 +72,9 @@ pub async fn authenticate(
         },
     };
     let secret = secret.filter(|s| !s.is_empty());
-    let client = state
-        .client(client_id)
+    let client = auth
+        .clients
+        .get(auth.pool, client_id)
         .await?
         .ok_or_else(|| OAuthError::invalid_client("client authentication failed"))?;
     if client.is_public() {
@@ -66,19 +92,18 @@ pub async fn authenticate(
         return Ok(client);
     }
     let key = format!("client:{}", client.id);
-    let locked = throttle::locked_for(&state.pool, key.clone()).await?;
+    let locked = throttle::locked_for(auth.pool, key.clone()).await?;
     if locked > 0 {
         return Err(too_many(locked));
     }
-    let lock = throttle::record_failure(
-        &state.pool,
-        key,
-        throttle::Policy::client(&state.settings.throttle),
-    )
-    .await?;
-    let origin = state.origin(req);
+    let lock =
+        throttle::record_failure(auth.pool, key, throttle::Policy::client(auth.throttle)).await?;
+    let origin = Origin {
+        ip: crate::web::client_ip(req, auth.trust_proxy),
+        user_agent: crate::web::user_agent(req),
+    };
     audit::record(
-        &state.pool,
+        auth.pool,
         &origin,
         audit::kind::CLIENT_AUTH_FAILED,
         None,

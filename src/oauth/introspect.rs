@@ -28,7 +28,8 @@ pub async fn introspect(
     body: web::Bytes,
 ) -> Result<HttpResponse, OAuthError> {
     let params = form_params(&req, &body)?;
-    let client = client_auth::authenticate(&state, &req, &params).await?;
+    let client =
+        client_auth::authenticate(&client_auth::ClientAuth::of(&state), &req, &params).await?;
     if client.is_public() {
         return Err(OAuthError::invalid_client(
             "public clients cannot introspect tokens",
@@ -129,7 +130,8 @@ pub async fn revoke(
     body: web::Bytes,
 ) -> Result<HttpResponse, OAuthError> {
     let params = form_params(&req, &body)?;
-    let client = client_auth::authenticate(&state, &req, &params).await?;
+    let client =
+        client_auth::authenticate(&client_auth::ClientAuth::of(&state), &req, &params).await?;
     let token = params
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;

@@ -109,7 +109,8 @@ pub async fn token(
     body: web::Bytes,
 ) -> Result<HttpResponse, OAuthError> {
     let params = form_params(&req, &body)?;
-    let client = client_auth::authenticate(&state, &req, &params).await?;
+    let client =
+        client_auth::authenticate(&client_auth::ClientAuth::of(&state), &req, &params).await?;
     let origin = state.origin(&req);
     let grant_type = params
         .get("grant_type")
