@@ -150,9 +150,10 @@ fn basic_credentials(req: &HttpRequest) -> Result<Option<(String, String)>, OAut
         let pairs: Vec<(String, String)> = serde_urlencoded::from_str(&form).map_err(|_| bad())?;
         Ok(pairs.into_iter().next().map(|(_, v)| v).unwrap_or_default())
     };
-    let id = decode(id)?;
-    if id.is_empty() {
+    let (id, secret) = (decode(id)?, decode(secret)?);
+    // Neither may be empty of meaning or hold a NUL byte (it never reaches the database).
+    if id.is_empty() || id.contains('\0') || secret.contains('\0') {
         return Err(bad());
     }
-    Ok(Some((id, decode(secret)?)))
+    Ok(Some((id, secret)))
 }

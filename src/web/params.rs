@@ -15,13 +15,29 @@ pub enum ParamsError {
     Repeated(String),
     #[error("the request body is not application/x-www-form-urlencoded")]
     Malformed,
+    /// No parameter of Porta's may hold a NUL byte (PostgreSQL text cannot store one), so
+    /// it is refused here, before anything reaches the database.
+    #[error("a parameter contains a NUL byte")]
+    Nul,
+}
+
+/// The URL-encoded pairs of `input`; a NUL byte in a name or value is refused.
+fn pairs(input: &[u8]) -> Result<Vec<(String, String)>, ParamsError> {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(input).map_err(|_| ParamsError::Malformed)?;
+    if pairs
+        .iter()
+        .any(|(k, v)| k.contains('\0') || v.contains('\0'))
+    {
+        return Err(ParamsError::Nul);
+    }
+    Ok(pairs)
 }
 
 impl Params {
     /// Parses a query string or form body.
     pub fn parse(input: &[u8]) -> Result<Params, ParamsError> {
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_bytes(input).map_err(|_| ParamsError::Malformed)?;
+        let pairs = pairs(input)?;
         let mut map = HashMap::with_capacity(pairs.len());
         for (k, v) in pairs {
             if map.contains_key(&k) {
@@ -35,8 +51,7 @@ impl Params {
     /// Parses like `parse` but keeps the first value of a repeated parameter and reports
     /// the repeated names, so the caller can decide where the error goes.
     pub fn parse_lenient(input: &[u8]) -> Result<(Params, Vec<String>), ParamsError> {
-        let pairs: Vec<(String, String)> =
-            serde_urlencoded::from_bytes(input).map_err(|_| ParamsError::Malformed)?;
+        let pairs = pairs(input)?;
         let mut map = HashMap::with_capacity(pairs.len());
         let mut repeated = Vec::new();
         for (k, v) in pairs {
@@ -77,5 +92,16 @@ mod tests {
         let p = Params::parse(b"a=&b=x%20y").unwrap();
         assert_eq!(p.get("a"), None);
         assert_eq!(p.get("b"), Some("x y"));
+    }
+
+    #[test]
+    fn nul_bytes_are_refused_in_names_and_values() {
+        assert!(matches!(Params::parse(b"a=x%00y"), Err(ParamsError::Nul)));
+        assert!(matches!(Params::parse(b"a%00=x"), Err(ParamsError::Nul)));
+        assert!(matches!(
+            Params::parse_lenient(b"request=%00"),
+            Err(ParamsError::Nul)
+        ));
+        assert!(Params::parse(b"a=x%01y").is_ok());
     }
 }

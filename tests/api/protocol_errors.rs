@@ -498,3 +498,44 @@ async fn demo_routes_answer_get_only_and_say_when_the_demo_is_off() {
         .unwrap()
         .contains("There is no page at this address"));
 }
+
+#[tokio::test]
+async fn nul_bytes_are_refused_before_the_database_on_both_backends() {
+    let app = TestApp::spawn().await;
+    let client = app.confidential().await;
+    // In the token request body.
+    let resp = http()
+        .post(app.url("/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials&client_id=a%00b&client_secret=x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_request");
+    // In Basic credentials.
+    let resp = http()
+        .post(app.url("/token"))
+        .basic_auth("a%00b", Some("x"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
+    // In the query of the authorization request and of the pages that carry one.
+    for path in [
+        format!(
+            "/authorize?response_type=code&client_id={}%00",
+            client.client_id
+        ),
+        "/login?request=%00".to_string(),
+        "/consent?request=%00".to_string(),
+        "/login/totp?pending=%00".to_string(),
+    ] {
+        let resp = http().get(app.url(&path)).send().await.unwrap();
+        assert_eq!(resp.status(), 400, "{path}");
+    }
+}
