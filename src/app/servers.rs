@@ -58,6 +58,10 @@ pub fn server(
 ) -> std::io::Result<actix_web::dev::Server> {
     let Prepared { state, apis, demo } = prepared;
     let workers = state.settings.server.workers;
+    // HSTS only means something over https.
+    let hsts = state
+        .secure_cookies()
+        .then_some(state.settings.server.hsts_max_age);
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
@@ -78,7 +82,7 @@ pub fn server(
                 actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
                 resource::json_method_not_allowed,
             ))
-            .wrap(crate::web::security_headers())
+            .wrap(crate::web::security_headers(hsts))
             .wrap_fn(|req, srv| {
                 let timer = crate::ops::RequestTimer::start(&req);
                 let call = srv.call(req);
@@ -116,7 +120,7 @@ pub fn api_server(
                     .to(|| async { HttpResponse::Ok().json(serde_json::json!({"status": "ok"})) }),
             )
             .route("/health/ready", web::get().to(api_ready))
-            .wrap(crate::web::security_headers())
+            .wrap(crate::web::security_headers(None))
             .wrap(actix_web::middleware::Logger::new("%a %U %s %Dms").exclude("/health"))
             .default_service(web::to(resource::not_found))
             .wrap(actix_web::middleware::ErrorHandlers::new().handler(

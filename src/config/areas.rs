@@ -14,6 +14,9 @@ pub struct ServerSettings {
     /// Take the client IP from `X-Forwarded-For` / `Forwarded` (only behind a proxy that
     /// sets them; otherwise anyone could pick their IP and dodge the per-IP throttle).
     pub trust_proxy_headers: bool,
+    /// `Strict-Transport-Security: max-age` in seconds, sent on every answer when the
+    /// issuer is https (browsers then refuse plain http to it); 0 sends none.
+    pub hsts_max_age: i64,
     /// Log filter (tracing `EnvFilter` syntax).
     pub log: String,
     /// What `porta serve` runs, comma-separated: `idp` (the identity provider), `bookings`,
@@ -31,6 +34,7 @@ impl Default for ServerSettings {
             bind: "127.0.0.1:8080".into(),
             workers: 0,
             trust_proxy_headers: false,
+            hsts_max_age: 365 * 24 * 3600,
             log: "info".into(),
             parts: "idp,bookings,content".into(),
             data_dir: PathBuf::from("data"),

@@ -286,7 +286,7 @@ mod tests {
         {
             assert!(known.contains(*key), "{key}");
         }
-        assert_eq!(known.len(), 60);
+        assert_eq!(known.len(), 61);
     }
 
     #[test]

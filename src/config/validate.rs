@@ -23,6 +23,12 @@ impl Settings {
         if self.database.database_url.trim().is_empty() {
             return Err(invalid("database_url", "must not be empty"));
         }
+        if self.server.hsts_max_age < 0 {
+            return Err(invalid(
+                "hsts_max_age",
+                "must be 0 (off) or a number of seconds",
+            ));
+        }
         if self.database.db_pool_size == 0 {
             return Err(invalid("db_pool_size", "must be at least 1"));
         }

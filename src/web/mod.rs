@@ -15,9 +15,17 @@ use askama::Template;
 pub use error::PageError;
 pub use params::Params;
 
-/// The security headers every response carries (unless a handler set its own).
-pub fn security_headers() -> actix_web::middleware::DefaultHeaders {
-    actix_web::middleware::DefaultHeaders::new()
+/// The security headers every response carries (unless a handler set its own), with
+/// `Strict-Transport-Security` when `hsts_max_age` is given.
+pub fn security_headers(hsts_max_age: Option<i64>) -> actix_web::middleware::DefaultHeaders {
+    let headers = actix_web::middleware::DefaultHeaders::new();
+    let headers = match hsts_max_age {
+        Some(age) if age > 0 => {
+            headers.add((header::STRICT_TRANSPORT_SECURITY, format!("max-age={age}")))
+        }
+        _ => headers,
+    };
+    headers
         .add((
             header::CONTENT_SECURITY_POLICY,
             // No scripts needed; no framing (clickjacking on sign-in and consent).

@@ -247,6 +247,33 @@ async fn https_issuer_uses_host_prefixed_secure_cookies() {
 }
 
 #[tokio::test]
+async fn an_https_issuer_sends_hsts_and_a_plain_one_does_not() {
+    let https = TestApp::spawn_with(|s| s.server.issuer = "https://id.example.com".into()).await;
+    let resp = Browser::new().get(&https.url("/login")).await;
+    assert_eq!(
+        resp.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    let resp = Browser::new()
+        .get(&https.url("/.well-known/openid-configuration"))
+        .await;
+    assert_eq!(
+        resp.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
+    let off = TestApp::spawn_with(|s| {
+        s.server.issuer = "https://id.example.com".into();
+        s.server.hsts_max_age = 0;
+    })
+    .await;
+    let resp = Browser::new().get(&off.url("/login")).await;
+    assert!(resp.headers().get("strict-transport-security").is_none());
+    let plain = TestApp::spawn().await;
+    let resp = Browser::new().get(&plain.url("/login")).await;
+    assert!(resp.headers().get("strict-transport-security").is_none());
+}
+
+#[tokio::test]
 async fn rp_initiated_logout_ends_the_session_and_returns_to_a_registered_uri() {
     let app = TestApp::spawn().await;
     let client = app.confidential().await;
