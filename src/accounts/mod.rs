@@ -144,8 +144,11 @@ pub fn check_password_policy(password: &str, email: &str, min: usize) -> Result<
     if length < min {
         return Err(format!("Use at least {min} characters."));
     }
-    if length > PASSWORD_MAX_LENGTH {
-        return Err(format!("Use at most {PASSWORD_MAX_LENGTH} characters."));
+    // In bytes, as sign-in measures it: a password accepted here must be able to sign in.
+    if password.len() > PASSWORD_MAX_LENGTH {
+        return Err(format!(
+            "Use at most {PASSWORD_MAX_LENGTH} bytes (fewer characters with accents or other scripts)."
+        ));
     }
     let local = email.split('@').next().unwrap_or("");
     // zxcvbn's cost grows fast with length; past 100 characters a password is strong
@@ -230,4 +233,18 @@ pub async fn change_role(
     })
     .await?;
     found.ok_or(RoleError::NoAccount)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_password_is_measured_in_bytes_as_sign_in_does() {
+        let accented = "é".repeat(600); // 600 characters, 1200 bytes
+        let err = check_password_policy(&accented, "a@example.com", 8).unwrap_err();
+        assert!(err.contains("at most 1024 bytes"), "{err}");
+        let long_ascii = "correct horse battery staple ".repeat(35); // 1015 bytes
+        assert!(check_password_policy(&long_ascii, "a@example.com", 8).is_ok());
+    }
 }

@@ -539,3 +539,31 @@ async fn nul_bytes_are_refused_before_the_database_on_both_backends() {
         assert_eq!(resp.status(), 400, "{path}");
     }
 }
+
+#[tokio::test]
+async fn an_over_long_state_is_neither_stored_nor_sent_back() {
+    let app = TestApp::spawn().await;
+    let client = app.client(false, &["authorization_code"], false).await;
+    let (_, challenge) = pkce();
+    let long_state = "s".repeat(1025);
+    let mut query = openid_query(&client.client_id, &challenge);
+    query.retain(|(k, _)| *k != "state");
+    query.push(("state", &long_state));
+    let resp = http()
+        .get(authorize_url(&app, &query))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert!(resp.headers().get("location").is_none());
+    let fine = "s".repeat(1024);
+    let mut query = openid_query(&client.client_id, &challenge);
+    query.retain(|(k, _)| *k != "state");
+    query.push(("state", &fine));
+    let resp = http()
+        .get(authorize_url(&app, &query))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 302);
+}

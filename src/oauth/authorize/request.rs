@@ -40,6 +40,10 @@ pub(super) struct AuthRequestRef<'a> {
     pub(super) state: Option<&'a str>,
 }
 
+/// The longest `state` accepted, in bytes: a client's own anti-CSRF value and a little
+/// context fit easily; a request is stored while the person signs in, so it is capped.
+pub(super) const MAX_STATE: usize = 1024;
+
 pub(super) const KNOWN_PROMPTS: &[&str] = &["none", "login", "consent", "select_account"];
 
 /// A POSTed authorization request (OIDC Core 3.1.2.1) becomes the same request as a GET:
@@ -81,6 +85,10 @@ pub(super) async fn validate(
     let redirect_uri = registrar::bind_redirect(&client, requested_redirect.as_deref())
         .ok_or_else(|| page("The redirect_uri in this request is not registered for this application, so Porta will not send you there."))?;
     let st = p.take("state");
+    if st.as_ref().is_some_and(|s| s.len() > MAX_STATE) {
+        // Not sent back (it would ride along on the redirect) nor stored.
+        return Err(page("The state parameter of this request is too long."));
+    }
     let r = AuthRequestRef {
         redirect_uri: &redirect_uri,
         state: st.as_deref(),

@@ -77,7 +77,7 @@ pub async fn submit_login(
         .await;
         return Ok(retry_page(locked, &form, view));
     }
-    let user = if form.password.len() > 1024 {
+    let user = if form.password.len() > accounts::PASSWORD_MAX_LENGTH {
         None
     } else {
         accounts::authenticate(&state.pool, &form.email, form.password.clone()).await?
