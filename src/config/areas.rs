@@ -215,6 +215,9 @@ pub struct MailSettings {
     pub smtp_password: Option<SecretString>,
     /// The From address of Porta's email.
     pub mail_from: String,
+    /// Allow the development outbox (codes written to files and the log) with an https
+    /// issuer. Off: an https issuer without `smtp_host` does not start.
+    pub allow_development_outbox: bool,
 }
 
 impl Default for MailSettings {
@@ -226,6 +229,7 @@ impl Default for MailSettings {
             smtp_username: None,
             smtp_password: None,
             mail_from: "Porta <no-reply@localhost>".into(),
+            allow_development_outbox: false,
         }
     }
 }

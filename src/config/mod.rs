@@ -268,6 +268,17 @@ mod tests {
     }
 
     #[test]
+    fn an_https_issuer_needs_smtp_unless_the_outbox_is_allowed() {
+        let err = load_toml("issuer = \"https://id.example.com\"\n").unwrap_err();
+        assert!(err.to_string().contains("PORTA_SMTP_HOST"), "{err}");
+        load_toml("issuer = \"https://id.example.com\"\nallow_development_outbox = true\n")
+            .unwrap();
+        load_toml("issuer = \"https://id.example.com\"\nsmtp_host = \"mail.example.com\"\n")
+            .unwrap();
+        load_toml("issuer = \"http://127.0.0.1:8080\"\n").unwrap();
+    }
+
+    #[test]
     fn unknown_keys_are_refused() {
         let err = load_toml("otp_tll = 120\n").unwrap_err();
         assert!(
@@ -286,7 +297,7 @@ mod tests {
         {
             assert!(known.contains(*key), "{key}");
         }
-        assert_eq!(known.len(), 61);
+        assert_eq!(known.len(), 62);
     }
 
     #[test]

@@ -87,6 +87,19 @@ impl Settings {
                 "must be longer than key_prepublish",
             ));
         }
+        let no_smtp = self.mail.smtp_host.as_deref().is_none_or(str::is_empty);
+        if self.runs("idp")
+            && self.secure_cookies()
+            && no_smtp
+            && !self.mail.allow_development_outbox
+        {
+            // The development outbox writes every code and link to the log: fine on a
+            // laptop, a leak on a real site.
+            return Err(invalid(
+                "smtp_host",
+                "an https issuer needs an SMTP server (or allow_development_outbox = true): the development outbox writes sign-in codes to the log",
+            ));
+        }
         if !matches!(self.mail.smtp_tls.as_str(), "starttls" | "tls" | "none") {
             return Err(invalid("smtp_tls", "must be starttls, tls or none"));
         }

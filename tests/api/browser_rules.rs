@@ -238,7 +238,11 @@ async fn pages_carry_security_headers_and_safe_cookies() {
 
 #[tokio::test]
 async fn https_issuer_uses_host_prefixed_secure_cookies() {
-    let app = TestApp::spawn_with(|s| s.server.issuer = "https://id.example.com".into()).await;
+    let app = TestApp::spawn_with(|s| {
+        s.server.issuer = "https://id.example.com".into();
+        s.mail.allow_development_outbox = true;
+    })
+    .await;
     let resp = Browser::new().get(&app.url("/login")).await;
     let cookie = resp.headers()["set-cookie"].to_str().unwrap().to_string();
     assert!(cookie.starts_with("__Host-porta_csrf="), "{cookie}");
@@ -248,7 +252,11 @@ async fn https_issuer_uses_host_prefixed_secure_cookies() {
 
 #[tokio::test]
 async fn an_https_issuer_sends_hsts_and_a_plain_one_does_not() {
-    let https = TestApp::spawn_with(|s| s.server.issuer = "https://id.example.com".into()).await;
+    let https = TestApp::spawn_with(|s| {
+        s.server.issuer = "https://id.example.com".into();
+        s.mail.allow_development_outbox = true;
+    })
+    .await;
     let resp = Browser::new().get(&https.url("/login")).await;
     assert_eq!(
         resp.headers()["strict-transport-security"],
@@ -263,6 +271,7 @@ async fn an_https_issuer_sends_hsts_and_a_plain_one_does_not() {
     );
     let off = TestApp::spawn_with(|s| {
         s.server.issuer = "https://id.example.com".into();
+        s.mail.allow_development_outbox = true;
         s.server.hsts_max_age = 0;
     })
     .await;
