@@ -67,8 +67,11 @@ pub struct TokenSettings {
     pub access_token_ttl: i64,
     /// ID-token life in seconds.
     pub id_token_ttl: i64,
-    /// Refresh-token life in seconds.
+    /// Refresh-token life in seconds; each rotation starts it anew (sliding).
     pub refresh_token_ttl: i64,
+    /// The longest a grant's refresh tokens live, counted from the sign-in that started
+    /// the grant, however often they rotate; 0 sets no such limit.
+    pub refresh_token_absolute_ttl: i64,
     /// Authorization-code life in seconds.
     pub code_ttl: i64,
     /// How long a pending authorization request (sign-in and consent) may take, in seconds.
@@ -86,6 +89,7 @@ impl Default for TokenSettings {
             access_token_ttl: 3600,
             id_token_ttl: 3600,
             refresh_token_ttl: 30 * 24 * 3600,
+            refresh_token_absolute_ttl: 90 * 24 * 3600,
             code_ttl: 60,
             authorization_request_ttl: 1800,
             access_token_audience: None,

@@ -297,7 +297,7 @@ mod tests {
         {
             assert!(known.contains(*key), "{key}");
         }
-        assert_eq!(known.len(), 62);
+        assert_eq!(known.len(), 63);
     }
 
     #[test]

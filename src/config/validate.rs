@@ -23,6 +23,12 @@ impl Settings {
         if self.database.database_url.trim().is_empty() {
             return Err(invalid("database_url", "must not be empty"));
         }
+        if self.tokens.refresh_token_absolute_ttl < 0 {
+            return Err(invalid(
+                "refresh_token_absolute_ttl",
+                "must be 0 (no limit) or a number of seconds",
+            ));
+        }
         if self.server.hsts_max_age < 0 {
             return Err(invalid(
                 "hsts_max_age",

@@ -175,6 +175,15 @@ pub fn family_revoked(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
     Ok(!matches!(revoked, Some(None)))
 }
 
+/// When the family (the grant) began, if it exists.
+pub fn family_created_at(conn: &mut DbConn, id: &str) -> QueryResult<Option<i64>> {
+    token_families::table
+        .find(id)
+        .select(token_families::created_at)
+        .first(conn)
+        .optional()
+}
+
 pub fn insert_code(conn: &mut DbConn, c: &CodeRow) -> QueryResult<usize> {
     diesel::insert_into(auth_codes::table)
         .values(c)

@@ -309,3 +309,34 @@ async fn revocation_ignores_an_unknown_hint() {
     assert_eq!(resp.status(), 200);
     assert_eq!(app.introspect(&client, token).await["active"], false);
 }
+
+#[tokio::test]
+async fn a_grant_ends_at_its_absolute_lifetime_however_often_it_rotates() {
+    let app = TestApp::spawn_with(|s| s.tokens.refresh_token_absolute_ttl = 3).await;
+    let client = app.confidential().await;
+    app.user(EMAIL, PASSWORD).await;
+    let body = app.sign_in_tokens(&client).await;
+    let first = body["refresh_token"].as_str().unwrap().to_string();
+    let refresh = |token: String| {
+        let app = &app;
+        let client = &client;
+        async move {
+            app.token(
+                client,
+                &[("grant_type", "refresh_token"), ("refresh_token", &token)],
+            )
+            .await
+        }
+    };
+    let (status, body) = refresh(first).await;
+    assert_eq!(status, 200, "{body}");
+    let second = body["refresh_token"].as_str().unwrap().to_string();
+    let_time_pass(
+        std::time::Duration::from_millis(3200),
+        "the grant's absolute lifetime (3 s) must run out",
+    )
+    .await;
+    let (status, body) = refresh(second).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_grant");
+}

@@ -30,7 +30,12 @@ pub(super) async fn new_refresh(
         auth_time,
         amr: amr.to_string(),
         created_at: now,
-        expires_at: now + state.settings.tokens.refresh_token_ttl,
+        // The grant began moments ago: its absolute lifetime, if shorter, ends this one too.
+        expires_at: now
+            + match state.settings.tokens.refresh_token_absolute_ttl {
+                0 => state.settings.tokens.refresh_token_ttl,
+                absolute => state.settings.tokens.refresh_token_ttl.min(absolute),
+            },
         rotated_at: None,
         successor_enc: None,
     };
@@ -56,6 +61,7 @@ pub(super) async fn refresh_token(
     let successor = crypto::random_token(32);
     let successor_hash = crypto::hash_secret(&successor);
     let ttl = state.settings.tokens.refresh_token_ttl;
+    let absolute = state.settings.tokens.refresh_token_absolute_ttl;
     let requested: Option<Scopes> = p.get("scope").map(Scopes::parse);
     let wanted = requested.clone();
     let master = state.master.clone();
@@ -104,13 +110,21 @@ pub(super) async fn refresh_token(
             if row.expires_at <= now {
                 return Err(Tx::Refuse("invalid_grant", "the refresh token has expired"));
             }
+            // However often it rotates, a grant ends `absolute` seconds after its sign-in.
+            let ends = match absolute {
+                0 => None,
+                _ => store::family_created_at(conn, &row.family_id)?.map(|t| t + absolute),
+            };
+            if ends.is_some_and(|end| end <= now) {
+                return Err(Tx::Refuse("invalid_grant", "the grant has reached its absolute lifetime; sign in again"));
+            }
             let Some(user) = accounts::store::find(conn, &row.user_id)? else {
                 return Err(Tx::Refuse("invalid_grant", "the account no longer exists"));
             };
             let next = RefreshRow {
                 token_hash: successor_hash,
                 created_at: now,
-                expires_at: now + ttl,
+                expires_at: ends.map_or(now + ttl, |end| end.min(now + ttl)),
                 rotated_at: None,
                 successor_enc: None,
                 ..row.clone()
