@@ -165,19 +165,31 @@ pub async fn confirm(
     Ok(new_recovery_codes(factors, &user.id).await?)
 }
 
+/// Letters and digits that cannot be mistaken for one another (no l, o, 0, 1): 32 of them,
+/// so each carries 5 bits.
+const RECOVERY_ALPHABET: &[u8; 32] = b"abcdefghijkmnpqrstuvwxyz23456789";
+
+/// One recovery code: 16 symbols (80 bits) from the OS random source, in groups of four
+/// (`abcd-efgh-jkmn-pqrs`); stored as SHA-256, which is enough at 80 bits.
+fn recovery_code() -> String {
+    use rand::Rng;
+    let mut rng = rand::rngs::OsRng;
+    let symbols: Vec<char> = (0..16)
+        .map(|_| RECOVERY_ALPHABET[rng.gen_range(0..32)] as char)
+        .collect();
+    symbols
+        .chunks(4)
+        .map(|c| c.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
 /// Replaces the recovery codes; returns the new ones (shown once).
 pub async fn new_recovery_codes(
     factors: &Factors<'_>,
     user_id: &str,
 ) -> Result<Vec<String>, DbError> {
-    let codes: Vec<String> = (0..RECOVERY_CODES)
-        .map(|_| {
-            let raw = crypto::random_token(8)
-                .to_lowercase()
-                .replace(['-', '_'], "x");
-            format!("{}-{}", &raw[..5], &raw[5..10])
-        })
-        .collect();
+    let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
     let hashes: Vec<String> = codes.iter().map(|c| crypto::hash_secret(c)).collect();
     let id = user_id.to_string();
     db::run(factors.pool, move |conn| {
@@ -301,6 +313,23 @@ pub async fn finish(factors: &Factors<'_>, id: &str) -> Result<bool, DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recovery_codes_carry_80_bits_in_four_groups() {
+        let codes: Vec<String> = (0..50).map(|_| recovery_code()).collect();
+        for code in &codes {
+            let groups: Vec<&str> = code.split('-').collect();
+            assert_eq!(groups.len(), 4, "{code}");
+            assert!(groups.iter().all(|g| g.len() == 4), "{code}");
+            assert!(code
+                .bytes()
+                .filter(|b| *b != b'-')
+                .all(|b| RECOVERY_ALPHABET.contains(&b)));
+        }
+        let distinct: std::collections::HashSet<&String> = codes.iter().collect();
+        assert_eq!(distinct.len(), codes.len());
+        assert_eq!(RECOVERY_ALPHABET.len(), 32); // 16 symbols × 5 bits = 80 bits
+    }
 
     #[test]
     fn codes_match_within_one_step_of_skew_only() {
