@@ -450,17 +450,7 @@ async fn refresh_token_reuse_revokes_the_family() {
     let app = TestApp::spawn().await;
     let client = app.confidential().await;
     app.user(EMAIL, PASSWORD).await;
-    let (verifier, challenge) = pkce();
-    let back = Browser::new()
-        .authorize(
-            &app,
-            &openid_query(&client.client_id, &challenge),
-            EMAIL,
-            PASSWORD,
-        )
-        .await;
-    let code = param(&back, "code").unwrap();
-    let (_, body) = app.redeem(&client, &code, &verifier).await;
+    let body = app.sign_in_tokens(&client).await;
     let r1 = body["refresh_token"].as_str().unwrap().to_string();
     let (status, body) = app
         .token(
@@ -507,17 +497,7 @@ async fn refresh_scope_may_narrow_but_not_widen() {
     let app = TestApp::spawn().await;
     let client = app.confidential().await;
     app.user(EMAIL, PASSWORD).await;
-    let (verifier, challenge) = pkce();
-    let back = Browser::new()
-        .authorize(
-            &app,
-            &openid_query(&client.client_id, &challenge),
-            EMAIL,
-            PASSWORD,
-        )
-        .await;
-    let code = param(&back, "code").unwrap();
-    let (_, body) = app.redeem(&client, &code, &verifier).await;
+    let body = app.sign_in_tokens(&client).await;
     let r1 = body["refresh_token"].as_str().unwrap().to_string();
     let (status, body) = app
         .token(
@@ -553,17 +533,7 @@ async fn refresh_token_of_another_client_is_refused() {
     let client = app.confidential().await;
     let other = app.confidential().await;
     app.user(EMAIL, PASSWORD).await;
-    let (verifier, challenge) = pkce();
-    let back = Browser::new()
-        .authorize(
-            &app,
-            &openid_query(&client.client_id, &challenge),
-            EMAIL,
-            PASSWORD,
-        )
-        .await;
-    let code = param(&back, "code").unwrap();
-    let (_, body) = app.redeem(&client, &code, &verifier).await;
+    let body = app.sign_in_tokens(&client).await;
     let r1 = body["refresh_token"].as_str().unwrap();
     let (status, body) = app
         .token(
