@@ -51,10 +51,7 @@ impl AppState {
     /// Where a request came from (for the audit log and per-IP throttles): the client IP,
     /// forwarded by a proxy only when `trust_proxy_headers` is on, and the user agent.
     pub fn origin(&self, req: &actix_web::HttpRequest) -> Origin {
-        Origin {
-            ip: crate::web::client_ip(req, self.settings.server.trust_proxy_headers),
-            user_agent: crate::web::user_agent(req),
-        }
+        Origin::of(req, self.settings.server.trust_proxy_headers)
     }
 
     /// One-time codes: the pool, the notifier and the code rules.

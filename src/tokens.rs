@@ -20,7 +20,7 @@ pub struct Tokens<'a> {
     pub pool: &'a DbPool,
     pub master: &'a MasterKey,
     pub issuer: &'a str,
-    pub audience: String,
+    pub audience: &'a str,
     pub ttl: &'a TokenSettings,
 }
 

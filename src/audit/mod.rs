@@ -14,6 +14,17 @@ pub struct Origin {
     pub user_agent: String,
 }
 
+impl Origin {
+    /// The origin of `req`: the client IP (forwarded by a proxy only with `trust_proxy`)
+    /// and the user agent.
+    pub fn of(req: &actix_web::HttpRequest, trust_proxy: bool) -> Origin {
+        Origin {
+            ip: crate::web::client_ip(req, trust_proxy),
+            user_agent: crate::web::user_agent(req),
+        }
+    }
+}
+
 /// Event kinds, as stored.
 pub mod kind {
     pub const SIGN_IN_SUCCESS: &str = "sign_in.success";

@@ -207,7 +207,7 @@ impl Settings {
         }
         match &self.resource.resource_issuer {
             Some(remote) if *remote != self.server.issuer => remote.clone(),
-            _ => self.audience(),
+            _ => self.audience().to_string(),
         }
     }
 
@@ -231,11 +231,11 @@ impl Settings {
     }
 
     /// The audience written into access tokens.
-    pub fn audience(&self) -> String {
+    pub fn audience(&self) -> &str {
         self.tokens
             .access_token_audience
-            .clone()
-            .unwrap_or_else(|| self.server.issuer.clone())
+            .as_deref()
+            .unwrap_or(&self.server.issuer)
     }
 }
 

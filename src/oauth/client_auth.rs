@@ -98,10 +98,7 @@ pub async fn authenticate(
     }
     let lock =
         throttle::record_failure(auth.pool, key, throttle::Policy::client(auth.throttle)).await?;
-    let origin = Origin {
-        ip: crate::web::client_ip(req, auth.trust_proxy),
-        user_agent: crate::web::user_agent(req),
-    };
+    let origin = Origin::of(req, auth.trust_proxy);
     audit::record(
         auth.pool,
         &origin,

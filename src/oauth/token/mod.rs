@@ -156,9 +156,3 @@ pub fn form_params(req: &HttpRequest, body: &[u8]) -> Result<Params, OAuthError>
     }
     Params::parse(body).map_err(|e| OAuthError::invalid_request(e.to_string()))
 }
-
-impl From<diesel::result::Error> for Tx {
-    fn from(e: diesel::result::Error) -> Self {
-        Tx::Db(e)
-    }
-}

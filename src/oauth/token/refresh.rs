@@ -10,6 +10,12 @@ pub(super) enum Tx {
     Refuse(&'static str, &'static str),
 }
 
+impl From<diesel::result::Error> for Tx {
+    fn from(e: diesel::result::Error) -> Self {
+        Tx::Db(e)
+    }
+}
+
 pub(super) async fn new_refresh(
     state: &AppState,
     family: &str,
