@@ -504,3 +504,42 @@ async fn registering_an_unconfirmed_address_again_cannot_set_its_password() {
         303
     );
 }
+
+#[tokio::test]
+async fn account_pages_check_the_form_token_first_then_send_strangers_to_sign_in() {
+    let app = TestApp::spawn().await;
+    app.user(EMAIL, PASSWORD).await;
+    // No session: the page and its actions go to the sign-in page.
+    let stranger = Browser::new();
+    let resp = stranger.get(&app.url("/account")).await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(location(&resp), "/login");
+    let page = stranger.get(&app.url("/login")).await.text().await.unwrap();
+    let csrf = hidden(&page, "csrf");
+    let resp = stranger
+        .post(&app.url("/account/name"), &[("csrf", &csrf), ("name", "X")])
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(location(&resp), "/login");
+    // A wrong form token is refused before anything else, with or without a session.
+    let resp = stranger
+        .post(
+            &app.url("/account/name"),
+            &[("csrf", "wrong"), ("name", "X")],
+        )
+        .await;
+    assert_eq!(resp.status(), 403);
+    let person = Browser::new();
+    person
+        .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+        .await;
+    let resp = person
+        .post(
+            &app.url("/account/name"),
+            &[("csrf", "wrong"), ("name", "Mallory")],
+        )
+        .await;
+    assert_eq!(resp.status(), 403);
+    let page = person.get(&app.url("/account")).await.text().await.unwrap();
+    assert!(!page.contains("Mallory"));
+}
