@@ -52,6 +52,73 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
     }
 }
 
+/// A bounded pool for password hashing. Each argon2id hash takes ~19 MiB and a core for
+/// tens of milliseconds, so hashes run at most `concurrency` at a time; a request waits
+/// for a slot at most `wait`, then is told the service is busy (503). Memory stays flat
+/// under any flood, and the work an anonymous caller can cause is bounded.
+#[derive(Debug, Clone)]
+pub struct Hasher {
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
+    wait: std::time::Duration,
+}
+
+/// No hashing slot came free within the wait.
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing is busy; try again in a moment")]
+pub struct Busy;
+
+/// The right to run one password hash (held until the hash is done).
+#[derive(Debug)]
+pub struct HashSlot(
+    #[expect(dead_code, reason = "held, not read: dropping it frees the slot")]
+    tokio::sync::OwnedSemaphorePermit,
+);
+
+impl Hasher {
+    /// `concurrency` 0 means one per core.
+    pub fn new(concurrency: usize, wait: std::time::Duration) -> Hasher {
+        let n = if concurrency == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            concurrency
+        };
+        Hasher {
+            slots: std::sync::Arc::new(tokio::sync::Semaphore::new(n)),
+            wait,
+        }
+    }
+
+    /// Waits (bounded) for a hashing slot.
+    pub async fn slot(&self) -> Result<HashSlot, Busy> {
+        match tokio::time::timeout(self.wait, self.slots.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(HashSlot(permit)),
+            _ => Err(Busy),
+        }
+    }
+}
+
+impl HashSlot {
+    /// Hashes `password` on the blocking pool; the slot is freed when the hash is done.
+    pub async fn hash(self, password: String) -> Result<String, argon2::password_hash::Error> {
+        tokio::task::spawn_blocking(move || {
+            let _slot = self;
+            hash_password(&password)
+        })
+        .await
+        .unwrap_or(Err(argon2::password_hash::Error::Crypto))
+    }
+
+    /// Checks `password` against `hash` on the blocking pool.
+    pub async fn verify(self, password: String, hash: String) -> bool {
+        tokio::task::spawn_blocking(move || {
+            let _slot = self;
+            verify_password(&password, &hash)
+        })
+        .await
+        .unwrap_or(false)
+    }
+}
+
 /// A hash to verify against when an account does not exist, so the answer takes as long
 /// as it does for a real account (no account enumeration by timing).
 pub fn dummy_password_hash() -> &'static str {
@@ -61,7 +128,11 @@ pub fn dummy_password_hash() -> &'static str {
 
 /// The key that encrypts secrets at rest (AES-256-GCM).
 #[derive(Clone)]
-pub struct MasterKey(Aes256Gcm);
+pub struct MasterKey {
+    cipher: Aes256Gcm,
+    /// A separate key for MACs, derived from the master key (never used to encrypt).
+    mac: [u8; 32],
+}
 
 impl std::fmt::Debug for MasterKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -85,7 +156,25 @@ impl MasterKey {
             return Err(format!("must be 32 bytes, got {}", bytes.len()));
         }
         let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|e| e.to_string())?;
-        Ok(MasterKey(cipher))
+        let mac = Sha256::new()
+            .chain_update(b"porta/mac/v1")
+            .chain_update(&bytes)
+            .finalize()
+            .into();
+        Ok(MasterKey { cipher, mac })
+    }
+
+    /// HMAC-SHA256 of `data` under a key derived from the master key, with `context`
+    /// bound in (hex). For short secrets that must not be stored in the clear but are
+    /// too short for a plain hash (one-time codes): without the key nobody can test
+    /// guesses against a copy of the database, and checking costs microseconds.
+    pub fn mac(&self, context: &str, data: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&self.mac).expect("any key length");
+        m.update(context.as_bytes());
+        m.update(&[0]);
+        m.update(data.as_bytes());
+        hex::encode(m.finalize().into_bytes())
     }
 
     /// A new random key, base64 encoded.
@@ -101,7 +190,7 @@ impl MasterKey {
         let mut nonce = [0u8; 12];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         let ct = self
-            .0
+            .cipher
             .encrypt(
                 Nonce::from_slice(&nonce),
                 aes_gcm::aead::Payload {
@@ -127,7 +216,7 @@ impl MasterKey {
             return Err("ciphertext too short".into());
         }
         let (nonce, ct) = raw.split_at(12);
-        self.0
+        self.cipher
             .decrypt(
                 Nonce::from_slice(nonce),
                 aes_gcm::aead::Payload {

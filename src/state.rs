@@ -1,5 +1,5 @@
 //! The handles a request needs, assembled once by `app::prepare`: settings, the database
-//! pool, the signing keys, the master key, the client cache and the notifier. Page and API
+//! pool, the signing keys, the master key, the client cache, the outbox and the hashing pool. Page and API
 //! modules take `web::Data<AppState>`; domain logic never sees it and takes the narrow
 //! handles below (`codes()`, `factors()`, `tokens()`) or the pool alone.
 
@@ -8,10 +8,10 @@ use std::sync::Arc;
 use crate::audit::Origin;
 use crate::clients::{Client, ClientCache};
 use crate::config::Settings;
-use crate::crypto::MasterKey;
+use crate::crypto::{Hasher, MasterKey};
 use crate::db::{DbError, DbPool};
 use crate::keys::KeyRing;
-use crate::notify::Notifier;
+use crate::notify::Outbox;
 use crate::{mfa, otp, tokens};
 
 /// What every page and API handler can reach.
@@ -25,8 +25,15 @@ pub struct AppState {
     pub discovery_json: String,
     /// Recently read clients.
     pub clients: Arc<ClientCache>,
-    /// Email (and SMS) delivery.
-    pub notifier: Arc<Notifier>,
+    /// Email and SMS: queued here, delivered by the outbox worker.
+    pub outbox: Outbox,
+    /// The bounded pool every password hash runs on.
+    pub hasher: Hasher,
+    /// Which proxies' forwarded client addresses to believe.
+    pub proxies: crate::web::ProxyTrust,
+    /// Held by every clone of the state: background work for this state (the outbox
+    /// worker) stops once the last clone is gone.
+    pub lifeline: Arc<()>,
     /// Plain words for the scopes of the APIs Porta issues tokens for (shown at consent),
     /// declared by each API module and handed over by `app`.
     pub api_scopes: Arc<[(&'static str, &'static str)]>,
@@ -51,15 +58,17 @@ impl AppState {
     /// Where a request came from (for the audit log and per-IP throttles): the client IP,
     /// forwarded by a proxy only when `trust_proxy_headers` is on, and the user agent.
     pub fn origin(&self, req: &actix_web::HttpRequest) -> Origin {
-        Origin::of(req, self.settings.server.trust_proxy_headers)
+        Origin::of(req, &self.proxies)
     }
 
-    /// One-time codes: the pool, the notifier and the code rules.
+    /// One-time codes: the pool, the outbox, the code rules and the master key.
     pub fn codes(&self) -> otp::Codes<'_> {
         otp::Codes {
             pool: &self.pool,
-            notifier: &self.notifier,
+            outbox: &self.outbox,
             rules: &self.settings.otp,
+            master: &self.master,
+            ip: None,
         }
     }
 

@@ -43,6 +43,13 @@ pub fn end_sign_ins(
     Ok(ended)
 }
 
+/// Deletes an account: every sign-in ended and grant revoked first, then the row (with
+/// its sessions, consents, roles and second factors). Audit events stay.
+pub fn delete(conn: &mut crate::db::DbConn, user_id: &str) -> diesel::QueryResult<usize> {
+    end_sign_ins(conn, user_id, None)?;
+    store::delete(conn, user_id)
+}
+
 /// Normalises an email for lookups: trimmed and lower-cased.
 pub fn normalize_email(email: &str) -> Result<String, AccountError> {
     let email = email.trim().to_lowercase();
@@ -90,7 +97,13 @@ pub async fn create_user(
         }
     }
     let password_hash = match password {
-        Some(p) => Some(hash_off_thread(p).await?),
+        // An operator's command (CLI, seeding), not an anonymous request: no slot needed.
+        Some(p) => Some(
+            actix_web::rt::task::spawn_blocking(move || crypto::hash_password(&p))
+                .await
+                .map_err(|_| AccountError::Hash)?
+                .map_err(|_| AccountError::Hash)?,
+        ),
         None => None,
     };
     let result = db::run(pool, move |conn| {
@@ -115,6 +128,7 @@ pub async fn create_user(
 /// database connection, so a burst of sign-ins cannot starve the pool.
 pub async fn authenticate(
     pool: &DbPool,
+    slot: crypto::HashSlot,
     email: &str,
     password: String,
 ) -> Result<Option<User>, DbError> {
@@ -126,9 +140,7 @@ pub async fn authenticate(
         .as_ref()
         .and_then(|u| u.password_hash.clone())
         .unwrap_or_else(|| crypto::dummy_password_hash().to_string());
-    let ok = actix_web::rt::task::spawn_blocking(move || crypto::verify_password(&password, &hash))
-        .await
-        .map_err(|_| DbError::Cancelled)?;
+    let ok = slot.verify(password, hash).await;
     // An address nobody confirmed yet cannot be signed in to.
     Ok(user.filter(|u| ok && u.password_hash.is_some() && u.email_verified))
 }
@@ -177,12 +189,12 @@ pub fn check_password_policy(password: &str, email: &str, min: usize) -> Result<
     Ok(())
 }
 
-/// Hashes a password off the async workers.
-pub async fn hash_off_thread(password: String) -> Result<String, AccountError> {
-    actix_web::rt::task::spawn_blocking(move || crypto::hash_password(&password))
-        .await
-        .map_err(|_| AccountError::Hash)?
-        .map_err(|_| AccountError::Hash)
+/// Hashes a password off the async workers, in the slot the caller waited for.
+pub async fn hash_off_thread(
+    slot: crypto::HashSlot,
+    password: String,
+) -> Result<String, AccountError> {
+    slot.hash(password).await.map_err(|_| AccountError::Hash)
 }
 
 /// Why a role could not be changed.

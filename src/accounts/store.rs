@@ -48,13 +48,18 @@ pub fn insert(
         updated_at: now,
         phone: None,
     };
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         diesel::insert_into(users::table)
             .values(&user)
             .execute(conn)?;
         add_role(conn, &user.id, DEFAULT_ROLE)
     })?;
     Ok(user)
+}
+
+/// Deletes an account row (sessions, consents, roles and factors go with it by cascade).
+pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
+    diesel::delete(users::table.find(id)).execute(conn)
 }
 
 pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<User>> {

@@ -34,6 +34,8 @@ pub enum StartError {
     Keys(#[from] crate::keys::KeyError),
     #[error("{0}")]
     Notify(String),
+    #[error("invalid setting trusted_proxies (PORTA_TRUSTED_PROXIES): {0}")]
+    Proxies(String),
     #[error("demo: {0}")]
     Demo(String),
     #[error("{0}")]
@@ -61,6 +63,7 @@ pub fn open_database(settings: &Settings) -> Result<DbPool, StartError> {
     let pool = db::connect(
         &settings.database.database_url,
         settings.database.db_pool_size,
+        std::time::Duration::from_secs(settings.database.db_wait_timeout),
     )?;
     db::migrate_sets(
         &pool,
@@ -148,17 +151,34 @@ pub async fn prepare(settings: Settings, with_demo: bool) -> Result<Prepared, St
         .copied()
         .collect();
     let mut state = AppState {
-        settings: Arc::new(settings),
-        pool,
+        settings: Arc::new(settings.clone()),
+        pool: pool.clone(),
         keys,
-        master,
+        master: master.clone(),
         discovery_json: String::new(),
         clients: Arc::new(crate::clients::ClientCache::new(
             std::time::Duration::from_secs(5),
         )),
-        notifier: Arc::new(notifier),
+        outbox: crate::notify::Outbox::new(pool.clone(), master.clone()),
+        hasher: crate::crypto::Hasher::new(
+            settings.accounts.hash_concurrency,
+            std::time::Duration::from_secs(settings.accounts.hash_queue_timeout),
+        ),
         api_scopes: api_scopes.into(),
+        lifeline: Arc::new(()),
+        proxies: crate::web::ProxyTrust::new(
+            settings.server.trust_proxy_headers,
+            &settings.server.trusted_proxies,
+        )
+        .map_err(StartError::Proxies)?,
     };
+    tasks::spawn_outbox_worker(
+        Arc::downgrade(&state.lifeline),
+        state.outbox.clone(),
+        notifier,
+        crate::notify::outbox::Retries::from_settings(&settings.mail),
+        pool.clone(),
+    );
     state.discovery_json = oidc::discovery::metadata(&state).to_string();
     Ok(Prepared { state, apis, demo })
 }

@@ -62,6 +62,10 @@ pub fn server(
     let hsts = state
         .secure_cookies()
         .then_some(state.settings.server.hsts_max_age);
+    let read_timeout = std::time::Duration::from_secs(state.settings.server.request_read_timeout);
+    let boundary = web::Data::new(crate::web::clean::Boundary {
+        body_timeout: read_timeout,
+    });
     let data = web::Data::new(state);
     let mut server = HttpServer::new(move || {
         App::new()
@@ -92,10 +96,16 @@ pub fn server(
                     Ok(res)
                 }
             })
-            .wrap(actix_web::middleware::Logger::new("%a %U %s %Dms").exclude("/health"))
+            .wrap(actix_web::middleware::from_fn(
+                crate::web::clean::refuse_bad_input,
+            ))
+            .wrap_fn(crate::ops::log_request)
+            .app_data(boundary.clone())
             .configure(|cfg| routes(cfg, demo.clone()))
             .default_service(web::to(not_found))
     })
+    // Headers must arrive within the read timeout too (slowloris).
+    .client_request_timeout(read_timeout)
     .listen(listener)?;
     if workers > 0 {
         server = server.workers(workers);
@@ -121,7 +131,10 @@ pub fn api_server(
             )
             .route("/health/ready", web::get().to(api_ready))
             .wrap(crate::web::security_headers(None))
-            .wrap(actix_web::middleware::Logger::new("%a %U %s %Dms").exclude("/health"))
+            .wrap(actix_web::middleware::from_fn(
+                crate::web::clean::refuse_bad_input,
+            ))
+            .wrap_fn(crate::ops::log_request)
             .default_service(web::to(resource::not_found))
             .wrap(actix_web::middleware::ErrorHandlers::new().handler(
                 actix_web::http::StatusCode::METHOD_NOT_ALLOWED,

@@ -26,6 +26,51 @@ pub fn spawn_key_schedule(state: AppState) {
     });
 }
 
+/// Delivers the outbox: wakes when this node queues a message, and every second for
+/// messages other nodes queued or whose retry is due. A message that finally fails is
+/// written to the audit log.
+pub fn spawn_outbox_worker(
+    lifeline: std::sync::Weak<()>,
+    outbox: crate::notify::Outbox,
+    notifier: crate::notify::Notifier,
+    retries: crate::notify::outbox::Retries,
+    pool: DbPool,
+) {
+    use crate::notify::outbox::{self, Outcome};
+    tokio::spawn(async move {
+        let idle = std::time::Duration::from_secs(1);
+        // Ends with the state it serves (a test's server stopping, say).
+        while lifeline.strong_count() > 0 {
+            match outbox::deliver_due(&outbox, &notifier, retries).await {
+                Ok(outcomes) if outcomes.is_empty() => outbox::wait_for_work(&outbox, idle).await,
+                Ok(outcomes) => {
+                    for o in outcomes {
+                        if let Outcome::Failed { channel, error } = o {
+                            let origin = crate::audit::Origin {
+                                ip: "-".into(),
+                                user_agent: "porta outbox".into(),
+                            };
+                            crate::audit::record(
+                                &pool,
+                                &origin,
+                                crate::audit::kind::DELIVERY_FAILED,
+                                None,
+                                None,
+                                format!("channel={channel} error={error}"),
+                            )
+                            .await;
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox round failed");
+                    tokio::time::sleep(idle).await;
+                }
+            }
+        }
+    });
+}
+
 /// Deletes expired rows now and then: grants, sessions, idle throttle counters and audit
 /// events past their retention.
 pub fn spawn_housekeeping(pool: DbPool, settings: Arc<Settings>) {
@@ -38,10 +83,23 @@ pub fn spawn_housekeeping(pool: DbPool, settings: Arc<Settings>) {
                 let now = crate::time::now();
                 crate::grants::store::purge_expired(conn, now)?;
                 crate::sessions::store::purge_expired(conn, now)?;
-                crate::throttle::store::purge(conn, now, s.throttle.failure_window)?;
+                // Counters live as long as the longest window that uses them.
+                let longest = s
+                    .throttle
+                    .failure_window
+                    .max(s.otp.otp_window)
+                    .max(s.tokens.authorization_request_ttl);
+                crate::throttle::store::purge(conn, now, longest)?;
                 crate::audit::store::purge(conn, now - s.accounts.audit_retention)?;
                 crate::otp::store::purge(conn, now - s.otp.otp_window)?;
                 crate::mfa::store::purge_pending(conn, now)?;
+                // Delivered messages are kept a day (for the log), failed ones as long
+                // as audit events.
+                crate::notify::outbox::purge(
+                    conn,
+                    now - 24 * 3600,
+                    now - s.accounts.audit_retention,
+                )?;
                 Ok(())
             })
             .await;
@@ -65,10 +123,10 @@ pub async fn rewrap_master_key(
         new: new.clone(),
     };
     let result = db::run(pool, move |conn| {
-        use diesel::Connection;
-        let outcome = conn.transaction::<_, ResealError, _>(|conn| {
+        let outcome = crate::db::transaction::<_, ResealError, _>(conn, |conn| {
             Ok(crate::keys::rotation::reseal_all(conn, &resealer)?
-                + crate::mfa::reseal_all(conn, &resealer)?)
+                + crate::mfa::reseal_all(conn, &resealer)?
+                + crate::notify::outbox::reseal_all(conn, &resealer)?)
         });
         match outcome {
             Ok(n) => Ok(Ok(n)),

@@ -17,9 +17,9 @@ pub struct Origin {
 impl Origin {
     /// The origin of `req`: the client IP (forwarded by a proxy only with `trust_proxy`)
     /// and the user agent.
-    pub fn of(req: &actix_web::HttpRequest, trust_proxy: bool) -> Origin {
+    pub fn of(req: &actix_web::HttpRequest, proxies: &crate::web::ProxyTrust) -> Origin {
         Origin {
-            ip: crate::web::client_ip(req, trust_proxy),
+            ip: crate::web::client_ip(req, proxies),
             user_agent: crate::web::user_agent(req),
         }
     }
@@ -46,6 +46,9 @@ pub mod kind {
     pub const PASSWORD_CHANGED: &str = "password.changed";
     pub const CONSENT_REVOKED: &str = "consent.revoked";
     pub const EMAIL_CHANGED: &str = "account.email_changed";
+    pub const DELIVERY_FAILED: &str = "delivery.failed";
+    pub const PHONE_CHANGED: &str = "account.phone_changed";
+    pub const RECOVERY_CODES_RENEWED: &str = "mfa.recovery_codes_renewed";
 }
 
 /// Records one event. A failure to write is logged, never shown to the person: the
@@ -59,15 +62,18 @@ pub async fn record(
     detail: String,
 ) {
     tracing::info!(target: "porta::audit", kind, user_id = user_id.as_deref().unwrap_or(""), client_id = client_id.as_deref().unwrap_or(""), ip = %origin.ip, %detail);
+    // PostgreSQL refuses NUL in text: an event carrying one (a hostile User-Agent or
+    // address) is kept with the NUL shown as U+FFFD rather than lost.
+    let clean = |s: &str| s.replace('\0', "\u{FFFD}");
     let event = AuditEvent {
         id: crate::crypto::random_id(),
         at: crate::time::now(),
         kind: kind.to_string(),
-        user_id,
-        client_id,
-        ip: origin.ip.clone(),
-        user_agent: origin.user_agent.clone(),
-        detail,
+        user_id: user_id.as_deref().map(clean),
+        client_id: client_id.as_deref().map(clean),
+        ip: clean(&origin.ip),
+        user_agent: clean(&origin.user_agent),
+        detail: clean(&detail),
     };
     if let Err(e) = db::run(pool, move |conn| Ok(store::insert(conn, &event)?)).await {
         tracing::error!(error = %e, kind, "could not write the audit event");

@@ -57,6 +57,9 @@ pub enum Command {
     /// Inspect signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// The demo that `serve --demo` seeds.
+    #[command(subcommand)]
+    Demo(DemoCommand),
     /// Query the audit log (newest first, as JSON).
     Audit {
         /// Account email or id.
@@ -132,6 +135,13 @@ pub enum RoleCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Delete the demo person (whose password is published) and the demo client, ending
+    /// their sessions and revoking their grants.
+    Remove,
+}
+
+#[derive(Debug, Subcommand)]
 pub enum KeysCommand {
     /// List signing keys: kid, state, created, activates, retires.
     List,
@@ -168,6 +178,7 @@ pub async fn run(cli: Cli) -> i32 {
     };
     init_tracing(
         &settings.server.log,
+        &settings.server.log_format,
         matches!(cli.command, Command::Serve { .. }),
     );
     let result = match cli.command {
@@ -200,6 +211,7 @@ pub async fn run(cli: Cli) -> i32 {
             limit,
         } => audit(settings, account, kind, since, limit).await,
         Command::Keys(KeysCommand::List) => keys_list(settings).await,
+        Command::Demo(DemoCommand::Remove) => demo_remove(settings).await,
         Command::Keys(KeysCommand::Rotate { now, revoke }) => {
             keys_rotate(settings, now, revoke).await
         }
@@ -218,19 +230,32 @@ fn fail(e: impl std::fmt::Display) -> i32 {
     1
 }
 
-fn init_tracing(filter: &str, serving: bool) {
+/// Logs to stderr: text (colours only when stderr is a terminal, never into files or
+/// journald) or, with `log_format = "json"`, one JSON object per line for collectors.
+/// Every line written while a request is handled carries its request id.
+fn init_tracing(filter: &str, format: &str, serving: bool) {
+    use std::io::IsTerminal;
     // Commands other than serve keep stderr quiet unless something is wrong.
     let filter = if serving {
         filter.to_string()
     } else {
         "warn".to_string()
     };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter).unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if format == "json" {
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init()
+    } else {
+        builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init()
+    };
 }
 
 async fn open(settings: &Settings) -> Result<db::DbPool, String> {

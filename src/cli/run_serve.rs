@@ -25,6 +25,12 @@ pub(super) async fn serve(settings: Settings, demo: bool) -> Result<(), String> 
             crate::demo::DEMO_PASSWORD
         );
     }
+    if prepared.demo.is_none() && crate::demo::present(&state.pool).await.unwrap_or(false) {
+        tracing::warn!(
+            "the demo person {} (published password) or the demo client is in the database; remove them with `porta demo remove`",
+            crate::demo::DEMO_EMAIL
+        );
+    }
     app::spawn_housekeeping(state.pool.clone(), state.settings.clone());
     app::spawn_key_schedule(state.clone());
     app::server(prepared, listener)
@@ -47,6 +53,19 @@ pub(super) async fn serve_apis(settings: Settings, listener: TcpListener) -> Res
         .map_err(|e| e.to_string())?
         .await
         .map_err(|e| e.to_string())
+}
+
+/// `porta demo remove`.
+pub(super) async fn demo_remove(settings: Settings) -> Result<(), String> {
+    let pool = open(&settings).await?;
+    let removed = crate::demo::remove(&pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "removed the demo: {} account, {} client",
+        removed.accounts, removed.clients
+    );
+    Ok(())
 }
 
 pub(super) async fn migrate(settings: Settings) -> Result<(), String> {

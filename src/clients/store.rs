@@ -29,10 +29,15 @@ pub fn insert(conn: &mut DbConn, row: &ClientRow) -> QueryResult<usize> {
 /// Registers `row` anew: a client with its id is replaced (the demo client, re-seeded with
 /// a new secret at every start).
 pub fn replace(conn: &mut DbConn, row: &ClientRow) -> QueryResult<usize> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         diesel::delete(clients::table.find(&row.id)).execute(conn)?;
         insert(conn, row)
     })
+}
+
+/// Deletes a client (its consents go with it by cascade).
+pub fn delete(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
+    diesel::delete(clients::table.find(id)).execute(conn)
 }
 
 pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<ClientRow>> {

@@ -14,11 +14,24 @@ pub struct ServerSettings {
     /// Take the client IP from `X-Forwarded-For` / `Forwarded` (only behind a proxy that
     /// sets them; otherwise anyone could pick their IP and dodge the per-IP throttle).
     pub trust_proxy_headers: bool,
+    /// Proxies whose `X-Forwarded-For` hops are believed: addresses and CIDR networks,
+    /// comma-separated. Walking from the peer leftwards, the first hop outside them is the
+    /// client. Empty with `trust_proxy_headers` on: the peer is the one proxy.
+    pub trusted_proxies: String,
+    /// A bearer token that `/metrics` requires. Unset: `/metrics` answers only callers on
+    /// this machine (loopback).
+    #[serde(skip_serializing)]
+    pub metrics_token: Option<SecretString>,
     /// `Strict-Transport-Security: max-age` in seconds, sent on every answer when the
     /// issuer is https (browsers then refuse plain http to it); 0 sends none.
     pub hsts_max_age: i64,
+    /// Seconds a client has to send a request's headers, and again its whole body, before
+    /// it is answered 408 (slow or stalled clients cannot hold connections).
+    pub request_read_timeout: u64,
     /// Log filter (tracing `EnvFilter` syntax).
     pub log: String,
+    /// `text` (colours only on a terminal) or `json` (one object per line).
+    pub log_format: String,
     /// What `porta serve` runs, comma-separated: `idp` (the identity provider), `bookings`,
     /// `content`. `--only` sets it.
     pub parts: String,
@@ -34,8 +47,12 @@ impl Default for ServerSettings {
             bind: "127.0.0.1:8080".into(),
             workers: 0,
             trust_proxy_headers: false,
+            trusted_proxies: String::new(),
+            metrics_token: None,
             hsts_max_age: 365 * 24 * 3600,
+            request_read_timeout: 10,
             log: "info".into(),
+            log_format: "text".into(),
             parts: "idp,bookings,content".into(),
             data_dir: PathBuf::from("data"),
         }
@@ -49,6 +66,9 @@ pub struct DatabaseSettings {
     pub database_url: String,
     /// Largest number of pooled database connections.
     pub db_pool_size: u32,
+    /// Seconds a request waits for a database connection (or SQLite's write lock) before
+    /// it is answered 503 + Retry-After.
+    pub db_wait_timeout: u64,
 }
 
 impl Default for DatabaseSettings {
@@ -56,6 +76,7 @@ impl Default for DatabaseSettings {
         DatabaseSettings {
             database_url: "data/porta.db".into(),
             db_pool_size: 16,
+            db_wait_timeout: 5,
         }
     }
 }
@@ -76,6 +97,9 @@ pub struct TokenSettings {
     pub code_ttl: i64,
     /// How long a pending authorization request (sign-in and consent) may take, in seconds.
     pub authorization_request_ttl: i64,
+    /// Authorization requests one IP may leave waiting for sign-in or consent per
+    /// `authorization_request_ttl` (each is stored until it expires).
+    pub authorize_max_pending_per_ip: i64,
     /// `aud` of access tokens when no resource is named.
     pub access_token_audience: Option<String>,
     /// Seconds a rotated-out refresh token may come back from the same client and get the
@@ -92,6 +116,7 @@ impl Default for TokenSettings {
             refresh_token_absolute_ttl: 90 * 24 * 3600,
             code_ttl: 60,
             authorization_request_ttl: 1800,
+            authorize_max_pending_per_ip: 1000,
             access_token_audience: None,
             refresh_reuse_grace: 5,
         }
@@ -137,6 +162,13 @@ pub struct AccountSettings {
     pub password_min_length: usize,
     /// Seconds audit events are kept.
     pub audit_retention: i64,
+    /// Password hashes run at once (argon2id, ~19 MiB each); 0 = one per core.
+    pub hash_concurrency: usize,
+    /// Seconds a request waits for a hashing slot before it is answered 503.
+    pub hash_queue_timeout: u64,
+    /// Seconds after signing in during which a person may add or change a way in
+    /// (password, email, phone, authenticator, recovery codes) without signing in again.
+    pub fresh_sign_in_window: i64,
 }
 
 impl Default for AccountSettings {
@@ -146,6 +178,9 @@ impl Default for AccountSettings {
             registration_enabled: true,
             password_min_length: 8,
             audit_retention: 90 * 24 * 3600,
+            hash_concurrency: 0,
+            hash_queue_timeout: 5,
+            fresh_sign_in_window: 300,
         }
     }
 }
@@ -159,8 +194,13 @@ pub struct OtpSettings {
     pub otp_max_tries: i64,
     /// Codes one identifier may be sent per `otp_window`.
     pub otp_max_sends: i64,
-    /// Seconds over which `otp_max_sends` counts.
+    /// Seconds over which `otp_max_sends` and `otp_max_sends_per_ip` count.
     pub otp_window: i64,
+    /// Codes sent (sign-in, registration, reset, verification) per client IP per
+    /// `otp_window`, whatever the addresses.
+    pub otp_max_sends_per_ip: i64,
+    /// Codes sent per minute in all, from everyone: a ceiling on mail and SMS cost.
+    pub otp_max_sends_per_minute: i64,
 }
 
 impl Default for OtpSettings {
@@ -170,6 +210,8 @@ impl Default for OtpSettings {
             otp_max_tries: 5,
             otp_max_sends: 3,
             otp_window: 900,
+            otp_max_sends_per_ip: 30,
+            otp_max_sends_per_minute: 600,
         }
     }
 }
@@ -222,6 +264,10 @@ pub struct MailSettings {
     /// Allow the development outbox (codes written to files and the log) with an https
     /// issuer. Off: an https issuer without `smtp_host` does not start.
     pub allow_development_outbox: bool,
+    /// Deliveries of one email or SMS tried before it is marked failed.
+    pub outbox_max_attempts: i64,
+    /// Seconds before the first retry of a failed delivery; doubles after each (≤ 1 h).
+    pub outbox_retry_pause: i64,
 }
 
 impl Default for MailSettings {
@@ -234,6 +280,8 @@ impl Default for MailSettings {
             smtp_password: None,
             mail_from: "Porta <no-reply@localhost>".into(),
             allow_development_outbox: false,
+            outbox_max_attempts: 8,
+            outbox_retry_pause: 10,
         }
     }
 }

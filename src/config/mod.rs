@@ -61,6 +61,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "sms_http_password",
     "resource_client_secret",
     "media_key",
+    "metrics_token",
 ];
 
 /// The parts `porta serve` can run.
@@ -297,7 +298,7 @@ mod tests {
         {
             assert!(known.contains(*key), "{key}");
         }
-        assert_eq!(known.len(), 63);
+        assert_eq!(known.len(), 76);
     }
 
     #[test]

@@ -35,8 +35,34 @@ impl Settings {
                 "must be 0 (off) or a number of seconds",
             ));
         }
+        for part in self
+            .server
+            .trusted_proxies
+            .split([',', ' '])
+            .filter(|s| !s.trim().is_empty())
+        {
+            let part = part.trim();
+            if part.parse::<ipnet::IpNet>().is_err() && part.parse::<std::net::IpAddr>().is_err() {
+                return Err(invalid(
+                    "trusted_proxies",
+                    format!("{part:?} is not an IP address or CIDR network"),
+                ));
+            }
+        }
+        if !matches!(self.server.log_format.as_str(), "text" | "json") {
+            return Err(invalid("log_format", "must be text or json"));
+        }
         if self.database.db_pool_size == 0 {
             return Err(invalid("db_pool_size", "must be at least 1"));
+        }
+        if !(1..=300).contains(&self.server.request_read_timeout) {
+            return Err(invalid("request_read_timeout", "must be 1 to 300 seconds"));
+        }
+        if !(1..=300).contains(&self.accounts.hash_queue_timeout) {
+            return Err(invalid("hash_queue_timeout", "must be 1 to 300 seconds"));
+        }
+        if !(1..=300).contains(&self.database.db_wait_timeout) {
+            return Err(invalid("db_wait_timeout", "must be 1 to 300 seconds"));
         }
         for (name, value) in [
             ("access_token_ttl", self.tokens.access_token_ttl),
@@ -66,6 +92,18 @@ impl Settings {
             ("otp_max_tries", self.otp.otp_max_tries),
             ("otp_max_sends", self.otp.otp_max_sends),
             ("otp_window", self.otp.otp_window),
+            ("otp_max_sends_per_ip", self.otp.otp_max_sends_per_ip),
+            (
+                "otp_max_sends_per_minute",
+                self.otp.otp_max_sends_per_minute,
+            ),
+            ("outbox_max_attempts", self.mail.outbox_max_attempts),
+            ("outbox_retry_pause", self.mail.outbox_retry_pause),
+            ("fresh_sign_in_window", self.accounts.fresh_sign_in_window),
+            (
+                "authorize_max_pending_per_ip",
+                self.tokens.authorize_max_pending_per_ip,
+            ),
         ] {
             if value <= 0 {
                 return Err(invalid(name, "must be a positive number of seconds"));

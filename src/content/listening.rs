@@ -190,7 +190,7 @@ pub fn update_bookmark(
     id: &str,
     changes: &BookmarkChanges,
 ) -> QueryResult<Option<Bookmark>> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let n = diesel::update(
             cb::table
                 .filter(cb::id.eq(id))

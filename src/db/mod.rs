@@ -54,37 +54,131 @@ pub enum DbError {
     Cancelled,
 }
 
+impl DbError {
+    /// True when the database is out of reach for now (no connection within the wait, the
+    /// server gone or restarting, SQLite's write lock held past the wait): the request may
+    /// succeed if retried in a moment, so callers answer 503 + Retry-After, not 500.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Pool(_) => true,
+            DbError::Query(e) => is_unavailable(e),
+            DbError::Migration(_) | DbError::Cancelled => false,
+        }
+    }
+}
+
+/// See [`DbError::is_unavailable`].
+pub fn is_unavailable(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as Kind, Error};
+    match e {
+        Error::DatabaseError(Kind::ClosedConnection | Kind::UnableToSendCommand, _) => true,
+        Error::DatabaseError(_, info) => {
+            let m = info.message();
+            // SQLite: SQLITE_BUSY / SQLITE_LOCKED after the busy timeout. PostgreSQL: the
+            // server shutting down or restarting (57P01-57P03), a dropped socket.
+            m.contains("database is locked")
+                || m.contains("database table is locked")
+                || m.contains("terminating connection")
+                || m.contains("the database system is")
+                || m.contains("server closed the connection")
+                || m.contains("no connection to the server")
+                || m.contains("connection to server")
+                || m.contains("could not receive data")
+                || m.contains("could not send data")
+        }
+        Error::BrokenTransactionManager => true,
+        _ => false,
+    }
+}
+
 /// SQLite needs a few pragmas on every connection: WAL for concurrent readers, a busy
 /// timeout instead of immediate `SQLITE_BUSY`, and enforced foreign keys.
 #[derive(Debug)]
-struct SqlitePragmas;
+struct SqlitePragmas {
+    busy_timeout_ms: u64,
+}
 
 impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
         if let DbConn::Sqlite(c) = conn {
             // busy_timeout first, so the others wait instead of failing with "locked".
-            c.batch_execute(
-                "PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-            )
+            c.batch_execute(&format!(
+                "PRAGMA busy_timeout = {}; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                self.busy_timeout_ms
+            ))
             .map_err(diesel::r2d2::Error::QueryError)?;
         }
         Ok(())
     }
 }
 
-/// Builds the pool for `url` (`postgres://…` or a SQLite path / `sqlite://` URL).
-pub fn connect(url: &str, max_size: u32) -> Result<DbPool, DbError> {
+/// Builds the pool for `url` (`postgres://…` or a SQLite path / `sqlite://` URL). `wait`
+/// bounds how long a request waits for a connection (or for SQLite's write lock) before
+/// it is answered 503.
+pub fn connect(url: &str, max_size: u32, wait: std::time::Duration) -> Result<DbPool, DbError> {
     let url = normalize_url(url);
     let manager = ConnectionManager::<DbConn>::new(url);
     let pool = Pool::builder()
         .max_size(max_size)
         .min_idle(Some(1))
+        .connection_timeout(wait)
         // No `SELECT 1` before every checkout: a broken connection shows on first use and
-        // r2d2 drops it then; the ping would double the cost of the hottest reads.
+        // is dropped then (see `run`); the ping would double the cost of the hottest reads.
         .test_on_check_out(false)
-        .connection_customizer(Box::new(SqlitePragmas))
+        .connection_customizer(Box::new(SqlitePragmas {
+            busy_timeout_ms: wait.as_millis().try_into().unwrap_or(u64::MAX),
+        }))
         .build(manager)?;
     Ok(pool)
+}
+
+/// Runs `f` in a transaction. On SQLite the transaction takes the write lock up front
+/// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails at once
+/// with "database is locked" when another writer got in between, whatever the busy
+/// timeout, while an immediate one waits its turn. On PostgreSQL it is a plain `BEGIN`.
+/// Nested calls become savepoints, as with diesel's own `transaction`.
+pub fn transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Manager = <DbConn as diesel::Connection>::TransactionManager;
+    let outermost = match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()?
+            .is_none(),
+        DbConn::Pg(_) => false,
+    };
+    match conn {
+        DbConn::Sqlite(c) if outermost => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        _ => Manager::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            match Manager::rollback_transaction(conn) {
+                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => {}
+                Err(rollback) => return Err(rollback.into()),
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Marks a pooled PostgreSQL connection as broken so the pool drops it instead of handing
+/// it out again: a connection whose server went away fails every later query, and without
+/// this the pool kept serving errors for tens of seconds after the database was back.
+fn discard(conn: &mut DbConn) {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    if let DbConn::Pg(c) = conn {
+        AnsiTransactionManager::transaction_manager_status_mut(c).set_in_error();
+    }
 }
 
 /// Diesel's SQLite driver takes a path (or `file:` URI); accept `sqlite://path` too.
@@ -140,7 +234,13 @@ where
     let pool = pool.clone();
     actix_web::rt::task::spawn_blocking(move || {
         let mut conn = pool.get()?;
-        f(&mut conn)
+        let result = f(&mut conn);
+        if let Err(e) = &result {
+            if e.is_unavailable() {
+                discard(&mut conn);
+            }
+        }
+        result
     })
     .await
     .map_err(|_| DbError::Cancelled)?

@@ -128,6 +128,25 @@ diesel::table! {
         failures -> BigInt,
         window_start -> BigInt,
         locked_until -> BigInt,
+        in_flight -> BigInt,
+        in_flight_since -> BigInt,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        channel -> Text,
+        recipient -> Text,
+        body -> Text,
+        created_at -> BigInt,
+        attempts -> BigInt,
+        next_attempt_at -> BigInt,
+        claim -> Nullable<Text>,
+        claimed_until -> BigInt,
+        sent_at -> Nullable<BigInt>,
+        failed_at -> Nullable<BigInt>,
+        last_error -> Nullable<Text>,
     }
 }
 
@@ -207,6 +226,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     pending_sign_ins,
     one_time_codes,
     attempt_counters,
+    outbox,
     audit_events,
     users,
     clients,

@@ -69,6 +69,42 @@ pub async fn seed(pool: &DbPool, issuer: &str) -> Result<DemoConfig, String> {
     })
 }
 
+/// What `porta demo remove` took away.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Removed {
+    pub accounts: usize,
+    pub clients: usize,
+}
+
+/// Whether the demo's person or client (with its published password) is in the database.
+pub async fn present(pool: &DbPool) -> Result<bool, crate::db::DbError> {
+    db::run(pool, |conn| {
+        Ok(
+            crate::accounts::store::find_by_email(conn, DEMO_EMAIL)?.is_some()
+                || clients::store::find(conn, DEMO_CLIENT_ID)?.is_some(),
+        )
+    })
+    .await
+}
+
+/// `porta demo remove`: deletes what `serve --demo` seeded (the person `DEMO_EMAIL`, whose
+/// password is published, and the client `DEMO_CLIENT_ID`), ending their sessions and
+/// revoking their grants first, in one transaction.
+pub async fn remove(pool: &DbPool) -> Result<Removed, crate::db::DbError> {
+    db::run(pool, |conn| {
+        Ok(crate::db::transaction(conn, |conn| {
+            let mut removed = Removed::default();
+            if let Some(user) = crate::accounts::store::find_by_email(conn, DEMO_EMAIL)? {
+                removed.accounts = crate::accounts::delete(conn, &user.id)?;
+            }
+            crate::grants::store::revoke_families_of_client(conn, DEMO_CLIENT_ID)?;
+            removed.clients = clients::store::delete(conn, DEMO_CLIENT_ID)?;
+            diesel::QueryResult::Ok(removed)
+        })?)
+    })
+    .await
+}
+
 /// Whether the demo runs (`serve --demo`), and its client when it does.
 #[derive(Clone)]
 struct Switch(Option<Arc<DemoConfig>>);

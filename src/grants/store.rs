@@ -109,7 +109,7 @@ pub fn save_consent(
     if inserted == 1 {
         return Ok(());
     }
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         // Write first, so SQLite holds the write lock before it reads.
         let row = consents::table.find((user_id, client_id));
         diesel::update(row)
@@ -159,6 +159,17 @@ pub fn revoke_families_of_user(conn: &mut DbConn, user_id: &str) -> QueryResult<
     diesel::update(
         token_families::table
             .filter(token_families::user_id.eq(user_id))
+            .filter(token_families::revoked_at.is_null()),
+    )
+    .set(token_families::revoked_at.eq(crate::time::now()))
+    .execute(conn)
+}
+
+/// Revokes every grant family of a client (the client is being removed).
+pub fn revoke_families_of_client(conn: &mut DbConn, client_id: &str) -> QueryResult<usize> {
+    diesel::update(
+        token_families::table
+            .filter(token_families::client_id.eq(client_id))
             .filter(token_families::revoked_at.is_null()),
     )
     .set(token_families::revoked_at.eq(crate::time::now()))
@@ -300,7 +311,7 @@ pub fn consents_of_user(
 
 /// Withdraws a consent and revokes every grant the client holds for the person.
 pub fn revoke_consent(conn: &mut DbConn, user_id: &str, client_id: &str) -> QueryResult<usize> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let n = diesel::delete(consents::table.find((user_id, client_id))).execute(conn)?;
         diesel::update(
             token_families::table

@@ -83,7 +83,7 @@ pub fn insert_unless_taken(conn: &mut DbConn, row: &KeyRow) -> QueryResult<usize
 /// Promotes `kid` from `next` (or a fresh `standby` row) to `active` and retires the old
 /// active key, in one transaction. 0 when another node already did it.
 pub fn promote(conn: &mut DbConn, kid: &str, from_state: &str, now: i64) -> QueryResult<usize> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         // Retire first: the unique index allows one active key at a time.
         diesel::update(signing_keys::table.filter(signing_keys::state.eq("active")))
             .filter(signing_keys::kid.ne(kid))

@@ -38,7 +38,7 @@ pub fn totp(conn: &mut DbConn, user_id: &str) -> QueryResult<Option<TotpRow>> {
 
 /// Replaces a not-yet-enabled credential (an abandoned enrolment) with `row`.
 pub fn put_pending_totp(conn: &mut DbConn, row: &TotpRow) -> QueryResult<usize> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         diesel::delete(
             tc::table
                 .find(&row.user_id)
@@ -91,7 +91,7 @@ pub fn replace_recovery_codes(
     user_id: &str,
     hashes: &[String],
 ) -> QueryResult<()> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         diesel::delete(rc::table.filter(rc::user_id.eq(user_id))).execute(conn)?;
         for h in hashes {
             diesel::insert_into(rc::table)

@@ -1,5 +1,6 @@
 //! Delivery of messages to people: email over SMTP (lettre) with text and HTML bodies from
-//! templates, and SMS through an HTTP provider. Without an SMTP host (the embedded
+//! templates, and SMS through an HTTP provider, always through the durable outbox
+//! (`outbox`): requests queue, a background worker delivers. Without an SMTP host (the embedded
 //! default) both go to a development outbox: files under `data_dir/outbox` and the log,
 //! so a newcomer can sign in with a code without any mail server.
 
@@ -14,6 +15,9 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::Settings;
 
+pub mod outbox;
+pub use outbox::Outbox;
+
 /// Why a message could not be delivered. The person sees "we could not send the code".
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
@@ -23,6 +27,8 @@ pub enum NotifyError {
     Build(String),
     #[error("delivery failed: {0}")]
     Delivery(String),
+    #[error("could not queue the message: {0}")]
+    Queue(crate::db::DbError),
 }
 
 /// Where email goes.
@@ -318,5 +324,37 @@ pub fn account_exists_email() -> Result<Email, NotifyError> {
         subject: ExistsSubject.render().map_err(build)?.trim().to_string(),
         text: ExistsText.render().map_err(build)?,
         html: ExistsHtml.render().map_err(build)?,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "emails/method_changed/subject.txt")]
+struct ChangedSubject<'a> {
+    change: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/method_changed/body.txt")]
+struct ChangedText<'a> {
+    change: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "emails/method_changed/body.html")]
+struct ChangedHtml<'a> {
+    change: &'a str,
+}
+
+/// "A way to sign in to your account changed": sent to the account's address (the old
+/// one, when it is the address that changed) after every such change.
+pub fn method_changed_email(change: &str) -> Result<Email, NotifyError> {
+    Ok(Email {
+        subject: ChangedSubject { change }
+            .render()
+            .map_err(build)?
+            .trim()
+            .to_string(),
+        text: ChangedText { change }.render().map_err(build)?,
+        html: ChangedHtml { change }.render().map_err(build)?,
     })
 }

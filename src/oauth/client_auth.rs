@@ -24,7 +24,7 @@ pub struct ClientAuth<'a> {
     pub pool: &'a DbPool,
     pub clients: &'a ClientCache,
     pub throttle: &'a ThrottleSettings,
-    pub trust_proxy: bool,
+    pub proxies: &'a crate::web::ProxyTrust,
 }
 
 impl<'a> ClientAuth<'a> {
@@ -34,7 +34,7 @@ impl<'a> ClientAuth<'a> {
             pool: &state.pool,
             clients: &state.clients,
             throttle: &state.settings.throttle,
-            trust_proxy: state.settings.server.trust_proxy_headers,
+            proxies: &state.proxies,
         }
     }
 }
@@ -98,7 +98,7 @@ pub async fn authenticate(
     }
     let lock =
         throttle::record_failure(auth.pool, key, throttle::Policy::client(auth.throttle)).await?;
-    let origin = Origin::of(req, auth.trust_proxy);
+    let origin = Origin::of(req, auth.proxies);
     audit::record(
         auth.pool,
         &origin,

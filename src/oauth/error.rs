@@ -101,6 +101,19 @@ impl OAuthError {
         }
     }
 
+    /// 503 `temporarily_unavailable` + Retry-After: the database is out of reach for a
+    /// moment (restarting, or SQLite's write lock held past the wait).
+    pub fn unavailable(cause: impl std::fmt::Display) -> Self {
+        tracing::warn!(%cause, "temporarily unavailable at a protocol endpoint");
+        OAuthError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            error: "temporarily_unavailable",
+            description: "the server is busy for a moment; try again".into(),
+            challenge: None,
+            retry_after: Some(2),
+        }
+    }
+
     pub fn server_error(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "server error at a protocol endpoint");
         OAuthError {
@@ -121,7 +134,11 @@ impl std::fmt::Display for OAuthError {
 
 impl From<DbError> for OAuthError {
     fn from(e: DbError) -> Self {
-        OAuthError::server_error(e)
+        if e.is_unavailable() {
+            OAuthError::unavailable(e)
+        } else {
+            OAuthError::server_error(e)
+        }
     }
 }
 

@@ -21,6 +21,11 @@ pub struct Metrics {
     pub tokens_issued: IntCounterVec,
     pub sign_ins: IntCounterVec,
     key_age: IntGauge,
+    outbox_pending: IntGauge,
+    outbox_failed: IntGauge,
+    outbox_delivered_total: prometheus::IntCounter,
+    outbox_retries_total: prometheus::IntCounter,
+    outbox_failures_total: prometheus::IntCounter,
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
@@ -52,7 +57,40 @@ fn build() -> Result<Metrics, prometheus::Error> {
     registry.register(Box::new(tokens_issued.clone()))?;
     registry.register(Box::new(sign_ins.clone()))?;
     registry.register(Box::new(key_age.clone()))?;
+    let outbox_pending = IntGauge::new(
+        "outbox_pending",
+        "Emails and SMS waiting to be delivered (all nodes)",
+    )?;
+    let outbox_failed = IntGauge::new(
+        "outbox_failed",
+        "Emails and SMS given up after the last retry, still on record (all nodes)",
+    )?;
+    let outbox_delivered_total = prometheus::IntCounter::new(
+        "outbox_delivered_total",
+        "Emails and SMS this node delivered",
+    )?;
+    let outbox_retries_total = prometheus::IntCounter::new(
+        "outbox_retries_total",
+        "Failed deliveries this node will try again",
+    )?;
+    let outbox_failures_total =
+        prometheus::IntCounter::new("outbox_failures_total", "Deliveries this node gave up on")?;
+    for gauge in [&outbox_pending, &outbox_failed] {
+        registry.register(Box::new(gauge.clone()))?;
+    }
+    for counter in [
+        &outbox_delivered_total,
+        &outbox_retries_total,
+        &outbox_failures_total,
+    ] {
+        registry.register(Box::new(counter.clone()))?;
+    }
     Ok(Metrics {
+        outbox_pending,
+        outbox_failed,
+        outbox_delivered_total,
+        outbox_retries_total,
+        outbox_failures_total,
         registry,
         requests,
         latency,
@@ -110,11 +148,49 @@ async fn ready(state: web::Data<AppState>) -> HttpResponse {
         .json(body)
 }
 
+/// Who may read `/metrics`: with `metrics_token` set, a caller presenting it as a bearer
+/// token (from anywhere); without it, only a caller on this machine (the loopback peer;
+/// proxy headers are not read), so a fresh install does not publish its figures.
+fn may_read_metrics(state: &AppState, req: &actix_web::HttpRequest) -> bool {
+    use secrecy::ExposeSecret;
+    match &state.settings.server.metrics_token {
+        Some(token) => match crate::web::bearer::bearer(req) {
+            crate::web::bearer::Bearer::Token(given) => {
+                crate::crypto::constant_time_eq(given, token.expose_secret())
+            }
+            _ => false,
+        },
+        None => req.peer_addr().is_some_and(|a| a.ip().is_loopback()),
+    }
+}
+
 /// Prometheus text format.
-async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+async fn metrics(state: web::Data<AppState>, req: actix_web::HttpRequest) -> HttpResponse {
+    if !may_read_metrics(&state, &req) {
+        return HttpResponse::Unauthorized()
+            .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\""))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish();
+    }
     let m = &*METRICS;
     m.key_age
         .set(crate::time::now() - state.keys.current().active_since());
+    if let Ok((pending, failed)) = db::run(&state.pool, |conn| {
+        Ok(crate::notify::outbox::backlog(conn)?)
+    })
+    .await
+    {
+        m.outbox_pending.set(pending);
+        m.outbox_failed.set(failed);
+    }
+    for (counter, total) in [
+        (&m.outbox_delivered_total, &crate::notify::outbox::DELIVERED),
+        (&m.outbox_retries_total, &crate::notify::outbox::RETRIED),
+        (&m.outbox_failures_total, &crate::notify::outbox::FAILED),
+    ] {
+        let total = total.load(std::sync::atomic::Ordering::Relaxed);
+        counter.inc_by(total.saturating_sub(counter.get()));
+    }
     let mut out = Vec::new();
     if let Err(e) = TextEncoder::new().encode(&m.registry.gather(), &mut out) {
         tracing::error!(error = %e, "metrics encoding failed");
@@ -123,6 +199,52 @@ async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/plain; version=0.0.4"))
         .body(out)
+}
+
+/// Gives every request an id (the `X-Request-Id` answer header) and a tracing span that
+/// carries it, so every log line written while the request is handled names it; then
+/// logs one line per request (method, path without the query, status, milliseconds).
+/// Health checks are not logged.
+pub fn log_request<S, B>(
+    req: ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<B>, actix_web::Error>>
+where
+    S: actix_web::dev::Service<
+        ServiceRequest,
+        Response = ServiceResponse<B>,
+        Error = actix_web::Error,
+    >,
+{
+    use tracing::Instrument;
+    let id = crate::crypto::random_token(9);
+    let span = tracing::info_span!("request", id = %id);
+    let method = req.method().clone();
+    let path: String = req.path().chars().take(200).collect();
+    let start = Instant::now();
+    let call = {
+        let _entered = span.enter();
+        srv.call(req)
+    };
+    async move {
+        let mut res = call.await?;
+        if let Ok(v) = header::HeaderValue::from_str(&id) {
+            res.headers_mut()
+                .insert(header::HeaderName::from_static("x-request-id"), v);
+        }
+        if !path.starts_with("/health") {
+            tracing::info!(
+                target: "porta::http",
+                %method,
+                %path,
+                status = res.status().as_u16(),
+                ms = start.elapsed().as_millis() as u64,
+                "request"
+            );
+        }
+        Ok(res)
+    }
+    .instrument(span)
 }
 
 /// Times one request; `finish` records it by route pattern (never the raw path, so the

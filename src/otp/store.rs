@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use crate::db::schema::one_time_codes as otc;
 use crate::db::DbConn;
 
-/// A one-time code (only its argon2 hash is stored).
+/// A one-time code (only its MAC under the master key is stored).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = otc)]
 pub struct CodeRow {
@@ -33,15 +33,6 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<CodeRow>> {
         .select(CodeRow::as_select())
         .first(conn)
         .optional()
-}
-
-/// Codes sent to `identifier` since `since`.
-pub fn sent_since(conn: &mut DbConn, identifier: &str, since: i64) -> QueryResult<i64> {
-    otc::table
-        .filter(otc::identifier.eq(identifier))
-        .filter(otc::created_at.gt(since))
-        .count()
-        .get_result(conn)
 }
 
 /// Spends one try on a live code; 0 when the code is dead (used, expired, out of tries).

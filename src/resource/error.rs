@@ -40,22 +40,20 @@ pub enum ApiError {
 
 impl From<crate::db::DbError> for ApiError {
     fn from(e: crate::db::DbError) -> Self {
-        match e {
-            crate::db::DbError::Query(q) => q.into(),
-            crate::db::DbError::Pool(_) => ApiError::Unavailable("the database is busy".into()),
-            other => ApiError::Internal(other.to_string()),
+        if e.is_unavailable() {
+            tracing::warn!(cause = %e, "database unavailable");
+            ApiError::Unavailable("the database is busy; try again".into())
+        } else {
+            ApiError::Internal(e.to_string())
         }
     }
 }
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
-        // SQLite answers "database is locked" when writers collide past busy_timeout: the
-        // request may simply be tried again, which is a 503, not a failure of ours.
-        let busy = matches!(&e, diesel::result::Error::DatabaseError(_, info)
-            if info.message().contains("database is locked")
-                || info.message().contains("database is busy"));
-        if busy {
+        // SQLite's lock held past the wait, or PostgreSQL restarting: the request may
+        // simply be tried again, which is a 503, not a failure of ours.
+        if crate::db::is_unavailable(&e) {
             ApiError::Unavailable("the database is busy; try again".into())
         } else {
             ApiError::Internal(e.to_string())
@@ -106,7 +104,7 @@ impl ResponseError for ApiError {
             ApiError::NotFound(why) => ("not_found", why.clone()),
             ApiError::Conflict(why) => ("conflict", why.clone()),
             ApiError::Unavailable(why) => {
-                resp.insert_header((header::RETRY_AFTER, "5"));
+                resp.insert_header((header::RETRY_AFTER, "2"));
                 ("temporarily_unavailable", why.clone())
             }
             ApiError::Internal(detail) => {

@@ -2,7 +2,8 @@
 //! account and per client IP, in the database so every node shares them. After a number
 //! of failures a key is locked for a delay that doubles with each further failure, up to a
 //! ceiling; locks are always temporary, so an attacker cannot lock a person out for good.
-//! Successful requests are never counted or slowed.
+//! Successful requests are never counted; attempts in flight hold a reservation (so
+//! parallel guesses cannot exceed the budget) that a success gives back.
 
 pub mod store;
 
@@ -75,52 +76,145 @@ pub async fn record_failure(pool: &DbPool, key: String, policy: Policy) -> Resul
     db::run(pool, move |conn| Ok(store::fail(conn, &key, now, policy)?)).await
 }
 
-/// The outcome of starting attempts on several keys at once.
-#[derive(Debug, Clone, Copy)]
-pub struct Attempt {
-    /// Seconds the caller must wait; 0 when the attempt may go ahead.
-    pub refused_for: i64,
-    /// The lock that stands if this attempt fails (0 = none).
-    pub lock_if_failed: i64,
-}
-
-/// Starts an attempt on every key (each with its policy) in one trip to the database:
-/// refused while any key is locked, else counted before the check (see
-/// `store::attempt`). After a success call `succeeded`.
-pub async fn attempt(pool: &DbPool, keys: Vec<(String, Policy)>) -> Result<Attempt, DbError> {
+/// Takes one unit of each allowance `(key, window seconds, max)` in order, in one trip:
+/// `Ok(None)` when every one was taken, `Ok(Some(seconds))` when one is spent for that
+/// long (the ones before it stay taken: put the narrowest first). Used for work anyone can ask for (codes sent per address, per IP, in all).
+pub async fn take(
+    pool: &DbPool,
+    allowances: Vec<(String, i64, i64)>,
+) -> Result<Option<i64>, DbError> {
     let now = crate::time::now();
     db::run(pool, move |conn| {
-        let mut out = Attempt {
-            refused_for: 0,
-            lock_if_failed: 0,
-        };
-        for (key, policy) in &keys {
-            let (refused, lock) = store::attempt(conn, key, now, *policy)?;
-            out.refused_for = out.refused_for.max(refused);
-            out.lock_if_failed = out.lock_if_failed.max(lock);
-            if refused > 0 {
-                break;
+        for (key, window, max) in &allowances {
+            if !store::take(conn, key, now, *window, *max)? {
+                let wait = store::find(conn, key)?
+                    .map(|c| (c.window_start + window - now).max(1))
+                    .unwrap_or(1);
+                return Ok(Some(wait));
             }
         }
-        Ok(out)
+        Ok(None)
     })
     .await
 }
 
-/// After a success: the first key (the account's) is cleared, the others (shared, like an
-/// IP's) get their counted attempt back.
-pub async fn succeeded(pool: &DbPool, keys: Vec<(String, Policy)>) -> Result<(), DbError> {
-    db::run(pool, move |conn| {
-        for (i, (key, policy)) in keys.iter().enumerate() {
-            if i == 0 {
-                store::delete(conn, key)?;
-            } else {
-                store::forgive(conn, key, *policy)?;
+/// How an attempt on several keys started.
+#[derive(Debug)]
+pub enum Begin {
+    /// Reserved on every key: check the credential, then settle the attempt.
+    Go(Attempt),
+    /// A key is locked (or stayed busy past the wait): refused for this many seconds.
+    Refused(i64),
+}
+
+/// How long an attempt waits for others in flight to settle before it is refused. Checks
+/// are bounded by the hashing pool's queue deadline, so this is only reached in a flood.
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Starts an attempt on every key (each with its policy): refused while any key is
+/// locked; otherwise one attempt of each key's budget is reserved until the attempt is
+/// settled with [`Attempt::succeeded`] or [`Attempt::failed`] (dropping it unsettled gives
+/// the reservations back). Only failures count, so a right password is never refused
+/// because other attempts were in flight: while the free budget is held by attempts not
+/// yet settled, this waits for them (bounded) instead of refusing.
+pub async fn begin(pool: &DbPool, keys: Vec<(String, Policy)>) -> Result<Begin, DbError> {
+    let started = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(5);
+    loop {
+        let now = crate::time::now();
+        let ks = keys.clone();
+        let outcome = db::run(pool, move |conn| {
+            for (i, (key, policy)) in ks.iter().enumerate() {
+                let found = store::reserve(conn, key, now, *policy)?;
+                if found != store::Reserve::Go {
+                    for (taken, _) in &ks[..i] {
+                        store::release(conn, taken)?;
+                    }
+                    return Ok(found);
+                }
+            }
+            Ok(store::Reserve::Go)
+        })
+        .await?;
+        match outcome {
+            store::Reserve::Go => {
+                return Ok(Begin::Go(Attempt {
+                    pool: pool.clone(),
+                    keys: Some(keys),
+                }))
+            }
+            store::Reserve::Locked(seconds) => return Ok(Begin::Refused(seconds.max(1))),
+            store::Reserve::Busy if started.elapsed() >= BUSY_WAIT => return Ok(Begin::Refused(1)),
+            store::Reserve::Busy => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_millis(100));
             }
         }
-        Ok(())
-    })
-    .await
+    }
+}
+
+/// An attempt whose budget is reserved; settle it once the credential is checked.
+#[derive(Debug)]
+pub struct Attempt {
+    pool: DbPool,
+    /// `None` once settled.
+    keys: Option<Vec<(String, Policy)>>,
+}
+
+impl Attempt {
+    /// The credential was right: the first key (the account's) is cleared, the others
+    /// (shared, like an IP's) get their reservation back uncounted.
+    pub async fn succeeded(mut self) -> Result<(), DbError> {
+        let keys = self.keys.take().unwrap_or_default();
+        db::run(&self.pool, move |conn| {
+            for (i, (key, _)) in keys.iter().enumerate() {
+                if i == 0 {
+                    store::settle_success(conn, key)?;
+                } else {
+                    store::release(conn, key)?;
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// The credential was wrong: counted on every key. Returns the longest lock that now
+    /// stands (0 = none).
+    pub async fn failed(mut self) -> Result<i64, DbError> {
+        let keys = self.keys.take().unwrap_or_default();
+        let now = crate::time::now();
+        db::run(&self.pool, move |conn| {
+            let mut lock = 0;
+            for (key, policy) in &keys {
+                lock = lock.max(store::settle_failure(conn, key, now, *policy)?);
+            }
+            Ok(lock)
+        })
+        .await
+    }
+}
+
+impl Drop for Attempt {
+    /// Unsettled (an error, or the request went away): the reservations are given back
+    /// without counting, on a blocking thread.
+    fn drop(&mut self) {
+        let Some(keys) = self.keys.take() else {
+            return;
+        };
+        let pool = self.pool.clone();
+        let release = move || {
+            if let Ok(mut conn) = pool.get() {
+                for (key, _) in &keys {
+                    let _ = store::release(&mut conn, key);
+                }
+            }
+        };
+        // Without a runtime (shutting down) the stale-reservation sweep frees them later.
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn_blocking(release);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -14,6 +14,10 @@ pub struct Counter {
     pub failures: i64,
     pub window_start: i64,
     pub locked_until: i64,
+    /// Attempts reserved and not yet settled (see `reserve`).
+    pub in_flight: i64,
+    /// When the last reservation was made; a count this old was left by a crashed node.
+    pub in_flight_since: i64,
 }
 
 pub fn find(conn: &mut DbConn, key: &str) -> QueryResult<Option<Counter>> {
@@ -37,6 +41,8 @@ fn ensure_row(conn: &mut DbConn, key: &str, now: i64) -> QueryResult<()> {
             failures: 0,
             window_start: now,
             locked_until: 0,
+            in_flight: 0,
+            in_flight_since: 0,
         })
         .execute(conn);
     match inserted {
@@ -89,46 +95,117 @@ pub fn purge(conn: &mut DbConn, now: i64, window: i64) -> QueryResult<usize> {
     diesel::delete(
         ac::table
             .filter(ac::locked_until.le(now))
-            .filter(ac::window_start.le(now - window)),
+            .filter(ac::window_start.le(now - window))
+            .filter(ac::in_flight.eq(0)),
     )
     .execute(conn)
 }
 
-/// Starts an attempt on `key`: refused (the remaining lock, in seconds) while the key is
-/// locked; otherwise counted at once, before the credential is checked, so parallel
-/// requests cannot all slip past the limit. When this attempt brings the count to the
-/// limit, the lock is set now and stands if the attempt fails (a success clears it).
-/// Returns (refused_for, lock_if_this_fails).
-pub fn attempt(conn: &mut DbConn, key: &str, now: i64, policy: Policy) -> QueryResult<(i64, i64)> {
-    ensure_row(conn, key, now)?;
-    // Counts only while not locked, in one statement: concurrent attempts each get their
-    // own count and none slips past a lock set by another.
-    let counted = diesel::update(ac::table.find(key).filter(ac::locked_until.le(now)))
-        .set(ac::failures.eq(ac::failures + 1))
-        .execute(conn)?;
-    if counted == 0 {
-        let remaining = find(conn, key)?
-            .map(|c| (c.locked_until - now).max(1))
-            .unwrap_or(1);
-        return Ok((remaining, 0));
-    }
-    Ok((0, settle(conn, key, now, policy)?))
+/// Seconds after which reservations still open are taken for lost (a node that died
+/// mid-check): far longer than any credential check, which the hashing pool bounds.
+pub const STALE_IN_FLIGHT: i64 = 120;
+
+/// What `reserve` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reserve {
+    /// Reserved: one attempt of the budget is held until it is settled.
+    Go,
+    /// The key is locked for this many more seconds.
+    Locked(i64),
+    /// The budget is held by attempts still in flight; one of them may yet succeed, so
+    /// ask again in a moment rather than refuse.
+    Busy,
 }
 
-/// Takes back one counted attempt that succeeded (shared keys such as an IP's).
-pub fn forgive(conn: &mut DbConn, key: &str, policy: Policy) -> QueryResult<usize> {
-    conn.transaction(|conn| {
-        let Some(c) = find(conn, key)? else {
-            return Ok(0);
-        };
-        let failures = (c.failures - 1).max(0);
-        let locked_until = if failures < policy.free_failures {
-            0
-        } else {
-            c.locked_until
-        };
-        diesel::update(ac::table.find(key))
-            .set((ac::failures.eq(failures), ac::locked_until.eq(locked_until)))
-            .execute(conn)
+/// Reserves an attempt on `key` before the credential is checked. Failures plus attempts
+/// in flight may not exceed the free budget, so parallel guesses cannot all slip past the
+/// limit; past the budget (a lock has run out) attempts go one at a time. Only a failure
+/// is counted (`settle_failure`); a success gives its reservation back. Each step is one
+/// atomic statement.
+pub fn reserve(conn: &mut DbConn, key: &str, now: i64, policy: Policy) -> QueryResult<Reserve> {
+    ensure_row(conn, key, now)?;
+    // A window gone quiet (and not locked, nothing in flight) starts over.
+    diesel::update(
+        ac::table
+            .find(key)
+            .filter(ac::window_start.lt(now - policy.window))
+            .filter(ac::locked_until.le(now))
+            .filter(ac::in_flight.eq(0)),
+    )
+    .set((ac::failures.eq(0), ac::window_start.eq(now)))
+    .execute(conn)?;
+    // Reservations left by a node that died.
+    diesel::update(
+        ac::table
+            .find(key)
+            .filter(ac::in_flight.gt(0))
+            .filter(ac::in_flight_since.lt(now - STALE_IN_FLIGHT)),
+    )
+    .set(ac::in_flight.eq(0))
+    .execute(conn)?;
+    let reserved = diesel::update(
+        ac::table.find(key).filter(ac::locked_until.le(now)).filter(
+            (ac::failures + ac::in_flight)
+                .lt(policy.free_failures)
+                .or(ac::in_flight.eq(0)),
+        ),
+    )
+    .set((
+        ac::in_flight.eq(ac::in_flight + 1),
+        ac::in_flight_since.eq(now),
+    ))
+    .execute(conn)?;
+    if reserved == 1 {
+        return Ok(Reserve::Go);
+    }
+    Ok(match find(conn, key)? {
+        Some(c) if c.locked_until > now => Reserve::Locked(c.locked_until - now),
+        _ => Reserve::Busy,
     })
+}
+
+/// Gives a reservation back without counting anything (the check could not run).
+pub fn release(conn: &mut DbConn, key: &str) -> QueryResult<usize> {
+    diesel::update(ac::table.find(key).filter(ac::in_flight.gt(0)))
+        .set(ac::in_flight.eq(ac::in_flight - 1))
+        .execute(conn)
+}
+
+/// A reserved attempt succeeded on the account's own key: its failures are forgiven.
+pub fn settle_success(conn: &mut DbConn, key: &str) -> QueryResult<usize> {
+    release(conn, key)?;
+    diesel::update(ac::table.find(key))
+        .set((ac::failures.eq(0), ac::locked_until.eq(0)))
+        .execute(conn)
+}
+
+/// A reserved attempt failed: counted, and the lock the count calls for is set. Returns
+/// the lock in seconds (0 = none).
+pub fn settle_failure(conn: &mut DbConn, key: &str, now: i64, policy: Policy) -> QueryResult<i64> {
+    ensure_row(conn, key, now)?;
+    release(conn, key)?;
+    diesel::update(ac::table.find(key))
+        .set(ac::failures.eq(ac::failures + 1))
+        .execute(conn)?;
+    settle(conn, key, now, policy)
+}
+
+/// Takes one unit of a fixed-window allowance (sends per address, per IP, in all): true
+/// when taken, false when `max` were already taken in the current window. One atomic
+/// statement decides, so a burst cannot overshoot; a window that has ended starts over.
+pub fn take(conn: &mut DbConn, key: &str, now: i64, window: i64, max: i64) -> QueryResult<bool> {
+    ensure_row(conn, key, now)?;
+    // A finished window starts over (only the first of racing requests does this; the
+    // others then find a fresh window and count in it).
+    diesel::update(
+        ac::table
+            .find(key)
+            .filter(ac::window_start.le(now - window)),
+    )
+    .set((ac::failures.eq(0), ac::window_start.eq(now)))
+    .execute(conn)?;
+    let taken = diesel::update(ac::table.find(key).filter(ac::failures.lt(max)))
+        .set(ac::failures.eq(ac::failures + 1))
+        .execute(conn)?;
+    Ok(taken == 1)
 }

@@ -26,13 +26,26 @@ pub enum PageError {
     NotFound(String),
     #[error("too many attempts")]
     TooMany(i64),
+    /// The database (or another dependency) is out of reach for a moment: 503.
+    #[error("temporarily unavailable")]
+    Unavailable(String),
     #[error("internal error")]
     Internal(String),
 }
 
 impl From<DbError> for PageError {
     fn from(e: DbError) -> Self {
-        PageError::Internal(e.to_string())
+        if e.is_unavailable() {
+            PageError::Unavailable(e.to_string())
+        } else {
+            PageError::Internal(e.to_string())
+        }
+    }
+}
+
+impl From<crate::crypto::Busy> for PageError {
+    fn from(e: crate::crypto::Busy) -> Self {
+        PageError::Unavailable(e.to_string())
     }
 }
 
@@ -43,6 +56,7 @@ impl ResponseError for PageError {
             PageError::Forbidden(_) => StatusCode::FORBIDDEN,
             PageError::NotFound(_) => StatusCode::NOT_FOUND,
             PageError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            PageError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             PageError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -67,6 +81,21 @@ impl ResponseError for PageError {
                     resp.headers_mut()
                         .insert(actix_web::http::header::RETRY_AFTER, v);
                 }
+                return resp;
+            }
+            PageError::Unavailable(cause) => {
+                tracing::warn!(%cause, "temporarily unavailable");
+                let mut resp = super::render(
+                    self.status_code(),
+                    &ErrorPage {
+                        title: "Busy for a moment",
+                        message: "Porta cannot complete this request just now. Please try again in a few seconds.",
+                    },
+                );
+                resp.headers_mut().insert(
+                    actix_web::http::header::RETRY_AFTER,
+                    actix_web::http::header::HeaderValue::from_static("2"),
+                );
                 return resp;
             }
             PageError::Internal(cause) => {

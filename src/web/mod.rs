@@ -4,6 +4,7 @@
 //! Porta's but `db` and `crypto`.
 
 pub mod bearer;
+pub mod clean;
 pub mod csrf;
 pub mod error;
 pub mod params;
@@ -95,25 +96,92 @@ pub fn is_form(req: &HttpRequest) -> bool {
         })
 }
 
-/// The client's IP: the peer's, or with `trust_proxy` the one the proxy forwarded.
-pub fn client_ip(req: &HttpRequest, trust_proxy: bool) -> String {
-    if trust_proxy {
-        req.connection_info()
-            .realip_remote_addr()
-            .map(|a| {
-                // "1.2.3.4", "1.2.3.4:5678", "[::1]:5678" or "::1": keep the address only.
-                a.parse::<std::net::SocketAddr>()
-                    .map(|s| s.ip())
-                    .or_else(|_| a.trim_matches(['[', ']']).parse::<std::net::IpAddr>())
-                    .map(|ip| ip.to_string())
-                    .unwrap_or_else(|_| a.to_string())
-            })
-            .unwrap_or_default()
-    } else {
-        req.peer_addr()
-            .map(|a| a.ip().to_string())
-            .unwrap_or_default()
+/// Which proxies' `X-Forwarded-For` hops to believe.
+#[derive(Debug, Clone, Default)]
+pub enum ProxyTrust {
+    /// None: the peer is the client (the default; anyone could write the header).
+    #[default]
+    Off,
+    /// The peer is a proxy (`trust_proxy_headers` without `trusted_proxies`): the hop it
+    /// appended, the rightmost, is the client. Never the leftmost, which the client wrote.
+    Peer,
+    /// Proxies at these networks: walking from the peer leftwards through the header,
+    /// the first hop not in them is the client.
+    Networks(std::sync::Arc<Vec<ipnet::IpNet>>),
+}
+
+impl ProxyTrust {
+    /// From the settings; `networks` is a comma- or space-separated list of addresses
+    /// and CIDR networks.
+    pub fn new(trust_proxy_headers: bool, networks: &str) -> Result<ProxyTrust, String> {
+        let nets = parse_networks(networks)?;
+        Ok(match (nets.is_empty(), trust_proxy_headers) {
+            (false, _) => ProxyTrust::Networks(std::sync::Arc::new(nets)),
+            (true, true) => ProxyTrust::Peer,
+            (true, false) => ProxyTrust::Off,
+        })
     }
+
+    fn trusts(&self, ip: std::net::IpAddr) -> bool {
+        match self {
+            ProxyTrust::Off => false,
+            ProxyTrust::Peer => true,
+            ProxyTrust::Networks(nets) => nets.iter().any(|n| n.contains(&ip)),
+        }
+    }
+}
+
+/// Parses `trusted_proxies`: addresses (a /32 or /128) and CIDR networks.
+pub fn parse_networks(text: &str) -> Result<Vec<ipnet::IpNet>, String> {
+    text.split([',', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| format!("{s:?} is not an IP address or CIDR network"))
+        })
+        .collect()
+}
+
+/// One `X-Forwarded-For` hop as an address ("1.2.3.4", "1.2.3.4:5678", "[::1]:5678").
+fn hop_ip(hop: &str) -> Option<std::net::IpAddr> {
+    let hop = hop.trim();
+    hop.parse::<std::net::SocketAddr>()
+        .map(|s| s.ip())
+        .or_else(|_| hop.trim_matches(['[', ']']).parse::<std::net::IpAddr>())
+        .ok()
+}
+
+/// The client's IP. Without trusted proxies, the peer's. With them, walk the chain from
+/// the right: the peer, then each `X-Forwarded-For` hop leftwards, and the first address
+/// that is not a trusted proxy is the client (a client can prepend anything, but cannot
+/// change what the proxies appended after it). `Forwarded` is not read.
+pub fn client_ip(req: &HttpRequest, trust: &ProxyTrust) -> String {
+    let Some(peer) = req.peer_addr().map(|a| a.ip()) else {
+        return String::new();
+    };
+    if !trust.trusts(peer) {
+        return peer.to_string();
+    }
+    let hops: Vec<&str> = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect();
+    let mut client = peer;
+    for hop in hops.iter().rev() {
+        let Some(ip) = hop_ip(hop) else {
+            // A hop that is not an address: nothing left of it can be believed.
+            break;
+        };
+        client = ip;
+        if matches!(trust, ProxyTrust::Peer) || !trust.trusts(ip) {
+            break;
+        }
+    }
+    client.to_string()
 }
 
 /// The user agent, at most 300 characters.
@@ -125,4 +193,61 @@ pub fn user_agent(req: &HttpRequest) -> String {
         .chars()
         .take(300)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    fn ip(peer: &str, xff: Option<&str>, trust: &ProxyTrust) -> String {
+        let mut req = TestRequest::default().peer_addr(format!("{peer}:40000").parse().unwrap());
+        if let Some(x) = xff {
+            req = req.insert_header(("x-forwarded-for", x));
+        }
+        client_ip(&req.to_http_request(), trust)
+    }
+
+    #[test]
+    fn without_trust_the_peer_is_the_client() {
+        let off = ProxyTrust::new(false, "").unwrap();
+        assert_eq!(ip("10.0.0.1", Some("1.2.3.4"), &off), "10.0.0.1");
+    }
+
+    #[test]
+    fn a_trusted_peer_gives_the_hop_it_appended_not_what_the_client_wrote() {
+        let peer = ProxyTrust::new(true, "").unwrap();
+        // The client sent "X-Forwarded-For: 6.6.6.6"; nginx appended the real address.
+        assert_eq!(
+            ip("10.0.0.1", Some("6.6.6.6, 203.0.113.7"), &peer),
+            "203.0.113.7"
+        );
+        assert_eq!(ip("10.0.0.1", None, &peer), "10.0.0.1");
+    }
+
+    #[test]
+    fn trusted_networks_walk_from_the_right_to_the_first_untrusted_hop() {
+        let nets = ProxyTrust::new(false, "10.0.0.0/8, 192.168.1.5").unwrap();
+        assert_eq!(
+            ip("10.0.0.1", Some("6.6.6.6, 203.0.113.7, 192.168.1.5"), &nets),
+            "203.0.113.7"
+        );
+        // A peer outside the networks is the client, whatever it claims.
+        assert_eq!(ip("198.51.100.9", Some("1.2.3.4"), &nets), "198.51.100.9");
+        // Garbage stops the walk at the last believable address.
+        assert_eq!(
+            ip("10.0.0.1", Some("not-an-ip, 10.0.0.2"), &nets),
+            "10.0.0.2"
+        );
+        assert_eq!(
+            ip("10.0.0.1", Some("[2001:db8::1]:443"), &nets),
+            "2001:db8::1"
+        );
+    }
+
+    #[test]
+    fn bad_networks_are_refused() {
+        assert!(ProxyTrust::new(false, "10.0.0.0/33").is_err());
+        assert!(ProxyTrust::new(false, "proxy.example").is_err());
+    }
 }

@@ -7,6 +7,7 @@ mod common;
 mod bookings;
 mod browser_e2e;
 mod browser_rules;
+mod busy_day;
 mod cli;
 mod code_flow;
 mod content;

@@ -233,36 +233,21 @@ async fn unknown_addresses_get_the_same_answers_and_the_same_limits() {
 }
 
 #[tokio::test]
-async fn a_failed_delivery_is_an_error_the_person_sees() {
-    let closed = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let app = TestApp::spawn_with(move |s| {
-        s.mail.smtp_host = Some("127.0.0.1".into());
-        s.mail.smtp_port = closed;
-        s.mail.smtp_tls = "none".into();
-    })
-    .await;
-    app.user(EMAIL, PASSWORD).await;
-    let resp = ask_for_code(&app, &Browser::new(), "/login", EMAIL).await;
-    assert_eq!(resp.status(), 503);
-    assert!(resp
-        .text()
-        .await
-        .unwrap()
-        .contains("We could not send a code"));
-}
-
-#[tokio::test]
 async fn without_smtp_codes_go_to_the_development_outbox() {
     let app = TestApp::spawn().await;
     app.user(EMAIL, PASSWORD).await;
     let resp = ask_for_code(&app, &Browser::new(), "/login", EMAIL).await;
     assert_eq!(resp.status(), 303);
     let outbox = app.dir.path().join("outbox");
-    let files: Vec<_> = std::fs::read_dir(&outbox).expect("outbox folder").collect();
+    let files = eventually(
+        Duration::from_secs(5),
+        "the code in the outbox folder",
+        async || {
+            let files: Vec<_> = std::fs::read_dir(&outbox).ok()?.collect();
+            (!files.is_empty()).then_some(files)
+        },
+    )
+    .await;
     assert_eq!(files.len(), 1);
     let mail = std::fs::read_to_string(files[0].as_ref().unwrap().path()).unwrap();
     assert_eq!(code_in(&mail).len(), 6);

@@ -232,7 +232,7 @@ fn porta_audit_filters_by_account_and_kind() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let pool = porta::db::connect(&database.url, 2).unwrap();
+        let pool = porta::db::connect(&database.url, 2, std::time::Duration::from_secs(5)).unwrap();
         let user = porta::db::run(&pool, |conn| {
             Ok(porta::accounts::store::find_by_email(conn, EMAIL)?)
         })

@@ -86,7 +86,7 @@ pub fn book(
     max_open: i64,
     now: i64,
 ) -> Result<(), BookError> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         diesel::insert_into(ap::table)
             .values(appointment)
             .execute(conn)?;
@@ -143,7 +143,7 @@ pub struct Transition<'a> {
 
 /// Applies `t`; 0 when the appointment no longer qualifies.
 pub fn transition(conn: &mut DbConn, id: &str, t: &Transition, now: i64) -> QueryResult<usize> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let mut q = diesel::update(ap::table)
             .filter(ap::id.eq(id))
             .filter(ap::status.eq_any(t.from))

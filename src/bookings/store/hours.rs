@@ -45,7 +45,7 @@ pub fn replace_weekly(
     consultant_id: &str,
     rows: &[Availability],
 ) -> QueryResult<()> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         // A no-op update locks the profile row until commit.
         diesel::update(bc::table.find(consultant_id))
             .set(bc::updated_at.eq(bc::updated_at))

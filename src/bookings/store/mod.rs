@@ -104,7 +104,7 @@ pub fn save_profile(
     change: &ProfileChange,
     now: i64,
 ) -> QueryResult<Consultant> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         // The update comes first: it locks the row, so concurrent saves replace the tags
         // one after the other (a concurrent first insert fails on `subject` instead).
         let updated = diesel::update(bc::table.filter(bc::subject.eq(subject)))

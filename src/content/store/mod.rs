@@ -116,7 +116,7 @@ pub fn find_retreat(conn: &mut DbConn, id: &str) -> QueryResult<Option<Retreat>>
 
 /// A retreat with its sessions (in order) and every track of them (in order).
 pub fn retreat_outline(conn: &mut DbConn, id: &str) -> QueryResult<Option<Outline>> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let Some(retreat) = find_retreat(conn, id)? else {
             return Ok(None);
         };
@@ -151,7 +151,7 @@ pub fn update_retreat(
     id: &str,
     changes: &RetreatChanges,
 ) -> QueryResult<Option<Retreat>> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let n = diesel::update(cr::table.find(id))
             .set((
                 changes,
@@ -189,7 +189,7 @@ pub fn insert_session(
     position: Option<i64>,
     max: i64,
 ) -> QueryResult<Added<Session>> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         // Touching the retreat first locks it (row lock on PostgreSQL, write lock on
         // SQLite), so parallel inserts cannot both take the last free place.
         let locked = diesel::update(cr::table.find(&session.retreat_id))
@@ -233,7 +233,7 @@ pub fn update_session(
     id: &str,
     changes: &SessionChanges,
 ) -> QueryResult<Option<Session>> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let n = diesel::update(cs::table.find(id))
             .set((
                 changes,
@@ -298,7 +298,8 @@ mod tests {
     #[test]
     fn parents_hold_at_most_max_children() {
         // One connection, so the in-memory database is the same one throughout.
-        let pool = crate::db::connect(":memory:", 1).expect("pool");
+        let pool =
+            crate::db::connect(":memory:", 1, std::time::Duration::from_secs(5)).expect("pool");
         let only_apis = crate::db::MigrationSets {
             idp: false,
             apis: true,

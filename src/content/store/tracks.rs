@@ -55,7 +55,7 @@ pub fn insert_track(
     position: Option<i64>,
     max: i64,
 ) -> QueryResult<Added<PlacedTrack>> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         // Lock the session first, as in `insert_session`.
         let locked = diesel::update(cs::table.find(&track.session_id))
             .set(cs::updated_at.eq(cs::updated_at))
@@ -104,7 +104,7 @@ pub fn update_track(
     id: &str,
     changes: &TrackChanges,
 ) -> QueryResult<Option<PlacedTrack>> {
-    conn.transaction(|conn| {
+    crate::db::transaction(conn, |conn| {
         let n = diesel::update(ct::table.find(id))
             .set((
                 changes,

@@ -2,13 +2,28 @@
 
 use super::*;
 
+/// Stores a request that waits for sign-in or consent. Anyone can make Porta store one,
+/// so each IP may have at most `authorize_max_pending_per_ip` stored per request
+/// lifetime; past that the browser gets a "slow down" page (429), nothing is stored.
 pub(super) async fn save_pending(
     state: &AppState,
+    req: &HttpRequest,
     auth: &AuthRequest,
     id: Option<String>,
-) -> Result<String, DbError> {
+) -> Result<String, PageError> {
     if let Some(id) = id {
         return Ok(id);
+    }
+    let origin = state.origin(req);
+    let window = state.settings.tokens.authorization_request_ttl;
+    let cap = state.settings.tokens.authorize_max_pending_per_ip;
+    if let Some(wait) = crate::throttle::take(
+        &state.pool,
+        vec![(format!("authz:ip:{}", origin.ip), window, cap)],
+    )
+    .await?
+    {
+        return Err(PageError::TooMany(wait));
     }
     let now = crate::time::now();
     let row = store::PendingRequest {
@@ -66,7 +81,7 @@ pub async fn proceed(
                 "the person is not signed in",
             )));
         }
-        let id = save_pending(state, &auth, pending).await?;
+        let id = save_pending(state, req, &auth, pending).await?;
         return Ok(Outcome::ToPage(format!("/login?request={id}")));
     }
     let Some(session) = session else {
@@ -89,7 +104,7 @@ pub async fn proceed(
                 "the person has not allowed this application yet",
             )));
         }
-        let id = save_pending(state, &auth, pending).await?;
+        let id = save_pending(state, req, &auth, pending).await?;
         return Ok(Outcome::ToPage(format!("/consent?request={id}")));
     }
     Ok(Outcome::ToClient(
@@ -203,8 +218,7 @@ pub(super) async fn issue_code(
         used_at: None,
     };
     let issued = db::run(&state.pool, move |conn| {
-        use diesel::Connection;
-        let issued = conn.transaction(|conn| {
+        let issued = crate::db::transaction(conn, |conn| {
             // A pending request yields one code: a double-submitted form finds it gone.
             if let Some(id) = pending {
                 if store::delete_request(conn, &id)? == 0 {

@@ -20,7 +20,6 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use client_credentials::*;
 use code::*;
-use diesel::Connection;
 use oxide_auth::code_grant::extensions::Pkce;
 use oxide_auth::primitives::grant::Value;
 use refresh::*;

@@ -81,7 +81,7 @@ pub(super) async fn refresh_token(
     // lock does the same. A refusal rolls the rotation back; a detected reuse commits the
     // family revocation.
     let outcome = db::run(&state.pool, move |conn| {
-        let result = conn.transaction::<_, Tx, _>(|conn| {
+        let result = crate::db::transaction::<_, Tx, _>(conn, |conn| {
             let rotated_now = store::rotate_refresh(conn, &hash, now, &sealed_successor)? == 1;
             let Some(row) = store::find_refresh(conn, &hash)? else {
                 return Err(Tx::Refuse("invalid_grant", "the refresh token is invalid"));

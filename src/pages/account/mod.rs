@@ -1,6 +1,7 @@
 //! The account pages: who you are, the authenticator app (TOTP) and recovery codes, and
-//! "sign out everywhere". Every page needs a session; changes to second factors need a
-//! fresh sign-in.
+//! "sign out everywhere". Every page needs a session; every new or changed way in (phone,
+//! email, first password, authenticator, recovery codes) needs a fresh sign-in
+//! (`fresh_sign_in_window`), and the owner is told by email after each change.
 
 mod confirm;
 mod devices;
@@ -24,9 +25,6 @@ use devices::*;
 use password::*;
 use profile::*;
 use totp::*;
-
-/// How recent a sign-in must be to change second factors (seconds).
-const FRESH_SIGN_IN: i64 = 300;
 
 /// Mounts the account routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -200,7 +198,44 @@ async fn show_account(
     account_page(&state, &req, &user, None).await
 }
 
-/// Second-factor changes need a sign-in from the last few minutes.
-fn fresh(session: &Session) -> bool {
-    crate::time::now() - session.auth_time <= FRESH_SIGN_IN
+/// A new or changed way in needs a sign-in from the last few minutes: a stolen session
+/// alone must not be able to plant a way back in.
+fn fresh(state: &AppState, session: &Session) -> bool {
+    crate::time::now() - session.auth_time <= state.settings.accounts.fresh_sign_in_window
+}
+
+/// The account page saying that `doing` needs a fresh sign-in (403).
+async fn needs_fresh_sign_in(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &accounts::User,
+    doing: &str,
+) -> Result<HttpResponse, PageError> {
+    let mut resp = account_page(
+        state,
+        req,
+        user,
+        Some(format!(
+            "For your safety, sign in again (sign out, then in) before {doing}."
+        )),
+    )
+    .await?;
+    *resp.status_mut() = StatusCode::FORBIDDEN;
+    Ok(resp)
+}
+
+/// Tells the owner by email that a way in changed (to `to`, or the account's address).
+/// Queued in the outbox; a failure to queue is logged, the change itself stands.
+async fn tell_owner(state: &AppState, user: &accounts::User, to: Option<&str>, change: &str) {
+    let to = to.unwrap_or(&user.email);
+    if to.is_empty() {
+        return;
+    }
+    let queued = match crate::notify::method_changed_email(change) {
+        Ok(email) => state.outbox.email(to, email).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = queued {
+        tracing::warn!(error = %e, "could not queue the sign-in method notice");
+    }
 }

@@ -14,11 +14,22 @@ pub(super) async fn change_password(
     }: Action<PasswordForm>,
 ) -> Result<HttpResponse, PageError> {
     let current_ok = match &user.password_hash {
-        Some(_) => accounts::authenticate(&state.pool, &user.email, form.current_password.clone())
-            .await?
-            .is_some(),
-        // A passwordless account sets its first password with its session alone.
-        None => true,
+        Some(_) => accounts::authenticate(
+            &state.pool,
+            state.hasher.slot().await?,
+            &user.email,
+            form.current_password.clone(),
+        )
+        .await?
+        .is_some(),
+        // A first password is a new way in: it needs a fresh sign-in (a changed one needs
+        // the current password, which is itself a fresh proof).
+        None => {
+            if !fresh(&state, &session) {
+                return needs_fresh_sign_in(&state, &req, &user, "setting a password").await;
+            }
+            true
+        }
     };
     if !current_ok {
         return account_page(
@@ -36,7 +47,7 @@ pub(super) async fn change_password(
     ) {
         return account_page(&state, &req, &user, Some(message)).await;
     }
-    let hash = accounts::hash_off_thread(form.new_password.clone())
+    let hash = accounts::hash_off_thread(state.hasher.slot().await?, form.new_password.clone())
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?;
     let (id, keep) = (user.id.clone(), session.id_hash.clone());
@@ -56,6 +67,12 @@ pub(super) async fn change_password(
         "other sessions and refresh tokens revoked".into(),
     )
     .await;
+    let change = if user.password_hash.is_some() {
+        "the password was changed"
+    } else {
+        "a password was set"
+    };
+    tell_owner(&state, &user, None, change).await;
     account_page(
         &state,
         &req,

@@ -8,11 +8,15 @@ pub(super) async fn add_phone(
     state: web::Data<AppState>,
     req: HttpRequest,
     Action {
-        session: _,
+        session,
         user,
         form,
     }: Action<PhoneForm>,
 ) -> Result<HttpResponse, PageError> {
+    if !fresh(&state, &session) {
+        // A phone signs in by SMS: a stolen session alone must not plant one.
+        return needs_fresh_sign_in(&state, &req, &user, "adding or changing a phone number").await;
+    }
     let phone = match accounts::normalize_phone(&form.phone) {
         Ok(p) => p,
         Err(e) => return account_page(&state, &req, &user, Some(format!("{e}."))).await,
@@ -62,11 +66,36 @@ pub(super) async fn verify_phone(
         Err(retry) => return Ok(retry),
     };
     let id = user.id.clone();
+    let p = phone.clone();
     let set = db::run(&state.pool, move |conn| {
-        Ok(accounts::store::set_phone(conn, &id, &phone)?)
+        Ok(accounts::store::set_phone(conn, &id, &p)?)
     })
     .await?;
     let message = if set == 1 {
+        audit::record(
+            &state.pool,
+            &state.origin(&req),
+            kind::PHONE_CHANGED,
+            Some(user.id.to_string()),
+            None,
+            String::new(),
+        )
+        .await;
+        let ending: String = phone
+            .chars()
+            .rev()
+            .take(2)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        tell_owner(
+            &state,
+            &user,
+            None,
+            &format!("the phone number ending in {ending} can now sign in"),
+        )
+        .await;
         "Your phone number is confirmed."
     } else {
         "That number belongs to another account."
@@ -118,9 +147,9 @@ pub(super) async fn change_email(
         form,
     }: Action<EmailForm>,
 ) -> Result<HttpResponse, PageError> {
-    if !fresh(&session) {
+    if !fresh(&state, &session) {
         // A stolen session alone must not be able to move the account to another address.
-        return account_page(&state, &req, &user, Some("For your safety, sign in again (sign out, then in) before changing your email address.".into())).await;
+        return needs_fresh_sign_in(&state, &req, &user, "changing your email address").await;
     }
     let Ok(email) = accounts::normalize_email(&form.email) else {
         return account_page(
@@ -196,6 +225,16 @@ pub(super) async fn verify_email_change(
         format!("from={} to={email}", user.email),
     )
     .await;
+    if set == 1 {
+        // Told at the old address: that is where the owner still reads.
+        tell_owner(
+            &state,
+            &user,
+            Some(&user.email),
+            "the email address of the account was changed",
+        )
+        .await;
+    }
     let id = user.id.clone();
     let user = db::run(&state.pool, move |conn| {
         Ok(accounts::store::find(conn, &id)?)

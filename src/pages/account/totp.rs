@@ -22,11 +22,14 @@ pub(super) async fn setup_totp(
     state: web::Data<AppState>,
     req: HttpRequest,
     Action {
-        session: _,
+        session,
         user,
         form,
     }: Action<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
+    if !fresh(&state, &session) {
+        return needs_fresh_sign_in(&state, &req, &user, "setting up an authenticator app").await;
+    }
     match mfa::begin(&state.factors(), &user).await {
         Ok(e) => Ok(page::render(
             StatusCode::OK,
@@ -72,6 +75,7 @@ pub(super) async fn enable_totp(
                 String::new(),
             )
             .await;
+            tell_owner(&state, &user, None, "an authenticator app was added").await;
             Ok(page::render(StatusCode::OK, &CodesPage { codes }))
         }
         Err(mfa::MfaError::WrongCode) => {
@@ -102,8 +106,8 @@ pub(super) async fn disable_totp(
         form: _,
     }: Action<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
-    if !fresh(&session) {
-        return account_page(&state, &req, &user, Some("For your safety, sign in again (sign out, then in) before turning off two-step verification.".into())).await;
+    if !fresh(&state, &session) {
+        return needs_fresh_sign_in(&state, &req, &user, "turning off two-step verification").await;
     }
     mfa::disable(&state.factors(), &user.id).await?;
     let origin = state.origin(&req);
@@ -116,6 +120,7 @@ pub(super) async fn disable_totp(
         String::new(),
     )
     .await;
+    tell_owner(&state, &user, None, "two-step verification was turned off").await;
     account_page(
         &state,
         &req,
@@ -135,7 +140,10 @@ pub(super) async fn regenerate_codes(
         form: _,
     }: Action<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
-    if !fresh(&session) || !mfa::enabled(&state.factors(), &user.id).await? {
+    if !fresh(&state, &session) {
+        return needs_fresh_sign_in(&state, &req, &user, "making new recovery codes").await;
+    }
+    if !mfa::enabled(&state.factors(), &user.id).await? {
         return account_page(
             &state,
             &req,
@@ -145,5 +153,21 @@ pub(super) async fn regenerate_codes(
         .await;
     }
     let codes = mfa::new_recovery_codes(&state.factors(), &user.id).await?;
+    audit::record(
+        &state.pool,
+        &state.origin(&req),
+        kind::RECOVERY_CODES_RENEWED,
+        Some(user.id.to_string()),
+        None,
+        String::new(),
+    )
+    .await;
+    tell_owner(
+        &state,
+        &user,
+        None,
+        "new recovery codes were made (the old ones no longer work)",
+    )
+    .await;
     Ok(page::render(StatusCode::OK, &CodesPage { codes }))
 }

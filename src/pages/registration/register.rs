@@ -71,7 +71,7 @@ pub(super) async fn submit_register(
         Some(form.name.trim().chars().take(200).collect::<String>()).filter(|n| !n.is_empty());
     let hash = match password {
         Some(p) => Some(
-            hash_off_thread(p)
+            hash_off_thread(state.hasher.slot().await?, p)
                 .await
                 .map_err(|e| PageError::Internal(e.to_string()))?,
         ),
@@ -105,7 +105,7 @@ pub(super) async fn submit_register(
     let origin = state.origin(&req);
     let sent = if taken {
         let result = otp::issue(
-            &state.codes(),
+            &state.codes().from_ip(&origin.ip),
             Purpose::VerifyEmail,
             &email,
             None,
@@ -115,7 +115,7 @@ pub(super) async fn submit_register(
         .await;
         if result.is_ok() {
             if let Ok(notice) = crate::notify::account_exists_email() {
-                if let Err(e) = state.notifier.send_email(&email, notice).await {
+                if let Err(e) = state.outbox.email(&email, notice).await {
                     tracing::warn!(error = %e, "could not tell an address owner about a registration attempt");
                 }
             }
@@ -123,7 +123,7 @@ pub(super) async fn submit_register(
         result
     } else {
         otp::issue_with(
-            &state.codes(),
+            &state.codes().from_ip(&origin.ip),
             Purpose::VerifyEmail,
             &email,
             user_id.clone().map(Into::into),

@@ -40,8 +40,9 @@ pub(super) async fn submit_forgot(
         None => (None, None),
     };
     let browser = crypto::hash_secret(&form.csrf);
+    let origin = state.origin(&req);
     match otp::issue(
-        &state.codes(),
+        &state.codes().from_ip(&origin.ip),
         Purpose::ResetPassword,
         &identifier,
         user_id.map(Into::into),
@@ -133,7 +134,7 @@ pub(super) async fn submit_reset(
         Ok(id) => id,
         Err(e) => return Ok(again(code_error(e).into(), StatusCode::UNAUTHORIZED)),
     };
-    let hash = hash_off_thread(form.password.clone())
+    let hash = hash_off_thread(state.hasher.slot().await?, form.password.clone())
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?;
     let id = user_id.clone();

@@ -54,8 +54,7 @@ pub(super) async fn submit_verify(
             let name = choices["name"].as_str().map(str::to_string);
             let id = user_id.clone();
             db::run(&state.pool, move |conn| {
-                use diesel::Connection;
-                conn.transaction(|conn| {
+                crate::db::transaction(conn, |conn| {
                     store::refresh_unverified(conn, &id, name.as_deref(), hash.as_deref())?;
                     store::mark_verified(conn, &id)
                 })?;

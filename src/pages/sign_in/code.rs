@@ -41,12 +41,14 @@ pub async fn send_code(
     let (channel, sent) = if form.phone.trim().is_empty() {
         (
             "email",
-            crate::otp::send_sign_in_code(&state.codes(), &form.email, browser).await,
+            crate::otp::send_sign_in_code(&state.codes().from_ip(&origin.ip), &form.email, browser)
+                .await,
         )
     } else {
         (
             "sms",
-            crate::otp::send_sign_in_sms(&state.codes(), &form.phone, browser).await,
+            crate::otp::send_sign_in_sms(&state.codes().from_ip(&origin.ip), &form.phone, browser)
+                .await,
         )
     };
     let to = if channel == "sms" {
@@ -153,16 +155,17 @@ pub async fn verify_code(
             crate::throttle::Policy::ip(&state.settings.throttle),
         ),
     ];
-    let attempt = throttle::attempt(&state.pool, policies.clone()).await?;
-    if attempt.refused_for > 0 {
-        return Err(PageError::TooMany(attempt.refused_for));
-    }
+    let attempt = match throttle::begin(&state.pool, policies).await? {
+        throttle::Begin::Go(attempt) => attempt,
+        throttle::Begin::Refused(seconds) => return Err(PageError::TooMany(seconds)),
+    };
     let user_id =
         match crate::otp::check_sign_in_code(&state.codes(), &form.challenge, &browser, &form.code)
             .await
         {
             Ok(user_id) => user_id,
             Err(e) => {
+                attempt.failed().await?;
                 crate::ops::METRICS
                     .sign_ins
                     .with_label_values(&["failure"])
@@ -197,7 +200,7 @@ pub async fn verify_code(
                 return Ok(page::render(StatusCode::UNAUTHORIZED, &page));
             }
         };
-    throttle::succeeded(&state.pool, policies).await?;
+    attempt.succeeded().await?;
     after_first_factor(
         &state,
         &req,

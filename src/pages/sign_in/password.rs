@@ -60,34 +60,37 @@ pub async fn submit_login(
             crate::throttle::Policy::ip(&state.settings.throttle),
         ),
     ];
-    // Counted before the password is checked, so parallel guesses cannot all get through.
-    let attempt = throttle::attempt(&state.pool, policies.clone()).await?;
-    let locked = attempt.refused_for;
-    if locked > 0 {
-        // No password check at all while locked: guesses cost the attacker nothing to send
-        // but cannot succeed, and they cost Porta no argon2 time either.
-        audit::record(
-            &state.pool,
-            &origin,
-            kind::SIGN_IN_THROTTLED,
-            None,
-            client_id,
-            format!("email={}", form.email.trim()),
-        )
-        .await;
-        return Ok(retry_page(locked, &form, view));
-    }
+    // Reserved before the password is checked, so parallel guesses cannot all get through;
+    // only a failure is counted.
+    let attempt = match throttle::begin(&state.pool, policies).await? {
+        throttle::Begin::Go(attempt) => attempt,
+        throttle::Begin::Refused(locked) => {
+            // No password check at all while locked: guesses cost the attacker nothing to send
+            // but cannot succeed, and they cost Porta no argon2 time either.
+            audit::record(
+                &state.pool,
+                &origin,
+                kind::SIGN_IN_THROTTLED,
+                None,
+                client_id,
+                format!("email={}", form.email.trim()),
+            )
+            .await;
+            return Ok(retry_page(locked, &form, view));
+        }
+    };
     let user = if form.password.len() > accounts::PASSWORD_MAX_LENGTH {
         None
     } else {
-        accounts::authenticate(&state.pool, &form.email, form.password.clone()).await?
+        let slot = state.hasher.slot().await?;
+        accounts::authenticate(&state.pool, slot, &form.email, form.password.clone()).await?
     };
     let Some(user) = user else {
         crate::ops::METRICS
             .sign_ins
             .with_label_values(&["failure"])
             .inc();
-        let wait = attempt.lock_if_failed;
+        let wait = attempt.failed().await?;
         audit::record(
             &state.pool,
             &origin,
@@ -119,7 +122,7 @@ pub async fn submit_login(
         };
         return Ok(page::render(StatusCode::UNAUTHORIZED, &page));
     };
-    throttle::succeeded(&state.pool, policies).await?;
+    attempt.succeeded().await?;
     after_first_factor(
         &state,
         &req,

@@ -77,13 +77,13 @@ pub async fn verify_totp(
             crate::throttle::Policy::ip(&state.settings.throttle),
         ),
     ];
-    let attempt = throttle::attempt(&state.pool, policies.clone()).await?;
-    if attempt.refused_for > 0 {
-        return Err(PageError::TooMany(attempt.refused_for));
-    }
+    let attempt = match throttle::begin(&state.pool, policies).await? {
+        throttle::Begin::Go(attempt) => attempt,
+        throttle::Begin::Refused(seconds) => return Err(PageError::TooMany(seconds)),
+    };
     match crate::mfa::verify(&state.factors(), &user, &form.code).await {
         Ok(second) => {
-            throttle::succeeded(&state.pool, policies).await?;
+            attempt.succeeded().await?;
             if !crate::mfa::finish(&state.factors(), &form.pending).await? {
                 return Err(restart());
             }
@@ -105,6 +105,7 @@ pub async fn verify_totp(
         }
         Err(crate::mfa::MfaError::Db(e)) => Err(e.into()),
         Err(_) => {
+            attempt.failed().await?;
             crate::ops::METRICS
                 .sign_ins
                 .with_label_values(&["failure"])

@@ -2,6 +2,7 @@
 //! PostgreSQL when PORTA_TEST_POSTGRES_URL is set) and speaks HTTP to it.
 #![allow(dead_code)]
 
+pub mod proxy;
 pub mod sms;
 pub mod smtp;
 
@@ -507,6 +508,23 @@ impl Browser {
     ) -> reqwest::Response {
         self.send(base, &Form::parse(page, action).with(fields))
             .await
+    }
+
+    /// Opens the page at `app` + `page_path` and submits its form whose action is `action`.
+    pub async fn fill(
+        &self,
+        app: &TestApp,
+        page_path: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let page = self
+            .get(&app.url(page_path))
+            .await
+            .text()
+            .await
+            .expect("page");
+        self.submit(app, &page, action, fields).await
     }
 
     /// POSTs `form` to its action on `base`.

@@ -15,7 +15,13 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub async fn start() -> SmtpSink {
-        let listener = TcpListener::bind("127.0.0.1:0")
+        Self::start_on(0).await
+    }
+
+    /// A sink on `port` (0 = any free port): a test that first points Porta at a port
+    /// with nothing behind it can bring the mail server "back" there.
+    pub async fn start_on(port: u16) -> SmtpSink {
+        let listener = TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind SMTP sink");
         let port = listener.local_addr().unwrap().port();
@@ -74,6 +80,13 @@ impl SmtpSink {
     pub fn count(&self) -> usize {
         self.messages.lock().unwrap().len()
     }
+}
+
+/// Points `s` at an SMTP server on 127.0.0.1:`port` without TLS (a sink, or nothing).
+pub fn send_mail_to(s: &mut porta::config::Settings, port: u16) {
+    s.mail.smtp_host = Some("127.0.0.1".into());
+    s.mail.smtp_port = port;
+    s.mail.smtp_tls = "none".into();
 }
 
 /// The 6-digit code in a code email.

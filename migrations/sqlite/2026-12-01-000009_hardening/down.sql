@@ -1,0 +1,3 @@
+DROP TABLE outbox;
+ALTER TABLE attempt_counters DROP COLUMN in_flight_since;
+ALTER TABLE attempt_counters DROP COLUMN in_flight;
