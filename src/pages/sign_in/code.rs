@@ -75,7 +75,8 @@ pub async fn send_code(
         }
         Err(crate::otp::SendError::Db(e)) => Err(e.into()),
         Err(e) => {
-            // Too many codes, or the mail server failed: say so, never pretend it was sent.
+            // Too many codes, or the message could not even be queued (a malformed address,
+            // the database out of reach): say so, never pretend it was sent.
             tracing::warn!(error = %e, "sign-in code not sent");
             let status = match e {
                 crate::otp::SendError::TooMany => StatusCode::TOO_MANY_REQUESTS,
