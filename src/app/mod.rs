@@ -191,6 +191,8 @@ pub struct Apis {
     pub validator: resource::Validator,
     pub bookings: Option<bookings::Config>,
     pub content: Option<content::Config>,
+    /// Browser origins allowed to call the APIs (`api_cors_origins`).
+    pub cors_origins: Arc<[String]>,
     /// The OpenAPI document of the parts that run, rendered once.
     pub openapi: Arc<String>,
 }
@@ -243,6 +245,15 @@ pub fn prepare_apis(settings: &Settings, pool: DbPool) -> Result<Apis, StartErro
         validator,
         bookings,
         content,
+        cors_origins: settings
+            .resource
+            .api_cors_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+            .into(),
         openapi: Arc::new(openapi.to_string()),
     })
 }

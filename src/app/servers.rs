@@ -6,11 +6,22 @@ use super::*;
 pub fn api_routes(cfg: &mut web::ServiceConfig, apis: &Apis) {
     cfg.app_data(web::Data::new(apis.pool.clone()))
         .app_data(web::Data::new(apis.validator.clone()));
+    let cors = || {
+        // Only the configured origins; none configured, no CORS headers at all.
+        let mut cors = actix_cors::Cors::default()
+            .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+            .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::RANGE])
+            .max_age(3600);
+        for origin in apis.cors_origins.iter() {
+            cors = cors.allowed_origin(origin);
+        }
+        actix_web::middleware::Condition::new(!apis.cors_origins.is_empty(), cors)
+    };
     if let Some(config) = &apis.bookings {
-        cfg.service(bookings::scope(config.clone()));
+        cfg.service(bookings::scope(config.clone()).wrap(cors()));
     }
     if let Some(config) = &apis.content {
-        cfg.service(content::scope(config.clone()));
+        cfg.service(content::scope(config.clone()).wrap(cors()));
     }
     let document = apis.openapi.clone();
     cfg.route(

@@ -107,6 +107,14 @@ pub struct ClientCreate {
     /// Skip the consent page for this (first-party) client.
     #[arg(long)]
     pub skip_consent: bool,
+    /// As a resource server, it may introspect access tokens whose `aud` includes one of
+    /// these (repeat for several; e.g. the issuer, the default `aud`).
+    #[arg(long = "audience", value_name = "AUD", num_args = 1..)]
+    pub audiences: Vec<String>,
+    /// Browser origins (scheme://host[:port]) that may call the token endpoints for it
+    /// (default: the origins of its redirect URIs).
+    #[arg(long = "web-origin", value_name = "ORIGIN", num_args = 1..)]
+    pub web_origins: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -14,6 +14,8 @@ pub(super) async fn client_create(settings: Settings, c: ClientCreate) -> Result
             grant_types: c.grant_types,
             scopes: c.scope.into_iter().collect(),
             skip_consent: c.skip_consent,
+            audiences: c.audiences,
+            web_origins: c.web_origins,
         },
     )
     .await

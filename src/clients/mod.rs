@@ -26,6 +26,10 @@ pub struct Client {
     pub grant_types: Vec<String>,
     pub scopes: Vec<String>,
     pub skip_consent: bool,
+    /// As a resource server: the token audiences it may introspect.
+    pub audiences: Vec<String>,
+    /// Browser origins allowed at the token endpoints (empty: from the redirect URIs).
+    pub web_origins: Vec<String>,
 }
 
 impl Client {
@@ -49,6 +53,26 @@ impl Client {
         self.redirect_uris
             .iter()
             .any(|r| r == uri || (loopback.is_some() && without_loopback_port(r) == loopback))
+    }
+
+    /// May a browser page at `origin` call the token endpoints for this client? The
+    /// registered web origins, or without any, the origins of the redirect URIs.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        if self.web_origins.is_empty() {
+            self.redirect_uris
+                .iter()
+                .filter_map(|u| web_origin(u))
+                .any(|o| o == origin)
+        } else {
+            self.web_origins.iter().any(|o| o == origin)
+        }
+    }
+
+    /// May this client, as a resource server, read a token meant for `audiences`?
+    pub fn serves_audience(&self, audiences: &[&str]) -> bool {
+        self.audiences
+            .iter()
+            .any(|a| audiences.contains(&a.as_str()))
     }
 
     pub fn has_post_logout_redirect_uri(&self, uri: &str) -> bool {
@@ -78,12 +102,14 @@ impl From<ClientRow> for Client {
             name: row.name,
             secret_hash: row.secret_hash,
             skip_consent: row.skip_consent,
+            audiences: split(&row.audiences),
+            web_origins: split(&row.web_origins),
         }
     }
 }
 
 /// What an operator asks for when registering a client.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct NewClient {
     pub name: String,
     pub redirect_uris: Vec<String>,
@@ -92,6 +118,12 @@ pub struct NewClient {
     pub grant_types: Vec<String>,
     pub scopes: Vec<String>,
     pub skip_consent: bool,
+    /// As a resource server: the token audiences it may introspect (empty: none but its
+    /// own tokens).
+    pub audiences: Vec<String>,
+    /// Browser origins (`https://app.example.com`) that may call the token endpoints for
+    /// it; empty: the origins of its redirect URIs.
+    pub web_origins: Vec<String>,
 }
 
 /// The answer to a registration: the secret is shown here once and never again.
@@ -107,6 +139,10 @@ pub struct CreatedClient {
     pub scope: String,
     pub token_endpoint_auth_method: &'static str,
     pub skip_consent: bool,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub audiences: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub web_origins: Vec<String>,
 }
 
 /// Why a registration was refused.
@@ -116,6 +152,19 @@ pub enum ClientError {
     Invalid(String),
     #[error(transparent)]
     Db(#[from] DbError),
+}
+
+/// The web origin (`scheme://host[:port]`, default ports left out) of an http(s) URL;
+/// `None` for other schemes.
+pub fn web_origin(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return None;
+    }
+    match parsed.origin() {
+        url::Origin::Tuple(..) => Some(parsed.origin().ascii_serialization()),
+        url::Origin::Opaque(_) => None,
+    }
 }
 
 /// A redirect URI must be absolute, without a fragment, and https unless it points at
@@ -231,6 +280,27 @@ pub async fn create(pool: &DbPool, new: NewClient) -> Result<CreatedClient, Clie
         }
     }
 
+    for aud in &new.audiences {
+        if aud.is_empty()
+            || aud.len() > 512
+            || aud.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(ClientError::Invalid(format!("invalid audience {aud:?}")));
+        }
+    }
+    let web_origins = new
+        .web_origins
+        .iter()
+        .map(|o| {
+            let bare = url::Url::parse(o)
+                .is_ok_and(|u| u.path() == "/" && u.query().is_none() && u.username().is_empty());
+            bare.then(|| web_origin(o)).flatten().ok_or_else(|| {
+                ClientError::Invalid(format!(
+                    "invalid web origin {o:?} (scheme://host[:port], no path)"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let id = crypto::random_token(16);
     let secret = (!new.public).then(|| crypto::random_token(32));
     let row = ClientRow {
@@ -244,6 +314,8 @@ pub async fn create(pool: &DbPool, new: NewClient) -> Result<CreatedClient, Clie
         scopes: scopes.join(" "),
         skip_consent: new.skip_consent,
         created_at: crate::time::now(),
+        audiences: new.audiences.join(" "),
+        web_origins: web_origins.join(" "),
     };
     db::run(pool, move |conn| Ok(store::insert(conn, &row)?)).await?;
     Ok(CreatedClient {
@@ -260,6 +332,8 @@ pub async fn create(pool: &DbPool, new: NewClient) -> Result<CreatedClient, Clie
             "client_secret_basic"
         },
         skip_consent: new.skip_consent,
+        audiences: new.audiences,
+        web_origins,
     })
 }
 
@@ -329,6 +403,8 @@ mod tests {
             grant_types: vec![],
             scopes: vec![],
             skip_consent: false,
+            audiences: vec![],
+            web_origins: vec![],
         };
         assert!(client.has_redirect_uri("http://127.0.0.1:51234/cb"));
         assert!(client.has_redirect_uri("http://127.0.0.1/cb"));
@@ -348,5 +424,35 @@ mod tests {
         assert!(validate_redirect_uri("https://app.example.com/cb#x").is_err());
         assert!(validate_redirect_uri("javascript:alert(1)").is_err());
         assert!(validate_redirect_uri("/relative").is_err());
+    }
+
+    #[test]
+    fn web_origins_come_from_redirect_uris_unless_registered() {
+        let mut client = Client {
+            id: "c".into(),
+            name: "n".into(),
+            secret_hash: None,
+            redirect_uris: vec![
+                "https://app.example.com/cb?x=1".into(),
+                "http://127.0.0.1:8080/cb".into(),
+                "com.example.app:/cb".into(),
+            ],
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![],
+            scopes: vec![],
+            skip_consent: false,
+            audiences: vec!["https://api.example.com".into()],
+            web_origins: vec![],
+        };
+        assert!(client.allows_origin("https://app.example.com"));
+        assert!(client.allows_origin("http://127.0.0.1:8080"));
+        assert!(!client.allows_origin("https://app.example.com:8443"));
+        assert!(!client.allows_origin("https://evil.example.com"));
+        assert!(!client.allows_origin("null"));
+        client.web_origins = vec!["https://spa.example.com".into()];
+        assert!(client.allows_origin("https://spa.example.com"));
+        assert!(!client.allows_origin("https://app.example.com"));
+        assert!(client.serves_audience(&["x", "https://api.example.com"]));
+        assert!(!client.serves_audience(&["https://other.example.com"]));
     }
 }

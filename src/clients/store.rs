@@ -18,6 +18,10 @@ pub struct ClientRow {
     pub scopes: String,
     pub skip_consent: bool,
     pub created_at: i64,
+    /// Audiences this client serves as a resource server (space-separated).
+    pub audiences: String,
+    /// Allowed browser origins (space-separated; empty = from the redirect URIs).
+    pub web_origins: String,
 }
 
 pub fn insert(conn: &mut DbConn, row: &ClientRow) -> QueryResult<usize> {

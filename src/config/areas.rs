@@ -335,6 +335,9 @@ pub struct ResourceSettings {
     /// Seconds an introspection answer is reused; 0 asks every time, so a revoked token
     /// fails on its next use.
     pub resource_introspection_cache: i64,
+    /// Browser origins (`scheme://host[:port]`, comma-separated) that may call the
+    /// bookings and content APIs; empty: none (no CORS headers at all).
+    pub api_cors_origins: String,
 }
 
 impl Default for ResourceSettings {
@@ -348,6 +351,7 @@ impl Default for ResourceSettings {
             resource_leeway: 60,
             resource_jwks_refetch_interval: 10,
             resource_introspection_cache: 0,
+            api_cors_origins: String::new(),
         }
     }
 }

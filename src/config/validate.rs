@@ -49,6 +49,26 @@ impl Settings {
                 ));
             }
         }
+        for origin in self
+            .resource
+            .api_cors_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+        {
+            let bare = url::Url::parse(origin).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.path() == "/"
+                    && u.query().is_none()
+                    && u.origin().ascii_serialization() == origin
+            });
+            if !bare {
+                return Err(invalid(
+                    "api_cors_origins",
+                    format!("{origin:?} is not an origin like https://app.example.com"),
+                ));
+            }
+        }
         if !matches!(self.server.log_format.as_str(), "text" | "json") {
             return Err(invalid("log_format", "must be text or json"));
         }

@@ -24,6 +24,8 @@ diesel::table! {
         scopes -> Text,
         skip_consent -> Bool,
         created_at -> BigInt,
+        audiences -> Text,
+        web_origins -> Text,
     }
 }
 

@@ -59,6 +59,8 @@ pub async fn seed(pool: &DbPool, issuer: &str) -> Result<DemoConfig, String> {
         scopes: "openid profile email offline_access".into(),
         skip_consent: false,
         created_at: crate::time::now(),
+        audiences: String::new(),
+        web_origins: String::new(),
     };
     db::run(pool, move |conn| Ok(clients::store::replace(conn, &row)?))
         .await

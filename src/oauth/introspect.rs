@@ -30,6 +30,7 @@ pub async fn introspect(
     let params = form_params(&req, &body)?;
     let client =
         client_auth::authenticate(&client_auth::ClientAuth::of(&state), &req, &params).await?;
+    super::allow_origin(&req, &client)?;
     if client.is_public() {
         return Err(OAuthError::invalid_client(
             "public clients cannot introspect tokens",
@@ -43,7 +44,7 @@ pub async fn introspect(
     // Try the hinted kind first; a wrong hint must not hide the token (RFC 7662 2.1).
     let access_first = hint != Some("refresh_token");
     if access_first && looks_like_jwt(token) {
-        if let Some(answer) = introspect_access(&state, token).await? {
+        if let Some(answer) = introspect_access(&state, token, &client).await? {
             return Ok(no_store_json(answer));
         }
     }
@@ -51,7 +52,7 @@ pub async fn introspect(
         return Ok(no_store_json(answer));
     }
     if !access_first && looks_like_jwt(token) {
-        if let Some(answer) = introspect_access(&state, token).await? {
+        if let Some(answer) = introspect_access(&state, token, &client).await? {
             return Ok(no_store_json(answer));
         }
     }
@@ -62,10 +63,27 @@ fn looks_like_jwt(token: &str) -> bool {
     token.bytes().filter(|b| *b == b'.').count() == 2
 }
 
-async fn introspect_access(state: &AppState, token: &str) -> Result<Option<Value>, OAuthError> {
+/// An access token is shown only to the client it was issued to, or to a resource server
+/// registered for one of its audiences (`porta client create --audience …`); to anyone
+/// else it is inactive (RFC 7662 4: the server decides which tokens a caller may see).
+async fn introspect_access(
+    state: &AppState,
+    token: &str,
+    caller: &crate::clients::Client,
+) -> Result<Option<Value>, OAuthError> {
     let Some(access) = tokens::verify_access(&state.tokens(), token).await? else {
         return Ok(None);
     };
+    let claims = access.claims();
+    let issued_to = claims.get("client_id").and_then(Value::as_str);
+    let audiences: Vec<&str> = match claims.get("aud") {
+        Some(Value::String(a)) => vec![a.as_str()],
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    if issued_to != Some(caller.id.as_str()) && !caller.serves_audience(&audiences) {
+        return Ok(None);
+    }
     let mut body = json!({ "active": true, "token_type": "Bearer" });
     for claim in [
         "scope",
@@ -132,6 +150,7 @@ pub async fn revoke(
     let params = form_params(&req, &body)?;
     let client =
         client_auth::authenticate(&client_auth::ClientAuth::of(&state), &req, &params).await?;
+    super::allow_origin(&req, &client)?;
     let token = params
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;

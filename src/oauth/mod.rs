@@ -16,8 +16,9 @@ use actix_web::web;
 pub use error::OAuthError;
 
 /// Mounts the OAuth routes. The token, introspection and revocation endpoints answer
-/// cross-origin requests (browser apps call them directly; no cookies are involved); the
-/// authorization endpoint never does (RFC 9700 2.6). Other methods get 405 as JSON.
+/// cross-origin requests from the calling client's web origins only (`client_cors`,
+/// checked by `allow_origin` once the client is known); the authorization endpoint never
+/// does (RFC 9700 2.6). Other methods get 405 as JSON.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/authorize", web::get().to(authorize::authorize))
         .route("/authorize", web::post().to(authorize::authorize))
@@ -26,22 +27,47 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/consent", web::post().to(consent::submit_consent))
         .service(
             web::resource("/token")
-                .wrap(crate::web::cors())
+                .wrap(actix_web::middleware::from_fn(crate::web::client_cors))
                 .route(web::post().to(token::token))
                 .default_service(web::to(method_not_allowed)),
         )
         .service(
             web::resource("/introspect")
-                .wrap(crate::web::cors())
+                .wrap(actix_web::middleware::from_fn(crate::web::client_cors))
                 .route(web::post().to(introspect::introspect))
                 .default_service(web::to(method_not_allowed)),
         )
         .service(
             web::resource("/revoke")
-                .wrap(crate::web::cors())
+                .wrap(actix_web::middleware::from_fn(crate::web::client_cors))
                 .route(web::post().to(introspect::revoke))
                 .default_service(web::to(method_not_allowed)),
         );
+}
+
+/// Checks a browser's `Origin` against `client`'s web origins: no `Origin` (a server, a
+/// native app) passes; an allowed one is marked for the CORS answer; any other is
+/// refused with 403, so a page elsewhere cannot use the client (its answer would be
+/// unreadable anyway, but the grant would already be spent).
+pub fn allow_origin(
+    req: &actix_web::HttpRequest,
+    client: &crate::clients::Client,
+) -> Result<(), OAuthError> {
+    use actix_web::HttpMessage;
+    let Some(origin) = crate::web::request_origin(req) else {
+        return Ok(());
+    };
+    if client.allows_origin(origin) {
+        req.extensions_mut()
+            .insert(crate::web::CorsAllowed(origin.to_string()));
+        return Ok(());
+    }
+    let mut e = OAuthError::new(
+        "unauthorized_client",
+        "requests from this web origin are not allowed for this client",
+    );
+    e.status = actix_web::http::StatusCode::FORBIDDEN;
+    Err(e)
 }
 
 /// RFC 6749 3.2: the token endpoint takes POST only.

@@ -6,8 +6,9 @@ pub mod userinfo;
 
 use actix_web::web;
 
-/// Mounts the OpenID Connect routes. Metadata, keys and userinfo allow cross-origin reads;
-/// logout is a page and does not.
+/// Mounts the OpenID Connect routes. Metadata and keys allow cross-origin reads from
+/// anywhere; userinfo from the web origins of the token's client; logout is a page and
+/// does not.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     let open = |path: &str| web::resource(path.to_string()).wrap(crate::web::cors());
     cfg.service(
@@ -20,7 +21,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(open("/jwks").route(web::get().to(discovery::jwks)))
     .service(
-        open("/userinfo")
+        web::resource("/userinfo")
+            .wrap(actix_web::middleware::from_fn(crate::web::client_cors))
             .route(web::get().to(userinfo::userinfo))
             .route(web::post().to(userinfo::userinfo)),
     )

@@ -63,6 +63,12 @@ pub async fn userinfo(
     if !scopes.contains("openid") {
         return Err(OAuthError::insufficient_scope("openid"));
     }
+    // A browser page may read userinfo only from the web origins of the token's client.
+    if crate::web::request_origin(&req).is_some() {
+        let client_id = access.str("client_id").unwrap_or_default().to_string();
+        let client = state.client(client_id).await?.ok_or_else(invalid)?;
+        crate::oauth::allow_origin(&req, &client)?;
+    }
     // One trip to the database: revocation check and the account together.
     let user = db::run(&state.pool, move |conn| {
         if tokens::is_revoked(conn, &access)? {

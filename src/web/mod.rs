@@ -38,6 +38,62 @@ pub fn security_headers(hsts_max_age: Option<i64>) -> actix_web::middleware::Def
         .add((header::X_FRAME_OPTIONS, "DENY"))
 }
 
+/// Marks a request whose `Origin` the handler checked and allowed (for a client's own
+/// endpoints: the client's web origins). `client_cors` then answers with it.
+#[derive(Debug, Clone)]
+pub struct CorsAllowed(pub String);
+
+/// The browser origin a request came from, if it says.
+pub fn request_origin(req: &HttpRequest) -> Option<&str> {
+    req.headers()
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// CORS for the endpoints a client calls for itself (token, introspection, revocation,
+/// userinfo). Preflights are answered for any origin (a preflight carries no client, and
+/// reveals nothing); an actual answer carries `Access-Control-Allow-Origin` only when the
+/// handler found the origin registered for the client (`CorsAllowed` in the request's
+/// extensions), so a page elsewhere cannot read it.
+pub async fn client_cors(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<actix_web::body::BoxBody>, actix_web::Error> {
+    let origin = request_origin(req.request()).map(str::to_string);
+    let preflight = req.method() == actix_web::http::Method::OPTIONS
+        && req
+            .headers()
+            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    if let (true, Some(origin)) = (preflight, &origin) {
+        let resp = HttpResponse::NoContent()
+            .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.as_str()))
+            .insert_header((header::ACCESS_CONTROL_ALLOW_METHODS, "GET, POST"))
+            .insert_header((
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                "authorization, content-type",
+            ))
+            .insert_header((header::ACCESS_CONTROL_MAX_AGE, "3600"))
+            .insert_header((header::VARY, "Origin"))
+            .finish();
+        return Ok(req.into_response(resp));
+    }
+    let mut res = next.call(req).await?.map_into_boxed_body();
+    let allowed = actix_web::HttpMessage::extensions(res.request())
+        .get::<CorsAllowed>()
+        .cloned();
+    if let Some(CorsAllowed(origin)) = allowed {
+        if let Ok(v) = header::HeaderValue::from_str(&origin) {
+            res.headers_mut()
+                .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, v);
+        }
+    }
+    if origin.is_some() {
+        res.headers_mut()
+            .insert(header::VARY, header::HeaderValue::from_static("Origin"));
+    }
+    Ok(res)
+}
+
 /// CORS for endpoints browser apps call directly (no cookies: any origin, no credentials).
 pub fn cors() -> actix_cors::Cors {
     actix_cors::Cors::default()

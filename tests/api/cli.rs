@@ -358,3 +358,104 @@ fn user_role_add_and_remove_print_the_roles() {
         assert_eq!(err.lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn demo_remove_deletes_the_seeded_person_and_client() {
+    let cli = Cli::new();
+    assert!(cli.run(&["migrate"]).status.success());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let pool = porta::db::connect(&cli.database.url, 1, std::time::Duration::from_secs(5)).unwrap();
+    rt.block_on(porta::demo::seed(&pool, "http://127.0.0.1:8080"))
+        .unwrap();
+    assert!(rt.block_on(porta::demo::present(&pool)).unwrap());
+    let out = cli.run(&["demo", "remove"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "removed the demo: 1 account, 1 client"
+    );
+    assert!(!rt.block_on(porta::demo::present(&pool)).unwrap());
+    let again = cli.run(&["demo", "remove"]);
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout).trim(),
+        "removed the demo: 0 account, 0 client"
+    );
+}
+
+/// Runs `porta serve` with `env`, asks it for `/jwks`, stops it and returns its stderr.
+fn serve_and_log(cli: &Cli, env: &[(&str, &str)]) -> String {
+    use std::io::Read;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = cli.command(&["serve"]);
+    cmd.env("PORTA_BIND", format!("127.0.0.1:{port}"))
+        .env("PORTA_ISSUER", format!("http://127.0.0.1:{port}"))
+        .stderr(Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let get = |path: &str| -> Option<String> {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+        s.write_all(
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        Some(out)
+    };
+    let started = std::time::Instant::now();
+    while get("/health/ready").is_none_or(|r| !r.starts_with("HTTP/1.1 200")) {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "serve started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let answer = get("/jwks?secret=do-not-log").unwrap();
+    assert!(answer.to_ascii_lowercase().contains("x-request-id:"));
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    child.kill().unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let _ = child.wait();
+    err
+}
+
+#[test]
+fn logs_are_plain_off_a_terminal_and_json_when_asked_with_request_ids() {
+    let cli = Cli::new();
+    let text = serve_and_log(&cli, &[]);
+    assert!(
+        !text.contains('\u{1b}'),
+        "no ANSI escapes into a pipe: {text}"
+    );
+    assert!(text.contains("/jwks"), "{text}");
+    assert!(
+        !text.contains("do-not-log"),
+        "query strings are never logged"
+    );
+
+    let json = serve_and_log(&cli, &[("PORTA_LOG_FORMAT", "json")]);
+    let line = json
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|v| v["target"] == "porta::http" && v["fields"]["path"] == "/jwks")
+        .unwrap_or_else(|| panic!("a JSON request line: {json}"));
+    assert_eq!(line["fields"]["status"], 200);
+    assert_eq!(line["span"]["id"].as_str().unwrap().len(), 12);
+    assert!(!json.contains('\u{1b}'));
+}

@@ -121,7 +121,8 @@ async fn with_no_grace_period_any_reuse_revokes_the_family() {
 async fn refresh_tokens_introspect_only_for_their_own_client() {
     let app = TestApp::spawn().await;
     let client = app.confidential().await;
-    let resource_server = app.confidential().await;
+    let resource_server = app.resource_server().await;
+    let other_app = app.confidential().await;
     app.user(EMAIL, PASSWORD).await;
     let body = app.sign_in_tokens(&client).await;
     let refresh = body["refresh_token"].as_str().unwrap();
@@ -134,8 +135,14 @@ async fn refresh_tokens_introspect_only_for_their_own_client() {
     assert_eq!(
         app.introspect(&resource_server, access).await["active"],
         true,
-        "resource servers read access tokens"
+        "a resource server registered for the token's audience reads access tokens"
     );
+    assert_eq!(
+        app.introspect(&other_app, access).await["active"],
+        false,
+        "another app does not read them"
+    );
+    assert_eq!(app.introspect(&other_app, refresh).await["active"], false);
 }
 
 #[tokio::test]
@@ -181,6 +188,7 @@ async fn redirect_uri_omitted_at_authorize_need_not_be_repeated() {
             grant_types: vec!["authorization_code".into()],
             scopes: vec!["api:read".into()],
             skip_consent: true,
+            ..Default::default()
         },
     )
     .await

@@ -169,6 +169,7 @@ async fn the_admin_api_needs_the_admin_scope() {
             grant_types: vec!["client_credentials".into()],
             scopes: vec!["porta:admin".into()],
             skip_consent: false,
+            ..Default::default()
         },
     )
     .await

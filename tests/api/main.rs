@@ -11,6 +11,7 @@ mod busy_day;
 mod cli;
 mod code_flow;
 mod content;
+mod cross_origin;
 mod hardening;
 mod keys;
 mod layering;

@@ -237,7 +237,7 @@ async fn a_key_rotated_in_is_accepted_without_a_restart() {
 async fn introspection_mode_refuses_a_revoked_token_at_once() {
     let app = TestApp::spawn().await;
     let apps_client = app.api_client().await;
-    let api_client = app.confidential().await;
+    let api_client = app.resource_server().await;
     let apis = ApiServer::start(|s| {
         s.resource.resource_issuer = Some(app.issuer.clone());
         s.resource.resource_validation = "introspection".into();
@@ -283,7 +283,7 @@ async fn introspection_mode_refuses_a_revoked_token_at_once() {
 async fn a_short_introspection_cache_trades_revocation_delay_for_fewer_calls() {
     let app = TestApp::spawn().await;
     let apps_client = app.api_client().await;
-    let api_client = app.confidential().await;
+    let api_client = app.resource_server().await;
     let apis = ApiServer::start(|s| {
         s.resource.resource_issuer = Some(app.issuer.clone());
         s.resource.resource_validation = "introspection".into();

@@ -110,6 +110,7 @@ pub async fn token(
     let params = form_params(&req, &body)?;
     let client =
         client_auth::authenticate(&client_auth::ClientAuth::of(&state), &req, &params).await?;
+    crate::oauth::allow_origin(&req, &client)?;
     let origin = state.origin(&req);
     let grant_type = params
         .get("grant_type")

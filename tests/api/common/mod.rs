@@ -245,10 +245,27 @@ impl TestApp {
                 grant_types: grants.iter().map(|s| s.to_string()).collect(),
                 scopes: vec!["openid profile email offline_access api:read".into()],
                 skip_consent,
+                ..Default::default()
             },
         )
         .await
         .expect("create client")
+    }
+
+    /// A resource server: a confidential client registered for the default audience (the
+    /// issuer), so it may introspect any client's access tokens.
+    pub async fn resource_server(&self) -> CreatedClient {
+        porta::clients::create(
+            &self.state.pool,
+            NewClient {
+                name: "Resource server".into(),
+                grant_types: vec!["client_credentials".into()],
+                audiences: vec![self.issuer.clone()],
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("create resource server")
     }
 
     /// A confidential client with the usual grants.
@@ -362,6 +379,7 @@ impl TestApp {
                 ],
                 scopes: vec![format!("profile email offline_access {API_SCOPES}")],
                 skip_consent: true,
+                ..Default::default()
             },
         )
         .await

@@ -1,0 +1,2 @@
+ALTER TABLE clients DROP COLUMN web_origins;
+ALTER TABLE clients DROP COLUMN audiences;
