@@ -25,7 +25,7 @@ BIN=target/release/porta
 WORK=$(mktemp -d)
 trap 'kill "${PID:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
 export PORTA_DATABASE_URL="$WORK/porta.db" PORTA_DATA_DIR="$WORK" PORTA_BIND="127.0.0.1:$PORT" \
-       PORTA_ISSUER="$BASE" PORTA_LOG=warn PORTA_WORKERS=1 PORTA_MASTER_KEY="$(head -c32 /dev/urandom | base64)"
+       PORTA_ISSUER="$BASE" PORTA_LOG=warn PORTA_WORKERS=1 PORTA_RATE_LIMIT_PER_IP=0 PORTA_RATE_LIMIT_PER_CLIENT=0 PORTA_MASTER_KEY="$(head -c32 /dev/urandom | base64)"
 
 CLIENT=$($BIN client create --name bench --redirect-uri http://127.0.0.1:9/cb --skip-consent \
   --grant-type authorization_code refresh_token client_credentials --scope "openid profile email offline_access api bookings:read content:read")

@@ -31,6 +31,8 @@ pub struct AppState {
     pub hasher: Hasher,
     /// Which proxies' forwarded client addresses to believe.
     pub proxies: crate::web::ProxyTrust,
+    /// Requests per OAuth client at the token endpoints (`None`: no limit).
+    pub client_rate: Option<crate::web::limit::Bucket<String>>,
     /// Held by every clone of the state: background work for this state (the outbox
     /// worker) stops once the last clone is gone.
     pub lifeline: Arc<()>,

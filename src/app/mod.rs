@@ -166,6 +166,10 @@ pub async fn prepare(settings: Settings, with_demo: bool) -> Result<Prepared, St
         ),
         api_scopes: api_scopes.into(),
         lifeline: Arc::new(()),
+        client_rate: crate::web::limit::Bucket::new(
+            settings.server.rate_limit_per_client,
+            settings.server.rate_limit_burst,
+        ),
         proxies: crate::web::ProxyTrust::new(
             settings.server.trust_proxy_headers,
             &settings.server.trusted_proxies,

@@ -74,6 +74,19 @@ pub fn server(
         .secure_cookies()
         .then_some(state.settings.server.hsts_max_age);
     let read_timeout = std::time::Duration::from_secs(state.settings.server.request_read_timeout);
+    let ip_limit = crate::web::limit::Bucket::new(
+        state.settings.server.rate_limit_per_ip,
+        state.settings.server.rate_limit_burst,
+    )
+    .map(|bucket| {
+        web::Data::new(crate::web::limit::IpLimit {
+            bucket,
+            proxies: state.proxies.clone(),
+        })
+    });
+    if let Some(limit) = &ip_limit {
+        crate::app::tasks::spawn_limit_sweeper(limit.bucket.clone(), state.client_rate.clone());
+    }
     let boundary = web::Data::new(crate::web::clean::Boundary {
         body_timeout: read_timeout,
     });
@@ -110,8 +123,14 @@ pub fn server(
             .wrap(actix_web::middleware::from_fn(
                 crate::web::clean::refuse_bad_input,
             ))
+            .wrap(actix_web::middleware::from_fn(crate::web::limit::per_ip))
             .wrap_fn(crate::ops::log_request)
             .app_data(boundary.clone())
+            .configure(|cfg| {
+                if let Some(limit) = &ip_limit {
+                    cfg.app_data(limit.clone());
+                }
+            })
             .configure(|cfg| routes(cfg, demo.clone()))
             .default_service(web::to(not_found))
     })

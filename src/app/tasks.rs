@@ -26,6 +26,24 @@ pub fn spawn_key_schedule(state: AppState) {
     });
 }
 
+/// Forgets idle rate-limit buckets every minute, so memory stays bounded however many
+/// addresses and clients come and go.
+pub fn spawn_limit_sweeper(
+    ips: crate::web::limit::Bucket<std::net::IpAddr>,
+    clients: Option<crate::web::limit::Bucket<String>>,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            ips.forget_idle();
+            if let Some(c) = &clients {
+                c.forget_idle();
+            }
+        }
+    });
+}
+
 /// Delivers the outbox: wakes when this node queues a message, and every second for
 /// messages other nodes queued or whose retry is due. A message that finally fails is
 /// written to the audit log.

@@ -25,6 +25,13 @@ pub struct ServerSettings {
     /// `Strict-Transport-Security: max-age` in seconds, sent on every answer when the
     /// issuer is https (browsers then refuse plain http to it); 0 sends none.
     pub hsts_max_age: i64,
+    /// Requests per second one client IP may make, sustained (0 = no limit).
+    pub rate_limit_per_ip: u32,
+    /// Requests one client IP may make at once before the sustained rate applies.
+    pub rate_limit_burst: u32,
+    /// Requests per second one OAuth client may make to the token, introspection and
+    /// revocation endpoints, sustained, with the same burst (0 = no limit).
+    pub rate_limit_per_client: u32,
     /// Seconds a client has to send a request's headers, and again its whole body, before
     /// it is answered 408 (slow or stalled clients cannot hold connections).
     pub request_read_timeout: u64,
@@ -51,6 +58,9 @@ impl Default for ServerSettings {
             metrics_token: None,
             hsts_max_age: 365 * 24 * 3600,
             request_read_timeout: 10,
+            rate_limit_per_ip: 200,
+            rate_limit_burst: 1000,
+            rate_limit_per_client: 500,
             log: "info".into(),
             log_format: "text".into(),
             parts: "idp,bookings,content".into(),

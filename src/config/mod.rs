@@ -298,7 +298,7 @@ mod tests {
         {
             assert!(known.contains(*key), "{key}");
         }
-        assert_eq!(known.len(), 77);
+        assert_eq!(known.len(), 80);
     }
 
     #[test]

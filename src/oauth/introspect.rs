@@ -31,6 +31,7 @@ pub async fn introspect(
     let client =
         client_auth::authenticate(&client_auth::ClientAuth::of(&state), &req, &params).await?;
     super::allow_origin(&req, &client)?;
+    super::within_client_rate(&state, &client)?;
     if client.is_public() {
         return Err(OAuthError::invalid_client(
             "public clients cannot introspect tokens",
@@ -151,6 +152,7 @@ pub async fn revoke(
     let client =
         client_auth::authenticate(&client_auth::ClientAuth::of(&state), &req, &params).await?;
     super::allow_origin(&req, &client)?;
+    super::within_client_rate(&state, &client)?;
     let token = params
         .get("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;

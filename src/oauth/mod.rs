@@ -70,6 +70,26 @@ pub fn allow_origin(
     Err(e)
 }
 
+/// One request of `client`'s rate at the token endpoints (`rate_limit_per_client`); past
+/// it, 429 with `Retry-After`.
+pub fn within_client_rate(
+    state: &crate::state::AppState,
+    client: &crate::clients::Client,
+) -> Result<(), OAuthError> {
+    let Some(bucket) = &state.client_rate else {
+        return Ok(());
+    };
+    bucket.take(&client.id.to_string()).map_err(|wait| {
+        let seconds = crate::web::limit::retry_after(wait);
+        let mut e = OAuthError::invalid_request(format!(
+            "too many requests from this client; retry in {seconds} seconds"
+        ));
+        e.status = actix_web::http::StatusCode::TOO_MANY_REQUESTS;
+        e.retry_after = Some(seconds as i64);
+        e
+    })
+}
+
 /// RFC 6749 3.2: the token endpoint takes POST only.
 async fn method_not_allowed() -> actix_web::HttpResponse {
     let mut e = OAuthError::invalid_request("use POST");

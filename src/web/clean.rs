@@ -94,12 +94,17 @@ fn json_has_nul(body: &[u8]) -> bool {
     })
 }
 
-fn refuse(req: ServiceRequest, status: StatusCode, why: &str) -> ServiceResponse<BoxBody> {
+/// A refusal before any handler: protocol JSON for programs' paths, a page elsewhere.
+pub(super) fn refuse(
+    req: ServiceRequest,
+    status: StatusCode,
+    why: &str,
+) -> ServiceResponse<BoxBody> {
     let resp = if wants_json(req.path()) {
-        let code = if status == StatusCode::BAD_REQUEST {
-            "invalid_request"
-        } else {
-            "request_rejected"
+        let code = match status {
+            StatusCode::BAD_REQUEST => "invalid_request",
+            StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+            _ => "request_rejected",
         };
         HttpResponse::build(status)
             .insert_header((header::CACHE_CONTROL, "no-store"))

@@ -7,6 +7,7 @@ pub mod bearer;
 pub mod clean;
 pub mod csrf;
 pub mod error;
+pub mod limit;
 pub mod params;
 
 use actix_web::http::header::{self, HeaderValue};

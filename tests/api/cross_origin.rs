@@ -195,3 +195,45 @@ async fn every_answer_carries_a_request_id() {
     assert_eq!(id(&a).len(), 12);
     assert_ne!(id(&a), id(&b));
 }
+
+#[tokio::test]
+async fn request_rates_are_limited_per_ip_and_per_client() {
+    let app = TestApp::spawn_with(|s| {
+        s.server.rate_limit_per_ip = 1;
+        s.server.rate_limit_burst = 4;
+    })
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(http().get(app.url("/jwks")).send().await.unwrap());
+    }
+    let codes: Vec<u16> = statuses.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(&codes[..4], &[200, 200, 200, 200], "{codes:?}");
+    let limited = statuses.pop().unwrap();
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().get("retry-after").is_some());
+    let body: Value = limited.json().await.unwrap();
+    assert_eq!(body["error"], "rate_limited");
+    let page = http().get(app.url("/login")).send().await.unwrap();
+    assert_eq!(page.status(), 429, "pages too, as a page");
+    assert!(page.text().await.unwrap().contains("Too many requests"));
+
+    let app = TestApp::spawn_with(|s| {
+        s.server.rate_limit_per_client = 1;
+        s.server.rate_limit_burst = 2;
+    })
+    .await;
+    let client = app.confidential().await;
+    let other = app.confidential().await;
+    let grant = [("grant_type", "client_credentials")];
+    let mut codes = Vec::new();
+    for _ in 0..3 {
+        codes.push(app.token(&client, &grant).await.0);
+    }
+    assert_eq!(codes, vec![200, 200, 429]);
+    assert_eq!(
+        app.token(&other, &grant).await.0,
+        200,
+        "another client has its own"
+    );
+}

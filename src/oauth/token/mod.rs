@@ -111,6 +111,7 @@ pub async fn token(
     let client =
         client_auth::authenticate(&client_auth::ClientAuth::of(&state), &req, &params).await?;
     crate::oauth::allow_origin(&req, &client)?;
+    crate::oauth::within_client_rate(&state, &client)?;
     let origin = state.origin(&req);
     let grant_type = params
         .get("grant_type")
