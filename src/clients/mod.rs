@@ -456,3 +456,47 @@ mod tests {
         assert!(!client.serves_audience(&["https://other.example.com"]));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::Client;
+
+    fn client(uris: Vec<String>) -> Client {
+        Client {
+            id: "c".into(),
+            name: "n".into(),
+            secret_hash: None,
+            redirect_uris: uris,
+            post_logout_redirect_uris: vec![],
+            grant_types: vec![],
+            scopes: vec![],
+            skip_consent: false,
+            audiences: vec![],
+            web_origins: vec![],
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn a_redirect_uri_matches_only_itself_or_its_loopback_twin(
+            registered in "(https://[a-z]{1,8}\\.example\\.com|http://127\\.0\\.0\\.1(:[0-9]{1,5})?)/[a-z/?=&]{0,12}",
+            asked in ".{0,60}",
+        ) {
+            let c = client(vec![registered.clone()]);
+            prop_assert!(c.has_redirect_uri(&registered));
+            if c.has_redirect_uri(&asked) && asked != registered {
+                // Only a loopback URI may differ, and only in its port.
+                prop_assert!(registered.starts_with("http://127.0.0.1"));
+                prop_assert!(asked.starts_with("http://127.0.0.1"));
+                let strip = |u: &str| {
+                    let rest = &u["http://127.0.0.1".len()..];
+                    let rest = rest.strip_prefix(':').map(|r| r.trim_start_matches(|ch: char| ch.is_ascii_digit())).unwrap_or(rest);
+                    rest.to_string()
+                };
+                prop_assert_eq!(strip(&asked), strip(&registered));
+            }
+        }
+    }
+}

@@ -55,23 +55,7 @@ impl JwksCache {
         config: &ValidatorConfig,
         token: &str,
     ) -> Result<Caller, ApiError> {
-        let header =
-            josekit::jwt::decode_header(token).map_err(|_| invalid("the token is not a JWT"))?;
-        // RFC 8725 3.1: accept exactly the algorithm Porta signs with (never none or HS*).
-        if header.claim("alg").and_then(|v| v.as_str()) != Some("RS256") {
-            return Err(invalid("the token must be signed with RS256"));
-        }
-        // RFC 9068 4: an access token says so in typ; an id token must not pass as one.
-        let typ = header.claim("typ").and_then(|v| v.as_str()).unwrap_or("");
-        if !typ.eq_ignore_ascii_case("at+jwt") && !typ.eq_ignore_ascii_case("application/at+jwt") {
-            return Err(invalid("the token is not an access token (typ at+jwt)"));
-        }
-        let kid = header
-            .claim("kid")
-            .and_then(|v| v.as_str())
-            .filter(|k| !k.is_empty() && k.len() <= 256)
-            .ok_or_else(|| invalid("the token names no key (kid)"))?
-            .to_string();
+        let kid = access_token_kid(token)?;
         let payload = self.verify(http, config, &kid, token).await?;
         claims::caller(config, payload.claims_set())
     }
@@ -187,8 +171,66 @@ impl JwksCache {
     }
 }
 
+/// Reads an access token's header: RS256 only (RFC 8725 3.1: never none or HS*), `typ`
+/// `at+jwt` (RFC 9068 4: an id token must not pass as one), and the `kid` to verify with.
+pub(crate) fn access_token_kid(token: &str) -> Result<String, ApiError> {
+    let header =
+        josekit::jwt::decode_header(token).map_err(|_| invalid("the token is not a JWT"))?;
+    if header.claim("alg").and_then(|v| v.as_str()) != Some("RS256") {
+        return Err(invalid("the token must be signed with RS256"));
+    }
+    let typ = header.claim("typ").and_then(|v| v.as_str()).unwrap_or("");
+    if !typ.eq_ignore_ascii_case("at+jwt") && !typ.eq_ignore_ascii_case("application/at+jwt") {
+        return Err(invalid("the token is not an access token (typ at+jwt)"));
+    }
+    Ok(header
+        .claim("kid")
+        .and_then(|v| v.as_str())
+        .filter(|k| !k.is_empty() && k.len() <= 256)
+        .ok_or_else(|| invalid("the token names no key (kid)"))?
+        .to_string())
+}
+
 fn decode(token: &str, verifier: &RsassaJwsVerifier) -> Result<josekit::jwt::JwtPayload, ApiError> {
     josekit::jwt::decode_with_verifier(token, verifier)
         .map(|(payload, _)| payload)
         .map_err(|_| invalid("the token signature is not valid"))
+}
+
+#[cfg(test)]
+mod properties {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use proptest::prelude::*;
+
+    use super::access_token_kid;
+
+    fn token_with(header: &serde_json::Value) -> String {
+        format!(
+            "{}.{}.sig",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode("{}")
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_is_refused_or_read_never_a_panic(token in ".{0,400}") {
+            let _ = access_token_kid(&token);
+        }
+
+        #[test]
+        fn only_rs256_access_tokens_name_their_key(
+            alg in prop::sample::select(vec!["RS256", "none", "HS256", "ES256", "rs256"]),
+            typ in prop::sample::select(vec!["at+jwt", "AT+JWT", "application/at+jwt", "JWT", ""]),
+            kid in "[A-Za-z0-9_-]{0,300}",
+        ) {
+            let token = token_with(&serde_json::json!({ "alg": alg, "typ": typ, "kid": kid }));
+            let accepted = alg == "RS256"
+                && matches!(typ.to_ascii_lowercase().as_str(), "at+jwt" | "application/at+jwt")
+                && !kid.is_empty()
+                && kid.len() <= 256;
+            prop_assert_eq!(access_token_kid(&token).ok(), accepted.then(|| kid.to_string()));
+        }
+    }
 }

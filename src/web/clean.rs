@@ -197,3 +197,29 @@ mod tests {
         assert!(json_has_nul(b"{\"a\":\"\0\"}"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::{form_has_nul, json_has_nul};
+
+    proptest! {
+        #[test]
+        fn json_nul_is_found_exactly_when_the_decoded_text_has_one(text in "\\PC{0,40}|.{0,40}|[\\\\u0\u{0}]{0,20}") {
+            let json = serde_json::to_vec(&serde_json::json!({ "v": text })).unwrap();
+            prop_assert_eq!(json_has_nul(&json), text.contains('\0'));
+        }
+
+        #[test]
+        fn form_nul_is_found_exactly_when_a_decoded_value_has_one(
+            pairs in prop::collection::vec((".{0,10}", ".{0,20}"), 0..5)
+        ) {
+            let body = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs.iter())
+                .finish();
+            let has = pairs.iter().any(|(k, v)| k.contains('\0') || v.contains('\0'));
+            prop_assert_eq!(form_has_nul(body.as_bytes()), has);
+        }
+    }
+}

@@ -105,3 +105,36 @@ mod tests {
         assert!(Params::parse(b"a=x%01y").is_ok());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::Params;
+
+    proptest! {
+        #[test]
+        fn any_bytes_parse_or_are_refused_never_a_panic(input in prop::collection::vec(any::<u8>(), 0..512)) {
+            if let Ok(p) = Params::parse(&input) {
+                // Nothing with a NUL ever gets through.
+                for (k, v) in p.0.iter() {
+                    prop_assert!(!k.contains('\0') && !v.contains('\0'));
+                }
+            }
+        }
+
+        #[test]
+        fn what_a_form_encoder_writes_comes_back_unchanged(
+            pairs in prop::collection::btree_map("[^\u{0}]{1,20}", "[^\u{0}]{0,40}", 0..8)
+        ) {
+            let encoded = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs.iter())
+                .finish();
+            let parsed = Params::parse(encoded.as_bytes()).unwrap();
+            for (k, v) in &pairs {
+                // An empty value counts as absent (RFC 6749 3.1).
+                prop_assert_eq!(parsed.get(k), (!v.is_empty()).then_some(v.as_str()));
+            }
+        }
+    }
+}

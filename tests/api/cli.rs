@@ -459,3 +459,139 @@ fn logs_are_plain_off_a_terminal_and_json_when_asked_with_request_ids() {
     assert_eq!(line["span"]["id"].as_str().unwrap().len(), 12);
     assert!(!json.contains('\u{1b}'));
 }
+
+/// Starts `porta serve` on a free port; returns the child and its base URL once ready.
+async fn start_serving(cli: &Cli) -> (std::process::Child, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let child = cli
+        .command(&["serve"])
+        .env("PORTA_BIND", format!("127.0.0.1:{port}"))
+        .env("PORTA_ISSUER", &base)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let ready = crate::common::eventually(
+        std::time::Duration::from_secs(30),
+        "porta serve to be ready",
+        async || {
+            let r = crate::common::http()
+                .get(format!("{base}/health/ready"))
+                .send()
+                .await
+                .ok()?;
+            (r.status() == 200).then_some(())
+        },
+    );
+    ready.await;
+    (child, base)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_mid_sign_ins_leaves_sqlite_intact_and_sessions_alive() {
+    if std::env::var("PORTA_TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty()) {
+        return; // the embedded database's crash safety; PostgreSQL has its own.
+    }
+    let cli = Cli::new();
+    let mut child = cli
+        .command(&[
+            "user",
+            "create",
+            "--email",
+            "kill@example.com",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough password\n")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+
+    let (mut server, base) = start_serving(&cli).await;
+    let kept = crate::common::Browser::new();
+    let resp = kept
+        .submit_login_at(
+            &base,
+            "/login",
+            "kill@example.com",
+            "a long enough password",
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    // Sign-ins (each writes a session, counters, an audit event) in flight when the
+    // process is killed with SIGKILL.
+    let mut load = Vec::new();
+    for _ in 0..8 {
+        let base = base.clone();
+        load.push(tokio::spawn(async move {
+            for _ in 0..50 {
+                let b = crate::common::Browser::new();
+                let page = match b.http.get(format!("{base}/login")).send().await {
+                    Ok(r) => r.text().await.unwrap_or_default(),
+                    Err(_) => return,
+                };
+                let form = crate::common::Form::parse(&page, "/login").with(&[
+                    ("email", "kill@example.com"),
+                    ("password", "a long enough password"),
+                ]);
+                if b.http
+                    .post(format!("{base}/login"))
+                    .form(&form.pairs())
+                    .send()
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    server.kill().unwrap(); // SIGKILL: no shutdown, no checkpoint
+    let _ = server.wait();
+    for t in load {
+        let _ = t.await;
+    }
+
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct Check {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        integrity_check: String,
+    }
+    let mut conn = diesel::sqlite::SqliteConnection::establish(&cli.database.url).unwrap();
+    conn.batch_execute("PRAGMA busy_timeout = 5000").unwrap();
+    let check: Vec<Check> = diesel::sql_query("PRAGMA integrity_check")
+        .load(&mut conn)
+        .unwrap();
+    assert_eq!(check.len(), 1);
+    assert_eq!(check[0].integrity_check, "ok");
+    drop(conn);
+
+    let (mut server, base) = start_serving(&cli).await;
+    let account = kept
+        .http
+        .get(format!("{base}/account"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        account.status(),
+        200,
+        "the session from before the kill still works"
+    );
+    assert!(account.text().await.unwrap().contains("kill@example.com"));
+    server.kill().unwrap();
+    let _ = server.wait();
+}

@@ -137,3 +137,50 @@ pub(super) fn verify_pkce(stored: Option<&str>, verifier: Option<&str>) -> Resul
 }
 
 pub(super) const CODE_REUSED: &str = "the authorization code was already used";
+
+#[cfg(test)]
+mod properties {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use proptest::prelude::*;
+    use sha2::{Digest, Sha256};
+
+    use super::*;
+
+    fn s256(verifier: &str) -> String {
+        URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+    }
+
+    proptest! {
+        #[test]
+        fn the_right_verifier_passes_and_any_other_fails(
+            verifier in "[A-Za-z0-9._~-]{43,128}",
+            other in "[A-Za-z0-9._~-]{43,128}",
+        ) {
+            // oxide-auth stores the method with the challenge; go through its encoding, as
+            // the authorization endpoint does.
+            let challenge = Pkce::required()
+                .challenge(
+                    Some(Cow::Borrowed("S256")),
+                    Some(Cow::Owned(s256(&verifier))),
+                )
+                .unwrap()
+                .and_then(|v| v.into_private_value().ok().flatten());
+            let challenge = challenge.expect("an S256 challenge is kept");
+            prop_assert!(verify_pkce(Some(&challenge), Some(&verifier)).is_ok());
+            if other != verifier {
+                prop_assert!(verify_pkce(Some(&challenge), Some(&other)).is_err());
+            }
+        }
+
+        #[test]
+        fn malformed_verifiers_never_pass_or_panic(verifier in ".{0,200}", challenge in ".{0,100}") {
+            let shaped = (43..=128).contains(&verifier.len())
+                && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+            let result = verify_pkce(Some(&challenge), Some(&verifier));
+            if !shaped {
+                prop_assert!(result.is_err());
+            }
+        }
+    }
+}
