@@ -53,14 +53,20 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 }
 
 /// A bounded pool for password hashing. Each argon2id hash takes ~19 MiB and a core for
-/// tens of milliseconds, so hashes run at most `concurrency` at a time; a request waits
-/// for a slot at most `wait`, then is told the service is busy (503). Memory stays flat
-/// under any flood, and the work an anonymous caller can cause is bounded.
+/// tens of milliseconds, so hashes run at most `concurrency` at a time, on that many
+/// threads of their own; a request waits for a slot at most `wait`, then is told the
+/// service is busy (503). Memory stays flat under any flood: the work an anonymous caller
+/// can cause is bounded, and because the hashes always run on the same few threads, the
+/// allocator keeps at most one hash's memory per thread (on the shared blocking pool every
+/// thread that ever hashed kept ~19 MiB of its own arena).
 #[derive(Debug, Clone)]
 pub struct Hasher {
     slots: std::sync::Arc<tokio::sync::Semaphore>,
     wait: std::time::Duration,
+    jobs: std::sync::mpsc::Sender<HashJob>,
 }
+
+type HashJob = Box<dyn FnOnce() + Send>;
 
 /// No hashing slot came free within the wait.
 #[derive(Debug, thiserror::Error)]
@@ -69,53 +75,84 @@ pub struct Busy;
 
 /// The right to run one password hash (held until the hash is done).
 #[derive(Debug)]
-pub struct HashSlot(
-    #[expect(dead_code, reason = "held, not read: dropping it frees the slot")]
-    tokio::sync::OwnedSemaphorePermit,
-);
+pub struct HashSlot {
+    permit: tokio::sync::OwnedSemaphorePermit,
+    jobs: std::sync::mpsc::Sender<HashJob>,
+}
 
 impl Hasher {
-    /// `concurrency` 0 means one per core.
+    /// `concurrency` 0 means one per core. Starts that many hashing threads; they end
+    /// when the last handle is dropped.
     pub fn new(concurrency: usize, wait: std::time::Duration) -> Hasher {
         let n = if concurrency == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
             concurrency
         };
+        let (jobs, queue) = std::sync::mpsc::channel::<HashJob>();
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        for i in 0..n {
+            let queue = queue.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("porta-hash-{i}"))
+                .spawn(move || loop {
+                    let job = match queue.lock() {
+                        Ok(q) => q.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return, // every Hasher handle is gone
+                    }
+                });
+            if let Err(e) = spawned {
+                tracing::error!(error = %e, "could not start a hashing thread");
+            }
+        }
         Hasher {
             slots: std::sync::Arc::new(tokio::sync::Semaphore::new(n)),
             wait,
+            jobs,
         }
     }
 
     /// Waits (bounded) for a hashing slot.
     pub async fn slot(&self) -> Result<HashSlot, Busy> {
         match tokio::time::timeout(self.wait, self.slots.clone().acquire_owned()).await {
-            Ok(Ok(permit)) => Ok(HashSlot(permit)),
+            Ok(Ok(permit)) => Ok(HashSlot {
+                permit,
+                jobs: self.jobs.clone(),
+            }),
             _ => Err(Busy),
         }
     }
 }
 
 impl HashSlot {
-    /// Hashes `password` on the blocking pool; the slot is freed when the hash is done.
-    pub async fn hash(self, password: String) -> Result<String, argon2::password_hash::Error> {
-        tokio::task::spawn_blocking(move || {
-            let _slot = self;
-            hash_password(&password)
-        })
-        .await
-        .unwrap_or(Err(argon2::password_hash::Error::Crypto))
+    /// Runs `work` on a hashing thread; the slot is freed when it is done.
+    async fn run<T: Send + 'static>(self, work: impl FnOnce() -> T + Send + 'static) -> Option<T> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let permit = self.permit;
+        let job: HashJob = Box::new(move || {
+            let _ = tx.send(work());
+            drop(permit);
+        });
+        self.jobs.send(job).ok()?;
+        rx.await.ok()
     }
 
-    /// Checks `password` against `hash` on the blocking pool.
+    /// Hashes `password`.
+    pub async fn hash(self, password: String) -> Result<String, argon2::password_hash::Error> {
+        self.run(move || hash_password(&password))
+            .await
+            .unwrap_or(Err(argon2::password_hash::Error::Crypto))
+    }
+
+    /// Checks `password` against `hash`.
     pub async fn verify(self, password: String, hash: String) -> bool {
-        tokio::task::spawn_blocking(move || {
-            let _slot = self;
-            verify_password(&password, &hash)
-        })
-        .await
-        .unwrap_or(false)
+        self.run(move || verify_password(&password, &hash))
+            .await
+            .unwrap_or(false)
     }
 }
 
