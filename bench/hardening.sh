@@ -57,6 +57,7 @@ run_backend() {
 }
 
 for b in $BACKENDS; do
+  [ -n "${ONLY_UNCAPPED:-}" ] && { PORTA_OTP_MAX_SENDS_PER_IP=1000000 PORTA_OTP_MAX_SENDS_PER_MINUTE=1000000 PORTA_RATE_LIMIT_PER_IP=0 run_backend "$b" "per-IP caps and rate limit off"; continue; }
   # A fresh install's defaults: the per-IP caps stop the floods early.
   run_backend "$b" "defaults"
   # The caps lifted: the floods reach the hashing pool, which alone must keep memory flat.

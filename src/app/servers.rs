@@ -74,6 +74,7 @@ pub fn server(
         .secure_cookies()
         .then_some(state.settings.server.hsts_max_age);
     let read_timeout = std::time::Duration::from_secs(state.settings.server.request_read_timeout);
+    let blocking_threads = state.settings.database.db_pool_size as usize + 4;
     let ip_limit = crate::web::limit::Bucket::new(
         state.settings.server.rate_limit_per_ip,
         state.settings.server.rate_limit_burst,
@@ -136,6 +137,9 @@ pub fn server(
     })
     // Headers must arrive within the read timeout too (slowloris).
     .client_request_timeout(read_timeout)
+    // Blocking work is database work (bounded by the pool) and little else: more threads
+    // than connections only wait, and every thread that ran keeps allocator memory.
+    .worker_max_blocking_threads(blocking_threads)
     .listen(listener)?;
     if workers > 0 {
         server = server.workers(workers);
