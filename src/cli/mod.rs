@@ -48,6 +48,23 @@ pub enum Command {
     },
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Copy the SQLite database, consistently, while Porta serves (VACUUM INTO).
+    Backup {
+        /// The copy to write (must not exist yet).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Put a backup in place of the SQLite database (stop Porta first). The backup is
+    /// checked first: SQLite integrity, migrations this binary knows, and that the
+    /// configured master key opens its signing keys.
+    Restore {
+        /// The backup to restore.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// Restore even though the database looks in use (a non-empty -wal file).
+        #[arg(long)]
+        force: bool,
+    },
     /// Manage clients (applications).
     #[command(subcommand)]
     Client(ClientCommand),
@@ -199,6 +216,8 @@ pub async fn run(cli: Cli) -> i32 {
             Err(e) => Err(e.to_string()),
         },
         Command::Migrate => migrate(settings).await,
+        Command::Backup { to } => backup(settings, to).await,
+        Command::Restore { from, force } => restore(settings, from, force).await,
         Command::Client(ClientCommand::Create(c)) => client_create(settings, c).await,
         Command::Client(ClientCommand::List) => client_list(settings).await,
         Command::User(UserCommand::Create {

@@ -55,6 +55,90 @@ pub(super) async fn serve_apis(settings: Settings, listener: TcpListener) -> Res
         .map_err(|e| e.to_string())
 }
 
+/// `porta backup --to FILE`.
+pub(super) async fn backup(settings: Settings, to: PathBuf) -> Result<(), String> {
+    if settings.is_postgres() {
+        return Err("porta backup copies the embedded SQLite database; back up PostgreSQL with pg_basebackup and WAL archiving or pg_dump (docs/deployment.md)".into());
+    }
+    if to.exists() {
+        return Err(format!(
+            "{} exists already; choose a new file",
+            to.display()
+        ));
+    }
+    let pool = open(&settings).await?;
+    let target = to.clone();
+    db::run(&pool, move |conn| db::backup_sqlite(conn, &target))
+        .await
+        .map_err(|e| e.to_string())?;
+    let size = std::fs::metadata(&to).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "backed up {} to {} ({size} bytes); keep the master key apart from it: a restore needs both",
+        settings.database.database_url,
+        to.display()
+    );
+    Ok(())
+}
+
+/// `porta restore --from FILE [--force]`.
+pub(super) async fn restore(settings: Settings, from: PathBuf, force: bool) -> Result<(), String> {
+    if settings.is_postgres() {
+        return Err("porta restore puts back an SQLite backup; restore PostgreSQL with its own tools (docs/deployment.md)".into());
+    }
+    let migrations = db::check_backup(&from)?;
+    // The master key must open the backup's signing keys, or the restored Porta could
+    // not sign (and could not open TOTP secrets).
+    let master = app::master_key(&settings).map_err(|e| e.to_string())?;
+    let source = db::connect(
+        &from.to_string_lossy(),
+        1,
+        std::time::Duration::from_secs(5),
+    )
+    .map_err(|e| e.to_string())?;
+    let keys = db::run(&source, move |conn| {
+        Ok(crate::keys::open_all(conn, &master))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| format!("the configured master key does not open this backup's signing keys ({e}); restore with the master key it was made under"))?;
+    drop(source);
+    let target = PathBuf::from(
+        settings
+            .database
+            .database_url
+            .strip_prefix("sqlite://")
+            .unwrap_or(&settings.database.database_url),
+    );
+    let wal = PathBuf::from(format!("{}-wal", target.display()));
+    if !force && std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0) {
+        return Err(format!(
+            "{} looks in use ({} is not empty): stop Porta first, or pass --force",
+            target.display(),
+            wal.display()
+        ));
+    }
+    if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+    }
+    // Copy beside the target, then rename over it: the database is either the old one or
+    // the whole backup, never half of each.
+    let staging = PathBuf::from(format!("{}.restoring", target.display()));
+    std::fs::copy(&from, &staging).map_err(|e| format!("copy: {e}"))?;
+    std::fs::File::open(&staging)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| format!("sync: {e}"))?;
+    for stale in [wal, PathBuf::from(format!("{}-shm", target.display()))] {
+        let _ = std::fs::remove_file(stale);
+    }
+    std::fs::rename(&staging, &target).map_err(|e| format!("rename: {e}"))?;
+    println!(
+        "restored {} from {} ({migrations} migrations, {keys} signing keys open with this master key)",
+        target.display(),
+        from.display()
+    );
+    Ok(())
+}
+
 /// `porta demo remove`.
 pub(super) async fn demo_remove(settings: Settings) -> Result<(), String> {
     let pool = open(&settings).await?;

@@ -3,6 +3,7 @@
 pub mod schema;
 
 use diesel::connection::SimpleConnection;
+use diesel::migration::MigrationSource;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
 use diesel::sqlite::SqliteConnection;
@@ -223,6 +224,72 @@ pub fn migrate_sets(pool: &DbPool, sets: MigrationSets) -> Result<usize, DbError
         applied += done.map_err(|e| DbError::Migration(e.to_string()))?;
     }
     Ok(applied)
+}
+
+/// `porta backup`: a consistent copy of the SQLite database at `to` (`VACUUM INTO`: one
+/// read transaction, so writers carry on while it runs). `to` must not exist yet.
+pub fn backup_sqlite(conn: &mut DbConn, to: &std::path::Path) -> Result<(), DbError> {
+    use diesel::RunQueryDsl;
+    let DbConn::Sqlite(c) = conn else {
+        return Err(DbError::Migration(
+            "porta backup copies the embedded SQLite database; back up PostgreSQL with its own tools (docs/deployment.md)".into(),
+        ));
+    };
+    let path = to.to_string_lossy().to_string();
+    diesel::sql_query("VACUUM INTO ?")
+        .bind::<diesel::sql_types::Text, _>(path)
+        .execute(c)?;
+    Ok(())
+}
+
+/// What `porta restore` checks in a backup before it replaces the database: SQLite's own
+/// integrity check, and that this binary knows every migration it had (a backup from a
+/// newer Porta is refused). Returns the number of migrations it had.
+pub fn check_backup(path: &std::path::Path) -> Result<usize, String> {
+    use diesel::{Connection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct Check {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        integrity_check: String,
+    }
+    if !path.is_file() {
+        return Err(format!("{} is not a file", path.display()));
+    }
+    let mut c = SqliteConnection::establish(&path.to_string_lossy())
+        .map_err(|e| format!("{} cannot be opened: {e}", path.display()))?;
+    let check: Vec<Check> = diesel::sql_query("PRAGMA integrity_check")
+        .load(&mut c)
+        .map_err(|e| format!("{} is not an SQLite database: {e}", path.display()))?;
+    if check.len() != 1 || check[0].integrity_check != "ok" {
+        return Err(format!("{} fails SQLite's integrity check", path.display()));
+    }
+    let applied = c
+        .applied_migrations()
+        .map_err(|e| format!("{} is not a Porta database: {e}", path.display()))?;
+    let known: Vec<String> =
+        MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+            .map_err(|e| e.to_string())?
+            .iter()
+            .chain(
+                MigrationSource::<diesel::sqlite::Sqlite>::migrations(&API_SQLITE_MIGRATIONS)
+                    .map_err(|e| e.to_string())?
+                    .iter(),
+            )
+            .map(|m| m.name().version().to_string())
+            .collect();
+    if applied.is_empty() {
+        return Err(format!(
+            "{} is not a Porta database (no migrations)",
+            path.display()
+        ));
+    }
+    if let Some(unknown) = applied.iter().find(|v| !known.contains(&v.to_string())) {
+        return Err(format!(
+            "{} comes from a newer Porta (migration {unknown} is unknown to this one)",
+            path.display()
+        ));
+    }
+    Ok(applied.len())
 }
 
 /// Runs blocking database work on the blocking thread pool, never on an async worker.

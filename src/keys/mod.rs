@@ -259,6 +259,18 @@ pub fn new_key_row(master: &MasterKey, state: &str) -> Result<KeyRow, KeyError> 
     })
 }
 
+/// Opens every stored private key with `master`; the number of keys, or the first that
+/// does not open (the database was sealed under another master key).
+pub fn open_all(conn: &mut crate::db::DbConn, master: &MasterKey) -> Result<usize, KeyError> {
+    let rows = store::list(conn).map_err(|e| KeyError::Db(e.into()))?;
+    for row in &rows {
+        master
+            .open(&row.private_key_enc, &format!("signing-key:{}", row.kid))
+            .map_err(|e| KeyError::Decrypt(format!("key {}: {e}", row.kid)))?;
+    }
+    Ok(rows.len())
+}
+
 async fn load_set(pool: &DbPool, master: &MasterKey) -> Result<KeySet, KeyError> {
     let rows = db::run(pool, |conn| Ok(store::published(conn)?)).await?;
     let active = rows

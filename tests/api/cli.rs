@@ -595,3 +595,102 @@ async fn a_node_killed_mid_sign_ins_leaves_sqlite_intact_and_sessions_alive() {
     server.kill().unwrap();
     let _ = server.wait();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_while_serving_and_restore_with_checks() {
+    if std::env::var("PORTA_TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty()) {
+        // PostgreSQL is backed up with its own tools; the command says so.
+        let cli = Cli::new();
+        let out = cli.run(&["backup", "--to", "/tmp/never-written.db"]);
+        assert!(!out.status.success());
+        assert!(String::from_utf8_lossy(&out.stderr).contains("PostgreSQL"));
+        return;
+    }
+    let cli = Cli::new();
+    let mut child = cli
+        .command(&[
+            "user",
+            "create",
+            "--email",
+            "kept@example.com",
+            "--password-stdin",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long enough password\n")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let (mut server, _base) = start_serving(&cli).await;
+    let backup = cli.dir.path().join("backup.db");
+    let backup_arg = backup.to_str().unwrap();
+    let out = cli.run(&["backup", "--to", backup_arg]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("master key"));
+    let again = cli.run(&["backup", "--to", backup_arg]);
+    assert!(
+        !again.status.success(),
+        "an existing file is never overwritten"
+    );
+
+    // Restoring over the database of a running Porta is refused.
+    let busy = cli.run(&["restore", "--from", backup_arg]);
+    assert!(!busy.status.success());
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("stop Porta first"));
+    server.kill().unwrap();
+    let _ = server.wait();
+
+    // A fresh place with the same master key: the backup goes in, the person is there.
+    let other = Cli::new();
+    let out = other.run(&["restore", "--from", backup_arg]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pool =
+        porta::db::connect(&other.database.url, 1, std::time::Duration::from_secs(5)).unwrap();
+    let kept = porta::db::run(&pool, |conn| {
+        Ok(porta::accounts::store::find_by_email(
+            conn,
+            "kept@example.com",
+        )?)
+    })
+    .await
+    .unwrap();
+    assert!(kept.is_some(), "the account came back");
+    drop(pool);
+    let keys = other.run(&["keys", "list"]);
+    assert!(keys.status.success(), "the restored keys open");
+
+    // Another master key cannot open the backup's signing keys: refused, nothing changed.
+    let third = Cli::new();
+    let out = third
+        .command(&["restore", "--from", backup_arg])
+        .env("PORTA_MASTER_KEY", "cd".repeat(32))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("master key"));
+    assert!(!std::path::Path::new(&third.database.url).exists());
+
+    // Not a database at all.
+    let junk = cli.dir.path().join("junk.db");
+    std::fs::write(&junk, b"not sqlite").unwrap();
+    let out = third.run(&["restore", "--from", junk.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.lines().count() == 1 && err.starts_with("error:"),
+        "{err}"
+    );
+}
