@@ -40,6 +40,8 @@ pub struct AccessGrant<'a> {
     pub family: Option<&'a str>,
     /// The person's roles, when the grant has the `roles` scope.
     pub roles: Option<&'a [String]>,
+    /// The app's own lifetime, seconds (`None`: `access_token_ttl`).
+    pub ttl: Option<i64>,
 }
 
 /// The scope that puts the person's roles into access tokens.
@@ -66,7 +68,7 @@ pub async fn roles_for(
 /// Signs an RFC 9068 access token. Times are whole seconds.
 pub fn access_token(tokens: &Tokens<'_>, g: &AccessGrant) -> Result<IssuedAccess, KeyError> {
     let now = crate::time::now();
-    let ttl = tokens.ttl.access_token_ttl;
+    let ttl = g.ttl.unwrap_or(tokens.ttl.access_token_ttl);
     let random = crypto::random_token(16);
     let jti = match g.family {
         Some(f) => format!("{f}.{random}"),
@@ -104,6 +106,8 @@ pub struct IdTokenGrant<'a> {
     pub auth_time: i64,
     pub amr: &'a [String],
     pub access_token: Option<&'a str>,
+    /// The app's own lifetime, seconds (`None`: `id_token_ttl`).
+    pub ttl: Option<i64>,
 }
 
 /// `acr` of a sign-in with one factor.
@@ -128,7 +132,10 @@ pub fn id_token(tokens: &Tokens<'_>, g: &IdTokenGrant) -> Result<String, KeyErro
     claims.insert("aud".into(), json!(g.client_id));
     claims.insert("azp".into(), json!(g.client_id));
     claims.insert("iat".into(), json!(now));
-    claims.insert("exp".into(), json!(now + tokens.ttl.id_token_ttl));
+    claims.insert(
+        "exp".into(),
+        json!(now + g.ttl.unwrap_or(tokens.ttl.id_token_ttl)),
+    );
     claims.insert("auth_time".into(), json!(g.auth_time));
     if let Some(nonce) = g.nonce {
         claims.insert("nonce".into(), json!(nonce));

@@ -132,6 +132,19 @@ pub struct ClientCreate {
     /// (default: the origins of its redirect URIs).
     #[arg(long = "web-origin", value_name = "ORIGIN", num_args = 1..)]
     pub web_origins: Vec<String>,
+    /// This app's access-token lifetime in seconds (default: access_token_ttl).
+    #[arg(long, value_name = "SECONDS")]
+    pub access_token_ttl: Option<i64>,
+    /// This app's id-token lifetime in seconds (default: id_token_ttl).
+    #[arg(long, value_name = "SECONDS")]
+    pub id_token_ttl: Option<i64>,
+    /// This app's refresh-token lifetime in seconds (default: refresh_token_ttl; the
+    /// absolute limit refresh_token_absolute_ttl still applies).
+    #[arg(long, value_name = "SECONDS")]
+    pub refresh_token_ttl: Option<i64>,
+    /// Leave the id token out of refresh answers (OIDC Core 12.2; default: include it).
+    #[arg(long)]
+    pub no_refresh_id_token: bool,
 }
 
 #[derive(Debug, Subcommand)]

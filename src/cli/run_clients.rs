@@ -16,6 +16,12 @@ pub(super) async fn client_create(settings: Settings, c: ClientCreate) -> Result
             skip_consent: c.skip_consent,
             audiences: c.audiences,
             web_origins: c.web_origins,
+            lifetimes: clients::Lifetimes {
+                access_token_ttl: c.access_token_ttl,
+                id_token_ttl: c.id_token_ttl,
+                refresh_token_ttl: c.refresh_token_ttl,
+                refresh_id_token: !c.no_refresh_id_token,
+            },
         },
     )
     .await

@@ -30,6 +30,50 @@ pub struct Client {
     pub audiences: Vec<String>,
     /// Browser origins allowed at the token endpoints (empty: from the redirect URIs).
     pub web_origins: Vec<String>,
+    /// This app's token lifetimes (`None`: the settings').
+    pub lifetimes: Lifetimes,
+}
+
+/// Token lifetimes of one app, in seconds; `None` keeps the setting's default. And whether
+/// refresh answers carry a new id token (OIDC Core 12.2 lets a server leave it out).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Lifetimes {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_token_ttl: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token_ttl: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token_ttl: Option<i64>,
+    pub refresh_id_token: bool,
+}
+
+impl Default for Lifetimes {
+    fn default() -> Self {
+        Lifetimes {
+            access_token_ttl: None,
+            id_token_ttl: None,
+            refresh_token_ttl: None,
+            refresh_id_token: true,
+        }
+    }
+}
+
+impl Lifetimes {
+    /// Each lifetime, if set, between a minute and a year.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, v) in [
+            ("access-token-ttl", self.access_token_ttl),
+            ("id-token-ttl", self.id_token_ttl),
+            ("refresh-token-ttl", self.refresh_token_ttl),
+        ] {
+            if let Some(v) = v {
+                if !(60..=366 * 24 * 3600).contains(&v) {
+                    return Err(format!("--{name} must be 60 to 31622400 seconds"));
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Client {
@@ -104,6 +148,12 @@ impl From<ClientRow> for Client {
             skip_consent: row.skip_consent,
             audiences: split(&row.audiences),
             web_origins: split(&row.web_origins),
+            lifetimes: Lifetimes {
+                access_token_ttl: row.access_token_ttl,
+                id_token_ttl: row.id_token_ttl,
+                refresh_token_ttl: row.refresh_token_ttl,
+                refresh_id_token: row.refresh_id_token,
+            },
         }
     }
 }
@@ -124,6 +174,8 @@ pub struct NewClient {
     /// Browser origins (`https://app.example.com`) that may call the token endpoints for
     /// it; empty: the origins of its redirect URIs.
     pub web_origins: Vec<String>,
+    /// Its token lifetimes (default: the settings').
+    pub lifetimes: Lifetimes,
 }
 
 /// The answer to a registration: the secret is shown here once and never again.
@@ -143,6 +195,8 @@ pub struct CreatedClient {
     pub audiences: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub web_origins: Vec<String>,
+    #[serde(flatten)]
+    pub lifetimes: Lifetimes,
 }
 
 /// Why a registration was refused.
@@ -280,6 +334,7 @@ pub async fn create(pool: &DbPool, new: NewClient) -> Result<CreatedClient, Clie
         }
     }
 
+    new.lifetimes.check().map_err(ClientError::Invalid)?;
     for aud in &new.audiences {
         if aud.is_empty()
             || aud.len() > 512
@@ -316,6 +371,10 @@ pub async fn create(pool: &DbPool, new: NewClient) -> Result<CreatedClient, Clie
         created_at: crate::time::now(),
         audiences: new.audiences.join(" "),
         web_origins: web_origins.join(" "),
+        access_token_ttl: new.lifetimes.access_token_ttl,
+        id_token_ttl: new.lifetimes.id_token_ttl,
+        refresh_token_ttl: new.lifetimes.refresh_token_ttl,
+        refresh_id_token: new.lifetimes.refresh_id_token,
     };
     db::run(pool, move |conn| Ok(store::insert(conn, &row)?)).await?;
     Ok(CreatedClient {
@@ -334,6 +393,7 @@ pub async fn create(pool: &DbPool, new: NewClient) -> Result<CreatedClient, Clie
         skip_consent: new.skip_consent,
         audiences: new.audiences,
         web_origins,
+        lifetimes: new.lifetimes,
     })
 }
 
@@ -405,6 +465,7 @@ mod tests {
             skip_consent: false,
             audiences: vec![],
             web_origins: vec![],
+            lifetimes: Default::default(),
         };
         assert!(client.has_redirect_uri("http://127.0.0.1:51234/cb"));
         assert!(client.has_redirect_uri("http://127.0.0.1/cb"));
@@ -443,6 +504,7 @@ mod tests {
             skip_consent: false,
             audiences: vec!["https://api.example.com".into()],
             web_origins: vec![],
+            lifetimes: Default::default(),
         };
         assert!(client.allows_origin("https://app.example.com"));
         assert!(client.allows_origin("http://127.0.0.1:8080"));
@@ -475,6 +537,7 @@ mod properties {
             skip_consent: false,
             audiences: vec![],
             web_origins: vec![],
+            lifetimes: Default::default(),
         }
     }
 

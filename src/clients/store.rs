@@ -22,6 +22,12 @@ pub struct ClientRow {
     pub audiences: String,
     /// Allowed browser origins (space-separated; empty = from the redirect URIs).
     pub web_origins: String,
+    /// Token lifetimes of this app in seconds (`None`: the settings').
+    pub access_token_ttl: Option<i64>,
+    pub id_token_ttl: Option<i64>,
+    pub refresh_token_ttl: Option<i64>,
+    /// Whether a refresh answer carries a new id token.
+    pub refresh_id_token: bool,
 }
 
 pub fn insert(conn: &mut DbConn, row: &ClientRow) -> QueryResult<usize> {

@@ -26,6 +26,10 @@ diesel::table! {
         created_at -> BigInt,
         audiences -> Text,
         web_origins -> Text,
+        access_token_ttl -> Nullable<BigInt>,
+        id_token_ttl -> Nullable<BigInt>,
+        refresh_token_ttl -> Nullable<BigInt>,
+        refresh_id_token -> Bool,
     }
 }
 

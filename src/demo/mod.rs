@@ -61,6 +61,10 @@ pub async fn seed(pool: &DbPool, issuer: &str) -> Result<DemoConfig, String> {
         created_at: crate::time::now(),
         audiences: String::new(),
         web_origins: String::new(),
+        access_token_ttl: None,
+        id_token_ttl: None,
+        refresh_token_ttl: None,
+        refresh_id_token: true,
     };
     db::run(pool, move |conn| Ok(clients::store::replace(conn, &row)?))
         .await

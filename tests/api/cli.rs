@@ -694,3 +694,68 @@ async fn backup_while_serving_and_restore_with_checks() {
         "{err}"
     );
 }
+
+#[test]
+fn client_create_takes_lifetimes_audiences_and_web_origins() {
+    let cli = Cli::new();
+    let out = cli.run(&[
+        "client",
+        "create",
+        "--name",
+        "Bookings",
+        "--redirect-uri",
+        "https://book.example.com/cb",
+        "--access-token-ttl",
+        "3600",
+        "--refresh-token-ttl",
+        "2592000",
+        "--no-refresh-id-token",
+        "--web-origin",
+        "https://book.example.com",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(created["access_token_ttl"], 3600);
+    assert_eq!(created["refresh_token_ttl"], 2592000);
+    assert_eq!(created["refresh_id_token"], false);
+    assert_eq!(created["web_origins"][0], "https://book.example.com");
+    let out = cli.run(&[
+        "client",
+        "create",
+        "--name",
+        "Resource server",
+        "--grant-type",
+        "client_credentials",
+        "--audience",
+        "https://id.example.com",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(created["audiences"][0], "https://id.example.com");
+    for bad in [
+        vec!["--access-token-ttl", "5"],
+        vec!["--web-origin", "https://book.example.com/path"],
+    ] {
+        let mut args = vec![
+            "client",
+            "create",
+            "--name",
+            "Bad",
+            "--redirect-uri",
+            "https://book.example.com/cb",
+        ];
+        args.extend(bad.iter().copied());
+        let out = cli.run(&args);
+        assert!(!out.status.success(), "{bad:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}

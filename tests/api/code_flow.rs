@@ -583,3 +583,65 @@ async fn openid_request_without_offline_access_gets_no_refresh_token() {
     assert_eq!(info["email"], EMAIL);
     assert!(info.get("name").is_none(), "profile was not granted");
 }
+
+#[tokio::test]
+async fn each_app_may_have_its_own_token_lifetimes_and_drop_id_tokens_on_refresh() {
+    let app = TestApp::spawn().await;
+    app.user(EMAIL, PASSWORD).await;
+    let booking_app = app
+        .client_with(
+            false,
+            &["authorization_code", "refresh_token"],
+            true,
+            porta::clients::Lifetimes {
+                access_token_ttl: Some(600),
+                id_token_ttl: Some(300),
+                refresh_token_ttl: Some(86_400),
+                refresh_id_token: false,
+            },
+        )
+        .await;
+    let body = app.sign_in_tokens(&booking_app).await;
+    assert_eq!(body["expires_in"], 600);
+    let access = claims(body["access_token"].as_str().unwrap());
+    assert_eq!(
+        access["exp"].as_i64().unwrap() - access["iat"].as_i64().unwrap(),
+        600
+    );
+    let id = claims(body["id_token"].as_str().unwrap());
+    assert_eq!(
+        id["exp"].as_i64().unwrap() - id["iat"].as_i64().unwrap(),
+        300
+    );
+    let refresh = body["refresh_token"].as_str().unwrap();
+    let seen = app.introspect(&booking_app, refresh).await;
+    assert_eq!(
+        seen["exp"].as_i64().unwrap() - seen["iat"].as_i64().unwrap(),
+        86_400
+    );
+    // OIDC Core 12.2: this app asked for refresh answers without an id token.
+    let (status, refreshed) = app
+        .token(
+            &booking_app,
+            &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+        )
+        .await;
+    assert_eq!(status, 200, "{refreshed}");
+    assert!(refreshed.get("id_token").is_none(), "{refreshed}");
+    assert_eq!(refreshed["expires_in"], 600);
+
+    // Another app keeps the defaults, and its refresh answers keep the id token.
+    let other = app.confidential().await;
+    let body = app.sign_in_tokens(&other).await;
+    assert_eq!(body["expires_in"], 3600);
+    let (_, refreshed) = app
+        .token(
+            &other,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", body["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert!(refreshed["id_token"].is_string());
+}

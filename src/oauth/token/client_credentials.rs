@@ -37,6 +37,7 @@ pub(super) fn client_credentials(
             auth_time: None,
             family: None,
             roles: None,
+            ttl: client.lifetimes.access_token_ttl,
         },
     )
     .map_err(OAuthError::server_error)?;

@@ -67,7 +67,8 @@ pub(super) async fn authorization_code(
         state,
         PersonGrant {
             user: &user,
-            client_id: &client.id,
+            client,
+            with_id_token: true,
             scopes: scopes.as_slice(),
             scope: row.scope.clone(),
             family: &row.family_id,
@@ -82,7 +83,7 @@ pub(super) async fn authorization_code(
             new_refresh(
                 state,
                 &row.family_id,
-                &client.id,
+                client,
                 &user.id,
                 &row.scope,
                 row.auth_time,

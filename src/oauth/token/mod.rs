@@ -42,7 +42,9 @@ struct TokenResponse {
 /// A grant from a person, as the authorization-code and refresh grants issue it.
 struct PersonGrant<'a> {
     user: &'a accounts::User,
-    client_id: &'a str,
+    client: &'a Client,
+    /// Whether an OpenID grant gets an id token (the refresh grant asks the app).
+    with_id_token: bool,
     scopes: &'a [String],
     /// The scopes as the response and the access token name them.
     scope: String,
@@ -63,26 +65,28 @@ async fn issue_tokens(state: &AppState, g: PersonGrant<'_>) -> Result<TokenRespo
         &tokens,
         &AccessGrant {
             sub: &g.user.id,
-            client_id: g.client_id,
+            client_id: &g.client.id,
             scope: &g.scope,
             auth_time: Some(g.auth_time),
             family: Some(g.family),
             roles: roles.as_deref(),
+            ttl: g.client.lifetimes.access_token_ttl,
         },
     )
     .map_err(OAuthError::server_error)?;
-    let id_token = if g.scopes.iter().any(|s| s == "openid") {
+    let id_token = if g.with_id_token && g.scopes.iter().any(|s| s == "openid") {
         let amr: Vec<String> = g.amr.split_whitespace().map(str::to_string).collect();
         let id_token = tokens::id_token(
             &tokens,
             &IdTokenGrant {
                 user: g.user,
-                client_id: g.client_id,
+                client_id: &g.client.id,
                 scopes: g.scopes,
                 nonce: g.nonce,
                 auth_time: g.auth_time,
                 amr: &amr,
                 access_token: Some(&access.token),
+                ttl: g.client.lifetimes.id_token_ttl,
             },
         )
         .map_err(OAuthError::server_error)?;

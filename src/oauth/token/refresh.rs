@@ -16,10 +16,18 @@ impl From<diesel::result::Error> for Tx {
     }
 }
 
+/// The refresh-token lifetime of `client`: its own, else `refresh_token_ttl`.
+fn refresh_ttl(state: &AppState, client: &Client) -> i64 {
+    client
+        .lifetimes
+        .refresh_token_ttl
+        .unwrap_or(state.settings.tokens.refresh_token_ttl)
+}
+
 pub(super) async fn new_refresh(
     state: &AppState,
     family: &str,
-    client_id: &str,
+    client: &Client,
     user_id: &str,
     scope: &str,
     auth_time: i64,
@@ -30,7 +38,7 @@ pub(super) async fn new_refresh(
     let row = RefreshRow {
         token_hash: crypto::hash_secret(&token),
         family_id: family.to_string(),
-        client_id: client_id.to_string(),
+        client_id: client.id.to_string(),
         user_id: user_id.to_string(),
         scope: scope.to_string(),
         auth_time,
@@ -39,8 +47,8 @@ pub(super) async fn new_refresh(
         // The grant began moments ago: its absolute lifetime, if shorter, ends this one too.
         expires_at: now
             + match state.settings.tokens.refresh_token_absolute_ttl {
-                0 => state.settings.tokens.refresh_token_ttl,
-                absolute => state.settings.tokens.refresh_token_ttl.min(absolute),
+                0 => refresh_ttl(state, client),
+                absolute => refresh_ttl(state, client).min(absolute),
             },
         rotated_at: None,
         successor_enc: None,
@@ -66,7 +74,7 @@ pub(super) async fn refresh_token(
     let client_id = client.id.clone();
     let successor = crypto::random_token(32);
     let successor_hash = crypto::hash_secret(&successor);
-    let ttl = state.settings.tokens.refresh_token_ttl;
+    let ttl = refresh_ttl(state, client);
     let absolute = state.settings.tokens.refresh_token_absolute_ttl;
     let requested: Option<Scopes> = p.get("scope").map(Scopes::parse);
     let wanted = requested.clone();
@@ -167,7 +175,9 @@ pub(super) async fn refresh_token(
         state,
         PersonGrant {
             user: &user,
-            client_id: &client.id,
+            client,
+            // OIDC Core 12.2: a refresh answer may leave the id token out; per app.
+            with_id_token: client.lifetimes.refresh_id_token,
             scopes: scopes.as_slice(),
             scope: scopes.to_string(),
             family: &row.family_id,

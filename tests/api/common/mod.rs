@@ -232,6 +232,18 @@ impl TestApp {
 
     /// Registers a client.
     pub async fn client(&self, public: bool, grants: &[&str], skip_consent: bool) -> CreatedClient {
+        self.client_with(public, grants, skip_consent, Default::default())
+            .await
+    }
+
+    /// Registers a client with its own token lifetimes.
+    pub async fn client_with(
+        &self,
+        public: bool,
+        grants: &[&str],
+        skip_consent: bool,
+        lifetimes: porta::clients::Lifetimes,
+    ) -> CreatedClient {
         porta::clients::create(
             &self.state.pool,
             NewClient {
@@ -245,6 +257,7 @@ impl TestApp {
                 grant_types: grants.iter().map(|s| s.to_string()).collect(),
                 scopes: vec!["openid profile email offline_access api:read".into()],
                 skip_consent,
+                lifetimes,
                 ..Default::default()
             },
         )
