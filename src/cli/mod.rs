@@ -97,7 +97,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
     /// Register a client; prints JSON with client_id and the client_secret (shown once).
-    Create(ClientCreate),
+    Create(Box<ClientCreate>),
     /// List clients as JSON (never secrets).
     List,
 }
@@ -231,7 +231,7 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Migrate => migrate(settings).await,
         Command::Backup { to } => backup(settings, to).await,
         Command::Restore { from, force } => restore(settings, from, force).await,
-        Command::Client(ClientCommand::Create(c)) => client_create(settings, c).await,
+        Command::Client(ClientCommand::Create(c)) => client_create(settings, *c).await,
         Command::Client(ClientCommand::List) => client_list(settings).await,
         Command::User(UserCommand::Create {
             email,
