@@ -71,6 +71,7 @@ impl AppState {
             rules: &self.settings.otp,
             master: &self.master,
             ip: None,
+            prepaid: false,
         }
     }
 

@@ -21,6 +21,8 @@ pub struct Codes<'a> {
     pub rules: &'a OtpSettings,
     pub master: &'a MasterKey,
     pub ip: Option<&'a str>,
+    /// The send was already counted (`allow_send`), so issuing does not count it again.
+    pub prepaid: bool,
 }
 
 impl<'a> Codes<'a> {
@@ -30,6 +32,42 @@ impl<'a> Codes<'a> {
             ip: Some(ip),
             ..self
         }
+    }
+
+    /// The same handle, for a send `allow_send` already counted.
+    pub fn prepaid(self) -> Codes<'a> {
+        Codes {
+            prepaid: true,
+            ..self
+        }
+    }
+}
+
+/// Counts one send to `identifier` against the caps (per address, per IP when known, in
+/// all), each one atomic statement so a burst cannot overshoot; `TooMany` when a cap is
+/// spent. `issue` does this itself; a caller that must know before doing costly work
+/// (registration hashes a password and stores an account) calls it first and issues
+/// with `Codes::prepaid`.
+pub async fn allow_send(codes: &Codes<'_>, identifier: &str) -> Result<(), SendError> {
+    let s = codes.rules;
+    // Per address first (the narrowest), then per IP, then in all. Unknown addresses
+    // count the same.
+    let mut allowances = vec![(
+        format!("send:addr:{}", crypto::hash_secret(identifier)),
+        s.otp_window,
+        s.otp_max_sends,
+    )];
+    if let Some(ip) = codes.ip {
+        allowances.push((
+            format!("send:ip:{ip}"),
+            s.otp_window,
+            s.otp_max_sends_per_ip,
+        ));
+    }
+    allowances.push(("send:all".into(), 60, s.otp_max_sends_per_minute));
+    match crate::throttle::take(codes.pool, allowances).await? {
+        Some(_) => Err(SendError::TooMany),
+        None => Ok(()),
     }
 }
 
@@ -132,26 +170,8 @@ pub async fn issue_with(
 ) -> Result<String, SendError> {
     let s = codes.rules;
     let now = crate::time::now();
-    // Per address first (the narrowest), then per IP, then in all; each one atomic
-    // statement, so a burst cannot overshoot. Unknown addresses count the same.
-    let mut allowances = vec![(
-        format!("send:addr:{}", crypto::hash_secret(identifier)),
-        s.otp_window,
-        s.otp_max_sends,
-    )];
-    if let Some(ip) = codes.ip {
-        allowances.push((
-            format!("send:ip:{ip}"),
-            s.otp_window,
-            s.otp_max_sends_per_ip,
-        ));
-    }
-    allowances.push(("send:all".into(), 60, s.otp_max_sends_per_minute));
-    if crate::throttle::take(codes.pool, allowances)
-        .await?
-        .is_some()
-    {
-        return Err(SendError::TooMany);
+    if !codes.prepaid {
+        allow_send(codes, identifier).await?;
     }
     let code = new_code();
     let id = crypto::random_token(18);

@@ -660,3 +660,35 @@ async fn a_postgres_outage_answers_503_never_500_and_serves_again_when_it_is_bac
     }
     assert_eq!(sign_in_status(&app, EMAIL, PASSWORD).await, 303);
 }
+
+#[tokio::test]
+async fn a_refused_registration_costs_no_hash_and_stores_nothing() {
+    let app = TestApp::spawn_with(|s| s.otp.otp_max_sends_per_ip = 2).await;
+    let browser = Browser::new();
+    let mut statuses = Vec::new();
+    for n in 0..3 {
+        let email = format!("new-{n}@example.com");
+        let resp = browser
+            .fill(
+                &app,
+                "/register",
+                "/register",
+                &[("email", &email), ("password", "a long enough passphrase")],
+            )
+            .await;
+        statuses.push(resp.status().as_u16());
+    }
+    assert_eq!(statuses, vec![303, 303, 429]);
+    let third = porta::db::run(&app.state.pool, |conn| {
+        Ok(porta::accounts::store::find_by_email(
+            conn,
+            "new-2@example.com",
+        )?)
+    })
+    .await
+    .unwrap();
+    assert!(
+        third.is_none(),
+        "the refused registration stored no account"
+    );
+}

@@ -69,6 +69,13 @@ pub(super) async fn submit_register(
     }
     let name =
         Some(form.name.trim().chars().take(200).collect::<String>()).filter(|n| !n.is_empty());
+    // The send caps first: a refused registration costs no hash and stores nothing.
+    let origin = state.origin(&req);
+    match otp::allow_send(&state.codes().from_ip(&origin.ip), &email).await {
+        Ok(()) => {}
+        Err(SendError::Db(e)) => return Err(e.into()),
+        Err(e) => return Ok(again(format!("{e}."), StatusCode::TOO_MANY_REQUESTS)),
+    }
     let hash = match password {
         Some(p) => Some(
             hash_off_thread(state.hasher.slot().await?, p)
@@ -102,17 +109,9 @@ pub(super) async fn submit_register(
     })
     .await?;
     let browser = crypto::hash_secret(&form.csrf);
-    let origin = state.origin(&req);
+    let codes = state.codes().from_ip(&origin.ip).prepaid();
     let sent = if taken {
-        let result = otp::issue(
-            &state.codes().from_ip(&origin.ip),
-            Purpose::VerifyEmail,
-            &email,
-            None,
-            None,
-            browser,
-        )
-        .await;
+        let result = otp::issue(&codes, Purpose::VerifyEmail, &email, None, None, browser).await;
         if result.is_ok() {
             if let Ok(notice) = crate::notify::account_exists_email() {
                 if let Err(e) = state.outbox.email(&email, notice).await {
@@ -123,7 +122,7 @@ pub(super) async fn submit_register(
         result
     } else {
         otp::issue_with(
-            &state.codes().from_ip(&origin.ip),
+            &codes,
             Purpose::VerifyEmail,
             &email,
             user_id.clone().map(Into::into),
