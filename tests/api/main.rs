@@ -16,6 +16,7 @@ mod hardening;
 mod keys;
 mod layering;
 mod multi_node;
+mod observability;
 mod openidconnect_rp;
 mod protocol_errors;
 mod resource_auth;
