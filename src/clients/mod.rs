@@ -445,28 +445,34 @@ impl ClientCache {
     }
 }
 
+/// A client with these redirect URIs and nothing else, for the tests below.
+#[cfg(test)]
+fn test_client(redirect_uris: Vec<String>) -> Client {
+    Client {
+        id: "c".into(),
+        name: "n".into(),
+        secret_hash: None,
+        redirect_uris,
+        post_logout_redirect_uris: vec![],
+        grant_types: vec![],
+        scopes: vec![],
+        skip_consent: false,
+        audiences: vec![],
+        web_origins: vec![],
+        lifetimes: Default::default(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn loopback_redirects_match_on_any_port_and_nothing_else_loosens() {
-        let client = Client {
-            id: "c".into(),
-            name: "n".into(),
-            secret_hash: None,
-            redirect_uris: vec![
-                "http://127.0.0.1/cb".into(),
-                "https://app.example.com/cb".into(),
-            ],
-            post_logout_redirect_uris: vec![],
-            grant_types: vec![],
-            scopes: vec![],
-            skip_consent: false,
-            audiences: vec![],
-            web_origins: vec![],
-            lifetimes: Default::default(),
-        };
+        let client = super::test_client(vec![
+            "http://127.0.0.1/cb".into(),
+            "https://app.example.com/cb".into(),
+        ]);
         assert!(client.has_redirect_uri("http://127.0.0.1:51234/cb"));
         assert!(client.has_redirect_uri("http://127.0.0.1/cb"));
         assert!(!client.has_redirect_uri("http://127.0.0.1:51234/other"));
@@ -489,23 +495,12 @@ mod tests {
 
     #[test]
     fn web_origins_come_from_redirect_uris_unless_registered() {
-        let mut client = Client {
-            id: "c".into(),
-            name: "n".into(),
-            secret_hash: None,
-            redirect_uris: vec![
-                "https://app.example.com/cb?x=1".into(),
-                "http://127.0.0.1:8080/cb".into(),
-                "com.example.app:/cb".into(),
-            ],
-            post_logout_redirect_uris: vec![],
-            grant_types: vec![],
-            scopes: vec![],
-            skip_consent: false,
-            audiences: vec!["https://api.example.com".into()],
-            web_origins: vec![],
-            lifetimes: Default::default(),
-        };
+        let mut client = super::test_client(vec![
+            "https://app.example.com/cb?x=1".into(),
+            "http://127.0.0.1:8080/cb".into(),
+            "com.example.app:/cb".into(),
+        ]);
+        client.audiences = vec!["https://api.example.com".into()];
         assert!(client.allows_origin("https://app.example.com"));
         assert!(client.allows_origin("http://127.0.0.1:8080"));
         assert!(!client.allows_origin("https://app.example.com:8443"));
@@ -526,19 +521,7 @@ mod properties {
     use super::Client;
 
     fn client(uris: Vec<String>) -> Client {
-        Client {
-            id: "c".into(),
-            name: "n".into(),
-            secret_hash: None,
-            redirect_uris: uris,
-            post_logout_redirect_uris: vec![],
-            grant_types: vec![],
-            scopes: vec![],
-            skip_consent: false,
-            audiences: vec![],
-            web_origins: vec![],
-            lifetimes: Default::default(),
-        }
+        super::test_client(uris)
     }
 
     proptest! {

@@ -53,6 +53,8 @@ pub enum DbError {
     Migration(String),
     #[error("background task was cancelled")]
     Cancelled,
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
 impl DbError {
@@ -63,7 +65,7 @@ impl DbError {
         match self {
             DbError::Pool(_) => true,
             DbError::Query(e) => is_unavailable(e),
-            DbError::Migration(_) | DbError::Cancelled => false,
+            DbError::Migration(_) | DbError::Cancelled | DbError::Unsupported(_) => false,
         }
     }
 }
@@ -231,8 +233,8 @@ pub fn migrate_sets(pool: &DbPool, sets: MigrationSets) -> Result<usize, DbError
 pub fn backup_sqlite(conn: &mut DbConn, to: &std::path::Path) -> Result<(), DbError> {
     use diesel::RunQueryDsl;
     let DbConn::Sqlite(c) = conn else {
-        return Err(DbError::Migration(
-            "porta backup copies the embedded SQLite database; back up PostgreSQL with its own tools (docs/deployment.md)".into(),
+        return Err(DbError::Unsupported(
+            "porta backup copies the embedded SQLite database; back up PostgreSQL with its own tools (docs/deployment.md)",
         ));
     };
     let path = to.to_string_lossy().to_string();

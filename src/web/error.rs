@@ -49,6 +49,18 @@ impl From<crate::crypto::Busy> for PageError {
     }
 }
 
+impl PageError {
+    /// The error page with a `Retry-After` of `seconds`.
+    fn page_with_retry(&self, title: &str, message: &str, seconds: i64) -> HttpResponse {
+        let mut resp = super::render(self.status_code(), &ErrorPage { title, message });
+        if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&seconds.to_string()) {
+            resp.headers_mut()
+                .insert(actix_web::http::header::RETRY_AFTER, v);
+        }
+        resp
+    }
+}
+
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {
@@ -69,34 +81,15 @@ impl ResponseError for PageError {
             PageError::TooMany(seconds) => {
                 let message =
                     format!("Too many failed attempts. Wait {seconds} seconds and try again.");
-                let mut resp = super::render(
-                    self.status_code(),
-                    &ErrorPage {
-                        title: "Slow down",
-                        message: &message,
-                    },
-                );
-                if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&seconds.to_string())
-                {
-                    resp.headers_mut()
-                        .insert(actix_web::http::header::RETRY_AFTER, v);
-                }
-                return resp;
+                return self.page_with_retry("Slow down", &message, *seconds);
             }
             PageError::Unavailable(cause) => {
                 tracing::warn!(%cause, "temporarily unavailable");
-                let mut resp = super::render(
-                    self.status_code(),
-                    &ErrorPage {
-                        title: "Busy for a moment",
-                        message: "Porta cannot complete this request just now. Please try again in a few seconds.",
-                    },
+                return self.page_with_retry(
+                    "Busy for a moment",
+                    "Porta cannot complete this request just now. Please try again in a few seconds.",
+                    2,
                 );
-                resp.headers_mut().insert(
-                    actix_web::http::header::RETRY_AFTER,
-                    actix_web::http::header::HeaderValue::from_static("2"),
-                );
-                return resp;
             }
             PageError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");

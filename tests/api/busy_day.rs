@@ -692,3 +692,56 @@ async fn a_refused_registration_costs_no_hash_and_stores_nothing() {
         "the refused registration stored no account"
     );
 }
+
+#[tokio::test]
+async fn a_message_waiting_in_the_outbox_survives_a_master_key_rewrap() {
+    let port = free_port();
+    let app = app_with_mail_at(port, |s| s.mail.outbox_retry_pause = 3600).await;
+    app.user(EMAIL, PASSWORD).await;
+    Browser::new()
+        .fill(
+            &app,
+            "/password/forgot",
+            "/password/forgot",
+            &[("email", EMAIL)],
+        )
+        .await;
+    // The first delivery fails (nothing listens); the retry is an hour away.
+    eventually(
+        Duration::from_secs(10),
+        "a failed first delivery",
+        async || (metric(&app, "porta_outbox_retries_total").await >= 1.0).then_some(()),
+    )
+    .await;
+    let old = porta::crypto::MasterKey::parse(&app.master_key).unwrap();
+    let new_text = porta::crypto::MasterKey::generate();
+    let new = porta::crypto::MasterKey::parse(&new_text).unwrap();
+    let resealed = porta::app::rewrap_master_key(&app.state.pool, &old, &new)
+        .await
+        .unwrap();
+    assert_eq!(resealed, 2, "the signing key and the waiting message");
+
+    // Porta again under the new key, with the mail server back and the retry due now.
+    let TestApp { dir, database, .. } = app;
+    let sink = SmtpSink::start_on(port).await;
+    let app = TestApp::start(dir, database, new_text, move |s| {
+        send_mail_to(s, port);
+        s.mail.outbox_retry_pause = 1;
+    })
+    .await;
+    porta::db::run(&app.state.pool, |conn| {
+        use diesel::prelude::*;
+        use porta::db::schema::outbox;
+        Ok(diesel::update(outbox::table)
+            .set(outbox::next_attempt_at.eq(0))
+            .execute(conn)?)
+    })
+    .await
+    .unwrap();
+    let message = sink.message(0).await;
+    assert_eq!(
+        code_in(&message).len(),
+        6,
+        "opened with the new key and delivered"
+    );
+}
