@@ -722,7 +722,13 @@ async fn a_message_waiting_in_the_outbox_survives_a_master_key_rewrap() {
     assert_eq!(resealed, 2, "the signing key and the waiting message");
 
     // Porta again under the new key, with the mail server back and the retry due now.
-    let TestApp { dir, database, .. } = app;
+    let (dir, database, _old_key) = app.stop();
+    // The old node's worker notices at its next wake-up (within a second) and ends.
+    let_time_pass(
+        Duration::from_millis(1500),
+        "the old node's outbox worker to end",
+    )
+    .await;
     let sink = SmtpSink::start_on(port).await;
     let app = TestApp::start(dir, database, new_text, move |s| {
         send_mail_to(s, port);

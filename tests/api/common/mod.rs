@@ -226,6 +226,23 @@ impl TestApp {
         }
     }
 
+    /// Stops this Porta now (its server, and with its last state handle its background
+    /// work) and hands back what a restart needs: its folder, database and master key.
+    /// (Destructuring with `..` would keep the server running until the test ends.)
+    pub fn stop(self) -> (tempfile::TempDir, TestDb, String) {
+        let TestApp {
+            server,
+            state,
+            dir,
+            database,
+            master_key,
+            ..
+        } = self;
+        drop(server);
+        drop(state);
+        (dir, database, master_key)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.issuer, path)
     }
