@@ -48,8 +48,14 @@ impl AppState {
     }
 
     /// A registered client (briefly cached; see `ClientCache`).
+    /// An enabled client: a disabled one is unknown to every protocol endpoint (it cannot
+    /// authenticate, start a sign-in, introspect or revoke).
     pub async fn client(&self, id: String) -> Result<Option<Client>, DbError> {
-        self.clients.get(&self.pool, id).await
+        Ok(self
+            .clients
+            .get(&self.pool, id)
+            .await?
+            .filter(Client::is_enabled))
     }
 
     /// An absolute URL on this issuer.
@@ -92,6 +98,7 @@ impl AppState {
             issuer: &self.settings.server.issuer,
             audience: self.settings.audience(),
             ttl: &self.settings.tokens,
+            attributes: &self.settings.attributes.attributes,
         }
     }
 }

@@ -22,6 +22,8 @@ pub struct Tokens<'a> {
     pub issuer: &'a str,
     pub audience: &'a str,
     pub ttl: &'a TokenSettings,
+    /// The custom attributes and the scopes that release them.
+    pub attributes: &'a [crate::config::AttributeSpec],
 }
 
 /// A freshly signed access token.
@@ -40,6 +42,10 @@ pub struct AccessGrant<'a> {
     pub family: Option<&'a str>,
     /// The person's roles, when the grant has the `roles` scope.
     pub roles: Option<&'a [String]>,
+    /// The union of the roles' permissions, when the grant has the `permissions` scope.
+    pub permissions: Option<&'a [String]>,
+    /// Custom attributes' claims the grant's scopes release.
+    pub attributes: Option<&'a Map<String, Value>>,
     /// The app's own lifetime, seconds (`None`: `access_token_ttl`).
     pub ttl: Option<i64>,
 }
@@ -47,22 +53,91 @@ pub struct AccessGrant<'a> {
 /// The scope that puts the person's roles into access tokens.
 pub const ROLES_SCOPE: &str = "roles";
 
-/// The roles of `user_id` when `scopes` include `roles` (read at every issue, so a
-/// refresh picks up role changes).
-pub async fn roles_for(
+/// The scope that puts the union of the person's roles' permissions into tokens.
+pub const PERMISSIONS_SCOPE: &str = "permissions";
+
+/// What tokens say about a person beyond the standard claims: roles with the `roles`
+/// scope, permissions with the `permissions` scope, custom attributes with theirs.
+#[derive(Debug, Default)]
+pub struct Authority {
+    pub roles: Option<Vec<String>>,
+    pub permissions: Option<Vec<String>>,
+    /// Custom attributes' claims that the scopes release.
+    pub attributes: Map<String, Value>,
+}
+
+impl Authority {
+    /// Reads what `scopes` release, in one connection.
+    pub fn read(
+        conn: &mut DbConn,
+        user_id: &str,
+        scopes: &[String],
+        specs: &[crate::config::AttributeSpec],
+    ) -> diesel::QueryResult<Authority> {
+        let has = |name: &str| scopes.iter().any(|s| s == name);
+        let attributes = if crate::accounts::attributes::released_by(specs, scopes) {
+            let values = crate::accounts::attributes::all(conn, user_id)?;
+            crate::accounts::attributes::claims(specs, &values, scopes)
+        } else {
+            Map::new()
+        };
+        Ok(Authority {
+            attributes,
+            roles: if has(ROLES_SCOPE) {
+                Some(crate::accounts::store::roles(conn, user_id)?)
+            } else {
+                None
+            },
+            permissions: if has(PERMISSIONS_SCOPE) {
+                Some(crate::accounts::roles::permissions_of(conn, user_id)?)
+            } else {
+                None
+            },
+        })
+    }
+
+    /// Adds `roles`, `permissions` and custom attributes' claims.
+    pub fn add_claims(&self, claims: &mut Map<String, Value>) {
+        self.add_attributes(claims);
+        if let Some(roles) = &self.roles {
+            claims.insert("roles".into(), json!(roles));
+        }
+        if let Some(permissions) = &self.permissions {
+            claims.insert("permissions".into(), json!(permissions));
+        }
+    }
+}
+
+impl Authority {
+    /// Adds the custom attributes' claims only (id tokens).
+    pub fn add_attributes(&self, claims: &mut Map<String, Value>) {
+        for (k, v) in &self.attributes {
+            claims.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+/// The person's roles, permissions and attributes that `scopes` release (read at every
+/// issue, so a refresh picks up changes).
+pub async fn authority_for(
     tokens: &Tokens<'_>,
     user_id: &str,
     scopes: &[String],
-) -> Result<Option<Vec<String>>, DbError> {
-    if !scopes.iter().any(|s| s == ROLES_SCOPE) {
-        return Ok(None);
+) -> Result<Authority, DbError> {
+    let wanted = scopes
+        .iter()
+        .any(|s| s == ROLES_SCOPE || s == PERMISSIONS_SCOPE)
+        || crate::accounts::attributes::released_by(tokens.attributes, scopes);
+    if !wanted {
+        return Ok(Authority::default());
     }
     let user_id = user_id.to_string();
-    let roles = db::run(tokens.pool, move |conn| {
-        Ok(crate::accounts::store::roles(conn, &user_id)?)
+    let scopes = scopes.to_vec();
+    let specs = tokens.attributes.to_vec();
+    db::run(tokens.pool, move |conn| {
+        Ok(Authority::read(conn, &user_id, &scopes, &specs)?)
     })
-    .await?;
-    Ok(Some(roles))
+    .await
 }
 
 /// Signs an RFC 9068 access token. Times are whole seconds.
@@ -90,6 +165,12 @@ pub fn access_token(tokens: &Tokens<'_>, g: &AccessGrant) -> Result<IssuedAccess
     if let Some(roles) = g.roles {
         claims.insert("roles".into(), json!(roles));
     }
+    if let Some(permissions) = g.permissions {
+        claims.insert("permissions".into(), json!(permissions));
+    }
+    for (k, v) in g.attributes.into_iter().flatten() {
+        claims.insert(k.clone(), v.clone());
+    }
     let token = tokens.keys.current().sign("at+jwt", claims)?;
     Ok(IssuedAccess {
         token,
@@ -108,6 +189,8 @@ pub struct IdTokenGrant<'a> {
     pub access_token: Option<&'a str>,
     /// The app's own lifetime, seconds (`None`: `id_token_ttl`).
     pub ttl: Option<i64>,
+    /// Custom attributes' claims the grant's scopes release.
+    pub attributes: Option<&'a Map<String, Value>>,
 }
 
 /// `acr` of a sign-in with one factor.
@@ -128,6 +211,9 @@ pub fn acr_for(amr: &[String]) -> &'static str {
 pub fn id_token(tokens: &Tokens<'_>, g: &IdTokenGrant) -> Result<String, KeyError> {
     let now = crate::time::now();
     let mut claims = user_claims(g.user, g.scopes);
+    for (k, v) in g.attributes.into_iter().flatten() {
+        claims.insert(k.clone(), v.clone());
+    }
     claims.insert("iss".into(), json!(tokens.issuer));
     claims.insert("aud".into(), json!(g.client_id));
     claims.insert("azp".into(), json!(g.client_id));
@@ -165,10 +251,23 @@ pub fn user_claims(user: &User, scopes: &[String]) -> Map<String, Value> {
             claims.insert("name".into(), json!(name));
         }
         claims.insert("updated_at".into(), json!(user.updated_at));
+        if let Some(locale) = &user.locale {
+            claims.insert("locale".into(), json!(locale));
+        }
+        if let Some(zoneinfo) = &user.zoneinfo {
+            claims.insert("zoneinfo".into(), json!(zoneinfo));
+        }
     }
     if scopes.iter().any(|s| s == "email") {
         claims.insert("email".into(), json!(user.email));
         claims.insert("email_verified".into(), json!(user.email_verified));
+    }
+    if scopes.iter().any(|s| s == "phone") {
+        if let Some(phone) = &user.phone {
+            // Porta keeps a number only once a code sent to it came back.
+            claims.insert("phone_number".into(), json!(phone));
+            claims.insert("phone_number_verified".into(), json!(true));
+        }
     }
     claims
 }

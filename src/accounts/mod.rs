@@ -1,5 +1,7 @@
 //! Accounts: the people who sign in (email, name, password hash).
 
+pub mod attributes;
+pub mod roles;
 pub mod store;
 
 use crate::crypto;
@@ -204,19 +206,33 @@ pub enum RoleError {
     NoAccount,
     #[error("a role is 1 to 64 characters: lower-case letters, digits, and . _ : -")]
     InvalidRole,
+    #[error("there is no role {0}; create it first (porta role create {0})")]
+    NoRole(String),
     #[error(transparent)]
     Db(#[from] DbError),
 }
 
 /// Checks a role name: short, lower-case, no spaces (it travels in tokens).
 pub fn valid_role(role: &str) -> bool {
-    (1..=64).contains(&role.len())
-        && role
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._:-".contains(&b))
+    roles::valid_name(role)
 }
 
-/// Gives (`add` true) or takes a role from the account named by email or id; returns
+/// Finds the account an operator names: by email, phone number (E.164) or id.
+pub fn find_named(conn: &mut crate::db::DbConn, name: &str) -> diesel::QueryResult<Option<User>> {
+    let name = name.trim();
+    if let Ok(email) = normalize_email(name) {
+        return store::find_by_email(conn, &email);
+    }
+    if name.starts_with('+') {
+        if let Ok(phone) = normalize_phone(name) {
+            return store::find_by_phone(conn, &phone);
+        }
+    }
+    store::find(conn, name)
+}
+
+/// Gives (`add` true) or takes a role (which must exist) from the account named by email,
+/// phone or id; returns
 /// the account's roles afterwards.
 pub async fn change_role(
     pool: &DbPool,
@@ -230,21 +246,22 @@ pub async fn change_role(
     let account = account.trim().to_string();
     let role = role.to_string();
     let found = db::run(pool, move |conn| {
-        let user = match normalize_email(&account) {
-            Ok(email) => store::find_by_email(conn, &email)?,
-            Err(_) => store::find(conn, &account)?,
+        let Some(user) = find_named(conn, &account)? else {
+            return Ok(None);
         };
-        let Some(user) = user else { return Ok(None) };
         if add {
+            if !roles::exists(conn, &role)? {
+                return Ok(Some(Err(RoleError::NoRole(role))));
+            }
             store::add_role(conn, &user.id, &role)?;
         } else {
             store::remove_role(conn, &user.id, &role)?;
         }
         let roles = store::roles(conn, &user.id)?;
-        Ok(Some((user, roles)))
+        Ok(Some(Ok((user, roles))))
     })
     .await?;
-    found.ok_or(RoleError::NoAccount)
+    found.ok_or(RoleError::NoAccount)?
 }
 
 #[cfg(test)]

@@ -18,6 +18,27 @@ pub struct User {
     pub updated_at: i64,
     /// Confirmed phone number (E.164), if any.
     pub phone: Option<String>,
+    /// When an administrator disabled the account (`None`: active).
+    pub disabled_at: Option<i64>,
+    /// BCP 47 language tag (OIDC `locale`).
+    pub locale: Option<String>,
+    /// IANA time zone (OIDC `zoneinfo`).
+    pub zoneinfo: Option<String>,
+}
+
+impl User {
+    /// Active, or disabled by an administrator.
+    pub fn state(&self) -> &'static str {
+        if self.disabled_at.is_some() {
+            "disabled"
+        } else {
+            "active"
+        }
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.disabled_at.is_none()
+    }
 }
 
 /// Whether a new account's email address is already confirmed.
@@ -47,6 +68,9 @@ pub fn insert(
         created_at: now,
         updated_at: now,
         phone: None,
+        disabled_at: None,
+        locale: None,
+        zoneinfo: None,
     };
     crate::db::transaction(conn, |conn| {
         diesel::insert_into(users::table)
@@ -204,4 +228,195 @@ pub fn roles(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<String>> {
         .select(account_roles::role)
         .order(account_roles::role.asc())
         .load(conn)
+}
+
+/// Replaces the roles of `user_id` with `roles` (which must exist).
+pub fn set_roles(conn: &mut DbConn, user_id: &str, roles: &[String]) -> QueryResult<()> {
+    crate::db::transaction(conn, |conn| {
+        diesel::delete(account_roles::table.filter(account_roles::user_id.eq(user_id)))
+            .execute(conn)?;
+        for role in roles {
+            add_role(conn, user_id, role)?;
+        }
+        Ok(())
+    })
+}
+
+/// Marks the account disabled (`Some(time)`) or active again (`None`).
+pub fn set_disabled(conn: &mut DbConn, id: &str, at: Option<i64>) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::disabled_at.eq(at),
+            users::updated_at.eq(crate::time::now()),
+        ))
+        .execute(conn)
+}
+
+/// Clears the password (the person sets a new one through "forgot password").
+pub fn clear_password(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::password_hash.eq(None::<String>),
+            users::updated_at.eq(crate::time::now()),
+        ))
+        .execute(conn)
+}
+
+/// What an administrator may change on an account; `None` leaves a field as it is,
+/// `Some(None)` clears an optional one.
+#[derive(Debug, Default, Clone)]
+pub struct Changes {
+    pub name: Option<Option<String>>,
+    pub email: Option<String>,
+    pub email_verified: Option<bool>,
+    pub phone: Option<Option<String>>,
+    pub locale: Option<Option<String>>,
+    pub zoneinfo: Option<Option<String>>,
+}
+
+#[derive(AsChangeset)]
+#[diesel(table_name = users)]
+struct ChangeRow {
+    name: Option<Option<String>>,
+    email: Option<String>,
+    email_verified: Option<bool>,
+    phone: Option<Option<String>>,
+    locale: Option<Option<String>>,
+    zoneinfo: Option<Option<String>>,
+    updated_at: i64,
+}
+
+/// Applies `changes`; `Ok(false)` when the email or phone belongs to another account.
+pub fn update(conn: &mut DbConn, id: &str, changes: &Changes) -> QueryResult<bool> {
+    let row = ChangeRow {
+        name: changes.name.clone(),
+        email: changes.email.clone(),
+        email_verified: changes.email_verified,
+        phone: changes.phone.clone(),
+        locale: changes.locale.clone(),
+        zoneinfo: changes.zoneinfo.clone(),
+        updated_at: crate::time::now(),
+    };
+    match diesel::update(users::table.find(id))
+        .set(&row)
+        .execute(conn)
+    {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// What to look for in `search`; every field given must match.
+#[derive(Debug, Default, Clone)]
+pub struct Search {
+    /// Part of the email, name or phone (case-insensitive for email and name).
+    pub text: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub role: Option<String>,
+    /// `active` or `disabled`.
+    pub disabled: Option<bool>,
+    /// A custom attribute's name and a value it has (for a list: one of its items).
+    pub attribute: Option<(String, String)>,
+}
+
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);
+
+/// Escapes `%`, `_` and `\` for a LIKE pattern.
+fn like_pattern(text: &str) -> String {
+    let mut p = String::from("%");
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(c);
+    }
+    p.push('%');
+    p
+}
+
+/// Accounts matching `s`, by email, with the total count before paging.
+pub fn search(
+    conn: &mut DbConn,
+    s: &Search,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<User>, i64)> {
+    type Backend = <DbConn as diesel::Connection>::Backend;
+    let query = || {
+        let mut q = users::table.into_boxed::<Backend>();
+        if let Some(text) = &s.text {
+            let p = like_pattern(&text.to_lowercase());
+            // Emails are stored lower-cased; names are compared as stored, lower-cased.
+            q = q.filter(
+                users::email
+                    .like(p.clone())
+                    .escape('\\')
+                    .or(lower(users::name).like(p).escape('\\'))
+                    .or(users::phone.like(like_pattern(text)).escape('\\')),
+            );
+        }
+        if let Some(email) = &s.email {
+            q = q.filter(users::email.eq(email.clone()));
+        }
+        if let Some(phone) = &s.phone {
+            q = q.filter(users::phone.eq(phone.clone()));
+        }
+        if let Some(role) = &s.role {
+            q = q.filter(
+                users::id.eq_any(
+                    account_roles::table
+                        .filter(account_roles::role.eq(role.clone()))
+                        .select(account_roles::user_id),
+                ),
+            );
+        }
+        if let Some((name, value)) = &s.attribute {
+            use crate::db::schema::account_attributes as aa;
+            // Stored as JSON: a text value is quoted; a number or boolean is bare; a list
+            // holds its items quoted.
+            let quoted = serde_json::Value::String(value.clone()).to_string();
+            q = q.filter(
+                users::id.eq_any(
+                    aa::table
+                        .filter(aa::name.eq(name.clone()))
+                        .filter(
+                            aa::value
+                                .eq(quoted.clone())
+                                .or(aa::value.eq(value.clone()))
+                                .or(aa::value.like(like_pattern(&quoted)).escape('\\')),
+                        )
+                        .select(aa::user_id),
+                ),
+            );
+        }
+        match s.disabled {
+            Some(true) => q = q.filter(users::disabled_at.is_not_null()),
+            Some(false) => q = q.filter(users::disabled_at.is_null()),
+            None => {}
+        }
+        q
+    };
+    let total = query().count().get_result::<i64>(conn)?;
+    let rows = query()
+        .order(users::email.asc())
+        .offset(offset)
+        .limit(limit)
+        .select(User::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// How many accounts exist, and how many are disabled.
+pub fn counts(conn: &mut DbConn) -> QueryResult<(i64, i64)> {
+    let all = users::table.count().get_result(conn)?;
+    let disabled = users::table
+        .filter(users::disabled_at.is_not_null())
+        .count()
+        .get_result(conn)?;
+    Ok((all, disabled))
 }

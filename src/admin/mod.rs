@@ -1,6 +1,12 @@
-//! The admin API: signing keys for operators' tools. Callers present an access token
-//! with the `porta:admin` scope (a client registered for that scope, via
-//! `client_credentials`).
+//! Administration: the admin API (`/admin/api/…`, JSON, described by
+//! `/admin/api/openapi.json`) and the older key routes (`/admin/keys`). Callers present an
+//! access token: a service account (a client-credentials client granted admin scopes) or
+//! a person with the `admin` role whose app asked for admin scopes. `porta:admin` opens
+//! everything.
+
+mod api;
+pub mod apps;
+pub mod people;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -9,18 +15,116 @@ use serde_json::json;
 use crate::db;
 use crate::keys::{self, rotation};
 use crate::oauth::OAuthError;
+use crate::resource::ApiError;
 use crate::state::AppState;
 use crate::tokens;
 use crate::web::bearer::{bearer, Bearer};
 use crate::web::Params;
 
-/// The scope that opens the admin API.
+pub use people::{Acting, Actor, AdminError};
+
+/// The scope that opens the whole admin API (and the key routes).
 pub const ADMIN_SCOPE: &str = "porta:admin";
+/// Read people (search, one person).
+pub const USERS_READ: &str = "admin:users:read";
+/// Change people (create, update, disable, delete, end sessions, reset factors).
+pub const USERS_WRITE: &str = "admin:users:write";
+/// Manage roles and permissions.
+pub const ROLES: &str = "admin:roles";
+/// Read the audit log.
+pub const AUDIT: &str = "admin:audit";
+/// List and rotate signing keys.
+pub const KEYS: &str = "admin:keys";
+/// Manage apps.
+pub const CLIENTS: &str = "admin:clients";
+
+/// The admin scopes in plain words, for the consent page.
+pub const SCOPES: &[(&str, &str)] = &[
+    (ADMIN_SCOPE, "Administer Porta: everything"),
+    (USERS_READ, "Administer Porta: look people up"),
+    (
+        USERS_WRITE,
+        "Administer Porta: change, disable and delete people",
+    ),
+    (ROLES, "Administer Porta: manage roles and permissions"),
+    (AUDIT, "Administer Porta: read the audit log"),
+    (KEYS, "Administer Porta: manage signing keys"),
+    (CLIENTS, "Administer Porta: manage apps"),
+];
+
+/// The role a person needs, besides an admin scope, to use the admin API.
+pub const ADMIN_ROLE: &str = "admin";
 
 /// Mounts the admin routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/keys", web::get().to(list_keys))
         .route("/admin/keys/rotate", web::post().to(rotate_keys));
+    api::configure(cfg);
+}
+
+/// True when `scopes` open `needed`: the scope itself, `porta:admin`, or (for reading
+/// people) the write scope.
+fn grants(scopes: &crate::scopes::Scopes, needed: &str) -> bool {
+    scopes.contains(needed)
+        || scopes.contains(ADMIN_SCOPE)
+        || (needed == USERS_READ && scopes.contains(USERS_WRITE))
+}
+
+/// Who calls the admin API, checked: a valid token with the scope `needed`, and for a
+/// person, an active account that holds the `admin` role now (not when the token was
+/// issued).
+pub(crate) async fn admin_caller(
+    state: &AppState,
+    req: &HttpRequest,
+    needed: &'static str,
+) -> Result<Acting, ApiError> {
+    let token = match bearer(req) {
+        Bearer::Token(token) | Bearer::TooLong(token) => token,
+        Bearer::Empty => "",
+        Bearer::Missing | Bearer::NotText | Bearer::OtherScheme => return Err(ApiError::NoToken),
+    };
+    let access = tokens::verify_access(&state.tokens(), token)
+        .await?
+        .ok_or_else(|| {
+            ApiError::InvalidToken("the access token is invalid, expired or revoked".into())
+        })?;
+    if !grants(&access.scopes(), needed) {
+        return Err(ApiError::InsufficientScope(needed.to_string()));
+    }
+    let client_id = access.str("client_id").unwrap_or_default().to_string();
+    // A person's grant carries the sign-in time; a client-credentials token does not.
+    let actor = if access.claims().contains_key("auth_time") {
+        let sub = access.str("sub").unwrap_or_default().to_string();
+        let id = sub.clone();
+        let admin = db::run(&state.pool, move |conn| {
+            let Some(user) = crate::accounts::store::find(conn, &id)? else {
+                return Ok(false);
+            };
+            Ok(user.is_active()
+                && crate::accounts::store::roles(conn, &id)?
+                    .iter()
+                    .any(|r| r == ADMIN_ROLE))
+        })
+        .await?;
+        if !admin {
+            return Err(ApiError::Forbidden(
+                "only people with the admin role may use the admin API".into(),
+            ));
+        }
+        Actor::Person(sub)
+    } else {
+        // A service account's app must still exist and be enabled.
+        if state.client(client_id.clone()).await?.is_none() {
+            return Err(ApiError::InvalidToken(
+                "the access token is invalid, expired or revoked".into(),
+            ));
+        }
+        Actor::Service(client_id)
+    };
+    Ok(Acting {
+        actor,
+        origin: state.origin(req),
+    })
 }
 
 async fn authorize_admin(state: &AppState, req: &HttpRequest) -> Result<(), OAuthError> {
@@ -37,7 +141,7 @@ async fn authorize_admin(state: &AppState, req: &HttpRequest) -> Result<(), OAut
         .ok_or_else(|| {
             OAuthError::invalid_token("the access token is invalid, expired or revoked")
         })?;
-    if !access.scopes().contains(ADMIN_SCOPE) {
+    if !grants(&access.scopes(), KEYS) {
         return Err(OAuthError::insufficient_scope(ADMIN_SCOPE));
     }
     Ok(())

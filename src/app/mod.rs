@@ -148,6 +148,7 @@ pub async fn prepare(settings: Settings, with_demo: bool) -> Result<Prepared, St
     let api_scopes: Vec<(&'static str, &'static str)> = bookings::SCOPES
         .iter()
         .chain(content::SCOPES)
+        .chain(crate::admin::SCOPES)
         .copied()
         .collect();
     let mut state = AppState {

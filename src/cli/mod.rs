@@ -1,6 +1,7 @@
 //! The command line: `porta serve | migrate | client … | user … | keys …`.
 //! Every failure is one clear line on stderr and a non-zero exit.
 
+mod run_admin;
 mod run_audit;
 mod run_clients;
 mod run_keys;
@@ -11,6 +12,7 @@ use crate::clients::{self, NewClient};
 use crate::config::Settings;
 use crate::db;
 use clap::{Args, Parser, Subcommand};
+use run_admin::*;
 use run_audit::*;
 use run_clients::*;
 use run_keys::*;
@@ -71,6 +73,15 @@ pub enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage roles (and the permissions they carry).
+    #[command(subcommand)]
+    Role(RolesCommand),
+    /// Manage permissions (grouped into roles; tokens carry them with the `permissions` scope).
+    #[command(subcommand)]
+    Permission(PermissionCommand),
+    /// The custom attributes of accounts that the settings declare.
+    #[command(subcommand)]
+    Attribute(AttributeCommand),
     /// Inspect signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
@@ -100,6 +111,77 @@ pub enum ClientCommand {
     Create(Box<ClientCreate>),
     /// List clients as JSON (never secrets).
     List,
+    /// One client (never its secret).
+    Show {
+        client_id: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Change a client: the flags given replace what it has (lists replace whole lists).
+    Update(Box<ClientUpdate>),
+    /// A new secret (printed once); the previous one works for --grace seconds.
+    RotateSecret {
+        client_id: String,
+        /// Seconds the previous secret keeps working (default and most: client_secret_grace).
+        #[arg(long, value_name = "SECONDS")]
+        grace: Option<i64>,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Disable a client: it cannot authenticate or start a sign-in; its grants are revoked.
+    Disable {
+        client_id: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Enable a disabled client.
+    Enable {
+        client_id: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Delete a client and revoke its grants.
+    Delete {
+        client_id: String,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ClientUpdate {
+    pub client_id: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The redirect URIs (repeat; replaces the list).
+    #[arg(long = "redirect-uri", value_name = "URI", num_args = 1..)]
+    pub redirect_uris: Option<Vec<String>>,
+    #[arg(long = "post-logout-redirect-uri", value_name = "URI", num_args = 1..)]
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    #[arg(long = "grant-type", value_name = "T", num_args = 1..)]
+    pub grant_types: Option<Vec<String>>,
+    /// Allowed scopes, space-separated.
+    #[arg(long)]
+    pub scope: Option<String>,
+    /// true or false.
+    #[arg(long)]
+    pub skip_consent: Option<bool>,
+    #[arg(long = "audience", value_name = "AUD", num_args = 1..)]
+    pub audiences: Option<Vec<String>>,
+    #[arg(long = "web-origin", value_name = "ORIGIN", num_args = 1..)]
+    pub web_origins: Option<Vec<String>>,
+    /// Seconds (0: back to the setting).
+    #[arg(long, value_name = "SECONDS")]
+    pub access_token_ttl: Option<i64>,
+    #[arg(long, value_name = "SECONDS")]
+    pub id_token_ttl: Option<i64>,
+    #[arg(long, value_name = "SECONDS")]
+    pub refresh_token_ttl: Option<i64>,
+    /// true or false: whether refresh answers carry an id token.
+    #[arg(long)]
+    pub refresh_id_token: Option<bool>,
+    #[command(flatten)]
+    pub out: Output,
 }
 
 #[derive(Debug, Args)]
@@ -162,6 +244,189 @@ pub enum UserCommand {
     /// Give or take roles (they reach APIs in the `roles` claim).
     #[command(subcommand)]
     Role(RoleCommand),
+    /// Find accounts (by default the first 20, by email).
+    List {
+        /// Part of the email, name or phone number.
+        #[arg(long)]
+        search: Option<String>,
+        /// Only accounts with this role.
+        #[arg(long)]
+        role: Option<String>,
+        /// Only accounts whose custom attribute NAME has VALUE (for a list: holds it).
+        #[arg(long, value_name = "NAME:VALUE")]
+        attribute: Option<String>,
+        /// active or disabled.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 1)]
+        page: i64,
+        #[arg(long, default_value_t = 20)]
+        per_page: i64,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Everything about one account: profile, roles, permissions, factors, sessions, apps,
+    /// recent events.
+    Show {
+        /// Email, phone number (+…) or id.
+        account: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Change an account's profile or roles.
+    Update(Box<UserUpdate>),
+    /// Disable an account: it cannot sign in; its sessions end and its grants are revoked.
+    Disable {
+        account: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Enable a disabled account.
+    Enable {
+        account: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Delete an account: everything revoked, personal data erased (audit events stay
+    /// under its id).
+    Delete {
+        account: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// End every session of an account and revoke every grant it gave to apps.
+    RevokeSessions {
+        account: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Remove an account's second factors (TOTP and recovery codes).
+    ResetMfa {
+        account: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Lift an account's sign-in locks.
+    Unlock {
+        account: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Remove an account's password and end its sign-ins; the person sets a new one
+    /// through "forgot password".
+    ResetPassword {
+        account: String,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+/// How a command prints its answer.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct Output {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UserUpdate {
+    /// Email, phone number (+…) or id.
+    pub account: String,
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long)]
+    pub email: Option<String>,
+    /// true or false.
+    #[arg(long)]
+    pub email_verified: Option<bool>,
+    /// A phone number with its country code ("" removes it).
+    #[arg(long)]
+    pub phone: Option<String>,
+    /// BCP 47 language tag, like pt-PT ("" removes it).
+    #[arg(long)]
+    pub locale: Option<String>,
+    /// IANA time zone, like Europe/Lisbon ("" removes it).
+    #[arg(long)]
+    pub zoneinfo: Option<String>,
+    /// The account's roles, replacing the ones it has (repeat; `user` is always kept).
+    #[arg(long = "role", value_name = "ROLE", num_args = 1..)]
+    pub roles: Vec<String>,
+    /// A custom attribute: name=value (JSON for numbers, booleans and lists; name= removes
+    /// it). Repeat for several.
+    #[arg(long = "attribute", value_name = "NAME=VALUE", num_args = 1..)]
+    pub attributes: Vec<String>,
+    #[command(flatten)]
+    pub out: Output,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RolesCommand {
+    /// Create a role.
+    Create {
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Delete a role (not user, consultant or admin); accounts lose it.
+    Delete {
+        name: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// List roles with their permissions and how many accounts hold them.
+    List {
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Give ROLE the permission PERMISSION.
+    Grant {
+        role: String,
+        permission: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Take the permission PERMISSION from ROLE.
+    Revoke {
+        role: String,
+        permission: String,
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AttributeCommand {
+    /// List them: name, type, values, who edits, scope and claim.
+    List {
+        #[command(flatten)]
+        out: Output,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PermissionCommand {
+    /// Create a permission, like appointments:manage.
+    Create {
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// Delete a permission (every role loses it).
+    Delete {
+        name: String,
+        #[command(flatten)]
+        out: Output,
+    },
+    /// List permissions and the roles that carry them.
+    List {
+        #[command(flatten)]
+        out: Output,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -233,17 +498,11 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Restore { from, force } => restore(settings, from, force).await,
         Command::Client(ClientCommand::Create(c)) => client_create(settings, *c).await,
         Command::Client(ClientCommand::List) => client_list(settings).await,
-        Command::User(UserCommand::Create {
-            email,
-            password_stdin,
-            name,
-        }) => user_create(settings, email, password_stdin, name).await,
-        Command::User(UserCommand::Role(RoleCommand::Add { account, role })) => {
-            user_role(settings, account, role, true).await
-        }
-        Command::User(UserCommand::Role(RoleCommand::Remove { account, role })) => {
-            user_role(settings, account, role, false).await
-        }
+        Command::Client(command) => client_admin(settings, command).await,
+        Command::User(command) => user_admin(settings, command).await,
+        Command::Role(command) => role_admin(settings, command).await,
+        Command::Permission(command) => permission_admin(settings, command).await,
+        Command::Attribute(AttributeCommand::List { out }) => attribute_list(settings, out).await,
         Command::Audit {
             account,
             kind,

@@ -32,6 +32,11 @@ pub struct Client {
     pub web_origins: Vec<String>,
     /// This app's token lifetimes (`None`: the settings').
     pub lifetimes: Lifetimes,
+    /// The secret before the last rotation, and until when it still works.
+    pub previous_secret: Option<(String, i64)>,
+    /// When an administrator disabled the app.
+    pub disabled_at: Option<i64>,
+    pub created_at: i64,
 }
 
 /// Token lifetimes of one app, in seconds; `None` keeps the setting's default. And whether
@@ -124,13 +129,79 @@ impl Client {
     }
 
     /// Checks a presented secret against the stored SHA-256 (secrets are 256-bit random,
-    /// so a fast hash is enough and keeps the token endpoint fast).
+    /// so a fast hash is enough and keeps the token endpoint fast); after a rotation the
+    /// previous secret matches too, until its grace period ends.
     pub fn secret_matches(&self, secret: &str) -> bool {
-        match &self.secret_hash {
-            Some(hash) => crypto::constant_time_eq(&crypto::hash_secret(secret), hash),
-            None => false,
+        let Some(hash) = &self.secret_hash else {
+            return false;
+        };
+        let presented = crypto::hash_secret(secret);
+        let current = crypto::constant_time_eq(&presented, hash);
+        let previous = self.previous_secret.as_ref().is_some_and(|(old, until)| {
+            *until > crate::time::now() && crypto::constant_time_eq(&presented, old)
+        });
+        current | previous
+    }
+
+    /// False once an administrator disabled the app.
+    pub fn is_enabled(&self) -> bool {
+        self.disabled_at.is_none()
+    }
+
+    /// The app as administrators see it: everything but secrets.
+    pub fn view(&self) -> ClientView {
+        ClientView {
+            client_id: self.id.to_string(),
+            name: self.name.clone(),
+            public: self.is_public(),
+            redirect_uris: self.redirect_uris.clone(),
+            post_logout_redirect_uris: self.post_logout_redirect_uris.clone(),
+            grant_types: self.grant_types.clone(),
+            scope: self.scopes.join(" "),
+            skip_consent: self.skip_consent,
+            audiences: self.audiences.clone(),
+            web_origins: self.web_origins.clone(),
+            access_token_ttl: self.lifetimes.access_token_ttl,
+            id_token_ttl: self.lifetimes.id_token_ttl,
+            refresh_token_ttl: self.lifetimes.refresh_token_ttl,
+            refresh_id_token: self.lifetimes.refresh_id_token,
+            state: if self.is_enabled() {
+                "active"
+            } else {
+                "disabled"
+            },
+            previous_secret_valid_until: self
+                .previous_secret
+                .as_ref()
+                .map(|(_, until)| *until)
+                .filter(|until| *until > crate::time::now()),
+            created_at: self.created_at,
         }
     }
+}
+
+/// An app as administrators see it (never a secret or its hash).
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientView {
+    pub client_id: String,
+    pub name: String,
+    pub public: bool,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub scope: String,
+    pub skip_consent: bool,
+    pub audiences: Vec<String>,
+    pub web_origins: Vec<String>,
+    pub access_token_ttl: Option<i64>,
+    pub id_token_ttl: Option<i64>,
+    pub refresh_token_ttl: Option<i64>,
+    pub refresh_id_token: bool,
+    /// `active` or `disabled`.
+    pub state: &'static str,
+    /// Until when the secret before the last rotation still works (none: it does not).
+    pub previous_secret_valid_until: Option<i64>,
+    pub created_at: i64,
 }
 
 impl From<ClientRow> for Client {
@@ -154,6 +225,9 @@ impl From<ClientRow> for Client {
                 refresh_token_ttl: row.refresh_token_ttl,
                 refresh_id_token: row.refresh_id_token,
             },
+            previous_secret: row.previous_secret_hash.zip(row.previous_secret_expires_at),
+            disabled_at: row.disabled_at,
+            created_at: row.created_at,
         }
     }
 }
@@ -274,8 +348,16 @@ fn without_loopback_port(uri: &str) -> Option<String> {
     None
 }
 
-/// Registers a client; returns its id and (for confidential clients) its one-time secret.
-pub async fn create(pool: &DbPool, new: NewClient) -> Result<CreatedClient, ClientError> {
+/// A registration's lists after the rules: what `create` and `update` store.
+struct Checked {
+    name: String,
+    grant_types: Vec<String>,
+    scopes: Vec<String>,
+    web_origins: Vec<String>,
+}
+
+/// Applies the registration rules to `new` (shared by `create` and `update`).
+fn check(new: &NewClient) -> Result<Checked, ClientError> {
     let name = new.name.trim().to_string();
     if name.is_empty() {
         return Err(ClientError::Invalid("the name must not be empty".into()));
@@ -356,6 +438,22 @@ pub async fn create(pool: &DbPool, new: NewClient) -> Result<CreatedClient, Clie
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    Ok(Checked {
+        name,
+        grant_types,
+        scopes,
+        web_origins,
+    })
+}
+
+/// Registers a client; returns its id and (for confidential clients) its one-time secret.
+pub async fn create(pool: &DbPool, new: NewClient) -> Result<CreatedClient, ClientError> {
+    let Checked {
+        name,
+        grant_types,
+        scopes,
+        web_origins,
+    } = check(&new)?;
     let id = crypto::random_token(16);
     let secret = (!new.public).then(|| crypto::random_token(32));
     let row = ClientRow {
@@ -375,6 +473,9 @@ pub async fn create(pool: &DbPool, new: NewClient) -> Result<CreatedClient, Clie
         id_token_ttl: new.lifetimes.id_token_ttl,
         refresh_token_ttl: new.lifetimes.refresh_token_ttl,
         refresh_id_token: new.lifetimes.refresh_id_token,
+        previous_secret_hash: None,
+        previous_secret_expires_at: None,
+        disabled_at: None,
     };
     db::run(pool, move |conn| Ok(store::insert(conn, &row)?)).await?;
     Ok(CreatedClient {
@@ -395,6 +496,119 @@ pub async fn create(pool: &DbPool, new: NewClient) -> Result<CreatedClient, Clie
         web_origins,
         lifetimes: new.lifetimes,
     })
+}
+
+/// What an administrator may change on an app; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct ClientChanges {
+    pub name: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub grant_types: Option<Vec<String>>,
+    pub scopes: Option<Vec<String>>,
+    pub skip_consent: Option<bool>,
+    pub audiences: Option<Vec<String>>,
+    pub web_origins: Option<Vec<String>>,
+    /// Each lifetime: `Some(None)` goes back to the setting.
+    pub access_token_ttl: Option<Option<i64>>,
+    pub id_token_ttl: Option<Option<i64>>,
+    pub refresh_token_ttl: Option<Option<i64>>,
+    pub refresh_id_token: Option<bool>,
+}
+
+/// Changes an app under the registration rules; `Ok(None)` when there is no such app.
+/// Returns the app before and after.
+pub async fn update(
+    pool: &DbPool,
+    id: &str,
+    changes: ClientChanges,
+) -> Result<Option<(Client, Client)>, ClientError> {
+    let Some(before) = find(pool, id.to_string()).await? else {
+        return Ok(None);
+    };
+    let c = changes;
+    let merged = NewClient {
+        name: c.name.unwrap_or_else(|| before.name.clone()),
+        redirect_uris: c
+            .redirect_uris
+            .unwrap_or_else(|| before.redirect_uris.clone()),
+        post_logout_redirect_uris: c
+            .post_logout_redirect_uris
+            .unwrap_or_else(|| before.post_logout_redirect_uris.clone()),
+        public: before.is_public(),
+        grant_types: c.grant_types.unwrap_or_else(|| before.grant_types.clone()),
+        scopes: c.scopes.unwrap_or_else(|| before.scopes.clone()),
+        skip_consent: c.skip_consent.unwrap_or(before.skip_consent),
+        audiences: c.audiences.unwrap_or_else(|| before.audiences.clone()),
+        web_origins: c.web_origins.unwrap_or_else(|| before.web_origins.clone()),
+        lifetimes: Lifetimes {
+            access_token_ttl: c
+                .access_token_ttl
+                .unwrap_or(before.lifetimes.access_token_ttl),
+            id_token_ttl: c.id_token_ttl.unwrap_or(before.lifetimes.id_token_ttl),
+            refresh_token_ttl: c
+                .refresh_token_ttl
+                .unwrap_or(before.lifetimes.refresh_token_ttl),
+            refresh_id_token: c
+                .refresh_id_token
+                .unwrap_or(before.lifetimes.refresh_id_token),
+        },
+    };
+    let checked = check(&merged)?;
+    let row = ClientRow {
+        id: before.id.to_string(),
+        name: checked.name,
+        secret_hash: before.secret_hash.clone(),
+        redirect_uris: serde_json::to_string(&merged.redirect_uris).unwrap_or_default(),
+        post_logout_redirect_uris: serde_json::to_string(&merged.post_logout_redirect_uris)
+            .unwrap_or_default(),
+        grant_types: checked.grant_types.join(" "),
+        scopes: checked.scopes.join(" "),
+        skip_consent: merged.skip_consent,
+        created_at: before.created_at,
+        audiences: merged.audiences.join(" "),
+        web_origins: checked.web_origins.join(" "),
+        access_token_ttl: merged.lifetimes.access_token_ttl,
+        id_token_ttl: merged.lifetimes.id_token_ttl,
+        refresh_token_ttl: merged.lifetimes.refresh_token_ttl,
+        refresh_id_token: merged.lifetimes.refresh_id_token,
+        previous_secret_hash: None,
+        previous_secret_expires_at: None,
+        disabled_at: before.disabled_at,
+    };
+    let after = Client::from(ClientRow {
+        previous_secret_hash: before.previous_secret.as_ref().map(|p| p.0.clone()),
+        previous_secret_expires_at: before.previous_secret.as_ref().map(|p| p.1),
+        ..row.clone()
+    });
+    db::run(pool, move |conn| Ok(store::update(conn, &row)?)).await?;
+    Ok(Some((before, after)))
+}
+
+/// Gives a confidential app a new secret (returned here, once); the old one keeps working
+/// for `grace` seconds. `Ok(None)`: no such app; a public app has no secret to rotate.
+pub async fn rotate_secret(
+    pool: &DbPool,
+    id: &str,
+    grace: i64,
+) -> Result<Option<String>, ClientError> {
+    let Some(client) = find(pool, id.to_string()).await? else {
+        return Ok(None);
+    };
+    if client.is_public() {
+        return Err(ClientError::Invalid(
+            "a public client has no secret to rotate".into(),
+        ));
+    }
+    let secret = crypto::random_token(32);
+    let hash = crypto::hash_secret(&secret);
+    let id = id.to_string();
+    let until = crate::time::now() + grace.max(0);
+    db::run(pool, move |conn| {
+        Ok(store::rotate_secret(conn, &id, &hash, until)?)
+    })
+    .await?;
+    Ok(Some(secret))
 }
 
 /// Loads one client.
@@ -422,6 +636,14 @@ impl ClientCache {
         ClientCache {
             ttl,
             entries: Default::default(),
+        }
+    }
+
+    /// Drops this node's copy of a client an administrator just changed (other nodes see
+    /// the change within the cache's lifetime).
+    pub fn forget(&self, id: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(id);
         }
     }
 
@@ -460,6 +682,9 @@ fn test_client(redirect_uris: Vec<String>) -> Client {
         audiences: vec![],
         web_origins: vec![],
         lifetimes: Default::default(),
+        previous_secret: None,
+        disabled_at: None,
+        created_at: 0,
     }
 }
 

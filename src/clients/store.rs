@@ -28,6 +28,11 @@ pub struct ClientRow {
     pub refresh_token_ttl: Option<i64>,
     /// Whether a refresh answer carries a new id token.
     pub refresh_id_token: bool,
+    /// The secret before the last rotation, accepted until `previous_secret_expires_at`.
+    pub previous_secret_hash: Option<String>,
+    pub previous_secret_expires_at: Option<i64>,
+    /// When an administrator disabled the app (`None`: enabled).
+    pub disabled_at: Option<i64>,
 }
 
 pub fn insert(conn: &mut DbConn, row: &ClientRow) -> QueryResult<usize> {
@@ -63,4 +68,53 @@ pub fn list(conn: &mut DbConn) -> QueryResult<Vec<ClientRow>> {
         .order(clients::created_at.asc())
         .select(ClientRow::as_select())
         .load(conn)
+}
+
+/// Replaces what an administrator may change (everything but the id, the secrets and the
+/// creation time).
+pub fn update(conn: &mut DbConn, row: &ClientRow) -> QueryResult<usize> {
+    diesel::update(clients::table.find(&row.id))
+        .set((
+            clients::name.eq(&row.name),
+            clients::redirect_uris.eq(&row.redirect_uris),
+            clients::post_logout_redirect_uris.eq(&row.post_logout_redirect_uris),
+            clients::grant_types.eq(&row.grant_types),
+            clients::scopes.eq(&row.scopes),
+            clients::skip_consent.eq(row.skip_consent),
+            clients::audiences.eq(&row.audiences),
+            clients::web_origins.eq(&row.web_origins),
+            clients::access_token_ttl.eq(row.access_token_ttl),
+            clients::id_token_ttl.eq(row.id_token_ttl),
+            clients::refresh_token_ttl.eq(row.refresh_token_ttl),
+            clients::refresh_id_token.eq(row.refresh_id_token),
+        ))
+        .execute(conn)
+}
+
+/// A new secret; the old one keeps working until `previous_expires_at`.
+pub fn rotate_secret(
+    conn: &mut DbConn,
+    id: &str,
+    new_hash: &str,
+    previous_expires_at: i64,
+) -> QueryResult<usize> {
+    crate::db::transaction(conn, |conn| {
+        let Some(row) = find(conn, id)? else {
+            return Ok(0);
+        };
+        diesel::update(clients::table.find(id))
+            .set((
+                clients::secret_hash.eq(new_hash),
+                clients::previous_secret_hash.eq(row.secret_hash),
+                clients::previous_secret_expires_at.eq(previous_expires_at),
+            ))
+            .execute(conn)
+    })
+}
+
+/// Disables (`Some(time)`) or enables (`None`) an app.
+pub fn set_disabled(conn: &mut DbConn, id: &str, at: Option<i64>) -> QueryResult<usize> {
+    diesel::update(clients::table.find(id))
+        .set(clients::disabled_at.eq(at))
+        .execute(conn)
 }

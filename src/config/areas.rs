@@ -115,6 +115,9 @@ pub struct TokenSettings {
     /// Seconds a rotated-out refresh token may come back from the same client and get the
     /// same successor (a retry), instead of revoking its family. 0 turns this off.
     pub refresh_reuse_grace: i64,
+    /// Seconds an app's previous secret keeps working after an administrator rotates it
+    /// (time to deploy the new one); an emergency rotation can ask for 0.
+    pub client_secret_grace: i64,
 }
 
 impl Default for TokenSettings {
@@ -129,6 +132,7 @@ impl Default for TokenSettings {
             authorize_max_pending_per_ip: 1000,
             access_token_audience: None,
             refresh_reuse_grace: 5,
+            client_secret_grace: 24 * 3600,
         }
     }
 }
@@ -407,5 +411,87 @@ impl Default for ContentSettings {
             media_url_ttl: 300,
             media_key: None,
         }
+    }
+}
+
+/// Custom attributes of accounts, declared by the operator (`[[attributes]]` in TOML).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AttributeSettings {
+    /// Each attribute: its name, type, allowed values, who edits it, and which scope
+    /// releases it under which claim.
+    pub attributes: Vec<AttributeSpec>,
+}
+
+/// The type of a custom attribute's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttributeKind {
+    String,
+    Number,
+    Boolean,
+    /// One of `values`.
+    Enum,
+    /// A list of strings (of `values`, when given).
+    List,
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
+}
+
+/// Who may change a custom attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AttributeEditor {
+    /// Administrators only (the person sees it, if its scope is released, but cannot change it).
+    #[default]
+    Admin,
+    /// The person, on the account page, and administrators.
+    Person,
+}
+
+/// One custom attribute.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttributeSpec {
+    /// `a-z`, digits and `_`, up to 64 characters.
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: AttributeKind,
+    /// Allowed values (required for `enum`; optional for `string` and `list`).
+    #[serde(default)]
+    pub values: Vec<String>,
+    /// Longest text, in characters (a string, or each item of a list).
+    #[serde(default = "default_attribute_length")]
+    pub max_length: usize,
+    /// `admin` (the default) or `person`.
+    #[serde(default)]
+    pub editable_by: AttributeEditor,
+    /// The scope that releases it in id tokens, userinfo and access tokens.
+    #[serde(default = "default_attribute_scope")]
+    pub scope: String,
+    /// The claim name (default: the attribute's name).
+    #[serde(default)]
+    pub claim: Option<String>,
+    /// What the account page calls it (default: the name).
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+fn default_attribute_length() -> usize {
+    256
+}
+
+fn default_attribute_scope() -> String {
+    "profile".into()
+}
+
+impl AttributeSpec {
+    /// The claim this attribute travels under.
+    pub fn claim_name(&self) -> &str {
+        self.claim.as_deref().unwrap_or(&self.name)
+    }
+
+    /// What a page calls it.
+    pub fn label(&self) -> &str {
+        self.label.as_deref().unwrap_or(&self.name)
     }
 }

@@ -51,6 +51,9 @@ pub struct Settings {
     /// The content API.
     #[serde(flatten)]
     pub content: ContentSettings,
+    /// Custom attributes of accounts.
+    #[serde(flatten)]
+    pub attributes: AttributeSettings,
 }
 
 /// The settings that hold secrets: wrapped in `SecretString` (never printed by `Debug`) and
@@ -156,6 +159,7 @@ impl Settings {
             resource: area(&figment)?,
             bookings: area(&figment)?,
             content: area(&figment)?,
+            attributes: area(&figment)?,
         };
         settings.validate()
     }
@@ -255,6 +259,36 @@ mod tests {
     }
 
     #[test]
+    fn the_example_declares_the_booking_apps_attributes_and_bad_declarations_are_refused() {
+        let s = load_toml(include_str!("../../config/production.example.toml")).unwrap();
+        let names: Vec<&str> = s
+            .attributes
+            .attributes
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            ["user_type", "profile_status", "city", "specializations"]
+        );
+        let status = &s.attributes.attributes[1];
+        assert_eq!(status.kind, AttributeKind::Enum);
+        assert_eq!(status.editable_by, AttributeEditor::Admin);
+        for (bad, says) in [
+            ("[[attributes]]\nname = \"Bad Name\"\ntype = \"string\"\n", "a name is"),
+            ("[[attributes]]\nname = \"a\"\ntype = \"enum\"\n", "an enum needs values"),
+            ("[[attributes]]\nname = \"a\"\ntype = \"string\"\nclaim = \"email\"\n", "not one Porta sets"),
+            ("[[attributes]]\nname = \"a\"\ntype = \"string\"\n[[attributes]]\nname = \"a\"\ntype = \"date\"\n", "declared twice"),
+            ("[[attributes]]\nname = \"a\"\ntype = \"colour\"\n", "unknown variant"),
+            ("[[attributes]]\nname = \"a\"\ntype = \"number\"\nvalues = [\"1\"]\n", "only enum, string and list"),
+            ("[[attributes]]\nname = \"a\"\ntype = \"string\"\nshoe = 1\n", "unknown field"),
+        ] {
+            let err = load_toml(bad).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+    }
+
+    #[test]
     fn flat_keys_fill_the_areas() {
         let s = load_toml("otp_ttl = 120\nbooking_slot_minutes = 30\nsmtp_port = 2525\n").unwrap();
         assert_eq!(s.otp.otp_ttl, 120);
@@ -298,7 +332,7 @@ mod tests {
         {
             assert!(known.contains(*key), "{key}");
         }
-        assert_eq!(known.len(), 80);
+        assert_eq!(known.len(), 82);
     }
 
     #[test]

@@ -29,6 +29,12 @@ impl Settings {
                 "must be 0 (no limit) or a number of seconds",
             ));
         }
+        if !(0..=30 * 24 * 3600).contains(&self.tokens.client_secret_grace) {
+            return Err(invalid(
+                "client_secret_grace",
+                "must be 0 to 2592000 seconds (30 days)",
+            ));
+        }
         if self.server.hsts_max_age < 0 {
             return Err(invalid(
                 "hsts_max_age",
@@ -304,6 +310,116 @@ impl Settings {
         if let Some(key) = &self.content.media_key {
             parse_key_bytes(key.expose_secret()).map_err(|r| invalid("media_key", r))?;
         }
+        check_attributes(&self.attributes.attributes).map_err(|r| invalid("attributes", r))?;
         Ok(self)
     }
+}
+
+/// Claims Porta sets itself: no custom attribute may travel under one of these names.
+const RESERVED_CLAIMS: &[&str] = &[
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "azp",
+    "nonce",
+    "auth_time",
+    "acr",
+    "amr",
+    "at_hash",
+    "c_hash",
+    "sid",
+    "scope",
+    "client_id",
+    "cnf",
+    "name",
+    "given_name",
+    "family_name",
+    "middle_name",
+    "nickname",
+    "preferred_username",
+    "profile",
+    "picture",
+    "website",
+    "email",
+    "email_verified",
+    "gender",
+    "birthdate",
+    "zoneinfo",
+    "locale",
+    "phone_number",
+    "phone_number_verified",
+    "address",
+    "updated_at",
+    "roles",
+    "permissions",
+    "groups",
+    "active",
+    "token_type",
+];
+
+/// Checks the declared custom attributes: plain unique names, claims that clash with
+/// nothing Porta sets, values where the type needs them.
+fn check_attributes(specs: &[AttributeSpec]) -> Result<(), String> {
+    let plain = |s: &str| {
+        (1..=64).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    };
+    let mut names = std::collections::BTreeSet::new();
+    let mut claims = std::collections::BTreeSet::new();
+    for a in specs {
+        if !plain(&a.name) {
+            return Err(format!("{:?}: a name is 1 to 64 of a-z, 0-9 and _", a.name));
+        }
+        if !names.insert(a.name.as_str()) {
+            return Err(format!("{} is declared twice", a.name));
+        }
+        let claim = a.claim_name();
+        if !plain(claim) || RESERVED_CLAIMS.contains(&claim) {
+            return Err(format!(
+                "{}: the claim {claim:?} must be 1 to 64 of a-z, 0-9 and _, and not one Porta sets",
+                a.name
+            ));
+        }
+        if !claims.insert(claim) {
+            return Err(format!("two attributes travel under the claim {claim}"));
+        }
+        if !(1..=4096).contains(&a.max_length) {
+            return Err(format!("{}: max_length is 1 to 4096", a.name));
+        }
+        if a.kind == AttributeKind::Enum && a.values.is_empty() {
+            return Err(format!("{}: an enum needs values", a.name));
+        }
+        let listed = matches!(
+            a.kind,
+            AttributeKind::Enum | AttributeKind::String | AttributeKind::List
+        );
+        if !a.values.is_empty() && !listed {
+            return Err(format!(
+                "{}: only enum, string and list attributes take values",
+                a.name
+            ));
+        }
+        if a.values
+            .iter()
+            .any(|v| v.is_empty() || v.chars().count() > a.max_length)
+        {
+            return Err(format!(
+                "{}: each value is 1 to max_length characters",
+                a.name
+            ));
+        }
+        let scope_ok = !a.scope.is_empty()
+            && a.scope
+                .chars()
+                .all(|c| c == '!' || ('#'..='[').contains(&c) || (']'..='~').contains(&c));
+        if !scope_ok {
+            return Err(format!("{}: invalid scope {:?}", a.name, a.scope));
+        }
+    }
+    Ok(())
 }

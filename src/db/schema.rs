@@ -10,6 +10,9 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         phone -> Nullable<Text>,
+        disabled_at -> Nullable<BigInt>,
+        locale -> Nullable<Text>,
+        zoneinfo -> Nullable<Text>,
     }
 }
 
@@ -30,6 +33,9 @@ diesel::table! {
         id_token_ttl -> Nullable<BigInt>,
         refresh_token_ttl -> Nullable<BigInt>,
         refresh_id_token -> Bool,
+        previous_secret_hash -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<BigInt>,
+        disabled_at -> Nullable<BigInt>,
     }
 }
 
@@ -225,8 +231,45 @@ diesel::table! {
 
 diesel::joinable!(account_roles -> users (user_id));
 
+diesel::table! {
+    account_attributes (user_id, name) {
+        user_id -> Text,
+        name -> Text,
+        value -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    roles (name) {
+        name -> Text,
+        description -> Text,
+        system -> Bool,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    permissions (name) {
+        name -> Text,
+        description -> Text,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    role_permissions (role, permission) {
+        role -> Text,
+        permission -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     account_roles,
+    account_attributes,
+    roles,
+    permissions,
+    role_permissions,
     totp_credentials,
     recovery_codes,
     pending_sign_ins,

@@ -65,6 +65,9 @@ pub async fn seed(pool: &DbPool, issuer: &str) -> Result<DemoConfig, String> {
         id_token_ttl: None,
         refresh_token_ttl: None,
         refresh_id_token: true,
+        previous_secret_hash: None,
+        previous_secret_expires_at: None,
+        disabled_at: None,
     };
     db::run(pool, move |conn| Ok(clients::store::replace(conn, &row)?))
         .await

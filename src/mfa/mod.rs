@@ -83,6 +83,19 @@ pub async fn enabled(factors: &Factors<'_>, user_id: &str) -> Result<bool, DbErr
     .await
 }
 
+/// True when `user_id` has TOTP switched on (inside the caller's connection).
+pub fn has_totp(conn: &mut DbConn, user_id: &str) -> diesel::QueryResult<bool> {
+    Ok(store::totp(conn, user_id)?.is_some_and(|t| t.enabled_at.is_some()))
+}
+
+/// Removes every second factor of `user_id` (an administrator's reset); true when TOTP
+/// was on.
+pub fn remove_all(conn: &mut DbConn, user_id: &str) -> diesel::QueryResult<bool> {
+    let had = has_totp(conn, user_id)?;
+    store::delete_totp(conn, user_id)?;
+    Ok(had)
+}
+
 /// Starts enrolment: a new secret, stored sealed and not yet enabled.
 pub async fn begin(factors: &Factors<'_>, user: &User) -> Result<Enrolment, MfaError> {
     if enabled(factors, &user.id).await? {

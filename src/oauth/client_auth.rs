@@ -76,6 +76,8 @@ pub async fn authenticate(
         .clients
         .get(auth.pool, client_id)
         .await?
+        // A disabled app authenticates as badly as an unknown one.
+        .filter(Client::is_enabled)
         .ok_or_else(|| OAuthError::invalid_client("client authentication failed"))?;
     if client.is_public() {
         // Nothing to guess: a public client has no secret.

@@ -30,7 +30,9 @@ struct ConsentPage {
 pub fn describe_scope(state: &AppState, scope: &str) -> &'static str {
     match scope {
         "openid" => "Know who you are (your account identifier)",
-        "profile" => "See your name",
+        "profile" => "See your name, language and time zone",
+        "phone" => "See your mobile number",
+        "permissions" => "See what your roles allow you to do",
         "email" => "See your email address",
         "offline_access" => "Stay connected while you are away (keep access until you revoke it)",
         "roles" => "See your roles (such as consultant or admin)",

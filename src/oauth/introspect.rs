@@ -85,6 +85,14 @@ async fn introspect_access(
     if issued_to != Some(caller.id.as_str()) && !caller.serves_audience(&audiences) {
         return Ok(None);
     }
+    // The tokens of an app an administrator disabled are dead with it.
+    let issuer_app = match issued_to {
+        Some(id) => state.client(id.to_string()).await?,
+        None => None,
+    };
+    if issuer_app.is_none() {
+        return Ok(None);
+    }
     let mut body = json!({ "active": true, "token_type": "Bearer" });
     for claim in [
         "scope",
@@ -98,7 +106,15 @@ async fn introspect_access(
         "jti",
         "auth_time",
         "roles",
+        "permissions",
     ] {
+        if let Some(v) = access.claims().get(claim) {
+            body[claim] = v.clone();
+        }
+    }
+    // Custom attributes the token carries (by their scopes).
+    for spec in &state.settings.attributes.attributes {
+        let claim = spec.claim_name();
         if let Some(v) = access.claims().get(claim) {
             body[claim] = v.clone();
         }

@@ -20,7 +20,7 @@ pub fn metadata(state: &AppState) -> Value {
         "end_session_endpoint": format!("{iss}/logout"),
         "scopes_supported": crate::clients::KNOWN_SCOPES
             .iter()
-            .chain(&[crate::tokens::ROLES_SCOPE])
+            .chain(&["phone", crate::tokens::ROLES_SCOPE, crate::tokens::PERMISSIONS_SCOPE])
             .collect::<Vec<_>>(),
         "response_types_supported": ["code"],
         "response_modes_supported": ["query"],
@@ -31,7 +31,7 @@ pub fn metadata(state: &AppState) -> Value {
         "introspection_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "revocation_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "code_challenge_methods_supported": ["S256"],
-        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "acr", "amr", "azp", "name", "updated_at", "email", "email_verified"],
+        "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "acr", "amr", "azp", "name", "updated_at", "locale", "zoneinfo", "email", "email_verified", "phone_number", "phone_number_verified", "roles", "permissions"],
         "acr_values_supported": [crate::tokens::ACR_1FA, crate::tokens::ACR_MFA],
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_parameter_supported": false,

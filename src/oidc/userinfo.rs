@@ -69,17 +69,24 @@ pub async fn userinfo(
         let client = state.client(client_id).await?.ok_or_else(invalid)?;
         crate::oauth::allow_origin(&req, &client)?;
     }
-    // One trip to the database: revocation check and the account together.
-    let user = db::run(&state.pool, move |conn| {
+    // One trip to the database: revocation check, the account and its roles together.
+    let wanted = scopes.as_slice().to_vec();
+    let specs = state.settings.attributes.attributes.clone();
+    let (user, authority) = db::run(&state.pool, move |conn| {
         if tokens::is_revoked(conn, &access)? {
             return Ok(None);
         }
         let sub = access.str("sub").unwrap_or_default();
-        Ok(accounts::store::find(conn, sub)?)
+        let Some(user) = accounts::store::find(conn, sub)?.filter(|u| u.is_active()) else {
+            return Ok(None);
+        };
+        let authority = tokens::Authority::read(conn, &user.id, &wanted, &specs)?;
+        Ok(Some((user, authority)))
     })
     .await?
     .ok_or_else(invalid)?;
-    let claims = tokens::user_claims(&user, scopes.as_slice());
+    let mut claims = tokens::user_claims(&user, scopes.as_slice());
+    authority.add_claims(&mut claims);
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(claims))

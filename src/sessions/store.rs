@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::browser_sessions;
+use crate::db::schema::{browser_sessions, users};
 use crate::db::DbConn;
 
 /// A browser session; the cookie holds the secret, the row only its hash.
@@ -32,10 +32,14 @@ pub fn insert(conn: &mut DbConn, s: &Session) -> QueryResult<usize> {
         .execute(conn)
 }
 
+/// The session, unless it expired or its account was disabled since (an administrator's
+/// disable ends sessions too; the join closes the gap of a sign-in finishing meanwhile).
 pub fn find_valid(conn: &mut DbConn, id_hash: &str, now: i64) -> QueryResult<Option<Session>> {
     browser_sessions::table
-        .find(id_hash)
+        .inner_join(users::table.on(users::id.eq(browser_sessions::user_id)))
+        .filter(browser_sessions::id_hash.eq(id_hash))
         .filter(browser_sessions::expires_at.gt(now))
+        .filter(users::disabled_at.is_null())
         .select(Session::as_select())
         .first(conn)
         .optional()

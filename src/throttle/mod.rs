@@ -10,6 +10,15 @@ pub mod store;
 use crate::config::ThrottleSettings;
 use crate::db::{self, DbError, DbPool};
 
+/// Deletes the counters `keys` (an administrator lifting locks); how many there were.
+pub fn clear(conn: &mut crate::db::DbConn, keys: &[String]) -> diesel::QueryResult<usize> {
+    let mut n = 0;
+    for key in keys {
+        n += store::delete(conn, key)?;
+    }
+    Ok(n)
+}
+
 /// One kind of throttle: how many failures are free, and how long locks last.
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {

@@ -759,3 +759,155 @@ fn client_create_takes_lifetimes_audiences_and_web_origins() {
         assert_eq!(err.lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn role_permission_and_user_admin_commands_print_text_or_json_and_fail_in_one_line() {
+    let cli = Cli::new();
+    let json_of = |out: &Output| -> Value {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    json_of(&cli.run(&[
+        "user",
+        "create",
+        "--email",
+        "dan@example.com",
+        "--name",
+        "Dan",
+    ]));
+    json_of(&cli.run(&["user", "create", "--email", "eva@example.com"]));
+
+    let perm = json_of(&cli.run(&[
+        "permission",
+        "create",
+        "appointments:manage",
+        "--description",
+        "Book for others",
+        "--json",
+    ]));
+    assert_eq!(perm["name"], "appointments:manage");
+    json_of(&cli.run(&["role", "create", "receptionist", "--json"]));
+    let role = json_of(&cli.run(&[
+        "role",
+        "grant",
+        "receptionist",
+        "appointments:manage",
+        "--json",
+    ]));
+    assert_eq!(
+        role["permissions"],
+        serde_json::json!(["appointments:manage"])
+    );
+    let out = cli.run(&["user", "role", "add", "dan@example.com", "receptionist"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Text by default: one line per role, with its permissions and members.
+    let out = cli.run(&["role", "list"]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("name=receptionist"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        line.contains("permissions=appointments:manage") && line.contains("members=1"),
+        "{line}"
+    );
+    let perms = json_of(&cli.run(&["permission", "list", "--json"]));
+    assert_eq!(
+        perms["permissions"][0]["roles"],
+        serde_json::json!(["receptionist"])
+    );
+
+    let list = json_of(&cli.run(&["user", "list", "--role", "receptionist", "--json"]));
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["items"][0]["email"], "dan@example.com");
+    let out = cli.run(&[
+        "user",
+        "update",
+        "dan@example.com",
+        "--name",
+        "Daniel",
+        "--phone",
+        "+351 912 000 111",
+        "--role",
+        "admin",
+    ]);
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("name: Daniel") && text.contains("roles: admin, user"),
+        "{text}"
+    );
+    let shown = json_of(&cli.run(&["user", "show", "+351912000111", "--json"]));
+    assert_eq!(
+        (shown["email"].as_str(), shown["phone_number"].as_str()),
+        (Some("dan@example.com"), Some("+351912000111"))
+    );
+    let disabled = json_of(&cli.run(&["user", "disable", "dan@example.com", "--json"]));
+    assert_eq!(disabled["state"], "disabled");
+    let list = json_of(&cli.run(&["user", "list", "--state", "disabled", "--json"]));
+    assert_eq!(list["total"], 1);
+    json_of(&cli.run(&["user", "enable", "dan@example.com", "--json"]));
+    json_of(&cli.run(&["user", "revoke-sessions", "dan@example.com", "--json"]));
+    json_of(&cli.run(&["user", "reset-mfa", "dan@example.com", "--json"]));
+    json_of(&cli.run(&["user", "unlock", "dan@example.com", "--json"]));
+    json_of(&cli.run(&["user", "reset-password", "dan@example.com", "--json"]));
+    json_of(&cli.run(&[
+        "role",
+        "revoke",
+        "receptionist",
+        "appointments:manage",
+        "--json",
+    ]));
+    json_of(&cli.run(&["role", "delete", "receptionist", "--json"]));
+    json_of(&cli.run(&["permission", "delete", "appointments:manage", "--json"]));
+    json_of(&cli.run(&["user", "delete", "eva@example.com", "--json"]));
+
+    // Every admin action is in the audit log as the command line's.
+    let audit = json_of(&cli.run(&["audit", "--kind", "admin.user_disabled"]));
+    assert_eq!(
+        audit[0]["detail"],
+        "actor=cli state:active→disabled sessions_ended=0"
+    );
+
+    for (args, says) in [
+        (
+            vec!["user", "show", "nobody@example.com"],
+            "no account nobody@example.com",
+        ),
+        (
+            vec!["user", "role", "add", "dan@example.com", "wizard"],
+            "there is no role wizard",
+        ),
+        (vec!["role", "delete", "admin"], "admin is a system role"),
+        (
+            vec!["role", "create", "Front Desk"],
+            "a name is 1 to 64 characters",
+        ),
+        (
+            vec!["role", "grant", "user", "nope"],
+            "there is no permission nope",
+        ),
+        (
+            vec!["user", "update", "dan@example.com", "--locale", "pt_PT!"],
+            "locale is a BCP 47",
+        ),
+        (
+            vec!["user", "list", "--state", "sleeping"],
+            "use active or disabled",
+        ),
+    ] {
+        let out = cli.run(&args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}

@@ -4,6 +4,7 @@
 
 mod common;
 
+mod admin;
 mod bookings;
 mod browser_e2e;
 mod browser_rules;

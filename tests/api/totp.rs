@@ -18,7 +18,7 @@ fn totp_for(secret_b32: &str) -> TOTP {
     .unwrap()
 }
 
-fn code_for_step(t: &TOTP, step: i64) -> String {
+pub(crate) fn code_for_step(t: &TOTP, step: i64) -> String {
     t.generate((step * 30) as u64)
 }
 
@@ -33,7 +33,7 @@ fn text_between(page: &str, start: &str, end: &str) -> String {
 
 /// Signs in with the password and turns TOTP on; returns the secret and recovery codes.
 /// Also returns the 30-second step whose code was used to turn it on.
-async fn enrol(app: &TestApp, browser: &Browser) -> (TOTP, Vec<String>, i64) {
+pub(crate) async fn enrol(app: &TestApp, browser: &Browser) -> (TOTP, Vec<String>, i64) {
     assert_eq!(
         browser
             .submit_login(app, &app.url("/login"), EMAIL, PASSWORD)

@@ -37,6 +37,8 @@ pub(super) fn client_credentials(
             auth_time: None,
             family: None,
             roles: None,
+            permissions: None,
+            attributes: None,
             ttl: client.lifetimes.access_token_ttl,
         },
     )

@@ -50,6 +50,9 @@ pub(super) async fn authorization_code(
         }
     };
     let user = user.ok_or_else(|| OAuthError::invalid_grant("the account no longer exists"))?;
+    if !user.is_active() {
+        return Err(OAuthError::invalid_grant("the account is disabled"));
+    }
     if row.expires_at <= now {
         return Err(OAuthError::invalid_grant(
             "the authorization code has expired",

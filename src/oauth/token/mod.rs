@@ -55,12 +55,13 @@ struct PersonGrant<'a> {
     nonce: Option<&'a str>,
 }
 
-/// What every grant from a person issues: the person's roles (with the `roles` scope),
+/// What every grant from a person issues: the person's roles and permissions (with the
+/// `roles` and `permissions` scopes),
 /// the access token, and an id token for OpenID requests. The caller adds the refresh
 /// token.
 async fn issue_tokens(state: &AppState, g: PersonGrant<'_>) -> Result<TokenResponse, OAuthError> {
     let tokens = state.tokens();
-    let roles = tokens::roles_for(&tokens, &g.user.id, g.scopes).await?;
+    let authority = tokens::authority_for(&tokens, &g.user.id, g.scopes).await?;
     let access = tokens::access_token(
         &tokens,
         &AccessGrant {
@@ -69,7 +70,9 @@ async fn issue_tokens(state: &AppState, g: PersonGrant<'_>) -> Result<TokenRespo
             scope: &g.scope,
             auth_time: Some(g.auth_time),
             family: Some(g.family),
-            roles: roles.as_deref(),
+            roles: authority.roles.as_deref(),
+            permissions: authority.permissions.as_deref(),
+            attributes: Some(&authority.attributes),
             ttl: g.client.lifetimes.access_token_ttl,
         },
     )
@@ -87,6 +90,7 @@ async fn issue_tokens(state: &AppState, g: PersonGrant<'_>) -> Result<TokenRespo
                 amr: &amr,
                 access_token: Some(&access.token),
                 ttl: g.client.lifetimes.id_token_ttl,
+                attributes: Some(&authority.attributes),
             },
         )
         .map_err(OAuthError::server_error)?;

@@ -111,6 +111,9 @@ pub(super) async fn refresh_token(
                     let Some(user) = accounts::store::find(conn, &row.user_id)? else {
                         return Err(Tx::Refuse("invalid_grant", "the account no longer exists"));
                     };
+                    if !user.is_active() {
+                        return Err(Tx::Refuse("invalid_grant", "the account is disabled"));
+                    }
                     return Ok(Ok((row, user, same)));
                 }
                 // A rotated-out token came back: treat as theft, end the family (RFC 9700 4.14.2).
@@ -135,6 +138,9 @@ pub(super) async fn refresh_token(
             let Some(user) = accounts::store::find(conn, &row.user_id)? else {
                 return Err(Tx::Refuse("invalid_grant", "the account no longer exists"));
             };
+            if !user.is_active() {
+                return Err(Tx::Refuse("invalid_grant", "the account is disabled"));
+            }
             let next = RefreshRow {
                 token_hash: successor_hash,
                 created_at: now,

@@ -41,6 +41,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account/apps/revoke", web::post().to(revoke_app))
         .route("/account/password", web::post().to(change_password))
         .route("/account/name", web::post().to(change_name))
+        .route("/account/attributes", web::post().to(change_attributes))
         .route("/account/email", web::post().to(change_email))
         .route("/account/email/verify", web::get().to(show_email_code))
         .route("/account/email/verify", web::post().to(verify_email_change))
@@ -61,7 +62,64 @@ struct AccountPage {
     phone: String,
     sessions: Vec<SessionLine>,
     apps: Vec<AppLine>,
+    attributes: Vec<AttributeLine>,
+    editable_attributes: bool,
     message: Option<String>,
+}
+
+/// A custom attribute as the account page shows it.
+struct AttributeLine {
+    name: String,
+    label: String,
+    /// `text`, `number`, `date`, `checkbox`, `select` or `list`.
+    input: &'static str,
+    value: String,
+    checked: bool,
+    options: Vec<String>,
+    editable: bool,
+}
+
+/// The account page's lines for the declared attributes and `values`.
+fn attribute_lines(
+    specs: &[crate::config::AttributeSpec],
+    values: &std::collections::BTreeMap<String, serde_json::Value>,
+) -> Vec<AttributeLine> {
+    use crate::config::{AttributeEditor, AttributeKind};
+    specs
+        .iter()
+        .map(|spec| {
+            let value = values.get(&spec.name);
+            let text = match value {
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(serde_json::Value::Array(items)) => items
+                    .iter()
+                    .filter_map(|i| i.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                Some(serde_json::Value::Bool(b)) => if *b { "yes" } else { "no" }.to_string(),
+                Some(other) => other.to_string(),
+                None => String::new(),
+            };
+            let input = match spec.kind {
+                AttributeKind::Boolean => "checkbox",
+                AttributeKind::Number => "number",
+                AttributeKind::Date => "date",
+                AttributeKind::List => "list",
+                AttributeKind::Enum => "select",
+                AttributeKind::String if !spec.values.is_empty() => "select",
+                AttributeKind::String => "text",
+            };
+            AttributeLine {
+                name: spec.name.clone(),
+                label: spec.label().to_string(),
+                input,
+                checked: value == Some(&serde_json::Value::Bool(true)),
+                value: text,
+                options: spec.values.clone(),
+                editable: spec.editable_by == AttributeEditor::Person,
+            }
+        })
+        .collect()
 }
 
 /// A browser session as the account page lists it.
@@ -132,16 +190,24 @@ async fn account_page(
 ) -> Result<HttpResponse, PageError> {
     let id = user.id.clone();
     // One trip to the pool for everything the page shows.
-    let (totp_enabled, recovery_left, sessions_rows, consents) =
+    let with_attributes = !state.settings.attributes.attributes.is_empty();
+    let (totp_enabled, recovery_left, sessions_rows, consents, values) =
         db::run(&state.pool, move |conn| {
             Ok((
                 mfa::store::totp(conn, &id)?.is_some_and(|t| t.enabled_at.is_some()),
                 mfa::store::unused_recovery_codes(conn, &id)?,
                 sessions::store::list_for_user(conn, &id, crate::time::now())?,
                 crate::grants::store::consents_of_user(conn, &id)?,
+                if with_attributes {
+                    accounts::attributes::all(conn, &id)?
+                } else {
+                    Default::default()
+                },
             ))
         })
         .await?;
+    let attributes = attribute_lines(&state.settings.attributes.attributes, &values);
+    let editable_attributes = attributes.iter().any(|a| a.editable);
     let current = req
         .cookie(sessions::session_cookie_name(state.secure_cookies()))
         .map(|c| crate::crypto::hash_secret(c.value()))
@@ -184,6 +250,8 @@ async fn account_page(
             phone: user.phone.clone().unwrap_or_default(),
             sessions: sessions_list,
             apps,
+            attributes,
+            editable_attributes,
             message,
         },
     ))

@@ -136,6 +136,124 @@ pub(super) async fn change_name(
     account_page(&state, &req, &user, Some("Your name was saved.".into())).await
 }
 
+/// The attributes form: its CSRF token and a field `attr_NAME` per self-editable
+/// attribute (a checkbox is absent when unticked).
+#[derive(serde::Deserialize)]
+pub(super) struct AttributesForm {
+    csrf: String,
+    #[serde(flatten)]
+    fields: std::collections::HashMap<String, String>,
+}
+
+impl crate::pages::signed_in::CsrfForm for AttributesForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// The value a form field gives an attribute (`null`: cleared), or why it is wrong.
+fn field_value(
+    spec: &crate::config::AttributeSpec,
+    field: Option<&str>,
+) -> Result<serde_json::Value, String> {
+    use crate::config::AttributeKind;
+    use serde_json::Value;
+    let text = field.unwrap_or("").trim();
+    Ok(match spec.kind {
+        AttributeKind::Boolean => Value::Bool(field.is_some()),
+        _ if text.is_empty() => Value::Null,
+        AttributeKind::Number => text
+            .parse::<f64>()
+            .ok()
+            .and_then(serde_json::Number::from_f64)
+            .map(Value::Number)
+            .ok_or_else(|| format!("{} takes a number.", spec.label()))?,
+        AttributeKind::List => Value::from(
+            text.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect::<Vec<_>>(),
+        ),
+        _ => Value::String(text.to_string()),
+    })
+}
+
+/// `POST /account/attributes`: the person's own attributes (only those they may edit),
+/// each checked against its declaration.
+pub(super) async fn change_attributes(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Action {
+        session: _,
+        user,
+        form,
+    }: Action<AttributesForm>,
+) -> Result<HttpResponse, PageError> {
+    use crate::accounts::attributes::{self, Writer};
+    use crate::config::AttributeEditor;
+    let specs = &state.settings.attributes.attributes;
+    let mut changes = serde_json::Map::new();
+    for spec in specs
+        .iter()
+        .filter(|s| s.editable_by == AttributeEditor::Person)
+    {
+        let field = form.fields.get(&format!("attr_{}", spec.name));
+        match field_value(spec, field.map(String::as_str)) {
+            Ok(v) => {
+                changes.insert(spec.name.clone(), v);
+            }
+            Err(why) => {
+                let mut resp = account_page(&state, &req, &user, Some(why)).await?;
+                *resp.status_mut() = StatusCode::BAD_REQUEST;
+                return Ok(resp);
+            }
+        }
+    }
+    // A field for an attribute the person may not edit is refused, not ignored.
+    for key in form.fields.keys() {
+        if let Some(name) = key.strip_prefix("attr_") {
+            changes
+                .entry(name.to_string())
+                .or_insert(serde_json::Value::Null);
+        }
+    }
+    let values = match attributes::check_changes(specs, &changes, Writer::Person) {
+        Ok(v) => v,
+        Err(e) => {
+            let mut resp = account_page(&state, &req, &user, Some(format!("{e}."))).await?;
+            *resp.status_mut() = StatusCode::BAD_REQUEST;
+            return Ok(resp);
+        }
+    };
+    let id = user.id.to_string();
+    let changed = db::run(&state.pool, move |conn| {
+        Ok(attributes::write(conn, &id, &values)?)
+    })
+    .await?;
+    if !changed.is_empty() {
+        let shown = |v: &Option<serde_json::Value>| {
+            v.as_ref()
+                .map_or("-".to_string(), serde_json::Value::to_string)
+        };
+        let detail = changed
+            .iter()
+            .map(|(n, was, now)| format!("{n}:{}→{}", shown(was), shown(now)))
+            .collect::<Vec<_>>()
+            .join(" ");
+        crate::audit::record(
+            &state.pool,
+            &state.origin(&req),
+            crate::audit::kind::ATTRIBUTES_CHANGED,
+            Some(user.id.to_string()),
+            None,
+            detail,
+        )
+        .await;
+    }
+    account_page(&state, &req, &user, Some("Saved.".into())).await
+}
+
 /// `POST /account/email`: a code goes to the new address; it becomes the account's email
 /// once the code comes back. An address another account has gets no code.
 pub(super) async fn change_email(

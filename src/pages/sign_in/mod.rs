@@ -146,6 +146,16 @@ async fn complete_sign_in(
     request: &str,
     view: Option<handoff::PendingView>,
 ) -> Result<HttpResponse, PageError> {
+    let id = user_id.clone();
+    let active = crate::db::run(&state.pool, move |conn| {
+        Ok(accounts::store::find(conn, &id)?.is_some_and(|u| u.is_active()))
+    })
+    .await?;
+    if !active {
+        return Err(PageError::Forbidden(
+            "This account is disabled. Ask the people who run this service to enable it.".into(),
+        ));
+    }
     let secure = state.secure_cookies();
     let previous = req
         .cookie(sessions::session_cookie_name(secure))

@@ -444,6 +444,14 @@ impl TestApp {
         )
         .await;
         for role in roles {
+            let name = role.to_string();
+            // Roles are things of their own now: create the ones a test names.
+            porta::db::run(&self.state.pool, move |conn| {
+                Ok(porta::accounts::roles::create(conn, &name, "")?)
+            })
+            .await
+            .expect("create role")
+            .ok();
             porta::accounts::change_role(&self.state.pool, email, role, true)
                 .await
                 .expect("grant role");

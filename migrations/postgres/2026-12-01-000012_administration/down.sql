@@ -1,0 +1,11 @@
+DROP TABLE account_attributes;
+ALTER TABLE clients DROP COLUMN disabled_at;
+ALTER TABLE clients DROP COLUMN previous_secret_expires_at;
+ALTER TABLE clients DROP COLUMN previous_secret_hash;
+ALTER TABLE users DROP COLUMN zoneinfo;
+ALTER TABLE users DROP COLUMN locale;
+ALTER TABLE users DROP COLUMN disabled_at;
+DROP INDEX account_roles_role;
+DROP TABLE role_permissions;
+DROP TABLE permissions;
+DROP TABLE roles;
