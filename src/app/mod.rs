@@ -231,10 +231,27 @@ pub fn prepare_apis(settings: &Settings, pool: DbPool) -> Result<Apis, StartErro
         refetch_interval: settings.resource.resource_jwks_refetch_interval,
         introspection_cache: settings.resource.resource_introspection_cache,
     });
+    let accounts = match (
+        &settings.bookings.bookings_client_id,
+        &settings.bookings.bookings_client_secret,
+    ) {
+        (Some(id), Some(secret)) => Some(Arc::new(resource::AccountsApi::new(
+            resource::AccountsConfig {
+                issuer: settings.resource_issuer(),
+                client_id: id.clone(),
+                client_secret: secret.clone(),
+            },
+        ))),
+        _ => None,
+    };
+    let status_attribute =
+        Some(settings.bookings.bookings_status_attribute.clone()).filter(|a| !a.is_empty());
     let bookings = settings.runs("bookings").then_some(bookings::Config {
         cancel_notice: settings.bookings.booking_cancel_notice,
         slot_minutes: settings.bookings.booking_slot_minutes,
         max_open_requests: settings.bookings.booking_max_open_requests,
+        accounts,
+        status_attribute,
     });
     let content = match settings.runs("content") {
         true => Some(content::Config {

@@ -25,6 +25,11 @@ pub struct Config {
     /// hold the consultant's time until answered, so this stops one account from
     /// blocking calendars).
     pub max_open_requests: i64,
+    /// Porta's admin API with this module's service account: a review gives or takes the
+    /// `consultant` role and sets the status attribute. `None`: reviews stay local.
+    pub accounts: Option<std::sync::Arc<crate::resource::AccountsApi>>,
+    /// The custom attribute that carries the review status (`None`: none is set).
+    pub status_attribute: Option<String>,
 }
 
 /// Appointments hold their time in blocks of this many seconds. Five minutes divides every

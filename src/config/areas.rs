@@ -379,6 +379,16 @@ pub struct BookingSettings {
     pub booking_slot_minutes: i64,
     /// Most appointment requests one person may have waiting for an answer at once.
     pub booking_max_open_requests: i64,
+    /// The bookings module's service account at Porta (a client-credentials client with
+    /// `admin:users:write`): approving a consultant gives the person the `consultant` role
+    /// and sets the status attribute through the admin API. Unset: the module only
+    /// records its own review.
+    pub bookings_client_id: Option<String>,
+    #[serde(skip_serializing)]
+    pub bookings_client_secret: Option<SecretString>,
+    /// The custom attribute that carries a consultant's review status (`pending`,
+    /// `approved`, `rejected`); empty: none is set.
+    pub bookings_status_attribute: String,
 }
 
 impl Default for BookingSettings {
@@ -387,6 +397,9 @@ impl Default for BookingSettings {
             booking_cancel_notice: 24 * 3600,
             booking_slot_minutes: 15,
             booking_max_open_requests: 5,
+            bookings_client_id: None,
+            bookings_client_secret: None,
+            bookings_status_attribute: "profile_status".into(),
         }
     }
 }

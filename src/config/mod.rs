@@ -63,6 +63,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "smtp_password",
     "sms_http_password",
     "resource_client_secret",
+    "bookings_client_secret",
     "media_key",
     "metrics_token",
 ];
@@ -332,7 +333,7 @@ mod tests {
         {
             assert!(known.contains(*key), "{key}");
         }
-        assert_eq!(known.len(), 82);
+        assert_eq!(known.len(), 85);
     }
 
     #[test]

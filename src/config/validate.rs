@@ -311,6 +311,14 @@ impl Settings {
             parse_key_bytes(key.expose_secret()).map_err(|r| invalid("media_key", r))?;
         }
         check_attributes(&self.attributes.attributes).map_err(|r| invalid("attributes", r))?;
+        if self.bookings.bookings_client_id.is_some()
+            != self.bookings.bookings_client_secret.is_some()
+        {
+            return Err(invalid(
+                "bookings_client_id",
+                "set bookings_client_id and bookings_client_secret together",
+            ));
+        }
         Ok(self)
     }
 }

@@ -6,6 +6,7 @@
 //! The bookings and content modules use only this module and `db`: the same code works
 //! inside `porta serve` and as a separate process against a remote Porta.
 
+pub mod accounts;
 mod claims;
 mod discovery;
 mod error;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 
 use actix_web::{web, FromRequest, HttpRequest};
 
+pub use accounts::{AccountsApi, AccountsConfig};
 pub use error::ApiError;
 pub use page::{Paged, Pagination, MAX_PER_PAGE};
 

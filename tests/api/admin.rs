@@ -1284,7 +1284,7 @@ async fn apps_are_registered_changed_rotated_disabled_and_deleted() {
 }
 
 /// The booking app's attributes, as `config/production.example.toml` declares them.
-fn booking_attributes() -> Vec<porta::config::AttributeSpec> {
+pub(crate) fn booking_attributes() -> Vec<porta::config::AttributeSpec> {
     serde_json::from_value(json!([
         {"name": "user_type", "type": "enum", "values": ["user", "consultant"], "editable_by": "person", "scope": "profile"},
         {"name": "profile_status", "type": "enum", "values": ["pending", "approved", "rejected"], "scope": "profile", "label": "Profile status"},

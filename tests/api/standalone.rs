@@ -227,3 +227,186 @@ async fn every_documented_operation_exists_and_wants_a_token() {
     }
     assert!(checked >= 20, "only {checked} operations documented");
 }
+
+/// The consultant flow across two processes: the bookings module, on its own, approves
+/// and rejects applicants, and Porta's accounts follow through the admin API called with
+/// the module's own service account.
+#[tokio::test]
+async fn approving_a_consultant_gives_the_role_and_status_through_the_admin_api() {
+    use reqwest::Method;
+    use serde_json::json;
+    let app =
+        TestApp::spawn_with(|s| s.attributes.attributes = crate::admin::booking_attributes()).await;
+    let service = porta::clients::create(
+        &app.state.pool,
+        porta::clients::NewClient {
+            name: "Bookings module".into(),
+            grant_types: vec!["client_credentials".into()],
+            scopes: vec!["admin:users:write".into()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let booking_app = app.api_client().await;
+    let applicant = app
+        .person_token(&booking_app, "cora@example.com", &[])
+        .await;
+    let other = app
+        .person_token(&booking_app, "otto@example.com", &[])
+        .await;
+    let third = app.person_token(&booking_app, "pia@example.com", &[]).await;
+    let admin = app
+        .person_token(&booking_app, "ada@example.com", &["admin"])
+        .await;
+
+    let api_dir = tempfile::tempdir().unwrap();
+    let api_db = fresh_database(api_dir.path());
+    let api_port = free_port();
+    let mut cmd = porta(api_dir.path(), &api_db.url, api_port);
+    cmd.env("PORTA_BOOKINGS_CLIENT_ID", &service.client_id)
+        .env(
+            "PORTA_BOOKINGS_CLIENT_SECRET",
+            service.client_secret.as_deref().unwrap(),
+        )
+        .args(["serve", "--only", "bookings", "--issuer-url", &app.issuer]);
+    let apis = start(cmd, api_port).await;
+    let bookings = |method: Method, path: &str, token: &str, body: Value| {
+        http()
+            .request(method, format!("{}/api/bookings{path}", apis.url))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let profile = json!({"name": "Cora", "bio": "Tax adviser", "specialities": ["Tax law"], "languages": ["pt"], "price": 5000, "currency": "EUR", "time_zone": "Europe/Lisbon"});
+
+    // Anyone may apply; the consultant's tools wait for approval.
+    let mut ids = Vec::new();
+    for token in [&applicant, &other, &third] {
+        let resp = bookings(Method::PUT, "/consultants/me", token, profile.clone())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["status"], "pending");
+        ids.push(body["id"].as_str().unwrap().to_string());
+    }
+    let resp = bookings(
+        Method::GET,
+        "/consultants/me/services",
+        &applicant,
+        Value::Null,
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 403);
+
+    let resp = bookings(
+        Method::POST,
+        &format!("/admin/consultants/{}/approve", ids[0]),
+        &admin,
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let resp = bookings(
+        Method::POST,
+        &format!("/admin/consultants/{}/reject", ids[1]),
+        &admin,
+        json!({"reason": "Incomplete documents"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+
+    // Porta's accounts followed, as the module's service account.
+    let reader = porta::clients::create(
+        &app.state.pool,
+        porta::clients::NewClient {
+            name: "Reader".into(),
+            grant_types: vec!["client_credentials".into()],
+            scopes: vec!["admin:users:read admin:audit".into()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let read = app
+        .client_token(&reader, "admin:users:read admin:audit")
+        .await;
+    let user = |email: &'static str| {
+        let read = read.clone();
+        let url = app.url(&format!("/admin/api/users/{email}"));
+        async move {
+            http()
+                .get(url)
+                .bearer_auth(read)
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        }
+    };
+    let cora = user("cora@example.com").await;
+    assert_eq!(cora["roles"], json!(["consultant", "user"]));
+    assert_eq!(cora["attributes"]["profile_status"], "approved");
+    let otto = user("otto@example.com").await;
+    assert_eq!(otto["roles"], json!(["user"]));
+    assert_eq!(otto["attributes"]["profile_status"], "rejected");
+    let audit: Value = http()
+        .get(app.url("/admin/api/audit?kind=admin.user_updated&user=cora@example.com"))
+        .bearer_auth(&read)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let details: Vec<&str> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["detail"].as_str())
+        .collect();
+    assert!(
+        details
+            .iter()
+            .all(|d| d.starts_with(&format!("actor=service:{}", service.client_id)))
+            && details.len() == 2,
+        "{details:?}"
+    );
+
+    // The approved consultant's next token carries the role: the tools open.
+    let again = app
+        .person_token(&booking_app, "cora@example.com", &[])
+        .await;
+    let resp = bookings(Method::GET, "/consultants/me/services", &again, Value::Null)
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+
+    // Porta out of reach: the approval is refused (503), and nothing changes here either.
+    drop(app.stop());
+    let resp = bookings(
+        Method::POST,
+        &format!("/admin/consultants/{}/approve", ids[2]),
+        &admin,
+        json!({}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 503, "{}", resp.text().await.unwrap());
+    let resp = bookings(
+        Method::GET,
+        "/admin/consultants?status=pending",
+        &admin,
+        Value::Null,
+    )
+    .await
+    .unwrap();
+    let pending: Value = resp.json().await.unwrap();
+    assert_eq!(pending["items"][0]["id"], ids[2].as_str(), "{pending}");
+}

@@ -8,7 +8,7 @@ use super::appointments::appointment_page;
 use super::{as_admin, consultant_page, now, one_view, run, ConsultantsQuery, Reply, READ, WRITE};
 use crate::bookings::appointments::{self, ListQuery};
 use crate::bookings::profiles;
-use crate::bookings::{store, write_error};
+use crate::bookings::{store, write_error, Config};
 use crate::db::DbPool;
 use crate::resource::{ApiError, Caller, Pagination};
 
@@ -35,10 +35,16 @@ pub async fn admin_list_consultants(
 }
 
 #[tracing::instrument(skip_all, fields(sub = %caller.subject))]
-pub async fn approve_consultant(caller: Caller, pool: Data<DbPool>, id: Path<String>) -> Reply {
+pub async fn approve_consultant(
+    caller: Caller,
+    pool: Data<DbPool>,
+    config: Data<Config>,
+    id: Path<String>,
+) -> Reply {
     as_admin(&caller, WRITE)?;
     review(
         &pool,
+        &config,
         id.into_inner(),
         &["pending", "rejected"],
         "approved",
@@ -58,6 +64,7 @@ pub struct RejectForm {
 pub async fn reject_consultant(
     caller: Caller,
     pool: Data<DbPool>,
+    config: Data<Config>,
     id: Path<String>,
     form: Json<RejectForm>,
 ) -> Reply {
@@ -65,6 +72,7 @@ pub async fn reject_consultant(
     let reason = profiles::text("reason", &form.reason, 500, true)?;
     review(
         &pool,
+        &config,
         id.into_inner(),
         &["pending", "approved"],
         "rejected",
@@ -73,13 +81,37 @@ pub async fn reject_consultant(
     .await
 }
 
+/// Records a review. With a service account at Porta, the person's account follows first
+/// (the `consultant` role given on approval and taken on rejection, and the status
+/// attribute set): if Porta cannot be reached, nothing changes here either and the admin
+/// is asked to try again.
 async fn review(
     pool: &DbPool,
+    config: &Config,
     id: String,
     from: &'static [&'static str],
     to: &'static str,
     reason: Option<String>,
 ) -> Reply {
+    let key = id.clone();
+    let found = run(pool, move |conn| Ok(store::consultant(conn, &key)?)).await?;
+    let consultant = found.ok_or_else(|| ApiError::NotFound("no such consultant".into()))?;
+    if !from.contains(&consultant.status.as_str()) {
+        return Err(ApiError::Conflict(format!(
+            "the consultant is already {}",
+            consultant.status
+        )));
+    }
+    if let Some(accounts) = &config.accounts {
+        accounts
+            .set_role(&consultant.subject, "consultant", to == "approved")
+            .await?;
+        if let Some(attribute) = &config.status_attribute {
+            accounts
+                .set_attribute(&consultant.subject, attribute, serde_json::json!(to))
+                .await?;
+        }
+    }
     let view = run(pool, move |conn| {
         if store::review(conn, &id, from, to, reason.as_deref(), now()).map_err(write_error)? == 0 {
             return Err(match store::consultant(conn, &id)? {

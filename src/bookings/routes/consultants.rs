@@ -4,8 +4,8 @@ use actix_web::web::{Data, Json, Path, Query};
 use actix_web::HttpResponse;
 
 use super::{
-    as_consultant, concurrent, consultant_page, now, one_view, run, ConsultantsQuery, Reply, READ,
-    WRITE,
+    as_applicant, as_consultant, concurrent, consultant_page, now, one_view, run, ConsultantsQuery,
+    Reply, READ, WRITE,
 };
 use crate::bookings::hours::{
     self, ExceptionForm, ExceptionView, SlotsQuery, WeekView, WindowForm,
@@ -31,7 +31,7 @@ pub async fn list_consultants(
 
 #[tracing::instrument(skip_all, fields(sub = %caller.subject))]
 pub async fn get_my_profile(caller: Caller, pool: Data<DbPool>) -> Reply {
-    as_consultant(&caller, READ)?;
+    as_applicant(&caller, READ)?;
     let view = run(&pool, move |conn| {
         let c = profiles::own(conn, &caller)?;
         one_view(conn, c, true)
@@ -42,7 +42,7 @@ pub async fn get_my_profile(caller: Caller, pool: Data<DbPool>) -> Reply {
 
 #[tracing::instrument(skip_all, fields(sub = %caller.subject))]
 pub async fn put_my_profile(caller: Caller, pool: Data<DbPool>, form: Json<ProfileForm>) -> Reply {
-    as_consultant(&caller, WRITE)?;
+    as_applicant(&caller, WRITE)?;
     let change = form.into_inner().parse()?;
     let view = run(&pool, move |conn| {
         let saved =

@@ -44,6 +44,13 @@ fn concurrent(e: diesel::result::Error) -> ApiError {
     }
 }
 
+/// A person applying to consult, or a consultant: anyone may keep a profile of their own,
+/// which waits for an admin's review (the `consultant` role comes with approval).
+fn as_applicant(caller: &Caller, scope: &str) -> Result<(), ApiError> {
+    caller.require_scope(scope)?;
+    caller.require_person()
+}
+
 /// A person with the consultant role, acting on their own profile.
 fn as_consultant(caller: &Caller, scope: &str) -> Result<(), ApiError> {
     caller.require_scope(scope)?;
