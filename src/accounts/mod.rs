@@ -1,6 +1,7 @@
 //! Accounts: the people who sign in (email, name, password hash).
 
 pub mod attributes;
+pub mod invitations;
 pub mod roles;
 pub mod store;
 

@@ -212,6 +212,9 @@ struct NewUser {
     password: Option<String>,
     #[serde(default)]
     roles: Vec<String>,
+    /// Email a one-time link to choose a password instead (no `password` then).
+    #[serde(default)]
+    invite: bool,
 }
 
 /// `POST /admin/api/users`.
@@ -222,6 +225,23 @@ async fn create_user(
 ) -> Result<HttpResponse, ApiError> {
     let acting = admin_caller(&state, &req, USERS_WRITE).await?;
     let new: NewUser = json_body(&req, &body)?;
+    if new.invite {
+        if new.password.is_some() {
+            return Err(ApiError::InvalidRequest(
+                "an invitation lets the person choose the password: send no password".into(),
+            ));
+        }
+        let user = people::invite(
+            people_of(&state),
+            &acting,
+            inviting_of(&state),
+            &new.email,
+            new.name,
+            new.roles,
+        )
+        .await?;
+        return Ok(created(user));
+    }
     if new
         .password
         .as_ref()
@@ -627,6 +647,14 @@ fn people_of(state: &AppState) -> people::People<'_> {
     people::People {
         pool: &state.pool,
         attributes: &state.settings.attributes.attributes,
+    }
+}
+
+fn inviting_of(state: &AppState) -> people::Inviting<'_> {
+    people::Inviting {
+        outbox: &state.outbox,
+        issuer: &state.settings.server.issuer,
+        ttl: state.settings.accounts.invitation_ttl,
     }
 }
 

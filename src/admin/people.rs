@@ -159,6 +159,7 @@ pub mod kind {
     pub const ROLE_PERMISSION_GRANTED: &str = "admin.role_permission_granted";
     pub const ROLE_PERMISSION_REVOKED: &str = "admin.role_permission_revoked";
     pub const KEYS_ROTATED: &str = "admin.keys_rotated";
+    pub const USER_INVITED: &str = "admin.user_invited";
 }
 
 /// One account as lists show it.
@@ -339,6 +340,88 @@ pub async fn create(
         )
         .await;
     show(people, &user.id).await
+}
+
+/// Where invitations go out from: the outbox, the issuer (for the link) and how long the
+/// link lives.
+#[derive(Clone, Copy)]
+pub struct Inviting<'a> {
+    pub outbox: &'a crate::notify::Outbox,
+    pub issuer: &'a str,
+    pub ttl: i64,
+}
+
+/// Invites someone: an account without a password (its address unconfirmed) and an email
+/// with a one-time link to choose one. Inviting an address again sends a new link (the
+/// old one stops working) while nobody has used it; an account already in use is a
+/// conflict.
+pub async fn invite(
+    people: People<'_>,
+    acting: &Acting,
+    inviting: Inviting<'_>,
+    email: &str,
+    name: Option<String>,
+    extra_roles: Vec<String>,
+) -> Result<Value, AdminError> {
+    let pool = people.pool;
+    let email = accounts::normalize_email(email).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    if let Some(n) = &name {
+        text_limit(n, "name", 200)?;
+    }
+    check_roles(people, &extra_roles).await?;
+    let expires_at = crate::time::now() + inviting.ttl;
+    let address = email.clone();
+    let given = extra_roles.clone();
+    let made = db::run(pool, move |conn| {
+        db::transaction(
+            conn,
+            |conn| -> diesel::QueryResult<Option<(User, String)>> {
+                let user = match accounts::store::find_by_email(conn, &address)? {
+                    Some(u) if u.email_verified || u.password_hash.is_some() => return Ok(None),
+                    Some(u) => u,
+                    None => accounts::store::insert(
+                        conn,
+                        &address,
+                        accounts::store::Email::Unconfirmed,
+                        name.as_deref(),
+                        None,
+                    )?,
+                };
+                for r in &given {
+                    accounts::store::add_role(conn, &user.id, r)?;
+                }
+                let token = accounts::invitations::create(conn, &user.id, expires_at)?;
+                Ok(Some((user, token)))
+            },
+        )
+        .map_err(DbError::from)
+    })
+    .await?;
+    let Some((user, token)) = made else {
+        return Err(AdminError::Conflict(
+            "an account with this email already exists".into(),
+        ));
+    };
+    let link = format!("{}/invitation/{token}", inviting.issuer);
+    let days = (inviting.ttl + 86_399) / 86_400;
+    let mail = crate::notify::invitation_email(&link, days)
+        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    inviting
+        .outbox
+        .email(&email, mail)
+        .await
+        .map_err(|e| AdminError::Conflict(format!("the invitation could not be queued: {e}")))?;
+    acting
+        .record(
+            pool,
+            kind::USER_INVITED,
+            Some(&user.id),
+            &format!("expires_at={expires_at}"),
+        )
+        .await;
+    let mut shown = show(people, &user.id).await?;
+    shown["invitation_expires_at"] = json!(expires_at);
+    Ok(shown)
 }
 
 async fn check_roles(people: People<'_>, wanted: &[String]) -> Result<(), AdminError> {

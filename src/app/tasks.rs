@@ -111,6 +111,7 @@ pub fn spawn_housekeeping(pool: DbPool, settings: Arc<Settings>) {
                 crate::audit::store::purge(conn, now - s.accounts.audit_retention)?;
                 crate::otp::store::purge(conn, now - s.otp.otp_window)?;
                 crate::mfa::store::purge_pending(conn, now)?;
+                crate::accounts::invitations::purge(conn, now)?;
                 // Delivered messages are kept a day (for the log), failed ones as long
                 // as audit events.
                 crate::notify::outbox::purge(

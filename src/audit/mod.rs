@@ -50,6 +50,7 @@ pub mod kind {
     pub const PHONE_CHANGED: &str = "account.phone_changed";
     pub const RECOVERY_CODES_RENEWED: &str = "mfa.recovery_codes_renewed";
     pub const ATTRIBUTES_CHANGED: &str = "account.attributes_changed";
+    pub const INVITATION_ACCEPTED: &str = "account.invitation_accepted";
 }
 
 /// Records one event. A failure to write is logged, never shown to the person: the

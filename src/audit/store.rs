@@ -49,3 +49,35 @@ pub fn query(
 pub fn purge(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
     diesel::delete(ae::table.filter(ae::at.lt(before))).execute(conn)
 }
+
+/// A page of events newest first (`offset` of them skipped), filtered like `query`.
+pub fn page(
+    conn: &mut DbConn,
+    user_id: Option<&str>,
+    kind: Option<&str>,
+    since: i64,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<Vec<AuditEvent>> {
+    let mut q = ae::table.filter(ae::at.ge(since)).into_boxed();
+    if let Some(u) = user_id {
+        q = q.filter(ae::user_id.eq(u.to_string()));
+    }
+    if let Some(k) = kind {
+        q = q.filter(ae::kind.eq(k.to_string()));
+    }
+    q.order((ae::at.desc(), ae::id.asc()))
+        .offset(offset)
+        .limit(limit)
+        .select(AuditEvent::as_select())
+        .load(conn)
+}
+
+/// How many events of `kind` happened since `since`.
+pub fn count(conn: &mut DbConn, kind: &str, since: i64) -> QueryResult<i64> {
+    ae::table
+        .filter(ae::kind.eq(kind))
+        .filter(ae::at.ge(since))
+        .count()
+        .get_result(conn)
+}

@@ -275,6 +275,18 @@ pub enum UserCommand {
     },
     /// Change an account's profile or roles.
     Update(Box<UserUpdate>),
+    /// Invite someone: an account without a password, and an email (through the outbox,
+    /// which a running Porta delivers) with a one-time link to choose one.
+    Invite {
+        email: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Roles besides `user` (repeat).
+        #[arg(long = "role", value_name = "ROLE", num_args = 1..)]
+        roles: Vec<String>,
+        #[command(flatten)]
+        out: Output,
+    },
     /// Disable an account: it cannot sign in; its sessions end and its grants are revoked.
     Disable {
         account: String,

@@ -162,6 +162,26 @@ pub(super) async fn user_admin(settings: Settings, command: UserCommand) -> Resu
                 out,
             )
         }
+        UserCommand::Invite {
+            email,
+            name,
+            roles,
+            out,
+        } => {
+            let master = app::master_key(&settings).map_err(|e| e.to_string())?;
+            let outbox = crate::notify::Outbox::new(pool.clone(), master);
+            let inviting = people::Inviting {
+                outbox: &outbox,
+                issuer: &settings.server.issuer,
+                ttl: settings.accounts.invitation_ttl,
+            };
+            (
+                people::invite(directory, &acting, inviting, &email, name, roles)
+                    .await
+                    .map_err(e)?,
+                out,
+            )
+        }
         UserCommand::Show { account, out } => {
             (people::show(directory, &account).await.map_err(e)?, out)
         }

@@ -183,6 +183,14 @@ pub struct AccountSettings {
     /// Seconds after signing in during which a person may add or change a way in
     /// (password, email, phone, authenticator, recovery codes) without signing in again.
     pub fresh_sign_in_window: i64,
+    /// Seconds after signing in during which a person with the `admin` role may use the
+    /// admin console; then they sign in again.
+    pub admin_fresh_sign_in: i64,
+    /// The admin console needs a second factor from every admin (by default only from
+    /// those who have one set up).
+    pub admin_require_mfa: bool,
+    /// Seconds an invitation link (to choose a first password) stays good.
+    pub invitation_ttl: i64,
 }
 
 impl Default for AccountSettings {
@@ -195,6 +203,9 @@ impl Default for AccountSettings {
             hash_concurrency: 0,
             hash_queue_timeout: 5,
             fresh_sign_in_window: 300,
+            admin_fresh_sign_in: 900,
+            admin_require_mfa: false,
+            invitation_ttl: 7 * 24 * 3600,
         }
     }
 }

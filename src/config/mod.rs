@@ -333,7 +333,7 @@ mod tests {
         {
             assert!(known.contains(*key), "{key}");
         }
-        assert_eq!(known.len(), 85);
+        assert_eq!(known.len(), 88);
     }
 
     #[test]

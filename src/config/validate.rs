@@ -126,6 +126,8 @@ impl Settings {
             ("outbox_max_attempts", self.mail.outbox_max_attempts),
             ("outbox_retry_pause", self.mail.outbox_retry_pause),
             ("fresh_sign_in_window", self.accounts.fresh_sign_in_window),
+            ("admin_fresh_sign_in", self.accounts.admin_fresh_sign_in),
+            ("invitation_ttl", self.accounts.invitation_ttl),
             (
                 "authorize_max_pending_per_ip",
                 self.tokens.authorize_max_pending_per_ip,

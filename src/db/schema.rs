@@ -241,6 +241,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    account_invitations (token_hash) {
+        token_hash -> Text,
+        user_id -> Text,
+        expires_at -> BigInt,
+        used_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     roles (name) {
         name -> Text,
         description -> Text,
@@ -267,6 +276,7 @@ diesel::table! {
 diesel::allow_tables_to_appear_in_same_query!(
     account_roles,
     account_attributes,
+    account_invitations,
     roles,
     permissions,
     role_permissions,

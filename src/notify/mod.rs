@@ -358,3 +358,34 @@ pub fn method_changed_email(change: &str) -> Result<Email, NotifyError> {
         html: ChangedHtml { change }.render().map_err(build)?,
     })
 }
+
+#[derive(Template)]
+#[template(path = "emails/invitation/subject.txt")]
+struct InvitationSubject;
+
+#[derive(Template)]
+#[template(path = "emails/invitation/body.txt")]
+struct InvitationText<'a> {
+    link: &'a str,
+    days: i64,
+}
+
+#[derive(Template)]
+#[template(path = "emails/invitation/body.html")]
+struct InvitationHtml<'a> {
+    link: &'a str,
+    days: i64,
+}
+
+/// The invitation: a one-time link to choose a password, good for `days`.
+pub fn invitation_email(link: &str, days: i64) -> Result<Email, NotifyError> {
+    Ok(Email {
+        subject: InvitationSubject
+            .render()
+            .map_err(build)?
+            .trim()
+            .to_string(),
+        text: InvitationText { link, days }.render().map_err(build)?,
+        html: InvitationHtml { link, days }.render().map_err(build)?,
+    })
+}

@@ -52,7 +52,10 @@ fn body_kind(req: &ServiceRequest) -> BodyKind {
 /// Paths whose callers are programs: refusals there are protocol JSON, elsewhere a page.
 fn wants_json(path: &str) -> bool {
     path.starts_with("/api/")
-        || path.starts_with("/admin/")
+        // The admin API and the older key routes; the console (`/admin`, `/admin/people`…)
+        // is pages.
+        || path.starts_with("/admin/api/")
+        || path.starts_with("/admin/keys")
         || matches!(
             path,
             "/token" | "/introspect" | "/revoke" | "/userinfo" | "/jwks" | "/media"

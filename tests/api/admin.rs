@@ -1484,3 +1484,153 @@ async fn custom_attributes_are_checked_released_by_scope_and_edited_by_whom_they
         .await;
     assert_eq!(audit["events"].as_array().unwrap().len(), 1, "{audit}");
 }
+
+/// The invitation link in a delivered email (its quoted-printable soft breaks undone, as a
+/// mail reader does).
+fn invitation_link(message: &str) -> String {
+    let message = message
+        .replace("=\r\n", "")
+        .replace("=\n", "")
+        .replace("=3D", "=");
+    let start = message.find("http://").expect("a link in the invitation");
+    message[start..]
+        .split(|c: char| c.is_whitespace() || c == '<' || c == '"')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn an_invitation_sets_a_first_password_once_and_expires() {
+    use crate::common::smtp::{send_mail_to, SmtpSink};
+    let sink = SmtpSink::start().await;
+    let c = Console::open_with(|s| send_mail_to(s, sink.port)).await;
+    let app = &c.app;
+    let (status, err) = c
+        .call(
+            Method::POST,
+            "/admin/api/users",
+            Some(json!({"email": "ivy@example.com", "invite": true, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, 400, "{err}");
+    let (status, ivy) = c
+        .call(Method::POST, "/admin/api/users", Some(json!({"email": "Ivy@Example.com", "name": "Ivy", "invite": true, "roles": ["consultant"]})))
+        .await;
+    assert_eq!(status, 201, "{ivy}");
+    assert_eq!(
+        (
+            ivy["email_verified"].as_bool(),
+            ivy["factors"]["password"].as_bool()
+        ),
+        (Some(false), Some(false))
+    );
+    assert!(ivy["invitation_expires_at"].as_i64().unwrap() > porta::time::now() + 6 * 86_400);
+    let link = invitation_link(&sink.message(0).await);
+    assert!(link.starts_with(&app.url("/invitation/")), "{link}");
+    // Not yet a way in.
+    assert_eq!(
+        Browser::new()
+            .submit_login(app, &app.url("/login"), "ivy@example.com", PASSWORD)
+            .await
+            .status(),
+        401
+    );
+
+    let browser = Browser::new();
+    let page = browser.get(&link).await;
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("An account was made for <strong>ivy@example.com</strong>"));
+    let csrf = hidden(&page, "csrf");
+    let weak = browser
+        .post(&link, &[("csrf", &csrf), ("new_password", "password1")])
+        .await;
+    assert_eq!(
+        weak.status(),
+        400,
+        "a weak password does not spend the link"
+    );
+    let set = browser
+        .post(&link, &[("csrf", &csrf), ("new_password", PASSWORD)])
+        .await;
+    assert_eq!(set.status(), 200);
+    assert!(set.text().await.unwrap().contains("Your password is set"));
+    assert_eq!(
+        Browser::new()
+            .submit_login(app, &app.url("/login"), "ivy@example.com", PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    // Once only.
+    assert_eq!(browser.get(&link).await.status(), 404);
+    assert_eq!(
+        browser
+            .post(
+                &link,
+                &[
+                    ("csrf", &csrf),
+                    ("new_password", "another good passphrase here")
+                ]
+            )
+            .await
+            .status(),
+        404
+    );
+    // An account in use cannot be invited again; the audit log has both sides.
+    let (status, _) = c
+        .call(
+            Method::POST,
+            "/admin/api/users",
+            Some(json!({"email": "ivy@example.com", "invite": true})),
+        )
+        .await;
+    assert_eq!(status, 409);
+    let (_, audit) = c
+        .call(Method::GET, "/admin/api/audit?user=ivy@example.com", None)
+        .await;
+    let kinds: Vec<&str> = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"admin.user_invited") && kinds.contains(&"account.invitation_accepted"),
+        "{kinds:?}"
+    );
+
+    // A link past invitation_ttl is dead; a new invitation replaces an unused one.
+    let sink = SmtpSink::start().await;
+    let c = Console::open_with(|s| {
+        send_mail_to(s, sink.port);
+        s.accounts.invitation_ttl = 1;
+    })
+    .await;
+    c.call(
+        Method::POST,
+        "/admin/api/users",
+        Some(json!({"email": "old@example.com", "invite": true})),
+    )
+    .await;
+    let first = invitation_link(&sink.message(0).await);
+    let_time_pass(std::time::Duration::from_secs(2), "the invitation expires").await;
+    let resp = Browser::new().get(&first).await;
+    assert_eq!(resp.status(), 404);
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("used already or has expired"));
+    let (status, _) = c
+        .call(
+            Method::POST,
+            "/admin/api/users",
+            Some(json!({"email": "old@example.com", "invite": true})),
+        )
+        .await;
+    assert_eq!(status, 201, "inviting again an address nobody took up");
+    let second = invitation_link(&sink.message(1).await);
+    assert_ne!(first, second);
+}

@@ -282,3 +282,125 @@ async fn a_person_registers_adds_totp_and_signs_in_with_two_factors_in_chromium(
     }
     c.close().await.unwrap();
 }
+
+/// The console in a real browser: an admin signs in with TOTP, finds a person, disables
+/// them and ends their sessions (confirming each), and that person's refresh token dies.
+#[tokio::test]
+async fn an_admin_with_totp_disables_a_person_in_chromium() {
+    let app = TestApp::spawn().await;
+    app.user(EMAIL, PASSWORD).await;
+    porta::accounts::change_role(&app.state.pool, EMAIL, "admin", true)
+        .await
+        .unwrap();
+    let (t, _, step) = crate::totp::enrol(&app, &Browser::new()).await;
+    // The person, with a live grant.
+    app.user("tim@example.com", PASSWORD).await;
+    let client = app
+        .client(false, &["authorization_code", "refresh_token"], true)
+        .await;
+    let (verifier, challenge) = pkce();
+    let back = Browser::new()
+        .authorize(
+            &app,
+            &openid_query(&client.client_id, &challenge),
+            "tim@example.com",
+            PASSWORD,
+        )
+        .await;
+    let (_, tokens) = app
+        .redeem(&client, &param(&back, "code").unwrap(), &verifier)
+        .await;
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+
+    let driver = start_chromedriver();
+    let c = browser(&driver).await;
+    let wait = Duration::from_secs(10);
+    let click = async |css: &str| {
+        c.wait()
+            .at_most(wait)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
+    };
+    let fill = async |css: &str, text: &str| {
+        c.wait()
+            .at_most(wait)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap()
+            .send_keys(text)
+            .await
+            .unwrap();
+    };
+    c.goto(&app.url("/login")).await.unwrap();
+    fill("#email", EMAIL).await;
+    fill("#password", PASSWORD).await;
+    click("button[type=submit]").await;
+    // The second step: the next code (the enrolment spent this one's).
+    fill("#code", &crate::totp::code_for_step(&t, step + 1)).await;
+    click("button[type=submit]").await;
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::LinkText("Administration"))
+        .await
+        .unwrap();
+    click("a[href='/admin']").await;
+    click("nav a[href='/admin/people']").await;
+    let shows = async |text: &str| {
+        eventually(wait, text, async || {
+            c.source()
+                .await
+                .ok()
+                .filter(|s| s.contains(text))
+                .map(|_| ())
+        })
+        .await
+    };
+    fill("#q", "tim").await;
+    click("form.filters button[type=submit]").await;
+    shows("1 found").await;
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::LinkText("tim@example.com"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    // Disable, confirmed.
+    click("form[action$='/disable'] button").await;
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("input[name=confirm]"))
+        .await
+        .unwrap();
+    let source = c.source().await.unwrap();
+    assert!(source.contains("Disable this account?"), "{source}");
+    click("button.danger").await;
+    shows("The account is disabled").await;
+    // End every session, confirmed.
+    click("form[action$='/end-sessions'] button").await;
+    c.wait()
+        .at_most(wait)
+        .for_element(Locator::Css("input[name=confirm]"))
+        .await
+        .unwrap();
+    click("button.danger").await;
+    shows("Every session ended").await;
+    c.close().await.unwrap();
+
+    let (status, body) = app
+        .token(
+            &client,
+            &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{body}"
+    );
+}

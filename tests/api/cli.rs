@@ -869,6 +869,23 @@ fn role_permission_and_user_admin_commands_print_text_or_json_and_fail_in_one_li
     json_of(&cli.run(&["role", "delete", "receptionist", "--json"]));
     json_of(&cli.run(&["permission", "delete", "appointments:manage", "--json"]));
     json_of(&cli.run(&["user", "delete", "eva@example.com", "--json"]));
+    // An invitation: an account without a password; its link waits in the outbox.
+    let invited = json_of(&cli.run(&[
+        "user",
+        "invite",
+        "ida@example.com",
+        "--name",
+        "Ida",
+        "--json",
+    ]));
+    assert_eq!(
+        (
+            invited["email_verified"].as_bool(),
+            invited["factors"]["password"].as_bool()
+        ),
+        (Some(false), Some(false))
+    );
+    assert!(invited["invitation_expires_at"].is_i64());
 
     // Every admin action is in the audit log as the command line's.
     let audit = json_of(&cli.run(&["audit", "--kind", "admin.user_disabled"]));

@@ -11,6 +11,7 @@ mod browser_rules;
 mod busy_day;
 mod cli;
 mod code_flow;
+mod console;
 mod content;
 mod cross_origin;
 mod hardening;

@@ -1,3 +1,4 @@
+DROP TABLE account_invitations;
 DROP TABLE account_attributes;
 ALTER TABLE clients DROP COLUMN disabled_at;
 ALTER TABLE clients DROP COLUMN previous_secret_expires_at;

@@ -50,3 +50,12 @@ CREATE TABLE account_attributes (
     PRIMARY KEY (user_id, name)
 );
 CREATE INDEX account_attributes_name ON account_attributes(name);
+
+-- Invitations: an emailed one-time link to set a first password (only its hash is kept).
+CREATE TABLE account_invitations (
+    token_hash TEXT PRIMARY KEY NOT NULL,
+    user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    expires_at BIGINT NOT NULL,
+    used_at BIGINT
+);
+CREATE INDEX account_invitations_user ON account_invitations(user_id);

@@ -6,7 +6,7 @@
 mod confirm;
 mod devices;
 mod password;
-mod profile;
+pub(crate) mod profile;
 mod totp;
 
 use super::signed_in::{csrf_forms, Action, SignedIn};
@@ -64,6 +64,8 @@ struct AccountPage {
     apps: Vec<AppLine>,
     attributes: Vec<AttributeLine>,
     editable_attributes: bool,
+    /// Holds the `admin` role: the page links to the console.
+    admin: bool,
     message: Option<String>,
 }
 
@@ -141,7 +143,7 @@ struct AppLine {
 }
 
 /// UTC date and time for people.
-fn when(ts: i64) -> String {
+pub(crate) fn when(ts: i64) -> String {
     let days = ts.div_euclid(86_400);
     let secs = ts.rem_euclid(86_400);
     // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
@@ -191,7 +193,7 @@ async fn account_page(
     let id = user.id.clone();
     // One trip to the pool for everything the page shows.
     let with_attributes = !state.settings.attributes.attributes.is_empty();
-    let (totp_enabled, recovery_left, sessions_rows, consents, values) =
+    let (totp_enabled, recovery_left, sessions_rows, consents, values, admin) =
         db::run(&state.pool, move |conn| {
             Ok((
                 mfa::store::totp(conn, &id)?.is_some_and(|t| t.enabled_at.is_some()),
@@ -203,6 +205,9 @@ async fn account_page(
                 } else {
                     Default::default()
                 },
+                accounts::store::roles(conn, &id)?
+                    .iter()
+                    .any(|r| r == crate::admin::ADMIN_ROLE),
             ))
         })
         .await?;
@@ -252,6 +257,7 @@ async fn account_page(
             apps,
             attributes,
             editable_attributes,
+            admin,
             message,
         },
     ))

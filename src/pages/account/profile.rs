@@ -152,7 +152,7 @@ impl crate::pages::signed_in::CsrfForm for AttributesForm {
 }
 
 /// The value a form field gives an attribute (`null`: cleared), or why it is wrong.
-fn field_value(
+pub(crate) fn field_value(
     spec: &crate::config::AttributeSpec,
     field: Option<&str>,
 ) -> Result<serde_json::Value, String> {

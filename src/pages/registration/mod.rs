@@ -1,6 +1,7 @@
 //! Self-service: registration with email confirmation, and password reset by a code sent
 //! to a confirmed address. Answers never tell whether an address has an account.
 
+mod invitation;
 mod register;
 mod reset;
 mod verify;
@@ -16,6 +17,7 @@ use crate::web::{self as page, csrf, PageError};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use invitation::*;
 use register::*;
 use reset::*;
 use serde::Deserialize;
@@ -30,7 +32,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/password/forgot", web::get().to(show_forgot))
         .route("/password/forgot", web::post().to(submit_forgot))
         .route("/password/reset", web::get().to(show_reset))
-        .route("/password/reset", web::post().to(submit_reset));
+        .route("/password/reset", web::post().to(submit_reset))
+        .route("/invitation/{token}", web::get().to(show_invitation))
+        .route("/invitation/{token}", web::post().to(accept_invitation));
 }
 
 #[derive(Template)]

@@ -1,0 +1,259 @@
+//! The admin console (`/admin`): server-rendered pages over the same operations as the
+//! admin API (`admin::people`, `admin::apps`), for people holding the `admin` role. Every
+//! page needs a sign-in within `admin_fresh_sign_in` and, when the admin has a second
+//! factor (or `admin_require_mfa` is on), a sign-in that used it. Every form carries the
+//! CSRF token; destructive actions ask for confirmation first. Works without JavaScript.
+
+mod apps;
+mod people;
+mod roles;
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+
+use super::signed_in::signed_in;
+use crate::accounts::{self, User};
+use crate::admin::people::{Acting, Actor, People};
+use crate::admin::ADMIN_ROLE;
+use crate::db;
+use crate::state::AppState;
+use crate::web::{self as page, csrf, PageError};
+
+/// Mounts the console's routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin", web::get().to(dashboard))
+        .route("/admin/people", web::get().to(people::search))
+        .route("/admin/people", web::post().to(people::invite))
+        .route("/admin/people/{id}", web::get().to(people::show))
+        .route("/admin/people/{id}/{action}", web::post().to(people::act))
+        .route("/admin/roles", web::get().to(roles::show))
+        .route("/admin/roles/{action}", web::post().to(roles::act))
+        .route("/admin/apps", web::get().to(apps::list))
+        .route("/admin/apps", web::post().to(apps::create))
+        .route("/admin/apps/{id}", web::get().to(apps::show))
+        .route("/admin/apps/{id}/{action}", web::post().to(apps::act))
+        .route("/admin/signing-keys", web::get().to(roles::keys))
+        .route(
+            "/admin/signing-keys/rotate-now",
+            web::post().to(roles::rotate_now),
+        )
+        .route(
+            "/admin/signing-keys/publish-next",
+            web::post().to(roles::publish_next),
+        )
+        .route("/admin/audit", web::get().to(roles::audit));
+}
+
+/// A signed-in administrator who passed the console's checks.
+pub(crate) struct Admin {
+    pub user: User,
+    pub acting: Acting,
+}
+
+impl Admin {
+    /// The operations on people, with this node's settings.
+    pub fn people<'a>(&self, state: &'a AppState) -> People<'a> {
+        People {
+            pool: &state.pool,
+            attributes: &state.settings.attributes.attributes,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/again.html")]
+struct AgainPage {
+    csrf: String,
+    message: &'static str,
+}
+
+/// The person at the console, or the answer that sends them elsewhere: to sign in, to sign
+/// in again (too long ago, or without the second factor), or away (not an admin).
+async fn admin(
+    state: &AppState,
+    req: &HttpRequest,
+) -> Result<Result<Admin, HttpResponse>, PageError> {
+    let Some(who) = signed_in(state, req).await? else {
+        return Ok(Err(page::see_other("/login")));
+    };
+    let id = who.user.id.to_string();
+    let (roles, has_totp) = db::run(&state.pool, move |conn| {
+        Ok((
+            accounts::store::roles(conn, &id)?,
+            crate::mfa::has_totp(conn, &id)?,
+        ))
+    })
+    .await?;
+    if !roles.iter().any(|r| r == ADMIN_ROLE) {
+        return Err(PageError::Forbidden(
+            "The admin console is for people with the admin role.".into(),
+        ));
+    }
+    let settings = &state.settings.accounts;
+    let again = |message: &'static str| {
+        csrf::page(req, state.secure_cookies(), StatusCode::FORBIDDEN, |csrf| {
+            AgainPage { csrf, message }
+        })
+    };
+    if crate::time::now() - who.session.auth_time > settings.admin_fresh_sign_in {
+        return Ok(Err(again(
+            "For the admin console, sign in again: your last sign-in was too long ago.",
+        )));
+    }
+    let second_factor = who.session.amr_list().iter().any(|a| a == "mfa");
+    if (has_totp || settings.admin_require_mfa) && !second_factor {
+        return Ok(Err(again(if has_totp {
+            "For the admin console, sign in again with your authenticator app."
+        } else {
+            "The admin console needs a second factor: set up an authenticator app on your account page, then sign in again with it."
+        })));
+    }
+    Ok(Ok(Admin {
+        acting: Acting {
+            actor: Actor::Person(who.user.id.to_string()),
+            origin: state.origin(req),
+        },
+        user: who.user,
+    }))
+}
+
+/// A console form: every field, its CSRF token checked.
+pub(crate) struct Form(pub HashMap<String, String>);
+
+impl Form {
+    fn checked(
+        state: &AppState,
+        req: &HttpRequest,
+        form: web::Form<HashMap<String, String>>,
+    ) -> Result<Form, PageError> {
+        let form = form.into_inner();
+        csrf::require(
+            req,
+            state.secure_cookies(),
+            form.get("csrf").map_or("", String::as_str),
+        )?;
+        Ok(Form(form))
+    }
+
+    pub fn get(&self, name: &str) -> &str {
+        self.0.get(name).map_or("", |v| v.trim())
+    }
+
+    /// True once the person confirmed on the confirmation page.
+    pub fn confirmed(&self) -> bool {
+        self.get("confirm") == "yes"
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/confirm.html")]
+struct ConfirmPage {
+    csrf: String,
+    question: String,
+    action: String,
+    fields: Vec<(String, String)>,
+    yes: String,
+    back: String,
+}
+
+/// "Are you sure?": the same form again with `confirm=yes`.
+fn confirm(
+    state: &AppState,
+    req: &HttpRequest,
+    form: &Form,
+    question: String,
+    yes: &str,
+    back: &str,
+) -> HttpResponse {
+    let fields = form
+        .0
+        .iter()
+        .filter(|(k, _)| k.as_str() != "csrf" && k.as_str() != "confirm")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    csrf::page(req, state.secure_cookies(), StatusCode::OK, |csrf| {
+        ConfirmPage {
+            csrf,
+            question,
+            action: req.path().to_string(),
+            fields,
+            yes: yes.to_string(),
+            back: back.to_string(),
+        }
+    })
+}
+
+/// Messages a page may show after a redirect (`?done=…`): a fixed list, so nothing a link
+/// carries is ever shown as it was sent.
+fn done_message(req: &HttpRequest) -> Option<&'static str> {
+    let params = crate::web::Params::parse(req.query_string().as_bytes()).ok()?;
+    Some(match params.get("done")? {
+        "disabled" => "The account is disabled: its sessions ended and its grants were revoked.",
+        "enabled" => "The account is enabled.",
+        "ended" => "Every session ended and every grant was revoked.",
+        "mfa" => "The second factors were removed.",
+        "unlocked" => "The sign-in locks were lifted.",
+        "password" => "The password was removed and every sign-in ended.",
+        "deleted" => "The account was deleted.",
+        "invited" => "The invitation is on its way: a link to choose a password.",
+        "saved" => "Saved.",
+        "roles" => "The roles changed.",
+        "app-deleted" => "The app was deleted.",
+        "app-disabled" => "The app is disabled and its grants were revoked.",
+        "app-enabled" => "The app is enabled.",
+        "rotated" => "A new signing key was published.",
+        "rotated-now" => "A new signing key signs from now on.",
+        _ => return None,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "console/dashboard.html")]
+struct DashboardPage {
+    admin: String,
+    people: i64,
+    disabled: i64,
+    apps: usize,
+    sign_ins: i64,
+    failures: i64,
+    locked: i64,
+}
+
+/// `GET /admin`: people, apps, and the last day's sign-ins and failures.
+async fn dashboard(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, PageError> {
+    let admin = match admin(&state, &req).await? {
+        Ok(a) => a,
+        Err(resp) => return Ok(resp),
+    };
+    let since = crate::time::now() - 24 * 3600;
+    let (people, disabled, apps, sign_ins, failures, locked) = db::run(&state.pool, move |conn| {
+        let (people, disabled) = accounts::store::counts(conn)?;
+        Ok((
+            people,
+            disabled,
+            crate::clients::store::list(conn)?.len(),
+            crate::audit::store::count(conn, crate::audit::kind::SIGN_IN_SUCCESS, since)?,
+            crate::audit::store::count(conn, crate::audit::kind::SIGN_IN_FAILURE, since)?,
+            crate::audit::store::count(conn, crate::audit::kind::ACCOUNT_LOCKED, since)?,
+        ))
+    })
+    .await?;
+    Ok(page::render(
+        StatusCode::OK,
+        &DashboardPage {
+            admin: admin.user.email,
+            people,
+            disabled,
+            apps,
+            sign_ins,
+            failures,
+            locked,
+        },
+    ))
+}
