@@ -770,13 +770,20 @@ pub async fn reset_password(
 }
 
 /// Deletes an account: everything revoked, the row and its personal data gone; audit
-/// events stay under the account id, which nothing links to a person any more.
+/// events stay under the account id, which nothing links to a person any more (their IP
+/// and user agent blanked, the address and number erased from every event's detail).
 pub async fn delete(people: People<'_>, acting: &Acting, name: &str) -> Result<Value, AdminError> {
     let pool = people.pool;
     let user = find(people, name).await?;
     let id = user.id.to_string();
+    let needles: Vec<String> = std::iter::once(user.email.clone())
+        .chain(user.phone.clone())
+        .collect();
     db::run(pool, move |conn| {
-        Ok(db::transaction(conn, |conn| accounts::delete(conn, &id))?)
+        Ok(db::transaction(conn, |conn| {
+            accounts::delete(conn, &id)?;
+            crate::audit::store::erase(conn, &id, &needles)
+        })?)
     })
     .await?;
     acting

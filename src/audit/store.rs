@@ -81,3 +81,29 @@ pub fn count(conn: &mut DbConn, kind: &str, since: i64) -> QueryResult<i64> {
         .count()
         .get_result(conn)
 }
+
+/// Erases a deleted person from the log: their events keep the (now meaningless) account
+/// id but lose IP and user agent, and every event's detail loses `needles` (their email
+/// address and phone number). Returns how many events changed.
+pub fn erase(conn: &mut DbConn, user_id: &str, needles: &[String]) -> QueryResult<usize> {
+    let mut n = diesel::update(ae::table.filter(ae::user_id.eq(user_id)))
+        .set((ae::ip.eq(""), ae::user_agent.eq("")))
+        .execute(conn)?;
+    for needle in needles.iter().filter(|s| !s.is_empty()) {
+        let pattern = format!(
+            "%{}%",
+            needle
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        n += diesel::sql_query(
+            "UPDATE audit_events SET detail = REPLACE(detail, $1, '[erased]') \
+             WHERE detail LIKE $2 ESCAPE '\\'",
+        )
+        .bind::<diesel::sql_types::Text, _>(needle)
+        .bind::<diesel::sql_types::Text, _>(pattern)
+        .execute(conn)?;
+    }
+    Ok(n)
+}

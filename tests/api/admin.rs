@@ -898,6 +898,15 @@ async fn ending_sessions_resetting_factors_unlocking_and_deleting() {
         assert_eq!(status, 201);
         c.sign_in("fay@example.com", "openid offline_access").await
     };
+    // A failed sign-in puts the address in an event's detail.
+    Browser::new()
+        .submit_login(
+            app,
+            &app.url("/login"),
+            "fay@example.com",
+            "not her password at all",
+        )
+        .await;
     let (_, fay) = c
         .call(Method::GET, "/admin/api/users/fay@example.com", None)
         .await;
@@ -935,6 +944,22 @@ async fn ending_sessions_resetting_factors_unlocking_and_deleting() {
         kinds.contains(&"admin.user_deleted") && kinds.contains(&"sign_in.success"),
         "{kinds:?}"
     );
+    // Kept under the id only: no IP or browser of hers, her address erased everywhere.
+    let signed_in = audit["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "sign_in.success")
+        .unwrap();
+    assert_eq!(
+        (signed_in["ip"].as_str(), signed_in["user_agent"].as_str()),
+        (Some(""), Some(""))
+    );
+    let (_, all) = c
+        .call(Method::GET, "/admin/api/audit?limit=1000", None)
+        .await;
+    assert!(!all.to_string().contains("fay@example.com"), "{all}");
+    assert!(all.to_string().contains("email=[erased]"), "{all}");
     let (status, _) = c
         .call(
             Method::POST,
