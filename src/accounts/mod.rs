@@ -53,6 +53,36 @@ pub fn delete(conn: &mut crate::db::DbConn, user_id: &str) -> diesel::QueryResul
     store::delete(conn, user_id)
 }
 
+/// Removes an account for good (an administrator's delete, or the person's own once the
+/// grace period is over): every sign-in ended and grant revoked, the row and its personal
+/// data deleted, and the audit log kept under the bare id (IP and user agent blanked, the
+/// address and number erased from every event's detail). This is where apps will be told
+/// of the removal (back-channel logout) once Porta sends it.
+pub fn remove(conn: &mut crate::db::DbConn, user: &User) -> diesel::QueryResult<()> {
+    crate::db::transaction(conn, |conn| {
+        delete(conn, &user.id)?;
+        let needles: Vec<String> = std::iter::once(user.email.clone())
+            .chain(user.phone.clone())
+            .collect();
+        crate::audit::store::erase(conn, &user.id, &needles)?;
+        Ok(())
+    })
+}
+
+/// Removes the accounts whose owners asked for it more than `grace` seconds before `now`;
+/// how many.
+pub fn remove_due(
+    conn: &mut crate::db::DbConn,
+    now: i64,
+    grace: i64,
+) -> diesel::QueryResult<usize> {
+    let due = store::deletion_due(conn, now - grace)?;
+    for user in &due {
+        remove(conn, user)?;
+    }
+    Ok(due.len())
+}
+
 /// Normalises an email for lookups: trimmed and lower-cased.
 pub fn normalize_email(email: &str) -> Result<String, AccountError> {
     let email = email.trim().to_lowercase();

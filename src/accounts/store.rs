@@ -24,6 +24,9 @@ pub struct User {
     pub locale: Option<String>,
     /// IANA time zone (OIDC `zoneinfo`).
     pub zoneinfo: Option<String>,
+    /// When the person asked to delete the account (erased after the grace period unless
+    /// they sign in again).
+    pub deletion_requested_at: Option<i64>,
 }
 
 impl User {
@@ -71,6 +74,7 @@ pub fn insert(
         disabled_at: None,
         locale: None,
         zoneinfo: None,
+        deletion_requested_at: None,
     };
     crate::db::transaction(conn, |conn| {
         diesel::insert_into(users::table)
@@ -419,4 +423,20 @@ pub fn counts(conn: &mut DbConn) -> QueryResult<(i64, i64)> {
         .count()
         .get_result(conn)?;
     Ok((all, disabled))
+}
+
+/// Records (`Some(time)`) or cancels (`None`) the person's request to delete the account.
+pub fn set_deletion_requested(conn: &mut DbConn, id: &str, at: Option<i64>) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::deletion_requested_at.eq(at))
+        .execute(conn)
+}
+
+/// Accounts whose deletion was asked for at or before `before`.
+pub fn deletion_due(conn: &mut DbConn, before: i64) -> QueryResult<Vec<User>> {
+    users::table
+        .filter(users::deletion_requested_at.le(before))
+        .select(User::as_select())
+        .limit(100)
+        .load(conn)
 }

@@ -775,17 +775,8 @@ pub async fn reset_password(
 pub async fn delete(people: People<'_>, acting: &Acting, name: &str) -> Result<Value, AdminError> {
     let pool = people.pool;
     let user = find(people, name).await?;
-    let id = user.id.to_string();
-    let needles: Vec<String> = std::iter::once(user.email.clone())
-        .chain(user.phone.clone())
-        .collect();
-    db::run(pool, move |conn| {
-        Ok(db::transaction(conn, |conn| {
-            accounts::delete(conn, &id)?;
-            crate::audit::store::erase(conn, &id, &needles)
-        })?)
-    })
-    .await?;
+    let gone = user.clone();
+    db::run(pool, move |conn| Ok(accounts::remove(conn, &gone)?)).await?;
     acting
         .record(pool, kind::USER_DELETED, Some(&user.id), "")
         .await;

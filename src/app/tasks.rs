@@ -112,6 +112,11 @@ pub fn spawn_housekeeping(pool: DbPool, settings: Arc<Settings>) {
                 crate::otp::store::purge(conn, now - s.otp.otp_window)?;
                 crate::mfa::store::purge_pending(conn, now)?;
                 crate::accounts::invitations::purge(conn, now)?;
+                let removed =
+                    crate::accounts::remove_due(conn, now, s.accounts.account_deletion_grace)?;
+                if removed > 0 {
+                    tracing::info!(removed, "accounts erased after their deletion grace period");
+                }
                 // Delivered messages are kept a day (for the log), failed ones as long
                 // as audit events.
                 crate::notify::outbox::purge(

@@ -51,6 +51,10 @@ pub mod kind {
     pub const RECOVERY_CODES_RENEWED: &str = "mfa.recovery_codes_renewed";
     pub const ATTRIBUTES_CHANGED: &str = "account.attributes_changed";
     pub const INVITATION_ACCEPTED: &str = "account.invitation_accepted";
+    pub const DATA_EXPORTED: &str = "account.data_exported";
+    pub const DELETION_REQUESTED: &str = "account.deletion_requested";
+    pub const DELETION_CANCELLED: &str = "account.deletion_cancelled";
+    pub const ACCOUNT_DELETED: &str = "account.deleted";
 }
 
 /// Records one event. A failure to write is logged, never shown to the person: the

@@ -191,6 +191,9 @@ pub struct AccountSettings {
     pub admin_require_mfa: bool,
     /// Seconds an invitation link (to choose a first password) stays good.
     pub invitation_ttl: i64,
+    /// Seconds between a person's request to delete their account and its erasure; signing
+    /// in before then keeps it. 0 erases at once.
+    pub account_deletion_grace: i64,
 }
 
 impl Default for AccountSettings {
@@ -206,6 +209,7 @@ impl Default for AccountSettings {
             admin_fresh_sign_in: 900,
             admin_require_mfa: false,
             invitation_ttl: 7 * 24 * 3600,
+            account_deletion_grace: 14 * 24 * 3600,
         }
     }
 }

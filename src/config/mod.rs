@@ -333,7 +333,7 @@ mod tests {
         {
             assert!(known.contains(*key), "{key}");
         }
-        assert_eq!(known.len(), 88);
+        assert_eq!(known.len(), 89);
     }
 
     #[test]

@@ -29,6 +29,12 @@ impl Settings {
                 "must be 0 (no limit) or a number of seconds",
             ));
         }
+        if !(0..=366 * 24 * 3600).contains(&self.accounts.account_deletion_grace) {
+            return Err(invalid(
+                "account_deletion_grace",
+                "must be 0 (at once) to 31622400 seconds (a year)",
+            ));
+        }
         if !(0..=30 * 24 * 3600).contains(&self.tokens.client_secret_grace) {
             return Err(invalid(
                 "client_secret_grace",

@@ -13,6 +13,7 @@ diesel::table! {
         disabled_at -> Nullable<BigInt>,
         locale -> Nullable<Text>,
         zoneinfo -> Nullable<Text>,
+        deletion_requested_at -> Nullable<BigInt>,
     }
 }
 

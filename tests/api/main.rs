@@ -17,6 +17,7 @@ mod cross_origin;
 mod hardening;
 mod keys;
 mod layering;
+mod leaving;
 mod multi_node;
 mod observability;
 mod openidconnect_rp;

@@ -1,3 +1,4 @@
+ALTER TABLE users DROP COLUMN deletion_requested_at;
 DROP TABLE account_invitations;
 DROP TABLE account_attributes;
 ALTER TABLE clients DROP COLUMN disabled_at;

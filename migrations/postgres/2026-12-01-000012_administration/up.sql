@@ -59,3 +59,7 @@ CREATE TABLE account_invitations (
     used_at BIGINT
 );
 CREATE INDEX account_invitations_user ON account_invitations(user_id);
+
+-- The right to leave: when the person asked for their account's deletion (erased after
+-- account_deletion_grace unless they sign in again).
+ALTER TABLE users ADD COLUMN deletion_requested_at BIGINT;

@@ -5,6 +5,7 @@
 
 mod confirm;
 mod devices;
+mod leaving;
 mod password;
 pub(crate) mod profile;
 mod totp;
@@ -22,6 +23,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use confirm::*;
 use devices::*;
+use leaving::*;
 use password::*;
 use profile::*;
 use totp::*;
@@ -42,6 +44,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account/password", web::post().to(change_password))
         .route("/account/name", web::post().to(change_name))
         .route("/account/attributes", web::post().to(change_attributes))
+        .route("/account/export", web::post().to(export))
+        .route("/account/delete", web::post().to(delete_account))
         .route("/account/email", web::post().to(change_email))
         .route("/account/email/verify", web::get().to(show_email_code))
         .route("/account/email/verify", web::post().to(verify_email_change))
@@ -182,6 +186,8 @@ csrf_forms! {
     EmailForm { email }
     /// A confirmation code for a phone or email change.
     ConfirmForm { challenge, code }
+    /// Deleting the account: `confirm=yes` once the person said so.
+    DeleteForm { confirm }
 }
 
 async fn account_page(

@@ -147,10 +147,29 @@ async fn complete_sign_in(
     view: Option<handoff::PendingView>,
 ) -> Result<HttpResponse, PageError> {
     let id = user_id.clone();
-    let active = crate::db::run(&state.pool, move |conn| {
-        Ok(accounts::store::find(conn, &id)?.is_some_and(|u| u.is_active()))
+    // Active, and (signing in during the grace period of a deletion asked for) kept.
+    let (active, kept) = crate::db::run(&state.pool, move |conn| {
+        let Some(user) = accounts::store::find(conn, &id)?.filter(|u| u.is_active()) else {
+            return Ok((false, false));
+        };
+        let kept = user.deletion_requested_at.is_some();
+        if kept {
+            accounts::store::set_deletion_requested(conn, &id, None)?;
+        }
+        Ok((true, kept))
     })
     .await?;
+    if kept {
+        audit::record(
+            &state.pool,
+            origin,
+            kind::DELETION_CANCELLED,
+            Some(user_id.clone()),
+            None,
+            "signed in during the grace period".into(),
+        )
+        .await;
+    }
     if !active {
         return Err(PageError::Forbidden(
             "This account is disabled. Ask the people who run this service to enable it.".into(),
