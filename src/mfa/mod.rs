@@ -298,6 +298,27 @@ pub async fn park(
 }
 
 /// Spends a try on a parked sign-in from `browser`; `None` when it is dead or foreign.
+/// The parked sign-in `id` of this `browser`, while it lives (no try spent).
+pub async fn parked(
+    factors: &Factors<'_>,
+    id: &str,
+    browser: &str,
+) -> Result<Option<PendingSignIn>, DbError> {
+    let id = id.to_string();
+    let now = crate::time::now();
+    let found = db::run(factors.pool, move |conn| {
+        Ok(store::find_pending(conn, &id, now)?)
+    })
+    .await?;
+    Ok(found.filter(|p| crypto::constant_time_eq(&p.browser, browser)))
+}
+
+/// The `amr` value of a parked first factor: a code sign-in is parked as `otp-email` or
+/// `otp-sms` (so the second step can offer the other channel) and shows as `otp`.
+pub fn first_factor_amr(first_factor: &str) -> &str {
+    first_factor.split('-').next().unwrap_or(first_factor)
+}
+
 pub async fn take_try(
     factors: &Factors<'_>,
     id: &str,

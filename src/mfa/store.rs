@@ -160,6 +160,16 @@ pub fn spend_pending_try(
         .optional()
 }
 
+/// A live pending sign-in, without spending a try.
+pub fn find_pending(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<Option<PendingSignIn>> {
+    ps::table
+        .find(id)
+        .filter(ps::expires_at.gt(now))
+        .select(PendingSignIn::as_select())
+        .first(conn)
+        .optional()
+}
+
 /// Consumes a pending sign-in; 1 when this call did.
 pub fn finish_pending(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
     diesel::delete(ps::table.find(id)).execute(conn)

@@ -112,6 +112,8 @@ pub enum Purpose {
     VerifyPhone,
     ChangeEmail,
     ResetPassword,
+    /// A code by SMS or email as the second step of a sign-in.
+    SecondFactor,
 }
 
 /// Where a code goes.
@@ -129,6 +131,7 @@ impl Purpose {
             Purpose::VerifyPhone => "verify_phone",
             Purpose::ChangeEmail => "change_email",
             Purpose::ResetPassword => "reset_password",
+            Purpose::SecondFactor => "second_factor",
         }
     }
 
@@ -140,6 +143,7 @@ impl Purpose {
             Purpose::VerifyPhone => "confirm your phone number",
             Purpose::ChangeEmail => "confirm your new email address",
             Purpose::ResetPassword => "reset your password",
+            Purpose::SecondFactor => "finish signing in",
         }
     }
 }

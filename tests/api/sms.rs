@@ -193,3 +193,166 @@ async fn phone_numbers_must_be_e164() {
         .unwrap();
     assert!(page.contains("country code"), "{page}");
 }
+
+/// The second step by a code on another channel than the first: after a password, a code
+/// by SMS or by email finishes the sign-in instead of the authenticator app; after a code
+/// by SMS, only email is offered.
+#[tokio::test]
+async fn a_code_by_sms_or_email_can_be_the_second_step() {
+    use crate::common::smtp::{code_in as mail_code, send_mail_to, SmtpSink};
+    let mail = SmtpSink::start().await;
+    let mail_port = mail.port;
+    let (app, sink) = app_with_sms_and(201, move |s| send_mail_to(s, mail_port)).await;
+    let user = app.user(EMAIL, PASSWORD).await;
+    let id = user.id.to_string();
+    porta::db::run(&app.state.pool, move |conn| {
+        Ok(porta::accounts::store::set_phone(
+            conn,
+            &id,
+            "+447700900123",
+        )?)
+    })
+    .await
+    .unwrap();
+    crate::totp::enrol(&app, &Browser::new()).await;
+
+    // Password, then a code by SMS.
+    let browser = Browser::new();
+    let resp = browser
+        .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+        .await;
+    let second = location(&resp);
+    assert!(second.starts_with("/login/totp?"), "{second}");
+    let page = browser.get(&app.url(&second)).await.text().await.unwrap();
+    assert!(
+        page.contains("by text message to a number ending in 123"),
+        "{page}"
+    );
+    assert!(page.contains("by email to p…@example.com"), "{page}");
+    let sent = browser
+        .submit(&app, &page, "/login/second/send", &[("channel", "sms")])
+        .await;
+    assert_eq!(sent.status(), 303);
+    let page = browser
+        .get(&app.url(&location(&sent)))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("We sent a 6-digit code by text message"),
+        "{page}"
+    );
+    let code = code_in(&sink.message(0).await.field("Body"));
+    let wrong = browser
+        .submit(&app, &page, "/login/totp", &[("code", "000000")])
+        .await;
+    assert_eq!(wrong.status(), 401);
+    let page = wrong.text().await.unwrap();
+    let done = browser
+        .submit(&app, &page, "/login/totp", &[("code", &code)])
+        .await;
+    assert_eq!(
+        (done.status().as_u16(), location(&done)),
+        (303, "/account".to_string())
+    );
+    let events = porta::db::run(&app.state.pool, |conn| {
+        Ok(porta::audit::store::query(
+            conn,
+            None,
+            Some("sign_in.success"),
+            0,
+            10,
+        )?)
+    })
+    .await
+    .unwrap();
+    assert!(
+        events.iter().any(|e| e.detail == "factor=pwd+sms+mfa"),
+        "{events:?}"
+    );
+
+    // Password, then a code by email.
+    let browser = Browser::new();
+    let resp = browser
+        .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+        .await;
+    let page = browser
+        .get(&app.url(&location(&resp)))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let sent = browser
+        .submit(&app, &page, "/login/second/send", &[("channel", "email")])
+        .await;
+    let page = browser
+        .get(&app.url(&location(&sent)))
+        .await
+        .text()
+        .await
+        .unwrap();
+    // The only code email of this test (the others tell of the new authenticator app).
+    let message = eventually(
+        std::time::Duration::from_secs(5),
+        "the emailed second-step code",
+        async || {
+            mail.messages
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|m| m.contains("Your code is: "))
+                .cloned()
+        },
+    )
+    .await;
+    let code = mail_code(&message);
+    let done = browser
+        .submit(&app, &page, "/login/totp", &[("code", &code)])
+        .await;
+    assert_eq!(location(&done), "/account");
+    let events = porta::db::run(&app.state.pool, |conn| {
+        Ok(porta::audit::store::query(
+            conn,
+            None,
+            Some("sign_in.success"),
+            0,
+            10,
+        )?)
+    })
+    .await
+    .unwrap();
+    assert!(
+        events.iter().any(|e| e.detail == "factor=pwd+otp+mfa"),
+        "{events:?}"
+    );
+
+    // A code by SMS as the first step: the second may not be another SMS.
+    let browser = Browser::new();
+    let page = browser.get(&app.url("/login")).await.text().await.unwrap();
+    let resp = browser
+        .submit(&app, &page, "/login/code", &[("phone", "+447700900123")])
+        .await;
+    let page = browser
+        .get(&app.url(&location(&resp)))
+        .await
+        .text()
+        .await
+        .unwrap();
+    // The second text of this test (the first was the second-step code above).
+    let code = code_in(&sink.message(1).await.field("Body"));
+    let resp = browser
+        .submit(&app, &page, "/login/code/verify", &[("code", &code)])
+        .await;
+    let second = location(&resp);
+    assert!(second.starts_with("/login/totp?"), "{second}");
+    let page = browser.get(&app.url(&second)).await.text().await.unwrap();
+    assert!(
+        !page.contains("by text message to") && page.contains("by email to"),
+        "{page}"
+    );
+    let refused = browser
+        .submit(&app, &page, "/login/second/send", &[("channel", "sms")])
+        .await;
+    assert_eq!(refused.status(), 400);
+}

@@ -202,12 +202,18 @@ pub async fn verify_code(
             }
         };
     attempt.succeeded().await?;
+    // Parked as otp-sms or otp-email, so a second step offers the other channel.
+    let factor = if identifier.starts_with('+') {
+        "otp-sms"
+    } else {
+        "otp-email"
+    };
     after_first_factor(
         &state,
         &req,
         &origin,
         user_id,
-        "otp",
+        factor,
         &form.csrf,
         &form.request,
         view,

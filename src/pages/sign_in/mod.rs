@@ -29,7 +29,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/login/code", web::get().to(show_code))
         .route("/login/code/verify", web::post().to(verify_code))
         .route("/login/totp", web::get().to(show_totp))
-        .route("/login/totp", web::post().to(verify_totp));
+        .route("/login/totp", web::post().to(verify_totp))
+        .route("/login/second/send", web::post().to(send_second_code));
 }
 
 #[derive(Template)]
@@ -129,7 +130,7 @@ async fn after_first_factor(
         req,
         origin,
         user_id,
-        vec![factor.to_string()],
+        vec![crate::mfa::first_factor_amr(factor).to_string()],
         request,
         view,
     )
