@@ -225,6 +225,23 @@ pub fn remove_role(conn: &mut DbConn, user_id: &str, role: &str) -> QueryResult<
     Ok(removed == 1)
 }
 
+/// The roles of each of `user_ids` (one query), each list sorted.
+pub fn roles_of(
+    conn: &mut DbConn,
+    user_ids: &[String],
+) -> QueryResult<std::collections::HashMap<String, Vec<String>>> {
+    let mut out: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for (user, role) in account_roles::table
+        .filter(account_roles::user_id.eq_any(user_ids))
+        .select((account_roles::user_id, account_roles::role))
+        .order((account_roles::user_id.asc(), account_roles::role.asc()))
+        .load::<(String, String)>(conn)?
+    {
+        out.entry(user).or_default().push(role);
+    }
+    Ok(out)
+}
+
 /// The roles of `user_id`, sorted.
 pub fn roles(conn: &mut DbConn, user_id: &str) -> QueryResult<Vec<String>> {
     account_roles::table
@@ -326,6 +343,35 @@ pub struct Search {
     pub disabled: Option<bool>,
     /// A custom attribute's name and a value it has (for a list: one of its items).
     pub attribute: Option<(String, String)>,
+}
+
+/// A search filter that does not parse (each door says so in its own words).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BadFilter;
+
+impl Search {
+    /// `active` or `disabled` as the `disabled` filter; blank: either state.
+    pub fn parse_state(text: &str) -> Result<Option<bool>, BadFilter> {
+        match text.trim() {
+            "" => Ok(None),
+            "active" => Ok(Some(false)),
+            "disabled" => Ok(Some(true)),
+            _ => Err(BadFilter),
+        }
+    }
+
+    /// `name:value` as the attribute filter; blank: none.
+    pub fn parse_attribute(text: &str) -> Result<Option<(String, String)>, BadFilter> {
+        if text.is_empty() {
+            return Ok(None);
+        }
+        match text.split_once(':') {
+            Some((name, value)) if !name.is_empty() => {
+                Ok(Some((name.to_string(), value.to_string())))
+            }
+            _ => Err(BadFilter),
+        }
+    }
 }
 
 diesel::define_sql_function!(fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>);

@@ -7,11 +7,10 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 
 use super::apps::{self, Apps};
-use super::people::{self, AdminError, Update};
-use super::{admin_caller, AUDIT, CLIENTS, KEYS, ROLES, USERS_READ, USERS_WRITE};
+use super::people::{self, AdminError, Inviting, People, Update};
+use super::{admin_caller, Rotation, AUDIT, CLIENTS, KEYS, ROLES, USERS_READ, USERS_WRITE};
 use crate::accounts::store::{Changes, Search};
 use crate::clients::{ClientChanges, Lifetimes, NewClient};
-use crate::keys::rotation;
 use crate::resource::{ApiError, Paged, Pagination};
 use crate::state::AppState;
 use crate::web::Params;
@@ -179,28 +178,13 @@ async fn list_users(
         email: text("email")?.map(|e| e.trim().to_lowercase()),
         phone: text("phone")?.map(|p| crate::accounts::normalize_phone(&p).unwrap_or(p)),
         role: text("role")?,
-        attribute: match text("attribute")? {
-            None => None,
-            Some(pair) => match pair.split_once(':') {
-                Some((name, value)) if !name.is_empty() => {
-                    Some((name.to_string(), value.to_string()))
-                }
-                _ => return Err(ApiError::InvalidRequest("attribute is name:value".into())),
-            },
-        },
-        disabled: match params.get("state") {
-            None | Some("") => None,
-            Some("active") => Some(false),
-            Some("disabled") => Some(true),
-            Some(_) => {
-                return Err(ApiError::InvalidRequest(
-                    "state is active or disabled".into(),
-                ))
-            }
-        },
+        attribute: Search::parse_attribute(&text("attribute")?.unwrap_or_default())
+            .map_err(|_| ApiError::InvalidRequest("attribute is name:value".into()))?,
+        disabled: Search::parse_state(params.get("state").unwrap_or(""))
+            .map_err(|_| ApiError::InvalidRequest("state is active or disabled".into()))?,
     };
     let (items, total) =
-        people::search(people_of(&state), search, page.offset(), page.limit()).await?;
+        people::search(People::of(&state), search, page.offset(), page.limit()).await?;
     Ok(ok(Paged::new(items, total, &page)))
 }
 
@@ -232,9 +216,9 @@ async fn create_user(
             ));
         }
         let user = people::invite(
-            people_of(&state),
+            People::of(&state),
             &acting,
-            inviting_of(&state),
+            Inviting::of(&state),
             &new.email,
             new.name,
             new.roles,
@@ -250,7 +234,7 @@ async fn create_user(
         return Err(ApiError::InvalidRequest("the password is too long".into()));
     }
     let user = people::create(
-        people_of(&state),
+        People::of(&state),
         &acting,
         &new.email,
         new.name,
@@ -268,7 +252,7 @@ async fn show_user(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     admin_caller(&state, &req, USERS_READ).await?;
-    Ok(ok(people::show(people_of(&state), &path).await?))
+    Ok(ok(people::show(People::of(&state), &path).await?))
 }
 
 #[derive(Deserialize)]
@@ -310,7 +294,7 @@ async fn update_user(
         attributes: patch.attributes,
     };
     Ok(ok(people::update(
-        people_of(&state),
+        People::of(&state),
         &acting,
         &path,
         update,
@@ -325,7 +309,7 @@ async fn delete_user(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let acting = admin_caller(&state, &req, USERS_WRITE).await?;
-    Ok(ok(people::delete(people_of(&state), &acting, &path).await?))
+    Ok(ok(people::delete(People::of(&state), &acting, &path).await?))
 }
 
 /// `POST /admin/api/users/{user}/{action}`: disable, enable, end-sessions, reset-mfa,
@@ -348,7 +332,7 @@ async fn user_action(
         return Err(ApiError::NotFound(format!("no action {action}")));
     }
     let acting = admin_caller(&state, &req, USERS_WRITE).await?;
-    let pool = people_of(&state);
+    let pool = People::of(&state);
     let body = match action.as_str() {
         "disable" => people::set_disabled(pool, &acting, &user, true).await?,
         "enable" => people::set_disabled(pool, &acting, &user, false).await?,
@@ -369,7 +353,7 @@ async fn add_user_role(
     let acting = admin_caller(&state, &req, USERS_WRITE).await?;
     let (user, role) = path.into_inner();
     Ok(ok(people::change_role(
-        people_of(&state),
+        People::of(&state),
         &acting,
         &user,
         &role,
@@ -387,7 +371,7 @@ async fn remove_user_role(
     let acting = admin_caller(&state, &req, USERS_WRITE).await?;
     let (user, role) = path.into_inner();
     Ok(ok(people::change_role(
-        people_of(&state),
+        People::of(&state),
         &acting,
         &user,
         &role,
@@ -422,7 +406,7 @@ async fn list_roles(
 ) -> Result<HttpResponse, ApiError> {
     admin_caller(&state, &req, ROLES).await?;
     Ok(ok(
-        json!({ "roles": people::list_roles(people_of(&state)).await? }),
+        json!({ "roles": people::list_roles(People::of(&state)).await? }),
     ))
 }
 
@@ -434,7 +418,8 @@ async fn create_role(
 ) -> Result<HttpResponse, ApiError> {
     let acting = admin_caller(&state, &req, ROLES).await?;
     let new: NewName = json_body(&req, &body)?;
-    let role = people::create_role(people_of(&state), &acting, &new.name, &new.description).await?;
+    let role =
+        people::create_role(People::of(&state), &acting, &new.name, &new.description).await?;
     Ok(created(role))
 }
 
@@ -446,7 +431,7 @@ async fn delete_role(
 ) -> Result<HttpResponse, ApiError> {
     let acting = admin_caller(&state, &req, ROLES).await?;
     Ok(ok(
-        people::delete_role(people_of(&state), &acting, &path).await?
+        people::delete_role(People::of(&state), &acting, &path).await?
     ))
 }
 
@@ -459,7 +444,7 @@ async fn grant_permission(
     let acting = admin_caller(&state, &req, ROLES).await?;
     let (role, permission) = path.into_inner();
     Ok(ok(people::link(
-        people_of(&state),
+        People::of(&state),
         &acting,
         &role,
         &permission,
@@ -477,7 +462,7 @@ async fn revoke_permission(
     let acting = admin_caller(&state, &req, ROLES).await?;
     let (role, permission) = path.into_inner();
     Ok(ok(people::link(
-        people_of(&state),
+        People::of(&state),
         &acting,
         &role,
         &permission,
@@ -493,7 +478,7 @@ async fn list_permissions(
 ) -> Result<HttpResponse, ApiError> {
     admin_caller(&state, &req, ROLES).await?;
     Ok(ok(
-        json!({ "permissions": people::list_permissions(people_of(&state)).await? }),
+        json!({ "permissions": people::list_permissions(People::of(&state)).await? }),
     ))
 }
 
@@ -506,7 +491,7 @@ async fn create_permission(
     let acting = admin_caller(&state, &req, ROLES).await?;
     let new: NewName = json_body(&req, &body)?;
     Ok(created(
-        people::create_permission(people_of(&state), &acting, &new.name, &new.description).await?,
+        people::create_permission(People::of(&state), &acting, &new.name, &new.description).await?,
     ))
 }
 
@@ -518,7 +503,7 @@ async fn delete_permission(
 ) -> Result<HttpResponse, ApiError> {
     let acting = admin_caller(&state, &req, ROLES).await?;
     Ok(ok(people::delete_permission(
-        people_of(&state),
+        People::of(&state),
         &acting,
         &path,
     )
@@ -571,16 +556,7 @@ async fn audit_events(
 /// `GET /admin/api/keys`.
 async fn list_keys(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, ApiError> {
     admin_caller(&state, &req, KEYS).await?;
-    Ok(ok(keys_body(&state).await?))
-}
-
-async fn keys_body(state: &AppState) -> Result<Value, ApiError> {
-    let rows = crate::db::run(&state.pool, |conn| Ok(crate::keys::store::list(conn)?)).await?;
-    let list: Vec<_> = rows
-        .iter()
-        .map(|k| crate::keys::describe(k, &state.settings))
-        .collect();
-    Ok(json!({ "keys": list }))
+    Ok(ok(json!({ "keys": super::key_list(&state).await? })))
 }
 
 #[derive(Deserialize, Default)]
@@ -604,65 +580,24 @@ async fn rotate_keys(
     } else {
         json_body(&req, &body)?
     };
-    let fail = |e: crate::keys::KeyError| ApiError::Internal(e.to_string());
-    let what = match (rotate.now, rotate.revoke) {
+    let how = match (rotate.now, rotate.revoke) {
         (true, Some(_)) => {
             return Err(ApiError::InvalidRequest(
                 "use now or revoke, not both".into(),
             ))
         }
-        (true, None) => {
-            rotation::rotate_now(&state.pool, &state.master)
-                .await
-                .map_err(fail)?;
-            "rotation=now".to_string()
-        }
-        (false, Some(kid)) => {
-            if !rotation::revoke(&state.pool, &state.master, &kid)
-                .await
-                .map_err(fail)?
-            {
-                return Err(ApiError::NotFound("no such key".into()));
-            }
-            format!("revoked={kid}")
-        }
-        (false, None) => {
-            let schedule = rotation::Schedule::from_settings(&state.settings);
-            rotation::publish_next(&state.pool, &state.master, schedule)
-                .await
-                .map_err(fail)?;
-            "rotation=next".to_string()
-        }
+        (true, None) => Rotation::Now,
+        (false, Some(kid)) => Rotation::Revoke(kid),
+        (false, None) => Rotation::Next,
     };
-    state
-        .keys
-        .reload(&state.pool, &state.master)
+    if !super::rotate(&state, &how)
         .await
-        .map_err(fail)?;
-    people::keys_rotated(people_of(&state), &acting, &what).await;
-    Ok(ok(keys_body(&state).await?))
-}
-
-fn people_of(state: &AppState) -> people::People<'_> {
-    people::People {
-        pool: &state.pool,
-        attributes: &state.settings.attributes.attributes,
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+    {
+        return Err(ApiError::NotFound("no such key".into()));
     }
-}
-
-fn inviting_of(state: &AppState) -> people::Inviting<'_> {
-    people::Inviting {
-        outbox: &state.outbox,
-        issuer: &state.settings.server.issuer,
-        ttl: state.settings.accounts.invitation_ttl,
-    }
-}
-
-fn apps_of(state: &AppState) -> Apps<'_> {
-    Apps {
-        pool: &state.pool,
-        cache: Some(&state.clients),
-    }
+    people::keys_rotated(People::of(&state), &acting, &how.describe()).await;
+    Ok(ok(json!({ "keys": super::key_list(&state).await? })))
 }
 
 /// `GET /admin/api/clients`.
@@ -671,7 +606,9 @@ async fn list_clients(
     req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     admin_caller(&state, &req, CLIENTS).await?;
-    Ok(ok(json!({ "clients": apps::list(apps_of(&state)).await? })))
+    Ok(ok(
+        json!({ "clients": apps::list(Apps::of(&state)).await? }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -724,7 +661,7 @@ async fn create_client(
             refresh_id_token: a.refresh_id_token.unwrap_or(true),
         },
     };
-    Ok(created(apps::create(apps_of(&state), &acting, new).await?))
+    Ok(created(apps::create(Apps::of(&state), &acting, new).await?))
 }
 
 /// `GET /admin/api/clients/{client}`.
@@ -734,7 +671,7 @@ async fn show_client(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     admin_caller(&state, &req, CLIENTS).await?;
-    Ok(ok(apps::show(apps_of(&state), &path).await?))
+    Ok(ok(apps::show(Apps::of(&state), &path).await?))
 }
 
 #[derive(Deserialize)]
@@ -781,7 +718,7 @@ async fn update_client(
         refresh_id_token: p.refresh_id_token,
     };
     Ok(ok(
-        apps::update(apps_of(&state), &acting, &path, changes).await?
+        apps::update(Apps::of(&state), &acting, &path, changes).await?
     ))
 }
 
@@ -792,12 +729,12 @@ async fn delete_client(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let acting = admin_caller(&state, &req, CLIENTS).await?;
-    Ok(ok(apps::delete(apps_of(&state), &acting, &path).await?))
+    Ok(ok(apps::delete(Apps::of(&state), &acting, &path).await?))
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct Rotation {
+struct SecretRotation {
     grace_seconds: Option<i64>,
 }
 
@@ -813,11 +750,11 @@ async fn client_action(
         return Err(ApiError::NotFound(format!("no action {action}")));
     }
     let acting = admin_caller(&state, &req, CLIENTS).await?;
-    let apps = apps_of(&state);
+    let apps = Apps::of(&state);
     let body = match action.as_str() {
         "rotate-secret" => {
-            let rotation: Rotation = if body.is_empty() {
-                Rotation::default()
+            let rotation: SecretRotation = if body.is_empty() {
+                SecretRotation::default()
             } else {
                 json_body(&req, &body)?
             };

@@ -35,7 +35,15 @@ pub struct Apps<'a> {
     pub cache: Option<&'a ClientCache>,
 }
 
-impl Apps<'_> {
+impl<'a> Apps<'a> {
+    /// A running node's handle (changes reach its client cache at once).
+    pub fn of(state: &'a crate::state::AppState) -> Apps<'a> {
+        Apps {
+            pool: &state.pool,
+            cache: Some(&state.clients),
+        }
+    }
+
     fn forget(&self, id: &str) {
         if let Some(cache) = self.cache {
             cache.forget(id);

@@ -147,15 +147,62 @@ async fn authorize_admin(state: &AppState, req: &HttpRequest) -> Result<(), OAut
     Ok(())
 }
 
-async fn keys_json(state: &AppState) -> Result<HttpResponse, OAuthError> {
+/// How an administrator rotates the signing keys.
+pub enum Rotation {
+    /// Publish a `next` key (it signs after the pre-publication window).
+    Next,
+    /// Emergency: a new key signs at once.
+    Now,
+    /// Remove key KID at once.
+    Revoke(String),
+}
+
+impl Rotation {
+    /// What the audit log says about it.
+    pub fn describe(&self) -> String {
+        match self {
+            Rotation::Next => "rotation=next".into(),
+            Rotation::Now => "rotation=now".into(),
+            Rotation::Revoke(kid) => format!("revoked={kid}"),
+        }
+    }
+}
+
+/// Rotates the signing keys (the API, the older routes and the console all come here);
+/// false when `Revoke` named no key. This node switches at once, the others within
+/// `key_check_interval`.
+pub async fn rotate(state: &AppState, how: &Rotation) -> Result<bool, keys::KeyError> {
+    match how {
+        Rotation::Now => {
+            rotation::rotate_now(&state.pool, &state.master).await?;
+        }
+        Rotation::Revoke(kid) => {
+            if !rotation::revoke(&state.pool, &state.master, kid).await? {
+                return Ok(false);
+            }
+        }
+        Rotation::Next => {
+            let schedule = rotation::Schedule::from_settings(&state.settings);
+            rotation::publish_next(&state.pool, &state.master, schedule).await?;
+        }
+    }
+    state.keys.reload(&state.pool, &state.master).await?;
+    Ok(true)
+}
+
+/// The signing keys as administrators see them (what `porta keys list` prints).
+pub async fn key_list(state: &AppState) -> Result<Vec<serde_json::Value>, db::DbError> {
     let rows = db::run(&state.pool, |conn| Ok(keys::store::list(conn)?)).await?;
-    let list: Vec<_> = rows
+    Ok(rows
         .iter()
         .map(|k| keys::describe(k, &state.settings))
-        .collect();
+        .collect())
+}
+
+async fn keys_json(state: &AppState) -> Result<HttpResponse, OAuthError> {
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "keys": list })))
+        .json(json!({ "keys": key_list(state).await? })))
 }
 
 /// `GET /admin/keys`.
@@ -176,39 +223,22 @@ async fn rotate_keys(
 ) -> Result<HttpResponse, OAuthError> {
     authorize_admin(&state, &req).await?;
     let params = Params::parse(&body).map_err(|e| OAuthError::invalid_request(e.to_string()))?;
-    let fail = OAuthError::server_error;
-    match (params.get("now"), params.get("revoke")) {
+    let how = match (params.get("now"), params.get("revoke")) {
         (Some(_), Some(_)) => {
             return Err(OAuthError::invalid_request("use now or revoke, not both"))
         }
-        (Some("true"), None) => {
-            rotation::rotate_now(&state.pool, &state.master)
-                .await
-                .map_err(fail)?;
-        }
+        (Some("true"), None) => Rotation::Now,
         (Some(_), None) => return Err(OAuthError::invalid_request("now must be true")),
-        (None, Some(kid)) => {
-            if !rotation::revoke(&state.pool, &state.master, kid)
-                .await
-                .map_err(fail)?
-            {
-                let mut e = OAuthError::invalid_request("no such key");
-                e.status = actix_web::http::StatusCode::NOT_FOUND;
-                return Err(e);
-            }
-        }
-        (None, None) => {
-            let schedule = rotation::Schedule::from_settings(&state.settings);
-            rotation::publish_next(&state.pool, &state.master, schedule)
-                .await
-                .map_err(fail)?;
-        }
-    }
-    // This node switches at once; the others within key_check_interval.
-    state
-        .keys
-        .reload(&state.pool, &state.master)
+        (None, Some(kid)) => Rotation::Revoke(kid.to_string()),
+        (None, None) => Rotation::Next,
+    };
+    if !rotate(&state, &how)
         .await
-        .map_err(fail)?;
+        .map_err(OAuthError::server_error)?
+    {
+        let mut e = OAuthError::invalid_request("no such key");
+        e.status = actix_web::http::StatusCode::NOT_FOUND;
+        return Err(e);
+    }
     keys_json(&state).await
 }

@@ -11,11 +11,29 @@ use crate::accounts::{self, User};
 use crate::audit::{self, Origin};
 use crate::db::{self, DbError, DbPool};
 
-/// What the people operations work on: the pool, and the custom attributes declared.
+/// What the people operations work on: the pool, the custom attributes declared, and the
+/// shortest password the settings allow.
 #[derive(Clone, Copy)]
 pub struct People<'a> {
     pub pool: &'a DbPool,
     pub attributes: &'a [crate::config::AttributeSpec],
+    pub password_min_length: usize,
+}
+
+impl<'a> People<'a> {
+    /// The handle from the settings (the CLI's, or a running node's).
+    pub fn new(pool: &'a DbPool, settings: &'a crate::config::Settings) -> People<'a> {
+        People {
+            pool,
+            attributes: &settings.attributes.attributes,
+            password_min_length: settings.accounts.password_min_length,
+        }
+    }
+
+    /// A running node's handle.
+    pub fn of(state: &'a crate::state::AppState) -> People<'a> {
+        People::new(&state.pool, &state.settings)
+    }
 }
 
 /// Who acts.
@@ -198,11 +216,12 @@ pub async fn search(
     let pool = people.pool;
     Ok(db::run(pool, move |conn| {
         let (users, total) = accounts::store::search(conn, &search, offset, limit)?;
-        let mut out = Vec::with_capacity(users.len());
-        for u in &users {
-            let roles = accounts::store::roles(conn, &u.id)?;
-            out.push(summary(u, roles));
-        }
+        let ids: Vec<String> = users.iter().map(|u| u.id.to_string()).collect();
+        let mut roles = accounts::store::roles_of(conn, &ids)?;
+        let out = users
+            .iter()
+            .map(|u| summary(u, roles.remove(u.id.as_str()).unwrap_or_default()))
+            .collect();
         Ok((out, total))
     })
     .await?)
@@ -216,20 +235,40 @@ async fn find(people: People<'_>, name: &str) -> Result<User, AdminError> {
         .ok_or_else(|| AdminError::NoAccount(name.to_string()))
 }
 
-/// Everything about one account an administrator needs: profile, roles and permissions,
-/// factors, sessions, apps and recent audit events. Never a secret.
-pub async fn show(people: People<'_>, name: &str) -> Result<Value, AdminError> {
-    let pool = people.pool;
-    let user = find(people, name).await?;
-    let id = user.id.to_string();
-    let specs = people.attributes.to_vec();
-    let detail = db::run(pool, move |conn| {
-        let now = crate::time::now();
-        let roles = accounts::store::roles(conn, &id)?;
-        let permissions = roles::permissions_of(conn, &id)?;
-        let totp = crate::mfa::has_totp(conn, &id)?;
-        let recovery = crate::mfa::store::unused_recovery_codes(conn, &id)?;
-        let sessions: Vec<Value> = crate::sessions::store::list_for_user(conn, &id, now)?
+/// What Porta keeps about one account beyond its row: roles, permissions, declared
+/// attributes, factors (never a secret), live sessions, apps and consents, and its newest
+/// `events` audit events. The admin API's one person and the person's own download both
+/// read it.
+#[derive(Debug, Serialize)]
+pub struct Record {
+    pub roles: Vec<String>,
+    pub permissions: Vec<String>,
+    pub attributes: serde_json::Map<String, Value>,
+    pub totp: bool,
+    pub recovery_codes_left: i64,
+    pub sessions: Vec<Value>,
+    pub apps: Vec<Value>,
+    pub events: Vec<crate::audit::AuditEvent>,
+}
+
+/// Reads the `Record` of `user_id` in one connection.
+pub fn record(
+    conn: &mut crate::db::DbConn,
+    user_id: &str,
+    specs: &[crate::config::AttributeSpec],
+    events: i64,
+) -> diesel::QueryResult<Record> {
+    let now = crate::time::now();
+    Ok(Record {
+        roles: accounts::store::roles(conn, user_id)?,
+        permissions: roles::permissions_of(conn, user_id)?,
+        attributes: accounts::attributes::all(conn, user_id)?
+            .into_iter()
+            .filter(|(name, _)| specs.iter().any(|s| &s.name == name))
+            .collect(),
+        totp: crate::mfa::has_totp(conn, user_id)?,
+        recovery_codes_left: crate::mfa::store::unused_recovery_codes(conn, user_id)?,
+        sessions: crate::sessions::store::list_for_user(conn, user_id, now)?
             .into_iter()
             .map(|s| {
                 json!({
@@ -241,56 +280,40 @@ pub async fn show(people: People<'_>, name: &str) -> Result<Value, AdminError> {
                     "user_agent": s.user_agent,
                 })
             })
-            .collect();
-        let apps: Vec<Value> = crate::grants::store::consents_of_user(conn, &id)?
+            .collect(),
+        apps: crate::grants::store::consents_of_user(conn, user_id)?
             .into_iter()
             .map(|(client_id, name, scopes, at)| {
                 json!({ "client_id": client_id, "name": name, "scopes": scopes, "granted_at": at })
             })
-            .collect();
-        let events = crate::audit::store::query(conn, Some(&id), None, 0, 20)?;
-        let attributes: serde_json::Map<String, Value> = accounts::attributes::all(conn, &id)?
-            .into_iter()
-            .filter(|(name, _)| specs.iter().any(|s| &s.name == name))
-            .collect();
-        Ok(json!({
-            "roles": roles,
-            "permissions": permissions,
-            "attributes": attributes,
-            "factors": {
-                "password": user.password_hash.is_some(),
-                "totp": totp,
-                "recovery_codes_left": recovery,
-                "phone": user.phone.is_some(),
-            },
-            "sessions": sessions,
-            "apps": apps,
-            "recent_events": events,
-            "summary": summary(&user, Vec::new()),
-            "locale": user.locale,
-            "zoneinfo": user.zoneinfo,
-            "updated_at": user.updated_at,
-            "disabled_at": user.disabled_at,
-        }))
+            .collect(),
+        events: crate::audit::store::query(conn, Some(user_id), None, 0, events)?,
     })
-    .await?;
-    // The summary's fields at the top level, with the roles read above.
-    let mut out = detail["summary"].clone();
-    out["roles"] = detail["roles"].clone();
-    for key in [
-        "permissions",
-        "attributes",
-        "factors",
-        "sessions",
-        "apps",
-        "recent_events",
-        "locale",
-        "zoneinfo",
-        "updated_at",
-        "disabled_at",
-    ] {
-        out[key] = detail[key].clone();
-    }
+}
+
+/// Everything about one account an administrator needs: profile, roles and permissions,
+/// factors, sessions, apps and recent audit events. Never a secret.
+pub async fn show(people: People<'_>, name: &str) -> Result<Value, AdminError> {
+    let user = find(people, name).await?;
+    let id = user.id.to_string();
+    let specs = people.attributes.to_vec();
+    let r = db::run(people.pool, move |conn| Ok(record(conn, &id, &specs, 20)?)).await?;
+    let mut out = json!(summary(&user, r.roles));
+    out["permissions"] = json!(r.permissions);
+    out["attributes"] = json!(r.attributes);
+    out["factors"] = json!({
+        "password": user.password_hash.is_some(),
+        "totp": r.totp,
+        "recovery_codes_left": r.recovery_codes_left,
+        "phone": user.phone.is_some(),
+    });
+    out["sessions"] = json!(r.sessions);
+    out["apps"] = json!(r.apps);
+    out["recent_events"] = json!(r.events);
+    out["locale"] = json!(user.locale);
+    out["zoneinfo"] = json!(user.zoneinfo);
+    out["updated_at"] = json!(user.updated_at);
+    out["disabled_at"] = json!(user.disabled_at);
     Ok(out)
 }
 
@@ -306,7 +329,8 @@ pub async fn create(
 ) -> Result<Value, AdminError> {
     let pool = people.pool;
     if let Some(p) = &password {
-        accounts::check_password_policy(p, email, 8).map_err(AdminError::Invalid)?;
+        accounts::check_password_policy(p, email, people.password_min_length)
+            .map_err(AdminError::Invalid)?;
     }
     check_roles(people, &extra_roles).await?;
     let user = accounts::create_user(pool, email, name, password)
@@ -349,6 +373,17 @@ pub struct Inviting<'a> {
     pub outbox: &'a crate::notify::Outbox,
     pub issuer: &'a str,
     pub ttl: i64,
+}
+
+impl<'a> Inviting<'a> {
+    /// A running node's outbox and settings.
+    pub fn of(state: &'a crate::state::AppState) -> Inviting<'a> {
+        Inviting {
+            outbox: &state.outbox,
+            issuer: &state.settings.server.issuer,
+            ttl: state.settings.accounts.invitation_ttl,
+        }
+    }
 }
 
 /// Invites someone: an account without a password (its address unconfirmed) and an email

@@ -113,10 +113,7 @@ pub(super) async fn user_admin(settings: Settings, command: UserCommand) -> Resu
         other => other,
     };
     let pool = open(&settings).await?;
-    let directory = people::People {
-        pool: &pool,
-        attributes: &settings.attributes.attributes,
-    };
+    let directory = people::People::new(&pool, &settings);
     let acting = Acting::cli();
     let e = |e: people::AdminError| e.to_string();
     let (value, out) = match command {
@@ -132,21 +129,12 @@ pub(super) async fn user_admin(settings: Settings, command: UserCommand) -> Resu
             if !(1..=1_000_000).contains(&page) || !(1..=1000).contains(&per_page) {
                 return Err("--page is 1 or more and --per-page 1 to 1000".into());
             }
-            let disabled = match state.as_deref() {
-                None => None,
-                Some("active") => Some(false),
-                Some("disabled") => Some(true),
-                Some(other) => return Err(format!("--state {other:?}: use active or disabled")),
-            };
-            let attribute = match attribute {
-                None => None,
-                Some(pair) => match pair.split_once(':') {
-                    Some((name, value)) if !name.is_empty() => {
-                        Some((name.to_string(), value.to_string()))
-                    }
-                    _ => return Err(format!("--attribute {pair:?}: use name:value")),
-                },
-            };
+            let state = state.unwrap_or_default();
+            let disabled = Search::parse_state(&state)
+                .map_err(|_| format!("--state {state:?}: use active or disabled"))?;
+            let attribute = attribute.unwrap_or_default();
+            let attribute = Search::parse_attribute(&attribute)
+                .map_err(|_| format!("--attribute {attribute:?}: use name:value"))?;
             let search = Search {
                 text: search.filter(|s| !s.is_empty()),
                 role,
@@ -255,10 +243,7 @@ pub(super) async fn user_admin(settings: Settings, command: UserCommand) -> Resu
 
 pub(super) async fn role_admin(settings: Settings, command: RolesCommand) -> Result<(), String> {
     let pool = open(&settings).await?;
-    let directory = people::People {
-        pool: &pool,
-        attributes: &settings.attributes.attributes,
-    };
+    let directory = people::People::new(&pool, &settings);
     let acting = Acting::cli();
     let e = |e: people::AdminError| e.to_string();
     let (value, out) = match command {
@@ -317,10 +302,7 @@ pub(super) async fn permission_admin(
     command: PermissionCommand,
 ) -> Result<(), String> {
     let pool = open(&settings).await?;
-    let directory = people::People {
-        pool: &pool,
-        attributes: &settings.attributes.attributes,
-    };
+    let directory = people::People::new(&pool, &settings);
     let acting = Acting::cli();
     let e = |e: people::AdminError| e.to_string();
     let (value, out) = match command {

@@ -24,43 +24,13 @@ pub(super) async fn export(
     }
     let id = user.id.to_string();
     let specs = state.settings.attributes.attributes.clone();
-    let data = db::run(&state.pool, move |conn| {
-        let now = crate::time::now();
-        let roles = accounts::store::roles(conn, &id)?;
-        let attributes: serde_json::Map<String, serde_json::Value> =
-            accounts::attributes::all(conn, &id)?
-                .into_iter()
-                .filter(|(name, _)| specs.iter().any(|s| &s.name == name))
-                .collect();
-        let sessions: Vec<serde_json::Value> = sessions::store::list_for_user(conn, &id, now)?
-            .into_iter()
-            .map(|s| {
-                serde_json::json!({
-                    "signed_in_at": s.auth_time,
-                    "last_seen_at": s.last_seen_at,
-                    "expires_at": s.expires_at,
-                    "methods": s.amr_list(),
-                    "ip": s.ip,
-                    "user_agent": s.user_agent,
-                })
-            })
-            .collect();
-        let apps: Vec<serde_json::Value> = crate::grants::store::consents_of_user(conn, &id)?
-            .into_iter()
-            .map(|(client_id, name, scopes, at)| {
-                serde_json::json!({"client_id": client_id, "name": name, "scopes": scopes, "granted_at": at})
-            })
-            .collect();
-        let events = audit::store::query(conn, Some(&id), None, 0, EXPORT_EVENTS)?;
-        Ok(serde_json::json!({
-            "roles": roles,
-            "attributes": attributes,
-            "totp": mfa::has_totp(conn, &id)?,
-            "recovery_codes_left": mfa::store::unused_recovery_codes(conn, &id)?,
-            "sessions": sessions,
-            "apps": apps,
-            "events": events,
-        }))
+    let r = db::run(&state.pool, move |conn| {
+        Ok(crate::admin::people::record(
+            conn,
+            &id,
+            &specs,
+            EXPORT_EVENTS,
+        )?)
     })
     .await?;
     let body = serde_json::json!({
@@ -78,15 +48,15 @@ pub(super) async fn export(
             "created_at": user.created_at,
             "updated_at": user.updated_at,
         },
-        "roles": data["roles"],
-        "attributes": data["attributes"],
+        "roles": r.roles,
+        "attributes": r.attributes,
         "factors": {
-            "totp": data["totp"],
-            "recovery_codes_left": data["recovery_codes_left"],
+            "totp": r.totp,
+            "recovery_codes_left": r.recovery_codes_left,
         },
-        "sessions": data["sessions"],
-        "apps": data["apps"],
-        "events": data["events"],
+        "sessions": r.sessions,
+        "apps": r.apps,
+        "events": r.events,
     });
     audit::record(
         &state.pool,

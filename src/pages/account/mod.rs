@@ -85,12 +85,28 @@ struct AttributeLine {
     editable: bool,
 }
 
+/// How a form asks for an attribute: `checkbox`, `number`, `date`, `select` (from its
+/// values), `list` (text, comma-separated) or `text`. The account page and the console's
+/// person page both use it.
+pub(crate) fn attribute_input(spec: &crate::config::AttributeSpec) -> &'static str {
+    use crate::config::AttributeKind;
+    match spec.kind {
+        AttributeKind::Boolean => "checkbox",
+        AttributeKind::Number => "number",
+        AttributeKind::Date => "date",
+        AttributeKind::List => "list",
+        AttributeKind::Enum => "select",
+        AttributeKind::String if !spec.values.is_empty() => "select",
+        AttributeKind::String => "text",
+    }
+}
+
 /// The account page's lines for the declared attributes and `values`.
 fn attribute_lines(
     specs: &[crate::config::AttributeSpec],
     values: &std::collections::BTreeMap<String, serde_json::Value>,
 ) -> Vec<AttributeLine> {
-    use crate::config::{AttributeEditor, AttributeKind};
+    use crate::config::AttributeEditor;
     specs
         .iter()
         .map(|spec| {
@@ -106,15 +122,7 @@ fn attribute_lines(
                 Some(other) => other.to_string(),
                 None => String::new(),
             };
-            let input = match spec.kind {
-                AttributeKind::Boolean => "checkbox",
-                AttributeKind::Number => "number",
-                AttributeKind::Date => "date",
-                AttributeKind::List => "list",
-                AttributeKind::Enum => "select",
-                AttributeKind::String if !spec.values.is_empty() => "select",
-                AttributeKind::String => "text",
-            };
+            let input = attribute_input(spec);
             AttributeLine {
                 name: spec.name.clone(),
                 label: spec.label().to_string(),

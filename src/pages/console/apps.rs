@@ -5,27 +5,12 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use super::{admin, confirm, done_message, Form};
+use super::{admin, confirm, done_message, page_error, Form};
 use crate::admin::apps::{self as ops, Apps};
 use crate::admin::people::AdminError;
 use crate::clients::{ClientChanges, ClientView, Lifetimes, NewClient};
 use crate::state::AppState;
 use crate::web::{self as page, csrf, PageError};
-
-fn apps_of(state: &AppState) -> Apps<'_> {
-    Apps {
-        pool: &state.pool,
-        cache: Some(&state.clients),
-    }
-}
-
-fn to_page(e: AdminError) -> PageError {
-    match e {
-        AdminError::NoAccount(_) | AdminError::NotFound(_) => PageError::NotFound(e.to_string()),
-        AdminError::Invalid(why) | AdminError::Conflict(why) => PageError::BadRequest(why),
-        AdminError::Db(d) => d.into(),
-    }
-}
 
 /// Lines of a text area, trimmed, blank ones dropped.
 fn lines(text: &str) -> Vec<String> {
@@ -61,7 +46,7 @@ async fn apps_page(
     req: &HttpRequest,
     error: Option<String>,
 ) -> Result<HttpResponse, PageError> {
-    let apps = ops::list(apps_of(state)).await.map_err(to_page)?;
+    let apps = ops::list(Apps::of(state)).await.map_err(page_error)?;
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -126,7 +111,7 @@ pub(super) async fn create(
         lifetimes: Lifetimes::default(),
         ..NewClient::default()
     };
-    match ops::create(apps_of(&state), &admin.acting, new).await {
+    match ops::create(Apps::of(&state), &admin.acting, new).await {
         Ok(created) => Ok(page::render(
             StatusCode::OK,
             &SecretPage {
@@ -139,7 +124,7 @@ pub(super) async fn create(
             },
         )),
         Err(AdminError::Invalid(why)) => apps_page(&state, &req, Some(why)).await,
-        Err(e) => Err(to_page(e)),
+        Err(e) => Err(page_error(e)),
     }
 }
 
@@ -165,7 +150,7 @@ async fn app_page(
     id: &str,
     error: Option<String>,
 ) -> Result<HttpResponse, PageError> {
-    let app = ops::show(apps_of(state), id).await.map_err(to_page)?;
+    let app = ops::show(Apps::of(state), id).await.map_err(page_error)?;
     let ttl = |v: Option<i64>| v.map(|s| s.to_string()).unwrap_or_default();
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
@@ -214,7 +199,7 @@ pub(super) async fn act(
     };
     let form = Form::checked(&state, &req, form)?;
     let (id, action) = path.into_inner();
-    let apps = apps_of(&state);
+    let apps = Apps::of(&state);
     let acting = &admin.acting;
     let back = format!("/admin/apps/{id}");
     let ask = |question: &str, yes: &str| {
@@ -274,7 +259,7 @@ pub(super) async fn act(
                             },
                         )),
                         Err(AdminError::Invalid(why)) => app_page(&state, &req, &id, Some(why)).await,
-                        Err(e) => Err(to_page(e)),
+                        Err(e) => Err(page_error(e)),
                     };
                 }
                 Err(e) => Err(e),
@@ -296,6 +281,6 @@ pub(super) async fn act(
         Err(AdminError::Invalid(why) | AdminError::Conflict(why)) => {
             app_page(&state, &req, &id, Some(why)).await
         }
-        Err(e) => Err(to_page(e)),
+        Err(e) => Err(page_error(e)),
     }
 }

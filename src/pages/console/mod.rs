@@ -56,10 +56,7 @@ pub(crate) struct Admin {
 impl Admin {
     /// The operations on people, with this node's settings.
     pub fn people<'a>(&self, state: &'a AppState) -> People<'a> {
-        People {
-            pool: &state.pool,
-            attributes: &state.settings.attributes.attributes,
-        }
+        People::of(state)
     }
 }
 
@@ -118,6 +115,16 @@ async fn admin(
         },
         user: who.user,
     }))
+}
+
+/// An administrative action's refusal as a page: not found, or a 400 saying why.
+fn page_error(e: crate::admin::AdminError) -> PageError {
+    use crate::admin::AdminError;
+    match e {
+        AdminError::NoAccount(_) | AdminError::NotFound(_) => PageError::NotFound(e.to_string()),
+        AdminError::Invalid(why) | AdminError::Conflict(why) => PageError::BadRequest(why),
+        AdminError::Db(d) => d.into(),
+    }
 }
 
 /// A console form: every field, its CSRF token checked.

@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde_json::Value;
 
-use super::{admin, confirm, done_message, Form};
+use super::{admin, confirm, done_message, page_error, Form};
 use crate::accounts::store::{Changes, Search};
 use crate::admin::people::{self as ops, AdminError, Update};
 use crate::pages::account::when;
@@ -84,19 +84,12 @@ pub(super) async fn search(
     let search = Search {
         text: Some(q.clone()).filter(|s| !s.is_empty()),
         role: Some(role.clone()).filter(|s| !s.is_empty()),
-        disabled: match st.as_str() {
-            "active" => Some(false),
-            "disabled" => Some(true),
-            _ => None,
-        },
-        attribute: match attribute.split_once(':') {
-            Some((n, v)) if !n.is_empty() => Some((n.to_string(), v.to_string())),
-            _ if attribute.is_empty() => None,
-            _ => {
-                error = Some("Look for an attribute as name:value.".to_string());
-                None
-            }
-        },
+        // A state other than these is "any"; a malformed attribute filter is said.
+        disabled: Search::parse_state(&st).unwrap_or(None),
+        attribute: Search::parse_attribute(&attribute).unwrap_or_else(|_| {
+            error = Some("Look for an attribute as name:value.".to_string());
+            None
+        }),
         ..Search::default()
     };
     let (found, total) = ops::search(
@@ -145,14 +138,6 @@ pub(super) async fn search(
             error,
         },
     ))
-}
-
-fn page_error(e: AdminError) -> PageError {
-    match e {
-        AdminError::NoAccount(_) | AdminError::NotFound(_) => PageError::NotFound(e.to_string()),
-        AdminError::Invalid(why) | AdminError::Conflict(why) => PageError::BadRequest(why),
-        AdminError::Db(d) => d.into(),
-    }
 }
 
 struct Line {
@@ -225,20 +210,12 @@ async fn person_page(
     let attributes = specs
         .iter()
         .map(|spec| {
-            use crate::config::AttributeKind;
             let value = stored.get(&spec.name);
             AttributeField {
                 name: spec.name.clone(),
                 label: spec.label().to_string(),
                 value: value.map(text).unwrap_or_default(),
-                input: match spec.kind {
-                    AttributeKind::Boolean => "checkbox",
-                    AttributeKind::Number => "number",
-                    AttributeKind::Date => "date",
-                    AttributeKind::Enum => "select",
-                    AttributeKind::String if !spec.values.is_empty() => "select",
-                    _ => "text",
-                },
+                input: crate::pages::account::attribute_input(spec),
                 options: spec.values.clone(),
                 checked: value == Some(&Value::Bool(true)),
             }
@@ -461,11 +438,7 @@ pub(super) async fn invite(
         Err(resp) => return Ok(resp),
     };
     let form = Form::checked(&state, &req, form)?;
-    let inviting = ops::Inviting {
-        outbox: &state.outbox,
-        issuer: &state.settings.server.issuer,
-        ttl: state.settings.accounts.invitation_ttl,
-    };
+    let inviting = ops::Inviting::of(&state);
     let name = Some(form.get("name").to_string()).filter(|n| !n.is_empty());
     match ops::invite(
         admin.people(&state),

@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 
-use super::{admin, confirm, done_message, Form};
+use super::{admin, confirm, done_message, page_error, Form};
 use crate::accounts::roles::{Permission, Role};
 use crate::admin::people::{self as ops, AdminError};
 use crate::pages::account::when;
@@ -28,8 +28,8 @@ async fn roles_page(
     error: Option<String>,
 ) -> Result<HttpResponse, PageError> {
     let people = admin.people(state);
-    let roles = ops::list_roles(people).await.map_err(to_page)?;
-    let permissions = ops::list_permissions(people).await.map_err(to_page)?;
+    let roles = ops::list_roles(people).await.map_err(page_error)?;
+    let permissions = ops::list_permissions(people).await.map_err(page_error)?;
     let status = if error.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -44,14 +44,6 @@ async fn roles_page(
             error,
         }
     }))
-}
-
-fn to_page(e: AdminError) -> PageError {
-    match e {
-        AdminError::NoAccount(_) | AdminError::NotFound(_) => PageError::NotFound(e.to_string()),
-        AdminError::Invalid(why) | AdminError::Conflict(why) => PageError::BadRequest(why),
-        AdminError::Db(d) => d.into(),
-    }
 }
 
 /// `GET /admin/roles`.
@@ -127,7 +119,7 @@ pub(super) async fn act(
         Err(AdminError::Invalid(why) | AdminError::Conflict(why) | AdminError::NotFound(why)) => {
             roles_page(&state, &req, &admin, Some(why)).await
         }
-        Err(e) => Err(to_page(e)),
+        Err(e) => Err(page_error(e)),
     }
 }
 
@@ -153,19 +145,16 @@ pub(super) async fn keys(
     if let Err(resp) = admin(&state, &req).await? {
         return Ok(resp);
     }
-    let rows = crate::db::run(&state.pool, |conn| Ok(crate::keys::store::list(conn)?)).await?;
-    let keys = rows
+    let keys = crate::admin::key_list(&state)
+        .await?
         .iter()
-        .map(|k| {
-            let d = crate::keys::describe(k, &state.settings);
-            KeyLine {
-                kid: d["kid"].as_str().unwrap_or_default().to_string(),
-                state: d["state"].as_str().unwrap_or_default().to_string(),
-                created: d["created"]
-                    .as_i64()
-                    .map(when)
-                    .unwrap_or_else(|| d["created"].to_string()),
-            }
+        .map(|d| KeyLine {
+            kid: d["kid"].as_str().unwrap_or_default().to_string(),
+            state: d["state"].as_str().unwrap_or_default().to_string(),
+            created: d["created"]
+                .as_i64()
+                .map(when)
+                .unwrap_or_else(|| d["created"].to_string()),
         })
         .collect();
     Ok(csrf::page(
@@ -201,29 +190,15 @@ async fn rotate(
             "/admin/signing-keys",
         ));
     }
-    let fail = |e: crate::keys::KeyError| PageError::Internal(e.to_string());
-    use crate::keys::rotation;
-    if now {
-        rotation::rotate_now(&state.pool, &state.master)
-            .await
-            .map_err(fail)?;
+    let how = if now {
+        crate::admin::Rotation::Now
     } else {
-        let schedule = rotation::Schedule::from_settings(&state.settings);
-        rotation::publish_next(&state.pool, &state.master, schedule)
-            .await
-            .map_err(fail)?;
-    }
-    state
-        .keys
-        .reload(&state.pool, &state.master)
+        crate::admin::Rotation::Next
+    };
+    crate::admin::rotate(state, &how)
         .await
-        .map_err(fail)?;
-    ops::keys_rotated(
-        admin.people(state),
-        &admin.acting,
-        if now { "rotation=now" } else { "rotation=next" },
-    )
-    .await;
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    ops::keys_rotated(admin.people(state), &admin.acting, &how.describe()).await;
     Ok(page::see_other(if now {
         "/admin/signing-keys?done=rotated-now"
     } else {
