@@ -290,6 +290,32 @@ mod tests {
     }
 
     #[test]
+    fn administration_settings_are_checked() {
+        for (bad, says) in [
+            ("client_secret_grace = 2592001\n", "client_secret_grace"),
+            ("client_secret_grace = -1\n", "client_secret_grace"),
+            ("account_deletion_grace = -5\n", "account_deletion_grace"),
+            ("admin_fresh_sign_in = 0\n", "admin_fresh_sign_in"),
+            ("invitation_ttl = 0\n", "invitation_ttl"),
+            (
+                "bookings_client_id = \"bookings\"\n",
+                "set bookings_client_id and bookings_client_secret together",
+            ),
+        ] {
+            let err = load_toml(bad).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+        let s = load_toml("client_secret_grace = 0\naccount_deletion_grace = 0\n").unwrap();
+        assert_eq!(
+            (
+                s.tokens.client_secret_grace,
+                s.accounts.account_deletion_grace
+            ),
+            (0, 0)
+        );
+    }
+
+    #[test]
     fn flat_keys_fill_the_areas() {
         let s = load_toml("otp_ttl = 120\nbooking_slot_minutes = 30\nsmtp_port = 2525\n").unwrap();
         assert_eq!(s.otp.otp_ttl, 120);

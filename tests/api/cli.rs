@@ -928,3 +928,86 @@ fn role_permission_and_user_admin_commands_print_text_or_json_and_fail_in_one_li
         assert_eq!(err.lines().count(), 1, "{err}");
     }
 }
+
+#[test]
+fn client_show_update_rotate_disable_and_delete() {
+    let cli = Cli::new();
+    let json_of = |out: &Output| -> Value {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let created = json_of(&cli.run(&[
+        "client",
+        "create",
+        "--name",
+        "Shop",
+        "--redirect-uri",
+        "https://shop.example.com/cb",
+        "--access-token-ttl",
+        "600",
+    ]));
+    let id = created["client_id"].as_str().unwrap();
+    let secret = created["client_secret"].as_str().unwrap();
+
+    let shown = json_of(&cli.run(&["client", "show", id, "--json"]));
+    assert_eq!(
+        (shown["name"].as_str(), shown["access_token_ttl"].as_i64()),
+        (Some("Shop"), Some(600))
+    );
+    assert!(!shown.to_string().contains(secret));
+    // Lists replace lists; 0 puts a lifetime back to the setting.
+    let updated = json_of(&cli.run(&[
+        "client",
+        "update",
+        id,
+        "--name",
+        "Shop 2",
+        "--redirect-uri",
+        "https://shop2.example.com/cb",
+        "--access-token-ttl",
+        "0",
+        "--json",
+    ]));
+    assert_eq!(
+        updated["redirect_uris"],
+        serde_json::json!(["https://shop2.example.com/cb"])
+    );
+    assert!(updated["access_token_ttl"].is_null());
+    // A new secret, printed once; no grace asked: the old one stops at once.
+    let rotated = json_of(&cli.run(&["client", "rotate-secret", id, "--grace", "0", "--json"]));
+    assert_ne!(rotated["client_secret"].as_str().unwrap(), secret);
+    let disabled = json_of(&cli.run(&["client", "disable", id, "--json"]));
+    assert_eq!(disabled["state"], "disabled");
+    let enabled = json_of(&cli.run(&["client", "enable", id, "--json"]));
+    assert_eq!(enabled["state"], "active");
+    // Text by default.
+    let out = cli.run(&["client", "show", id]);
+    assert!(String::from_utf8(out.stdout)
+        .unwrap()
+        .contains("name: Shop 2"));
+    json_of(&cli.run(&["client", "delete", id, "--json"]));
+
+    for (args, says) in [
+        (vec!["client", "show", id], "no app"),
+        (
+            vec!["client", "update", "nope", "--name", "x"],
+            "no app nope",
+        ),
+        (
+            vec!["client", "rotate-secret", "nope", "--grace", "999999999"],
+            "--grace must be 0 to",
+        ),
+    ] {
+        let out = cli.run(&args);
+        assert!(!out.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    let audit = json_of(&cli.run(&["audit", "--kind", "admin.client_secret_rotated"]));
+    assert_eq!(audit[0]["detail"], "actor=cli previous_secret_grace=0");
+}
