@@ -16,6 +16,7 @@ pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod grants;
+pub mod i18n;
 pub mod ids;
 pub mod keys;
 pub mod mfa;

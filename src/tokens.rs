@@ -259,8 +259,11 @@ pub fn user_claims(user: &User, scopes: &[String]) -> Map<String, Value> {
         }
     }
     if scopes.iter().any(|s| s == "email") {
-        claims.insert("email".into(), json!(user.email));
-        claims.insert("email_verified".into(), json!(user.email_verified));
+        // An account made with a mobile number has no address to claim.
+        if let Some(email) = &user.email {
+            claims.insert("email".into(), json!(email));
+            claims.insert("email_verified".into(), json!(user.email_verified));
+        }
     }
     if scopes.iter().any(|s| s == "phone") {
         if let Some(phone) = &user.phone {

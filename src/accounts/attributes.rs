@@ -92,6 +92,19 @@ pub enum AttributeError {
     Invalid(String),
 }
 
+impl AttributeError {
+    /// What a person is told, in their language (the reason a value is refused stays as
+    /// its declaration's check words it).
+    pub fn message(&self) -> String {
+        use crate::i18n::t1;
+        match self {
+            AttributeError::Unknown(name) => t1("problem-attribute-unknown", "name", name),
+            AttributeError::AdminOnly(name) => t1("problem-attribute-admin-only", "name", name),
+            AttributeError::Invalid(m) => m.clone(),
+        }
+    }
+}
+
 /// Checks a set of changes (`null` removes a value) before anything is written; the
 /// values to store.
 pub fn check_changes(

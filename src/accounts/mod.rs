@@ -29,6 +29,21 @@ pub enum AccountError {
     Hash,
 }
 
+impl AccountError {
+    /// What a person is told, in their language.
+    pub fn message(&self) -> String {
+        use crate::i18n::t;
+        match self {
+            AccountError::EmailTaken => t("problem-email-taken"),
+            AccountError::InvalidEmail => t("problem-invalid-email"),
+            AccountError::InvalidPhone => t("problem-invalid-phone"),
+            AccountError::WeakPassword => t("problem-weak-password"),
+            AccountError::Policy(m) => m.clone(),
+            AccountError::Db(_) | AccountError::Hash => t("error-internal-message"),
+        }
+    }
+}
+
 /// Ends a person's sign-ins: every browser session (but `keep`, the hash of the one that
 /// asked, when given) and every grant they gave to apps (refresh-token families, and with
 /// them the access tokens). Returns how many sessions ended. Runs inside the caller's
@@ -61,7 +76,10 @@ pub fn delete(conn: &mut crate::db::DbConn, user_id: &str) -> diesel::QueryResul
 pub fn remove(conn: &mut crate::db::DbConn, user: &User) -> diesel::QueryResult<()> {
     crate::db::transaction(conn, |conn| {
         delete(conn, &user.id)?;
-        let needles: Vec<String> = std::iter::once(user.email.clone())
+        let needles: Vec<String> = user
+            .email
+            .clone()
+            .into_iter()
             .chain(user.phone.clone())
             .collect();
         crate::audit::store::erase(conn, &user.id, &needles)?;
@@ -98,21 +116,83 @@ pub fn normalize_email(email: &str) -> Result<String, AccountError> {
     }
 }
 
-/// Normalises a phone number to E.164: `+`, then 8 to 15 digits (spaces, dots, dashes
-/// and brackets are dropped).
-pub fn normalize_phone(phone: &str) -> Result<String, AccountError> {
-    let cleaned: String = phone
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
-        .collect();
-    let digits = cleaned.strip_prefix('+').unwrap_or("");
+/// Normalises a mobile number to E.164 (`+351912345678`) with libphonenumber's rules: a
+/// number with `+` and its country code, or (with `region`, the `default_phone_region`
+/// setting) one typed the national way ("912 345 678"). Only digits, spaces, `+`, `-`,
+/// `.` and brackets get as far as the parser; the result has 8 to 15 digits.
+pub fn normalize_phone(phone: &str, region: Option<&str>) -> Result<String, AccountError> {
+    let phone = phone.trim();
+    let plausible = !phone.is_empty()
+        && phone.len() <= 32
+        && phone
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '.' | '(' | ')'))
+        && phone.chars().filter(|c| *c == '+').count() <= 1
+        && (!phone.contains('+') || phone.starts_with('+'));
+    if !plausible {
+        return Err(AccountError::InvalidPhone);
+    }
+    let country = if phone.starts_with('+') {
+        None
+    } else {
+        Some(
+            region
+                .and_then(|r| r.parse::<phonenumber::country::Id>().ok())
+                .ok_or(AccountError::InvalidPhone)?,
+        )
+    };
+    let number = phonenumber::parse(country, phone).map_err(|_| AccountError::InvalidPhone)?;
+    let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+    let digits = e164.strip_prefix('+').unwrap_or("");
     if (8..=15).contains(&digits.len())
         && digits.bytes().all(|b| b.is_ascii_digit())
         && !digits.starts_with('0')
     {
-        Ok(cleaned)
+        Ok(e164)
     } else {
         Err(AccountError::InvalidPhone)
+    }
+}
+
+/// What a person typed in "Email or mobile number", normalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identifier {
+    Email(String),
+    Phone(String),
+}
+
+impl Identifier {
+    /// An `@` makes it an email address; anything else must be a mobile number.
+    pub fn parse(input: &str, region: Option<&str>) -> Option<Identifier> {
+        if input.contains('@') {
+            normalize_email(input).ok().map(Identifier::Email)
+        } else {
+            normalize_phone(input, region).ok().map(Identifier::Phone)
+        }
+    }
+
+    /// The normalised text (an address or an E.164 number).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Identifier::Email(e) | Identifier::Phone(e) => e,
+        }
+    }
+
+    pub fn is_phone(&self) -> bool {
+        matches!(self, Identifier::Phone(_))
+    }
+}
+
+/// The account an identifier names: a confirmed email address, or a confirmed number.
+pub fn find_by_identifier(
+    conn: &mut crate::db::DbConn,
+    identifier: &Identifier,
+) -> diesel::QueryResult<Option<User>> {
+    match identifier {
+        Identifier::Email(email) => {
+            Ok(store::find_by_email(conn, email)?.filter(|u| u.email_verified))
+        }
+        Identifier::Phone(phone) => store::find_by_phone(conn, phone),
     }
 }
 
@@ -156,26 +236,27 @@ pub async fn create_user(
     result.ok_or(AccountError::EmailTaken)
 }
 
-/// Checks an email and password; `None` when either is wrong. Takes the same time whether
-/// or not the account exists. The hash runs on the blocking pool without holding a
-/// database connection, so a burst of sign-ins cannot starve the pool.
+/// Checks an identifier (an email or a mobile number, already parsed) and a password;
+/// `None` when either is wrong. Takes the same time whether or not the account exists.
+/// The hash runs on the blocking pool without holding a database connection, so a burst
+/// of sign-ins cannot starve the pool.
 pub async fn authenticate(
     pool: &DbPool,
     slot: crypto::HashSlot,
-    email: &str,
+    identifier: Option<Identifier>,
     password: String,
 ) -> Result<Option<User>, DbError> {
-    let user = match normalize_email(email) {
-        Ok(email) => db::run(pool, move |conn| Ok(store::find_by_email(conn, &email)?)).await?,
-        Err(_) => None,
+    let user = match identifier {
+        // An address nobody confirmed yet cannot be signed in to.
+        Some(id) => db::run(pool, move |conn| Ok(find_by_identifier(conn, &id)?)).await?,
+        None => None,
     };
     let hash = user
         .as_ref()
         .and_then(|u| u.password_hash.clone())
         .unwrap_or_else(|| crypto::dummy_password_hash().to_string());
     let ok = slot.verify(password, hash).await;
-    // An address nobody confirmed yet cannot be signed in to.
-    Ok(user.filter(|u| ok && u.password_hash.is_some() && u.email_verified))
+    Ok(user.filter(|u| ok && u.password_hash.is_some()))
 }
 
 /// The longest password accepted (characters); anything longer is refused, not cut.
@@ -187,12 +268,14 @@ pub const PASSWORD_MAX_LENGTH: usize = 1024;
 pub fn check_password_policy(password: &str, email: &str, min: usize) -> Result<(), String> {
     let length = password.chars().count();
     if length < min {
-        return Err(format!("Use at least {min} characters."));
+        return Err(crate::i18n::t1("password-too-short", "min", min));
     }
     // In bytes, as sign-in measures it: a password accepted here must be able to sign in.
     if password.len() > PASSWORD_MAX_LENGTH {
-        return Err(format!(
-            "Use at most {PASSWORD_MAX_LENGTH} bytes (fewer characters with accents or other scripts)."
+        return Err(crate::i18n::t1(
+            "password-too-long",
+            "max",
+            PASSWORD_MAX_LENGTH,
         ));
     }
     let local = email.split('@').next().unwrap_or("");
@@ -201,7 +284,7 @@ pub fn check_password_policy(password: &str, email: &str, min: usize) -> Result<
     let scored: String = password.chars().take(100).collect();
     let estimate = zxcvbn::zxcvbn(&scored, &[email, local, "porta"]);
     if (estimate.score() as u8) < 3 {
-        let mut message = String::from("This password is too easy to guess.");
+        let mut message = crate::i18n::t("password-too-easy");
         if let Some(feedback) = estimate.feedback() {
             if let Some(w) = feedback.warning() {
                 message.push(' ');
@@ -213,9 +296,8 @@ pub fn check_password_policy(password: &str, email: &str, min: usize) -> Result<
             }
         }
         if !message.contains("phrase") {
-            message.push_str(
-                " A few unrelated words make a strong password that is easy to remember.",
-            );
+            message.push(' ');
+            message.push_str(&crate::i18n::t("password-words-hint"));
         }
         return Err(message);
     }
@@ -255,7 +337,7 @@ pub fn find_named(conn: &mut crate::db::DbConn, name: &str) -> diesel::QueryResu
         return store::find_by_email(conn, &email);
     }
     if name.starts_with('+') {
-        if let Ok(phone) = normalize_phone(name) {
+        if let Ok(phone) = normalize_phone(name, None) {
             return store::find_by_phone(conn, &phone);
         }
     }
@@ -306,5 +388,61 @@ mod tests {
         assert!(err.contains("at most 1024 bytes"), "{err}");
         let long_ascii = "correct horse battery staple ".repeat(35); // 1015 bytes
         assert!(check_password_policy(&long_ascii, "a@example.com", 8).is_ok());
+    }
+
+    #[test]
+    fn numbers_become_e164_with_or_without_a_default_region() {
+        for (typed, region, e164) in [
+            ("+351 912 345 678", None, "+351912345678"),
+            ("+44 (0)20 7946 0958", None, "+442079460958"),
+            ("912 345 678", Some("PT"), "+351912345678"),
+            ("07700 900123", Some("GB"), "+447700900123"),
+            ("+1 555 123 4567", Some("PT"), "+15551234567"),
+            ("(555) 123-4567", Some("US"), "+15551234567"),
+        ] {
+            assert_eq!(normalize_phone(typed, region).unwrap(), e164, "{typed}");
+        }
+        for bad in [
+            "912 345 678",
+            "+",
+            "++351912345678",
+            "351+912",
+            "+351 91a",
+            "",
+            "+0123456789",
+        ] {
+            assert!(normalize_phone(bad, None).is_err(), "{bad}");
+        }
+        assert!(normalize_phone("912 345 678", Some("ZZ")).is_err());
+    }
+
+    #[test]
+    fn an_at_sign_makes_an_email_anything_else_a_number() {
+        assert_eq!(
+            Identifier::parse(" Person@Example.com ", Some("PT")),
+            Some(Identifier::Email("person@example.com".into()))
+        );
+        assert_eq!(
+            Identifier::parse("912 345 678", Some("PT")),
+            Some(Identifier::Phone("+351912345678".into()))
+        );
+        assert_eq!(Identifier::parse("912 345 678", None), None);
+        assert_eq!(Identifier::parse("someone", None), None);
+    }
+
+    proptest::proptest! {
+        /// Whatever is typed, parsing ends in a refusal or an E.164 number, never a panic.
+        #[test]
+        fn any_text_is_a_number_or_refused(input in ".{0,40}", digits in "[0-9 +()-]{0,24}") {
+            for text in [input.as_str(), digits.as_str()] {
+                for region in [None, Some("PT"), Some("US")] {
+                    if let Ok(e164) = normalize_phone(text, region) {
+                        proptest::prop_assert!(e164.starts_with('+'));
+                        proptest::prop_assert!(e164[1..].bytes().all(|b| b.is_ascii_digit()));
+                        proptest::prop_assert!((9..=16).contains(&e164.len()));
+                    }
+                }
+            }
+        }
     }
 }

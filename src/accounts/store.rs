@@ -10,7 +10,8 @@ use crate::db::DbConn;
 #[diesel(table_name = users)]
 pub struct User {
     pub id: crate::ids::AccountId,
-    pub email: String,
+    /// The email address; `None` for an account made with a mobile number only.
+    pub email: Option<String>,
     pub email_verified: bool,
     pub name: Option<String>,
     pub password_hash: Option<String>,
@@ -39,6 +40,14 @@ impl User {
         }
     }
 
+    /// How pages and authenticator apps name the account: its email, else its number.
+    pub fn label(&self) -> String {
+        self.email
+            .clone()
+            .or_else(|| self.phone.clone())
+            .unwrap_or_else(|| self.id.to_string())
+    }
+
     pub fn is_active(&self) -> bool {
         self.disabled_at.is_none()
     }
@@ -64,7 +73,7 @@ pub fn insert(
     let now = crate::time::now();
     let user = User {
         id: crate::crypto::random_id().into(),
-        email: email.to_string(),
+        email: Some(email.to_string()),
         email_verified: confirmed == Email::Confirmed,
         name: name.map(str::to_string),
         password_hash: password_hash.map(str::to_string),
@@ -76,6 +85,37 @@ pub fn insert(
         zoneinfo: None,
         deletion_requested_at: None,
     };
+    insert_row(conn, user)
+}
+
+/// Creates an account with a confirmed mobile number and no email (with the default
+/// role); a unique violation when another account has the number.
+pub fn insert_phone(
+    conn: &mut DbConn,
+    phone: &str,
+    name: Option<&str>,
+    password_hash: Option<&str>,
+) -> QueryResult<User> {
+    let now = crate::time::now();
+    let user = User {
+        id: crate::crypto::random_id().into(),
+        email: None,
+        email_verified: false,
+        name: name.map(str::to_string),
+        password_hash: password_hash.map(str::to_string),
+        created_at: now,
+        updated_at: now,
+        phone: Some(phone.to_string()),
+        disabled_at: None,
+        locale: None,
+        zoneinfo: None,
+        deletion_requested_at: None,
+    };
+    insert_row(conn, user)
+}
+
+/// Inserts a new account's row with the default role, in one transaction.
+fn insert_row(conn: &mut DbConn, user: User) -> QueryResult<User> {
     crate::db::transaction(conn, |conn| {
         diesel::insert_into(users::table)
             .values(&user)

@@ -176,7 +176,7 @@ async fn list_users(
     let search = Search {
         text: text("q")?,
         email: text("email")?.map(|e| e.trim().to_lowercase()),
-        phone: text("phone")?.map(|p| crate::accounts::normalize_phone(&p).unwrap_or(p)),
+        phone: text("phone")?.map(|p| crate::accounts::normalize_phone(&p, None).unwrap_or(p)),
         role: text("role")?,
         attribute: Search::parse_attribute(&text("attribute")?.unwrap_or_default())
             .map_err(|_| ApiError::InvalidRequest("attribute is name:value".into()))?,

@@ -184,7 +184,8 @@ pub mod kind {
 #[derive(Debug, Serialize)]
 pub struct Summary {
     pub id: String,
-    pub email: String,
+    /// `None` for an account made with a mobile number only.
+    pub email: Option<String>,
     pub email_verified: bool,
     pub phone_number: Option<String>,
     pub name: Option<String>,
@@ -439,8 +440,11 @@ pub async fn invite(
     };
     let link = format!("{}/invitation/{token}", inviting.issuer);
     let days = (inviting.ttl + 86_399) / 86_400;
-    let mail = crate::notify::invitation_email(&link, days)
-        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    // In the invitee's language when the invitation names one, else the inviter's.
+    let mail = crate::i18n::for_person(user.locale.as_deref(), || {
+        crate::notify::invitation_email(&link, days)
+    })
+    .map_err(|e| AdminError::Invalid(e.to_string()))?;
     inviting
         .outbox
         .email(&email, mail)
@@ -506,7 +510,8 @@ fn normalise(update: &mut Update) -> Result<(), AdminError> {
     }
     if let Some(Some(phone)) = &c.phone {
         c.phone = Some(Some(
-            accounts::normalize_phone(phone).map_err(|e| AdminError::Invalid(e.to_string()))?,
+            accounts::normalize_phone(phone, None)
+                .map_err(|e| AdminError::Invalid(e.to_string()))?,
         ));
     }
     if let Some(Some(name)) = &c.name {
@@ -602,7 +607,7 @@ pub async fn update(
         what.push(format!("name:{}→{}", opt(&user.name), opt(v)));
     }
     if let Some(v) = &c.email {
-        what.push(format!("email:{}→{v}", user.email));
+        what.push(format!("email:{}→{v}", opt(&user.email)));
     }
     if let Some(v) = c.email_verified {
         what.push(format!("email_verified:{}→{v}", user.email_verified));
@@ -756,11 +761,18 @@ pub async fn reset_mfa(
 pub async fn unlock(people: People<'_>, acting: &Acting, name: &str) -> Result<Value, AdminError> {
     let pool = people.pool;
     let user = find(people, name).await?;
-    let mut keys = vec![
-        format!("pwd:acct:{}", crate::crypto::hash_secret(&user.email)),
-        format!("otp:acct:{}", crate::crypto::hash_secret(&user.email)),
-        format!("totp:acct:{}", user.id),
-    ];
+    // The counters of every identifier the account signs in with.
+    let mut keys = vec![format!("totp:acct:{}", user.id)];
+    for identifier in user.email.iter().chain(user.phone.iter()) {
+        keys.push(format!(
+            "pwd:acct:{}",
+            crate::crypto::hash_secret(identifier)
+        ));
+        keys.push(format!(
+            "otp:acct:{}",
+            crate::crypto::hash_secret(identifier)
+        ));
+    }
     if let Some(phone) = &user.phone {
         keys.push(format!("otp:acct:{}", crate::crypto::hash_secret(phone)));
     }

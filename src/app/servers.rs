@@ -57,9 +57,7 @@ pub(super) async fn stylesheet() -> HttpResponse {
 }
 
 pub(super) async fn not_found() -> Result<HttpResponse, PageError> {
-    Err(PageError::NotFound(
-        "There is no page at this address.".into(),
-    ))
+    Err(PageError::NotFound(crate::i18n::t("error-no-page")))
 }
 
 /// Starts the HTTP server on `listener`.
@@ -101,11 +99,12 @@ pub fn server(
                 web::FormConfig::default()
                     .limit(64 * 1024)
                     .error_handler(|err, _| {
-                        PageError::BadRequest(format!("The form could not be read: {err}.")).into()
+                        PageError::BadRequest(crate::i18n::t1("error-form-unreadable", "why", err))
+                            .into()
                     }),
             )
             .app_data(web::QueryConfig::default().error_handler(|err, _| {
-                PageError::BadRequest(format!("The address could not be read: {err}.")).into()
+                PageError::BadRequest(crate::i18n::t1("error-query-unreadable", "why", err)).into()
             }))
             .wrap(actix_web::middleware::ErrorHandlers::new().handler(
                 actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
@@ -125,6 +124,7 @@ pub fn server(
                 crate::web::clean::refuse_bad_input,
             ))
             .wrap(actix_web::middleware::from_fn(crate::web::limit::per_ip))
+            .wrap(actix_web::middleware::from_fn(crate::i18n::scope))
             .wrap_fn(crate::ops::log_request)
             .app_data(boundary.clone())
             .configure(|cfg| {

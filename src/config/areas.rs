@@ -194,6 +194,9 @@ pub struct AccountSettings {
     /// Seconds between a person's request to delete their account and its erasure; signing
     /// in before then keeps it. 0 erases at once.
     pub account_deletion_grace: i64,
+    /// The country (ISO 3166 alpha-2, like `PT`) a mobile number typed without `+` and a
+    /// country code belongs to; unset: numbers need their country code.
+    pub default_phone_region: Option<String>,
 }
 
 impl Default for AccountSettings {
@@ -210,6 +213,7 @@ impl Default for AccountSettings {
             admin_require_mfa: false,
             invitation_ttl: 7 * 24 * 3600,
             account_deletion_grace: 14 * 24 * 3600,
+            default_phone_region: None,
         }
     }
 }

@@ -29,6 +29,17 @@ impl Settings {
                 "must be 0 (no limit) or a number of seconds",
             ));
         }
+        if let Some(region) = &self.accounts.default_phone_region {
+            let known = region.len() == 2
+                && region.bytes().all(|b| b.is_ascii_uppercase())
+                && region.parse::<phonenumber::country::Id>().is_ok();
+            if !known {
+                return Err(invalid(
+                    "default_phone_region",
+                    "must be a country code of two capital letters that has phone numbers, like PT or GB",
+                ));
+            }
+        }
         if !(0..=366 * 24 * 3600).contains(&self.accounts.account_deletion_grace) {
             return Err(invalid(
                 "account_deletion_grace",

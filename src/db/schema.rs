@@ -3,7 +3,7 @@
 diesel::table! {
     users (id) {
         id -> Text,
-        email -> Text,
+        email -> Nullable<Text>,
         email_verified -> Bool,
         name -> Nullable<Text>,
         password_hash -> Nullable<Text>,

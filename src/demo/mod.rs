@@ -56,7 +56,7 @@ pub async fn seed(pool: &DbPool, issuer: &str) -> Result<DemoConfig, String> {
         post_logout_redirect_uris: serde_json::to_string(&[format!("{issuer}/demo")])
             .unwrap_or_default(),
         grant_types: "authorization_code refresh_token".into(),
-        scopes: "openid profile email offline_access".into(),
+        scopes: "openid profile email phone offline_access".into(),
         skip_consent: false,
         created_at: crate::time::now(),
         audiences: String::new(),
@@ -155,7 +155,7 @@ fn demo(switch: &Switch) -> Result<&DemoConfig, PageError> {
     switch
         .0
         .as_deref()
-        .ok_or_else(|| PageError::NotFound("The demo is not enabled (start with --demo).".into()))
+        .ok_or_else(|| PageError::NotFound(crate::i18n::t("demo-off")))
 }
 
 async fn index(switch: web::Data<Switch>) -> Result<HttpResponse, PageError> {
@@ -187,7 +187,7 @@ async fn start(
         .append_pair("response_type", "code")
         .append_pair("client_id", &cfg.client_id)
         .append_pair("redirect_uri", &state.url("/demo/callback"))
-        .append_pair("scope", "openid profile email offline_access")
+        .append_pair("scope", "openid profile email phone offline_access")
         .append_pair("state", &st)
         .append_pair("nonce", &nonce)
         .append_pair("code_challenge", &challenge)
@@ -212,28 +212,28 @@ async fn callback(
 ) -> Result<HttpResponse, PageError> {
     let cfg = demo(&switch)?;
     if let Some(error) = query.get("error") {
-        return Err(PageError::BadRequest(format!("Porta answered: {error}.")));
+        return Err(PageError::BadRequest(crate::i18n::t1(
+            "demo-porta-answered",
+            "error",
+            error,
+        )));
     }
     let cookie = req
         .cookie(COOKIE)
-        .ok_or_else(|| PageError::BadRequest("The demo sign-in was not started here.".into()))?;
+        .ok_or_else(|| PageError::BadRequest(crate::i18n::t("demo-not-started")))?;
     let parts: Vec<&str> = cookie.value().split('.').collect();
     let [st, nonce, verifier] = parts.as_slice() else {
-        return Err(PageError::BadRequest("The demo cookie is damaged.".into()));
+        return Err(PageError::BadRequest(crate::i18n::t("demo-cookie")));
     };
     if query.get("state").map(String::as_str) != Some(*st) {
-        return Err(PageError::BadRequest(
-            "The state does not match (possible CSRF).".into(),
-        ));
+        return Err(PageError::BadRequest(crate::i18n::t("demo-state")));
     }
     if query.get("iss").map(String::as_str) != Some(state.settings.server.issuer.as_str()) {
-        return Err(PageError::BadRequest(
-            "The iss parameter does not match (RFC 9207).".into(),
-        ));
+        return Err(PageError::BadRequest(crate::i18n::t("demo-iss")));
     }
     let code = query
         .get("code")
-        .ok_or_else(|| PageError::BadRequest("No code in the answer.".into()))?;
+        .ok_or_else(|| PageError::BadRequest(crate::i18n::t("demo-no-code")))?;
     let http = reqwest::Client::new();
     let fail = |e: reqwest::Error| PageError::Internal(format!("demo HTTP call failed: {e}"));
     let tokens: serde_json::Value = http
@@ -251,9 +251,9 @@ async fn callback(
         .json()
         .await
         .map_err(fail)?;
-    let id_token = tokens["id_token"]
-        .as_str()
-        .ok_or_else(|| PageError::BadRequest(format!("The token endpoint answered: {tokens}")))?;
+    let id_token = tokens["id_token"].as_str().ok_or_else(|| {
+        PageError::BadRequest(crate::i18n::t1("demo-token-answered", "answer", &tokens))
+    })?;
     let access_token = tokens["access_token"].as_str().unwrap_or_default();
     let jwks: serde_json::Value = http
         .get(state.url("/jwks"))
@@ -264,7 +264,7 @@ async fn callback(
         .await
         .map_err(fail)?;
     let claims = verify_id_token(&state, &jwks, id_token, &cfg.client_id, nonce)
-        .map_err(|m| PageError::BadRequest(format!("The id token is not valid: {m}.")))?;
+        .map_err(|m| PageError::BadRequest(crate::i18n::t1("demo-id-token-invalid", "why", m)))?;
     let userinfo: serde_json::Value = http
         .get(state.url("/userinfo"))
         .bearer_auth(access_token)

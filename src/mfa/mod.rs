@@ -45,6 +45,19 @@ pub enum MfaError {
     Db(#[from] DbError),
 }
 
+impl MfaError {
+    /// What a person is told, in their language.
+    pub fn message(&self) -> String {
+        use crate::i18n::t;
+        match self {
+            MfaError::AlreadyEnabled => t("problem-totp-already"),
+            MfaError::NoEnrolment => t("problem-totp-restart"),
+            MfaError::WrongCode => t("problem-totp-wrong"),
+            MfaError::Totp(_) | MfaError::Db(_) => t("error-internal-message"),
+        }
+    }
+}
+
 fn context(user_id: &str) -> String {
     format!("totp:{user_id}")
 }
@@ -104,7 +117,7 @@ pub async fn begin(factors: &Factors<'_>, user: &User) -> Result<Enrolment, MfaE
     let secret = Secret::generate_secret()
         .to_bytes()
         .map_err(|e| MfaError::Totp(e.to_string()))?;
-    let t = totp(secret.clone(), &user.email)?;
+    let t = totp(secret.clone(), &user.label())?;
     let qr_png_base64 = t.get_qr_base64().map_err(MfaError::Totp)?;
     let secret_base32 = match Secret::Raw(secret.clone()).to_encoded() {
         Secret::Encoded(s) => s,
@@ -139,7 +152,7 @@ async fn load(
         return Ok(None);
     };
     let secret = open(factors.master, &row)?;
-    Ok(Some((row, totp(secret, &user.email)?)))
+    Ok(Some((row, totp(secret, &user.label())?)))
 }
 
 fn open(master: &MasterKey, row: &store::TotpRow) -> Result<Vec<u8>, MfaError> {

@@ -312,8 +312,10 @@ pub fn code_email(code: &str, action: &str, minutes: i64) -> Result<Email, Notif
 
 /// The text of an SMS with a code.
 pub fn code_sms(code: &str, action: &str, minutes: i64) -> String {
+    // The code stays out of the message: as an argument, a leading 0 would be lost.
     format!(
-        "{code} is your Porta code to {action}. It expires in {minutes} minutes. Do not share it."
+        "{code} {}",
+        crate::i18n::t2("sms-code", "action", action, "minutes", minutes)
     )
 }
 

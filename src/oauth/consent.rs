@@ -14,7 +14,7 @@ use crate::web::{self as page, csrf, PageError};
 /// One scope explained.
 pub struct ScopeLine {
     pub name: String,
-    pub description: &'static str,
+    pub description: String,
 }
 
 #[derive(Template)]
@@ -27,20 +27,21 @@ struct ConsentPage {
 }
 
 /// Plain words for each scope: Porta's own, then those the APIs declare.
-pub fn describe_scope(state: &AppState, scope: &str) -> &'static str {
+pub fn describe_scope(state: &AppState, scope: &str) -> String {
+    use crate::i18n::t;
     match scope {
-        "openid" => "Know who you are (your account identifier)",
-        "profile" => "See your name, language and time zone",
-        "phone" => "See your mobile number",
-        "permissions" => "See what your roles allow you to do",
-        "email" => "See your email address",
-        "offline_access" => "Stay connected while you are away (keep access until you revoke it)",
-        "roles" => "See your roles (such as consultant or admin)",
+        "openid" => t("scope-openid"),
+        "profile" => t("scope-profile"),
+        "phone" => t("scope-phone"),
+        "permissions" => t("scope-permissions"),
+        "email" => t("scope-email"),
+        "offline_access" => t("scope-offline-access"),
+        "roles" => t("scope-roles"),
         _ => state
             .api_scopes
             .iter()
             .find(|(name, _)| *name == scope)
-            .map_or("Use an additional permission", |(_, words)| words),
+            .map_or_else(|| t("scope-other"), |(_, words)| words.to_string()),
     }
 }
 
@@ -50,7 +51,7 @@ pub async fn show_consent(
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let params = Params::parse(req.query_string().as_bytes())
-        .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
+        .map_err(|_| PageError::BadRequest(crate::i18n::t("error-invalid-request")))?;
     let id = params.get("request").unwrap_or("").to_string();
     let view = super::handoff::pending_view(&state, &req, &id).await?;
     let session = sessions::current(&state.pool, &req, state.secure_cookies()).await?;
@@ -96,7 +97,7 @@ pub async fn submit_consent(
     let allow = match form.decision.as_str() {
         "allow" => true,
         "deny" => false,
-        _ => return Err(PageError::BadRequest("Choose Allow or Deny.".into())),
+        _ => return Err(PageError::BadRequest(crate::i18n::t("consent-choose"))),
     };
     let location = authorize::decide(&state, &req, &form.request, allow).await?;
     Ok(page::see_other(&location))

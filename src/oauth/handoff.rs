@@ -43,10 +43,14 @@ pub async fn pending_view(
     id: &str,
 ) -> Result<PendingView, PageError> {
     let (auth, _) = load_pending(state, req, id).await?;
+    crate::i18n::offer(
+        crate::i18n::Rank::Requested,
+        auth.ui_locales.iter().map(String::as_str),
+    );
     let client = state
         .client(auth.client_id.clone())
         .await?
-        .ok_or_else(|| PageError::BadRequest("The application is no longer registered.".into()))?;
+        .ok_or_else(|| PageError::BadRequest(crate::i18n::t("error-app-gone")))?;
     Ok(PendingView {
         client_id: auth.client_id.clone(),
         client_name: client.name,
@@ -80,9 +84,7 @@ pub(super) async fn load_pending(
     req: &HttpRequest,
     id: &str,
 ) -> Result<(AuthRequest, i64), PageError> {
-    let expired = || {
-        PageError::BadRequest("This sign-in request has expired or is unknown. Go back to the application and start again.".into())
-    };
+    let expired = || PageError::BadRequest(crate::i18n::t("error-request-expired"));
     if id.is_empty() || id.len() > 100 {
         return Err(expired());
     }

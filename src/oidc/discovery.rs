@@ -34,6 +34,7 @@ pub fn metadata(state: &AppState) -> Value {
         "claims_supported": ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "acr", "amr", "azp", "name", "updated_at", "locale", "zoneinfo", "email", "email_verified", "phone_number", "phone_number_verified", "roles", "permissions"],
         "acr_values_supported": [crate::tokens::ACR_1FA, crate::tokens::ACR_MFA],
         "prompt_values_supported": ["none", "login", "consent"],
+        "ui_locales_supported": crate::i18n::supported(),
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

@@ -35,14 +35,15 @@ pub async fn end_session(
         req.query_string().as_bytes()
     };
     let params = Params::parse(raw)
-        .map_err(|e| PageError::BadRequest(format!("Invalid logout request: {e}.")))?;
+        .map_err(|e| PageError::BadRequest(crate::i18n::t1("error-logout-invalid", "why", e)))?;
     let secure = state.secure_cookies();
 
     // Whose token is the hint, and which client is asking?
     let hint = match params.get("id_token_hint") {
-        Some(h) => Some(hint_claims(&state, h).ok_or_else(|| {
-            PageError::BadRequest("The id_token_hint was not issued by Porta.".into())
-        })?),
+        Some(h) => Some(
+            hint_claims(&state, h)
+                .ok_or_else(|| PageError::BadRequest(crate::i18n::t("error-logout-hint")))?,
+        ),
         None => None,
     };
     let hint_client = hint.as_ref().map(|(_, aud)| aud.clone());
@@ -65,10 +66,9 @@ pub async fn end_session(
             match client {
                 Some(c) if c.has_post_logout_redirect_uri(uri) => Some(uri.to_string()),
                 _ => {
-                    return Err(PageError::BadRequest(
-                        "The post_logout_redirect_uri is not registered for this application."
-                            .into(),
-                    ))
+                    return Err(PageError::BadRequest(crate::i18n::t(
+                        "error-logout-redirect",
+                    )))
                 }
             }
         }

@@ -90,6 +90,17 @@ pub enum SendError {
     Db(#[from] DbError),
 }
 
+impl SendError {
+    /// What a person is told, in their language.
+    pub fn message(&self) -> String {
+        use crate::i18n::t;
+        match self {
+            SendError::TooMany => t("code-too-many"),
+            SendError::Delivery(_) | SendError::Db(_) => t("code-not-sent"),
+        }
+    }
+}
+
 /// Why a code was not accepted.
 #[derive(Debug, PartialEq, Eq)]
 pub enum CheckError {
@@ -114,6 +125,9 @@ pub enum Purpose {
     ResetPassword,
     /// A code by SMS or email as the second step of a sign-in.
     SecondFactor,
+    /// A code by SMS that confirms a new account's mobile number (the account is made only
+    /// when it comes back).
+    RegisterPhone,
 }
 
 /// Where a code goes.
@@ -132,18 +146,20 @@ impl Purpose {
             Purpose::ChangeEmail => "change_email",
             Purpose::ResetPassword => "reset_password",
             Purpose::SecondFactor => "second_factor",
+            Purpose::RegisterPhone => "register_phone",
         }
     }
 
     /// Finishes the email's "Use it to …".
-    fn action(self) -> &'static str {
+    fn action(self) -> String {
         match self {
-            Purpose::SignIn => "sign in",
-            Purpose::VerifyEmail => "confirm your email address",
-            Purpose::VerifyPhone => "confirm your phone number",
-            Purpose::ChangeEmail => "confirm your new email address",
-            Purpose::ResetPassword => "reset your password",
-            Purpose::SecondFactor => "finish signing in",
+            Purpose::SignIn => crate::i18n::t("purpose-sign-in"),
+            Purpose::VerifyEmail => crate::i18n::t("purpose-verify-email"),
+            Purpose::VerifyPhone => crate::i18n::t("purpose-verify-phone"),
+            Purpose::ChangeEmail => crate::i18n::t("purpose-change-email"),
+            Purpose::ResetPassword => crate::i18n::t("purpose-reset-password"),
+            Purpose::SecondFactor => crate::i18n::t("purpose-second-factor"),
+            Purpose::RegisterPhone => crate::i18n::t("purpose-verify-phone"),
         }
     }
 }
@@ -198,13 +214,13 @@ pub async fn issue_with(
     let minutes = (s.otp_ttl + 59) / 60;
     match send_to {
         Some(Channel::Email(to)) => {
-            let email = notify::code_email(&code, purpose.action(), minutes)?;
+            let email = notify::code_email(&code, &purpose.action(), minutes)?;
             codes.outbox.email(&to, email).await?;
         }
         Some(Channel::Sms(to)) => {
             codes
                 .outbox
-                .sms(&to, &notify::code_sms(&code, purpose.action(), minutes))
+                .sms(&to, &notify::code_sms(&code, &purpose.action(), minutes))
                 .await?;
         }
         None => {}
@@ -227,7 +243,7 @@ pub async fn send_sign_in_code(
     .await?
     .filter(|u| u.email_verified);
     let (user_id, to) = match user {
-        Some(u) => (Some(u.id), Some(Channel::Email(u.email))),
+        Some(u) => (Some(u.id), u.email.map(Channel::Email)),
         None => (None, None),
     };
     issue(
@@ -241,13 +257,15 @@ pub async fn send_sign_in_code(
     .await
 }
 
-/// Sends a sign-in code by SMS to `phone` if an account confirmed that number.
+/// Sends a sign-in code by SMS to `phone` (E.164, as the page normalised it) if an account
+/// confirmed that number.
 pub async fn send_sign_in_sms(
     codes: &Codes<'_>,
     phone: &str,
     browser: String,
 ) -> Result<String, SendError> {
-    let identifier = accounts::normalize_phone(phone).unwrap_or_else(|_| phone.trim().to_string());
+    let identifier =
+        accounts::normalize_phone(phone, None).unwrap_or_else(|_| phone.trim().to_string());
     let ident = identifier.clone();
     let user = db::run(codes.pool, move |conn| {
         Ok(accounts::store::find_by_phone(conn, &ident)?)
@@ -301,6 +319,36 @@ pub async fn check_with_payload(
     browser: &str,
     code: &str,
 ) -> Result<(String, Option<String>), CheckError> {
+    match check_row(codes, purpose, id, browser, code).await? {
+        (Some(user_id), payload) => Ok((user_id, payload)),
+        (None, _) => Err(CheckError::Wrong),
+    }
+}
+
+/// Checks a code that confirms a registration by mobile number: no account exists yet, so
+/// the code's payload (what the registration chose) is what it proves. A code issued
+/// without one (the number already had an account) never confirms anything.
+pub async fn check_registration(
+    codes: &Codes<'_>,
+    id: &str,
+    browser: &str,
+    code: &str,
+) -> Result<String, CheckError> {
+    match check_row(codes, Purpose::RegisterPhone, id, browser, code).await? {
+        (_, Some(payload)) => Ok(payload),
+        (_, None) => Err(CheckError::Wrong),
+    }
+}
+
+/// The checks every code goes through; on a match the code is used up and its account
+/// (if any) and payload come back.
+async fn check_row(
+    codes: &Codes<'_>,
+    purpose: Purpose,
+    id: &str,
+    browser: &str,
+    code: &str,
+) -> Result<(Option<String>, Option<String>), CheckError> {
     let now = crate::time::now();
     let max = codes.rules.otp_max_tries;
     let (id, browser_hash) = (id.to_string(), browser.to_string());
@@ -335,15 +383,16 @@ pub async fn check_with_payload(
             CheckError::Wrong
         });
     }
-    let Some(user_id) = row.user_id.clone() else {
+    if row.user_id.is_none() && row.payload.is_none() {
+        // A code for an unknown identifier: it was never sent, and confirms nothing.
         return Err(CheckError::Wrong);
-    };
+    }
     let id = row.id.clone();
     let used = db::run(codes.pool, move |conn| Ok(store::use_up(conn, &id, now)?))
         .await
         .map_err(|_| CheckError::Dead)?;
     if used == 1 {
-        Ok((user_id, row.payload.clone()))
+        Ok((row.user_id.clone(), row.payload.clone()))
     } else {
         Err(CheckError::Dead)
     }

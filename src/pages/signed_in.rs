@@ -52,6 +52,10 @@ pub async fn signed_in(state: &AppState, req: &HttpRequest) -> Result<Option<Sig
         Ok(accounts::store::find(conn, &id)?)
     })
     .await?;
+    if let Some(u) = &user {
+        crate::i18n::offer(crate::i18n::Rank::Saved, u.locale.as_deref());
+        crate::i18n::set_zone(u.zoneinfo.as_deref());
+    }
     Ok(user.map(|user| SignedIn { session, user }))
 }
 

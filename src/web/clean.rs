@@ -97,11 +97,12 @@ fn json_has_nul(body: &[u8]) -> bool {
     })
 }
 
-/// A refusal before any handler: protocol JSON for programs' paths, a page elsewhere.
+/// A refusal before any handler: protocol JSON for programs' paths (its description in
+/// English, as RFC 6749 wants it ASCII), a page in the person's language elsewhere.
 pub(super) fn refuse(
     req: ServiceRequest,
     status: StatusCode,
-    why: &str,
+    why: impl Fn() -> String,
 ) -> ServiceResponse<BoxBody> {
     let resp = if wants_json(req.path()) {
         let code = match status {
@@ -111,9 +112,9 @@ pub(super) fn refuse(
         };
         HttpResponse::build(status)
             .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(serde_json::json!({ "error": code, "error_description": why }))
+            .json(serde_json::json!({ "error": code, "error_description": crate::i18n::within(None, &why) }))
     } else {
-        let mut resp = PageError::BadRequest(why.to_string()).error_response();
+        let mut resp = PageError::BadRequest(why()).error_response();
         *resp.status_mut() = status;
         resp
     };
@@ -126,11 +127,9 @@ pub async fn refuse_bad_input(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     if url_has_nul(req.path()) || req.uri().query().is_some_and(url_has_nul) {
-        return Ok(refuse(
-            req,
-            StatusCode::BAD_REQUEST,
-            "The address contains a NUL character, which is never valid here.",
-        ));
+        return Ok(refuse(req, StatusCode::BAD_REQUEST, || {
+            crate::i18n::t("error-nul-address")
+        }));
     }
     let body_timeout = req
         .app_data::<web::Data<Boundary>>()
@@ -148,18 +147,16 @@ pub async fn refuse_bad_input(
             Ok(Err(e)) => {
                 let status = e.as_response_error().status_code();
                 let why = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    "The request body is too large."
+                    "error-body-too-large"
                 } else {
-                    "The request body could not be read."
+                    "error-body-unreadable"
                 };
-                return Ok(refuse(req, status, why));
+                return Ok(refuse(req, status, || crate::i18n::t(why)));
             }
             Err(_) => {
-                return Ok(refuse(
-                    req,
-                    StatusCode::REQUEST_TIMEOUT,
-                    "The request body did not arrive in time.",
-                ))
+                return Ok(refuse(req, StatusCode::REQUEST_TIMEOUT, || {
+                    crate::i18n::t("error-body-late")
+                }))
             }
         };
         let nul = match kind {
@@ -168,11 +165,9 @@ pub async fn refuse_bad_input(
             BodyKind::Other => false,
         };
         if nul {
-            return Ok(refuse(
-                req,
-                StatusCode::BAD_REQUEST,
-                "The request contains a NUL character, which is never valid here.",
-            ));
+            return Ok(refuse(req, StatusCode::BAD_REQUEST, || {
+                crate::i18n::t("error-nul-body")
+            }));
         }
         req.set_payload(Payload::from(body));
     }

@@ -45,9 +45,9 @@ pub fn require(req: &HttpRequest, secure: bool, submitted: &str) -> Result<(), s
     if verify(req, secure, submitted) {
         Ok(())
     } else {
-        Err(super::PageError::Forbidden(
-            "The form expired. Go back and try again.".into(),
-        ))
+        Err(super::PageError::Forbidden(crate::i18n::t(
+            "error-form-expired",
+        )))
     }
 }
 

@@ -74,31 +74,30 @@ impl ResponseError for PageError {
     }
 
     fn error_response(&self) -> HttpResponse {
+        use crate::i18n::{t, t1};
         let (title, message) = match self {
-            PageError::BadRequest(m) => ("This request cannot be completed", m.as_str()),
-            PageError::Forbidden(m) => ("Not allowed", m.as_str()),
-            PageError::NotFound(m) => ("Not found", m.as_str()),
+            PageError::BadRequest(m) => (t("error-bad-request-title"), m.clone()),
+            PageError::Forbidden(m) => (t("error-forbidden-title"), m.clone()),
+            PageError::NotFound(m) => (t("error-not-found-title"), m.clone()),
             PageError::TooMany(seconds) => {
-                let message =
-                    format!("Too many failed attempts. Wait {seconds} seconds and try again.");
-                return self.page_with_retry("Slow down", &message, *seconds);
+                let message = t1("error-too-many-failures", "seconds", seconds);
+                return self.page_with_retry(&t("error-slow-down-title"), &message, *seconds);
             }
             PageError::Unavailable(cause) => {
                 tracing::warn!(%cause, "temporarily unavailable");
-                return self.page_with_retry(
-                    "Busy for a moment",
-                    "Porta cannot complete this request just now. Please try again in a few seconds.",
-                    2,
-                );
+                return self.page_with_retry(&t("error-busy-title"), &t("error-busy-message"), 2);
             }
             PageError::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
-                (
-                    "Something went wrong",
-                    "Porta could not complete this request. Please try again in a moment.",
-                )
+                (t("error-internal-title"), t("error-internal-message"))
             }
         };
-        super::render(self.status_code(), &ErrorPage { title, message })
+        super::render(
+            self.status_code(),
+            &ErrorPage {
+                title: &title,
+                message: &message,
+            },
+        )
     }
 }

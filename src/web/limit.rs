@@ -73,11 +73,9 @@ pub async fn per_ip(
         if let Ok(ip) = ip {
             if let Err(wait) = limit.bucket.take(&ip) {
                 let seconds = retry_after(wait);
-                let mut res = super::clean::refuse(
-                    req,
-                    StatusCode::TOO_MANY_REQUESTS,
-                    &format!("Too many requests from this address; try again in {seconds} s."),
-                );
+                let mut res = super::clean::refuse(req, StatusCode::TOO_MANY_REQUESTS, || {
+                    crate::i18n::t1("error-rate-limited", "seconds", seconds)
+                });
                 if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&seconds.to_string())
                 {
                     res.headers_mut()

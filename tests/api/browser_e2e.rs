@@ -81,26 +81,34 @@ async fn a_person_signs_in_to_the_demo_app_in_chromium() {
         .await
         .unwrap();
 
-    // Porta's sign-in page.
+    // Porta's sign-in page: the identifier first, then the password.
     c.wait()
         .at_most(Duration::from_secs(10))
-        .for_element(Locator::Css("#password"))
+        .for_element(Locator::Css("#identifier"))
         .await
         .unwrap();
     assert!(c.current_url().await.unwrap().path().starts_with("/login"));
-    c.find(Locator::Css("#email"))
+    c.find(Locator::Css("#identifier"))
         .await
         .unwrap()
         .send_keys(porta::demo::DEMO_EMAIL)
         .await
         .unwrap();
-    c.find(Locator::Css("#password"))
+    c.find(Locator::Css("button[type=submit]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait()
+        .at_most(Duration::from_secs(10))
+        .for_element(Locator::Css("#password"))
         .await
         .unwrap()
         .send_keys(porta::demo::DEMO_PASSWORD)
         .await
         .unwrap();
-    c.find(Locator::Css("button[type=submit]"))
+    c.find(Locator::Css("form[action='/login'] button[type=submit]"))
         .await
         .unwrap()
         .click()
@@ -211,7 +219,7 @@ async fn a_person_registers_adds_totp_and_signs_in_with_two_factors_in_chromium(
 
     // Register and confirm the address with the emailed code.
     c.goto(&app.url("/register")).await.unwrap();
-    fill(&c, "#email", email).await;
+    fill(&c, "#identifier", email).await;
     fill(&c, "#password", password).await;
     click(&c, "button[type=submit]").await;
     wait_text(&c, "Confirm your email address").await;
@@ -256,7 +264,8 @@ async fn a_person_registers_adds_totp_and_signs_in_with_two_factors_in_chromium(
         .click()
         .await
         .unwrap();
-    fill(&c, "#email", email).await;
+    fill(&c, "#identifier", email).await;
+    click(&c, "form[action='/login'] button[type=submit]").await;
     fill(&c, "#password", password).await;
     click(&c, "form[action='/login'] button[type=submit]").await;
     wait_text(&c, "Two-step verification").await;
@@ -280,6 +289,135 @@ async fn a_person_registers_adds_totp_and_signs_in_with_two_factors_in_chromium(
     if let Ok(png) = c.screenshot().await {
         let _ = std::fs::write(concat!(env!("CARGO_TARGET_TMPDIR"), "/signed-out.png"), png);
     }
+    c.close().await.unwrap();
+}
+
+/// In Portuguese, phone first: register by mobile number → confirm by SMS → add TOTP →
+/// sign out → sign in to an app with the number, the password and a code by SMS → download
+/// my data → delete the account.
+#[tokio::test]
+async fn a_person_does_everything_in_portuguese_with_a_mobile_number_in_chromium() {
+    use crate::common::sms::SmsSink;
+    use totp_rs::{Algorithm, Secret, TOTP};
+
+    let sink = SmsSink::start(201).await;
+    let url = sink.url.clone();
+    let app = TestApp::spawn_demo_with(move |s| {
+        s.sms.sms_provider = "http".into();
+        s.sms.sms_http_url = Some(url);
+        s.sms.sms_from = "+15005550006".into();
+        s.accounts.default_phone_region = Some("PT".into());
+    })
+    .await;
+    let driver = start_chromedriver();
+    let c = browser(&driver).await;
+    let number = "+351912345678";
+    let password = "um lago calmo ao amanhecer";
+
+    // The language switch, then registration by a national number.
+    c.goto(&app.url("/register")).await.unwrap();
+    click(&c, "nav.languages a[hreflang='pt-PT']").await;
+    wait_text(&c, "Criar uma conta").await;
+    assert!(c.source().await.unwrap().contains("<html lang=\"pt-PT\">"));
+    fill(&c, "#identifier", "912 345 678").await;
+    fill(&c, "#password", password).await;
+    click(&c, "form[action='/register'] button[type=submit]").await;
+    wait_text(&c, "Confirme o seu número de telemóvel").await;
+    let sms = sink.message(0).await;
+    assert_eq!(sms.field("To"), number);
+    assert!(
+        sms.field("Body").contains("é o seu código Porta"),
+        "{sms:?}"
+    );
+    fill(&c, "#code", &sms.field("Body")[..6]).await;
+    click(&c, "button[type=submit]").await;
+    wait_text(&c, "A sua conta").await;
+
+    // An authenticator app.
+    click(&c, "form[action='/account/totp/setup'] button").await;
+    let secret = wait_for(&c, "#secret").await.text().await.unwrap();
+    let totp = TOTP::new(
+        Algorithm::SHA1,
+        6,
+        1,
+        30,
+        Secret::Encoded(secret).to_bytes().unwrap(),
+        None,
+        String::new(),
+    )
+    .unwrap();
+    let step = porta::time::now() / 30;
+    fill(&c, "#code", &totp.generate((step * 30) as u64)).await;
+    click(&c, "button[type=submit]").await;
+    wait_text(&c, "Os seus códigos de recuperação").await;
+    click(&c, "a.button").await;
+    click(&c, "form[action='/logout'] button").await;
+    wait_text(&c, "A sua sessão foi terminada").await;
+
+    // Through the demo app: the number, the password, then a code by SMS.
+    c.goto(&app.url("/demo")).await.unwrap();
+    c.find(Locator::LinkText("Iniciar sessão com o Porta"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    fill(&c, "#identifier", number).await;
+    click(&c, "form[action='/login'] button[type=submit]").await;
+    fill(&c, "#password", password).await;
+    click(&c, "form[action='/login'] button[type=submit]").await;
+    wait_text(&c, "Verificação em dois passos").await;
+    click(&c, "form[action='/login/second/send'] button").await;
+    wait_text(&c, "Enviámos um código de 6 dígitos por SMS").await;
+    assert!(c
+        .source()
+        .await
+        .unwrap()
+        .contains("SMS para um número terminado em 678"));
+    // The account has no email: the new authenticator app was told by SMS, in Portuguese.
+    let notice = sink.message(1).await;
+    assert!(notice.field("Body").contains("foi alterada"), "{notice:?}");
+    let sms = sink.message(2).await;
+    fill(&c, "#code", &sms.field("Body")[..6]).await;
+    click(&c, "form[action='/login/totp'] button[type=submit]").await;
+    click(&c, "button[value=allow]").await;
+    wait_text(&c, "Afirmações verificadas do id token").await;
+    let source = c.source().await.unwrap();
+    assert!(source.contains(number), "the phone_number claim: {source}");
+    assert!(
+        source.contains("&#34;mfa&#34;") || source.contains("\"mfa\""),
+        "two factors: {source}"
+    );
+
+    // Download my data, as the page's form would.
+    c.goto(&app.url("/account")).await.unwrap();
+    wait_for(&c, "form[action='/account/export'] button").await;
+    let data = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const form = document.querySelector(\"form[action='/account/export']\");
+             fetch('/account/export', { method: 'POST', body: new URLSearchParams(new FormData(form)) })
+               .then(r => r.text()).then(done);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let data: serde_json::Value = serde_json::from_str(data.as_str().unwrap()).unwrap();
+    assert_eq!(data["account"]["phone_number"], number, "{data}");
+    assert_eq!(data["account"]["locale"], "pt-PT", "{data}");
+
+    // Delete the account.
+    click(&c, "form[action='/account/delete'] button").await;
+    wait_text(&c, "Eliminar a sua conta?").await;
+    click(&c, "form[action='/account/delete'] button.danger").await;
+    wait_text(&c, "A sua conta está a ser eliminada").await;
+    let user = porta::db::run(&app.state.pool, move |conn| {
+        Ok(porta::accounts::store::find_by_phone(conn, number)?)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(user.deletion_requested_at.is_some());
     c.close().await.unwrap();
 }
 
@@ -336,9 +474,10 @@ async fn an_admin_with_totp_disables_a_person_in_chromium() {
             .unwrap();
     };
     c.goto(&app.url("/login")).await.unwrap();
-    fill("#email", EMAIL).await;
-    fill("#password", PASSWORD).await;
+    fill("#identifier", EMAIL).await;
     click("button[type=submit]").await;
+    fill("#password", PASSWORD).await;
+    click("form[action='/login'] button[type=submit]").await;
     // The second step: the next code (the enrolment spent this one's).
     fill("#code", &crate::totp::code_for_step(&t, step + 1)).await;
     click("button[type=submit]").await;

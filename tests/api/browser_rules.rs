@@ -208,8 +208,11 @@ async fn pages_carry_security_headers_and_safe_cookies() {
     assert_eq!(h["cache-control"], "no-store");
     let page = resp.text().await.unwrap();
     assert!(page.contains(r#"autocomplete="username""#));
-    assert!(page.contains(r#"autocomplete="current-password""#));
-    assert!(page.contains(r#"<label for="email">"#));
+    assert!(page.contains(r#"<label for="identifier">"#));
+    // The second step names the account for password managers and asks for the password.
+    let methods = browser.methods(&app, "/login", EMAIL).await;
+    assert!(methods.contains(r#"autocomplete="username" value="person@example.com" readonly"#));
+    assert!(methods.contains(r#"autocomplete="current-password""#));
 
     let first = browser
         .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)

@@ -26,9 +26,8 @@ async fn ask_for_code(
     login: &str,
     email: &str,
 ) -> reqwest::Response {
-    let page = browser.get(&app.url(login)).await.text().await.unwrap();
     browser
-        .submit(app, &page, "/login/code", &[("email", email)])
+        .fill(app, login, "/login/code", &[("email", email)])
         .await
 }
 

@@ -92,9 +92,8 @@ async fn a_confirmed_phone_number_signs_in_with_a_texted_code() {
             ))
             .await,
     );
-    let page = other.get(&app.url(&login)).await.text().await.unwrap();
     let resp = other
-        .submit(&app, &page, "/login/code", &[("phone", "+442079460958")])
+        .fill(&app, &login, "/login/code", &[("phone", "+442079460958")])
         .await;
     let code_page = location(&resp);
     let sms = sink.message(1).await;
@@ -122,9 +121,8 @@ async fn a_confirmed_phone_number_signs_in_with_a_texted_code() {
 async fn unknown_numbers_get_no_text_but_the_same_page() {
     let (app, sink) = app_with_sms(201).await;
     let browser = Browser::new();
-    let page = browser.get(&app.url("/login")).await.text().await.unwrap();
     let resp = browser
-        .submit(&app, &page, "/login/code", &[("phone", "+15551234567")])
+        .fill(&app, "/login", "/login/code", &[("phone", "+15551234567")])
         .await;
     assert_eq!(resp.status(), 303);
     let_time_pass(
@@ -329,9 +327,8 @@ async fn a_code_by_sms_or_email_can_be_the_second_step() {
 
     // A code by SMS as the first step: the second may not be another SMS.
     let browser = Browser::new();
-    let page = browser.get(&app.url("/login")).await.text().await.unwrap();
     let resp = browser
-        .submit(&app, &page, "/login/code", &[("phone", "+447700900123")])
+        .fill(&app, "/login", "/login/code", &[("phone", "+447700900123")])
         .await;
     let page = browser
         .get(&app.url(&location(&resp)))

@@ -90,7 +90,7 @@ pub async fn proceed(
     let client = state
         .client(auth.client_id.clone())
         .await?
-        .ok_or_else(|| PageError::BadRequest("The application is no longer registered.".into()))?;
+        .ok_or_else(|| PageError::BadRequest(crate::i18n::t("error-app-gone")))?;
     // prompt=consent asks even first-party (skip_consent) clients' users (OIDC Core 3.1.2.1).
     let needs_consent = auth.has_prompt("consent")
         || (!client.skip_consent
@@ -233,9 +233,7 @@ pub(super) async fn issue_code(
     })
     .await?;
     if !issued {
-        return Err(PageError::BadRequest(
-            "This sign-in request was already completed. Go back to the application.".into(),
-        ));
+        return Err(PageError::BadRequest(crate::i18n::t("error-request-done")));
     }
     let mut pairs = vec![("code", code.as_str())];
     if let Some(s) = &auth.state {

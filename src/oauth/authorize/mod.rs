@@ -82,15 +82,16 @@ pub async fn authorize(
     if req.method() == actix_web::http::Method::POST {
         return post_to_get(&req, &body);
     }
-    let (params, repeated) = Params::parse_lenient(req.query_string().as_bytes())
-        .map_err(|e| PageError::BadRequest(format!("Invalid authorization request: {e}.")))?;
+    let (params, repeated) = Params::parse_lenient(req.query_string().as_bytes()).map_err(|e| {
+        PageError::BadRequest(crate::i18n::t1("error-authorize-unreadable", "why", e))
+    })?;
     if repeated
         .iter()
         .any(|k| k == "client_id" || k == "redirect_uri")
     {
-        return Err(PageError::BadRequest(
-            "Invalid authorization request: client_id or redirect_uri is repeated.".into(),
-        ));
+        return Err(PageError::BadRequest(crate::i18n::t(
+            "error-authorize-repeated",
+        )));
     }
     let (browser_token, new_cookie) = csrf::token(&req, state.secure_cookies());
     let auth = match validate(
@@ -121,7 +122,7 @@ pub async fn resume(
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let params = Params::parse(req.query_string().as_bytes())
-        .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
+        .map_err(|_| PageError::BadRequest(crate::i18n::t("error-invalid-request")))?;
     let id = params.get("request").unwrap_or("").to_string();
     let (auth, _) = super::handoff::load_pending(&state, &req, &id).await?;
     match proceed(&state, &req, auth, Some(id)).await? {

@@ -16,6 +16,9 @@ pub struct AuthRequest {
     pub max_age: Option<i64>,
     pub id_token_hint_sub: Option<String>,
     pub login_hint: Option<String>,
+    /// `ui_locales`: the languages the app would like the pages in, most wanted first.
+    #[serde(default)]
+    pub ui_locales: Vec<String>,
     /// Hash of the browser's CSRF cookie: the request only goes on in that browser.
     pub browser: String,
     /// Whether the request carried `redirect_uri` (then the token request must repeat it).
@@ -50,12 +53,12 @@ pub(super) const KNOWN_PROMPTS: &[&str] = &["none", "login", "consent", "select_
 /// a cross-site POST arrives without the SameSite=Lax session cookie, the GET brings it.
 pub(super) fn post_to_get(req: &HttpRequest, body: &[u8]) -> Result<HttpResponse, PageError> {
     if !crate::web::is_form(req) {
-        return Err(PageError::BadRequest(
-            "The authorization request must be application/x-www-form-urlencoded.".into(),
-        ));
+        return Err(PageError::BadRequest(crate::i18n::t(
+            "error-authorize-form",
+        )));
     }
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
-        .map_err(|_| PageError::BadRequest("Invalid authorization request.".into()))?;
+        .map_err(|_| PageError::BadRequest(crate::i18n::t("error-authorize-invalid")))?;
     let query = url::form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish();
@@ -68,26 +71,26 @@ pub(super) async fn validate(
     repeated: &[String],
     browser: String,
 ) -> Result<AuthRequest, Refusal> {
-    let page = |m: &str| Refusal::Page(PageError::BadRequest(m.to_string()));
+    let page = |m: String| Refusal::Page(PageError::BadRequest(m));
     let client_id = p
         .take("client_id")
-        .ok_or_else(|| page("The request names no client (client_id is missing)."))?;
+        .ok_or_else(|| page(crate::i18n::t("error-authorize-no-client")))?;
     let client = state
         .client(client_id)
         .await?
-        .ok_or_else(|| page("The application that sent you here is not registered with Porta."))?;
+        .ok_or_else(|| page(crate::i18n::t("error-authorize-unknown-client")))?;
     let requested_redirect = p.take("redirect_uri");
     let scope_text = p.take("scope").unwrap_or_default();
     let openid = Scopes::parse(&scope_text).contains("openid");
     if requested_redirect.is_none() && openid {
-        return Err(page("The request has no redirect_uri."));
+        return Err(page(crate::i18n::t("error-authorize-no-redirect")));
     }
     let redirect_uri = registrar::bind_redirect(&client, requested_redirect.as_deref())
-        .ok_or_else(|| page("The redirect_uri in this request is not registered for this application, so Porta will not send you there."))?;
+        .ok_or_else(|| page(crate::i18n::t("error-authorize-bad-redirect")))?;
     let st = p.take("state");
     if st.as_ref().is_some_and(|s| s.len() > MAX_STATE) {
         // Not sent back (it would ride along on the redirect) nor stored.
-        return Err(page("The state parameter of this request is too long."));
+        return Err(page(crate::i18n::t("error-authorize-long-state")));
     }
     let r = AuthRequestRef {
         redirect_uri: &redirect_uri,
@@ -146,6 +149,17 @@ pub(super) async fn validate(
         max_age,
         id_token_hint_sub,
         login_hint: p.take("login_hint").filter(|h| h.len() <= 254),
+        // At most a few short tags: it is stored with the request.
+        ui_locales: p
+            .take("ui_locales")
+            .map(|v| {
+                v.split(' ')
+                    .filter(|t| !t.is_empty() && t.len() <= 35)
+                    .take(8)
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default(),
         browser,
         redirect_uri_sent: requested_redirect.is_some(),
         signed_in_at: None,

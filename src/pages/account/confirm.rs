@@ -5,7 +5,7 @@ use super::*;
 #[derive(Template)]
 #[template(path = "accounts/code.html")]
 pub(super) struct ConfirmPage {
-    pub(super) title: &'static str,
+    pub(super) title: String,
     pub(super) action: &'static str,
     pub(super) csrf: String,
     pub(super) challenge: String,
@@ -16,19 +16,20 @@ pub(super) struct ConfirmPage {
 
 /// A change confirmed by a code sent to the new address or number.
 pub(super) struct Confirmation {
-    pub(super) title: &'static str,
+    /// The page's title, in the language of the request.
+    pub(super) title: fn() -> String,
     pub(super) action: &'static str,
     pub(super) purpose: crate::otp::Purpose,
 }
 
 pub(super) const PHONE: Confirmation = Confirmation {
-    title: "Confirm your phone number",
+    title: || crate::i18n::t("account-confirm-phone-title"),
     action: "/account/phone/verify",
     purpose: crate::otp::Purpose::VerifyPhone,
 };
 
 pub(super) const EMAIL: Confirmation = Confirmation {
-    title: "Confirm your new email address",
+    title: || crate::i18n::t("account-confirm-email-title"),
     action: "/account/email/verify",
     purpose: crate::otp::Purpose::ChangeEmail,
 };
@@ -40,17 +41,17 @@ pub(super) async fn show_confirmation(
     c: &Confirmation,
 ) -> Result<HttpResponse, PageError> {
     let params = crate::web::Params::parse(req.query_string().as_bytes())
-        .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
+        .map_err(|_| PageError::BadRequest(crate::i18n::t("account-invalid-request")))?;
     let challenge = params.get("challenge").unwrap_or("").to_string();
     let identifier = crate::otp::challenge_identifier(&state.pool, &challenge)
         .await?
-        .ok_or_else(|| PageError::BadRequest("This code has expired. Start again.".into()))?;
+        .ok_or_else(|| PageError::BadRequest(crate::i18n::t("account-code-expired")))?;
     Ok(csrf::page(
         req,
         state.secure_cookies(),
         StatusCode::OK,
         |token| ConfirmPage {
-            title: c.title,
+            title: (c.title)(),
             action: c.action,
             csrf: token,
             challenge,
@@ -86,13 +87,13 @@ pub(super) async fn check_confirmation(
         _ => Ok(Err(page::render(
             StatusCode::UNAUTHORIZED,
             &ConfirmPage {
-                title: c.title,
+                title: (c.title)(),
                 action: c.action,
                 csrf: form.csrf.clone(),
                 challenge: form.challenge.clone(),
                 identifier,
                 new_password: false,
-                error: Some("That code is not right, or it can no longer be used.".into()),
+                error: Some(crate::i18n::t("account-code-wrong")),
             },
         ))),
     }
@@ -130,7 +131,11 @@ pub(super) async fn send_confirmation(
                 state,
                 req,
                 user,
-                Some(format!("We could not send a code: {e}.")),
+                Some(crate::i18n::t1(
+                    "account-code-not-sent",
+                    "reason",
+                    e.message(),
+                )),
             )
             .await
         }

@@ -60,7 +60,13 @@ pub(super) async fn end_session(
         )
         .await;
     }
-    account_page(&state, &req, &user, Some("The session was ended.".into())).await
+    account_page(
+        &state,
+        &req,
+        &user,
+        Some(crate::i18n::t("account-session-ended")),
+    )
+    .await
 }
 
 /// `POST /account/apps/revoke`: withdraws consent and revokes the app's tokens.
@@ -92,7 +98,7 @@ pub(super) async fn revoke_app(
         &state,
         &req,
         &user,
-        Some("The app can no longer use your account.".into()),
+        Some(crate::i18n::t("account-app-removed")),
     )
     .await
 }

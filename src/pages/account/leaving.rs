@@ -20,7 +20,8 @@ pub(super) async fn export(
     }: Action<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
     if !fresh(&state, &session) {
-        return needs_fresh_sign_in(&state, &req, &user, "downloading your data").await;
+        return needs_fresh_sign_in(&state, &req, &user, &crate::i18n::t("account-doing-export"))
+            .await;
     }
     let id = user.id.to_string();
     let specs = state.settings.attributes.attributes.clone();
@@ -99,7 +100,8 @@ pub(super) async fn delete_account(
     }: Action<DeleteForm>,
 ) -> Result<HttpResponse, PageError> {
     if !fresh(&state, &session) {
-        return needs_fresh_sign_in(&state, &req, &user, "deleting your account").await;
+        return needs_fresh_sign_in(&state, &req, &user, &crate::i18n::t("account-doing-delete"))
+            .await;
     }
     let grace = state.settings.accounts.account_deletion_grace;
     let days = (grace + 86_399) / 86_400;
@@ -110,7 +112,7 @@ pub(super) async fn delete_account(
             StatusCode::OK,
             |csrf| LeavePage {
                 csrf,
-                email: user.email.clone(),
+                email: user.label(),
                 days,
                 done: false,
                 deletes_on: String::new(),
@@ -153,7 +155,7 @@ pub(super) async fn delete_account(
             &state,
             &user,
             None,
-            &format!("deletion requested: it will be erased after {deletes_on}; sign in before then to keep it"),
+            &crate::i18n::t1("account-change-deletion", "date", &deletes_on),
         )
         .await;
     }
@@ -161,7 +163,7 @@ pub(super) async fn delete_account(
         StatusCode::OK,
         &LeavePage {
             csrf: String::new(),
-            email: user.email.clone(),
+            email: user.label(),
             days,
             done: true,
             deletes_on: if at_once { String::new() } else { deletes_on },

@@ -43,6 +43,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/account/apps/revoke", web::post().to(revoke_app))
         .route("/account/password", web::post().to(change_password))
         .route("/account/name", web::post().to(change_name))
+        .route("/account/preferences", web::post().to(change_preferences))
         .route("/account/attributes", web::post().to(change_attributes))
         .route("/account/export", web::post().to(export))
         .route("/account/delete", web::post().to(delete_account))
@@ -64,6 +65,9 @@ struct AccountPage {
     recovery_left: i64,
     has_password: bool,
     phone: String,
+    /// The saved language (empty: chosen by the browser) and time zone.
+    locale: String,
+    zoneinfo: String,
     sessions: Vec<SessionLine>,
     apps: Vec<AppLine>,
     attributes: Vec<AttributeLine>,
@@ -118,7 +122,13 @@ fn attribute_lines(
                     .filter_map(|i| i.as_str())
                     .collect::<Vec<_>>()
                     .join(", "),
-                Some(serde_json::Value::Bool(b)) => if *b { "yes" } else { "no" }.to_string(),
+                Some(serde_json::Value::Bool(b)) => {
+                    if *b {
+                        crate::i18n::t("account-attribute-yes")
+                    } else {
+                        crate::i18n::t("account-attribute-no")
+                    }
+                }
                 Some(other) => other.to_string(),
                 None => String::new(),
             };
@@ -154,25 +164,9 @@ struct AppLine {
     since: String,
 }
 
-/// UTC date and time for people.
+/// Date and time for people, in their time zone when known.
 pub(crate) fn when(ts: i64) -> String {
-    let days = ts.div_euclid(86_400);
-    let secs = ts.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60
-    )
+    crate::i18n::when(ts)
 }
 
 csrf_forms! {
@@ -190,6 +184,8 @@ csrf_forms! {
     PhoneForm { phone }
     /// A new display name.
     NameForm { name }
+    /// The language (a tag, or empty for the browser's) and time zone (IANA, or empty).
+    PreferencesForm { locale, zoneinfo }
     /// A new email address.
     EmailForm { email }
     /// A confirmation code for a phone or email change.
@@ -237,7 +233,7 @@ async fn account_page(
             current: s.id_hash == current,
             id: s.id_hash,
             device: if s.user_agent.is_empty() {
-                "Unknown browser".into()
+                crate::i18n::t("account-session-unknown-browser")
             } else {
                 s.user_agent.chars().take(80).collect()
             },
@@ -261,12 +257,14 @@ async fn account_page(
         StatusCode::OK,
         |token| AccountPage {
             csrf: token,
-            email: user.email.clone(),
+            email: user.label(),
             name: user.name.clone().unwrap_or_default(),
             totp_enabled,
             recovery_left,
             has_password: user.password_hash.is_some(),
             phone: user.phone.clone().unwrap_or_default(),
+            locale: user.locale.clone().unwrap_or_default(),
+            zoneinfo: user.zoneinfo.clone().unwrap_or_default(),
             sessions: sessions_list,
             apps,
             attributes,
@@ -303,25 +301,32 @@ async fn needs_fresh_sign_in(
         state,
         req,
         user,
-        Some(format!(
-            "For your safety, sign in again (sign out, then in) before {doing}."
-        )),
+        Some(crate::i18n::t1("account-fresh-sign-in", "doing", doing)),
     )
     .await?;
     *resp.status_mut() = StatusCode::FORBIDDEN;
     Ok(resp)
 }
 
-/// Tells the owner by email that a way in changed (to `to`, or the account's address).
-/// Queued in the outbox; a failure to queue is logged, the change itself stands.
+/// Tells the owner that a way in changed: by email (to `to`, or the account's address), or
+/// by SMS to the account's number when it has no address. Queued in the outbox; a failure
+/// to queue is logged, the change itself stands.
 async fn tell_owner(state: &AppState, user: &accounts::User, to: Option<&str>, change: &str) {
-    let to = to.unwrap_or(&user.email);
-    if to.is_empty() {
-        return;
-    }
-    let queued = match crate::notify::method_changed_email(change) {
-        Ok(email) => state.outbox.email(to, email).await,
-        Err(e) => Err(e),
+    let queued = match (to.or(user.email.as_deref()), user.phone.as_deref()) {
+        (Some(to), _) if !to.is_empty() => match crate::notify::method_changed_email(change) {
+            Ok(email) => state.outbox.email(to, email).await,
+            Err(e) => Err(e),
+        },
+        (_, Some(phone)) => {
+            state
+                .outbox
+                .sms(
+                    phone,
+                    &crate::i18n::t1("sms-method-changed", "change", change),
+                )
+                .await
+        }
+        _ => return,
     };
     if let Err(e) = queued {
         tracing::warn!(error = %e, "could not queue the sign-in method notice");

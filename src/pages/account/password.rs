@@ -14,19 +14,25 @@ pub(super) async fn change_password(
     }: Action<PasswordForm>,
 ) -> Result<HttpResponse, PageError> {
     let current_ok = match &user.password_hash {
-        Some(_) => accounts::authenticate(
-            &state.pool,
-            state.hasher.slot().await?,
-            &user.email,
-            form.current_password.clone(),
-        )
-        .await?
-        .is_some(),
+        Some(hash) => {
+            state
+                .hasher
+                .slot()
+                .await?
+                .verify(form.current_password.clone(), hash.clone())
+                .await
+        }
         // A first password is a new way in: it needs a fresh sign-in (a changed one needs
         // the current password, which is itself a fresh proof).
         None => {
             if !fresh(&state, &session) {
-                return needs_fresh_sign_in(&state, &req, &user, "setting a password").await;
+                return needs_fresh_sign_in(
+                    &state,
+                    &req,
+                    &user,
+                    &crate::i18n::t("account-doing-set-password"),
+                )
+                .await;
             }
             true
         }
@@ -36,13 +42,13 @@ pub(super) async fn change_password(
             &state,
             &req,
             &user,
-            Some("The current password is not right.".into()),
+            Some(crate::i18n::t("account-password-wrong")),
         )
         .await;
     }
     if let Err(message) = accounts::check_password_policy(
         &form.new_password,
-        &user.email,
+        &user.label(),
         state.settings.accounts.password_min_length,
     ) {
         return account_page(&state, &req, &user, Some(message)).await;
@@ -68,16 +74,16 @@ pub(super) async fn change_password(
     )
     .await;
     let change = if user.password_hash.is_some() {
-        "the password was changed"
+        crate::i18n::t("account-change-password")
     } else {
-        "a password was set"
+        crate::i18n::t("account-change-password-set")
     };
-    tell_owner(&state, &user, None, change).await;
+    tell_owner(&state, &user, None, &change).await;
     account_page(
         &state,
         &req,
         &user,
-        Some("Your password was changed. Other sessions were signed out.".into()),
+        Some(crate::i18n::t("account-password-changed")),
     )
     .await
 }

@@ -15,11 +15,15 @@ pub(super) async fn add_phone(
 ) -> Result<HttpResponse, PageError> {
     if !fresh(&state, &session) {
         // A phone signs in by SMS: a stolen session alone must not plant one.
-        return needs_fresh_sign_in(&state, &req, &user, "adding or changing a phone number").await;
+        return needs_fresh_sign_in(&state, &req, &user, &crate::i18n::t("account-doing-phone"))
+            .await;
     }
-    let phone = match accounts::normalize_phone(&form.phone) {
+    let region = state.settings.accounts.default_phone_region.as_deref();
+    let phone = match accounts::normalize_phone(&form.phone, region) {
         Ok(p) => p,
-        Err(e) => return account_page(&state, &req, &user, Some(format!("{e}."))).await,
+        Err(e) => {
+            return account_page(&state, &req, &user, Some(format!("{}.", e.message()))).await
+        }
     };
     let p = phone.clone();
     let holder = db::run(&state.pool, move |conn| {
@@ -93,12 +97,17 @@ pub(super) async fn verify_phone(
             &state,
             &user,
             None,
-            &format!("the phone number ending in {ending} can now sign in"),
+            // The digits stay out of the message: as an argument, "05" would become "5".
+            &format!(
+                "{} {ending} {}",
+                crate::i18n::t("account-change-phone-start"),
+                crate::i18n::t("account-change-phone-end")
+            ),
         )
         .await;
-        "Your phone number is confirmed."
+        crate::i18n::t("account-phone-done")
     } else {
-        "That number belongs to another account."
+        crate::i18n::t("account-phone-taken")
     };
     let id = user.id.clone();
     let user = db::run(&state.pool, move |conn| {
@@ -106,7 +115,7 @@ pub(super) async fn verify_phone(
     })
     .await?
     .unwrap_or(user);
-    account_page(&state, &req, &user, Some(message.into())).await
+    account_page(&state, &req, &user, Some(message)).await
 }
 
 /// `POST /account/name`.
@@ -133,7 +142,96 @@ pub(super) async fn change_name(
         name: Some(name).filter(|n| !n.is_empty()),
         ..user
     };
-    account_page(&state, &req, &user, Some("Your name was saved.".into())).await
+    account_page(
+        &state,
+        &req,
+        &user,
+        Some(crate::i18n::t("account-name-saved")),
+    )
+    .await
+}
+
+/// `POST /account/preferences`: the language of pages and messages (also the `locale`
+/// claim) and the time zone dates are shown in (the `zoneinfo` claim). Saving a language
+/// also sets this browser's switch to it; "automatic" clears both.
+pub(super) async fn change_preferences(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Action {
+        session: _,
+        user,
+        form,
+    }: Action<PreferencesForm>,
+) -> Result<HttpResponse, PageError> {
+    let locale = match form.locale.trim() {
+        "" => None,
+        tag => match crate::i18n::negotiate([tag]) {
+            Some(known) => Some(known.to_string()),
+            None => {
+                let mut resp = account_page(
+                    &state,
+                    &req,
+                    &user,
+                    Some(crate::i18n::t("account-language-unknown")),
+                )
+                .await?;
+                *resp.status_mut() = StatusCode::BAD_REQUEST;
+                return Ok(resp);
+            }
+        },
+    };
+    let zoneinfo = match form.zoneinfo.trim() {
+        "" => None,
+        zone if zone.len() <= 64 && zone.parse::<chrono_tz::Tz>().is_ok() => Some(zone.to_string()),
+        _ => {
+            let mut resp = account_page(
+                &state,
+                &req,
+                &user,
+                Some(crate::i18n::t("account-zone-unknown")),
+            )
+            .await?;
+            *resp.status_mut() = StatusCode::BAD_REQUEST;
+            return Ok(resp);
+        }
+    };
+    let changes = accounts::store::Changes {
+        locale: Some(locale.clone()),
+        zoneinfo: Some(zoneinfo.clone()),
+        ..Default::default()
+    };
+    let id = user.id.clone();
+    db::run(&state.pool, move |conn| {
+        Ok(accounts::store::update(conn, &id, &changes)?)
+    })
+    .await?;
+    crate::i18n::offer(crate::i18n::Rank::Chosen, locale.as_deref());
+    crate::i18n::set_zone(zoneinfo.as_deref());
+    let user = accounts::User {
+        locale: locale.clone(),
+        zoneinfo,
+        ..user
+    };
+    let mut resp = account_page(
+        &state,
+        &req,
+        &user,
+        Some(crate::i18n::t("account-preferences-saved")),
+    )
+    .await?;
+    let mut cookie =
+        actix_web::cookie::Cookie::build(crate::i18n::COOKIE, locale.clone().unwrap_or_default())
+            .path("/")
+            .http_only(true)
+            .secure(state.secure_cookies())
+            .same_site(actix_web::cookie::SameSite::Lax)
+            .max_age(actix_web::cookie::time::Duration::days(365))
+            .finish();
+    if locale.is_none() {
+        cookie.make_removal();
+    }
+    let _ = resp.add_cookie(&cookie);
+    Ok(resp)
 }
 
 /// The attributes form: its CSRF token and a field `attr_NAME` per self-editable
@@ -167,7 +265,7 @@ pub(crate) fn field_value(
             .ok()
             .and_then(serde_json::Number::from_f64)
             .map(Value::Number)
-            .ok_or_else(|| format!("{} takes a number.", spec.label()))?,
+            .ok_or_else(|| crate::i18n::t1("account-attribute-number", "label", spec.label()))?,
         AttributeKind::List => Value::from(
             text.split(',')
                 .map(str::trim)
@@ -221,7 +319,8 @@ pub(super) async fn change_attributes(
     let values = match attributes::check_changes(specs, &changes, Writer::Person) {
         Ok(v) => v,
         Err(e) => {
-            let mut resp = account_page(&state, &req, &user, Some(format!("{e}."))).await?;
+            let mut resp =
+                account_page(&state, &req, &user, Some(format!("{}.", e.message()))).await?;
             *resp.status_mut() = StatusCode::BAD_REQUEST;
             return Ok(resp);
         }
@@ -251,7 +350,13 @@ pub(super) async fn change_attributes(
         )
         .await;
     }
-    account_page(&state, &req, &user, Some("Saved.".into())).await
+    account_page(
+        &state,
+        &req,
+        &user,
+        Some(crate::i18n::t("account-attributes-saved")),
+    )
+    .await
 }
 
 /// `POST /account/email`: a code goes to the new address; it becomes the account's email
@@ -267,14 +372,15 @@ pub(super) async fn change_email(
 ) -> Result<HttpResponse, PageError> {
     if !fresh(&state, &session) {
         // A stolen session alone must not be able to move the account to another address.
-        return needs_fresh_sign_in(&state, &req, &user, "changing your email address").await;
+        return needs_fresh_sign_in(&state, &req, &user, &crate::i18n::t("account-doing-email"))
+            .await;
     }
     let Ok(email) = accounts::normalize_email(&form.email) else {
         return account_page(
             &state,
             &req,
             &user,
-            Some("Enter a valid email address.".into()),
+            Some(crate::i18n::t("account-email-invalid")),
         )
         .await;
     };
@@ -340,7 +446,7 @@ pub(super) async fn verify_email_change(
         kind::EMAIL_CHANGED,
         Some(user.id.to_string()),
         None,
-        format!("from={} to={email}", user.email),
+        format!("from={} to={email}", user.email.as_deref().unwrap_or("")),
     )
     .await;
     if set == 1 {
@@ -348,8 +454,8 @@ pub(super) async fn verify_email_change(
         tell_owner(
             &state,
             &user,
-            Some(&user.email),
-            "the email address of the account was changed",
+            user.email.as_deref(),
+            &crate::i18n::t("account-change-email"),
         )
         .await;
     }
@@ -360,9 +466,9 @@ pub(super) async fn verify_email_change(
     .await?
     .unwrap_or(user);
     let message = if set == 1 {
-        "Your email address was changed."
+        crate::i18n::t("account-email-changed")
     } else {
-        "That address belongs to another account."
+        crate::i18n::t("account-email-taken")
     };
-    account_page(&state, &req, &user, Some(message.into())).await
+    account_page(&state, &req, &user, Some(message)).await
 }

@@ -28,7 +28,13 @@ pub(super) async fn setup_totp(
     }: Action<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
     if !fresh(&state, &session) {
-        return needs_fresh_sign_in(&state, &req, &user, "setting up an authenticator app").await;
+        return needs_fresh_sign_in(
+            &state,
+            &req,
+            &user,
+            &crate::i18n::t("account-doing-totp-setup"),
+        )
+        .await;
     }
     match mfa::begin(&state.factors(), &user).await {
         Ok(e) => Ok(page::render(
@@ -45,7 +51,7 @@ pub(super) async fn setup_totp(
                 &state,
                 &req,
                 &user,
-                Some("An authenticator app is already set up.".into()),
+                Some(crate::i18n::t("account-totp-already")),
             )
             .await
         }
@@ -75,7 +81,13 @@ pub(super) async fn enable_totp(
                 String::new(),
             )
             .await;
-            tell_owner(&state, &user, None, "an authenticator app was added").await;
+            tell_owner(
+                &state,
+                &user,
+                None,
+                &crate::i18n::t("account-change-totp-added"),
+            )
+            .await;
             Ok(page::render(StatusCode::OK, &CodesPage { codes }))
         }
         Err(mfa::MfaError::WrongCode) => {
@@ -84,15 +96,12 @@ pub(super) async fn enable_totp(
                 &state,
                 &req,
                 &user,
-                Some(
-                    "That code was not right. Set up the app again and enter the current code."
-                        .into(),
-                ),
+                Some(crate::i18n::t("account-totp-wrong-code")),
             )
             .await
         }
         Err(mfa::MfaError::Db(e)) => Err(e.into()),
-        Err(e) => account_page(&state, &req, &user, Some(format!("{e}."))).await,
+        Err(e) => account_page(&state, &req, &user, Some(format!("{}.", e.message()))).await,
     }
 }
 
@@ -107,7 +116,13 @@ pub(super) async fn disable_totp(
     }: Action<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
     if !fresh(&state, &session) {
-        return needs_fresh_sign_in(&state, &req, &user, "turning off two-step verification").await;
+        return needs_fresh_sign_in(
+            &state,
+            &req,
+            &user,
+            &crate::i18n::t("account-doing-totp-off"),
+        )
+        .await;
     }
     mfa::disable(&state.factors(), &user.id).await?;
     let origin = state.origin(&req);
@@ -120,12 +135,18 @@ pub(super) async fn disable_totp(
         String::new(),
     )
     .await;
-    tell_owner(&state, &user, None, "two-step verification was turned off").await;
+    tell_owner(
+        &state,
+        &user,
+        None,
+        &crate::i18n::t("account-change-totp-off"),
+    )
+    .await;
     account_page(
         &state,
         &req,
         &user,
-        Some("Two-step verification is off.".into()),
+        Some(crate::i18n::t("account-totp-is-off")),
     )
     .await
 }
@@ -141,14 +162,20 @@ pub(super) async fn regenerate_codes(
     }: Action<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
     if !fresh(&state, &session) {
-        return needs_fresh_sign_in(&state, &req, &user, "making new recovery codes").await;
+        return needs_fresh_sign_in(
+            &state,
+            &req,
+            &user,
+            &crate::i18n::t("account-doing-recovery"),
+        )
+        .await;
     }
     if !mfa::enabled(&state.factors(), &user.id).await? {
         return account_page(
             &state,
             &req,
             &user,
-            Some("Sign in again (sign out, then in) to make new recovery codes.".into()),
+            Some(crate::i18n::t("account-recovery-needs-totp")),
         )
         .await;
     }
@@ -166,7 +193,7 @@ pub(super) async fn regenerate_codes(
         &state,
         &user,
         None,
-        "new recovery codes were made (the old ones no longer work)",
+        &crate::i18n::t("account-change-recovery"),
     )
     .await;
     Ok(page::render(StatusCode::OK, &CodesPage { codes }))

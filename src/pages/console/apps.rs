@@ -9,6 +9,7 @@ use super::{admin, confirm, done_message, page_error, Form};
 use crate::admin::apps::{self as ops, Apps};
 use crate::admin::people::AdminError;
 use crate::clients::{ClientChanges, ClientView, Lifetimes, NewClient};
+use crate::i18n::{t, t1};
 use crate::state::AppState;
 use crate::web::{self as page, csrf, PageError};
 
@@ -28,7 +29,7 @@ fn seconds(form: &Form, name: &str) -> Result<Option<i64>, AdminError> {
         v => v
             .parse()
             .map(Some)
-            .map_err(|_| AdminError::Invalid(format!("{name} is a number of seconds"))),
+            .map_err(|_| AdminError::Invalid(t1("console-app-seconds", "name", name))),
     }
 }
 
@@ -37,7 +38,7 @@ fn seconds(form: &Form, name: &str) -> Result<Option<i64>, AdminError> {
 struct AppsPage {
     csrf: String,
     apps: Vec<ClientView>,
-    message: Option<&'static str>,
+    message: Option<String>,
     error: Option<String>,
 }
 
@@ -78,7 +79,7 @@ pub(super) async fn list(
 struct SecretPage {
     client_id: String,
     secret: Option<String>,
-    what: &'static str,
+    what: String,
 }
 
 /// `POST /admin/apps`: registers an app and shows its secret, once.
@@ -120,7 +121,7 @@ pub(super) async fn create(
                     .unwrap_or_default()
                     .to_string(),
                 secret: created["client_secret"].as_str().map(str::to_string),
-                what: "The app is registered.",
+                what: t("console-app-registered"),
             },
         )),
         Err(AdminError::Invalid(why)) => apps_page(&state, &req, Some(why)).await,
@@ -140,7 +141,7 @@ struct AppPage {
     id_ttl: String,
     refresh_ttl: String,
     grace: i64,
-    message: Option<&'static str>,
+    message: Option<String>,
     error: Option<String>,
 }
 
@@ -213,9 +214,15 @@ pub(super) async fn act(
         ))
     };
     let outcome: Result<String, AdminError> = match action.as_str() {
-        "rotate-secret" if !form.confirmed() => return ask("Give this app a new secret? The old one keeps working for the grace period you chose.", "Rotate"),
-        "disable" if !form.confirmed() => return ask("Disable this app? It cannot authenticate or start a sign-in, and every grant people gave it is revoked.", "Disable"),
-        "delete" if !form.confirmed() => return ask("Delete this app? Its grants are revoked and its consents removed.", "Delete"),
+        "rotate-secret" if !form.confirmed() => {
+            return ask(&t("console-app-rotate-ask"), &t("console-app-rotate-yes"))
+        }
+        "disable" if !form.confirmed() => {
+            return ask(&t("console-app-disable-ask"), &t("console-disable"))
+        }
+        "delete" if !form.confirmed() => {
+            return ask(&t("console-app-delete-ask"), &t("console-delete"))
+        }
         "update" => {
             let changes = (|| -> Result<ClientChanges, AdminError> {
                 Ok(ClientChanges {
@@ -232,7 +239,9 @@ pub(super) async fn act(
                 })
             })();
             match changes {
-                Ok(c) => ops::update(apps, acting, &id, c).await.map(|_| format!("{back}?done=saved")),
+                Ok(c) => ops::update(apps, acting, &id, c)
+                    .await
+                    .map(|_| format!("{back}?done=saved")),
                 Err(e) => Err(e),
             }
         }
@@ -244,7 +253,9 @@ pub(super) async fn act(
                     .parse::<i64>()
                     .ok()
                     .filter(|g| (0..=most).contains(g))
-                    .ok_or_else(|| AdminError::Invalid(format!("The grace period is 0 to {most} seconds."))),
+                    .ok_or_else(|| {
+                        AdminError::Invalid(t1("console-app-grace-range", "most", most))
+                    }),
             };
             match grace {
                 Ok(grace) => {
@@ -255,10 +266,12 @@ pub(super) async fn act(
                             &SecretPage {
                                 client_id: id.clone(),
                                 secret: v["client_secret"].as_str().map(str::to_string),
-                                what: "The app has a new secret.",
+                                what: t("console-app-new-secret"),
                             },
                         )),
-                        Err(AdminError::Invalid(why)) => app_page(&state, &req, &id, Some(why)).await,
+                        Err(AdminError::Invalid(why)) => {
+                            app_page(&state, &req, &id, Some(why)).await
+                        }
                         Err(e) => Err(page_error(e)),
                     };
                 }
@@ -274,7 +287,7 @@ pub(super) async fn act(
         "delete" => ops::delete(apps, acting, &id)
             .await
             .map(|_| "/admin/apps?done=app-deleted".to_string()),
-        _ => return Err(PageError::NotFound("No such action.".into())),
+        _ => return Err(PageError::NotFound(t("console-no-such-action"))),
     };
     match outcome {
         Ok(location) => Ok(page::see_other(&location)),

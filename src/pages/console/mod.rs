@@ -19,6 +19,7 @@ use crate::accounts::{self, User};
 use crate::admin::people::{Acting, Actor, People};
 use crate::admin::ADMIN_ROLE;
 use crate::db;
+use crate::i18n::t;
 use crate::state::AppState;
 use crate::web::{self as page, csrf, PageError};
 
@@ -64,7 +65,7 @@ impl Admin {
 #[template(path = "console/again.html")]
 struct AgainPage {
     csrf: String,
-    message: &'static str,
+    message: String,
 }
 
 /// The person at the console, or the answer that sends them elsewhere: to sign in, to sign
@@ -85,27 +86,23 @@ async fn admin(
     })
     .await?;
     if !roles.iter().any(|r| r == ADMIN_ROLE) {
-        return Err(PageError::Forbidden(
-            "The admin console is for people with the admin role.".into(),
-        ));
+        return Err(PageError::Forbidden(t("console-not-admin")));
     }
     let settings = &state.settings.accounts;
-    let again = |message: &'static str| {
+    let again = |message: String| {
         csrf::page(req, state.secure_cookies(), StatusCode::FORBIDDEN, |csrf| {
             AgainPage { csrf, message }
         })
     };
     if crate::time::now() - who.session.auth_time > settings.admin_fresh_sign_in {
-        return Ok(Err(again(
-            "For the admin console, sign in again: your last sign-in was too long ago.",
-        )));
+        return Ok(Err(again(t("console-again-too-long-ago"))));
     }
     let second_factor = who.session.amr_list().iter().any(|a| a == "mfa");
     if (has_totp || settings.admin_require_mfa) && !second_factor {
         return Ok(Err(again(if has_totp {
-            "For the admin console, sign in again with your authenticator app."
+            t("console-again-with-totp")
         } else {
-            "The admin console needs a second factor: set up an authenticator app on your account page, then sign in again with it."
+            t("console-again-needs-mfa")
         })));
     }
     Ok(Ok(Admin {
@@ -195,26 +192,38 @@ fn confirm(
 
 /// Messages a page may show after a redirect (`?done=…`): a fixed list, so nothing a link
 /// carries is ever shown as it was sent.
-fn done_message(req: &HttpRequest) -> Option<&'static str> {
+fn done_message(req: &HttpRequest) -> Option<String> {
     let params = crate::web::Params::parse(req.query_string().as_bytes()).ok()?;
     Some(match params.get("done")? {
-        "disabled" => "The account is disabled: its sessions ended and its grants were revoked.",
-        "enabled" => "The account is enabled.",
-        "ended" => "Every session ended and every grant was revoked.",
-        "mfa" => "The second factors were removed.",
-        "unlocked" => "The sign-in locks were lifted.",
-        "password" => "The password was removed and every sign-in ended.",
-        "deleted" => "The account was deleted.",
-        "invited" => "The invitation is on its way: a link to choose a password.",
-        "saved" => "Saved.",
-        "roles" => "The roles changed.",
-        "app-deleted" => "The app was deleted.",
-        "app-disabled" => "The app is disabled and its grants were revoked.",
-        "app-enabled" => "The app is enabled.",
-        "rotated" => "A new signing key was published.",
-        "rotated-now" => "A new signing key signs from now on.",
+        "disabled" => t("console-done-disabled"),
+        "enabled" => t("console-done-enabled"),
+        "ended" => t("console-done-ended"),
+        "mfa" => t("console-done-mfa"),
+        "unlocked" => t("console-done-unlocked"),
+        "password" => t("console-done-password"),
+        "deleted" => t("console-done-deleted"),
+        "invited" => t("console-done-invited"),
+        "saved" => t("console-done-saved"),
+        "roles" => t("console-done-roles"),
+        "app-deleted" => t("console-done-app-deleted"),
+        "app-disabled" => t("console-done-app-disabled"),
+        "app-enabled" => t("console-done-app-enabled"),
+        "rotated" => t("console-done-rotated"),
+        "rotated-now" => t("console-done-rotated-now"),
         _ => return None,
     })
+}
+
+/// A state as the pages show it (an account's or an app's `active` or `disabled`, a
+/// signing key's `next`, `active` or `retired`); any other value as it is.
+pub(crate) fn state_label(state: &str) -> String {
+    match state {
+        "active" => t("console-state-active"),
+        "disabled" => t("console-state-disabled"),
+        "next" => t("console-state-next"),
+        "retired" => t("console-state-retired"),
+        other => other.to_string(),
+    }
 }
 
 #[derive(Template)]
@@ -254,7 +263,7 @@ async fn dashboard(
     Ok(page::render(
         StatusCode::OK,
         &DashboardPage {
-            admin: admin.user.email,
+            admin: admin.user.label(),
             people,
             disabled,
             apps,

@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::{admin, confirm, done_message, page_error, Form};
 use crate::accounts::store::{Changes, Search};
 use crate::admin::people::{self as ops, AdminError, Update};
+use crate::i18n::t;
 use crate::pages::account::when;
 use crate::state::AppState;
 use crate::web::{self as page, csrf, PageError, Params};
@@ -36,7 +37,7 @@ struct SearchPage {
     page: i64,
     prev: Option<String>,
     next: Option<String>,
-    message: Option<&'static str>,
+    message: Option<String>,
     error: Option<String>,
 }
 
@@ -59,7 +60,7 @@ pub(super) async fn search(
         Err(resp) => return Ok(resp),
     };
     let params = Params::parse(req.query_string().as_bytes())
-        .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
+        .map_err(|_| PageError::BadRequest(t("console-invalid-request")))?;
     let field = |name: &str| -> String {
         params
             .get(name)
@@ -87,7 +88,7 @@ pub(super) async fn search(
         // A state other than these is "any"; a malformed attribute filter is said.
         disabled: Search::parse_state(&st).unwrap_or(None),
         attribute: Search::parse_attribute(&attribute).unwrap_or_else(|_| {
-            error = Some("Look for an attribute as name:value.".to_string());
+            error = Some(t("console-people-attribute-format"));
             None
         }),
         ..Search::default()
@@ -104,7 +105,7 @@ pub(super) async fn search(
         .into_iter()
         .map(|s| Row {
             id: s.id,
-            email: s.email,
+            email: s.email.or(s.phone_number).unwrap_or_default(),
             name: s.name.unwrap_or_default(),
             state: s.state.to_string(),
             roles: s.roles.join(", "),
@@ -178,7 +179,7 @@ struct PersonPage {
     sessions: Vec<Line>,
     apps: Vec<Line>,
     events: Vec<Line>,
-    message: Option<&'static str>,
+    message: Option<String>,
     error: Option<String>,
 }
 
@@ -318,34 +319,28 @@ pub(super) async fn act(
     let done = |what: &str| Ok(page::see_other(&format!("{back}?done={what}")));
     let outcome: Result<&str, AdminError> = match action.as_str() {
         "disable" if !form.confirmed() => {
-            return ask(
-                "Disable this account? Its sessions end and its grants are revoked at once.",
-                "Disable",
-            )
+            return ask(&t("console-person-disable-ask"), &t("console-disable"))
         }
         "end-sessions" if !form.confirmed() => {
             return ask(
-                "End every session of this account and revoke every grant it gave?",
-                "End them",
+                &t("console-person-end-sessions-ask"),
+                &t("console-person-end-sessions-yes"),
             )
         }
         "reset-mfa" if !form.confirmed() => {
             return ask(
-                "Remove this account's authenticator app and recovery codes?",
-                "Remove",
+                &t("console-person-reset-mfa-ask"),
+                &t("console-person-reset-mfa-yes"),
             )
         }
         "reset-password" if !form.confirmed() => {
             return ask(
-                "Remove this account's password and end every sign-in?",
-                "Remove the password",
+                &t("console-person-reset-password-ask"),
+                &t("console-person-reset-password-yes"),
             )
         }
         "delete" if !form.confirmed() => {
-            return ask(
-                "Delete this account for good? Everything is revoked and its personal data erased.",
-                "Delete",
-            )
+            return ask(&t("console-person-delete-ask"), &t("console-delete"))
         }
         "disable" => ops::set_disabled(people, acting, &id, true)
             .await
@@ -415,7 +410,7 @@ pub(super) async fn act(
                 }
             }
         }
-        _ => return Err(PageError::NotFound("No such action.".into())),
+        _ => return Err(PageError::NotFound(t("console-no-such-action"))),
     };
     match outcome {
         Ok(what) => done(what),

@@ -7,6 +7,7 @@ use askama::Template;
 use super::{admin, confirm, done_message, page_error, Form};
 use crate::accounts::roles::{Permission, Role};
 use crate::admin::people::{self as ops, AdminError};
+use crate::i18n::{t, t1};
 use crate::pages::account::when;
 use crate::state::AppState;
 use crate::web::{self as page, csrf, PageError, Params};
@@ -17,7 +18,7 @@ struct RolesPage {
     csrf: String,
     roles: Vec<Role>,
     permissions: Vec<Permission>,
-    message: Option<&'static str>,
+    message: Option<String>,
     error: Option<String>,
 }
 
@@ -81,8 +82,8 @@ pub(super) async fn act(
                 &state,
                 &req,
                 &form,
-                format!("Delete the role {name}? Every account loses it at its next token."),
-                "Delete",
+                t1("console-roles-delete-role-ask", "name", name),
+                &t("console-delete"),
                 "/admin/roles",
             ))
         }
@@ -91,8 +92,8 @@ pub(super) async fn act(
                 &state,
                 &req,
                 &form,
-                format!("Delete the permission {name}? Every role loses it."),
-                "Delete",
+                t1("console-roles-delete-permission-ask", "name", name),
+                &t("console-delete"),
                 "/admin/roles",
             ))
         }
@@ -112,7 +113,7 @@ pub(super) async fn act(
         "revoke" => ops::link(people, acting, role, permission, false)
             .await
             .map(|_| ()),
-        _ => return Err(PageError::NotFound("No such action.".into())),
+        _ => return Err(PageError::NotFound(t("console-no-such-action"))),
     };
     match outcome {
         Ok(()) => Ok(page::see_other("/admin/roles?done=saved")),
@@ -134,7 +135,7 @@ struct KeyLine {
 struct KeysPage {
     csrf: String,
     keys: Vec<KeyLine>,
-    message: Option<&'static str>,
+    message: Option<String>,
 }
 
 /// `GET /admin/signing-keys`.
@@ -185,8 +186,8 @@ async fn rotate(
             state,
             req,
             &form,
-            "Sign with a new key from now on? Apps that cache the key set fetch it again when they meet the new key.".into(),
-            "Rotate now",
+            t("console-keys-rotate-now-ask"),
+            &t("console-keys-rotate-now"),
             "/admin/signing-keys",
         ));
     }
@@ -256,7 +257,7 @@ pub(super) async fn audit(
         return Ok(resp);
     }
     let params = Params::parse(req.query_string().as_bytes())
-        .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
+        .map_err(|_| PageError::BadRequest(t("console-invalid-request")))?;
     let field = |name: &str| -> String {
         params
             .get(name)

@@ -20,14 +20,10 @@ async fn invited(state: &AppState, token: &str) -> Result<Result<String, PageErr
         else {
             return Ok(None);
         };
-        Ok(store::find(conn, &id)?.map(|u| u.email))
+        Ok(store::find(conn, &id)?.and_then(|u| u.email))
     })
     .await?;
-    Ok(email.ok_or_else(|| {
-        PageError::NotFound(
-            "This invitation link was used already or has expired. Ask for a new one.".into(),
-        )
-    }))
+    Ok(email.ok_or_else(|| PageError::NotFound(crate::i18n::t("invitation-dead"))))
 }
 
 /// `GET /invitation/{token}`.
@@ -97,9 +93,7 @@ pub(super) async fn accept_invitation(
     .await?;
     let Some(user_id) = accepted else {
         // Spent by a parallel request a moment ago.
-        return Err(PageError::NotFound(
-            "This invitation link was used already or has expired. Ask for a new one.".into(),
-        ));
+        return Err(PageError::NotFound(crate::i18n::t("invitation-dead")));
     };
     audit::record(
         &state.pool,

@@ -6,7 +6,7 @@ mod register;
 mod reset;
 mod verify;
 
-use crate::accounts::{check_password_policy, hash_off_thread, normalize_email, store};
+use crate::accounts::{check_password_policy, hash_off_thread, normalize_email, store, Identifier};
 use crate::audit::{self, kind};
 use crate::crypto;
 use crate::db::{self, DbError};
@@ -49,7 +49,7 @@ struct RegisterPage {
 #[derive(Template)]
 #[template(path = "accounts/code.html")]
 struct CodePage {
-    title: &'static str,
+    title: String,
     action: &'static str,
     csrf: String,
     challenge: String,
@@ -83,25 +83,24 @@ fn registration_open(state: &AppState) -> Result<(), PageError> {
     if state.settings.accounts.registration_enabled {
         Ok(())
     } else {
-        Err(PageError::NotFound(
-            "Registration is switched off here. Ask an administrator for an account.".into(),
-        ))
+        Err(PageError::NotFound(crate::i18n::t("register-closed")))
     }
 }
 
 async fn code_page(
     state: &AppState,
     req: &HttpRequest,
-    title: &'static str,
+    title: impl FnOnce(&str) -> String,
     action: &'static str,
     new_password: bool,
 ) -> Result<HttpResponse, PageError> {
     let params = Params::parse(req.query_string().as_bytes())
-        .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
+        .map_err(|_| PageError::BadRequest(crate::i18n::t("verify-invalid-request")))?;
     let challenge = params.get("challenge").unwrap_or("").to_string();
     let identifier = otp::challenge_identifier(&state.pool, &challenge)
         .await?
-        .ok_or_else(|| PageError::BadRequest("This code has expired. Start again.".into()))?;
+        .ok_or_else(|| PageError::BadRequest(crate::i18n::t("verify-code-expired")))?;
+    let title = title(&identifier);
     Ok(with_csrf(state, req, StatusCode::OK, |csrf| CodePage {
         title,
         action,
@@ -113,9 +112,9 @@ async fn code_page(
     }))
 }
 
-fn code_error(e: CheckError) -> &'static str {
+fn code_error(e: CheckError) -> String {
     match e {
-        CheckError::Wrong => "That code is not right. Check it and try again.",
-        CheckError::Dead => "This code can no longer be used. Start again for a new one.",
+        CheckError::Wrong => crate::i18n::t("verify-code-wrong"),
+        CheckError::Dead => crate::i18n::t("verify-code-dead"),
     }
 }

@@ -13,31 +13,48 @@ pub(super) async fn show_forgot(
     }))
 }
 
-/// The "forgot your password" form.
+/// The "forgot your password" form: an email address or a mobile number (`identifier`, or
+/// `email`, the older field).
 #[derive(Deserialize)]
 pub struct ForgotForm {
     pub(super) csrf: String,
+    #[serde(default)]
+    pub(super) identifier: String,
+    #[serde(default)]
     pub(super) email: String,
 }
 
-/// `POST /password/forgot`: a code goes to the address if it is a confirmed account.
+/// `POST /password/forgot`: a code goes to the address (by email) or number (by SMS) if it
+/// belongs to an account; the same answer either way.
 pub(super) async fn submit_forgot(
     state: web::Data<AppState>,
     req: HttpRequest,
     form: web::Form<ForgotForm>,
 ) -> Result<HttpResponse, PageError> {
     require_csrf(&state, &req, &form.csrf)?;
-    let identifier =
-        normalize_email(&form.email).unwrap_or_else(|_| form.email.trim().to_lowercase());
-    let ident = identifier.clone();
-    let user = db::run(&state.pool, move |conn| {
-        Ok(store::find_by_email(conn, &ident)?)
-    })
-    .await?
-    .filter(|u| u.email_verified);
-    let (user_id, to) = match user {
-        Some(u) => (Some(u.id), Some(Channel::Email(u.email))),
-        None => (None, None),
+    let typed = if form.identifier.trim().is_empty() {
+        form.email.as_str()
+    } else {
+        form.identifier.as_str()
+    };
+    let region = state.settings.accounts.default_phone_region.as_deref();
+    let parsed = Identifier::parse(typed, region);
+    let identifier = parsed
+        .as_ref()
+        .map_or_else(|| typed.trim().to_lowercase(), |i| i.as_str().to_string());
+    let user = match parsed.clone() {
+        Some(id) => {
+            db::run(&state.pool, move |conn| {
+                Ok(crate::accounts::find_by_identifier(conn, &id)?)
+            })
+            .await?
+        }
+        None => None,
+    };
+    let (user_id, to) = match (user, parsed) {
+        (Some(u), Some(Identifier::Phone(phone))) => (Some(u.id), Some(Channel::Sms(phone))),
+        (Some(u), _) => (Some(u.id), u.email.map(Channel::Email)),
+        (None, _) => (None, None),
     };
     let browser = crypto::hash_secret(&form.csrf);
     let origin = state.origin(&req);
@@ -65,8 +82,8 @@ pub(super) async fn submit_forgot(
                 status,
                 &ForgotPage {
                     csrf: form.csrf.clone(),
-                    email: form.email.chars().take(254).collect(),
-                    error: Some(format!("{e}.")),
+                    email: typed.chars().take(254).collect(),
+                    error: Some(format!("{}.", e.message())),
                 },
             ))
         }
@@ -80,7 +97,7 @@ pub(super) async fn show_reset(
     code_page(
         &state,
         &req,
-        "Choose a new password",
+        |_| crate::i18n::t("reset-title"),
         "/password/reset",
         true,
     )
@@ -103,7 +120,7 @@ pub(super) async fn submit_reset(
         page::render(
             status,
             &CodePage {
-                title: "Choose a new password",
+                title: crate::i18n::t("reset-title"),
                 action: "/password/reset",
                 csrf: form.csrf.clone(),
                 challenge: form.challenge.clone(),
@@ -132,7 +149,7 @@ pub(super) async fn submit_reset(
     .await
     {
         Ok(id) => id,
-        Err(e) => return Ok(again(code_error(e).into(), StatusCode::UNAUTHORIZED)),
+        Err(e) => return Ok(again(code_error(e), StatusCode::UNAUTHORIZED)),
     };
     let hash = hash_off_thread(state.hasher.slot().await?, form.password.clone())
         .await

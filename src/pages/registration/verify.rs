@@ -6,14 +6,16 @@ pub(super) async fn show_verify(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
-    code_page(
-        &state,
-        &req,
-        "Confirm your email address",
-        "/register/verify",
-        false,
-    )
-    .await
+    code_page(&state, &req, verify_title, "/register/verify", false).await
+}
+
+/// "Confirm your email address", or "… mobile number" for a number (E.164 starts with +).
+fn verify_title(identifier: &str) -> String {
+    if identifier.starts_with('+') {
+        crate::i18n::t("verify-phone-title")
+    } else {
+        crate::i18n::t("verify-title")
+    }
 }
 
 /// A code form (with a new password for resets).
@@ -35,6 +37,13 @@ pub(super) async fn submit_verify(
 ) -> Result<HttpResponse, PageError> {
     require_csrf(&state, &req, &form.csrf)?;
     let browser = crypto::hash_secret(&form.csrf);
+    let identifier = otp::challenge_identifier(&state.pool, &form.challenge)
+        .await?
+        .unwrap_or_default();
+    if identifier.starts_with('+') {
+        return verify_phone_registration(&state, &req, form.into_inner(), identifier, browser)
+            .await;
+    }
     match otp::check_with_payload(
         &state.codes(),
         Purpose::VerifyEmail,
@@ -52,10 +61,18 @@ pub(super) async fn submit_verify(
                 .unwrap_or_default();
             let hash = choices["password_hash"].as_str().map(str::to_string);
             let name = choices["name"].as_str().map(str::to_string);
+            let locale = choices["locale"].as_str().map(str::to_string);
             let id = user_id.clone();
             db::run(&state.pool, move |conn| {
                 crate::db::transaction(conn, |conn| {
                     store::refresh_unverified(conn, &id, name.as_deref(), hash.as_deref())?;
+                    if locale.is_some() {
+                        let changes = store::Changes {
+                            locale: Some(locale.clone()),
+                            ..Default::default()
+                        };
+                        store::update(conn, &id, &changes)?;
+                    }
                     store::mark_verified(conn, &id)
                 })?;
                 Ok(())
@@ -89,22 +106,118 @@ pub(super) async fn submit_verify(
             Ok(resp)
         }
         Err(e) => {
-            let identifier = otp::challenge_identifier(&state.pool, &form.challenge)
-                .await?
-                .unwrap_or_default();
             let form = form.into_inner();
             Ok(page::render(
                 StatusCode::UNAUTHORIZED,
                 &CodePage {
-                    title: "Confirm your email address",
+                    title: crate::i18n::t("verify-title"),
                     action: "/register/verify",
                     csrf: form.csrf,
                     challenge: form.challenge,
                     identifier,
                     new_password: false,
-                    error: Some(code_error(e).into()),
+                    error: Some(code_error(e)),
                 },
             ))
         }
     }
+}
+
+/// `POST /register/verify` for a number: the code proves it, and only now is the account
+/// made (with what the registration chose); the person is signed in.
+async fn verify_phone_registration(
+    state: &AppState,
+    req: &HttpRequest,
+    form: CodeForm,
+    identifier: String,
+    browser: String,
+) -> Result<HttpResponse, PageError> {
+    let again = |error: String, status: StatusCode| {
+        page::render(
+            status,
+            &CodePage {
+                title: verify_title(&identifier),
+                action: "/register/verify",
+                csrf: form.csrf.clone(),
+                challenge: form.challenge.clone(),
+                identifier: identifier.clone(),
+                new_password: false,
+                error: Some(error),
+            },
+        )
+    };
+    let payload = match otp::check_registration(
+        &state.codes(),
+        &form.challenge,
+        &browser,
+        &form.code,
+    )
+    .await
+    {
+        Ok(p) => p,
+        Err(e) => return Ok(again(code_error(e), StatusCode::UNAUTHORIZED)),
+    };
+    let choices: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
+    let Some(phone) = choices["phone"].as_str().map(str::to_string) else {
+        return Ok(again(
+            code_error(CheckError::Dead),
+            StatusCode::UNAUTHORIZED,
+        ));
+    };
+    let hash = choices["password_hash"].as_str().map(str::to_string);
+    let name = choices["name"].as_str().map(str::to_string);
+    let locale = choices["locale"].as_str().map(str::to_string);
+    let made = db::run(&state.pool, move |conn| {
+        let made = crate::db::transaction(conn, |conn| {
+            let user = store::insert_phone(conn, &phone, name.as_deref(), hash.as_deref())?;
+            let changes = store::Changes {
+                locale: Some(locale.clone()),
+                ..Default::default()
+            };
+            store::update(conn, &user.id, &changes)?;
+            Ok(user)
+        });
+        match made {
+            Ok(user) => Ok(Some(user)),
+            // Someone else confirmed the number first.
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    })
+    .await?;
+    let Some(user) = made else {
+        return Ok(again(
+            crate::i18n::t("register-number-taken"),
+            StatusCode::CONFLICT,
+        ));
+    };
+    let origin = state.origin(req);
+    audit::record(
+        &state.pool,
+        &origin,
+        kind::PHONE_CHANGED,
+        Some(user.id.to_string()),
+        None,
+        "registered by mobile number".into(),
+    )
+    .await;
+    let secure = state.secure_cookies();
+    let previous = req
+        .cookie(crate::sessions::session_cookie_name(secure))
+        .map(|c| c.value().to_string());
+    let (token, _) = crate::sessions::start(
+        &state.pool,
+        user.id.to_string(),
+        vec![crate::mfa::first_factor_amr("otp-sms").to_string()],
+        state.settings.accounts.session_ttl,
+        &origin,
+        previous,
+    )
+    .await?;
+    let mut resp = page::see_other("/account");
+    let _ = resp.add_cookie(&crate::sessions::session_cookie(token, secure));
+    Ok(resp)
 }

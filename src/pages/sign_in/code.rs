@@ -38,24 +38,29 @@ pub async fn send_code(
     }
     let origin = state.origin(&req);
     let browser = crate::crypto::hash_secret(&form.csrf);
-    let (channel, sent) = if form.phone.trim().is_empty() {
-        (
+    let region = state.settings.accounts.default_phone_region.as_deref();
+    // The identifier as the pages show it: normalised when it parses.
+    let identifier = if form.phone.trim().is_empty() {
+        accounts::normalize_email(&form.email)
+            .map(accounts::Identifier::Email)
+            .unwrap_or_else(|_| accounts::Identifier::Email(form.email.trim().to_lowercase()))
+    } else {
+        accounts::normalize_phone(&form.phone, region)
+            .map(accounts::Identifier::Phone)
+            .unwrap_or_else(|_| accounts::Identifier::Phone(form.phone.trim().to_string()))
+    };
+    let codes = state.codes().from_ip(&origin.ip);
+    let (channel, sent) = match &identifier {
+        accounts::Identifier::Email(email) => (
             "email",
-            crate::otp::send_sign_in_code(&state.codes().from_ip(&origin.ip), &form.email, browser)
-                .await,
-        )
-    } else {
-        (
+            crate::otp::send_sign_in_code(&codes, email, browser).await,
+        ),
+        accounts::Identifier::Phone(phone) => (
             "sms",
-            crate::otp::send_sign_in_sms(&state.codes().from_ip(&origin.ip), &form.phone, browser)
-                .await,
-        )
+            crate::otp::send_sign_in_sms(&codes, phone, browser).await,
+        ),
     };
-    let to = if channel == "sms" {
-        form.phone.trim()
-    } else {
-        form.email.trim()
-    };
+    let to = identifier.as_str();
     match sent {
         Ok(challenge) => {
             audit::record(
@@ -82,14 +87,22 @@ pub async fn send_code(
                 crate::otp::SendError::TooMany => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::SERVICE_UNAVAILABLE,
             };
-            let page = LoginPage {
-                csrf: form.csrf.clone(),
-                request: form.request.clone(),
-                client_name: None,
-                email: form.email.chars().take(254).collect(),
-                error: Some(format!("We could not send a code: {e}.")),
-            };
-            Ok(page::render(status, &page))
+            let view = handoff::optional_pending_view(&state, &req, &form.request).await?;
+            Ok(methods(
+                status,
+                &form.csrf,
+                &form.request,
+                view,
+                &identifier,
+                Some(crate::i18n::t1(
+                    "code-send-failed",
+                    "why",
+                    match e {
+                        crate::otp::SendError::TooMany => crate::i18n::t("code-too-many"),
+                        _ => crate::i18n::t("code-not-sent"),
+                    },
+                )),
+            ))
         }
     }
 }
@@ -100,12 +113,12 @@ pub async fn show_code(
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let params = Params::parse(req.query_string().as_bytes())
-        .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
+        .map_err(|_| PageError::BadRequest(crate::i18n::t("error-invalid-request")))?;
     let challenge = params.get("challenge").unwrap_or("").to_string();
     let request = params.get("request").unwrap_or("").to_string();
     let identifier = crate::otp::challenge_identifier(&state.pool, &challenge)
         .await?
-        .ok_or_else(|| PageError::BadRequest("This code has expired. Ask for a new one.".into()))?;
+        .ok_or_else(|| PageError::BadRequest(crate::i18n::t("code-expired")))?;
     Ok(csrf::page(
         &req,
         state.secure_cookies(),
@@ -181,12 +194,8 @@ pub async fn verify_code(
                 )
                 .await;
                 let message = match e {
-                    crate::otp::CheckError::Wrong => {
-                        "That code is not right. Check it and try again."
-                    }
-                    crate::otp::CheckError::Dead => {
-                        "This code can no longer be used. Ask for a new one."
-                    }
+                    crate::otp::CheckError::Wrong => crate::i18n::t("code-wrong"),
+                    crate::otp::CheckError::Dead => crate::i18n::t("code-dead"),
                 };
                 let identifier = crate::otp::challenge_identifier(&state.pool, &form.challenge)
                     .await?
@@ -196,7 +205,7 @@ pub async fn verify_code(
                     request: form.request,
                     challenge: form.challenge,
                     identifier,
-                    error: Some(message.into()),
+                    error: Some(message),
                 };
                 return Ok(page::render(StatusCode::UNAUTHORIZED, &page));
             }

@@ -33,14 +33,75 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/login/second/send", web::post().to(send_second_code));
 }
 
+/// The first step: "Email or mobile number".
 #[derive(Template)]
 #[template(path = "sessions/login.html")]
 struct LoginPage {
     csrf: String,
     request: String,
     client_name: Option<String>,
-    email: String,
+    identifier: String,
+    /// `default_phone_region` is set: numbers may be typed without their country code.
+    national_numbers: bool,
     error: Option<String>,
+}
+
+/// The second step: the ways this kind of identifier can sign in (a password; a code by
+/// email for an address, by SMS for a number). It depends on the identifier's kind only,
+/// never on whether an account has it, so unknown identifiers get the same page.
+#[derive(Template)]
+#[template(path = "sessions/methods.html")]
+struct MethodsPage {
+    csrf: String,
+    request: String,
+    client_name: Option<String>,
+    identifier: String,
+    by_phone: bool,
+    error: Option<String>,
+}
+
+/// The first step again (400), with `error`.
+fn identify_again(
+    state: &AppState,
+    csrf: &str,
+    request: &str,
+    view: Option<handoff::PendingView>,
+    typed: &str,
+    error: String,
+) -> HttpResponse {
+    page::render(
+        StatusCode::BAD_REQUEST,
+        &LoginPage {
+            csrf: csrf.to_string(),
+            request: request.to_string(),
+            client_name: view.map(|v| v.client_name),
+            identifier: typed.chars().take(254).collect(),
+            national_numbers: state.settings.accounts.default_phone_region.is_some(),
+            error: Some(error),
+        },
+    )
+}
+
+/// The second step for `identifier`, with `status` and `error`.
+fn methods(
+    status: StatusCode,
+    csrf: &str,
+    request: &str,
+    view: Option<handoff::PendingView>,
+    identifier: &accounts::Identifier,
+    error: Option<String>,
+) -> HttpResponse {
+    page::render(
+        status,
+        &MethodsPage {
+            csrf: csrf.to_string(),
+            request: request.to_string(),
+            client_name: view.map(|v| v.client_name),
+            identifier: identifier.as_str().to_string(),
+            by_phone: identifier.is_phone(),
+            error,
+        },
+    )
 }
 
 #[derive(Template)]
@@ -60,7 +121,10 @@ pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
                 Ok(accounts::store::find(conn, &id)?)
             })
             .await?
-            .map(|u| u.email)
+            .map(|u| {
+                crate::i18n::offer(crate::i18n::Rank::Saved, u.locale.as_deref());
+                u.email.or(u.phone).unwrap_or_default()
+            })
         }
         None => None,
     };
@@ -78,9 +142,9 @@ pub async fn show_login(
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let params = Params::parse(req.query_string().as_bytes())
-        .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
+        .map_err(|_| PageError::BadRequest(crate::i18n::t("error-invalid-request")))?;
     let request = params.get("request").unwrap_or("").to_string();
-    let (client_name, email) = if request.is_empty() {
+    let (client_name, identifier) = if request.is_empty() {
         (None, String::new())
     } else {
         let view = handoff::pending_view(&state, &req, &request).await?;
@@ -94,7 +158,8 @@ pub async fn show_login(
             csrf: token,
             request,
             client_name,
-            email,
+            identifier,
+            national_numbers: state.settings.accounts.default_phone_region.is_some(),
             error: None,
         },
     ))
@@ -172,9 +237,7 @@ async fn complete_sign_in(
         .await;
     }
     if !active {
-        return Err(PageError::Forbidden(
-            "This account is disabled. Ask the people who run this service to enable it.".into(),
-        ));
+        return Err(PageError::Forbidden(crate::i18n::t("login-disabled")));
     }
     let secure = state.secure_cookies();
     let previous = req

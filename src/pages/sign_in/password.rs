@@ -1,19 +1,24 @@
-//! Sign-in with a password: throttled per account and per IP, counted before the check.
+//! Sign-in with an identifier (an email or a mobile number), then a password: throttled per
+//! account and per IP, counted before the check.
 
 use super::*;
 
-/// The sign-in form.
+/// The sign-in form: the first step sends only `identifier`; the second adds `password`.
+/// `email` is the one-step form's field name, still accepted for `identifier`.
 #[derive(Deserialize)]
 pub struct LoginForm {
+    #[serde(default)]
+    pub(super) identifier: String,
+    #[serde(default)]
     pub(super) email: String,
-    pub(super) password: String,
+    pub(super) password: Option<String>,
     pub(super) csrf: String,
     #[serde(default)]
     pub(super) request: String,
 }
 
-/// `POST /login`: checks the password, starts a new session, and goes on with the
-/// authorization request (if any).
+/// `POST /login`: with an identifier only, the ways it can sign in; with a password too,
+/// checks it, starts a new session, and goes on with the authorization request (if any).
 #[tracing::instrument(skip_all)]
 pub async fn submit_login(
     state: web::Data<AppState>,
@@ -24,26 +29,63 @@ pub async fn submit_login(
     csrf::require(&req, secure, &form.csrf)?;
     let form = form.into_inner();
     let view = handoff::optional_pending_view(&state, &req, &form.request).await?;
+    let typed = if form.identifier.trim().is_empty() {
+        form.email.as_str()
+    } else {
+        form.identifier.as_str()
+    };
+    let region = state.settings.accounts.default_phone_region.as_deref();
+    let identifier = accounts::Identifier::parse(typed, region);
+    let Some(password) = form.password.clone() else {
+        // The first step: no account is looked up, so every identifier of a kind gets the
+        // same page at the same speed.
+        return Ok(match &identifier {
+            Some(id) => methods(StatusCode::OK, &form.csrf, &form.request, view, id, None),
+            None => identify_again(
+                &state,
+                &form.csrf,
+                &form.request,
+                view,
+                typed,
+                crate::i18n::t("login-identifier-invalid"),
+            ),
+        });
+    };
     let origin = state.origin(&req);
     let client_id = view.as_ref().map(|v| v.client_id.clone());
-    // Counters per account (any spelling of the address counts as the same) and per IP.
+    // What the audit log calls it: the normalised identifier, or what was typed.
+    let named = match &identifier {
+        Some(accounts::Identifier::Phone(p)) => format!("phone={p}"),
+        Some(accounts::Identifier::Email(e)) => format!("email={e}"),
+        None => format!("email={}", typed.trim()),
+    };
+    // Counters per account (any spelling of the identifier counts as the same) and per IP.
     // Whether the account exists plays no part, so the lock reveals nothing.
     let account_key = format!(
         "pwd:acct:{}",
-        crate::crypto::hash_secret(&form.email.trim().to_lowercase())
+        crate::crypto::hash_secret(
+            &identifier
+                .as_ref()
+                .map_or_else(|| typed.trim().to_lowercase(), |i| i.as_str().to_string())
+        )
     );
     let ip_key = format!("pwd:ip:{}", origin.ip);
-    let retry_page = |wait: i64, form: &LoginForm, view: Option<handoff::PendingView>| {
-        let page = LoginPage {
-            csrf: form.csrf.clone(),
-            request: form.request.clone(),
-            client_name: view.map(|v| v.client_name),
-            email: form.email.chars().take(254).collect(),
-            error: Some(format!(
-                "Too many failed attempts. Wait {wait} seconds and try again."
-            )),
+    let answer =
+        |status: StatusCode, error: String, view: Option<handoff::PendingView>| match &identifier {
+            Some(id) => methods(status, &form.csrf, &form.request, view, id, Some(error)),
+            None => {
+                let mut resp =
+                    identify_again(&state, &form.csrf, &form.request, view, typed, error);
+                *resp.status_mut() = status;
+                resp
+            }
         };
-        let mut resp = page::render(StatusCode::TOO_MANY_REQUESTS, &page);
+    let retry_page = |wait: i64, view: Option<handoff::PendingView>| {
+        let mut resp = answer(
+            StatusCode::TOO_MANY_REQUESTS,
+            crate::i18n::t1("error-too-many-failures", "seconds", wait),
+            view,
+        );
         if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&wait.to_string()) {
             resp.headers_mut()
                 .insert(actix_web::http::header::RETRY_AFTER, v);
@@ -73,17 +115,17 @@ pub async fn submit_login(
                 kind::SIGN_IN_THROTTLED,
                 None,
                 client_id,
-                format!("email={}", form.email.trim()),
+                named.clone(),
             )
             .await;
-            return Ok(retry_page(locked, &form, view));
+            return Ok(retry_page(locked, view));
         }
     };
-    let user = if form.password.len() > accounts::PASSWORD_MAX_LENGTH {
+    let user = if password.len() > accounts::PASSWORD_MAX_LENGTH {
         None
     } else {
         let slot = state.hasher.slot().await?;
-        accounts::authenticate(&state.pool, slot, &form.email, form.password.clone()).await?
+        accounts::authenticate(&state.pool, slot, identifier.clone(), password).await?
     };
     let Some(user) = user else {
         crate::ops::METRICS
@@ -97,7 +139,7 @@ pub async fn submit_login(
             kind::SIGN_IN_FAILURE,
             None,
             client_id.clone(),
-            format!("factor=pwd email={}", form.email.trim()),
+            format!("factor=pwd {named}"),
         )
         .await;
         if wait > 0 {
@@ -107,20 +149,17 @@ pub async fn submit_login(
                 kind::ACCOUNT_LOCKED,
                 None,
                 client_id,
-                format!("email={} seconds={wait}", form.email.trim()),
+                format!("{named} seconds={wait}"),
             )
             .await;
-            return Ok(retry_page(wait, &form, view));
+            return Ok(retry_page(wait, view));
         }
-        let page = LoginPage {
-            csrf: form.csrf,
-            request: form.request,
-            client_name: view.map(|v| v.client_name),
-            email: form.email.chars().take(254).collect(),
-            // One message whether the account exists or not.
-            error: Some("The email or password is not correct.".into()),
-        };
-        return Ok(page::render(StatusCode::UNAUTHORIZED, &page));
+        // One message whether the account exists or not.
+        return Ok(answer(
+            StatusCode::UNAUTHORIZED,
+            crate::i18n::t("login-wrong"),
+            view,
+        ));
     };
     attempt.succeeded().await?;
     after_first_factor(

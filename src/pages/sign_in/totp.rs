@@ -30,13 +30,14 @@ fn masked(channel: &str, to: &str) -> String {
             .into_iter()
             .rev()
             .collect();
-        format!("a number ending in {tail}")
+        // The digits stay outside the message: Fluent would read "078" as the number 78.
+        format!("{} {tail}", crate::i18n::t("second-number-ending-in"))
     } else {
         match to.split_once('@') {
             Some((local, domain)) => {
                 format!("{}…@{domain}", local.chars().next().unwrap_or('?'))
             }
-            None => "your email address".into(),
+            None => crate::i18n::t("second-your-email"),
         }
     }
 }
@@ -52,7 +53,9 @@ fn other_channels(
         .as_ref()
         .filter(|_| parked.first_factor != "otp-sms")
         .cloned();
-    let email = Some(user.email.clone())
+    let email = user
+        .email
+        .clone()
         .filter(|e| !e.is_empty() && user.email_verified && parked.first_factor != "otp-email");
     (sms, email)
 }
@@ -82,7 +85,7 @@ pub async fn show_totp(
     req: HttpRequest,
 ) -> Result<HttpResponse, PageError> {
     let params = Params::parse(req.query_string().as_bytes())
-        .map_err(|_| PageError::BadRequest("Invalid request.".into()))?;
+        .map_err(|_| PageError::BadRequest(crate::i18n::t("error-invalid-request")))?;
     let pending = params.get("pending").unwrap_or("").to_string();
     let (token, _) = csrf::token(&req, state.secure_cookies());
     let (sms_to, email_to) = match parked_of(&state, &pending, &token).await? {
@@ -135,11 +138,7 @@ pub async fn send_second_code(
 ) -> Result<HttpResponse, PageError> {
     csrf::require(&req, state.secure_cookies(), &form.csrf)?;
     let form = form.into_inner();
-    let restart = || {
-        PageError::BadRequest(
-            "This sign-in has expired or used up its tries. Sign in again.".into(),
-        )
-    };
+    let restart = || PageError::BadRequest(crate::i18n::t("second-expired"));
     let (parked, user) = parked_of(&state, &form.pending, &form.csrf)
         .await?
         .ok_or_else(restart)?;
@@ -147,11 +146,7 @@ pub async fn send_second_code(
     let (to, channel) = match (form.channel.as_str(), sms, email) {
         ("sms", Some(phone), _) => (phone.clone(), crate::otp::Channel::Sms(phone)),
         ("email", _, Some(address)) => (address.clone(), crate::otp::Channel::Email(address)),
-        _ => {
-            return Err(PageError::BadRequest(
-                "That way is not open for this sign-in.".into(),
-            ))
-        }
+        _ => return Err(PageError::BadRequest(crate::i18n::t("second-way-closed"))),
     };
     let origin = state.origin(&req);
     let browser = crate::crypto::hash_secret(&form.csrf);
@@ -215,11 +210,7 @@ pub async fn verify_totp(
     let origin = state.origin(&req);
     let client_id = view.as_ref().map(|v| v.client_id.clone());
     let browser = crate::crypto::hash_secret(&form.csrf);
-    let restart = || {
-        PageError::BadRequest(
-            "This sign-in has expired or used up its tries. Sign in again.".into(),
-        )
-    };
+    let restart = || PageError::BadRequest(crate::i18n::t("second-expired"));
     let parked = crate::mfa::take_try(&state.factors(), &form.pending, &browser)
         .await?
         .ok_or_else(restart)?;
@@ -316,9 +307,7 @@ pub async fn verify_totp(
                 csrf: form.csrf,
                 request: form.request,
                 pending: form.pending,
-                error: Some(
-                    "That code is not right, or it was already used. Try the next one.".into(),
-                ),
+                error: Some(crate::i18n::t("second-wrong-code")),
                 sms_to: sms.map(|p| masked("sms", &p)),
                 email_to: email.map(|e| masked("email", &e)),
                 challenge: form.challenge,

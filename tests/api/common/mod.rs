@@ -567,6 +567,8 @@ impl Browser {
     }
 
     /// Opens the page at `app` + `page_path` and submits its form whose action is `action`.
+    /// On the sign-in page, a form of the second step (a code) is reached the way a person
+    /// reaches it: by giving the identifier (the `email` or `phone` of `fields`) first.
     pub async fn fill(
         &self,
         app: &TestApp,
@@ -574,13 +576,42 @@ impl Browser {
         action: &str,
         fields: &[(&str, &str)],
     ) -> reqwest::Response {
-        let page = self
+        let mut page = self
             .get(&app.url(page_path))
             .await
             .text()
             .await
             .expect("page");
+        if Form::all(&page, action).is_empty() && page.contains("name=\"identifier\"") {
+            let identifier = fields
+                .iter()
+                .find(|(k, _)| *k == "email" || *k == "phone")
+                .map(|(_, v)| *v)
+                .expect("an email or phone to sign in with");
+            page = self
+                .submit(app, &page, "/login", &[("identifier", identifier)])
+                .await
+                .text()
+                .await
+                .expect("the ways to sign in");
+        }
         self.submit(app, &page, action, fields).await
+    }
+
+    /// The second step of the sign-in page at `app` + `login_path` for `identifier`: the
+    /// page with the password field and the code button.
+    pub async fn methods(&self, app: &TestApp, login_path: &str, identifier: &str) -> String {
+        let page = self
+            .get(&app.url(login_path))
+            .await
+            .text()
+            .await
+            .expect("sign-in page");
+        let resp = self
+            .submit(app, &page, "/login", &[("identifier", identifier)])
+            .await;
+        assert_eq!(resp.status(), 200, "the identifier {identifier} is taken");
+        resp.text().await.expect("the ways to sign in")
     }
 
     /// POSTs `form` to its action on `base`.

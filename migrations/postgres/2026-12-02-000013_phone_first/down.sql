@@ -1,0 +1,3 @@
+ALTER TABLE users DROP CONSTRAINT users_email_or_phone;
+DELETE FROM users WHERE email IS NULL;
+ALTER TABLE users ALTER COLUMN email SET NOT NULL;
