@@ -127,3 +127,9 @@ account-preferences-save = Save language and time zone
 account-preferences-saved = Language and time zone saved.
 account-language-unknown = Choose one of the languages in the list.
 account-zone-unknown = That is not a time zone we know. Use a name like Europe/Lisbon or America/Sao_Paulo.
+account-browsers-remembered = { $count ->
+    [one] One browser is remembered: signing in there skips the second step.
+   *[other] { $count } browsers are remembered: signing in there skips the second step.
+}
+account-browsers-forget = Forget remembered browsers
+account-browsers-forgotten = Every remembered browser will ask for the second step again.

@@ -43,3 +43,7 @@ login-continue = Continue
 login-not-you = Use another email or number
 second-number-ending-in = a number ending in
 second-your-email = your email address
+second-remember = { $days ->
+    [one] Remember this browser for a day (sign in here with the first step only)
+   *[other] Remember this browser for { $days } days (sign in here with the first step only)
+}

@@ -130,3 +130,9 @@ account-preferences-save = Guardar idioma e fuso horário
 account-preferences-saved = Idioma e fuso horário guardados.
 account-language-unknown = Escolha um dos idiomas da lista.
 account-zone-unknown = Não conhecemos esse fuso horário. Use um nome como Europe/Lisbon ou America/Sao_Paulo.
+account-browsers-remembered = { $count ->
+    [one] Um navegador está memorizado: iniciar sessão nele dispensa o segundo passo.
+   *[other] { $count } navegadores estão memorizados: iniciar sessão neles dispensa o segundo passo.
+}
+account-browsers-forget = Esquecer os navegadores memorizados
+account-browsers-forgotten = Todos os navegadores memorizados voltarão a pedir o segundo passo.

@@ -43,3 +43,7 @@ login-continue = Continuar
 login-not-you = Usar outro email ou número
 second-number-ending-in = um número terminado em
 second-your-email = o seu endereço de email
+second-remember = { $days ->
+    [one] Lembrar este navegador durante um dia (aqui inicia sessão só com o primeiro passo)
+   *[other] Lembrar este navegador durante { $days } dias (aqui inicia sessão só com o primeiro passo)
+}

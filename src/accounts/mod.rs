@@ -58,6 +58,8 @@ pub fn end_sign_ins(
         None => crate::sessions::store::delete_for_user(conn, user_id)?,
     };
     crate::grants::store::revoke_families_of_user(conn, user_id)?;
+    // A remembered browser would skip the second factor of the next sign-in: forgotten too.
+    crate::sessions::store::forget_browsers(conn, user_id)?;
     Ok(ended)
 }
 

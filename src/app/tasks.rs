@@ -101,6 +101,7 @@ pub fn spawn_housekeeping(pool: DbPool, settings: Arc<Settings>) {
                 let now = crate::time::now();
                 crate::grants::store::purge_expired(conn, now)?;
                 crate::sessions::store::purge_expired(conn, now)?;
+                crate::sessions::store::purge_remembered(conn, now)?;
                 // Counters live as long as the longest window that uses them.
                 let longest = s
                     .throttle

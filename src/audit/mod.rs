@@ -30,6 +30,8 @@ pub mod kind {
     pub const SIGN_IN_SUCCESS: &str = "sign_in.success";
     pub const SIGN_IN_FAILURE: &str = "sign_in.failure";
     pub const SIGN_IN_THROTTLED: &str = "sign_in.throttled";
+    /// A remembered browser stood in for the second factor (the success follows).
+    pub const SIGN_IN_REMEMBERED: &str = "sign_in.remembered";
     pub const ACCOUNT_LOCKED: &str = "account.locked";
     pub const SESSION_ENDED: &str = "session.ended";
     pub const CONSENT_GIVEN: &str = "consent.given";

@@ -197,6 +197,9 @@ pub struct AccountSettings {
     /// The country (ISO 3166 alpha-2, like `PT`) a mobile number typed without `+` and a
     /// country code belongs to; unset: numbers need their country code.
     pub default_phone_region: Option<String>,
+    /// Days a browser may be remembered after a second factor (the person ticks the box;
+    /// there, the next sign-ins need the first factor only); 0: never offered.
+    pub remember_browser_days: i64,
 }
 
 impl Default for AccountSettings {
@@ -214,6 +217,7 @@ impl Default for AccountSettings {
             invitation_ttl: 7 * 24 * 3600,
             account_deletion_grace: 14 * 24 * 3600,
             default_phone_region: None,
+            remember_browser_days: 30,
         }
     }
 }

@@ -40,6 +40,12 @@ impl Settings {
                 ));
             }
         }
+        if !(0..=365).contains(&self.accounts.remember_browser_days) {
+            return Err(invalid(
+                "remember_browser_days",
+                "must be 0 (never offered) to 365 days",
+            ));
+        }
         if !(0..=366 * 24 * 3600).contains(&self.accounts.account_deletion_grace) {
             return Err(invalid(
                 "account_deletion_grace",

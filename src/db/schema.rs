@@ -67,6 +67,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    remembered_browsers (id_hash) {
+        id_hash -> Text,
+        user_id -> Text,
+        created_at -> BigInt,
+        expires_at -> BigInt,
+        user_agent -> Text,
+    }
+}
+
+diesel::table! {
     consents (user_id, client_id) {
         user_id -> Text,
         client_id -> Text,
@@ -292,6 +302,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     clients,
     signing_keys,
     browser_sessions,
+    remembered_browsers,
     consents,
     authorization_requests,
     token_families,

@@ -106,6 +106,8 @@ pub fn has_totp(conn: &mut DbConn, user_id: &str) -> diesel::QueryResult<bool> {
 pub fn remove_all(conn: &mut DbConn, user_id: &str) -> diesel::QueryResult<bool> {
     let had = has_totp(conn, user_id)?;
     store::delete_totp(conn, user_id)?;
+    // A browser remembered for the old factor would skip whichever comes next.
+    crate::sessions::store::forget_browsers(conn, user_id)?;
     Ok(had)
 }
 
@@ -230,6 +232,7 @@ pub async fn disable(factors: &Factors<'_>, user_id: &str) -> Result<(), DbError
     let id = user_id.to_string();
     db::run(factors.pool, move |conn| {
         store::delete_totp(conn, &id)?;
+        crate::sessions::store::forget_browsers(conn, &id)?;
         Ok(())
     })
     .await

@@ -103,3 +103,57 @@ pub async fn end(pool: &DbPool, token: String) -> Result<(), DbError> {
     })
     .await
 }
+
+/// The cookie of a browser remembered after a second factor (`__Host-` on https).
+pub fn remember_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-porta_remember"
+    } else {
+        "porta_remember"
+    }
+}
+
+/// Remembers this browser for `user_id` for `days`; the cookie to set (its value is the
+/// secret, the row keeps only its hash).
+pub async fn remember_browser(
+    pool: &DbPool,
+    user_id: String,
+    days: i64,
+    user_agent: String,
+    secure: bool,
+) -> Result<Cookie<'static>, DbError> {
+    let token = crypto::random_token(32);
+    let hash = crypto::hash_secret(&token);
+    let now = crate::time::now();
+    let ua: String = user_agent.chars().take(200).collect();
+    db::run(pool, move |conn| {
+        store::remember_browser(conn, &hash, &user_id, now, now + days * 86_400, &ua)?;
+        Ok(())
+    })
+    .await?;
+    Ok(Cookie::build(remember_cookie_name(secure), token)
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::days(days))
+        .finish())
+}
+
+/// Whether `req` comes from a browser remembered for `user_id`.
+pub async fn is_remembered(
+    pool: &DbPool,
+    req: &HttpRequest,
+    secure: bool,
+    user_id: &str,
+) -> Result<bool, DbError> {
+    let Some(cookie) = req.cookie(remember_cookie_name(secure)) else {
+        return Ok(false);
+    };
+    let hash = crypto::hash_secret(cookie.value());
+    let (user_id, now) = (user_id.to_string(), crate::time::now());
+    db::run(pool, move |conn| {
+        Ok(store::is_remembered(conn, &hash, &user_id, now)?)
+    })
+    .await
+}

@@ -2,7 +2,7 @@
 
 use diesel::prelude::*;
 
-use crate::db::schema::{browser_sessions, users};
+use crate::db::schema::{browser_sessions, remembered_browsers, users};
 use crate::db::DbConn;
 
 /// A browser session; the cookie holds the secret, the row only its hash.
@@ -92,5 +92,62 @@ pub fn touch(conn: &mut DbConn, id_hash: &str, now: i64) -> QueryResult<usize> {
 /// Deletes expired sessions (housekeeping).
 pub fn purge_expired(conn: &mut DbConn, now: i64) -> QueryResult<usize> {
     diesel::delete(browser_sessions::table.filter(browser_sessions::expires_at.le(now)))
+        .execute(conn)
+}
+
+/// Remembers a browser for `user_id` until `expires_at` (the cookie holds the secret).
+pub fn remember_browser(
+    conn: &mut DbConn,
+    id_hash: &str,
+    user_id: &str,
+    now: i64,
+    expires_at: i64,
+    user_agent: &str,
+) -> QueryResult<usize> {
+    diesel::insert_into(remembered_browsers::table)
+        .values((
+            remembered_browsers::id_hash.eq(id_hash),
+            remembered_browsers::user_id.eq(user_id),
+            remembered_browsers::created_at.eq(now),
+            remembered_browsers::expires_at.eq(expires_at),
+            remembered_browsers::user_agent.eq(user_agent),
+        ))
+        .execute(conn)
+}
+
+/// Whether the browser whose secret hashes to `id_hash` is remembered for `user_id`.
+pub fn is_remembered(
+    conn: &mut DbConn,
+    id_hash: &str,
+    user_id: &str,
+    now: i64,
+) -> QueryResult<bool> {
+    let found: i64 = remembered_browsers::table
+        .filter(remembered_browsers::id_hash.eq(id_hash))
+        .filter(remembered_browsers::user_id.eq(user_id))
+        .filter(remembered_browsers::expires_at.gt(now))
+        .count()
+        .get_result(conn)?;
+    Ok(found > 0)
+}
+
+/// How many browsers are remembered for `user_id` now.
+pub fn remembered_count(conn: &mut DbConn, user_id: &str, now: i64) -> QueryResult<i64> {
+    remembered_browsers::table
+        .filter(remembered_browsers::user_id.eq(user_id))
+        .filter(remembered_browsers::expires_at.gt(now))
+        .count()
+        .get_result(conn)
+}
+
+/// Forgets every browser remembered for `user_id`; how many.
+pub fn forget_browsers(conn: &mut DbConn, user_id: &str) -> QueryResult<usize> {
+    diesel::delete(remembered_browsers::table.filter(remembered_browsers::user_id.eq(user_id)))
+        .execute(conn)
+}
+
+/// Drops remembered browsers that expired before `now` (housekeeping).
+pub fn purge_remembered(conn: &mut DbConn, now: i64) -> QueryResult<usize> {
+    diesel::delete(remembered_browsers::table.filter(remembered_browsers::expires_at.le(now)))
         .execute(conn)
 }

@@ -424,3 +424,201 @@ async fn rewrap_reseals_totp_secrets_too_and_is_all_or_nothing() {
         .is_err());
     assert_eq!(sealed(app.state.pool.clone(), id.to_string()).await, secret);
 }
+
+/// Signs in with the password and, on the second step, the TOTP code of `step`, ticking
+/// "remember this browser" when `remember`; the final response.
+async fn sign_in_with_totp(
+    app: &TestApp,
+    browser: &Browser,
+    t: &TOTP,
+    step: i64,
+    remember: bool,
+) -> reqwest::Response {
+    let resp = browser
+        .submit_login(app, &app.url("/login"), EMAIL, PASSWORD)
+        .await;
+    let second = location(&resp);
+    assert!(second.starts_with("/login/totp?"), "{second}");
+    let page = browser.get(&app.url(&second)).await.text().await.unwrap();
+    let code = code_for_step(t, step);
+    let mut fields = vec![("code", code.as_str())];
+    if remember {
+        assert!(page.contains("Remember this browser for 30 days"), "{page}");
+        fields.push(("remember", "yes"));
+    }
+    browser.submit(app, &page, "/login/totp", &fields).await
+}
+
+#[tokio::test]
+async fn a_remembered_browser_skips_the_second_step_until_forgotten() {
+    let app = TestApp::spawn().await;
+    app.user(EMAIL, PASSWORD).await;
+    app.user("other@example.com", PASSWORD).await;
+    let (t, _, step) = enrol(&app, &Browser::new()).await;
+    let browser = Browser::new();
+    let resp = sign_in_with_totp(&app, &browser, &t, step + 1, true).await;
+    assert_eq!(resp.status(), 303);
+    let cookie = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("porta_remember="))
+        .expect("the remember cookie");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("Max-Age=2592000"),
+        "{cookie}"
+    );
+
+    // Signed out, the password alone signs in here; the app still sees two factors.
+    browser.fill(&app, "/", "/logout", &[]).await;
+    let client = app.client(false, &["authorization_code"], true).await;
+    let (verifier, challenge) = pkce();
+    let back = browser
+        .authorize(
+            &app,
+            &openid_query(&client.client_id, &challenge),
+            EMAIL,
+            PASSWORD,
+        )
+        .await;
+    let (_, body) = app
+        .redeem(&client, &param(&back, "code").unwrap(), &verifier)
+        .await;
+    assert_eq!(
+        claims(body["id_token"].as_str().unwrap())["amr"],
+        serde_json::json!(["pwd", "mfa"])
+    );
+    let events = porta::db::run(&app.state.pool, |conn| {
+        Ok(porta::audit::store::query(
+            conn,
+            None,
+            Some("sign_in.remembered"),
+            0,
+            10,
+        )?)
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        events.len(),
+        1,
+        "the remembered browser is in the audit log"
+    );
+
+    // Another browser still gets the second step.
+    let elsewhere = Browser::new()
+        .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+        .await;
+    assert!(location(&elsewhere).starts_with("/login/totp?"));
+
+    // The account page says so and forgets; then the second step is back.
+    let account = browser
+        .get(&app.url("/account"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(account.contains("One browser is remembered"), "{account}");
+    let resp = browser
+        .submit(&app, &account, "/account/browsers/forget", &[])
+        .await;
+    assert!(resp
+        .text()
+        .await
+        .unwrap()
+        .contains("will ask for the second step again"));
+    browser.fill(&app, "/", "/logout", &[]).await;
+    let again = browser
+        .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+        .await;
+    assert!(location(&again).starts_with("/login/totp?"));
+}
+
+#[tokio::test]
+async fn sign_out_everywhere_and_turning_totp_off_forget_remembered_browsers() {
+    let app = TestApp::spawn().await;
+    app.user(EMAIL, PASSWORD).await;
+    let (t, recovery, step) = enrol(&app, &Browser::new()).await;
+    let browser = Browser::new();
+    sign_in_with_totp(&app, &browser, &t, step + 1, true).await;
+    let remembered = |app: &TestApp| {
+        let pool = app.state.pool.clone();
+        async move {
+            porta::db::run(&pool, |conn| {
+                let user = porta::accounts::store::find_by_email(conn, EMAIL)?.unwrap();
+                Ok(porta::sessions::store::remembered_count(
+                    conn,
+                    &user.id,
+                    porta::time::now(),
+                )?)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(remembered(&app).await, 1);
+    browser
+        .fill(&app, "/account", "/account/sign-out-everywhere", &[])
+        .await;
+    assert_eq!(remembered(&app).await, 0);
+    let again = browser
+        .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+        .await;
+    assert!(location(&again).starts_with("/login/totp?"), "asks again");
+    // Remembered again (a recovery code this time: the next TOTP step is not here yet),
+    // then the authenticator app is turned off: forgotten with it.
+    let page = browser
+        .get(&app.url(&location(&again)))
+        .await
+        .text()
+        .await
+        .unwrap();
+    browser
+        .submit(
+            &app,
+            &page,
+            "/login/totp",
+            &[("code", &recovery[0]), ("remember", "yes")],
+        )
+        .await;
+    assert_eq!(remembered(&app).await, 1);
+    let resp = browser
+        .fill(&app, "/account", "/account/totp/disable", &[])
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(remembered(&app).await, 0);
+}
+
+#[tokio::test]
+async fn without_remember_browser_days_nothing_is_remembered() {
+    let app = TestApp::spawn_with(|s| s.accounts.remember_browser_days = 0).await;
+    app.user(EMAIL, PASSWORD).await;
+    let (t, _, step) = enrol(&app, &Browser::new()).await;
+    let browser = Browser::new();
+    let resp = browser
+        .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+        .await;
+    let page = browser
+        .get(&app.url(&location(&resp)))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("name=\"remember\""));
+    let code = code_for_step(&t, step + 1);
+    let resp = browser
+        .submit(
+            &app,
+            &page,
+            "/login/totp",
+            &[("code", &code), ("remember", "yes")],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert!(resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .all(|c| !c.to_str().unwrap().starts_with("porta_remember=")));
+}

@@ -102,3 +102,38 @@ pub(super) async fn revoke_app(
     )
     .await
 }
+
+/// `POST /account/browsers/forget`: every browser remembered after a second factor asks
+/// for it again at the next sign-in.
+pub(super) async fn forget_browsers(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    Action {
+        session: _,
+        user,
+        form: _,
+    }: Action<CsrfOnly>,
+) -> Result<HttpResponse, PageError> {
+    let id = user.id.clone();
+    let forgotten = db::run(&state.pool, move |conn| {
+        Ok(sessions::store::forget_browsers(conn, &id)?)
+    })
+    .await?;
+    let origin = state.origin(&req);
+    audit::record(
+        &state.pool,
+        &origin,
+        kind::SESSION_ENDED,
+        Some(user.id.to_string()),
+        None,
+        format!("via=forget-browsers browsers={forgotten}"),
+    )
+    .await;
+    account_page(
+        &state,
+        &req,
+        &user,
+        Some(crate::i18n::t("account-browsers-forgotten")),
+    )
+    .await
+}

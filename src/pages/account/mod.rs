@@ -40,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(sign_out_everywhere),
         )
         .route("/account/sessions/end", web::post().to(end_session))
+        .route("/account/browsers/forget", web::post().to(forget_browsers))
         .route("/account/apps/revoke", web::post().to(revoke_app))
         .route("/account/password", web::post().to(change_password))
         .route("/account/name", web::post().to(change_name))
@@ -63,6 +64,8 @@ struct AccountPage {
     name: String,
     totp_enabled: bool,
     recovery_left: i64,
+    /// Browsers remembered after a second factor.
+    remembered: i64,
     has_password: bool,
     phone: String,
     /// The saved language (empty: chosen by the browser) and time zone.
@@ -203,12 +206,13 @@ async fn account_page(
     let id = user.id.clone();
     // One trip to the pool for everything the page shows.
     let with_attributes = !state.settings.attributes.attributes.is_empty();
-    let (totp_enabled, recovery_left, sessions_rows, consents, values, admin) =
+    let (totp_enabled, recovery_left, sessions_rows, consents, values, admin, remembered) =
         db::run(&state.pool, move |conn| {
+            let now = crate::time::now();
             Ok((
                 mfa::store::totp(conn, &id)?.is_some_and(|t| t.enabled_at.is_some()),
                 mfa::store::unused_recovery_codes(conn, &id)?,
-                sessions::store::list_for_user(conn, &id, crate::time::now())?,
+                sessions::store::list_for_user(conn, &id, now)?,
                 crate::grants::store::consents_of_user(conn, &id)?,
                 if with_attributes {
                     accounts::attributes::all(conn, &id)?
@@ -218,6 +222,7 @@ async fn account_page(
                 accounts::store::roles(conn, &id)?
                     .iter()
                     .any(|r| r == crate::admin::ADMIN_ROLE),
+                sessions::store::remembered_count(conn, &id, now)?,
             ))
         })
         .await?;
@@ -261,6 +266,7 @@ async fn account_page(
             name: user.name.clone().unwrap_or_default(),
             totp_enabled,
             recovery_left,
+            remembered,
             has_password: user.password_hash.is_some(),
             phone: user.phone.clone().unwrap_or_default(),
             locale: user.locale.clone().unwrap_or_default(),

@@ -182,6 +182,25 @@ async fn after_first_factor(
     view: Option<handoff::PendingView>,
 ) -> Result<HttpResponse, PageError> {
     if crate::mfa::enabled(&state.factors(), &user_id).await? {
+        // A browser the person asked to remember after a second factor: the first is enough.
+        if state.settings.accounts.remember_browser_days > 0
+            && sessions::is_remembered(&state.pool, req, state.secure_cookies(), &user_id).await?
+        {
+            let amr = vec![
+                crate::mfa::first_factor_amr(factor).to_string(),
+                "mfa".to_string(),
+            ];
+            audit::record(
+                &state.pool,
+                origin,
+                kind::SIGN_IN_REMEMBERED,
+                Some(user_id.clone()),
+                view.as_ref().map(|v| v.client_id.clone()),
+                format!("factor={factor}"),
+            )
+            .await;
+            return complete_sign_in(state, req, origin, user_id, amr, request, view).await;
+        }
         let browser = crate::crypto::hash_secret(csrf_token);
         let pending = crate::mfa::park(&state.factors(), &user_id, factor, browser).await?;
         let query = url::form_urlencoded::Serializer::new(String::new())

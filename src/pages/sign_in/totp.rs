@@ -17,6 +17,8 @@ pub(super) struct TotpPage {
     /// The challenge of a code just sent, and where it went (`sms` or `email`).
     pub(super) challenge: String,
     pub(super) channel: String,
+    /// "Remember this browser for N days" is offered (N > 0).
+    pub(super) remember_days: i64,
 }
 
 /// The last digits of a number; the first letter and the domain of an address.
@@ -115,6 +117,7 @@ pub async fn show_totp(
             email_to,
             challenge: params.get("challenge").unwrap_or("").to_string(),
             channel,
+            remember_days: state.settings.accounts.remember_browser_days,
         },
     ))
 }
@@ -196,6 +199,9 @@ pub struct TotpForm {
     pub(super) challenge: String,
     #[serde(default)]
     pub(super) channel: String,
+    /// `yes`: remember this browser (`remember_browser_days`).
+    #[serde(default)]
+    pub(super) remember: String,
 }
 
 /// `POST /login/totp`: a TOTP or recovery code finishes a parked sign-in.
@@ -268,7 +274,28 @@ pub async fn verify_totp(
                 amr.push(method.into());
             }
             amr.push("mfa".into());
-            complete_sign_in(
+            let days = state.settings.accounts.remember_browser_days;
+            let remember = if form.remember == "yes" && days > 0 {
+                let agent = req
+                    .headers()
+                    .get(actix_web::http::header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                Some(
+                    crate::sessions::remember_browser(
+                        &state.pool,
+                        user.id.to_string(),
+                        days,
+                        agent,
+                        state.secure_cookies(),
+                    )
+                    .await?,
+                )
+            } else {
+                None
+            };
+            let mut resp = complete_sign_in(
                 &state,
                 &req,
                 &origin,
@@ -277,7 +304,11 @@ pub async fn verify_totp(
                 &form.request,
                 view,
             )
-            .await
+            .await?;
+            if let Some(cookie) = remember {
+                let _ = resp.add_cookie(&cookie);
+            }
+            Ok(resp)
         }
         Err(crate::mfa::MfaError::Db(e)) => Err(e.into()),
         Err(_) => {
@@ -312,6 +343,7 @@ pub async fn verify_totp(
                 email_to: email.map(|e| masked("email", &e)),
                 challenge: form.challenge,
                 channel: form.channel,
+                remember_days: state.settings.accounts.remember_browser_days,
             };
             Ok(page::render(StatusCode::UNAUTHORIZED, &page))
         }
