@@ -90,6 +90,7 @@ pub struct ProfileForm {
     pub specialities: Vec<String>,
     #[serde(default)]
     pub languages: Vec<String>,
+    #[serde(deserialize_with = "crate::resource::whole::number")]
     pub price: i64,
     pub currency: String,
     pub photo: Option<String>,
@@ -242,7 +243,9 @@ pub fn own(conn: &mut DbConn, caller: &Caller) -> Result<Consultant, ApiError> {
 #[serde(deny_unknown_fields)]
 pub struct ServiceForm {
     pub name: String,
+    #[serde(deserialize_with = "crate::resource::whole::number")]
     pub duration_minutes: i64,
+    #[serde(deserialize_with = "crate::resource::whole::number")]
     pub price: i64,
     pub currency: String,
 }

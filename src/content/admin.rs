@@ -146,6 +146,7 @@ pub struct SessionForm {
     title: String,
     description: Option<String>,
     /// Missing: after the last session (new) or unchanged (update).
+    #[serde(default, deserialize_with = "crate::resource::whole::optional")]
     position: Option<i64>,
 }
 
@@ -237,8 +238,10 @@ pub struct TrackForm {
     description: Option<String>,
     /// Missing: the retreat's language (new) or unchanged (update).
     language: Option<String>,
+    #[serde(deserialize_with = "crate::resource::whole::number")]
     duration_seconds: i64,
     /// Missing: after the last track (new) or unchanged (update).
+    #[serde(default, deserialize_with = "crate::resource::whole::optional")]
     position: Option<i64>,
     #[serde(default)]
     tier: Tier,

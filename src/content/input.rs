@@ -63,6 +63,8 @@ pub fn text(field: &str, value: Option<&str>, max: usize) -> Result<String, ApiE
 /// A language tag such as `en` or `pt-br` (BCP 47 shape: a 2–3 letter primary subtag and
 /// alphanumeric subtags of up to 8), kept in lower case so filters compare equal.
 pub fn language(value: &str) -> Result<String, ApiError> {
+    // Measured as sent, so the document's maxLength holds exactly.
+    let sent = value.chars().count();
     let value = value.trim().to_ascii_lowercase();
     let mut parts = value.split('-');
     let primary = parts.next().unwrap_or("");
@@ -70,7 +72,7 @@ pub fn language(value: &str) -> Result<String, ApiError> {
         (2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_lowercase());
     let rest_ok =
         parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
-    if !primary_ok || !rest_ok || value.len() > 35 {
+    if !primary_ok || !rest_ok || sent > 35 {
         return Err(bad(
             "language must be a language tag such as en, de or pt-BR",
         ));
@@ -149,8 +151,10 @@ impl MediaPath {
         if value.is_empty() {
             return Err(refuse("must not be empty"));
         }
-        if value.len() > MAX_MEDIA_PATH {
-            return Err(refuse(&format!("must be at most {MAX_MEDIA_PATH} bytes")));
+        if value.chars().count() > MAX_MEDIA_PATH {
+            return Err(refuse(&format!(
+                "must be at most {MAX_MEDIA_PATH} characters"
+            )));
         }
         if value.chars().any(char::is_control) {
             return Err(refuse("must not contain control characters"));

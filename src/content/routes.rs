@@ -121,6 +121,7 @@ pub async fn search(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProgressForm {
+    #[serde(deserialize_with = "crate::resource::whole::number")]
     position_seconds: i64,
     #[serde(default)]
     completed: bool,
@@ -223,6 +224,7 @@ pub async fn list_progress(
 #[serde(deny_unknown_fields)]
 pub struct BookmarkForm {
     track_id: String,
+    #[serde(deserialize_with = "crate::resource::whole::number")]
     position_seconds: i64,
     note: Option<String>,
 }
@@ -230,6 +232,7 @@ pub struct BookmarkForm {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BookmarkPatch {
+    #[serde(default, deserialize_with = "crate::resource::whole::optional")]
     position_seconds: Option<i64>,
     note: Option<String>,
 }

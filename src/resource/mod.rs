@@ -242,12 +242,74 @@ pub fn json_method_not_allowed<B>(
     if !res.request().path().starts_with("/api/") {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
+    // RFC 9110 15.5.6: a 405 names the methods the resource does take (actix's answer has
+    // them in `Allow`; keep it).
+    let allow = res.headers().get(actix_web::http::header::ALLOW).cloned();
     let (req, _) = res.into_parts();
-    let resp = actix_web::HttpResponse::MethodNotAllowed().json(serde_json::json!({
+    let mut resp = actix_web::HttpResponse::MethodNotAllowed().json(serde_json::json!({
         "error": "invalid_request",
         "error_description": "this address does not take this method"
     }));
+    if let Some(allow) = allow {
+        resp.headers_mut()
+            .insert(actix_web::http::header::ALLOW, allow);
+    }
     Ok(ErrorHandlerResponse::Response(
         actix_web::dev::ServiceResponse::new(req, resp).map_into_right_body(),
     ))
+}
+
+/// Whole numbers from JSON as JSON Schema counts them: `integer` is any number without a
+/// fractional part, so `5.0` is as good as `5` (serde's `i64` alone refuses it). For
+/// `#[serde(deserialize_with = "…")]` on the API's integer fields.
+pub mod whole {
+    use serde::{de::Error, Deserialize, Deserializer};
+
+    fn of<E: Error>(n: serde_json::Number) -> Result<i64, E> {
+        if let Some(i) = n.as_i64() {
+            return Ok(i);
+        }
+        match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64 => {
+                Ok(f as i64)
+            }
+            _ => Err(E::custom(format!("{n} is not a whole number in range"))),
+        }
+    }
+
+    /// A required whole number.
+    pub fn number<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        of(serde_json::Number::deserialize(d)?)
+    }
+
+    /// An optional whole number (`null` or missing: `None`; use with `#[serde(default)]`).
+    pub fn optional<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        Option::<serde_json::Number>::deserialize(d)?
+            .map(of)
+            .transpose()
+    }
+
+    #[cfg(test)]
+    mod tests {
+        #[derive(serde::Deserialize)]
+        struct Form {
+            #[serde(deserialize_with = "super::number")]
+            n: i64,
+            #[serde(default, deserialize_with = "super::optional")]
+            o: Option<i64>,
+        }
+
+        #[test]
+        fn whole_floats_count_and_fractions_do_not() {
+            let f: Form = serde_json::from_str(r#"{"n": 1807.0, "o": 3}"#).unwrap();
+            assert_eq!((f.n, f.o), (1807, Some(3)));
+            let f: Form = serde_json::from_str(r#"{"n": -2, "o": null}"#).unwrap();
+            assert_eq!((f.n, f.o), (-2, None));
+            let f: Form = serde_json::from_str(r#"{"n": 1}"#).unwrap();
+            assert_eq!(f.o, None);
+            for bad in [r#"{"n": 1.5}"#, r#"{"n": 1e300}"#, r#"{"n": "1"}"#] {
+                assert!(serde_json::from_str::<Form>(bad).is_err(), "{bad}");
+            }
+        }
+    }
 }

@@ -1274,3 +1274,38 @@ async fn every_documented_content_route_exists() {
     }
     assert_eq!(seen, 23, "every content operation is documented");
 }
+
+/// What the OpenAPI document allows is accepted (schemathesis found these): a whole number
+/// written `120.0` is an `integer` in JSON Schema; a 405 names the methods (`Allow`).
+#[tokio::test]
+async fn whole_numbers_as_floats_and_405s_with_allow() {
+    let lib = Library::open().await;
+    let app = &lib.app;
+    let s = lib.seed("Retreat", "en").await;
+    let path = format!("/api/content/tracks/{}/progress", s.free);
+    let r = put(
+        app,
+        &path,
+        &lib.user,
+        json!({"position_seconds": 120.0, "completed": false}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["position_seconds"], 120);
+    let r = put(
+        app,
+        &path,
+        &lib.user,
+        json!({"position_seconds": 120.5, "completed": false}),
+    )
+    .await;
+    assert_error(&r, 400, "invalid_request");
+    let resp = http()
+        .request(reqwest::Method::DELETE, app.url(&path))
+        .bearer_auth(&lib.user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405);
+    assert_eq!(resp.headers()["allow"], "GET, PUT");
+}

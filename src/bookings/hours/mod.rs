@@ -35,8 +35,14 @@ fn weekday(value: &Value) -> Result<u32, ApiError> {
         )
     };
     match value {
+        // `3.0` is the integer 3 for JSON Schema too.
         Value::Number(n) => n
             .as_u64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && (0.0..7.0).contains(f))
+                    .map(|f| f as u64)
+            })
             .filter(|n| *n < 7)
             .map(|n| n as u32)
             .ok_or_else(bad),

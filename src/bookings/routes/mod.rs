@@ -69,6 +69,12 @@ fn as_person(caller: &Caller, scope: &str) -> Result<(), ApiError> {
 
 /// A filter value from a query string: trimmed, bounded, blank means none.
 fn filter_value(field: &str, v: Option<String>) -> Result<Option<String>, ApiError> {
+    // Measured as sent, so the document's maxLength holds exactly.
+    if v.as_deref().is_some_and(|v| v.chars().count() > 100) {
+        return Err(ApiError::InvalidRequest(format!(
+            "{field} must be at most 100 characters"
+        )));
+    }
     match v.as_deref().map(str::trim) {
         None | Some("") => Ok(None),
         Some(v) => profiles::text(field, v, 100, false).map(Some),
