@@ -55,6 +55,13 @@ pub fn document(settings: &Settings, bookings: bool, content: bool) -> Value {
             merge(&mut doc, fragment);
         }
     }
+    // A consultant's time zone is any name the time-zone database (chrono-tz) knows: the
+    // document lists exactly those.
+    if let Some(zone) = doc.pointer_mut("/components/schemas/ConsultantInput/properties/time_zone")
+    {
+        let names: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
+        zone["enum"] = json!(names);
+    }
     doc
 }
 
@@ -86,6 +93,27 @@ fn merge(doc: &mut Value, fragment: &str) {
             for (k, v) in items {
                 into.insert(k.clone(), v.clone());
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_time_zones_are_the_ones_the_api_takes() {
+        let doc = super::document(&crate::config::Settings::default(), true, false);
+        let zones = doc
+            .pointer("/components/schemas/ConsultantInput/properties/time_zone/enum")
+            .and_then(|v| v.as_array())
+            .expect("an enum of zones");
+        assert!(zones.len() > 400);
+        assert!(zones.iter().any(|z| z == "Europe/Lisbon"));
+        for z in zones {
+            let name = z.as_str().unwrap();
+            assert!(
+                name.parse::<chrono_tz::Tz>().is_ok() && name.len() <= 64,
+                "{name}"
+            );
         }
     }
 }
