@@ -183,6 +183,22 @@ pub async fn scope(
     CURRENT.scope(here, next.call(req)).await
 }
 
+/// The cookie that remembers a language chosen in this browser for a year, or (`None`)
+/// forgets it.
+pub fn choice_cookie(tag: Option<&str>, secure: bool) -> actix_web::cookie::Cookie<'static> {
+    let mut cookie = actix_web::cookie::Cookie::build(COOKIE, tag.unwrap_or("").to_string())
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::days(365))
+        .finish();
+    if tag.is_none() {
+        cookie.make_removal();
+    }
+    cookie
+}
+
 /// Offers languages (most wanted first) at `rank`: the first one Porta speaks becomes the
 /// request's language unless a higher-ranked choice was already made.
 pub fn offer<'a>(rank: Rank, candidates: impl IntoIterator<Item = &'a str>) {
@@ -329,6 +345,27 @@ mod tests {
         out
     }
 
+    fn templates() -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates")
+    }
+
+    /// Every file below `dirs`.
+    fn files_under(dirs: &[std::path::PathBuf]) -> Vec<std::path::PathBuf> {
+        let mut stack = dirs.to_vec();
+        let mut files = Vec::new();
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    files.push(path);
+                }
+            }
+        }
+        files
+    }
+
     #[test]
     fn every_catalogue_parses_and_has_every_key() {
         let languages = supported();
@@ -352,25 +389,17 @@ mod tests {
         let known = keys(DEFAULT);
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let mut used = BTreeSet::new();
-        let mut stack = vec![root.join("src"), root.join("templates")];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    stack.push(path);
-                    continue;
-                }
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                for marker in ["t(\"", "t1(\"", "t2(\""] {
-                    for (at, _) in text.match_indices(marker) {
-                        let rest = &text[at + marker.len()..];
-                        let key: String = rest
-                            .chars()
-                            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
-                            .collect();
-                        if rest[key.len()..].starts_with('"') && key.contains('-') {
-                            used.insert((key, path.display().to_string()));
-                        }
+        for path in files_under(&[root.join("src"), root.join("templates")]) {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            for marker in ["t(\"", "t1(\"", "t2(\""] {
+                for (at, _) in text.match_indices(marker) {
+                    let rest = &text[at + marker.len()..];
+                    let key: String = rest
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                        .collect();
+                    if rest[key.len()..].starts_with('"') && key.contains('-') {
+                        used.insert((key, path.display().to_string()));
                     }
                 }
             }
@@ -387,20 +416,11 @@ mod tests {
     /// punctuation, names of the product, or nothing.
     #[test]
     fn templates_have_no_loose_words() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-        let mut stack = vec![root];
         let mut loose = Vec::new();
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    stack.push(path);
-                    continue;
-                }
-                let text = std::fs::read_to_string(&path).unwrap();
-                for word in loose_words(&text) {
-                    loose.push(format!("{}: {word}", path.display()));
-                }
+        for path in files_under(&[templates()]) {
+            let text = std::fs::read_to_string(&path).unwrap();
+            for word in loose_words(&text) {
+                loose.push(format!("{}: {word}", path.display()));
             }
         }
         assert!(
@@ -413,26 +433,17 @@ mod tests {
     /// A page's title is text: no markup slipped into a `title` block.
     #[test]
     fn titles_hold_no_markup() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
-        let mut stack = vec![root];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-                let path = entry.path();
-                if path.is_dir() {
-                    stack.push(path);
-                    continue;
-                }
-                let text = std::fs::read_to_string(&path).unwrap();
-                if let Some(start) = text.find("{% block title %}") {
-                    let rest = &text[start..];
-                    let end = rest.find("{% endblock %}").unwrap();
-                    assert!(
-                        !rest[..end].contains('<'),
-                        "{}: {}",
-                        path.display(),
-                        &rest[..end]
-                    );
-                }
+        for path in files_under(&[templates()]) {
+            let text = std::fs::read_to_string(&path).unwrap();
+            if let Some(start) = text.find("{% block title %}") {
+                let rest = &text[start..];
+                let end = rest.find("{% endblock %}").unwrap();
+                assert!(
+                    !rest[..end].contains('<'),
+                    "{}: {}",
+                    path.display(),
+                    &rest[..end]
+                );
             }
         }
     }

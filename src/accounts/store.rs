@@ -70,20 +70,10 @@ pub fn insert(
     name: Option<&str>,
     password_hash: Option<&str>,
 ) -> QueryResult<User> {
-    let now = crate::time::now();
     let user = User {
-        id: crate::crypto::random_id().into(),
         email: Some(email.to_string()),
         email_verified: confirmed == Email::Confirmed,
-        name: name.map(str::to_string),
-        password_hash: password_hash.map(str::to_string),
-        created_at: now,
-        updated_at: now,
-        phone: None,
-        disabled_at: None,
-        locale: None,
-        zoneinfo: None,
-        deletion_requested_at: None,
+        ..new_user(name, password_hash)
     };
     insert_row(conn, user)
 }
@@ -96,8 +86,17 @@ pub fn insert_phone(
     name: Option<&str>,
     password_hash: Option<&str>,
 ) -> QueryResult<User> {
-    let now = crate::time::now();
     let user = User {
+        phone: Some(phone.to_string()),
+        ..new_user(name, password_hash)
+    };
+    insert_row(conn, user)
+}
+
+/// A new account's row with neither email nor phone yet (the callers set one).
+fn new_user(name: Option<&str>, password_hash: Option<&str>) -> User {
+    let now = crate::time::now();
+    User {
         id: crate::crypto::random_id().into(),
         email: None,
         email_verified: false,
@@ -105,13 +104,12 @@ pub fn insert_phone(
         password_hash: password_hash.map(str::to_string),
         created_at: now,
         updated_at: now,
-        phone: Some(phone.to_string()),
+        phone: None,
         disabled_at: None,
         locale: None,
         zoneinfo: None,
         deletion_requested_at: None,
-    };
-    insert_row(conn, user)
+    }
 }
 
 /// Inserts a new account's row with the default role, in one transaction.

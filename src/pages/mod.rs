@@ -10,7 +10,6 @@ pub mod registration;
 pub mod sign_in;
 pub mod signed_in;
 
-use actix_web::cookie::{Cookie, SameSite};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use crate::state::AppState;
@@ -37,14 +36,10 @@ async fn switch_language(state: web::Data<AppState>, req: HttpRequest) -> HttpRe
         .to_string();
     let mut resp = crate::web::see_other(&back);
     if let Some(tag) = params.get("to").and_then(|to| crate::i18n::negotiate([to])) {
-        let cookie = Cookie::build(crate::i18n::COOKIE, tag)
-            .path("/")
-            .http_only(true)
-            .secure(state.secure_cookies())
-            .same_site(SameSite::Lax)
-            .max_age(actix_web::cookie::time::Duration::days(365))
-            .finish();
-        let _ = resp.add_cookie(&cookie);
+        let _ = resp.add_cookie(&crate::i18n::choice_cookie(
+            Some(tag),
+            state.secure_cookies(),
+        ));
     }
     resp
 }

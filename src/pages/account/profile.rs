@@ -219,18 +219,10 @@ pub(super) async fn change_preferences(
         Some(crate::i18n::t("account-preferences-saved")),
     )
     .await?;
-    let mut cookie =
-        actix_web::cookie::Cookie::build(crate::i18n::COOKIE, locale.clone().unwrap_or_default())
-            .path("/")
-            .http_only(true)
-            .secure(state.secure_cookies())
-            .same_site(actix_web::cookie::SameSite::Lax)
-            .max_age(actix_web::cookie::time::Duration::days(365))
-            .finish();
-    if locale.is_none() {
-        cookie.make_removal();
-    }
-    let _ = resp.add_cookie(&cookie);
+    let _ = resp.add_cookie(&crate::i18n::choice_cookie(
+        locale.as_deref(),
+        state.secure_cookies(),
+    ));
     Ok(resp)
 }
 

@@ -88,22 +88,7 @@ pub(super) async fn submit_verify(
                 String::new(),
             )
             .await;
-            let secure = state.secure_cookies();
-            let previous = req
-                .cookie(crate::sessions::session_cookie_name(secure))
-                .map(|c| c.value().to_string());
-            let (token, _) = crate::sessions::start(
-                &state.pool,
-                user_id,
-                vec!["otp".into()],
-                state.settings.accounts.session_ttl,
-                &origin,
-                previous,
-            )
-            .await?;
-            let mut resp = page::see_other("/account");
-            let _ = resp.add_cookie(&crate::sessions::session_cookie(token, secure));
-            Ok(resp)
+            signed_in_to_account(&state, &req, &origin, user_id).await
         }
         Err(e) => {
             let form = form.into_inner();
@@ -204,16 +189,27 @@ async fn verify_phone_registration(
         "registered by mobile number".into(),
     )
     .await;
+    signed_in_to_account(state, req, &origin, user.id.to_string()).await
+}
+
+/// A registration the code confirmed: a new session (the code was its factor, `otp`), and
+/// the account page.
+async fn signed_in_to_account(
+    state: &AppState,
+    req: &HttpRequest,
+    origin: &crate::audit::Origin,
+    user_id: String,
+) -> Result<HttpResponse, PageError> {
     let secure = state.secure_cookies();
     let previous = req
         .cookie(crate::sessions::session_cookie_name(secure))
         .map(|c| c.value().to_string());
     let (token, _) = crate::sessions::start(
         &state.pool,
-        user.id.to_string(),
-        vec![crate::mfa::first_factor_amr("otp-sms").to_string()],
+        user_id,
+        vec!["otp".into()],
         state.settings.accounts.session_ttl,
-        &origin,
+        origin,
         previous,
     )
     .await?;

@@ -94,14 +94,7 @@ pub async fn send_code(
                 &form.request,
                 view,
                 &identifier,
-                Some(crate::i18n::t1(
-                    "code-send-failed",
-                    "why",
-                    match e {
-                        crate::otp::SendError::TooMany => crate::i18n::t("code-too-many"),
-                        _ => crate::i18n::t("code-not-sent"),
-                    },
-                )),
+                Some(crate::i18n::t1("code-send-failed", "why", e.message())),
             ))
         }
     }
