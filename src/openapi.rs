@@ -62,6 +62,12 @@ pub fn document(settings: &Settings, bookings: bool, content: bool) -> Value {
         let names: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
         zone["enum"] = json!(names);
     }
+    if let Some(zone) =
+        doc.pointer_mut("/components/schemas/ContentPreferencesInput/properties/time_zone")
+    {
+        let names: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
+        zone["enum"] = json!(names);
+    }
     doc
 }
 

@@ -258,6 +258,7 @@ pub fn prepare_apis(settings: &Settings, pool: DbPool) -> Result<Apis, StartErro
             media_dir: settings.content.media_dir.clone(),
             media_key: media_key(settings)?,
             media_url_ttl: settings.content.media_url_ttl,
+            transcript_max_bytes: settings.content.transcript_max_bytes,
         }),
         false => None,
     };

@@ -438,6 +438,8 @@ pub struct ContentSettings {
     /// `data_dir/media.key`; set it when several nodes serve media.
     #[serde(skip_serializing)]
     pub media_key: Option<SecretString>,
+    /// Largest transcript PDF whose text is extracted for search, in bytes.
+    pub transcript_max_bytes: u64,
 }
 
 impl Default for ContentSettings {
@@ -446,6 +448,7 @@ impl Default for ContentSettings {
             media_dir: PathBuf::from("data/media"),
             media_url_ttl: 300,
             media_key: None,
+            transcript_max_bytes: 50 * 1024 * 1024,
         }
     }
 }

@@ -332,6 +332,12 @@ impl Settings {
                 "must be between 1 and 86400 seconds",
             ));
         }
+        if !(1024..=1024 * 1024 * 1024).contains(&self.content.transcript_max_bytes) {
+            return Err(invalid(
+                "transcript_max_bytes",
+                "must be between 1024 bytes and 1 GiB",
+            ));
+        }
         if let Some(key) = &self.content.media_key {
             parse_key_bytes(key.expose_secret()).map_err(|r| invalid("media_key", r))?;
         }

@@ -9,9 +9,10 @@ use serde::Deserialize;
 use super::input::{self, MediaPath, Tier};
 use super::store::{
     self, Added, Retreat, RetreatChanges, Session, SessionChanges, Track, TrackChanges,
+    TranscriptInfo,
 };
 use super::views::AdminTrackView;
-use super::{new_id, now};
+use super::{new_id, now, transcripts, Config};
 use crate::db::{self, DbConn, DbPool};
 use crate::resource::{ApiError, Caller};
 
@@ -289,6 +290,7 @@ impl TrackForm {
 pub async fn create_track(
     caller: Caller,
     pool: web::Data<DbPool>,
+    config: web::Data<Config>,
     id: web::Path<String>,
     form: web::Json<TrackForm>,
 ) -> Result<HttpResponse, ApiError> {
@@ -317,7 +319,8 @@ pub async fn create_track(
     })
     .await?;
     let (track, retreat_id) = added(outcome, "session", "track", max)?;
-    Ok(HttpResponse::Created().json(AdminTrackView::new(track, &retreat_id)))
+    let index = index_transcript(&pool, &config, &track).await?;
+    Ok(HttpResponse::Created().json(AdminTrackView::new(track, &retreat_id, index)))
 }
 
 /// PUT /admin/tracks/{id}: replaces the track's fields (a missing transcript_file removes
@@ -326,6 +329,7 @@ pub async fn create_track(
 pub async fn update_track(
     caller: Caller,
     pool: web::Data<DbPool>,
+    config: web::Data<Config>,
     id: web::Path<String>,
     form: web::Json<TrackForm>,
 ) -> Result<HttpResponse, ApiError> {
@@ -348,7 +352,25 @@ pub async fn update_track(
     })
     .await?
     .ok_or_else(|| not_found("track"))?;
-    Ok(HttpResponse::Ok().json(AdminTrackView::new(track, &retreat_id)))
+    let index = index_transcript(&pool, &config, &track).await?;
+    Ok(HttpResponse::Ok().json(AdminTrackView::new(track, &retreat_id, index)))
+}
+
+/// Reads the saved track's transcript for search (the text is taken again on every save, so
+/// a replaced PDF or a changed language is indexed anew).
+async fn index_transcript(
+    pool: &DbPool,
+    config: &Config,
+    track: &Track,
+) -> Result<Option<TranscriptInfo>, ApiError> {
+    transcripts::index(
+        pool,
+        config,
+        &track.id,
+        &track.language,
+        track.transcript_file.as_deref(),
+    )
+    .await
 }
 
 /// DELETE /admin/tracks/{id}: with everyone's progress and bookmarks on it.

@@ -173,12 +173,12 @@ pub fn find_bookmark(
     conn: &mut DbConn,
     subject: &str,
     id: &str,
-) -> QueryResult<Option<(Bookmark, i64)>> {
+) -> QueryResult<Option<(Bookmark, i64, String)>> {
     cb::table
         .inner_join(ct::table)
         .filter(cb::id.eq(id))
         .filter(cb::subject.eq(subject))
-        .select((Bookmark::as_select(), ct::duration_seconds))
+        .select((Bookmark::as_select(), ct::duration_seconds, ct::tier))
         .first(conn)
         .optional()
 }
@@ -201,7 +201,7 @@ pub fn update_bookmark(
         if n == 0 {
             return Ok(None);
         }
-        Ok(find_bookmark(conn, subject, id)?.map(|(b, _)| b))
+        Ok(find_bookmark(conn, subject, id)?.map(|(b, _, _)| b))
     })
 }
 

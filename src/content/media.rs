@@ -67,14 +67,37 @@ pub struct MediaLink {
     pub expires_at: i64,
 }
 
-/// 403 unless the caller may hear a track of `tier`.
+/// 403 `premium_required` unless the caller may use a track of `tier`: free tracks are for
+/// everyone; premium ones for an active subscription (the token's `subscription` claim, or
+/// `subscription_plan` + `subscription_expires`), or the `premium` or `admin` role. An
+/// expired subscription is the free tier, and the answer says when it ended.
 pub fn require_tier(caller: &Caller, tier: Tier) -> Result<(), ApiError> {
+    let now = super::now();
     match tier {
         Tier::Free => Ok(()),
-        Tier::Premium if caller.has_role("premium") || caller.has_role("admin") => Ok(()),
-        Tier::Premium => Err(ApiError::Forbidden(
-            "this track is premium: it needs the premium role".into(),
-        )),
+        Tier::Premium
+            if caller.active_subscription(now).is_some()
+                || caller.has_role("premium")
+                || caller.has_role("admin") =>
+        {
+            Ok(())
+        }
+        Tier::Premium => Err(match &caller.subscription {
+            Some(s) => ApiError::PremiumRequired(
+                format!(
+                    "this track is premium: your {} subscription ended at {}",
+                    s.plan,
+                    chrono::DateTime::from_timestamp(s.expires_at, 0)
+                        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                        .unwrap_or_else(|| s.expires_at.to_string())
+                ),
+                Some(s.clone()),
+            ),
+            None => ApiError::PremiumRequired(
+                "this track is premium: it needs an active subscription".into(),
+                None,
+            ),
+        }),
     }
 }
 

@@ -4,11 +4,13 @@
 
 mod admin;
 mod input;
+mod listener;
 mod listening;
 mod media;
 mod routes;
 mod search;
 mod store;
+mod transcripts;
 mod views;
 
 use std::path::PathBuf;
@@ -26,6 +28,8 @@ pub struct Config {
     pub media_key: Vec<u8>,
     /// Life of a signed media URL in seconds.
     pub media_url_ttl: i64,
+    /// Largest transcript PDF whose text is extracted for search.
+    pub transcript_max_bytes: u64,
 }
 
 /// The module's routes: the whole content API, top to bottom.
@@ -50,6 +54,7 @@ pub fn scope(config: Config) -> actix_web::Scope {
         .service(web::resource("/retreats/{id}").route(get().to(routes::get_retreat)))
         .service(web::resource("/tracks/{id}").route(get().to(routes::get_track)))
         .service(web::resource("/search").route(get().to(routes::search)))
+        .service(web::resource("/search/transcripts").route(get().to(routes::search_transcripts)))
         // Media: a signed link (content:read, premium rule), then the file by that link
         // (no token: the signature is the credential).
         .service(web::resource("/tracks/{id}/media").route(get().to(media::media_link)))
@@ -65,6 +70,12 @@ pub fn scope(config: Config) -> actix_web::Scope {
                 .route(put().to(routes::save_progress)),
         )
         .service(web::resource("/progress").route(get().to(routes::list_progress)))
+        .service(web::resource("/progress/stats").route(get().to(listener::stats)))
+        .service(
+            web::resource("/preferences")
+                .route(get().to(listener::get_preferences))
+                .route(put().to(listener::save_preferences)),
+        )
         .service(
             web::resource("/bookmarks")
                 .route(get().to(routes::list_bookmarks))

@@ -3,10 +3,12 @@
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
+use super::input::Tier;
 use super::listening::{self, Bookmark, BookmarkChanges, Progress};
-use super::store::{self, PlacedTrack};
+use super::media::require_tier;
+use super::store::{self, PlacedTrack, TranscriptSearch};
 use super::views::{RetreatOutline, TrackView};
-use super::{input, new_id, now, search as finder};
+use super::{input, listener, new_id, now, search as finder, transcripts};
 use crate::db::{self, DbPool};
 use crate::resource::{ApiError, Caller, Paged, Pagination};
 
@@ -116,6 +118,44 @@ pub async fn search(
     Ok(HttpResponse::Ok().json(Paged::new(items, total, &p)))
 }
 
+#[derive(Debug, Deserialize)]
+pub struct TranscriptQuery {
+    q: Option<String>,
+    language: Option<String>,
+    retreat_id: Option<String>,
+}
+
+/// GET /search/transcripts?q=&language=&retreat_id=&page=&per_page=: tracks whose
+/// transcript holds every word, best first, each with a snippet of where.
+#[tracing::instrument(skip_all)]
+pub async fn search_transcripts(
+    caller: Caller,
+    pool: web::Data<DbPool>,
+    page: web::Query<Pagination>,
+    query: web::Query<TranscriptQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_scope("content:read")?;
+    let p = page.into_inner().checked()?;
+    let query = query.into_inner();
+    let search = TranscriptSearch {
+        words: input::search_words(query.q.as_deref())?,
+        language: query.language.as_deref().map(input::language).transpose()?,
+        retreat_id: match query.retreat_id {
+            Some(id) if id.chars().count() > 100 => {
+                return Err(ApiError::InvalidRequest(
+                    "retreat_id must be at most 100 characters".into(),
+                ))
+            }
+            id => id,
+        },
+        marks: (transcripts::MATCH_START, transcripts::MATCH_END),
+        offset: p.offset(),
+        limit: p.limit(),
+    };
+    let (items, total) = transcripts::search(&pool, search).await?;
+    Ok(HttpResponse::Ok().json(Paged::new(items, total, &p)))
+}
+
 // -- progress --
 
 #[derive(Debug, Deserialize)]
@@ -156,6 +196,7 @@ pub async fn get_progress(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_person_scope("content:read")?;
     let (track, _) = track_or_404(&pool, id.into_inner()).await?;
+    require_tier(&caller, Tier::from_stored(&track.tier))?;
     let subject = caller.subject.clone();
     let track_id = track.id.clone();
     let saved = db::run(&pool, move |conn| {
@@ -181,6 +222,7 @@ pub async fn save_progress(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_person_scope("content:write")?;
     let (track, _) = track_or_404(&pool, id.into_inner()).await?;
+    require_tier(&caller, Tier::from_stored(&track.tier))?;
     let progress = Progress {
         subject: caller.subject.clone(),
         track_id: track.id,
@@ -190,7 +232,9 @@ pub async fn save_progress(
     };
     let saved = progress.clone();
     db::run(&pool, move |conn| {
-        Ok(listening::save_progress(conn, &saved)?)
+        listening::save_progress(conn, &saved)?;
+        listener::note_listening(conn, &saved.subject, saved.updated_at)?;
+        Ok(())
     })
     .await?;
     Ok(HttpResponse::Ok().json(ProgressView::from(progress)))
@@ -253,6 +297,7 @@ pub async fn create_bookmark(
     let form = form.into_inner();
     let note = input::text("note", form.note.as_deref(), input::MAX_NOTE)?;
     let (track, _) = track_or_404(&pool, form.track_id).await?;
+    require_tier(&caller, Tier::from_stored(&track.tier))?;
     let now = now();
     let bookmark = Bookmark {
         id: new_id(),
@@ -332,11 +377,12 @@ pub async fn update_bookmark(
     };
     let id = id.into_inner();
     let (subject, bookmark_id) = (caller.subject.clone(), id.clone());
-    let (_, duration) = db::run(&pool, move |conn| {
+    let (_, duration, tier) = db::run(&pool, move |conn| {
         Ok(listening::find_bookmark(conn, &subject, &bookmark_id)?)
     })
     .await?
     .ok_or_else(no_bookmark)?;
+    require_tier(&caller, Tier::from_stored(&tier))?;
     let changes = BookmarkChanges {
         position_seconds: form
             .position_seconds

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::input::Tier;
-use super::store::{Retreat, Session, Track};
+use super::store::{Retreat, Session, Track, TranscriptInfo};
 
 /// A track as listeners see it.
 #[derive(Debug, Clone, Serialize)]
@@ -51,14 +51,21 @@ pub struct AdminTrackView {
     pub track: TrackView,
     pub audio_file: String,
     pub transcript_file: Option<String>,
+    /// How the transcript's text was read for search (null without a transcript).
+    pub transcript_index: Option<TranscriptInfo>,
 }
 
 impl AdminTrackView {
-    pub fn new(track: Track, retreat_id: &str) -> AdminTrackView {
+    pub fn new(
+        track: Track,
+        retreat_id: &str,
+        transcript_index: Option<TranscriptInfo>,
+    ) -> AdminTrackView {
         AdminTrackView {
             track: TrackView::new(&track, retreat_id),
             audio_file: track.audio_file,
             transcript_file: track.transcript_file,
+            transcript_index,
         }
     }
 }

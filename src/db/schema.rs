@@ -480,10 +480,44 @@ diesel::table! {
     }
 }
 
+// The columns both backends share; the words themselves are in a backend's own full-text
+// structure (SQLite: the FTS5 table `content_transcripts_fts`; PostgreSQL: `body` and the
+// generated `document` tsvector), written and searched with SQL of its own.
+diesel::table! {
+    content_transcripts (track_id) {
+        track_id -> Text,
+        file -> Text,
+        status -> Text,
+        detail -> Text,
+        pages -> BigInt,
+        characters -> BigInt,
+        extracted_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    content_preferences (subject) {
+        subject -> Text,
+        app_language -> Text,
+        content_language -> Text,
+        notifications -> Bool,
+        time_zone -> Text,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    content_listening_days (subject, day) {
+        subject -> Text,
+        day -> BigInt,
+    }
+}
+
 diesel::joinable!(content_sessions -> content_retreats (retreat_id));
 diesel::joinable!(content_tracks -> content_sessions (session_id));
 diesel::joinable!(content_progress -> content_tracks (track_id));
 diesel::joinable!(content_bookmarks -> content_tracks (track_id));
+diesel::joinable!(content_transcripts -> content_tracks (track_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     content_retreats,
@@ -491,4 +525,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     content_tracks,
     content_progress,
     content_bookmarks,
+    content_transcripts,
+    content_preferences,
+    content_listening_days,
 );

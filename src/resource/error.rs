@@ -21,6 +21,10 @@ pub enum ApiError {
     /// The caller may not do this (a role, or a state rule): 403 `forbidden`.
     #[error("{0}")]
     Forbidden(String),
+    /// 403 `premium_required`: a premium item, and no active subscription (the expired one,
+    /// if any, is named in the answer's `subscription`).
+    #[error("{0}")]
+    PremiumRequired(String, Option<super::Subscription>),
     /// 400 `invalid_request`.
     #[error("{0}")]
     InvalidRequest(String),
@@ -65,7 +69,9 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::NoToken | ApiError::InvalidToken(_) => StatusCode::UNAUTHORIZED,
-            ApiError::InsufficientScope(_) | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::InsufficientScope(_)
+            | ApiError::Forbidden(_)
+            | ApiError::PremiumRequired(..) => StatusCode::FORBIDDEN,
             ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -100,6 +106,17 @@ impl ResponseError for ApiError {
                 ("insufficient_scope", self.to_string())
             }
             ApiError::Forbidden(why) => ("forbidden", why.clone()),
+            ApiError::PremiumRequired(why, subscription) => {
+                return resp.json(json!({
+                    "error": "premium_required",
+                    "error_description": why,
+                    "subscription": subscription.as_ref().map(|s| json!({
+                        "plan": s.plan,
+                        "expires_at": s.expires_at,
+                        "active": false,
+                    })),
+                }));
+            }
             ApiError::InvalidRequest(why) => ("invalid_request", why.clone()),
             ApiError::NotFound(why) => ("not_found", why.clone()),
             ApiError::Conflict(why) => ("conflict", why.clone()),

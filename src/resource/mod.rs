@@ -37,6 +37,23 @@ pub struct Caller {
     pub roles: Vec<String>,
     /// `exp` of the token (unix seconds).
     pub expires_at: i64,
+    /// The person's subscription, from the `subscription` claim (`{"plan", "expires_at"}`)
+    /// or the `subscription_plan` + `subscription_expires` claims (custom attributes).
+    pub subscription: Option<Subscription>,
+}
+
+/// A paid plan and when it ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subscription {
+    pub plan: String,
+    /// Unix seconds; a date `YYYY-MM-DD` counts to the end of that day (UTC).
+    pub expires_at: i64,
+}
+
+impl Subscription {
+    pub fn is_active(&self, now: i64) -> bool {
+        now < self.expires_at
+    }
 }
 
 impl Caller {
@@ -51,6 +68,11 @@ impl Caller {
         } else {
             Err(ApiError::InsufficientScope(scope.to_string()))
         }
+    }
+
+    /// The subscription, when it has not expired.
+    pub fn active_subscription(&self, now: i64) -> Option<&Subscription> {
+        self.subscription.as_ref().filter(|s| s.is_active(now))
     }
 
     pub fn has_role(&self, role: &str) -> bool {

@@ -136,7 +136,7 @@ async fn document(app: &TestApp) -> Value {
 /// Checks `value` against `schema` (the parts of JSON Schema the document uses: `$ref`,
 /// `type` with null, `required`, `properties`, `additionalProperties: false`, `items`,
 /// `enum`). Panics with the path of the first mismatch.
-fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) {
+pub(crate) fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) {
     if let Some(r) = schema["$ref"].as_str() {
         let name = r.rsplit('/').next().unwrap();
         return conforms(doc, &doc["components"]["schemas"][name], value, at);
@@ -188,7 +188,7 @@ fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) {
 }
 
 /// The documented answer of `method path` for `status`.
-fn answer<'a>(doc: &'a Value, path: &str, method: &str, status: u16) -> &'a Value {
+pub(crate) fn answer<'a>(doc: &'a Value, path: &str, method: &str, status: u16) -> &'a Value {
     let schema = &doc["paths"][path][method]["responses"][status.to_string()]["content"]
         ["application/json"]["schema"];
     assert!(

@@ -10,10 +10,10 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 /// An answer of the API.
-struct Resp {
-    status: u16,
-    headers: HeaderMap,
-    body: Value,
+pub(crate) struct Resp {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Value,
 }
 
 impl Resp {
@@ -26,7 +26,7 @@ impl Resp {
     }
 }
 
-async fn call(
+pub(crate) async fn call(
     app: &TestApp,
     method: Method,
     path: &str,
@@ -56,32 +56,32 @@ async fn call(
     }
 }
 
-async fn get(app: &TestApp, path: &str, token: &str) -> Resp {
+pub(crate) async fn get(app: &TestApp, path: &str, token: &str) -> Resp {
     call(app, Method::GET, path, Some(token), None).await
 }
 
-async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> Resp {
+pub(crate) async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> Resp {
     call(app, Method::POST, path, Some(token), Some(body)).await
 }
 
-async fn put(app: &TestApp, path: &str, token: &str, body: Value) -> Resp {
+pub(crate) async fn put(app: &TestApp, path: &str, token: &str, body: Value) -> Resp {
     call(app, Method::PUT, path, Some(token), Some(body)).await
 }
 
 /// The API with an admin and a person without roles.
-struct Library {
-    app: TestApp,
-    client: porta::clients::CreatedClient,
-    admin: String,
-    user: String,
+pub(crate) struct Library {
+    pub(crate) app: TestApp,
+    pub(crate) client: porta::clients::CreatedClient,
+    pub(crate) admin: String,
+    pub(crate) user: String,
 }
 
 impl Library {
-    async fn open() -> Library {
+    pub(crate) async fn open() -> Library {
         Library::open_with(|_| {}).await
     }
 
-    async fn open_with(adjust: impl FnOnce(&mut porta::config::Settings)) -> Library {
+    pub(crate) async fn open_with(adjust: impl FnOnce(&mut porta::config::Settings)) -> Library {
         let app = TestApp::spawn_with(adjust).await;
         std::fs::create_dir_all(app.dir.path().join("media")).expect("media folder");
         let client = app.api_client().await;
@@ -97,14 +97,14 @@ impl Library {
         }
     }
 
-    fn media_file(&self, name: &str, bytes: &[u8]) {
+    pub(crate) fn media_file(&self, name: &str, bytes: &[u8]) {
         let path = self.app.dir.path().join("media").join(name);
         std::fs::create_dir_all(path.parent().expect("folder")).expect("media folder");
         std::fs::write(path, bytes).expect("media file");
     }
 
     /// A retreat in `language` with one session holding a free and a premium track.
-    async fn seed(&self, title: &str, language: &str) -> Seed {
+    pub(crate) async fn seed(&self, title: &str, language: &str) -> Seed {
         let app = &self.app;
         let r = post(
             app,
@@ -142,7 +142,7 @@ impl Library {
         }
     }
 
-    async fn track(&self, session: &str, body: Value) -> String {
+    pub(crate) async fn track(&self, session: &str, body: Value) -> String {
         let r = post(
             &self.app,
             &format!("/api/content/admin/sessions/{session}/tracks"),
@@ -165,14 +165,14 @@ impl Library {
     }
 }
 
-struct Seed {
-    retreat: String,
-    session: String,
-    free: String,
-    premium: String,
+pub(crate) struct Seed {
+    pub(crate) retreat: String,
+    pub(crate) session: String,
+    pub(crate) free: String,
+    pub(crate) premium: String,
 }
 
-fn assert_error(r: &Resp, status: u16, error: &str) {
+pub(crate) fn assert_error(r: &Resp, status: u16, error: &str) {
     assert_eq!(r.status, status, "{}", r.body);
     assert_eq!(r.body["error"], error, "{}", r.body);
     assert!(
@@ -833,10 +833,27 @@ async fn progress_is_saved_and_private() {
     assert_eq!(r.body["position_seconds"], 600);
     assert_eq!(r.body["completed"], true);
     assert!(r.body["updated_at"].is_i64());
+    // A premium track's progress needs premium (an active subscription or the role).
+    let premium_path = format!("/api/content/tracks/{}/progress", s.premium);
     let r = put(
         app,
-        &format!("/api/content/tracks/{}/progress", s.premium),
+        &premium_path,
         &lib.user,
+        json!({"position_seconds": 5}),
+    )
+    .await;
+    assert_error(&r, 403, "premium_required");
+    let r = get(app, &premium_path, &lib.user).await;
+    assert_error(&r, 403, "premium_required");
+    let premium = app
+        .person_token(&lib.client, "premium@example.com", &["premium"])
+        .await;
+    let r = put(app, &premium_path, &premium, json!({"position_seconds": 5})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = put(
+        app,
+        &premium_path,
+        &lib.admin,
         json!({"position_seconds": 5}),
     )
     .await;
@@ -844,7 +861,7 @@ async fn progress_is_saved_and_private() {
 
     let r = get(app, "/api/content/progress", &lib.user).await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert_eq!(r.body["total"], 2);
+    assert_eq!(r.body["total"], 1);
     let free = r.body["items"]
         .as_array()
         .unwrap()
@@ -912,6 +929,14 @@ async fn bookmarks_belong_to_their_person() {
         json!({"track_id": s.premium, "position_seconds": 0}),
     )
     .await;
+    assert_error(&r, 403, "premium_required");
+    let r = post(
+        app,
+        "/api/content/bookmarks",
+        &lib.user,
+        json!({"track_id": s.free, "position_seconds": 0}),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.body["note"], "");
 
@@ -924,8 +949,23 @@ async fn bookmarks_belong_to_their_person() {
         &lib.user,
     )
     .await;
-    assert_eq!(r.body["total"], 1);
-    assert_eq!(r.body["items"][0]["id"], id.as_str());
+    assert_eq!(r.body["total"], 2);
+    assert!(
+        r.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["id"] == id.as_str()),
+        "{}",
+        r.body
+    );
+    let r = get(
+        app,
+        &format!("/api/content/bookmarks?track_id={}", s.premium),
+        &lib.user,
+    )
+    .await;
+    assert_eq!(r.body["total"], 0);
 
     let path = format!("/api/content/bookmarks/{id}");
     let r = call(
@@ -1070,13 +1110,14 @@ async fn signed_links_serve_files_with_ranges() {
 
     // Premium: a person without the role is refused, with a reason.
     let r = lib.link(&lib.user, &s.premium, "audio").await;
-    assert_error(&r, 403, "forbidden");
+    assert_error(&r, 403, "premium_required");
+    assert_eq!(r.body["subscription"], Value::Null);
     assert!(r.body["error_description"]
         .as_str()
         .unwrap()
         .contains("premium"));
     let r = lib.link(&lib.user, &s.premium, "transcript").await;
-    assert_error(&r, 403, "forbidden");
+    assert_error(&r, 403, "premium_required");
     let r = lib.link(&premium, &s.premium, "transcript").await;
     assert_eq!(r.status, 200, "{}", r.body);
     let resp = http()
@@ -1272,7 +1313,7 @@ async fn every_documented_content_route_exists() {
             seen += 1;
         }
     }
-    assert_eq!(seen, 23, "every content operation is documented");
+    assert_eq!(seen, 27, "every content operation is documented");
 }
 
 /// What the OpenAPI document allows is accepted (schemathesis found these): a whole number

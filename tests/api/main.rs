@@ -13,6 +13,7 @@ mod cli;
 mod code_flow;
 mod console;
 mod content;
+mod content_depth;
 mod cross_origin;
 mod hardening;
 mod keys;

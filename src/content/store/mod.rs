@@ -3,13 +3,17 @@
 //! number of sessions per retreat and tracks per session is capped, so one retreat's
 //! outline stays a bounded answer.
 
+mod listeners;
 mod tracks;
+mod transcripts;
 
 use crate::db::schema::{content_retreats as cr, content_sessions as cs, content_tracks as ct};
 use crate::db::DbConn;
 use diesel::prelude::*;
+pub use listeners::*;
 use serde::Serialize;
 pub use tracks::*;
+pub use transcripts::*;
 
 /// A retreat row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]

@@ -1,0 +1,3 @@
+DROP TABLE content_listening_days;
+DROP TABLE content_preferences;
+DROP TABLE content_transcripts;
