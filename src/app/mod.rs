@@ -259,6 +259,8 @@ pub fn prepare_apis(settings: &Settings, pool: DbPool) -> Result<Apis, StartErro
             media_key: media_key(settings)?,
             media_url_ttl: settings.content.media_url_ttl,
             transcript_max_bytes: settings.content.transcript_max_bytes,
+            download_ttl: settings.content.media_download_ttl,
+            downloads_per_day: settings.content.media_downloads_per_day,
         }),
         false => None,
     };

@@ -440,6 +440,10 @@ pub struct ContentSettings {
     pub media_key: Option<SecretString>,
     /// Largest transcript PDF whose text is extracted for search, in bytes.
     pub transcript_max_bytes: u64,
+    /// Life of a signed download link (offline listening), in seconds.
+    pub media_download_ttl: i64,
+    /// Download links one person may get per UTC day; 0 turns downloads off.
+    pub media_downloads_per_day: i64,
 }
 
 impl Default for ContentSettings {
@@ -449,6 +453,8 @@ impl Default for ContentSettings {
             media_url_ttl: 300,
             media_key: None,
             transcript_max_bytes: 50 * 1024 * 1024,
+            media_download_ttl: 24 * 3600,
+            media_downloads_per_day: 20,
         }
     }
 }

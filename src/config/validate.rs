@@ -332,6 +332,18 @@ impl Settings {
                 "must be between 1 and 86400 seconds",
             ));
         }
+        if !(60..=7 * 24 * 3600).contains(&self.content.media_download_ttl) {
+            return Err(invalid(
+                "media_download_ttl",
+                "must be between 60 seconds and 7 days",
+            ));
+        }
+        if !(0..=10_000).contains(&self.content.media_downloads_per_day) {
+            return Err(invalid(
+                "media_downloads_per_day",
+                "must be between 0 and 10000",
+            ));
+        }
         if !(1024..=1024 * 1024 * 1024).contains(&self.content.transcript_max_bytes) {
             return Err(invalid(
                 "transcript_max_bytes",

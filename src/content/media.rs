@@ -18,29 +18,34 @@ use crate::resource::{ApiError, Caller};
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The MAC of a link: HMAC-SHA256 over `"<file>\n<expires>"`. The newline cannot appear in
-/// a media path, so no two (file, expiry) pairs sign the same message.
-fn mac(key: &[u8], file: &str, expires: i64) -> Result<HmacSha256, ApiError> {
+/// The MAC of a link: HMAC-SHA256 over `"<file>\n<expires>"`, and `"\ndownload"` after it
+/// for a download link. The newline cannot appear in a media path, so no two (file,
+/// expiry, kind) triples sign the same message, and a streaming link cannot be turned into
+/// a (longer-lived) download link or back.
+fn mac(key: &[u8], file: &str, expires: i64, download: bool) -> Result<HmacSha256, ApiError> {
     let mut mac = HmacSha256::new_from_slice(key)
         .map_err(|_| ApiError::Internal("the media key is unusable".into()))?;
     mac.update(file.as_bytes());
     mac.update(b"\n");
     mac.update(expires.to_string().as_bytes());
+    if download {
+        mac.update(b"\ndownload");
+    }
     Ok(mac)
 }
 
 /// The base64url signature of `file` until `expires`.
-pub fn sign(key: &[u8], file: &str, expires: i64) -> Result<String, ApiError> {
-    Ok(URL_SAFE_NO_PAD.encode(mac(key, file, expires)?.finalize().into_bytes()))
+pub fn sign(key: &[u8], file: &str, expires: i64, download: bool) -> Result<String, ApiError> {
+    Ok(URL_SAFE_NO_PAD.encode(mac(key, file, expires, download)?.finalize().into_bytes()))
 }
 
 /// True when `signature` is the signature of `file` until `expires`, compared in constant
 /// time so the signature cannot be guessed byte by byte.
-fn verify(key: &[u8], file: &str, expires: i64, signature: &str) -> bool {
+fn verify(key: &[u8], file: &str, expires: i64, download: bool, signature: &str) -> bool {
     let Ok(given) = URL_SAFE_NO_PAD.decode(signature.trim_end_matches('=')) else {
         return false;
     };
-    mac(key, file, expires).is_ok_and(|m| m.verify_slice(&given).is_ok())
+    mac(key, file, expires, download).is_ok_and(|m| m.verify_slice(&given).is_ok())
 }
 
 /// Which file of a track.
@@ -101,6 +106,46 @@ pub fn require_tier(caller: &Caller, tier: Tier) -> Result<(), ApiError> {
     }
 }
 
+/// The file of `kind` of the track `id`, once the caller may have it (scope, premium rule).
+async fn track_file(
+    caller: &Caller,
+    pool: &DbPool,
+    id: String,
+    kind: Kind,
+) -> Result<MediaPath, ApiError> {
+    caller.require_scope("content:read")?;
+    let (track, _) = super::routes::track_or_404(pool, id).await?;
+    require_tier(caller, Tier::from_stored(&track.tier))?;
+    let file = match kind {
+        Kind::Audio => track.audio_file,
+        Kind::Transcript => track
+            .transcript_file
+            .ok_or_else(|| ApiError::NotFound("this track has no transcript".into()))?,
+    };
+    // Stored paths were checked on save; checking again keeps a bad row from signing one.
+    MediaPath::parse("the stored media path", &file)
+        .map_err(|e| ApiError::Internal(format!("track {}: {e}", track.id)))
+}
+
+/// A signed link to `file` for `ttl` seconds.
+fn signed_link(
+    config: &Config,
+    file: &MediaPath,
+    ttl: i64,
+    download: bool,
+) -> Result<MediaLink, ApiError> {
+    let expires_at = now() + ttl;
+    let signature = sign(&config.media_key, file.as_str(), expires_at, download)?;
+    let flag = if download { "&download=1" } else { "" };
+    Ok(MediaLink {
+        url: format!(
+            "/api/content/media/{}?expires={expires_at}&signature={signature}{flag}",
+            file.url_path()
+        ),
+        expires_at,
+    })
+}
+
 /// GET /tracks/{id}/media?kind=audio|transcript: a signed, short-lived link to the file.
 #[tracing::instrument(skip_all, fields(track = %id))]
 pub async fn media_link(
@@ -110,36 +155,71 @@ pub async fn media_link(
     id: web::Path<String>,
     query: web::Query<LinkQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    caller.require_scope("content:read")?;
-    let (track, _) = super::routes::track_or_404(&pool, id.into_inner()).await?;
-    require_tier(&caller, Tier::from_stored(&track.tier))?;
-    let file = match query.kind {
-        Kind::Audio => track.audio_file,
-        Kind::Transcript => track
-            .transcript_file
-            .ok_or_else(|| ApiError::NotFound("this track has no transcript".into()))?,
-    };
-    // Stored paths were checked on save; checking again keeps a bad row from signing one.
-    let file = MediaPath::parse("the stored media path", &file)
-        .map_err(|e| ApiError::Internal(format!("track {}: {e}", track.id)))?;
-    let expires_at = now() + config.media_url_ttl;
-    let signature = sign(&config.media_key, file.as_str(), expires_at)?;
-    let link = MediaLink {
-        url: format!(
-            "/api/content/media/{}?expires={expires_at}&signature={signature}",
-            file.url_path()
-        ),
-        expires_at,
-    };
+    let file = track_file(&caller, &pool, id.into_inner(), query.kind).await?;
+    let link = signed_link(&config, &file, config.media_url_ttl, false)?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(link))
+}
+
+/// A download link, with the caller's count for the day.
+#[derive(Debug, Serialize)]
+pub struct DownloadLink {
+    #[serde(flatten)]
+    pub link: MediaLink,
+    pub downloads_today: i64,
+    pub downloads_left_today: i64,
+}
+
+/// GET /tracks/{id}/download?kind=audio|transcript: a signed link that saves the file
+/// (`Content-Disposition: attachment`) for offline listening, valid `media_download_ttl`
+/// seconds; each counts toward the person's `media_downloads_per_day` (UTC days).
+#[tracing::instrument(skip_all, fields(track = %id))]
+pub async fn download_link(
+    caller: Caller,
+    pool: web::Data<DbPool>,
+    config: web::Data<Config>,
+    id: web::Path<String>,
+    query: web::Query<LinkQuery>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require_person()?;
+    let cap = config.downloads_per_day;
+    if cap == 0 {
+        return Err(ApiError::Forbidden(
+            "downloads are turned off on this server".into(),
+        ));
+    }
+    let file = track_file(&caller, &pool, id.into_inner(), query.kind).await?;
+    let now = now();
+    let day = now.div_euclid(86_400);
+    let subject = caller.subject.clone();
+    let counted = crate::db::run(&pool, move |conn| {
+        Ok(super::store::count_download(conn, &subject, day, cap)?)
+    })
+    .await?;
+    let Some(count) = counted else {
+        let retry = (day + 1) * 86_400 - now;
+        return Err(ApiError::TooMany(
+            format!("you have made your {cap} downloads for today; more tomorrow (UTC)"),
+            retry.max(1) as u64,
+        ));
+    };
+    let link = signed_link(&config, &file, config.download_ttl, true)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(DownloadLink {
+            link,
+            downloads_today: count,
+            downloads_left_today: (cap - count).max(0),
+        }))
 }
 
 #[derive(Debug, Deserialize)]
 pub struct SignedQuery {
     expires: Option<String>,
     signature: Option<String>,
+    /// `1` on download links (part of what is signed).
+    download: Option<String>,
 }
 
 /// GET /media/{file}?expires=&signature=: the file, if the link is genuine and current.
@@ -157,8 +237,13 @@ pub async fn serve_media(
         return Err(refused());
     };
     let expires: i64 = expires.parse().map_err(|_| refused())?;
+    let download = match query.download.as_deref() {
+        None => false,
+        Some("1") => true,
+        Some(_) => return Err(refused()),
+    };
     // The signature first: nothing about the file is revealed to an unsigned request.
-    if !verify(&config.media_key, &file, expires, signature) {
+    if !verify(&config.media_key, &file, expires, download, signature) {
         return Err(refused());
     }
     let remaining = expires - now();
@@ -191,6 +276,19 @@ pub async fn serve_media(
     if !named.metadata().is_file() {
         return Err(missing());
     }
+    let named = if download {
+        // Saved, not played: the browser or app keeps the file under its own name.
+        let name = real
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "download".into());
+        named.set_content_disposition(header::ContentDisposition {
+            disposition: header::DispositionType::Attachment,
+            parameters: vec![header::DispositionParam::Filename(name)],
+        })
+    } else {
+        named
+    };
     let mut resp = named.use_last_modified(true).into_response(&req);
     // Private: the link belongs to one person; never kept past the link's own life.
     let max_age = u32::try_from(remaining).unwrap_or(u32::MAX);
@@ -212,14 +310,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn signatures_bind_file_and_expiry() {
+    fn signatures_bind_file_expiry_and_kind() {
         let key = [7u8; 32];
-        let sig = sign(&key, "a.mp3", 100).unwrap();
-        assert!(verify(&key, "a.mp3", 100, &sig));
-        assert!(!verify(&key, "a.mp3", 101, &sig));
-        assert!(!verify(&key, "b.mp3", 100, &sig));
-        assert!(!verify(&[8u8; 32], "a.mp3", 100, &sig));
-        assert!(!verify(&key, "a.mp3", 100, "not base64!"));
-        assert!(!verify(&key, "a.mp3", 100, ""));
+        let sig = sign(&key, "a.mp3", 100, false).unwrap();
+        assert!(verify(&key, "a.mp3", 100, false, &sig));
+        assert!(!verify(&key, "a.mp3", 101, false, &sig));
+        assert!(!verify(&key, "b.mp3", 100, false, &sig));
+        assert!(!verify(&[8u8; 32], "a.mp3", 100, false, &sig));
+        assert!(!verify(&key, "a.mp3", 100, false, "not base64!"));
+        assert!(!verify(&key, "a.mp3", 100, false, ""));
+        // A streaming link is not a download link, and back.
+        assert!(!verify(&key, "a.mp3", 100, true, &sig));
+        let download = sign(&key, "a.mp3", 100, true).unwrap();
+        assert!(verify(&key, "a.mp3", 100, true, &download));
+        assert!(!verify(&key, "a.mp3", 100, false, &download));
     }
 }

@@ -30,6 +30,10 @@ pub struct Config {
     pub media_url_ttl: i64,
     /// Largest transcript PDF whose text is extracted for search.
     pub transcript_max_bytes: u64,
+    /// Life of a signed download link in seconds.
+    pub download_ttl: i64,
+    /// Download links one person may get per UTC day (0: downloads off).
+    pub downloads_per_day: i64,
 }
 
 /// The module's routes: the whole content API, top to bottom.
@@ -58,6 +62,7 @@ pub fn scope(config: Config) -> actix_web::Scope {
         // Media: a signed link (content:read, premium rule), then the file by that link
         // (no token: the signature is the credential).
         .service(web::resource("/tracks/{id}/media").route(get().to(media::media_link)))
+        .service(web::resource("/tracks/{id}/download").route(get().to(media::download_link)))
         .service(
             web::resource("/media/{file:.*}")
                 .route(get().to(media::serve_media))

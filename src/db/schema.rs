@@ -513,6 +513,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    content_downloads (subject, day) {
+        subject -> Text,
+        day -> BigInt,
+        count -> BigInt,
+    }
+}
+
 diesel::joinable!(content_sessions -> content_retreats (retreat_id));
 diesel::joinable!(content_tracks -> content_sessions (session_id));
 diesel::joinable!(content_progress -> content_tracks (track_id));
@@ -528,4 +536,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     content_transcripts,
     content_preferences,
     content_listening_days,
+    content_downloads,
 );

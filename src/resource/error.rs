@@ -34,6 +34,9 @@ pub enum ApiError {
     /// 409 `conflict`: the request clashes with the current state (a taken slot, say).
     #[error("{0}")]
     Conflict(String),
+    /// 429 `too_many_requests` with `Retry-After` (seconds): a per-person allowance is used up.
+    #[error("{0}")]
+    TooMany(String, u64),
     /// The issuer could not be reached to check the token: 503 `temporarily_unavailable`.
     #[error("{0}")]
     Unavailable(String),
@@ -75,6 +78,7 @@ impl ResponseError for ApiError {
             ApiError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooMany(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -120,6 +124,10 @@ impl ResponseError for ApiError {
             ApiError::InvalidRequest(why) => ("invalid_request", why.clone()),
             ApiError::NotFound(why) => ("not_found", why.clone()),
             ApiError::Conflict(why) => ("conflict", why.clone()),
+            ApiError::TooMany(why, retry_after) => {
+                resp.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+                ("too_many_requests", why.clone())
+            }
             ApiError::Unavailable(why) => {
                 resp.insert_header((header::RETRY_AFTER, "2"));
                 ("temporarily_unavailable", why.clone())

@@ -737,3 +737,139 @@ async fn new_content_answers_match_the_openapi_document() {
         .collect();
     assert_eq!(params, ["q", "language", "retreat_id", "page", "per_page"]);
 }
+
+#[tokio::test]
+async fn offline_downloads_are_signed_attachments_capped_per_day() {
+    let lib = Library::open_with(|s| s.content.media_downloads_per_day = 2).await;
+    let app = &lib.app;
+    let s = lib.seed("Retreat", "en").await;
+    lib.media_file("talks/day1.mp3", &[7u8; 1000]);
+    let path = format!("/api/content/tracks/{}/download", s.free);
+
+    let r = get(app, &path, &lib.user).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.header("cache-control"), "no-store");
+    assert_eq!(r.body["downloads_today"], 1);
+    assert_eq!(r.body["downloads_left_today"], 1);
+    // The download setting's life (a day by default), not the streaming link's 5 minutes.
+    let left = r.body["expires_at"].as_i64().unwrap() - chrono::Utc::now().timestamp();
+    assert!((86_390..=86_400).contains(&left), "{left}");
+    let url = r.body["url"].as_str().unwrap().to_string();
+    assert!(url.ends_with("&download=1"), "{url}");
+    let resp = http().get(app.url(&url)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["content-disposition"],
+        "attachment; filename=\"day1.mp3\""
+    );
+    assert_eq!(resp.bytes().await.unwrap().len(), 1000);
+
+    // The flag is signed: a download link without it, or a streaming link with it, fails.
+    let bare = url.trim_end_matches("&download=1");
+    let resp = http().get(app.url(bare)).send().await.unwrap();
+    assert_eq!(resp.status(), 403);
+    let r = get(
+        app,
+        &format!("/api/content/tracks/{}/media", s.free),
+        &lib.user,
+    )
+    .await;
+    let stream = r.body["url"].as_str().unwrap().to_string();
+    let resp = http()
+        .get(app.url(&format!("{stream}&download=1")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let resp = http()
+        .get(app.url(&format!("{stream}&download=yes")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let resp = http().get(app.url(&stream)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(!resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("attachment"));
+
+    // Premium: refused, and not counted.
+    let r = get(
+        app,
+        &format!("/api/content/tracks/{}/download", s.premium),
+        &lib.user,
+    )
+    .await;
+    assert_error(&r, 403, "premium_required");
+    let r = get(app, &path, &lib.user).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["downloads_left_today"], 0);
+    // The cap: 429 until midnight UTC.
+    let r = get(app, &path, &lib.user).await;
+    assert_error(&r, 429, "too_many_requests");
+    let retry: i64 = r.header("retry-after").parse().unwrap();
+    assert!((1..=86_400).contains(&retry), "{retry}");
+    // Each person has their own allowance; a client alone has none.
+    let r = get(app, &path, &lib.admin).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let service = app.client_token(&lib.client, "content:read").await;
+    let r = get(app, &path, &service).await;
+    assert_error(&r, 403, "forbidden");
+
+    // Many at once never pass the cap.
+    let racer = app
+        .person_token(&lib.client, "racer@example.com", &[])
+        .await;
+    let answers = parallel_gets(app, &path, &racer, 8).await;
+    assert_eq!(
+        answers.iter().filter(|s| **s == 200).count(),
+        2,
+        "{answers:?}"
+    );
+    assert_eq!(
+        answers.iter().filter(|s| **s == 429).count(),
+        6,
+        "{answers:?}"
+    );
+}
+
+/// `n` parallel GETs of `path`; their statuses.
+async fn parallel_gets(app: &TestApp, path: &str, token: &str, n: usize) -> Vec<u16> {
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let (url, token) = (app.url(path), token.to_string());
+        tasks.push(tokio::spawn(async move {
+            http()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn downloads_can_be_turned_off() {
+    let lib = Library::open_with(|s| s.content.media_downloads_per_day = 0).await;
+    let s = lib.seed("Retreat", "en").await;
+    let r = get(
+        &lib.app,
+        &format!("/api/content/tracks/{}/download", s.free),
+        &lib.user,
+    )
+    .await;
+    assert_error(&r, 403, "forbidden");
+    assert!(r.body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("turned off"));
+}

@@ -4,7 +4,9 @@
 use diesel::sql_types::{BigInt, Text};
 
 use super::*;
-use crate::db::schema::{content_listening_days as cd, content_preferences as cpf};
+use crate::db::schema::{
+    content_downloads as cdl, content_listening_days as cd, content_preferences as cpf,
+};
 
 /// A listener's settings in the apps.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Serialize)]
@@ -223,4 +225,45 @@ pub fn stats(conn: &mut DbConn, subject: &str) -> QueryResult<Stats> {
             runs,
         })
     })
+}
+
+/// Counts one download for `subject` on `day` unless they already have `cap`: the new count,
+/// or `None` when the cap is reached. One conditional UPDATE, so parallel requests cannot
+/// pass the cap.
+pub fn count_download(
+    conn: &mut DbConn,
+    subject: &str,
+    day: i64,
+    cap: i64,
+) -> QueryResult<Option<i64>> {
+    let key = cdl::table.find((subject, day));
+    let bump = |conn: &mut DbConn| {
+        diesel::update(key.filter(cdl::count.lt(cap)))
+            .set(cdl::count.eq(cdl::count + 1))
+            .returning(cdl::count)
+            .get_result::<i64>(conn)
+            .optional()
+    };
+    if cap <= 0 {
+        return Ok(None);
+    }
+    if let Some(n) = bump(conn)? {
+        return Ok(Some(n));
+    }
+    let exists: i64 = key.count().get_result(conn)?;
+    if exists > 0 {
+        return Ok(None);
+    }
+    match diesel::insert_into(cdl::table)
+        .values((cdl::subject.eq(subject), cdl::day.eq(day), cdl::count.eq(1)))
+        .execute(conn)
+    {
+        Ok(_) => Ok(Some(1)),
+        // Someone else's first download of the day won the insert: count on theirs.
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => bump(conn),
+        Err(e) => Err(e),
+    }
 }

@@ -43,3 +43,12 @@ CREATE TABLE content_listening_days (
     day BIGINT NOT NULL,
     PRIMARY KEY (subject, day)
 );
+
+-- Download links (offline listening) handed out per person and UTC day, for the daily cap.
+CREATE TABLE content_downloads (
+    subject TEXT NOT NULL,
+    -- days since 1970-01-01, UTC
+    day BIGINT NOT NULL,
+    count BIGINT NOT NULL,
+    PRIMARY KEY (subject, day)
+);
