@@ -198,6 +198,8 @@ pub struct Apis {
     pub content: Option<content::Config>,
     /// Browser origins allowed to call the APIs (`api_cors_origins`).
     pub cors_origins: Arc<[String]>,
+    /// Writes per caller (`api_write_limit` per `api_write_window`); `None`: off.
+    pub write_limit: Option<resource::WriteLimit>,
     /// The OpenAPI document of the parts that run, rendered once.
     pub openapi: Arc<String>,
 }
@@ -280,6 +282,10 @@ pub fn prepare_apis(settings: &Settings, pool: DbPool) -> Result<Apis, StartErro
             .collect::<Vec<_>>()
             .into(),
         openapi: Arc::new(openapi.to_string()),
+        write_limit: resource::WriteLimit::new(
+            settings.resource.api_write_limit,
+            settings.resource.api_write_window,
+        ),
     })
 }
 

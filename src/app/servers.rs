@@ -6,6 +6,9 @@ use super::*;
 pub fn api_routes(cfg: &mut web::ServiceConfig, apis: &Apis) {
     cfg.app_data(web::Data::new(apis.pool.clone()))
         .app_data(web::Data::new(apis.validator.clone()));
+    if let Some(limit) = &apis.write_limit {
+        cfg.app_data(web::Data::new(limit.clone()));
+    }
     let cors = || {
         // Only the configured origins; none configured, no CORS headers at all.
         let mut cors = actix_cors::Cors::default()

@@ -375,6 +375,11 @@ pub struct ResourceSettings {
     /// Browser origins (`scheme://host[:port]`, comma-separated) that may call the
     /// bookings and content APIs; empty: none (no CORS headers at all).
     pub api_cors_origins: String,
+    /// Writes (POST, PUT, PATCH, DELETE) one token subject may make to the APIs per
+    /// `api_write_window`; 0 turns the limit off.
+    pub api_write_limit: u32,
+    /// The window of `api_write_limit`, in seconds.
+    pub api_write_window: u64,
 }
 
 impl Default for ResourceSettings {
@@ -389,6 +394,8 @@ impl Default for ResourceSettings {
             resource_jwks_refetch_interval: 10,
             resource_introspection_cache: 0,
             api_cors_origins: String::new(),
+            api_write_limit: 100,
+            api_write_window: 900,
         }
     }
 }

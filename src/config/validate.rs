@@ -332,6 +332,15 @@ impl Settings {
                 "must be between 1 and 86400 seconds",
             ));
         }
+        if !(1..=24 * 3600).contains(&self.resource.api_write_window) {
+            return Err(invalid(
+                "api_write_window",
+                "must be between 1 second and 1 day",
+            ));
+        }
+        if self.resource.api_write_limit > 1_000_000 {
+            return Err(invalid("api_write_limit", "must be at most 1000000"));
+        }
         if !(60..=7 * 24 * 3600).contains(&self.content.media_download_ttl) {
             return Err(invalid(
                 "media_download_ttl",

@@ -213,6 +213,43 @@ fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
     }
 }
 
+/// The per-caller limit on writes (POST, PUT, PATCH, DELETE) to the APIs: `api_write_limit`
+/// per `api_write_window` seconds for each token subject, in memory on each node. Reads are
+/// not counted. As app data; without it, no limit.
+#[derive(Clone)]
+pub struct WriteLimit {
+    bucket: crate::web::limit::Bucket<String>,
+    checks: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl WriteLimit {
+    /// `None` when `count` is 0 (off).
+    pub fn new(count: u32, window: u64) -> Option<WriteLimit> {
+        Some(WriteLimit {
+            bucket: crate::web::limit::Bucket::per_window(count, window)?,
+            checks: Arc::default(),
+        })
+    }
+
+    /// Takes one write for `subject`, or 429 with the seconds to wait.
+    pub fn take(&self, subject: &str) -> Result<(), ApiError> {
+        let n = self
+            .checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if n % 4096 == 4095 {
+            // Bounded memory: forget callers whose allowance is full again.
+            self.bucket.forget_idle();
+        }
+        self.bucket.take(&subject.to_string()).map_err(|wait| {
+            let seconds = crate::web::limit::retry_after(wait);
+            ApiError::TooMany(
+                format!("too many changes; try again in {seconds} s"),
+                seconds,
+            )
+        })
+    }
+}
+
 impl FromRequest for Caller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Caller, ApiError>>>>;
@@ -220,10 +257,20 @@ impl FromRequest for Caller {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let validator = req.app_data::<web::Data<Validator>>().cloned();
         let token = bearer(req).map(str::to_string);
+        let limit = match *req.method() {
+            actix_web::http::Method::GET
+            | actix_web::http::Method::HEAD
+            | actix_web::http::Method::OPTIONS => None,
+            _ => req.app_data::<web::Data<WriteLimit>>().cloned(),
+        };
         Box::pin(async move {
             let validator = validator
                 .ok_or_else(|| ApiError::Internal("no token validator is configured".into()))?;
-            validator.validate(&token?).await
+            let caller = validator.validate(&token?).await?;
+            if let Some(limit) = limit {
+                limit.take(&caller.subject)?;
+            }
+            Ok(caller)
         })
     }
 }

@@ -36,6 +36,17 @@ impl<K: std::hash::Hash + Eq + Clone> Bucket<K> {
         })
     }
 
+    /// `count` requests per `window` seconds: a burst of `count`, then one more every
+    /// `window / count`. `None` when `count` is 0 (off).
+    pub fn per_window(count: u32, window: u64) -> Option<Bucket<K>> {
+        let burst = NonZeroU32::new(count)?;
+        let period = Duration::from_secs(window.max(1)) / count;
+        let quota = Quota::with_period(period.max(Duration::from_micros(1)))?.allow_burst(burst);
+        Some(Bucket {
+            limiter: Arc::new(DefaultKeyedRateLimiter::keyed(quota)),
+        })
+    }
+
     /// Takes one token for `key`; `Err(wait)` when the bucket is empty.
     pub fn take(&self, key: &K) -> Result<(), Duration> {
         self.limiter

@@ -873,3 +873,42 @@ async fn downloads_can_be_turned_off() {
         .unwrap()
         .contains("turned off"));
 }
+
+#[tokio::test]
+async fn writes_are_limited_per_caller_reads_are_not() {
+    let lib = Library::open_with(|s| {
+        s.resource.api_write_limit = 3;
+        s.resource.api_write_window = 900;
+    })
+    .await;
+    let app = &lib.app;
+    let prefs = json!({"app_language": "en", "content_language": "en", "notifications": true});
+    for _ in 0..3 {
+        let r = put(app, "/api/content/preferences", &lib.user, prefs.clone()).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let r = put(app, "/api/content/preferences", &lib.user, prefs.clone()).await;
+    assert_error(&r, 429, "too_many_requests");
+    // One write comes back every 900 / 3 = 300 s.
+    let retry: u64 = r.header("retry-after").parse().unwrap();
+    assert!((290..=300).contains(&retry), "{retry}");
+    // Reads go on; another caller has their own allowance; the bookings API shares it.
+    for _ in 0..5 {
+        let r = get(app, "/api/content/preferences", &lib.user).await;
+        assert_eq!(r.status, 200);
+    }
+    let r = put(app, "/api/content/preferences", &lib.admin, prefs.clone()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = put(app, "/api/bookings/consultants/me", &lib.user, json!({})).await;
+    assert_error(&r, 429, "too_many_requests");
+    // A bad token is refused before it could count against anyone.
+    let r = crate::content::call(
+        app,
+        Method::PUT,
+        "/api/content/preferences",
+        Some("not-a-token"),
+        Some(prefs),
+    )
+    .await;
+    assert_eq!(r.status, 401);
+}
