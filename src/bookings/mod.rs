@@ -70,10 +70,12 @@ pub const SCOPES: &[(&str, &str)] = &[
 ];
 
 pub fn scope(config: Config) -> actix_web::Scope {
-    use routes::{admin::*, appointments::*, consultants::*};
+    use routes::{admin::*, appointments::*, categories::*, consultants::*};
     use web::{delete, get, post, put, resource as at};
     resource::api_scope("/api/bookings")
         .app_data(web::Data::new(config))
+        // Service categories.
+        .service(at("/categories").route(get().to(list_categories)))
         // Consultants: profiles, services, hours (the caller's own under `me`).
         .service(at("/consultants").route(get().to(list_consultants)))
         .service(
@@ -117,4 +119,10 @@ pub fn scope(config: Config) -> actix_web::Scope {
         .service(at("/admin/consultants/{id}/approve").route(post().to(approve_consultant)))
         .service(at("/admin/consultants/{id}/reject").route(post().to(reject_consultant)))
         .service(at("/admin/appointments").route(get().to(admin_list_appointments)))
+        .service(at("/admin/categories").route(post().to(create_category)))
+        .service(
+            at("/admin/categories/{id}")
+                .route(put().to(update_category))
+                .route(delete().to(delete_category)),
+        )
 }

@@ -248,6 +248,8 @@ pub struct ServiceForm {
     #[serde(deserialize_with = "crate::resource::whole::number")]
     pub price: i64,
     pub currency: String,
+    /// The service's category (see `GET /categories`).
+    pub category_id: Option<String>,
 }
 
 impl ServiceForm {
@@ -273,6 +275,7 @@ impl ServiceForm {
             price: self.price,
             active: true,
             created_at: now,
+            category_id: self.category_id,
         })
     }
 }
@@ -285,6 +288,7 @@ pub struct ServiceView {
     pub duration_minutes: i64,
     pub price: i64,
     pub currency: String,
+    pub category_id: Option<String>,
 }
 
 impl From<Service> for ServiceView {
@@ -296,6 +300,7 @@ impl From<Service> for ServiceView {
             duration_minutes: s.duration_minutes,
             price: s.price,
             currency: s.currency,
+            category_id: s.category_id,
         }
     }
 }

@@ -350,6 +350,19 @@ diesel::table! {
         currency -> Text,
         active -> Bool,
         created_at -> BigInt,
+        category_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    booking_categories (id) {
+        id -> Text,
+        name -> Text,
+        name_key -> Text,
+        description -> Text,
+        position -> BigInt,
+        created_at -> BigInt,
+        updated_at -> BigInt,
     }
 }
 
@@ -408,6 +421,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     booking_consultants,
     booking_consultant_tags,
     booking_services,
+    booking_categories,
     booking_availability,
     booking_exceptions,
     booking_appointments,

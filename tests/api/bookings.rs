@@ -566,6 +566,174 @@ async fn services_are_created_listed_and_retired() {
 }
 
 #[tokio::test]
+async fn categories_order_services_and_filter_consultants() {
+    let w = World::new().await;
+    let c = w.consultant("c@example.com", "UTC", true).await;
+    let d = w.consultant("d@example.com", "UTC", true).await;
+    let person = w.person("p@example.com", &[]).await;
+
+    // Admins keep the categories; everyone reads them in order.
+    let (s, body) = w
+        .post("/admin/categories", &person, json!({"name": "Therapy"}))
+        .await;
+    assert_error(s, &body, 403, "forbidden");
+    let (s, therapy) = w
+        .post(
+            "/admin/categories",
+            &w.admin,
+            json!({"name": "Therapy", "description": "Talking things through", "position": 2}),
+        )
+        .await;
+    assert_eq!(s, 201, "{therapy}");
+    let (s, nutrition) = w
+        .post(
+            "/admin/categories",
+            &w.admin,
+            json!({"name": "Nutrition", "position": 1}),
+        )
+        .await;
+    assert_eq!(s, 201, "{nutrition}");
+    assert_eq!(nutrition["description"], "");
+    let (s, body) = w
+        .post("/admin/categories", &w.admin, json!({"name": "THERAPY"}))
+        .await;
+    assert_error(s, &body, 409, "conflict");
+    for bad in [
+        json!({"name": "  "}),
+        json!({"name": "x".repeat(101)}),
+        json!({"name": "A", "position": -1}),
+        json!({"name": "A", "colour": "red"}),
+        json!({"description": "no name"}),
+    ] {
+        let (s, body) = w.post("/admin/categories", &w.admin, bad.clone()).await;
+        assert_error(s, &body, 400, "invalid_request");
+    }
+    let (s, list) = w.get("/categories", &person).await;
+    assert_eq!(s, 200, "{list}");
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Nutrition", "Therapy"]);
+    let therapy_id = therapy["id"].as_str().unwrap().to_string();
+    let (s, renamed) = w
+        .put(
+            &format!("/admin/categories/{therapy_id}"),
+            &w.admin,
+            json!({"name": "Talk therapy", "position": 0}),
+        )
+        .await;
+    assert_eq!(s, 200, "{renamed}");
+    assert_eq!(renamed["name"], "Talk therapy");
+    let (_, list) = w.get("/categories", &person).await;
+    assert_eq!(list["items"][0]["id"], therapy_id.as_str());
+    let (s, body) = w
+        .put("/admin/categories/nope", &w.admin, json!({"name": "X"}))
+        .await;
+    assert_error(s, &body, 404, "not_found");
+
+    // Services belong to one; consultants and services filter by it.
+    let (s, svc) = w
+        .post(
+            "/consultants/me/services",
+            &c.token,
+            json!({"name": "Session", "duration_minutes": 60, "price": 6000, "currency": "EUR",
+                   "category_id": therapy_id}),
+        )
+        .await;
+    assert_eq!(s, 201, "{svc}");
+    assert_eq!(svc["category_id"], therapy_id.as_str());
+    let (s, body) = w
+        .post(
+            "/consultants/me/services",
+            &d.token,
+            json!({"name": "Session", "duration_minutes": 60, "price": 6000, "currency": "EUR",
+                   "category_id": "nope"}),
+        )
+        .await;
+    assert_error(s, &body, 400, "invalid_request");
+    let (_, found) = w
+        .get(&format!("/consultants?category={therapy_id}"), &person)
+        .await;
+    assert_eq!(found["total"], 1, "{found}");
+    assert_eq!(found["items"][0]["id"], c.id.as_str());
+    let (_, all) = w.get("/consultants", &person).await;
+    assert_eq!(all["total"], 2);
+    let (_, services) = w
+        .get(
+            &format!("/consultants/{}/services?category={therapy_id}", c.id),
+            &person,
+        )
+        .await;
+    assert_eq!(services["total"], 1);
+    assert_eq!(services["items"][0]["id"], svc["id"]);
+    let (_, services) = w
+        .get(&format!("/consultants/{}/services", c.id), &person)
+        .await;
+    assert_eq!(services["total"], 2);
+    assert_eq!(services["items"][0]["category_id"], Value::Null);
+
+    // A retired service no longer puts its consultant in the category.
+    let path = format!("/consultants/me/services/{}", svc["id"].as_str().unwrap());
+    assert_eq!(w.delete(&path, &c.token).await, 204);
+    let (_, found) = w
+        .get(&format!("/consultants?category={therapy_id}"), &person)
+        .await;
+    assert_eq!(found["total"], 0);
+
+    // Deleting a category leaves its services, uncategorised.
+    let (s, svc) = w
+        .post(
+            "/consultants/me/services",
+            &d.token,
+            json!({"name": "Meal plan", "duration_minutes": 60, "price": 3000, "currency": "EUR",
+                   "category_id": nutrition["id"]}),
+        )
+        .await;
+    assert_eq!(s, 201, "{svc}");
+    let path = format!("/admin/categories/{}", nutrition["id"].as_str().unwrap());
+    assert_eq!(w.delete(&path, &person).await, 403);
+    assert_eq!(w.delete(&path, &w.admin).await, 204);
+    assert_eq!(w.delete(&path, &w.admin).await, 404);
+    let (_, services) = w
+        .get(&format!("/consultants/{}/services", d.id), &person)
+        .await;
+    assert_eq!(services["total"], 2);
+    assert!(services["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["category_id"].is_null()));
+
+    // The answers are what the OpenAPI document says, field for field.
+    let doc: Value = http()
+        .get(w.app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (_, list) = w.get("/categories", &person).await;
+    for (path, method, status, body) in [
+        ("/api/bookings/categories", "get", 200, &list),
+        ("/api/bookings/admin/categories", "post", 201, &therapy),
+        ("/api/bookings/admin/categories/{id}", "put", 200, &renamed),
+        (
+            "/api/bookings/consultants/{id}/services",
+            "get",
+            200,
+            &services,
+        ),
+    ] {
+        let schema = crate::admin::answer(&doc, path, method, status);
+        crate::admin::conforms(&doc, schema, body, &format!("{method} {path}"));
+    }
+}
+
+#[tokio::test]
 async fn slots_follow_the_consultants_time_zone_and_dst() {
     let w = World::new().await;
     let tz: Tz = "Europe/Berlin".parse().unwrap();

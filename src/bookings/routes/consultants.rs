@@ -65,13 +65,27 @@ pub async fn get_consultant(caller: Caller, pool: Data<DbPool>, id: Path<String>
     Ok(HttpResponse::Ok().json(view))
 }
 
-async fn service_page(pool: &DbPool, caller: Caller, id: Option<String>, p: Pagination) -> Reply {
+/// `?category=` of service lists.
+#[derive(Debug, serde::Deserialize)]
+pub struct CategoryFilter {
+    category: Option<String>,
+}
+
+async fn service_page(
+    pool: &DbPool,
+    caller: Caller,
+    id: Option<String>,
+    category: Option<String>,
+    p: Pagination,
+) -> Reply {
+    let category = super::filter_value("category", category)?;
     let page = run(pool, move |conn| {
         let c = match id {
             Some(id) => profiles::visible(conn, &id, &caller)?,
             None => profiles::own(conn, &caller)?,
         };
-        let (list, total) = store::services(conn, &c.id, p.limit(), p.offset())?;
+        let (list, total) =
+            store::services(conn, &c.id, category.as_deref(), p.limit(), p.offset())?;
         let items: Vec<ServiceView> = list.into_iter().map(ServiceView::from).collect();
         Ok(Paged::new(items, total, &p))
     })
@@ -85,17 +99,24 @@ pub async fn list_services(
     pool: Data<DbPool>,
     id: Path<String>,
     p: Query<Pagination>,
+    f: Query<CategoryFilter>,
 ) -> Reply {
     caller.require_scope(READ)?;
     let p = p.into_inner().checked()?;
-    service_page(&pool, caller, Some(id.into_inner()), p).await
+    let category = f.into_inner().category;
+    service_page(&pool, caller, Some(id.into_inner()), category, p).await
 }
 
 #[tracing::instrument(skip_all, fields(sub = %caller.subject))]
-pub async fn list_my_services(caller: Caller, pool: Data<DbPool>, p: Query<Pagination>) -> Reply {
+pub async fn list_my_services(
+    caller: Caller,
+    pool: Data<DbPool>,
+    p: Query<Pagination>,
+    f: Query<CategoryFilter>,
+) -> Reply {
     as_consultant(&caller, READ)?;
     let p = p.into_inner().checked()?;
-    service_page(&pool, caller, None, p).await
+    service_page(&pool, caller, None, f.into_inner().category, p).await
 }
 
 #[tracing::instrument(skip_all, fields(sub = %caller.subject))]
@@ -110,7 +131,14 @@ pub async fn create_service(
     let service = run(&pool, move |conn| {
         let c = profiles::own(conn, &caller)?;
         let service = form.parse(&c.id, &config, now())?;
-        if store::services(conn, &c.id, 1, 0)?.1 >= profiles::MAX_SERVICES {
+        if let Some(category) = &service.category_id {
+            if !store::categories::exists(conn, category)? {
+                return Err(ApiError::InvalidRequest(
+                    "category_id names no category".into(),
+                ));
+            }
+        }
+        if store::services(conn, &c.id, None, 1, 0)?.1 >= profiles::MAX_SERVICES {
             return Err(ApiError::Conflict(format!(
                 "at most {} services; delete one first",
                 profiles::MAX_SERVICES

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod appointments;
+pub mod categories;
 pub mod consultants;
 
 use actix_web::HttpResponse;
@@ -87,6 +88,8 @@ pub struct ConsultantsQuery {
     pub status: Option<String>,
     pub language: Option<String>,
     pub speciality: Option<String>,
+    /// A category id: consultants offering an active service in it.
+    pub category: Option<String>,
 }
 
 impl ConsultantsQuery {
@@ -95,6 +98,7 @@ impl ConsultantsQuery {
             status,
             language: filter_value("language", self.language)?,
             speciality: filter_value("speciality", self.speciality)?,
+            category: filter_value("category", self.category)?,
         })
     }
 }

@@ -2,6 +2,7 @@
 //! their own files.
 
 pub mod appointments;
+pub mod categories;
 pub mod hours;
 
 use diesel::prelude::*;
@@ -70,6 +71,7 @@ pub struct Service {
     pub currency: String,
     pub active: bool,
     pub created_at: i64,
+    pub category_id: Option<String>,
 }
 pub fn consultant(conn: &mut DbConn, id: &str) -> QueryResult<Option<Consultant>> {
     bc::table
@@ -181,12 +183,24 @@ pub struct ConsultantFilter {
     pub status: Option<String>,
     pub language: Option<String>,
     pub speciality: Option<String>,
+    /// Only consultants with an active service in this category.
+    pub category: Option<String>,
 }
 
 fn consultant_query(f: &ConsultantFilter) -> bc::BoxedQuery<'static, crate::db::MultiBackend> {
     let mut q = bc::table.into_boxed();
     if let Some(status) = &f.status {
         q = q.filter(bc::status.eq(status.clone()));
+    }
+    if let Some(category) = &f.category {
+        q = q.filter(
+            bc::id.eq_any(
+                sv::table
+                    .filter(sv::category_id.eq(category.clone()))
+                    .filter(sv::active.eq(true))
+                    .select(sv::consultant_id),
+            ),
+        );
     }
     for (kind, value) in [("language", &f.language), ("speciality", &f.speciality)] {
         if let Some(value) = value {
@@ -255,13 +269,22 @@ pub fn service(conn: &mut DbConn, id: &str) -> QueryResult<Option<Service>> {
 pub fn services(
     conn: &mut DbConn,
     consultant_id: &str,
+    category: Option<&str>,
     limit: i64,
     offset: i64,
 ) -> QueryResult<(Vec<Service>, i64)> {
-    let active = sv::consultant_id.eq(consultant_id).and(sv::active.eq(true));
-    let total = sv::table.filter(active).count().get_result(conn)?;
-    let items = sv::table
-        .filter(active)
+    let query = || {
+        let mut q = sv::table
+            .filter(sv::consultant_id.eq(consultant_id.to_string()))
+            .filter(sv::active.eq(true))
+            .into_boxed::<crate::db::MultiBackend>();
+        if let Some(c) = category {
+            q = q.filter(sv::category_id.eq(c.to_string()));
+        }
+        q
+    };
+    let total = query().count().get_result(conn)?;
+    let items = query()
         .order((sv::created_at, sv::id))
         .limit(limit)
         .offset(offset)

@@ -212,7 +212,10 @@ pub fn search_transcripts(
                      AND ($3::text IS NULL OR s.retreat_id = $3)"
                 )
             };
-            let (en, pt) = (arm("english", "NOT LIKE 'pt%'"), arm("portuguese", "LIKE 'pt%'"));
+            let (en, pt) = (
+                arm("english", "NOT LIKE 'pt%'"),
+                arm("portuguese", "LIKE 'pt%'"),
+            );
             let total: Count = diesel::sql_query(format!(
                 "SELECT CAST((SELECT count(*) {en}) + (SELECT count(*) {pt}) AS BIGINT) AS n"
             ))
@@ -226,9 +229,8 @@ pub fn search_transcripts(
             // Rank and cut the page first. The headline (which parses the text it is given)
             // is made from the first paragraph holding any of the words, not from the whole
             // transcript: 20 pages cost about 5 ms each, a paragraph a fraction of one.
-            let options = format!(
-                "StartSel={start}, StopSel={end}, MaxWords=24, MinWords=8, MaxFragments=1"
-            );
+            let options =
+                format!("StartSel={start}, StopSel={end}, MaxWords=24, MinWords=8, MaxFragments=1");
             let ranked = |config: &str, from: &str| {
                 format!(
                     "SELECT t.id AS track_id, '{config}'::regconfig AS config, \

@@ -1,0 +1,3 @@
+DROP INDEX booking_services_category;
+ALTER TABLE booking_services DROP COLUMN category_id;
+DROP TABLE booking_categories;
