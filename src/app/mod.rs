@@ -263,6 +263,7 @@ pub fn prepare_apis(settings: &Settings, pool: DbPool) -> Result<Apis, StartErro
             transcript_max_bytes: settings.content.transcript_max_bytes,
             download_ttl: settings.content.media_download_ttl,
             downloads_per_day: settings.content.media_downloads_per_day,
+            upload_max_bytes: settings.content.media_upload_max_bytes,
         }),
         false => None,
     };

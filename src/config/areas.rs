@@ -451,6 +451,8 @@ pub struct ContentSettings {
     pub media_download_ttl: i64,
     /// Download links one person may get per UTC day; 0 turns downloads off.
     pub media_downloads_per_day: i64,
+    /// Largest audio or transcript file an admin may upload, in bytes.
+    pub media_upload_max_bytes: u64,
 }
 
 impl Default for ContentSettings {
@@ -462,6 +464,7 @@ impl Default for ContentSettings {
             transcript_max_bytes: 50 * 1024 * 1024,
             media_download_ttl: 24 * 3600,
             media_downloads_per_day: 20,
+            media_upload_max_bytes: 512 * 1024 * 1024,
         }
     }
 }

@@ -359,7 +359,7 @@ mod tests {
         {
             assert!(known.contains(*key), "{key}");
         }
-        assert_eq!(known.len(), 96);
+        assert_eq!(known.len(), 97);
     }
 
     #[test]

@@ -347,6 +347,12 @@ impl Settings {
                 "must be between 60 seconds and 7 days",
             ));
         }
+        if !(1024..=16 * 1024 * 1024 * 1024).contains(&self.content.media_upload_max_bytes) {
+            return Err(invalid(
+                "media_upload_max_bytes",
+                "must be between 1024 bytes and 16 GiB",
+            ));
+        }
         if !(0..=10_000).contains(&self.content.media_downloads_per_day) {
             return Err(invalid(
                 "media_downloads_per_day",

@@ -30,7 +30,7 @@ async fn delete_or_404(
 }
 
 /// Scope before role: a token without `content:write` says so, whoever holds it.
-fn require_admin(caller: &Caller) -> Result<(), ApiError> {
+pub(super) fn require_admin(caller: &Caller) -> Result<(), ApiError> {
     caller.require_scope("content:write")?;
     caller.require_role("admin")
 }
@@ -378,10 +378,30 @@ async fn index_transcript(
 pub async fn delete_track(
     caller: Caller,
     pool: web::Data<DbPool>,
+    config: web::Data<Config>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&caller)?;
-    delete_or_404(&pool, id.into_inner(), "track", store::delete_track).await
+    let id = id.into_inner();
+    let files = match super::routes::track_or_404(&pool, id.clone()).await {
+        Ok((track, _)) => std::iter::once(track.audio_file)
+            .chain(track.transcript_file)
+            .filter(|f| f.starts_with("uploads/"))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    let answer = delete_or_404(&pool, id, "track", store::delete_track).await?;
+    // Its uploaded files go once the links handed out for them have expired.
+    let after = super::now() + config.media_url_ttl.max(config.download_ttl);
+    db::run(&pool, move |conn| {
+        for f in &files {
+            store::schedule_removal(conn, f, after)?;
+        }
+        Ok(())
+    })
+    .await?;
+    super::uploads::sweep(&pool, &config).await;
+    Ok(answer)
 }
 
 #[cfg(test)]

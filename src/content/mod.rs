@@ -11,6 +11,7 @@ mod routes;
 mod search;
 mod store;
 mod transcripts;
+mod uploads;
 mod views;
 
 use std::path::PathBuf;
@@ -34,6 +35,8 @@ pub struct Config {
     pub download_ttl: i64,
     /// Download links one person may get per UTC day (0: downloads off).
     pub downloads_per_day: i64,
+    /// Largest file an admin may upload.
+    pub upload_max_bytes: u64,
 }
 
 /// The module's routes: the whole content API, top to bottom.
@@ -111,6 +114,11 @@ pub fn scope(config: Config) -> actix_web::Scope {
             web::resource("/admin/tracks/{id}")
                 .route(put().to(admin::update_track))
                 .route(delete().to(admin::delete_track)),
+        )
+        .service(web::resource("/admin/tracks/{id}/audio").route(put().to(uploads::upload_audio)))
+        .service(
+            web::resource("/admin/tracks/{id}/transcript")
+                .route(put().to(uploads::upload_transcript)),
         )
         .default_service(web::to(unknown_route))
 }

@@ -528,6 +528,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    content_files (path) {
+        path -> Text,
+        sha256 -> Text,
+        bytes -> BigInt,
+        media_type -> Text,
+        duration_seconds -> Nullable<BigInt>,
+        uploaded_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    content_removals (path) {
+        path -> Text,
+        remove_after -> BigInt,
+    }
+}
+
+diesel::table! {
     content_downloads (subject, day) {
         subject -> Text,
         day -> BigInt,
@@ -551,4 +569,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     content_preferences,
     content_listening_days,
     content_downloads,
+    content_files,
+    content_removals,
 );

@@ -34,6 +34,12 @@ pub enum ApiError {
     /// 409 `conflict`: the request clashes with the current state (a taken slot, say).
     #[error("{0}")]
     Conflict(String),
+    /// 413 `request_rejected`: an upload larger than the limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// 415 `unsupported_media_type`: an upload of a type this endpoint does not take.
+    #[error("{0}")]
+    UnsupportedType(String),
     /// 429 `too_many_requests` with `Retry-After` (seconds): a per-person allowance is used up.
     #[error("{0}")]
     TooMany(String, u64),
@@ -79,6 +85,8 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooMany(..) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -124,6 +132,8 @@ impl ResponseError for ApiError {
             ApiError::InvalidRequest(why) => ("invalid_request", why.clone()),
             ApiError::NotFound(why) => ("not_found", why.clone()),
             ApiError::Conflict(why) => ("conflict", why.clone()),
+            ApiError::TooLarge(why) => ("request_rejected", why.clone()),
+            ApiError::UnsupportedType(why) => ("unsupported_media_type", why.clone()),
             ApiError::TooMany(why, retry_after) => {
                 resp.insert_header((header::RETRY_AFTER, retry_after.to_string()));
                 ("too_many_requests", why.clone())

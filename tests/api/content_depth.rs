@@ -912,3 +912,225 @@ async fn writes_are_limited_per_caller_reads_are_not() {
     .await;
     assert_eq!(r.status, 401);
 }
+
+/// A multipart body with one part `name` holding `bytes` as `filename`.
+fn multipart(name: &str, filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "porta-test-boundary-7f3a";
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// `seconds` of silence as a WAV file (8 kHz, mono, 16-bit).
+fn wav(seconds: u32) -> Vec<u8> {
+    let data = seconds * 8000 * 2;
+    let mut out = b"RIFF".to_vec();
+    out.extend_from_slice(&(36 + data).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // PCM
+    out.extend_from_slice(&1u16.to_le_bytes()); // mono
+    out.extend_from_slice(&8000u32.to_le_bytes());
+    out.extend_from_slice(&16000u32.to_le_bytes());
+    out.extend_from_slice(&2u16.to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data.to_le_bytes());
+    out.resize(out.len() + data as usize, 0);
+    out
+}
+
+/// `frames` MPEG-1 Layer III frames (128 kbit/s, 44.1 kHz: 417 bytes and 1152 samples each).
+fn mp3(frames: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    for _ in 0..frames {
+        out.extend_from_slice(&[0xFF, 0xFB, 0x90, 0x00]);
+        out.resize(out.len() + 413, 0);
+    }
+    out
+}
+
+async fn upload(lib: &Library, token: &str, path: &str, bytes: &[u8]) -> crate::content::Resp {
+    let (content_type, body) = multipart("file", "whatever.bin", bytes);
+    let resp = http()
+        .put(lib.app.url(path))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let text = resp.text().await.unwrap();
+    crate::content::Resp {
+        status,
+        headers,
+        body: serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON, got {text:?}")),
+    }
+}
+
+#[tokio::test]
+async fn admins_upload_audio_and_transcripts_checked_from_their_bytes() {
+    let lib = Library::open_with(|s| s.content.media_upload_max_bytes = 200_000).await;
+    let app = &lib.app;
+    let s = lib.seed("Retreat", "en").await;
+    let audio = format!("/api/content/admin/tracks/{}/audio", s.free);
+
+    // WAV: stored by its SHA-256, its length read from the audio.
+    let bytes = wav(3);
+    let r = upload(&lib, &lib.admin, &audio, &bytes).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let sha = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bytes))
+    };
+    assert_eq!(r.body["file"]["sha256"], sha.as_str());
+    assert_eq!(r.body["file"]["bytes"], bytes.len());
+    assert_eq!(r.body["file"]["duration_seconds"], 3);
+    assert_eq!(r.body["duration_seconds"], 3);
+    let first = format!("uploads/audio/{sha}.wav");
+    assert_eq!(r.body["audio_file"], first.as_str());
+    let old_link = get(
+        app,
+        &format!("/api/content/tracks/{}/media", s.free),
+        &lib.user,
+    )
+    .await;
+    let old_url = old_link.body["url"].as_str().unwrap().to_string();
+    let served = http().get(app.url(&old_url)).send().await.unwrap();
+    assert_eq!(served.status(), 200);
+    assert_eq!(served.bytes().await.unwrap().len(), bytes.len());
+
+    // MP3 replaces it: a new path; the link handed out before still plays.
+    let r = upload(&lib, &lib.admin, &audio, &mp3(115)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["file"]["media_type"], "audio/mpeg");
+    assert_eq!(r.body["duration_seconds"], 3, "115 x 1152 / 44100 = 3.0 s");
+    assert!(r.body["audio_file"].as_str().unwrap().ends_with(".mp3"));
+    let served = http().get(app.url(&old_url)).send().await.unwrap();
+    assert_eq!(served.status(), 200, "the old link lives until it expires");
+
+    // Refused: wrong types (told from the bytes), too large, no file part, not multipart,
+    // not an admin, no such track. Nothing is left behind.
+    let pdf_bytes = pdf(&[&["Not audio."]]);
+    let r = upload(&lib, &lib.admin, &audio, &pdf_bytes).await;
+    assert_error(&r, 415, "unsupported_media_type");
+    assert!(r.body["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("application/pdf"));
+    let r = upload(
+        &lib,
+        &lib.admin,
+        &audio,
+        b"ID4 this is text that says it is an mp3",
+    )
+    .await;
+    assert_error(&r, 415, "unsupported_media_type");
+    let r = upload(&lib, &lib.admin, &audio, &wav(13)).await;
+    assert_error(&r, 413, "request_rejected");
+    let (content_type, body) = multipart("other", "a.wav", &wav(1));
+    let resp = http()
+        .put(app.url(&audio))
+        .bearer_auth(&lib.admin)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let r = crate::content::call(app, Method::PUT, &audio, Some(&lib.admin), Some(json!({}))).await;
+    assert_error(&r, 400, "invalid_request");
+    let r = upload(&lib, &lib.user, &audio, &wav(1)).await;
+    assert_error(&r, 403, "forbidden");
+    let r = upload(
+        &lib,
+        &lib.admin,
+        "/api/content/admin/tracks/nope/audio",
+        &wav(1),
+    )
+    .await;
+    assert_error(&r, 404, "not_found");
+    let leftovers: Vec<_> = std::fs::read_dir(app.dir.path().join("media/uploads/audio"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".incoming"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+
+    // A transcript upload is indexed for search.
+    let transcript = format!("/api/content/admin/tracks/{}/transcript", s.free);
+    let r = upload(
+        &lib,
+        &lib.admin,
+        &transcript,
+        &pdf(&[&["Equanimity, gently."]]),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["transcript_index"]["status"], "indexed");
+    assert_eq!(search(&lib, "q=equanimity").await["total"], 1);
+    let r = upload(&lib, &lib.admin, &transcript, &wav(1)).await;
+    assert_error(&r, 415, "unsupported_media_type");
+
+    // Once the links have expired, files no track holds are removed (here: made due at
+    // once), and deleting a track takes its uploaded files along.
+    let wav_path = app.dir.path().join("media").join(&first);
+    assert!(wav_path.exists());
+    let pool = porta::db::connect(&app.database.url, 1, std::time::Duration::from_secs(5))
+        .expect("database");
+    let due = |pool: &porta::db::DbPool| {
+        let mut conn = pool.get().expect("connection");
+        diesel::RunQueryDsl::execute(
+            diesel::sql_query("UPDATE content_removals SET remove_after = 0"),
+            &mut *conn,
+        )
+        .expect("make due");
+    };
+    due(&pool);
+    let r = upload(&lib, &lib.admin, &transcript, &pdf(&[&["Again."]])).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!wav_path.exists(), "the replaced WAV is gone");
+    let mp3_path = app.dir.path().join("media").join(
+        get(
+            app,
+            &format!("/api/content/tracks/{}/media", s.free),
+            &lib.admin,
+        )
+        .await
+        .body["url"]
+            .as_str()
+            .unwrap()
+            .split('?')
+            .next()
+            .unwrap()
+            .trim_start_matches("/api/content/media/"),
+    );
+    assert!(mp3_path.exists(), "{}", mp3_path.display());
+    let r = crate::content::call(
+        app,
+        Method::DELETE,
+        &format!("/api/content/admin/tracks/{}", s.free),
+        Some(&lib.admin),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 204);
+    assert!(mp3_path.exists(), "kept while links may name it");
+    due(&pool);
+    let r = upload(
+        &lib,
+        &lib.admin,
+        &format!("/api/content/admin/tracks/{}/audio", s.premium),
+        &wav(1),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!mp3_path.exists(), "the deleted track's audio is gone");
+}

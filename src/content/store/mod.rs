@@ -3,6 +3,7 @@
 //! number of sessions per retreat and tracks per session is capped, so one retreat's
 //! outline stays a bounded answer.
 
+mod files;
 mod listeners;
 mod tracks;
 mod transcripts;
@@ -10,6 +11,7 @@ mod transcripts;
 use crate::db::schema::{content_retreats as cr, content_sessions as cs, content_tracks as ct};
 use crate::db::DbConn;
 use diesel::prelude::*;
+pub use files::*;
 pub use listeners::*;
 use serde::Serialize;
 pub use tracks::*;

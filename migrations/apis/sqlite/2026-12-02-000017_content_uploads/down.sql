@@ -1,0 +1,2 @@
+DROP TABLE content_removals;
+DROP TABLE content_files;

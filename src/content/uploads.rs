@@ -1,0 +1,346 @@
+//! Uploads of a track's audio and transcript by admins: a multipart body streamed to disk
+//! (never held in memory), at most `media_upload_max_bytes`, its SHA-256 taken on the way,
+//! its type told from its first bytes (not its name), the audio's length read from the
+//! audio. Files are stored by content (`uploads/<kind>/<sha256>.<ext>`), so replacing a
+//! track's file gives it a new path while signed links to the old one keep working until
+//! they expire; then the old file is removed, as are a deleted track's files.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use actix_multipart::Multipart;
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use tokio::io::AsyncWriteExt;
+
+use super::store::{self, FileRow, Slot};
+use super::views::AdminTrackView;
+use super::{now, transcripts, Config};
+use crate::db::{self, DbPool};
+use crate::resource::{ApiError, Caller};
+
+/// How long an upload may wait for its next bytes before it is dropped (408-like 400).
+const IDLE: Duration = Duration::from_secs(30);
+
+/// The audio types accepted, told from the bytes: (MIME type, extension).
+const AUDIO: &[(&str, &str)] = &[
+    ("audio/mpeg", "mp3"),
+    ("audio/m4a", "m4a"),
+    ("audio/x-m4a", "m4a"),
+    ("audio/mp4", "m4a"),
+    ("video/mp4", "m4a"),
+    ("audio/aac", "aac"),
+    ("audio/ogg", "ogg"),
+    ("audio/x-wav", "wav"),
+    ("audio/wav", "wav"),
+];
+
+/// A body received into a temporary file.
+struct Received {
+    temp: PathBuf,
+    sha256: String,
+    bytes: u64,
+    head: Vec<u8>,
+}
+
+fn bad(why: impl Into<String>) -> ApiError {
+    ApiError::InvalidRequest(why.into())
+}
+
+/// Streams the multipart field `file` into a temporary file under `dir`.
+async fn receive(mut body: Multipart, dir: &Path, max: u64) -> Result<Received, ApiError> {
+    tokio::fs::create_dir_all(dir)
+        .await
+        .map_err(|e| ApiError::Internal(format!("upload folder: {e}")))?;
+    let temp = dir.join(format!(".incoming-{}", uuid::Uuid::new_v4().simple()));
+    let result = async {
+        loop {
+            let field = match tokio::time::timeout(IDLE, body.next()).await {
+                Err(_) => return Err(bad("the upload stalled")),
+                Ok(None) => return Err(bad("send the file in a multipart field named file")),
+                Ok(Some(Err(e))) => {
+                    return Err(bad(format!("the multipart body is malformed: {e}")))
+                }
+                Ok(Some(Ok(field))) => field,
+            };
+            if field.name() != Some("file") {
+                // Other fields are skipped (and read through).
+                let mut field = field;
+                while let Some(chunk) = field.next().await {
+                    chunk.map_err(|e| bad(format!("the multipart body is malformed: {e}")))?;
+                }
+                continue;
+            }
+            let mut field = field;
+            let mut out = tokio::fs::File::create(&temp)
+                .await
+                .map_err(|e| ApiError::Internal(format!("upload file: {e}")))?;
+            let (mut hash, mut bytes, mut head) = (Sha256::new(), 0u64, Vec::new());
+            loop {
+                let chunk = match tokio::time::timeout(IDLE, field.next()).await {
+                    Err(_) => return Err(bad("the upload stalled")),
+                    Ok(None) => break,
+                    Ok(Some(chunk)) => {
+                        chunk.map_err(|e| bad(format!("the upload broke off: {e}")))?
+                    }
+                };
+                bytes += chunk.len() as u64;
+                if bytes > max {
+                    return Err(ApiError::TooLarge(format!(
+                        "the file is larger than media_upload_max_bytes ({max} bytes)"
+                    )));
+                }
+                if head.len() < 8192 {
+                    let take = (8192 - head.len()).min(chunk.len());
+                    head.extend_from_slice(&chunk[..take]);
+                }
+                hash.update(&chunk);
+                out.write_all(&chunk)
+                    .await
+                    .map_err(|e| ApiError::Internal(format!("upload file: {e}")))?;
+            }
+            out.flush()
+                .await
+                .map_err(|e| ApiError::Internal(format!("upload file: {e}")))?;
+            if bytes == 0 {
+                return Err(bad("the file is empty"));
+            }
+            return Ok(Received {
+                temp: temp.clone(),
+                sha256: hex::encode(hash.finalize()),
+                bytes,
+                head,
+            });
+        }
+    }
+    .await;
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(&temp).await;
+    }
+    result
+}
+
+/// The audio's length in whole seconds (at least 1), read by symphonia: from the header
+/// when it says, else by walking the packets. `None` when it cannot be read.
+fn audio_seconds(path: &Path) -> Option<i64> {
+    use symphonia::core::formats::FormatOptions;
+    use symphonia::core::io::MediaSourceStream;
+    use symphonia::core::meta::MetadataOptions;
+    use symphonia::core::probe::Hint;
+    let file = std::fs::File::open(path).ok()?;
+    let stream = MediaSourceStream::new(Box::new(file), Default::default());
+    let probed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        symphonia::default::get_probe().format(
+            &Hint::new(),
+            stream,
+            &FormatOptions::default(),
+            &MetadataOptions::default(),
+        )
+    }))
+    .ok()?
+    .ok()?;
+    let mut format = probed.format;
+    let track = format.default_track()?;
+    let (id, params) = (track.id, track.codec_params.clone());
+    if let (Some(frames), Some(rate)) = (params.n_frames, params.sample_rate) {
+        if rate > 0 && frames > 0 {
+            return Some(((frames as f64 / rate as f64).round() as i64).max(1));
+        }
+    }
+    let base = params.time_base?;
+    let mut total: u64 = 0;
+    loop {
+        match format.next_packet() {
+            Ok(p) if p.track_id() == id => total = total.saturating_add(p.dur),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    let t = base.calc_time(total);
+    let seconds = t.seconds as f64 + t.frac;
+    (seconds > 0.0).then(|| (seconds.round() as i64).max(1))
+}
+
+/// What the answer says about the stored file.
+#[derive(Debug, serde::Serialize)]
+struct Uploaded {
+    #[serde(flatten)]
+    track: AdminTrackView,
+    file: FileRow,
+}
+
+/// PUT /admin/tracks/{id}/audio (multipart, field `file`): MP3, M4A/AAC, OGG or WAV.
+#[tracing::instrument(skip_all, fields(track = %id))]
+pub async fn upload_audio(
+    caller: Caller,
+    pool: web::Data<DbPool>,
+    config: web::Data<Config>,
+    id: web::Path<String>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let body = Multipart::new(req.headers(), body);
+    upload(caller, pool, config, id.into_inner(), body, Slot::Audio).await
+}
+
+/// PUT /admin/tracks/{id}/transcript (multipart, field `file`): a PDF, indexed for search.
+#[tracing::instrument(skip_all, fields(track = %id))]
+pub async fn upload_transcript(
+    caller: Caller,
+    pool: web::Data<DbPool>,
+    config: web::Data<Config>,
+    id: web::Path<String>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    // A malformed or missing multipart header shows as an error of the first field: 400.
+    let body = Multipart::new(req.headers(), body);
+    upload(
+        caller,
+        pool,
+        config,
+        id.into_inner(),
+        body,
+        Slot::Transcript,
+    )
+    .await
+}
+
+async fn upload(
+    caller: Caller,
+    pool: web::Data<DbPool>,
+    config: web::Data<Config>,
+    id: String,
+    body: Multipart,
+    slot: Slot,
+) -> Result<HttpResponse, ApiError> {
+    super::admin::require_admin(&caller)?;
+    // The track first: no bytes are stored for a track that does not exist.
+    super::routes::track_or_404(&pool, id.clone()).await?;
+    let folder = match slot {
+        Slot::Audio => "audio",
+        Slot::Transcript => "transcripts",
+    };
+    let dir = config.media_dir.join("uploads").join(folder);
+    let got = receive(body, &dir, config.upload_max_bytes).await?;
+    let kind = infer::get(&got.head).map(|t| (t.mime_type(), t.extension()));
+    let (media_type, ext) = match (slot, kind) {
+        (Slot::Transcript, Some(("application/pdf", _))) => ("application/pdf", "pdf"),
+        (Slot::Audio, Some((mime, _))) if AUDIO.iter().any(|(m, _)| *m == mime) => {
+            let ext = AUDIO
+                .iter()
+                .find(|(m, _)| *m == mime)
+                .map_or("bin", |(_, e)| e);
+            (mime, ext)
+        }
+        (_, found) => {
+            let _ = tokio::fs::remove_file(&got.temp).await;
+            let what = found.map_or("unknown".to_string(), |(m, _)| m.to_string());
+            return Err(ApiError::UnsupportedType(match slot {
+                Slot::Audio => format!(
+                    "the file is {what}; audio must be MP3, M4A/AAC, OGG or WAV (told from its bytes, not its name)"
+                ),
+                Slot::Transcript => format!(
+                    "the file is {what}; a transcript must be a PDF (told from its bytes, not its name)"
+                ),
+            }));
+        }
+    };
+    let path = format!("uploads/{folder}/{}.{ext}", got.sha256);
+    let final_path = config.media_dir.join(&path);
+    let (temp, target) = (got.temp.clone(), final_path.clone());
+    let duration = web::block(move || {
+        std::fs::rename(&temp, &target)?;
+        Ok::<_, std::io::Error>(match slot {
+            Slot::Audio => audio_seconds(&target),
+            Slot::Transcript => None,
+        })
+    })
+    .await
+    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| ApiError::Internal(format!("storing the upload: {e}")))?;
+    if slot == Slot::Audio && duration.is_none() {
+        return Err(bad(
+            "the audio cannot be read (its length is unknown): is the file whole?",
+        ));
+    }
+    let now = now();
+    let row = FileRow {
+        path: path.clone(),
+        sha256: got.sha256,
+        bytes: got.bytes as i64,
+        media_type: media_type.to_string(),
+        duration_seconds: duration,
+        uploaded_at: now,
+    };
+    let grace = config.media_url_ttl.max(config.download_ttl);
+    let (saved, track_id) = (row.clone(), id.clone());
+    let replaced = db::run(&pool, move |conn| {
+        store::record_file(conn, &saved)?;
+        let old = store::set_track_file(conn, &track_id, slot, &saved.path, duration, now)?;
+        if let Some(Some(old)) = &old {
+            if old != &saved.path && old.starts_with("uploads/") {
+                store::schedule_removal(conn, old, now + grace)?;
+            }
+        }
+        Ok(old)
+    })
+    .await?;
+    if replaced.is_none() {
+        // Deleted meanwhile: the file waits for removal like any other no track holds.
+        let p = path.clone();
+        db::run(&pool, move |conn| {
+            Ok(store::schedule_removal(conn, &p, now)?)
+        })
+        .await?;
+        return Err(ApiError::NotFound("no track with this id".into()));
+    }
+    sweep(&pool, &config).await;
+    let (track, retreat_id) = super::routes::track_or_404(&pool, id).await?;
+    let index = match slot {
+        Slot::Transcript => {
+            transcripts::index(
+                &pool,
+                &config,
+                &track.id,
+                &track.language,
+                track.transcript_file.as_deref(),
+            )
+            .await?
+        }
+        Slot::Audio => None,
+    };
+    Ok(HttpResponse::Ok().json(Uploaded {
+        track: AdminTrackView::new(track, &retreat_id, index),
+        file: row,
+    }))
+}
+
+/// Removes up to 100 uploaded files that no track holds and whose links have expired.
+/// Runs after uploads and deletions; a failure is logged, never the request's.
+pub async fn sweep(pool: &DbPool, config: &Config) {
+    let now = now();
+    let due = db::run(pool, move |conn| {
+        Ok(store::take_due_removals(conn, now, 100)?)
+    })
+    .await;
+    let due = match due {
+        Ok(due) => due,
+        Err(e) => {
+            tracing::warn!(error = %e, "upload removals not read");
+            return;
+        }
+    };
+    let dir = config.media_dir.clone();
+    let _ = web::block(move || {
+        for path in due {
+            if let Err(e) = std::fs::remove_file(dir.join(&path)) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(error = %e, path, "an old upload could not be removed");
+                }
+            }
+        }
+    })
+    .await;
+}
