@@ -248,13 +248,20 @@ pub fn prepare_apis(settings: &Settings, pool: DbPool) -> Result<Apis, StartErro
     };
     let status_attribute =
         Some(settings.bookings.bookings_status_attribute.clone()).filter(|a| !a.is_empty());
-    let bookings = settings.runs("bookings").then_some(bookings::Config {
-        cancel_notice: settings.bookings.booking_cancel_notice,
-        slot_minutes: settings.bookings.booking_slot_minutes,
-        max_open_requests: settings.bookings.booking_max_open_requests,
-        accounts,
-        status_attribute,
-    });
+    let bookings = match settings.runs("bookings") {
+        true => Some(bookings::Config {
+            cancel_notice: settings.bookings.booking_cancel_notice,
+            slot_minutes: settings.bookings.booking_slot_minutes,
+            max_open_requests: settings.bookings.booking_max_open_requests,
+            accounts,
+            status_attribute,
+            documents_dir: settings.bookings.booking_documents_dir.clone(),
+            document_max_bytes: settings.bookings.booking_document_max_bytes,
+            documents_key: documents_key(&media_key(settings)?),
+            document_url_ttl: settings.bookings.booking_document_url_ttl,
+        }),
+        false => None,
+    };
     let content = match settings.runs("content") {
         true => Some(content::Config {
             media_dir: settings.content.media_dir.clone(),
@@ -303,6 +310,15 @@ fn is_loopback(url: &str) -> bool {
 }
 
 /// The media-URL key from settings or, by default, `data_dir/media.key` (generated once).
+/// The key of bookings documents' links: derived from the media key (HMAC with a label of
+/// its own), so one secret serves both and a media link can never pass for a document's.
+fn documents_key(media_key: &[u8]) -> Vec<u8> {
+    use hmac::Mac;
+    let mut mac = <hmac::Hmac<sha2::Sha256>>::new_from_slice(media_key).expect("any key length");
+    mac.update(b"porta bookings documents");
+    mac.finalize().into_bytes().to_vec()
+}
+
 fn media_key(settings: &Settings) -> Result<Vec<u8>, StartError> {
     let bad = |reason: String| StartError::MasterKey(format!("media_key: {reason}"));
     if let Some(key) = &settings.content.media_key {

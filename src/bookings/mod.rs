@@ -30,6 +30,14 @@ pub struct Config {
     pub accounts: Option<std::sync::Arc<crate::resource::AccountsApi>>,
     /// The custom attribute that carries the review status (`None`: none is set).
     pub status_attribute: Option<String>,
+    /// Where consultants' documents are kept (private: never served but by signed link).
+    pub documents_dir: std::path::PathBuf,
+    /// Largest document, in bytes.
+    pub document_max_bytes: u64,
+    /// HMAC key of documents' signed links.
+    pub documents_key: Vec<u8>,
+    /// Life of a document's signed link, in seconds.
+    pub document_url_ttl: i64,
 }
 
 /// Appointments hold their time in blocks of this many seconds. Five minutes divides every
@@ -70,7 +78,7 @@ pub const SCOPES: &[(&str, &str)] = &[
 ];
 
 pub fn scope(config: Config) -> actix_web::Scope {
-    use routes::{admin::*, appointments::*, categories::*, consultants::*};
+    use routes::{admin::*, appointments::*, categories::*, consultants::*, documents::*};
     use web::{delete, get, post, put, resource as at};
     resource::api_scope("/api/bookings")
         .app_data(web::Data::new(config))
@@ -100,6 +108,14 @@ pub fn scope(config: Config) -> actix_web::Scope {
                 .route(post().to(create_exception)),
         )
         .service(at("/consultants/me/exceptions/{id}").route(delete().to(delete_exception)))
+        .service(
+            at("/consultants/me/documents")
+                .route(get().to(list_my_documents))
+                .route(post().to(upload_document)),
+        )
+        .service(at("/consultants/me/documents/{id}").route(delete().to(delete_my_document)))
+        // A document by its signed link (no token: the signature is the credential).
+        .service(at("/documents/{id}").route(get().to(serve_document)))
         .service(at("/consultants/{id}").route(get().to(get_consultant)))
         .service(at("/consultants/{id}/services").route(get().to(list_services)))
         .service(at("/consultants/{id}/slots").route(get().to(list_slots)))
@@ -118,6 +134,7 @@ pub fn scope(config: Config) -> actix_web::Scope {
         .service(at("/admin/consultants").route(get().to(admin_list_consultants)))
         .service(at("/admin/consultants/{id}/approve").route(post().to(approve_consultant)))
         .service(at("/admin/consultants/{id}/reject").route(post().to(reject_consultant)))
+        .service(at("/admin/consultants/{id}/documents").route(get().to(admin_list_documents)))
         .service(at("/admin/appointments").route(get().to(admin_list_appointments)))
         .service(at("/admin/categories").route(post().to(create_category)))
         .service(

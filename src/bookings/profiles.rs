@@ -173,6 +173,12 @@ pub struct ConsultantView {
     pub rejection_reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
+    /// When and by whom (an admin's token subject) the profile was last reviewed; shown to
+    /// the owner and admins.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reviewed_at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reviewed_by: Option<String>,
 }
 
 impl ConsultantView {
@@ -189,6 +195,8 @@ impl ConsultantView {
             languages: of("language"),
             rejection_reason: c.rejection_reason.filter(|_| private),
             subject: Some(c.subject).filter(|_| private),
+            reviewed_at: c.reviewed_at.filter(|_| private),
+            reviewed_by: c.reviewed_by.filter(|_| private),
             id: c.id,
             name: c.name,
             bio: c.bio,

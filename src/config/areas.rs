@@ -419,6 +419,12 @@ pub struct BookingSettings {
     /// The custom attribute that carries a consultant's review status (`pending`,
     /// `approved`, `rejected`); empty: none is set.
     pub bookings_status_attribute: String,
+    /// Folder for consultants' documents (private: served only by signed link to admins).
+    pub booking_documents_dir: PathBuf,
+    /// Largest document a consultant may upload, in bytes.
+    pub booking_document_max_bytes: u64,
+    /// Life of a document's signed link, in seconds.
+    pub booking_document_url_ttl: i64,
 }
 
 impl Default for BookingSettings {
@@ -430,6 +436,9 @@ impl Default for BookingSettings {
             bookings_client_id: None,
             bookings_client_secret: None,
             bookings_status_attribute: "profile_status".into(),
+            booking_documents_dir: PathBuf::from("data/bookings-documents"),
+            booking_document_max_bytes: 10 * 1024 * 1024,
+            booking_document_url_ttl: 300,
         }
     }
 }

@@ -359,7 +359,7 @@ mod tests {
         {
             assert!(known.contains(*key), "{key}");
         }
-        assert_eq!(known.len(), 97);
+        assert_eq!(known.len(), 100);
     }
 
     #[test]

@@ -332,6 +332,18 @@ impl Settings {
                 "must be between 1 and 86400 seconds",
             ));
         }
+        if !(1024..=1024 * 1024 * 1024).contains(&self.bookings.booking_document_max_bytes) {
+            return Err(invalid(
+                "booking_document_max_bytes",
+                "must be between 1024 bytes and 1 GiB",
+            ));
+        }
+        if !(1..=3600).contains(&self.bookings.booking_document_url_ttl) {
+            return Err(invalid(
+                "booking_document_url_ttl",
+                "must be between 1 second and 1 hour",
+            ));
+        }
         if !(1..=24 * 3600).contains(&self.resource.api_write_window) {
             return Err(invalid(
                 "api_write_window",

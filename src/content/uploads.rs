@@ -5,23 +5,17 @@
 //! track's file gives it a new path while signed links to the old one keep working until
 //! they expire; then the old file is removed, as are a deleted track's files.
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::path::Path;
 
 use actix_multipart::Multipart;
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::StreamExt;
-use sha2::{Digest, Sha256};
-use tokio::io::AsyncWriteExt;
 
 use super::store::{self, FileRow, Slot};
 use super::views::AdminTrackView;
 use super::{now, transcripts, Config};
 use crate::db::{self, DbPool};
+use crate::resource::upload::receive;
 use crate::resource::{ApiError, Caller};
-
-/// How long an upload may wait for its next bytes before it is dropped (408-like 400).
-const IDLE: Duration = Duration::from_secs(30);
 
 /// The audio types accepted, told from the bytes: (MIME type, extension).
 const AUDIO: &[(&str, &str)] = &[
@@ -36,89 +30,8 @@ const AUDIO: &[(&str, &str)] = &[
     ("audio/wav", "wav"),
 ];
 
-/// A body received into a temporary file.
-struct Received {
-    temp: PathBuf,
-    sha256: String,
-    bytes: u64,
-    head: Vec<u8>,
-}
-
 fn bad(why: impl Into<String>) -> ApiError {
     ApiError::InvalidRequest(why.into())
-}
-
-/// Streams the multipart field `file` into a temporary file under `dir`.
-async fn receive(mut body: Multipart, dir: &Path, max: u64) -> Result<Received, ApiError> {
-    tokio::fs::create_dir_all(dir)
-        .await
-        .map_err(|e| ApiError::Internal(format!("upload folder: {e}")))?;
-    let temp = dir.join(format!(".incoming-{}", uuid::Uuid::new_v4().simple()));
-    let result = async {
-        loop {
-            let field = match tokio::time::timeout(IDLE, body.next()).await {
-                Err(_) => return Err(bad("the upload stalled")),
-                Ok(None) => return Err(bad("send the file in a multipart field named file")),
-                Ok(Some(Err(e))) => {
-                    return Err(bad(format!("the multipart body is malformed: {e}")))
-                }
-                Ok(Some(Ok(field))) => field,
-            };
-            if field.name() != Some("file") {
-                // Other fields are skipped (and read through).
-                let mut field = field;
-                while let Some(chunk) = field.next().await {
-                    chunk.map_err(|e| bad(format!("the multipart body is malformed: {e}")))?;
-                }
-                continue;
-            }
-            let mut field = field;
-            let mut out = tokio::fs::File::create(&temp)
-                .await
-                .map_err(|e| ApiError::Internal(format!("upload file: {e}")))?;
-            let (mut hash, mut bytes, mut head) = (Sha256::new(), 0u64, Vec::new());
-            loop {
-                let chunk = match tokio::time::timeout(IDLE, field.next()).await {
-                    Err(_) => return Err(bad("the upload stalled")),
-                    Ok(None) => break,
-                    Ok(Some(chunk)) => {
-                        chunk.map_err(|e| bad(format!("the upload broke off: {e}")))?
-                    }
-                };
-                bytes += chunk.len() as u64;
-                if bytes > max {
-                    return Err(ApiError::TooLarge(format!(
-                        "the file is larger than media_upload_max_bytes ({max} bytes)"
-                    )));
-                }
-                if head.len() < 8192 {
-                    let take = (8192 - head.len()).min(chunk.len());
-                    head.extend_from_slice(&chunk[..take]);
-                }
-                hash.update(&chunk);
-                out.write_all(&chunk)
-                    .await
-                    .map_err(|e| ApiError::Internal(format!("upload file: {e}")))?;
-            }
-            out.flush()
-                .await
-                .map_err(|e| ApiError::Internal(format!("upload file: {e}")))?;
-            if bytes == 0 {
-                return Err(bad("the file is empty"));
-            }
-            return Ok(Received {
-                temp: temp.clone(),
-                sha256: hex::encode(hash.finalize()),
-                bytes,
-                head,
-            });
-        }
-    }
-    .await;
-    if result.is_err() {
-        let _ = tokio::fs::remove_file(&temp).await;
-    }
-    result
 }
 
 /// The audio's length in whole seconds (at least 1), read by symphonia: from the header
@@ -224,7 +137,7 @@ async fn upload(
     };
     let dir = config.media_dir.join("uploads").join(folder);
     let got = receive(body, &dir, config.upload_max_bytes).await?;
-    let kind = infer::get(&got.head).map(|t| (t.mime_type(), t.extension()));
+    let kind = crate::resource::upload::sniff(&got.head).map(|m| (m, ""));
     let (media_type, ext) = match (slot, kind) {
         (Slot::Transcript, Some(("application/pdf", _))) => ("application/pdf", "pdf"),
         (Slot::Audio, Some((mime, _))) if AUDIO.iter().any(|(m, _)| *m == mime) => {

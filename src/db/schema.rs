@@ -327,6 +327,20 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         reviewed_at -> Nullable<BigInt>,
+        reviewed_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    booking_documents (id) {
+        id -> Text,
+        consultant_id -> Text,
+        kind -> Text,
+        name -> Text,
+        media_type -> Text,
+        bytes -> BigInt,
+        sha256 -> Text,
+        uploaded_at -> BigInt,
     }
 }
 
@@ -422,6 +436,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     booking_consultant_tags,
     booking_services,
     booking_categories,
+    booking_documents,
     booking_availability,
     booking_exceptions,
     booking_appointments,

@@ -733,6 +733,189 @@ async fn categories_order_services_and_filter_consultants() {
     }
 }
 
+/// Uploads `bytes` as the part `file` named `filename` to `path`; status and JSON body.
+async fn upload_to(
+    w: &World,
+    path: &str,
+    token: &str,
+    filename: &str,
+    bytes: &[u8],
+) -> (u16, Value) {
+    let (content_type, body) = crate::content_depth::multipart("file", filename, bytes);
+    let resp = http()
+        .post(w.app.url(&format!("/api/bookings{path}")))
+        .bearer_auth(token)
+        .header("content-type", content_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn consultants_hand_in_documents_that_admins_review_over_signed_links() {
+    let w = World::with(|s| {
+        s.bookings.booking_document_max_bytes = 4096;
+        s.bookings.booking_document_url_ttl = 2;
+    })
+    .await;
+    let applicant = w.person("doc@example.com", &[]).await;
+    let stranger = w.person("nobody@example.com", &[]).await;
+    let id_card = crate::content_depth::pdf(&[&["Identity card"]]);
+
+    // A profile first.
+    let (s, body) = upload_to(
+        &w,
+        "/consultants/me/documents",
+        &applicant,
+        "id.pdf",
+        &id_card,
+    )
+    .await;
+    assert_error(s, &body, 404, "not_found");
+    let (s, profile) = w
+        .put("/consultants/me", &applicant, profile("Dee", "UTC"))
+        .await;
+    assert_eq!(s, 200, "{profile}");
+    let consultant = profile["id"].as_str().unwrap().to_string();
+
+    let (s, doc) = upload_to(
+        &w,
+        "/consultants/me/documents?kind=id",
+        &applicant,
+        "../../my id card.pdf",
+        &id_card,
+    )
+    .await;
+    assert_eq!(s, 201, "{doc}");
+    assert_eq!(doc["kind"], "id");
+    assert_eq!(doc["name"], "my id card.pdf");
+    assert_eq!(doc["media_type"], "application/pdf");
+    assert_eq!(doc["bytes"], id_card.len());
+    let mut png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    png.resize(200, 0);
+    let (s, cert) = upload_to(
+        &w,
+        "/consultants/me/documents?kind=certificate",
+        &applicant,
+        "cert.png",
+        &png,
+    )
+    .await;
+    assert_eq!(s, 201, "{cert}");
+    assert_eq!(cert["media_type"], "image/png");
+
+    // Refused: a type told from the bytes, a kind, the size.
+    let (s, body) = upload_to(
+        &w,
+        "/consultants/me/documents",
+        &applicant,
+        "x.pdf",
+        b"just text",
+    )
+    .await;
+    assert_error(s, &body, 415, "unsupported_media_type");
+    let (s, body) = upload_to(
+        &w,
+        "/consultants/me/documents?kind=passport",
+        &applicant,
+        "x.pdf",
+        &id_card,
+    )
+    .await;
+    assert_error(s, &body, 400, "invalid_request");
+    let mut big = id_card.clone();
+    big.resize(5000, b' ');
+    let (s, body) = upload_to(&w, "/consultants/me/documents", &applicant, "x.pdf", &big).await;
+    assert_error(s, &body, 413, "request_rejected");
+
+    let (s, mine) = w.get("/consultants/me/documents", &applicant).await;
+    assert_eq!(s, 200, "{mine}");
+    assert_eq!(mine["items"].as_array().unwrap().len(), 2);
+    assert!(
+        mine["items"][0].get("url").is_none(),
+        "no links for the owner"
+    );
+
+    // Admins list them with signed links; nobody else does.
+    let path = format!("/admin/consultants/{consultant}/documents");
+    let (s, body) = w.get(&path, &stranger).await;
+    assert_error(s, &body, 403, "forbidden");
+    let (s, listed) = w.get(&path, &w.admin).await;
+    assert_eq!(s, 200, "{listed}");
+    let item = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["id"] == doc["id"])
+        .unwrap()
+        .clone();
+    let url = item["url"].as_str().unwrap().to_string();
+    let resp = http().get(w.app.url(&url)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "application/pdf");
+    assert_eq!(
+        resp.headers()["content-disposition"],
+        "attachment; filename=\"my id card.pdf\""
+    );
+    assert_eq!(resp.headers()["cache-control"], "private, no-store");
+    assert_eq!(resp.bytes().await.unwrap().as_ref(), id_card.as_slice());
+    let tampered = url.replace("signature=", "signature=A");
+    let resp = http().get(w.app.url(&tampered)).send().await.unwrap();
+    assert_eq!(resp.status(), 403);
+    let other = url.replace(doc["id"].as_str().unwrap(), cert["id"].as_str().unwrap());
+    let resp = http().get(w.app.url(&other)).send().await.unwrap();
+    assert_eq!(resp.status(), 403, "a link is for one document");
+    // Kept outside every served folder.
+    assert!(w
+        .app
+        .dir
+        .path()
+        .join("bookings-documents")
+        .join(&consultant)
+        .join(doc["id"].as_str().unwrap())
+        .exists());
+    let_time_pass(
+        std::time::Duration::from_millis(2100),
+        "the 2 s link expires",
+    )
+    .await;
+    let resp = http().get(w.app.url(&url)).send().await.unwrap();
+    assert_eq!(resp.status(), 403);
+
+    // The review records who and why.
+    let admin_sub = claims(&w.admin)["sub"].as_str().unwrap().to_string();
+    let (s, body) = w
+        .post(
+            &format!("/admin/consultants/{consultant}/reject"),
+            &w.admin,
+            json!({"reason": "The certificate is unreadable"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{body}");
+    assert_eq!(body["reviewed_by"], admin_sub.as_str());
+    assert_eq!(body["rejection_reason"], "The certificate is unreadable");
+    assert!(body["reviewed_at"].as_i64().is_some());
+    let (_, own) = w.get("/consultants/me", &applicant).await;
+    assert_eq!(own["reviewed_by"], admin_sub.as_str());
+
+    // The owner deletes a document: gone, file and all.
+    let doc_path = format!("/consultants/me/documents/{}", doc["id"].as_str().unwrap());
+    assert_eq!(w.delete(&doc_path, &stranger).await, 404);
+    assert_eq!(w.delete(&doc_path, &applicant).await, 204);
+    assert_eq!(w.delete(&doc_path, &applicant).await, 404);
+    assert!(!w
+        .app
+        .dir
+        .path()
+        .join("bookings-documents")
+        .join(&consultant)
+        .join(doc["id"].as_str().unwrap())
+        .exists());
+}
+
 #[tokio::test]
 async fn slots_follow_the_consultants_time_zone_and_dst() {
     let w = World::new().await;

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 /// A PDF of `pages`, each a list of lines, in Helvetica with WinAnsiEncoding (so Portuguese
 /// letters are one byte each, as Windows-1252), with a correct cross-reference table.
-fn pdf(pages: &[&[&str]]) -> Vec<u8> {
+pub(crate) fn pdf(pages: &[&[&str]]) -> Vec<u8> {
     let n = pages.len();
     // Objects: 1 catalog, 2 pages, 3 font, then a page and its content stream per page.
     let mut objects: Vec<Vec<u8>> = Vec::new();
@@ -914,7 +914,7 @@ async fn writes_are_limited_per_caller_reads_are_not() {
 }
 
 /// A multipart body with one part `name` holding `bytes` as `filename`.
-fn multipart(name: &str, filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+pub(crate) fn multipart(name: &str, filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
     let boundary = "porta-test-boundary-7f3a";
     let mut body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{filename}\"\r\n\

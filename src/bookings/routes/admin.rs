@@ -49,6 +49,7 @@ pub async fn approve_consultant(
         &["pending", "rejected"],
         "approved",
         None,
+        caller.subject.clone(),
     )
     .await
 }
@@ -77,6 +78,7 @@ pub async fn reject_consultant(
         &["pending", "approved"],
         "rejected",
         Some(reason),
+        caller.subject.clone(),
     )
     .await
 }
@@ -92,6 +94,7 @@ async fn review(
     from: &'static [&'static str],
     to: &'static str,
     reason: Option<String>,
+    reviewer: String,
 ) -> Reply {
     let key = id.clone();
     let found = run(pool, move |conn| Ok(store::consultant(conn, &key)?)).await?;
@@ -113,7 +116,8 @@ async fn review(
         }
     }
     let view = run(pool, move |conn| {
-        if store::review(conn, &id, from, to, reason.as_deref(), now()).map_err(write_error)? == 0 {
+        let reviewed = store::review(conn, &id, from, to, reason.as_deref(), &reviewer, now());
+        if reviewed.map_err(write_error)? == 0 {
             return Err(match store::consultant(conn, &id)? {
                 Some(c) => ApiError::Conflict(format!("the consultant is already {}", c.status)),
                 None => ApiError::NotFound("no such consultant".into()),

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod appointments;
 pub mod categories;
 pub mod consultants;
+pub mod documents;
 
 use actix_web::HttpResponse;
 use serde::Deserialize;

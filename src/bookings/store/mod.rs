@@ -3,6 +3,7 @@
 
 pub mod appointments;
 pub mod categories;
+pub mod documents;
 pub mod hours;
 
 use diesel::prelude::*;
@@ -31,6 +32,8 @@ pub struct Consultant {
     pub created_at: i64,
     pub updated_at: i64,
     pub reviewed_at: Option<i64>,
+    /// The admin (token subject) who reviewed the profile last.
+    pub reviewed_by: Option<String>,
 }
 
 /// A language or speciality of a profile.
@@ -136,6 +139,7 @@ pub fn save_profile(
                     created_at: now,
                     updated_at: now,
                     reviewed_at: None,
+                    reviewed_by: None,
                 })
                 .execute(conn)?;
         } else {
@@ -241,6 +245,7 @@ pub fn review(
     from: &[&str],
     to: &str,
     reason: Option<&str>,
+    reviewer: &str,
     now: i64,
 ) -> QueryResult<usize> {
     diesel::update(bc::table.find(id).filter(bc::status.eq_any(from)))
@@ -248,6 +253,7 @@ pub fn review(
             bc::status.eq(to),
             bc::rejection_reason.eq(reason),
             bc::reviewed_at.eq(now),
+            bc::reviewed_by.eq(reviewer),
         ))
         .execute(conn)
 }

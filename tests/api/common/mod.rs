@@ -157,6 +157,7 @@ pub fn test_settings(
     s.database.db_pool_size = 4;
     s.keys.master_key = Some(master_key.into());
     s.content.media_dir = dir.join("media");
+    s.bookings.booking_documents_dir = dir.join("bookings-documents");
     s.validate().expect("valid test settings")
 }
 
