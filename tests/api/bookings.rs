@@ -838,6 +838,21 @@ async fn consultants_hand_in_documents_that_admins_review_over_signed_links() {
         mine["items"][0].get("url").is_none(),
         "no links for the owner"
     );
+    let doc_api: Value = http()
+        .get(w.app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (path, method, status, body) in [
+        ("/api/bookings/consultants/me/documents", "post", 201, &doc),
+        ("/api/bookings/consultants/me/documents", "get", 200, &mine),
+    ] {
+        let schema = crate::admin::answer(&doc_api, path, method, status);
+        crate::admin::conforms(&doc_api, schema, body, &format!("{method} {path}"));
+    }
 
     // Admins list them with signed links; nobody else does.
     let path = format!("/admin/consultants/{consultant}/documents");
