@@ -465,8 +465,9 @@ pub enum KeysCommand {
         /// Emergency: a new key signs at once; the old one is retired.
         #[arg(long, conflicts_with = "revoke")]
         now: bool,
-        /// Remove key KID at once (a new active key replaces it if it was active).
-        #[arg(long, value_name = "KID")]
+        /// Remove key KID at once (a new active key replaces it if it was active). Key ids
+        /// are base64url and may begin with `-`, which is taken as the value here.
+        #[arg(long, value_name = "KID", allow_hyphen_values = true)]
         revoke: Option<String>,
     },
     /// Re-encrypt every secret at rest under a new master key (then set PORTA_MASTER_KEY

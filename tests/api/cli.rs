@@ -248,6 +248,14 @@ fn keys_rotate_publishes_next_promotes_now_and_revokes() {
 
     let list = keys(cli.run(&["keys", "rotate", "--revoke", &active[0]]));
     assert!(!list.to_string().contains(&active[0]));
+    // A key id may begin with `-` (base64url): still a value, not an option.
+    let out = cli.run(&["keys", "rotate", "--revoke", "-Gno-such-kid"]);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).starts_with("error: no signing key"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = cli.run(&["keys", "rotate", "--revoke", "no-such-kid"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("error: no signing key"));
