@@ -133,10 +133,20 @@ pub async fn update_retreat(
 pub async fn delete_retreat(
     caller: Caller,
     pool: web::Data<DbPool>,
+    config: web::Data<Config>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&caller)?;
-    delete_or_404(&pool, id.into_inner(), "retreat", store::delete_retreat).await
+    let id = id.into_inner();
+    let files = uploads_of(&pool, store::Under::Retreat(id.clone())).await?;
+    let answer = delete_or_404(&pool, id, "retreat", store::delete_retreat).await?;
+    super::uploads::release(&pool, &config, files).await?;
+    Ok(answer)
+}
+
+/// The uploaded files under a retreat, session or track, before it goes.
+async fn uploads_of(pool: &DbPool, under: store::Under) -> Result<Vec<String>, ApiError> {
+    Ok(db::run(pool, move |conn| Ok(store::uploads_under(conn, &under)?)).await?)
 }
 
 // -- sessions --
@@ -224,10 +234,15 @@ pub async fn update_session(
 pub async fn delete_session(
     caller: Caller,
     pool: web::Data<DbPool>,
+    config: web::Data<Config>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&caller)?;
-    delete_or_404(&pool, id.into_inner(), "session", store::delete_session).await
+    let id = id.into_inner();
+    let files = uploads_of(&pool, store::Under::Session(id.clone())).await?;
+    let answer = delete_or_404(&pool, id, "session", store::delete_session).await?;
+    super::uploads::release(&pool, &config, files).await?;
+    Ok(answer)
 }
 
 // -- tracks --
@@ -347,11 +362,14 @@ pub async fn update_track(
         updated_at: now(),
     };
     let id = id.into_inner();
+    let before = uploads_of(&pool, store::Under::Track(id.clone())).await?;
     let (track, retreat_id) = db::run(&pool, move |conn| {
         Ok(store::update_track(conn, &id, &changes)?)
     })
     .await?
     .ok_or_else(|| not_found("track"))?;
+    // Uploaded files the track no longer names go once their links have expired.
+    super::uploads::release(&pool, &config, before).await?;
     let index = index_transcript(&pool, &config, &track).await?;
     Ok(HttpResponse::Ok().json(AdminTrackView::new(track, &retreat_id, index)))
 }
@@ -383,24 +401,10 @@ pub async fn delete_track(
 ) -> Result<HttpResponse, ApiError> {
     require_admin(&caller)?;
     let id = id.into_inner();
-    let files = match super::routes::track_or_404(&pool, id.clone()).await {
-        Ok((track, _)) => std::iter::once(track.audio_file)
-            .chain(track.transcript_file)
-            .filter(|f| f.starts_with("uploads/"))
-            .collect(),
-        Err(_) => Vec::new(),
-    };
+    let files = uploads_of(&pool, store::Under::Track(id.clone())).await?;
     let answer = delete_or_404(&pool, id, "track", store::delete_track).await?;
     // Its uploaded files go once the links handed out for them have expired.
-    let after = super::now() + config.media_url_ttl.max(config.download_ttl);
-    db::run(&pool, move |conn| {
-        for f in &files {
-            store::schedule_removal(conn, f, after)?;
-        }
-        Ok(())
-    })
-    .await?;
-    super::uploads::sweep(&pool, &config).await;
+    super::uploads::release(&pool, &config, files).await?;
     Ok(answer)
 }
 

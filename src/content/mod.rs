@@ -74,6 +74,9 @@ pub fn scope(config: Config) -> actix_web::Scope {
         // The caller's own listening progress and bookmarks.
         .service(
             web::resource("/tracks/{id}/progress")
+                // A player saves where the listener is every few seconds: not a write the
+                // API-wide limit should count.
+                .app_data(web::Data::new(resource::WriteLimit::off()))
                 .route(get().to(routes::get_progress))
                 .route(put().to(routes::save_progress)),
         )

@@ -17,8 +17,10 @@ use crate::resource::ApiError;
 pub const MATCH_START: char = '\u{E000}';
 pub const MATCH_END: char = '\u{E001}';
 
-/// Most characters of one transcript that are indexed (about 500 pages of prose).
-pub const MAX_CHARACTERS: usize = 2_000_000;
+/// Most characters of one transcript that are indexed (about 130 pages of prose, 8 hours of
+/// talk). PostgreSQL's tsvector holds at most 1 MB, which text of distinct words (tables,
+/// numbers) reaches at about 1 M characters; this keeps well below on both backends.
+pub const MAX_CHARACTERS: usize = 400_000;
 
 /// How long one PDF may take to read before it is reported unreadable.
 const EXTRACT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);

@@ -162,22 +162,31 @@ async fn upload(
     };
     let path = format!("uploads/{folder}/{}.{ext}", got.sha256);
     let final_path = config.media_dir.join(&path);
-    let (temp, target) = (got.temp.clone(), final_path.clone());
-    let duration = web::block(move || {
-        std::fs::rename(&temp, &target)?;
-        Ok::<_, std::io::Error>(match slot {
-            Slot::Audio => audio_seconds(&target),
-            Slot::Transcript => None,
-        })
-    })
-    .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(|e| ApiError::Internal(format!("storing the upload: {e}")))?;
+    // Measured before it is moved into place: a file refused here leaves nothing behind
+    // (dropping `got` removes the temporary file).
+    let duration = match slot {
+        Slot::Audio => {
+            let temp = got.temp.clone();
+            web::block(move || {
+                std::panic::catch_unwind(|| audio_seconds(&temp))
+                    .ok()
+                    .flatten()
+            })
+            .await
+            .map_err(|e| ApiError::Internal(e.to_string()))?
+        }
+        Slot::Transcript => None,
+    };
     if slot == Slot::Audio && duration.is_none() {
         return Err(bad(
             "the audio cannot be read (its length is unknown): is the file whole?",
         ));
     }
+    let (temp, target) = (got.temp.clone(), final_path.clone());
+    web::block(move || std::fs::rename(&temp, &target))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::Internal(format!("storing the upload: {e}")))?;
     let now = now();
     let row = FileRow {
         path: path.clone(),
@@ -245,9 +254,17 @@ pub async fn sweep(pool: &DbPool, config: &Config) {
             return;
         }
     };
+    // A file taken again since (a new upload of the same bytes) stays.
+    let mut gone = Vec::new();
+    for path in due {
+        let p = path.clone();
+        if let Ok(false) = db::run(pool, move |conn| Ok(store::is_held(conn, &p)?)).await {
+            gone.push(path);
+        }
+    }
     let dir = config.media_dir.clone();
     let _ = web::block(move || {
-        for path in due {
+        for path in gone {
             if let Err(e) = std::fs::remove_file(dir.join(&path)) {
                 if e.kind() != std::io::ErrorKind::NotFound {
                     tracing::warn!(error = %e, path, "an old upload could not be removed");
@@ -256,4 +273,23 @@ pub async fn sweep(pool: &DbPool, config: &Config) {
         }
     })
     .await;
+}
+
+/// Schedules the uploaded files that `paths` name for removal once their links expire, and
+/// sweeps what is due. For deletions and replacements by the catalogue routes.
+pub async fn release(pool: &DbPool, config: &Config, paths: Vec<String>) -> Result<(), ApiError> {
+    if !paths.is_empty() {
+        let after = now() + config.media_url_ttl.max(config.download_ttl);
+        db::run(pool, move |conn| {
+            for p in &paths {
+                if !store::is_held(conn, p)? {
+                    store::schedule_removal(conn, p, after)?;
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    }
+    sweep(pool, config).await;
+    Ok(())
 }

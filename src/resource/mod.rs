@@ -219,7 +219,7 @@ fn bearer(req: &HttpRequest) -> Result<&str, ApiError> {
 /// not counted. As app data; without it, no limit.
 #[derive(Clone)]
 pub struct WriteLimit {
-    bucket: crate::web::limit::Bucket<String>,
+    bucket: Option<crate::web::limit::Bucket<String>>,
     checks: Arc<std::sync::atomic::AtomicU64>,
 }
 
@@ -227,21 +227,33 @@ impl WriteLimit {
     /// `None` when `count` is 0 (off).
     pub fn new(count: u32, window: u64) -> Option<WriteLimit> {
         Some(WriteLimit {
-            bucket: crate::web::limit::Bucket::per_window(count, window)?,
+            bucket: Some(crate::web::limit::Bucket::per_window(count, window)?),
             checks: Arc::default(),
         })
     }
 
+    /// No limit: as a route's own app data, it exempts that route (a player's periodic
+    /// progress saves, say) from the API-wide limit.
+    pub fn off() -> WriteLimit {
+        WriteLimit {
+            bucket: None,
+            checks: Arc::default(),
+        }
+    }
+
     /// Takes one write for `subject`, or 429 with the seconds to wait.
     pub fn take(&self, subject: &str) -> Result<(), ApiError> {
+        let Some(bucket) = &self.bucket else {
+            return Ok(());
+        };
         let n = self
             .checks
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if n % 4096 == 4095 {
             // Bounded memory: forget callers whose allowance is full again.
-            self.bucket.forget_idle();
+            bucket.forget_idle();
         }
-        self.bucket.take(&subject.to_string()).map_err(|wait| {
+        bucket.take(&subject.to_string()).map_err(|wait| {
             let seconds = crate::web::limit::retry_after(wait);
             ApiError::TooMany(
                 format!("too many changes; try again in {seconds} s"),

@@ -19,7 +19,18 @@ fn bad(why: impl Into<String>) -> ApiError {
     ApiError::InvalidRequest(why.into())
 }
 
-/// A body received into a temporary file.
+/// Removes a temporary file when dropped (an upload refused, failed, or abandoned when its
+/// request went away); after a rename there is nothing left to remove.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// A body received into a temporary file, removed when this is dropped unless it was
+/// renamed away first.
 pub struct Received {
     /// Where the bytes are (the caller renames or removes it).
     pub temp: PathBuf,
@@ -29,6 +40,7 @@ pub struct Received {
     pub head: Vec<u8>,
     /// The part's file name, as sent (not to be trusted as a path).
     pub filename: Option<String>,
+    _guard: TempFile,
 }
 
 /// Streams the multipart field `file` into a temporary file under `dir`.
@@ -37,6 +49,7 @@ pub async fn receive(mut body: Multipart, dir: &Path, max: u64) -> Result<Receiv
         .await
         .map_err(|e| ApiError::Internal(format!("upload folder: {e}")))?;
     let temp = dir.join(format!(".incoming-{}", uuid::Uuid::new_v4().simple()));
+    let guard = TempFile(temp.clone());
     let result = async {
         loop {
             let field = match tokio::time::timeout(IDLE, body.next()).await {
@@ -50,8 +63,23 @@ pub async fn receive(mut body: Multipart, dir: &Path, max: u64) -> Result<Receiv
             if field.name() != Some("file") {
                 // Other fields are skipped (and read through).
                 let mut field = field;
-                while let Some(chunk) = field.next().await {
-                    chunk.map_err(|e| bad(format!("the multipart body is malformed: {e}")))?;
+                let mut skipped = 0u64;
+                loop {
+                    match tokio::time::timeout(IDLE, field.next()).await {
+                        Err(_) => return Err(bad("the upload stalled")),
+                        Ok(None) => break,
+                        Ok(Some(chunk)) => {
+                            let chunk = chunk.map_err(|e| {
+                                bad(format!("the multipart body is malformed: {e}"))
+                            })?;
+                            skipped += chunk.len() as u64;
+                            if skipped > max {
+                                return Err(ApiError::TooLarge(format!(
+                                    "the request is larger than the limit ({max} bytes)"
+                                )));
+                            }
+                        }
+                    }
                 }
                 continue;
             }
@@ -99,13 +127,12 @@ pub async fn receive(mut body: Multipart, dir: &Path, max: u64) -> Result<Receiv
                 bytes,
                 head,
                 filename,
+                _guard: guard,
             });
         }
     }
     .await;
-    if result.is_err() {
-        let _ = tokio::fs::remove_file(&temp).await;
-    }
+    // On an error the guard (still here) removes the file; on success it travels along.
     result
 }
 

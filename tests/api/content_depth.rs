@@ -877,21 +877,21 @@ async fn downloads_can_be_turned_off() {
 #[tokio::test]
 async fn writes_are_limited_per_caller_reads_are_not() {
     let lib = Library::open_with(|s| {
-        s.resource.api_write_limit = 3;
+        s.resource.api_write_limit = 6;
         s.resource.api_write_window = 900;
     })
     .await;
     let app = &lib.app;
     let prefs = json!({"app_language": "en", "content_language": "en", "notifications": true});
-    for _ in 0..3 {
+    for _ in 0..6 {
         let r = put(app, "/api/content/preferences", &lib.user, prefs.clone()).await;
         assert_eq!(r.status, 200, "{}", r.body);
     }
     let r = put(app, "/api/content/preferences", &lib.user, prefs.clone()).await;
     assert_error(&r, 429, "too_many_requests");
-    // One write comes back every 900 / 3 = 300 s.
+    // One write comes back every 900 / 6 = 150 s.
     let retry: u64 = r.header("retry-after").parse().unwrap();
-    assert!((290..=300).contains(&retry), "{retry}");
+    assert!((140..=150).contains(&retry), "{retry}");
     // Reads go on; another caller has their own allowance; the bookings API shares it.
     for _ in 0..5 {
         let r = get(app, "/api/content/preferences", &lib.user).await;
@@ -901,6 +901,18 @@ async fn writes_are_limited_per_caller_reads_are_not() {
     assert_eq!(r.status, 200, "{}", r.body);
     let r = put(app, "/api/bookings/consultants/me", &lib.user, json!({})).await;
     assert_error(&r, 429, "too_many_requests");
+    // A player's periodic progress saves are not counted.
+    let s = lib.seed("Retreat", "en").await;
+    for at in 0..5 {
+        let r = put(
+            app,
+            &format!("/api/content/tracks/{}/progress", s.free),
+            &lib.user,
+            json!({"position_seconds": at * 10}),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
     // A bad token is refused before it could count against anyone.
     let r = crate::content::call(
         app,
@@ -1124,13 +1136,42 @@ async fn admins_upload_audio_and_transcripts_checked_from_their_bytes() {
     assert_eq!(r.status, 204);
     assert!(mp3_path.exists(), "kept while links may name it");
     due(&pool);
-    let r = upload(
-        &lib,
+    let premium_audio = format!("/api/content/admin/tracks/{}/audio", s.premium);
+    let r = upload(&lib, &lib.admin, &premium_audio, &wav(1)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!mp3_path.exists(), "the deleted track's audio is gone");
+    // A track pointed elsewhere by PUT lets its uploaded file go too.
+    let wav1 = app
+        .dir
+        .path()
+        .join("media")
+        .join(r.body["audio_file"].as_str().unwrap());
+    let r = put(
+        app,
+        &format!("/api/content/admin/tracks/{}", s.premium),
         &lib.admin,
-        &format!("/api/content/admin/tracks/{}/audio", s.premium),
-        &wav(1),
+        json!({"title": "Guided sitting", "duration_seconds": 1200, "tier": "premium",
+               "audio_file": "talks/sitting.mp3"}),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    assert!(!mp3_path.exists(), "the deleted track's audio is gone");
+    assert!(wav1.exists(), "kept while links may name it");
+    due(&pool);
+    let r = upload(&lib, &lib.admin, &premium_audio, &wav(2)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(!wav1.exists(), "the file the track no longer names is gone");
+    // An audio file whose length cannot be read is refused and leaves nothing behind.
+    let r = upload(
+        &lib,
+        &lib.admin,
+        &premium_audio,
+        &[0xFF, 0xFB, 0x90, 0x00, 1, 2, 3],
+    )
+    .await;
+    assert_error(&r, 400, "invalid_request");
+    let files: Vec<_> = std::fs::read_dir(app.dir.path().join("media/uploads/audio"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
 }

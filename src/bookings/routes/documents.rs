@@ -77,7 +77,15 @@ pub async fn upload_document(
     as_applicant(&caller, WRITE)?;
     let kind = kind(&q)?;
     let me = caller.clone();
-    let consultant = run(&pool, move |conn| profiles::own(conn, &me)).await?;
+    let consultant = run(&pool, move |conn| {
+        let c = profiles::own(conn, &me)?;
+        // Before a byte is read; the insert checks again (a soft cap under races).
+        if store::documents::of(conn, &c.id)?.len() as i64 >= store::documents::MAX_DOCUMENTS {
+            return Err(full());
+        }
+        Ok(c)
+    })
+    .await?;
     let dir = config.documents_dir.join(&consultant.id);
     let got = receive(
         Multipart::new(req.headers(), body),
@@ -112,12 +120,16 @@ pub async fn upload_document(
     if !matches!(kept, Ok(true)) {
         let _ = tokio::fs::remove_file(&target).await;
         kept?;
-        return Err(ApiError::Conflict(format!(
-            "at most {} documents; delete one first",
-            store::documents::MAX_DOCUMENTS
-        )));
+        return Err(full());
     }
     Ok(HttpResponse::Created().json(document))
+}
+
+fn full() -> ApiError {
+    ApiError::Conflict(format!(
+        "at most {} documents; delete one first",
+        store::documents::MAX_DOCUMENTS
+    ))
 }
 
 /// GET /consultants/me/documents: the caller's own documents, newest first.

@@ -59,6 +59,8 @@ pub fn set_track_file(
         else {
             return Ok(None);
         };
+        // Held again: no removal may take it now.
+        diesel::delete(cr_::table.find(path)).execute(conn)?;
         let row = ct::table.find(track_id);
         match slot {
             Slot::Audio => {
@@ -131,4 +133,50 @@ pub fn take_due_removals(conn: &mut DbConn, now: i64, limit: i64) -> QueryResult
         }
         Ok(gone)
     })
+}
+
+/// True when a track holds `path` (as audio or transcript).
+pub fn is_held(conn: &mut DbConn, path: &str) -> QueryResult<bool> {
+    let held: i64 = ct::table
+        .filter(
+            ct::audio_file
+                .eq(path)
+                .or(ct::transcript_file.eq(Some(path))),
+        )
+        .count()
+        .get_result(conn)?;
+    Ok(held > 0)
+}
+
+/// The uploaded files (`uploads/…`) of the tracks of a retreat or a session, or of one
+/// track, before they are deleted.
+pub fn uploads_under(conn: &mut DbConn, of: &Under) -> QueryResult<Vec<String>> {
+    let rows: Vec<(String, Option<String>)> = match of {
+        Under::Retreat(id) => ct::table
+            .inner_join(cs::table)
+            .filter(cs::retreat_id.eq(id))
+            .select((ct::audio_file, ct::transcript_file))
+            .load(conn)?,
+        Under::Session(id) => ct::table
+            .filter(ct::session_id.eq(id))
+            .select((ct::audio_file, ct::transcript_file))
+            .load(conn)?,
+        Under::Track(id) => ct::table
+            .find(id)
+            .select((ct::audio_file, ct::transcript_file))
+            .load(conn)?,
+    };
+    Ok(rows
+        .into_iter()
+        .flat_map(|(a, t)| std::iter::once(a).chain(t))
+        .filter(|p| p.starts_with("uploads/"))
+        .collect())
+}
+
+/// What [`uploads_under`] looks in.
+#[derive(Debug, Clone)]
+pub enum Under {
+    Retreat(String),
+    Session(String),
+    Track(String),
 }

@@ -19,6 +19,8 @@ pub struct Preferences {
     pub content_language: String,
     pub notifications: bool,
     pub time_zone: String,
+    /// Answered by the view (null before any save), not here.
+    #[serde(skip)]
     pub updated_at: i64,
 }
 

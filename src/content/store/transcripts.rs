@@ -85,9 +85,10 @@ pub fn save_transcript(
         if exists == 0 {
             return Ok(());
         }
-        diesel::delete(tr::table.find(&info.track_id)).execute(conn)?;
         match conn {
             DbConn::Sqlite(c) => {
+                // SQLite writes one at a time: delete (the trigger drops the words) and insert.
+                diesel::delete(tr::table.find(&info.track_id)).execute(c)?;
                 #[derive(QueryableByName)]
                 struct Doc {
                     #[diesel(sql_type = BigInt)]
@@ -119,7 +120,9 @@ pub fn save_transcript(
                 diesel::sql_query(
                     "INSERT INTO content_transcripts \
                      (track_id, file, status, detail, pages, characters, extracted_at, language, body) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                     ON CONFLICT (track_id) DO UPDATE SET file = $2, status = $3, detail = $4, \
+                     pages = $5, characters = $6, extracted_at = $7, language = $8, body = $9",
                 )
                 .bind::<Text, _>(&info.track_id)
                 .bind::<Text, _>(&info.file)
