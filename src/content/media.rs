@@ -5,47 +5,30 @@
 use actix_files::NamedFile;
 use actix_web::http::header::{self, CacheControl, CacheDirective, TryIntoHeaderValue};
 use actix_web::{web, HttpRequest, HttpResponse};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use super::input::{MediaPath, Tier};
 use super::{now, Config};
 use crate::db::DbPool;
-use crate::resource::{ApiError, Caller};
+use crate::resource::{signed, ApiError, Caller};
 
-type HmacSha256 = Hmac<Sha256>;
-
-/// The MAC of a link: HMAC-SHA256 over `"<file>\n<expires>"`, and `"\ndownload"` after it
-/// for a download link. The newline cannot appear in a media path, so no two (file,
-/// expiry, kind) triples sign the same message, and a streaming link cannot be turned into
-/// a (longer-lived) download link or back.
-fn mac(key: &[u8], file: &str, expires: i64, download: bool) -> Result<HmacSha256, ApiError> {
-    let mut mac = HmacSha256::new_from_slice(key)
-        .map_err(|_| ApiError::Internal("the media key is unusable".into()))?;
-    mac.update(file.as_bytes());
-    mac.update(b"\n");
-    mac.update(expires.to_string().as_bytes());
-    if download {
-        mac.update(b"\ndownload");
-    }
-    Ok(mac)
+/// What a link signs: `"<file>\n<expires>"`, and `"\ndownload"` after it for a download
+/// link. The newline cannot appear in a media path, so no two (file, expiry, kind) triples
+/// sign the same message, and a streaming link cannot be turned into a (longer-lived)
+/// download link or back.
+fn message(file: &str, expires: i64, download: bool) -> Vec<u8> {
+    let flag = if download { "\ndownload" } else { "" };
+    format!("{file}\n{expires}{flag}").into_bytes()
 }
 
 /// The base64url signature of `file` until `expires`.
 pub fn sign(key: &[u8], file: &str, expires: i64, download: bool) -> Result<String, ApiError> {
-    Ok(URL_SAFE_NO_PAD.encode(mac(key, file, expires, download)?.finalize().into_bytes()))
+    signed::sign(key, &message(file, expires, download))
 }
 
-/// True when `signature` is the signature of `file` until `expires`, compared in constant
-/// time so the signature cannot be guessed byte by byte.
+/// True when `signature` is the signature of `file` until `expires`.
 fn verify(key: &[u8], file: &str, expires: i64, download: bool, signature: &str) -> bool {
-    let Ok(given) = URL_SAFE_NO_PAD.decode(signature.trim_end_matches('=')) else {
-        return false;
-    };
-    mac(key, file, expires, download).is_ok_and(|m| m.verify_slice(&given).is_ok())
+    signed::verify(key, &message(file, expires, download), signature)
 }
 
 /// Which file of a track.

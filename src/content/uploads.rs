@@ -14,7 +14,7 @@ use super::store::{self, FileRow, Slot};
 use super::views::AdminTrackView;
 use super::{now, transcripts, Config};
 use crate::db::{self, DbPool};
-use crate::resource::upload::receive;
+use crate::resource::upload::{receive, sniff};
 use crate::resource::{ApiError, Caller};
 
 /// The audio types accepted, told from the bytes: (MIME type, extension).
@@ -29,10 +29,6 @@ const AUDIO: &[(&str, &str)] = &[
     ("audio/x-wav", "wav"),
     ("audio/wav", "wav"),
 ];
-
-fn bad(why: impl Into<String>) -> ApiError {
-    ApiError::InvalidRequest(why.into())
-}
 
 /// The audio's length in whole seconds (at least 1), read by symphonia: from the header
 /// when it says, else by walking the packets. `None` when it cannot be read.
@@ -137,28 +133,23 @@ async fn upload(
     };
     let dir = config.media_dir.join("uploads").join(folder);
     let got = receive(body, &dir, config.upload_max_bytes).await?;
-    let kind = crate::resource::upload::sniff(&got.head).map(|m| (m, ""));
-    let (media_type, ext) = match (slot, kind) {
-        (Slot::Transcript, Some(("application/pdf", _))) => ("application/pdf", "pdf"),
-        (Slot::Audio, Some((mime, _))) if AUDIO.iter().any(|(m, _)| *m == mime) => {
-            let ext = AUDIO
-                .iter()
-                .find(|(m, _)| *m == mime)
-                .map_or("bin", |(_, e)| e);
-            (mime, ext)
-        }
-        (_, found) => {
-            let _ = tokio::fs::remove_file(&got.temp).await;
-            let what = found.map_or("unknown".to_string(), |(m, _)| m.to_string());
-            return Err(ApiError::UnsupportedType(match slot {
-                Slot::Audio => format!(
-                    "the file is {what}; audio must be MP3, M4A/AAC, OGG or WAV (told from its bytes, not its name)"
-                ),
-                Slot::Transcript => format!(
-                    "the file is {what}; a transcript must be a PDF (told from its bytes, not its name)"
-                ),
-            }));
-        }
+    let found = sniff(&got.head);
+    let accepted: &[(&str, &str)] = match slot {
+        Slot::Audio => AUDIO,
+        Slot::Transcript => &[("application/pdf", "pdf")],
+    };
+    // Refused: dropping `got` removes the temporary file.
+    let Some(&(media_type, ext)) = found.and_then(|m| accepted.iter().find(|(a, _)| *a == m))
+    else {
+        let what = found.unwrap_or("of an unknown type");
+        return Err(ApiError::UnsupportedType(match slot {
+            Slot::Audio => format!(
+                "the file is {what}; audio must be MP3, M4A/AAC, OGG or WAV (told from its bytes, not its name)"
+            ),
+            Slot::Transcript => format!(
+                "the file is {what}; a transcript must be a PDF (told from its bytes, not its name)"
+            ),
+        }));
     };
     let path = format!("uploads/{folder}/{}.{ext}", got.sha256);
     let final_path = config.media_dir.join(&path);
@@ -178,8 +169,8 @@ async fn upload(
         Slot::Transcript => None,
     };
     if slot == Slot::Audio && duration.is_none() {
-        return Err(bad(
-            "the audio cannot be read (its length is unknown): is the file whole?",
+        return Err(ApiError::InvalidRequest(
+            "the audio cannot be read (its length is unknown): is the file whole?".into(),
         ));
     }
     let (temp, target) = (got.temp.clone(), final_path.clone());

@@ -13,6 +13,7 @@ mod error;
 mod introspection;
 mod jwks;
 mod page;
+pub mod signed;
 pub mod upload;
 
 use crate::web::bearer::Bearer;

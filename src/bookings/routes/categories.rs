@@ -129,10 +129,7 @@ pub async fn update_category(
     let row = run(&pool, move |conn| {
         let written = categories::update(conn, &category)?;
         answer(written, &category.name)?;
-        categories::all(conn)?
-            .into_iter()
-            .find(|c| c.id == category.id)
-            .ok_or_else(no_category)
+        categories::find(conn, &category.id)?.ok_or_else(no_category)
     })
     .await?;
     Ok(HttpResponse::Ok().json(CategoryView::from(row)))

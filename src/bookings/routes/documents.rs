@@ -6,11 +6,7 @@ use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::web::{Data, Path, Payload, Query};
 use actix_web::{HttpRequest, HttpResponse};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use sha2::Sha256;
 
 use super::{as_admin, as_applicant, now, run, Reply, READ, WRITE};
 use crate::bookings::profiles;
@@ -18,7 +14,7 @@ use crate::bookings::store::{self, documents::Document};
 use crate::bookings::Config;
 use crate::db::DbPool;
 use crate::resource::upload::{receive, sniff};
-use crate::resource::{ApiError, Caller};
+use crate::resource::{signed, ApiError, Caller};
 
 /// The types a document may be, told from its bytes.
 const TYPES: &[&str] = &["application/pdf", "image/jpeg", "image/png", "image/webp"];
@@ -93,8 +89,8 @@ pub async fn upload_document(
         config.document_max_bytes,
     )
     .await?;
+    // Refused: dropping `got` removes the temporary file.
     let Some(media_type) = sniff(&got.head).filter(|m| TYPES.contains(m)) else {
-        let _ = tokio::fs::remove_file(&got.temp).await;
         return Err(ApiError::UnsupportedType(
             "a document must be a PDF, JPEG, PNG or WebP (told from its bytes, not its name)"
                 .into(),
@@ -112,7 +108,6 @@ pub async fn upload_document(
     };
     let target = stored(&config, &document);
     if let Err(e) = tokio::fs::rename(&got.temp, &target).await {
-        let _ = tokio::fs::remove_file(&got.temp).await;
         return Err(ApiError::Internal(format!("storing a document: {e}")));
     }
     let row = document.clone();
@@ -168,14 +163,10 @@ pub async fn delete_my_document(
     Ok(HttpResponse::NoContent().finish())
 }
 
-type HmacSha256 = Hmac<Sha256>;
-
-/// HMAC-SHA256 of `"booking-document\n<id>\n<expires>"` under the documents key.
-fn mac(key: &[u8], id: &str, expires: i64) -> Result<HmacSha256, ApiError> {
-    let mut mac = HmacSha256::new_from_slice(key)
-        .map_err(|_| ApiError::Internal("the documents key is unusable".into()))?;
-    mac.update(format!("booking-document\n{id}\n{expires}").as_bytes());
-    Ok(mac)
+/// What a document's link signs: `"booking-document\n<id>\n<expires>"` (the label keeps it
+/// apart from every other link signed under a related key).
+fn message(id: &str, expires: i64) -> Vec<u8> {
+    format!("booking-document\n{id}\n{expires}").into_bytes()
 }
 
 /// A document with a link to it, as admins see it.
@@ -210,12 +201,11 @@ pub async fn admin_list_documents(
     let items = documents
         .into_iter()
         .map(|document| {
-            let sig = mac(&config.documents_key, &document.id, expires_at)?.finalize();
+            let sig = signed::sign(&config.documents_key, &message(&document.id, expires_at))?;
             Ok(Reviewed {
                 url: format!(
-                    "/api/bookings/documents/{}?expires={expires_at}&signature={}",
+                    "/api/bookings/documents/{}?expires={expires_at}&signature={sig}",
                     document.id,
-                    URL_SAFE_NO_PAD.encode(sig.into_bytes())
                 ),
                 expires_at,
                 document,
@@ -248,14 +238,8 @@ pub async fn serve_document(
         return Err(refused());
     };
     let expires: i64 = expires.parse().map_err(|_| refused())?;
-    let given = URL_SAFE_NO_PAD
-        .decode(signature.trim_end_matches('='))
-        .map_err(|_| refused())?;
     let id = id.into_inner();
-    if mac(&config.documents_key, &id, expires)?
-        .verify_slice(&given)
-        .is_err()
-    {
+    if !signed::verify(&config.documents_key, &message(&id, expires), signature) {
         return Err(refused());
     }
     if expires <= now() {

@@ -30,6 +30,14 @@ pub fn all(conn: &mut DbConn) -> QueryResult<Vec<Category>> {
         .load(conn)
 }
 
+pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<Category>> {
+    cat::table
+        .find(id)
+        .select(Category::as_select())
+        .first(conn)
+        .optional()
+}
+
 pub fn exists(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
     Ok(cat::table.find(id).count().get_result::<i64>(conn)? > 0)
 }
