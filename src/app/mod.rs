@@ -202,6 +202,8 @@ pub struct Apis {
     pub write_limit: Option<resource::WriteLimit>,
     /// The OpenAPI document of the parts that run, rendered once.
     pub openapi: Arc<String>,
+    /// Background work of the APIs (appointment emails) runs while a clone of this lives.
+    pub lifeline: Arc<()>,
 }
 
 /// Builds the API parts that `settings.server.parts` names.
@@ -248,6 +250,20 @@ pub fn prepare_apis(settings: &Settings, pool: DbPool) -> Result<Apis, StartErro
     };
     let status_attribute =
         Some(settings.bookings.bookings_status_attribute.clone()).filter(|a| !a.is_empty());
+    let lifeline = Arc::new(());
+    let notices = match (settings.bookings.booking_notifications, &accounts) {
+        (true, Some(accounts)) if settings.runs("bookings") => {
+            Some(booking_notices(settings, accounts.clone())?)
+        }
+        (true, None) if settings.runs("bookings") => {
+            tracing::info!("appointment emails are off: they need the bookings service account (bookings_client_id, bookings_client_secret)");
+            None
+        }
+        _ => None,
+    };
+    if let Some(n) = &notices {
+        bookings::spawn_worker(pool.clone(), n.clone(), Arc::downgrade(&lifeline));
+    }
     let bookings = match settings.runs("bookings") {
         true => Some(bookings::Config {
             cancel_notice: settings.bookings.booking_cancel_notice,
@@ -259,6 +275,7 @@ pub fn prepare_apis(settings: &Settings, pool: DbPool) -> Result<Apis, StartErro
             document_max_bytes: settings.bookings.booking_document_max_bytes,
             documents_key: documents_key(&media_key(settings)?),
             document_url_ttl: settings.bookings.booking_document_url_ttl,
+            notices,
         }),
         false => None,
     };
@@ -294,6 +311,56 @@ pub fn prepare_apis(settings: &Settings, pool: DbPool) -> Result<Apis, StartErro
             settings.resource.api_write_limit,
             settings.resource.api_write_window,
         ),
+        lifeline,
+    })
+}
+
+/// The bookings module's mail: its own SMTP server (`booking_smtp_url`) or Porta's.
+fn booking_notices(
+    settings: &Settings,
+    accounts: Arc<resource::AccountsApi>,
+) -> Result<bookings::Notices, StartError> {
+    use secrecy::ExposeSecret;
+    let b = &settings.bookings;
+    let transport = match &b.booking_smtp_url {
+        Some(url) => Some(
+            lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url.expose_secret())
+                .map_err(|_| {
+                    StartError::Notify(
+                        "invalid setting booking_smtp_url (PORTA_BOOKING_SMTP_URL)".into(),
+                    )
+                })?
+                .timeout(Some(std::time::Duration::from_secs(15)))
+                .build(),
+        ),
+        None => crate::notify::smtp_transport(&settings.mail).map_err(StartError::Notify)?,
+    };
+    let from = match b.booking_mail_from.as_str() {
+        "" => settings.mail.mail_from.as_str(),
+        from => from,
+    };
+    let from = from.parse().map_err(|e| {
+        StartError::Notify(format!(
+            "invalid setting booking_mail_from (PORTA_BOOKING_MAIL_FROM): {e}"
+        ))
+    })?;
+    let issuer = settings.resource_issuer();
+    let host = url::Url::parse(&issuer)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| "porta.invalid".into());
+    Ok(bookings::Notices {
+        mailer: resource::mail::Mailer::new(
+            transport,
+            from,
+            settings.server.data_dir.join("outbox").join("bookings"),
+        ),
+        accounts,
+        reminder_before: b.booking_reminder_before,
+        max_attempts: settings.mail.outbox_max_attempts,
+        first_pause: settings.mail.outbox_retry_pause,
+        host,
+        wake: Arc::new(tokio::sync::Notify::new()),
     })
 }
 

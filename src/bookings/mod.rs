@@ -4,12 +4,15 @@
 
 mod appointments;
 mod hours;
+mod notices;
 mod profiles;
 mod routes;
 mod slots;
 mod store;
 
 use actix_web::web;
+
+pub use notices::{spawn_worker, Notices};
 
 use crate::resource::{self, ApiError};
 
@@ -38,6 +41,17 @@ pub struct Config {
     pub documents_key: Vec<u8>,
     /// Life of a document's signed link, in seconds.
     pub document_url_ttl: i64,
+    /// Appointment emails; `None`: none are queued.
+    pub notices: Option<Notices>,
+}
+
+impl Config {
+    /// Wakes this node's notification worker after a change queued rows.
+    fn wake_notices(&self) {
+        if let Some(n) = &self.notices {
+            n.wake.notify_one();
+        }
+    }
 }
 
 /// Appointments hold their time in blocks of this many seconds. Five minutes divides every
@@ -52,6 +66,11 @@ fn write_error(e: diesel::result::Error) -> ApiError {
     use diesel::result::{DatabaseErrorKind, Error};
     match e {
         Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => busy(),
+        // A row the write names (a category, a consultant) was deleted between the
+        // request's check and its write.
+        Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _) => ApiError::Conflict(
+            "something this change refers to was removed meanwhile; reload and try again".into(),
+        ),
         Error::DatabaseError(_, ref info)
             if ["database is locked", "database table is locked"]
                 .iter()
@@ -142,4 +161,30 @@ pub fn scope(config: Config) -> actix_web::Scope {
                 .route(put().to(update_category))
                 .route(delete().to(delete_category)),
         )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error};
+
+    fn db(kind: DatabaseErrorKind, message: &str) -> Error {
+        Error::DatabaseError(kind, Box::new(message.to_string()))
+    }
+
+    #[test]
+    fn races_are_409_or_503_not_500() {
+        let conflict = write_error(db(
+            DatabaseErrorKind::ForeignKeyViolation,
+            "FOREIGN KEY constraint failed",
+        ));
+        assert!(matches!(conflict, ApiError::Conflict(_)), "{conflict:?}");
+        let busy = write_error(db(DatabaseErrorKind::Unknown, "database is locked"));
+        assert!(matches!(busy, ApiError::Unavailable(_)), "{busy:?}");
+        let raced = write_error(db(
+            DatabaseErrorKind::SerializationFailure,
+            "could not serialize",
+        ));
+        assert!(matches!(raced, ApiError::Unavailable(_)), "{raced:?}");
+    }
 }

@@ -425,6 +425,18 @@ pub struct BookingSettings {
     pub booking_document_max_bytes: u64,
     /// Life of a document's signed link, in seconds.
     pub booking_document_url_ttl: i64,
+    /// Email the parties of an appointment on every event (needs the service account:
+    /// addresses and languages come from the admin API).
+    pub booking_notifications: bool,
+    /// A reminder goes to both parties this many seconds before a confirmed appointment
+    /// starts; 0: no reminders.
+    pub booking_reminder_before: i64,
+    /// Sender of the module's emails; empty: `mail_from`.
+    pub booking_mail_from: String,
+    /// The module's own SMTP server (`smtp://user:pass@host:587?tls=required`,
+    /// `smtps://host:465`, `smtp://host:25`); unset: Porta's `smtp_*` settings.
+    #[serde(skip_serializing)]
+    pub booking_smtp_url: Option<SecretString>,
 }
 
 impl Default for BookingSettings {
@@ -439,6 +451,10 @@ impl Default for BookingSettings {
             booking_documents_dir: PathBuf::from("data/bookings-documents"),
             booking_document_max_bytes: 10 * 1024 * 1024,
             booking_document_url_ttl: 300,
+            booking_notifications: true,
+            booking_reminder_before: 24 * 3600,
+            booking_mail_from: String::new(),
+            booking_smtp_url: None,
         }
     }
 }

@@ -64,6 +64,7 @@ pub const SECRET_KEYS: &[&str] = &[
     "sms_http_password",
     "resource_client_secret",
     "bookings_client_secret",
+    "booking_smtp_url",
     "media_key",
     "metrics_token",
 ];
@@ -359,7 +360,7 @@ mod tests {
         {
             assert!(known.contains(*key), "{key}");
         }
-        assert_eq!(known.len(), 100);
+        assert_eq!(known.len(), 104);
     }
 
     #[test]

@@ -344,6 +344,35 @@ impl Settings {
                 "must be between 1 second and 1 hour",
             ));
         }
+        if !(0..=30 * 24 * 3600).contains(&self.bookings.booking_reminder_before) {
+            return Err(invalid(
+                "booking_reminder_before",
+                "must be between 0 (no reminders) and 30 days",
+            ));
+        }
+        if !self.bookings.booking_mail_from.is_empty()
+            && self
+                .bookings
+                .booking_mail_from
+                .parse::<lettre::message::Mailbox>()
+                .is_err()
+        {
+            return Err(invalid(
+                "booking_mail_from",
+                "must be an address like Bookings <bookings@example.com>",
+            ));
+        }
+        if let Some(url) = &self.bookings.booking_smtp_url {
+            let url = url.expose_secret();
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://"))
+                || lettre::AsyncSmtpTransport::<lettre::Tokio1Executor>::from_url(url).is_err()
+            {
+                return Err(invalid(
+                    "booking_smtp_url",
+                    "must be an smtp:// or smtps:// URL, like smtp://user:pass@host:587?tls=required",
+                ));
+            }
+        }
         if !(1..=24 * 3600).contains(&self.resource.api_write_window) {
             return Err(invalid(
                 "api_write_window",

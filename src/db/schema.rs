@@ -345,6 +345,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    booking_notifications (id) {
+        id -> Text,
+        appointment_id -> Text,
+        event -> Text,
+        party -> Text,
+        due_at -> BigInt,
+        attempts -> BigInt,
+        claim -> Nullable<Text>,
+        claimed_until -> BigInt,
+        done_at -> Nullable<BigInt>,
+        outcome -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
     booking_consultant_tags (consultant_id, kind, tag) {
         consultant_id -> Text,
         kind -> Text,
@@ -437,6 +454,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     booking_services,
     booking_categories,
     booking_documents,
+    booking_notifications,
     booking_availability,
     booking_exceptions,
     booking_appointments,

@@ -74,36 +74,9 @@ impl Notifier {
             .parse()
             .map_err(|e| format!("invalid setting mail_from (PORTA_MAIL_FROM): {e}"))?;
         let outbox = s.server.data_dir.join("outbox");
-        let mail = match s.mail.smtp_host.as_deref().filter(|h| !h.is_empty()) {
+        let mail = match smtp_transport(&s.mail)? {
+            Some(transport) => MailRoute::Smtp(transport),
             None => MailRoute::Outbox,
-            Some(host) => {
-                let tls = match s.mail.smtp_tls.as_str() {
-                    "none" => Tls::None,
-                    mode => {
-                        let params = TlsParameters::new(host.to_string()).map_err(|e| {
-                            format!("invalid setting smtp_host (PORTA_SMTP_HOST): {e}")
-                        })?;
-                        match mode {
-                            "starttls" => Tls::Required(params),
-                            "tls" => Tls::Wrapper(params),
-                            _ => {
-                                return Err("invalid setting smtp_tls (PORTA_SMTP_TLS): use starttls, tls or none".into())
-                            }
-                        }
-                    }
-                };
-                let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
-                    .port(s.mail.smtp_port)
-                    .tls(tls)
-                    .timeout(Some(std::time::Duration::from_secs(15)));
-                if let (Some(user), Some(pass)) = (&s.mail.smtp_username, &s.mail.smtp_password) {
-                    builder = builder.credentials(Credentials::new(
-                        user.clone(),
-                        pass.expose_secret().to_string(),
-                    ));
-                }
-                MailRoute::Smtp(builder.build())
-            }
         };
         let sms = match (s.sms.sms_provider.as_str(), &s.sms.sms_http_url) {
             ("http", Some(url)) => SmsRoute::Http {
@@ -244,6 +217,44 @@ impl Notifier {
             }
         }
     }
+}
+
+/// The SMTP transport the `smtp_*` settings describe; `None` without an SMTP host (the
+/// development outbox). Shared with the bundled modules that send mail of their own.
+pub fn smtp_transport(
+    mail: &crate::config::MailSettings,
+) -> Result<Option<AsyncSmtpTransport<Tokio1Executor>>, String> {
+    let Some(host) = mail.smtp_host.as_deref().filter(|h| !h.is_empty()) else {
+        return Ok(None);
+    };
+    let tls = match mail.smtp_tls.as_str() {
+        "none" => Tls::None,
+        mode => {
+            let params = TlsParameters::new(host.to_string())
+                .map_err(|e| format!("invalid setting smtp_host (PORTA_SMTP_HOST): {e}"))?;
+            match mode {
+                "starttls" => Tls::Required(params),
+                "tls" => Tls::Wrapper(params),
+                _ => {
+                    return Err(
+                        "invalid setting smtp_tls (PORTA_SMTP_TLS): use starttls, tls or none"
+                            .into(),
+                    )
+                }
+            }
+        }
+    };
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+        .port(mail.smtp_port)
+        .tls(tls)
+        .timeout(Some(std::time::Duration::from_secs(15)));
+    if let (Some(user), Some(pass)) = (&mail.smtp_username, &mail.smtp_password) {
+        builder = builder.credentials(Credentials::new(
+            user.clone(),
+            pass.expose_secret().to_string(),
+        ));
+    }
+    Ok(Some(builder.build()))
 }
 
 #[derive(Template)]

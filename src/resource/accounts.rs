@@ -37,7 +37,21 @@ impl std::fmt::Debug for AccountsApi {
     }
 }
 
-/// The scope the module asks for.
+/// A person as a module's message needs them (from `GET /admin/api/users/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Person {
+    pub email: Option<String>,
+    pub email_verified: bool,
+    pub name: Option<String>,
+    /// BCP 47 (`pt-PT`), when the person chose one.
+    pub locale: Option<String>,
+    /// IANA zone (`Europe/Lisbon`), when known.
+    pub zoneinfo: Option<String>,
+    /// Not disabled, locked or awaiting deletion.
+    pub active: bool,
+}
+
+/// The scope the module asks for (it includes reading people).
 pub const SCOPE: &str = "admin:users:write";
 
 impl AccountsApi {
@@ -102,13 +116,14 @@ impl AccountsApi {
         Ok(token)
     }
 
-    /// Calls `method path` with `body`; a rejected token is fetched anew once.
-    async fn call(
+    /// Sends `method path` with `body`; a rejected token is fetched anew once. Answers the
+    /// status and body of anything but a server error.
+    async fn send(
         &self,
         method: Method,
         path: &str,
         body: Option<Value>,
-    ) -> Result<Value, ApiError> {
+    ) -> Result<(u16, Value), ApiError> {
         let url = format!("{}{path}", self.config.issuer);
         for attempt in 0..2 {
             let token = self.token(attempt > 0).await?;
@@ -119,25 +134,60 @@ impl AccountsApi {
             let resp = req.send().await.map_err(Self::unreachable)?;
             let status = resp.status();
             let answer: Value = resp.json().await.unwrap_or(Value::Null);
-            if status.is_success() {
-                return Ok(answer);
-            }
             if status.as_u16() == 401 && attempt == 0 {
                 continue;
             }
             if status.is_server_error() {
                 return Err(Self::unreachable(status));
             }
-            return Err(ApiError::Conflict(format!(
-                "the identity provider refused the account change: {}",
-                answer["error_description"]
-                    .as_str()
-                    .unwrap_or("no reason given")
-            )));
+            return Ok((status.as_u16(), answer));
         }
         Err(Self::unreachable(
             "the admin API kept refusing a fresh token",
         ))
+    }
+
+    /// Calls `method path` with `body`; any refusal is a conflict.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, ApiError> {
+        let (status, answer) = self.send(method, path, body).await?;
+        if (200..300).contains(&status) {
+            return Ok(answer);
+        }
+        Err(ApiError::Conflict(format!(
+            "the identity provider refused the account change: {}",
+            answer["error_description"]
+                .as_str()
+                .unwrap_or("no reason given")
+        )))
+    }
+
+    /// What a message to the person `subject` needs: `None` when Porta has no such person.
+    pub async fn person(&self, subject: &str) -> Result<Option<Person>, ApiError> {
+        let (status, answer) = self
+            .send(Method::GET, &Self::user_path(subject), None)
+            .await?;
+        match status {
+            200..=299 => Ok(Some(Person {
+                email: answer["email"].as_str().map(str::to_string),
+                email_verified: answer["email_verified"].as_bool().unwrap_or(false),
+                name: answer["name"].as_str().map(str::to_string),
+                locale: answer["locale"].as_str().map(str::to_string),
+                zoneinfo: answer["zoneinfo"].as_str().map(str::to_string),
+                active: answer["state"].as_str().is_none_or(|s| s == "active"),
+            })),
+            404 => Ok(None),
+            _ => Err(ApiError::Conflict(format!(
+                "the identity provider refused to show a person: {}",
+                answer["error_description"]
+                    .as_str()
+                    .unwrap_or("no reason given")
+            ))),
+        }
     }
 
     fn user_path(subject: &str) -> String {

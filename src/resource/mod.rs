@@ -12,6 +12,7 @@ mod discovery;
 mod error;
 mod introspection;
 mod jwks;
+pub mod mail;
 mod page;
 pub mod signed;
 pub mod upload;

@@ -9,19 +9,15 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 /// A started Porta with an API client and an admin.
-struct World {
-    app: TestApp,
-    client: CreatedClient,
-    admin: String,
+pub(crate) struct World {
+    pub(crate) app: TestApp,
+    pub(crate) client: CreatedClient,
+    pub(crate) admin: String,
 }
 
 impl World {
-    async fn new() -> World {
-        Self::with(|_| {}).await
-    }
-
-    async fn with(adjust: impl FnOnce(&mut porta::config::Settings)) -> World {
-        let app = TestApp::spawn_with(adjust).await;
+    /// A world on `app` (with an API client and an admin).
+    pub(crate) async fn on(app: TestApp) -> World {
         let client = app.api_client().await;
         let admin = app
             .person_token(&client, "admin@example.com", &["admin"])
@@ -29,7 +25,15 @@ impl World {
         World { app, client, admin }
     }
 
-    async fn person(&self, email: &str, roles: &[&str]) -> String {
+    pub(crate) async fn new() -> World {
+        Self::with(|_| {}).await
+    }
+
+    pub(crate) async fn with(adjust: impl FnOnce(&mut porta::config::Settings)) -> World {
+        Self::on(TestApp::spawn_with(adjust).await).await
+    }
+
+    pub(crate) async fn person(&self, email: &str, roles: &[&str]) -> String {
         self.app.person_token(&self.client, email, roles).await
     }
 
@@ -60,12 +64,12 @@ impl World {
         (status, body, challenge)
     }
 
-    async fn get(&self, path: &str, token: &str) -> (u16, Value) {
+    pub(crate) async fn get(&self, path: &str, token: &str) -> (u16, Value) {
         let (s, b, _) = self.send(Method::GET, path, Some(token), None).await;
         (s, b)
     }
 
-    async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+    pub(crate) async fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
         let (s, b, _) = self.send(Method::POST, path, Some(token), Some(body)).await;
         (s, b)
     }
@@ -81,7 +85,7 @@ impl World {
 
     /// A consultant with a profile in `tz`, hours 09:00-17:00 local every day and a
     /// 60-minute service; approved unless `approve` is false.
-    async fn consultant(&self, email: &str, tz: &str, approve: bool) -> Consultant {
+    pub(crate) async fn consultant(&self, email: &str, tz: &str, approve: bool) -> Consultant {
         self.consultant_with_roles(email, tz, approve, &["consultant"])
             .await
     }
@@ -134,7 +138,7 @@ impl World {
         }
     }
 
-    async fn book(&self, token: &str, c: &Consultant, starts_at: &str) -> (u16, Value) {
+    pub(crate) async fn book(&self, token: &str, c: &Consultant, starts_at: &str) -> (u16, Value) {
         self.post(
             "/appointments",
             token,
@@ -144,10 +148,10 @@ impl World {
     }
 }
 
-struct Consultant {
-    token: String,
-    id: String,
-    service: String,
+pub(crate) struct Consultant {
+    pub(crate) token: String,
+    pub(crate) id: String,
+    pub(crate) service: String,
 }
 
 fn profile(name: &str, tz: &str) -> Value {
@@ -164,7 +168,7 @@ fn profile(name: &str, tz: &str) -> Value {
 }
 
 /// A UTC date `days` from today.
-fn day(days: i64) -> NaiveDate {
+pub(crate) fn day(days: i64) -> NaiveDate {
     Utc::now().date_naive() + Duration::days(days)
 }
 
@@ -181,7 +185,7 @@ fn first_day_with_offset(tz: Tz, hours: i32) -> NaiveDate {
         .expect("a day with that offset within a year")
 }
 
-fn assert_error(status: u16, body: &Value, want: u16, code: &str) {
+pub(crate) fn assert_error(status: u16, body: &Value, want: u16, code: &str) {
     assert_eq!(status, want, "{body}");
     assert_eq!(body["error"], code, "{body}");
     assert!(body["error_description"]
@@ -1745,4 +1749,54 @@ async fn a_locked_sqlite_database_answers_503_not_500() {
 
 fn on_postgres() -> bool {
     std::env::var("PORTA_TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty())
+}
+
+/// The OpenAPI document says which writes a caller's write limit refuses with 429, and
+/// the code agrees: past the limit, every documented write of both APIs answers 429
+/// exactly when its document lists 429 (progress saves are exempt).
+#[tokio::test]
+async fn the_document_lists_429_exactly_where_the_write_limit_applies() {
+    let w = World::with(|s| s.resource.api_write_limit = 1).await;
+    let doc: Value = http()
+        .get(w.app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // One write uses up the caller's allowance.
+    let (s, body) = w
+        .put("/consultants/me", &w.admin, profile("Ada", "UTC"))
+        .await;
+    assert_eq!(s, 200, "{body}");
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            if !["post", "put", "patch", "delete"].contains(&method.as_str()) {
+                continue;
+            }
+            let documented = op["responses"].get("429").is_some();
+            let resp = http()
+                .request(
+                    Method::from_bytes(method.to_uppercase().as_bytes()).unwrap(),
+                    w.app.url(&path.replace("{id}", "nope")),
+                )
+                .bearer_auth(&w.admin)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            let limited = resp.status().as_u16() == 429;
+            assert_eq!(limited, documented, "{method} {path}: {}", resp.status());
+            if limited {
+                assert!(
+                    resp.headers().contains_key("retry-after"),
+                    "{method} {path}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 34, "every documented write is checked");
 }

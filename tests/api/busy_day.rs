@@ -104,15 +104,6 @@ async fn codes_per_ip_are_capped_whatever_the_addresses() {
     assert_eq!(statuses, vec![303, 303, 429]);
 }
 
-/// A port with nothing listening on it (yet).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn app_with_mail_at(
     port: u16,
     adjust: impl FnOnce(&mut porta::config::Settings) + Send + 'static,

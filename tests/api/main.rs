@@ -6,6 +6,7 @@ mod common;
 
 mod admin;
 mod bookings;
+mod bookings_mail;
 mod browser_e2e;
 mod browser_rules;
 mod busy_day;

@@ -102,14 +102,6 @@ async fn ready(url: &str) -> bool {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn token(node: &Node, id: &str, secret: &str, form: &[(&str, &str)]) -> (u16, Value) {
     let resp = http()
         .post(format!("{}/token", node.url))

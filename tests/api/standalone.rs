@@ -20,14 +20,6 @@ impl Drop for Process {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn porta(dir: &std::path::Path, database_url: &str, port: u16) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_porta"));
     cmd.env("PORTA_DATABASE_URL", database_url)
@@ -237,17 +229,7 @@ async fn approving_a_consultant_gives_the_role_and_status_through_the_admin_api(
     use serde_json::json;
     let app =
         TestApp::spawn_with(|s| s.attributes.attributes = crate::admin::booking_attributes()).await;
-    let service = porta::clients::create(
-        &app.state.pool,
-        porta::clients::NewClient {
-            name: "Bookings module".into(),
-            grant_types: vec!["client_credentials".into()],
-            scopes: vec!["admin:users:write".into()],
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let service = app.bookings_service_account().await;
     let booking_app = app.api_client().await;
     let applicant = app
         .person_token(&booking_app, "cora@example.com", &[])

@@ -146,13 +146,16 @@ pub fn act(
             }
         }
     };
-    if store::appointments::transition(conn, id, &t, now).map_err(write_error)? == 0 {
+    let notices =
+        super::super::notices::on_change(config.notices.as_ref(), &a, t.to, t.cancelled_by, now);
+    if store::appointments::transition(conn, id, &t, &notices, now).map_err(write_error)? == 0 {
         // Another request changed it (or the consultant's review) between our read and the
         // conditional update.
         return Err(ApiError::Conflict(
             "the appointment changed meanwhile; reload it".into(),
         ));
     }
+    config.wake_notices();
     store::appointments::find(conn, id)?
         .ok_or_else(|| ApiError::NotFound("no such appointment".into()))
 }

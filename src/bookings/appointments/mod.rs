@@ -127,8 +127,13 @@ pub fn book(
         updated_at: now,
     };
     let blocks: Vec<i64> = slots::blocks(start, duration, BLOCK_SECONDS).collect();
-    match store::appointments::book(conn, &appointment, &blocks, config.max_open_requests, now) {
-        Ok(()) => Ok(appointment),
+    let notices = super::notices::on_book(config.notices.as_ref(), &appointment, now);
+    let max_open = config.max_open_requests;
+    match store::appointments::book(conn, &appointment, &blocks, max_open, &notices, now) {
+        Ok(()) => {
+            config.wake_notices();
+            Ok(appointment)
+        }
         Err(BookError::TooManyOpen) => Err(ApiError::Conflict(format!(
             "you already have {} appointment requests waiting for an answer, the most allowed; \
              wait for one to be confirmed or declined, or cancel one",

@@ -7,6 +7,8 @@ use crate::db::schema::booking_appointments as ap;
 use crate::db::schema::booking_consultants as bc;
 use crate::db::DbConn;
 
+use super::notices::Notice;
+
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = ap)]
 pub struct Appointment {
@@ -84,6 +86,7 @@ pub fn book(
     appointment: &Appointment,
     blocks: &[i64],
     max_open: i64,
+    notices: &[Notice],
     now: i64,
 ) -> Result<(), BookError> {
     crate::db::transaction(conn, |conn| {
@@ -110,6 +113,7 @@ pub fn book(
                 })
                 .execute(conn)?;
         }
+        super::notices::queue(conn, notices)?;
         Ok(())
     })
 }
@@ -141,8 +145,15 @@ pub struct Transition<'a> {
     pub approved_consultant: bool,
 }
 
-/// Applies `t`; 0 when the appointment no longer qualifies.
-pub fn transition(conn: &mut DbConn, id: &str, t: &Transition, now: i64) -> QueryResult<usize> {
+/// Applies `t` and queues `notices` with it; 0 (and nothing queued) when the appointment
+/// no longer qualifies.
+pub fn transition(
+    conn: &mut DbConn,
+    id: &str,
+    t: &Transition,
+    notices: &[Notice],
+    now: i64,
+) -> QueryResult<usize> {
     crate::db::transaction(conn, |conn| {
         let mut q = diesel::update(ap::table)
             .filter(ap::id.eq(id))
@@ -170,6 +181,9 @@ pub fn transition(conn: &mut DbConn, id: &str, t: &Transition, now: i64) -> Quer
             .execute(conn)?;
         if changed == 1 && t.free {
             diesel::delete(slots::table.filter(slots::appointment_id.eq(id))).execute(conn)?;
+        }
+        if changed == 1 {
+            super::notices::queue(conn, notices)?;
         }
         Ok(changed)
     })

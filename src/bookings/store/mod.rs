@@ -5,6 +5,7 @@ pub mod appointments;
 pub mod categories;
 pub mod documents;
 pub mod hours;
+pub mod notices;
 
 use diesel::prelude::*;
 

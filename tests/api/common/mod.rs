@@ -79,6 +79,16 @@ pub struct TestDb {
     postgres: Option<(String, String)>,
 }
 
+impl TestDb {
+    /// A second handle on the same database for another node; only the first drops it.
+    pub fn share(&self) -> TestDb {
+        TestDb {
+            url: self.url.clone(),
+            postgres: None,
+        }
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let Some((admin, name)) = &self.postgres else {
@@ -139,6 +149,15 @@ pub fn fresh_database(dir: &std::path::Path) -> TestDb {
             postgres: None,
         },
     }
+}
+
+/// A port with nothing listening on it (yet).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Settings for a test server on `port`.
@@ -415,6 +434,21 @@ impl TestApp {
         )
         .await
         .expect("create API client")
+    }
+
+    /// The bookings module's service account: client credentials with `admin:users:write`.
+    pub async fn bookings_service_account(&self) -> CreatedClient {
+        porta::clients::create(
+            &self.state.pool,
+            NewClient {
+                name: "Bookings module".into(),
+                grant_types: vec!["client_credentials".into()],
+                scopes: vec!["admin:users:write".into()],
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("create the bookings service account")
     }
 
     /// An access token for the person `email` (created with `PASSWORD` if new) holding
