@@ -99,7 +99,7 @@ pub fn spawn_worker(pool: DbPool, notices: Notices, lifeline: Weak<()>) {
     tokio::spawn(async move {
         let mut last_purge = 0;
         while lifeline.strong_count() > 0 {
-            let now = crate::time::now();
+            let now = chrono::Utc::now().timestamp();
             if now - last_purge > 3600 {
                 last_purge = now;
                 let purged = db::run(&pool, move |c| {
@@ -135,7 +135,7 @@ enum Done {
 /// Delivers the rows due now; returns how many it handled.
 async fn deliver_due(pool: &DbPool, notices: &Notices) -> Result<usize, db::DbError> {
     let claim = uuid::Uuid::new_v4().simple().to_string();
-    let now = crate::time::now();
+    let now = chrono::Utc::now().timestamp();
     let c = claim.clone();
     let rows = db::run(pool, move |conn| {
         Ok(store::notices::claim_due(conn, &c, now, BATCH, CLAIM_FOR)?)
@@ -144,7 +144,7 @@ async fn deliver_due(pool: &DbPool, notices: &Notices) -> Result<usize, db::DbEr
     let count = rows.len();
     for row in rows {
         let done = deliver(pool, notices, &row).await;
-        let now = crate::time::now();
+        let now = chrono::Utc::now().timestamp();
         let attempts = row.attempts + 1;
         let (id, claim) = (row.id.clone(), claim.clone());
         let max = notices.max_attempts;
@@ -215,7 +215,7 @@ async fn deliver(pool: &DbPool, notices: &Notices, row: &Notice) -> Done {
         Ok(None) => return Done::Skipped("the appointment is gone".into()),
         Err(e) => return Done::Failed(format!("database: {e}")),
     };
-    let now = crate::time::now();
+    let now = chrono::Utc::now().timestamp();
     if row.event == "reminder" && (a.status != "confirmed" || a.starts_at <= now) {
         return Done::Skipped(format!("the appointment is {} now", a.status));
     }
