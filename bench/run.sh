@@ -5,6 +5,8 @@
 #
 #   bench/run.sh            # builds release, runs every scenario, prints a table
 #   DURATION=5 CONNECTIONS=32 bench/run.sh
+#   BACKEND=postgres bench/run.sh   # a fresh database on PG_URL's server, dropped after
+#   SETTLE=60 bench/run.sh          # also RSS a minute after the load
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +16,10 @@ PORT=${PORT:-18080}
 BASE="http://127.0.0.1:$PORT"
 SERVER_CORE=${SERVER_CORE:-0}
 LOAD_CORE=${LOAD_CORE:-1}
+BACKEND=${BACKEND:-sqlite}
+PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
+SETTLE=${SETTLE:-0}
+SIGNIN_IN_FLIGHT=${SIGNIN_IN_FLIGHT:-16}
 
 if ! command -v wrk >/dev/null; then
   echo "installing wrk (Debian package)"
@@ -23,21 +29,44 @@ cargo build --release --quiet
 BIN=target/release/porta
 
 WORK=$(mktemp -d)
-trap 'kill "${PID:-}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
-export PORTA_DATABASE_URL="$WORK/porta.db" PORTA_DATA_DIR="$WORK" PORTA_BIND="127.0.0.1:$PORT" \
+PGDB=""
+cleanup() {
+  kill "${SAMPLER:-}" "${PID:-}" 2>/dev/null || true
+  wait 2>/dev/null || true
+  [ -n "$PGDB" ] && psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $PGDB" >/dev/null 2>&1 || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+if [ "$BACKEND" = postgres ]; then
+  PGDB="porta_bench_$$"
+  psql "$PG_URL" -qc "CREATE DATABASE $PGDB" >/dev/null
+  DB_URL="${PG_URL%/*}/$PGDB"
+else
+  DB_URL="$WORK/porta.db"
+fi
+export PORTA_DATABASE_URL="$DB_URL" PORTA_DATA_DIR="$WORK" PORTA_BIND="127.0.0.1:$PORT" \
        PORTA_ISSUER="$BASE" PORTA_LOG=warn PORTA_WORKERS=1 PORTA_RATE_LIMIT_PER_IP=0 PORTA_RATE_LIMIT_PER_CLIENT=0 PORTA_MASTER_KEY="$(head -c32 /dev/urandom | base64)"
 
 CLIENT=$($BIN client create --name bench --redirect-uri http://127.0.0.1:9/cb --skip-consent \
   --grant-type authorization_code refresh_token client_credentials --scope "openid profile email offline_access api bookings:read content:read")
 CID=$(echo "$CLIENT" | sed -n 's/.*"client_id": "\(.*\)".*/\1/p')
 SECRET=$(echo "$CLIENT" | sed -n 's/.*"client_secret": "\(.*\)".*/\1/p')
+# The same app with the id token left out of refresh answers (OIDC Core 12.2).
+LEAN=$($BIN client create --name bench-lean --redirect-uri http://127.0.0.1:9/cb --skip-consent --no-refresh-id-token \
+  --grant-type authorization_code refresh_token --scope "openid email offline_access")
+LEAN_CID=$(echo "$LEAN" | sed -n 's/.*"client_id": "\(.*\)".*/\1/p')
+LEAN_SECRET=$(echo "$LEAN" | sed -n 's/.*"client_secret": "\(.*\)".*/\1/p')
 echo 'bench password 123' | $BIN user create --email bench@example.com --password-stdin >/dev/null
 
 taskset -c "$SERVER_CORE" $BIN serve >"$WORK/server.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 50); do curl -sf "$BASE/jwks" >/dev/null && break; sleep 0.1; done
 sleep 1
-IDLE_RSS=$(awk '/VmRSS/ {print $2}' /proc/$PID/status)
+rss() { awk '/VmRSS/ {print $2}' /proc/$PID/status; }
+IDLE_RSS=$(rss)
+# RSS every 200 ms while the scenarios run; each row reports its peak.
+( while kill -0 "$PID" 2>/dev/null; do rss; sleep 0.2; done ) >"$WORK/rss.log" 2>/dev/null &
+SAMPLER=$!
 
 # A signed-in browser, then one authorization-code grant per load connection.
 JAR="$WORK/jar"
@@ -50,21 +79,27 @@ REQ=$(echo "$PAGE" | sed -n 's/.*name="request" value="\([^"]*\)".*/\1/p' | head
 curl -s -c "$JAR" -b "$JAR" -o /dev/null --data-urlencode "csrf=$CSRF" --data-urlencode "request=$REQ" \
   --data-urlencode email=bench@example.com --data-urlencode "password=bench password 123" "$BASE/login"
 # One grant per load connection (refresh tokens rotate, so each connection needs its own
-# chain): $1 = scope, $2 = output file. Sets ACCESS to the last access token.
+# chain): $1 = scope, $2 = output file, $3/$4 = another app's id and secret. Sets ACCESS
+# to the last access token.
 grants() {
   : >"$2"
+  local id=${3:-$CID} secret=${4:-$SECRET}
   for _ in $(seq 1 "$CONNECTIONS"); do
     BACK=$(curl -s -c "$JAR" -b "$JAR" -o /dev/null -w '%{redirect_url}' \
-      "$BASE/authorize?response_type=code&client_id=$CID&redirect_uri=http://127.0.0.1:9/cb&scope=$1&state=s")
+      "$BASE/authorize?response_type=code&client_id=$id&redirect_uri=http://127.0.0.1:9/cb&scope=$1&state=s")
     CODE=$(echo "$BACK" | sed -n 's/.*code=\([^&]*\).*/\1/p')
-    TOK=$(curl -s -u "$CID:$SECRET" -d grant_type=authorization_code -d "code=$CODE" -d redirect_uri=http://127.0.0.1:9/cb "$BASE/token")
+    TOK=$(curl -s -u "$id:$secret" -d grant_type=authorization_code -d "code=$CODE" -d redirect_uri=http://127.0.0.1:9/cb "$BASE/token")
     echo "$TOK" | sed -n 's/.*"refresh_token":"\([^"]*\)".*/\1/p' >>"$2"
     ACCESS=$(echo "$TOK" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
   done
 }
 grants "api%20offline_access" "$WORK/refresh-oauth.txt"
 grants "openid%20email%20offline_access" "$WORK/refresh-oidc.txt"
+SAVED_ACCESS=$ACCESS
+grants "openid%20email%20offline_access" "$WORK/refresh-lean.txt" "$LEAN_CID" "$LEAN_SECRET"
+ACCESS=$SAVED_ACCESS
 BASIC=$(printf '%s:%s' "$CID" "$SECRET" | base64 -w0)
+LEAN_BASIC=$(printf '%s:%s' "$LEAN_CID" "$LEAN_SECRET" | base64 -w0)
 
 cat >"$WORK/post.lua" <<LUA
 wrk.method = "POST"
@@ -83,7 +118,7 @@ function setup(thread)
 end
 function request()
   return wrk.format("POST", "/token", {["Content-Type"] = "application/x-www-form-urlencoded",
-    ["Authorization"] = "Basic $BASIC"}, "grant_type=refresh_token&refresh_token=" .. token)
+    ["Authorization"] = "Basic " .. os.getenv("BASIC")}, "grant_type=refresh_token&refresh_token=" .. token)
 end
 function response(status, headers, body)
   local next = body:match('"refresh_token":"([^"]+)"')
@@ -101,23 +136,36 @@ API_TOKEN=$(curl -s -u "$CID:$SECRET" -d grant_type=client_credentials -d "scope
 # Every scenario below needs working tokens: stop early and loudly if the set-up failed.
 [ -n "$ACCESS" ] && [ -n "$API_TOKEN" ] || { echo "set-up failed: no access token (see $WORK/server.log)" >&2; exit 1; }
 
+# Peak RSS (MB) sampled since line $1 of the log.
+peak_since() { tail -n +"$(( $1 + 1 ))" "$WORK/rss.log" | sort -n | tail -n1 | awk '{printf "%d", $1 / 1024}'; }
+row() { printf '| %-24s | %10s | %8s | %6s | %5s |\n' "$@"; }
 run() { # name, url, script, env...
   local name=$1 url=$2 script=$3 threads=${4:-2} conns=${5:-$CONNECTIONS}
-  local out
+  local out mark
+  mark=$(wc -l <"$WORK/rss.log")
   out=$(taskset -c "$LOAD_CORE" wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency -s "$script" "$url" 2>&1)
   local rps p99 non2xx
   rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
   p99=$(echo "$out" | awk '$1=="99%" {print $2}')
   non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
-  printf '| %-22s | %10s | %8s | %6s |\n' "$name" "$rps" "$p99" "${non2xx:-0}"
+  row "$name" "$rps" "$p99" "${non2xx:-0}" "$(peak_since "$mark")"
+}
+signins() {
+  local mark out
+  mark=$(wc -l <"$WORK/rss.log")
+  out=$(taskset -c "$LOAD_CORE" python3 bench/signin.py --base "$BASE" --client-id "$CID" --secret "$SECRET" \
+    --email bench@example.com --password "bench password 123" --seconds "$DURATION" --in-flight "$SIGNIN_IN_FLIGHT")
+  row "password sign-ins" "$(echo "$out" | sed -n 's/.*"sign_ins_per_s": \([0-9.]*\).*/\1/p')" \
+    "$(echo "$out" | sed -n 's/.*"p99_ms": \([0-9]*\).*/\1/p')ms" \
+    "$(echo "$out" | sed -n 's/.*"failures": \([0-9]*\).*/\1/p')" "$(peak_since "$mark")"
 }
 
 echo
-echo "Porta $(git rev-parse --short HEAD 2>/dev/null || echo '?') — server on core $SERVER_CORE (1 worker), wrk on core $LOAD_CORE, ${DURATION}s each"
+echo "Porta $(git rev-parse --short HEAD 2>/dev/null || echo '?') on $BACKEND — server on core $SERVER_CORE (1 worker), load on core $LOAD_CORE, ${DURATION}s each, $(date -u +%F)"
 echo "idle RSS: $((IDLE_RSS / 1024)) MB"
 echo
-printf '| %-22s | %10s | %8s | %6s |\n' "scenario" "req/s" "p99" "non-2xx"
-printf '|%s|%s|%s|%s|\n' "------------------------" "------------" "----------" "--------"
+row "scenario" "req/s" "p99" "non-2xx" "RSS MB"
+printf '|%s|%s|%s|%s|%s|\n' "--------------------------" "------------" "----------" "--------" "-------"
 AUTH="" run "discovery" "$BASE/.well-known/openid-configuration" "$WORK/get.lua"
 AUTH="" run "jwks" "$BASE/jwks" "$WORK/get.lua"
 BODY="grant_type=client_credentials&scope=api" run "client_credentials" "$BASE/token" "$WORK/post.lua"
@@ -125,7 +173,13 @@ BODY="token=$ACCESS" run "introspection" "$BASE/introspect" "$WORK/post.lua"
 AUTH="Bearer $ACCESS" run "userinfo" "$BASE/userinfo" "$WORK/get.lua"
 AUTH="Bearer $API_TOKEN" run "API (JWKS), bookings" "$BASE/api/bookings/consultants" "$WORK/get.lua"
 AUTH="Bearer $API_TOKEN" run "API (JWKS), content" "$BASE/api/content/retreats" "$WORK/get.lua"
-TOKENS="$WORK/refresh-oauth.txt" run "refresh (access only)" "$BASE/token" "$WORK/refresh.lua" "$CONNECTIONS" "$CONNECTIONS"
-TOKENS="$WORK/refresh-oidc.txt" run "refresh (+ id token)" "$BASE/token" "$WORK/refresh.lua" "$CONNECTIONS" "$CONNECTIONS"
+BASIC=$BASIC TOKENS="$WORK/refresh-oauth.txt" run "refresh (access only)" "$BASE/token" "$WORK/refresh.lua" "$CONNECTIONS" "$CONNECTIONS"
+BASIC=$BASIC TOKENS="$WORK/refresh-oidc.txt" run "refresh (+ id token)" "$BASE/token" "$WORK/refresh.lua" "$CONNECTIONS" "$CONNECTIONS"
+BASIC=$LEAN_BASIC TOKENS="$WORK/refresh-lean.txt" run "refresh (OIDC, no id tok.)" "$BASE/token" "$WORK/refresh.lua" "$CONNECTIONS" "$CONNECTIONS"
+signins
 echo
-echo "RSS after load: $(( $(awk '/VmRSS/ {print $2}' /proc/$PID/status) / 1024 )) MB"
+echo "RSS right after the load: $(( $(rss) / 1024 )) MB"
+if [ "$SETTLE" -gt 0 ]; then
+  sleep "$SETTLE"
+  echo "RSS ${SETTLE}s after the load: $(( $(rss) / 1024 )) MB"
+fi

@@ -186,11 +186,12 @@ pub fn family_revoked(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
     Ok(!matches!(revoked, Some(None)))
 }
 
-/// When the family (the grant) began, if it exists.
-pub fn family_created_at(conn: &mut DbConn, id: &str) -> QueryResult<Option<i64>> {
+/// A family's revocation time (`None`: live) and start, if it exists: one read for the
+/// refresh grant's two checks.
+pub fn family_state(conn: &mut DbConn, id: &str) -> QueryResult<Option<(Option<i64>, i64)>> {
     token_families::table
         .find(id)
-        .select(token_families::created_at)
+        .select((token_families::revoked_at, token_families::created_at))
         .first(conn)
         .optional()
 }
@@ -232,21 +233,38 @@ pub fn find_refresh(conn: &mut DbConn, hash: &str) -> QueryResult<Option<Refresh
         .optional()
 }
 
-/// Marks a refresh token rotated and remembers its sealed successor; 1 when this call
-/// rotated it, 0 when it already was.
+/// Marks a refresh token rotated and remembers its sealed successor, answering the row as
+/// it was found (one statement: the write is the read); `None` when it was already
+/// rotated or is unknown.
 pub fn rotate_refresh(
     conn: &mut DbConn,
     hash: &str,
     now: i64,
     successor_enc: &str,
-) -> QueryResult<usize> {
+) -> QueryResult<Option<RefreshRow>> {
     diesel::update(refresh_tokens::table.find(hash))
         .filter(refresh_tokens::rotated_at.is_null())
         .set((
             refresh_tokens::rotated_at.eq(now),
             refresh_tokens::successor_enc.eq(successor_enc),
         ))
-        .execute(conn)
+        // Columns by name, in the struct's order (`as_returning` does not reach the
+        // multi-backend connection).
+        .returning((
+            refresh_tokens::token_hash,
+            refresh_tokens::family_id,
+            refresh_tokens::client_id,
+            refresh_tokens::user_id,
+            refresh_tokens::scope,
+            refresh_tokens::auth_time,
+            refresh_tokens::amr,
+            refresh_tokens::created_at,
+            refresh_tokens::expires_at,
+            refresh_tokens::rotated_at,
+            refresh_tokens::successor_enc,
+        ))
+        .get_result::<RefreshRow>(conn)
+        .optional()
 }
 
 /// Records a revoked access token; revoking one twice (even concurrently) is fine.

@@ -90,8 +90,14 @@ pub(super) async fn refresh_token(
     // family revocation.
     let outcome = db::run(&state.pool, move |conn| {
         let result = crate::db::transaction::<_, Tx, _>(conn, |conn| {
-            let rotated_now = store::rotate_refresh(conn, &hash, now, &sealed_successor)? == 1;
-            let Some(row) = store::find_refresh(conn, &hash)? else {
+            // The rotation answers the row it rotated; only a token that was not rotated
+            // now (reused, retried or unknown) is read apart.
+            let rotated = store::rotate_refresh(conn, &hash, now, &sealed_successor)?;
+            let rotated_now = rotated.is_some();
+            let Some(row) = (match rotated {
+                Some(row) => Some(row),
+                None => store::find_refresh(conn, &hash)?,
+            }) else {
                 return Err(Tx::Refuse("invalid_grant", "the refresh token is invalid"));
             };
             if row.client_id != client_id {
@@ -121,16 +127,17 @@ pub(super) async fn refresh_token(
                 tracing::warn!(client_id = %row.client_id, "refresh token reused; its family is revoked");
                 return Ok(Err(("invalid_grant", REFRESH_REUSED)));
             }
-            if store::family_revoked(conn, &row.family_id)? {
+            // One read for both family checks. An unknown family counts as revoked.
+            let Some((None, family_started)) = store::family_state(conn, &row.family_id)? else {
                 return Err(Tx::Refuse("invalid_grant", "the refresh token was revoked"));
-            }
+            };
             if row.expires_at <= now {
                 return Err(Tx::Refuse("invalid_grant", "the refresh token has expired"));
             }
             // However often it rotates, a grant ends `absolute` seconds after its sign-in.
             let ends = match absolute {
                 0 => None,
-                _ => store::family_created_at(conn, &row.family_id)?.map(|t| t + absolute),
+                _ => Some(family_started + absolute),
             };
             if ends.is_some_and(|end| end <= now) {
                 return Err(Tx::Refuse("invalid_grant", "the grant has reached its absolute lifetime; sign in again"));
