@@ -20,6 +20,9 @@ BACKEND=${BACKEND:-sqlite}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 SETTLE=${SETTLE:-0}
 SIGNIN_IN_FLIGHT=${SIGNIN_IN_FLIGHT:-16}
+# PROFILE=1: a perf profile of the server (self time per function) during the refresh
+# with id token, written to bench-profile.txt.
+PROFILE=${PROFILE:-0}
 
 if ! command -v wrk >/dev/null; then
   echo "installing wrk (Debian package)"
@@ -174,7 +177,21 @@ AUTH="Bearer $ACCESS" run "userinfo" "$BASE/userinfo" "$WORK/get.lua"
 AUTH="Bearer $API_TOKEN" run "API (JWKS), bookings" "$BASE/api/bookings/consultants" "$WORK/get.lua"
 AUTH="Bearer $API_TOKEN" run "API (JWKS), content" "$BASE/api/content/retreats" "$WORK/get.lua"
 BASIC=$BASIC TOKENS="$WORK/refresh-oauth.txt" run "refresh (access only)" "$BASE/token" "$WORK/refresh.lua" "$CONNECTIONS" "$CONNECTIONS"
+if [ "$PROFILE" = 1 ]; then
+  perf record -q -F 1999 -o "$WORK/perf.data" -p "$PID" -- sleep "$DURATION" 2>/dev/null &
+  PERF=$!
+fi
 BASIC=$BASIC TOKENS="$WORK/refresh-oidc.txt" run "refresh (+ id token)" "$BASE/token" "$WORK/refresh.lua" "$CONNECTIONS" "$CONNECTIONS"
+if [ "$PROFILE" = 1 ]; then
+  wait "$PERF" || true
+  { echo "by library:"
+    perf report -i "$WORK/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep -v '^#' | sed '/^$/d'
+    echo "by function (self time, >= 0.4 %):"
+    perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --percent-limit 0.4 --stdio 2>/dev/null \
+      | grep -v '^#' | sed '/^$/d'
+  } | sed 's/ \{3,\}/  /g; s/  -  -\s*$//' >bench-profile.txt
+  echo "(profile of the refresh with id token: bench-profile.txt)"
+fi
 BASIC=$LEAN_BASIC TOKENS="$WORK/refresh-lean.txt" run "refresh (OIDC, no id tok.)" "$BASE/token" "$WORK/refresh.lua" "$CONNECTIONS" "$CONNECTIONS"
 signins
 echo

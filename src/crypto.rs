@@ -58,7 +58,9 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 /// service is busy (503). Memory stays flat under any flood: the work an anonymous caller
 /// can cause is bounded, and because the hashes always run on the same few threads, the
 /// allocator keeps at most one hash's memory per thread (on the shared blocking pool every
-/// thread that ever hashed kept ~19 MiB of its own arena).
+/// thread that ever hashed kept ~19 MiB of its own arena). A thread that has had nothing
+/// to hash for `keep` gives its memory back, so a node returns to its idle footprint after
+/// a busy spell.
 #[derive(Debug, Clone)]
 pub struct Hasher {
     slots: std::sync::Arc<tokio::sync::Semaphore>,
@@ -83,7 +85,7 @@ pub struct HashSlot {
 impl Hasher {
     /// `concurrency` 0 means one per core. Starts that many hashing threads; they end
     /// when the last handle is dropped.
-    pub fn new(concurrency: usize, wait: std::time::Duration) -> Hasher {
+    pub fn new(concurrency: usize, wait: std::time::Duration, keep: std::time::Duration) -> Hasher {
         let n = if concurrency == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
@@ -97,12 +99,20 @@ impl Hasher {
                 .name(format!("porta-hash-{i}"))
                 .spawn(move || loop {
                     let job = match queue.lock() {
-                        Ok(q) => q.recv(),
+                        Ok(q) => q.recv_timeout(keep),
                         Err(_) => return,
                     };
                     match job {
                         Ok(job) => job(),
-                        Err(_) => return, // every Hasher handle is gone
+                        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                            // Idle for `keep`: give the memory back. One already empty
+                            // steps away from the queue a moment, so the other hashing
+                            // threads (waiting for the lock) get their turn to time out.
+                            if !release_argon_memory() {
+                                std::thread::sleep(std::time::Duration::from_millis(20));
+                            }
+                        }
+                        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return,
                     }
                 });
             if let Err(e) = spawned {
@@ -164,6 +174,23 @@ thread_local! {
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// Bytes of argon2 memory the hashing threads hold now (for `/metrics` and tests).
+pub static ARGON_MEMORY_HELD: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(0);
+
+/// Frees this thread's argon2 memory; false when it held none.
+fn release_argon_memory() -> bool {
+    ARGON_MEMORY.with_borrow_mut(|memory| {
+        if memory.is_empty() {
+            return false;
+        }
+        let bytes = memory.len() * std::mem::size_of::<argon2::Block>();
+        *memory = Vec::new();
+        ARGON_MEMORY_HELD.fetch_sub(bytes, std::sync::atomic::Ordering::Relaxed);
+        true
+    })
+}
+
 /// Runs argon2 with this thread's kept memory.
 fn argon2_into(
     argon: &Argon2<'_>,
@@ -174,7 +201,9 @@ fn argon2_into(
     ARGON_MEMORY.with_borrow_mut(|memory| {
         let need = argon.params().block_count();
         if memory.len() < need {
+            let grown = (need - memory.len()) * std::mem::size_of::<argon2::Block>();
             memory.resize(need, argon2::Block::default());
+            ARGON_MEMORY_HELD.fetch_add(grown, std::sync::atomic::Ordering::Relaxed);
         }
         argon.hash_password_into_with_memory(password, salt, out, &mut memory[..need])
     })
@@ -379,6 +408,61 @@ impl Resealer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A hashing thread holds its argon2 memory while busy and gives it back once it has
+    /// been idle for `keep`. (The only test in this binary that hashes on the pool, so
+    /// the process-wide figure is its own.)
+    #[test]
+    fn hashing_memory_is_given_back_after_an_idle_spell() {
+        use std::sync::atomic::Ordering;
+        use std::time::Duration;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let hasher = Hasher::new(1, Duration::from_secs(5), Duration::from_millis(300));
+            let hash = hasher
+                .slot()
+                .await
+                .unwrap()
+                .hash("pass phrase".into())
+                .await
+                .unwrap();
+            let held = ARGON_MEMORY_HELD.load(Ordering::Relaxed);
+            assert!(
+                held >= 19 * 1024 * 1024,
+                "{held} bytes held right after a hash"
+            );
+            // Still kept between hashes that follow each other.
+            assert!(
+                hasher
+                    .slot()
+                    .await
+                    .unwrap()
+                    .verify("pass phrase".into(), hash.clone())
+                    .await
+            );
+            assert_eq!(ARGON_MEMORY_HELD.load(Ordering::Relaxed), held);
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while ARGON_MEMORY_HELD.load(Ordering::Relaxed) != 0 {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "memory not given back"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            // And taken again when needed.
+            assert!(
+                hasher
+                    .slot()
+                    .await
+                    .unwrap()
+                    .verify("pass phrase".into(), hash)
+                    .await
+            );
+        });
+    }
 
     #[test]
     fn seal_and_open_round_trip_and_bind_context() {

@@ -180,6 +180,9 @@ pub struct AccountSettings {
     pub hash_concurrency: usize,
     /// Seconds a request waits for a hashing slot before it is answered 503.
     pub hash_queue_timeout: u64,
+    /// Seconds a hashing thread keeps its argon2 memory (~19 MiB) with nothing to hash,
+    /// before giving it back.
+    pub hash_memory_keep: u64,
     /// Seconds after signing in during which a person may add or change a way in
     /// (password, email, phone, authenticator, recovery codes) without signing in again.
     pub fresh_sign_in_window: i64,
@@ -211,6 +214,7 @@ impl Default for AccountSettings {
             audit_retention: 90 * 24 * 3600,
             hash_concurrency: 0,
             hash_queue_timeout: 5,
+            hash_memory_keep: 30,
             fresh_sign_in_window: 300,
             admin_fresh_sign_in: 900,
             admin_require_mfa: false,

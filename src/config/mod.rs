@@ -360,7 +360,7 @@ mod tests {
         {
             assert!(known.contains(*key), "{key}");
         }
-        assert_eq!(known.len(), 104);
+        assert_eq!(known.len(), 105);
     }
 
     #[test]

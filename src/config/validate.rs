@@ -107,6 +107,9 @@ impl Settings {
         if !(1..=300).contains(&self.server.request_read_timeout) {
             return Err(invalid("request_read_timeout", "must be 1 to 300 seconds"));
         }
+        if !(1..=86_400).contains(&self.accounts.hash_memory_keep) {
+            return Err(invalid("hash_memory_keep", "must be 1 second to 1 day"));
+        }
         if !(1..=300).contains(&self.accounts.hash_queue_timeout) {
             return Err(invalid("hash_queue_timeout", "must be 1 to 300 seconds"));
         }

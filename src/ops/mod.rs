@@ -23,6 +23,7 @@ pub struct Metrics {
     key_age: IntGauge,
     outbox_pending: IntGauge,
     outbox_failed: IntGauge,
+    hash_memory: IntGauge,
     outbox_delivered_total: prometheus::IntCounter,
     outbox_retries_total: prometheus::IntCounter,
     outbox_failures_total: prometheus::IntCounter,
@@ -75,7 +76,11 @@ fn build() -> Result<Metrics, prometheus::Error> {
     )?;
     let outbox_failures_total =
         prometheus::IntCounter::new("outbox_failures_total", "Deliveries this node gave up on")?;
-    for gauge in [&outbox_pending, &outbox_failed] {
+    let hash_memory = IntGauge::new(
+        "hash_memory_bytes",
+        "argon2 memory the password-hashing threads hold (given back after hash_memory_keep idle seconds)",
+    )?;
+    for gauge in [&outbox_pending, &outbox_failed, &hash_memory] {
         registry.register(Box::new(gauge.clone()))?;
     }
     for counter in [
@@ -88,6 +93,7 @@ fn build() -> Result<Metrics, prometheus::Error> {
     Ok(Metrics {
         outbox_pending,
         outbox_failed,
+        hash_memory,
         outbox_delivered_total,
         outbox_retries_total,
         outbox_failures_total,
@@ -175,6 +181,8 @@ async fn metrics(state: web::Data<AppState>, req: actix_web::HttpRequest) -> Htt
     let m = &*METRICS;
     m.key_age
         .set(crate::time::now() - state.keys.current().active_since());
+    m.hash_memory
+        .set(crate::crypto::ARGON_MEMORY_HELD.load(std::sync::atomic::Ordering::Relaxed) as i64);
     if let Ok((pending, failed)) = db::run(&state.pool, |conn| {
         Ok(crate::notify::outbox::backlog(conn)?)
     })
