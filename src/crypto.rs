@@ -187,9 +187,30 @@ fn release_argon_memory() -> bool {
         let bytes = memory.len() * std::mem::size_of::<argon2::Block>();
         *memory = Vec::new();
         ARGON_MEMORY_HELD.fetch_sub(bytes, std::sync::atomic::Ordering::Relaxed);
+        give_back_free_memory();
         true
     })
 }
+
+/// Hands the allocator's free memory back to the system. glibc raises its mmap threshold
+/// once a block this large has been freed, so the next one comes from an arena, and a
+/// freed arena block is not returned on its own: `malloc_trim` returns it (and any other
+/// free pages the load left in the arenas).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[expect(
+    unsafe_code,
+    reason = "libc::malloc_trim: give free heap pages back after an idle spell"
+)]
+fn give_back_free_memory() {
+    // SAFETY: `malloc_trim` only releases memory the allocator holds free; it takes no
+    // pointers and is safe to call from any thread at any time.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn give_back_free_memory() {}
 
 /// Runs argon2 with this thread's kept memory.
 fn argon2_into(
