@@ -47,7 +47,7 @@ pub struct Person {
     pub locale: Option<String>,
     /// IANA zone (`Europe/Lisbon`), when known.
     pub zoneinfo: Option<String>,
-    /// Not disabled, locked or awaiting deletion.
+    /// Not disabled (the admin API's `state` is `active`).
     pub active: bool,
 }
 

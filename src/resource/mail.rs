@@ -23,6 +23,23 @@ pub struct Letter {
     pub message_id: String,
 }
 
+/// Why a letter was not sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendError {
+    /// Trying again will not help: an invalid address, a permanent SMTP refusal (5xx).
+    Permanent(String),
+    /// Worth another try: the server could not be reached, a temporary refusal (4xx).
+    Transient(String),
+}
+
+impl std::fmt::Display for SendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendError::Permanent(e) | SendError::Transient(e) => f.write_str(e),
+        }
+    }
+}
+
 /// Where letters go.
 #[derive(Clone)]
 pub struct Mailer {
@@ -92,15 +109,17 @@ impl Mailer {
         Ok(message)
     }
 
-    /// Sends `letter` to `to`; an error is worth a retry unless the address is invalid.
-    pub async fn send(&self, to: &str, letter: &Letter) -> Result<(), String> {
-        let message = self.message(to, letter)?;
+    /// Sends `letter` to `to`.
+    pub async fn send(&self, to: &str, letter: &Letter) -> Result<(), SendError> {
+        let message = self.message(to, letter).map_err(SendError::Permanent)?;
         match &self.transport {
-            Some(transport) => transport
-                .send(message)
-                .await
-                .map(|_| ())
-                .map_err(|e| e.to_string()),
+            Some(transport) => transport.send(message).await.map(|_| ()).map_err(|e| {
+                if e.is_permanent() {
+                    SendError::Permanent(e.to_string())
+                } else {
+                    SendError::Transient(e.to_string())
+                }
+            }),
             None => {
                 let dir = self.dev_dir.clone();
                 let name = format!("{}.eml", letter.message_id.replace(['/', '@'], "_"));
@@ -110,8 +129,8 @@ impl Mailer {
                     std::fs::write(dir.join(name), bytes)
                 })
                 .await
-                .map_err(|e| e.to_string())?
-                .map_err(|e| format!("development mail folder: {e}"))?;
+                .map_err(|e| SendError::Transient(e.to_string()))?
+                .map_err(|e| SendError::Transient(format!("development mail folder: {e}")))?;
                 tracing::warn!(target: "porta::outbox", %to, subject = %letter.subject, body = %letter.text, "development mail folder (no SMTP host set)");
                 Ok(())
             }

@@ -271,7 +271,7 @@ async fn every_appointment_event_mails_the_right_party_in_their_language() {
     assert!(m.text.contains("Motivo: Doente"));
     ics_has(
         &m.ics.expect("a withdrawing calendar file"),
-        &["METHOD:CANCEL", &uid, "STATUS:CANCELLED", "SEQUENCE:1"],
+        &["METHOD:PUBLISH", &uid, "STATUS:CANCELLED", "SEQUENCE:1"],
     );
 
     // Declined → the person, with the reason.
@@ -292,7 +292,8 @@ async fn every_appointment_event_mails_the_right_party_in_their_language() {
     assert!(m.text.contains("Motivo: Agenda cheia"));
     assert!(m.ics.is_none());
 
-    // The person cancels a confirmed one → the consultant; its reminders are dropped.
+    // The person cancels a confirmed one → the consultant, and the person's calendar
+    // entry is withdrawn; its reminders are dropped.
     let (s, third) = w.book(&person, &c, &format!("{}T10:00:00Z", day(5))).await;
     assert_eq!(s, 201, "{third}");
     let third = third["id"].as_str().unwrap().to_string();
@@ -308,7 +309,9 @@ async fn every_appointment_event_mails_the_right_party_in_their_language() {
         .post(&format!("/appointments/{third}/cancel"), &person, json!({}))
         .await;
     assert_eq!(s, 200, "{body}");
-    let m = mail(&sink, 9).await;
+    let mut pair = [mail(&sink, 9).await, mail(&sink, 10).await];
+    pair.sort_by(|a, b| a.to.cmp(&b.to));
+    let [m, own] = pair;
     assert_eq!(m.to, "cora@example.com");
     assert!(m.subject.starts_with("Cancelled: Consultation, "));
     assert!(
@@ -317,6 +320,12 @@ async fn every_appointment_event_mails_the_right_party_in_their_language() {
         m.text
     );
     assert!(m.ics.is_none());
+    assert_eq!(own.to, "pia@example.com");
+    assert!(own.text.contains("foi cancelada por si"), "{}", own.text);
+    ics_has(
+        &own.ics.expect("the person's calendar entry withdrawn"),
+        &[&format!("UID:{third}@127.0.0.1"), "STATUS:CANCELLED"],
+    );
     remind_now(&w.app, &third).await;
     eventually(
         Duration::from_secs(10),
@@ -331,7 +340,7 @@ async fn every_appointment_event_mails_the_right_party_in_their_language() {
     )
     .await;
 
-    each_once(&sink, 10).await;
+    each_once(&sink, 11).await;
     for r in notices(&w.app, &id).await {
         assert_eq!(r.3.as_deref(), Some("sent"), "{r:?}");
     }
@@ -424,4 +433,80 @@ async fn mail_waits_out_an_outage_and_two_nodes_send_each_letter_once() {
         assert!(rows[0].4 >= 2, "{rows:?}");
     }
     drop(node_b);
+}
+
+/// Letters waiting for a retry are checked against the appointment when they go: after a
+/// mail server outage during which a request was confirmed and then cancelled, only the
+/// cancellation is sent (no request to answer, no calendar entry for what is cancelled).
+#[tokio::test]
+async fn letters_overtaken_by_events_are_skipped() {
+    let port = free_port();
+    let (w, _) = mail_world(port).await;
+    let c = w.consultant("cora@example.com", "UTC", true).await;
+    let person = w.person("pia@example.com", &[]).await;
+    let (s, a) = w.book(&person, &c, &format!("{}T10:00:00Z", day(2))).await;
+    assert_eq!(s, 201, "{a}");
+    let id = a["id"].as_str().unwrap().to_string();
+    // Each letter has been tried (and failed) before the state it reports changes.
+    let tried = async |event: &str| {
+        eventually(Duration::from_secs(10), "a failed try", async || {
+            let rows = notices(&w.app, &id).await;
+            rows.iter()
+                .any(|r| r.0 == event && (r.4 >= 1 || r.3.is_some()))
+                .then_some(())
+        })
+        .await
+    };
+    tried("requested").await;
+    for action in ["confirm", "cancel"] {
+        let (s, body) = w
+            .post(&format!("/appointments/{id}/{action}"), &c.token, json!({}))
+            .await;
+        assert_eq!(s, 200, "{body}");
+    }
+    tried("confirmed").await;
+    let sink = SmtpSink::start_on(port).await;
+    // (The reminder waits for its time, a day before the start; it is checked then.)
+    let rows = eventually(
+        Duration::from_secs(30),
+        "every due row to finish",
+        async || {
+            let rows = notices(&w.app, &id).await;
+            rows.iter()
+                .filter(|r| r.0 != "reminder")
+                .all(|r| r.3.is_some())
+                .then_some(rows)
+        },
+    )
+    .await;
+    let outcome = |event: &str| {
+        rows.iter()
+            .find(|r| r.0 == event)
+            .and_then(|r| r.3.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(outcome("requested"), "skipped", "{rows:?}");
+    assert_eq!(outcome("confirmed"), "skipped", "{rows:?}");
+    remind_now(&w.app, &id).await;
+    eventually(
+        Duration::from_secs(10),
+        "the reminders to be dropped",
+        async || {
+            let rows = notices(&w.app, &id).await;
+            rows.iter()
+                .filter(|r| r.0 == "reminder")
+                .all(|r| r.3.as_deref() == Some("skipped"))
+                .then_some(())
+        },
+    )
+    .await;
+    assert_eq!(outcome("cancelled"), "sent", "{rows:?}");
+    let all = each_once(&sink, 1).await;
+    assert_eq!(all[0].to, "pia@example.com");
+    assert!(
+        all[0].subject.starts_with("Cancelled: "),
+        "{}",
+        all[0].subject
+    );
+    assert!(all[0].ics.is_none(), "no calendar entry was ever sent");
 }

@@ -147,7 +147,7 @@ pub fn act(
         }
     };
     let notices =
-        super::super::notices::on_change(config.notices.as_ref(), &a, t.to, t.cancelled_by, now);
+        super::super::notices::on_change(config.notices.as_ref(), &a, t.to, &caller.subject, now);
     if store::appointments::transition(conn, id, &t, &notices, now).map_err(write_error)? == 0 {
         // Another request changed it (or the consultant's review) between our read and the
         // conditional update.

@@ -57,23 +57,25 @@ pub fn render(about: &About) -> Letter {
     let to_client = about.party == "client";
     let other = about.other.unwrap_or(match (en, to_client) {
         (true, true) => "your consultant",
-        (true, false) => "A person",
+        (true, false) => "someone",
         (false, true) => "o seu consultor",
-        (false, false) => "Uma pessoa",
+        (false, false) => "uma pessoa",
     });
+    // At the start of a sentence.
+    let other_first = capitalised(other);
     let reason = a.reason.as_deref().filter(|r| !r.trim().is_empty());
     let mut lines: Vec<String> = Vec::new();
     let subject = match (about.event, en) {
         ("requested", true) => {
             lines.push(format!(
-                "{other} asked to book {service} ({minutes} min) on {when}."
+                "{other_first} asked to book {service} ({minutes} min) on {when}."
             ));
             lines.push("Confirm or decline the request in the app.".into());
             format!("New request: {service}, {when}")
         }
         ("requested", false) => {
             lines.push(format!(
-                "{other} pediu uma marcação de {service} ({minutes} min) para {when}."
+                "{other_first} pediu uma marcação de {service} ({minutes} min) para {when}."
             ));
             lines.push("Confirme ou recuse o pedido na aplicação.".into());
             format!("Novo pedido: {service}, {when}")
@@ -173,18 +175,18 @@ pub fn render(about: &About) -> Letter {
             .collect::<String>()
     );
     let mut attachments = Vec::new();
+    // Published, not an invitation (there is no organiser to answer): the cancellation is
+    // the same event again with a higher SEQUENCE and STATUS:CANCELLED, which replaces it.
     let calendar = match about.event {
-        "confirmed" if to_client => Some(("PUBLISH", EventStatus::Confirmed, 0)),
-        "cancelled" if to_client && about.withdraw_calendar => {
-            Some(("CANCEL", EventStatus::Cancelled, 1))
-        }
+        "confirmed" if to_client => Some((EventStatus::Confirmed, 0)),
+        "cancelled" if to_client && about.withdraw_calendar => Some((EventStatus::Cancelled, 1)),
         _ => None,
     };
-    if let Some((method, status, sequence)) = calendar {
-        let ics = ics(about, &subject, &text, method, status, sequence);
+    if let Some((status, sequence)) = calendar {
+        let ics = ics(about, &subject, &text, status, sequence);
         attachments.push((
             "appointment.ics".to_string(),
-            format!("text/calendar; charset=utf-8; method={method}"),
+            "text/calendar; charset=utf-8; method=PUBLISH".to_string(),
             ics.into_bytes(),
         ));
     }
@@ -198,16 +200,18 @@ pub fn render(about: &About) -> Letter {
 }
 
 /// The appointment as a calendar file: one VEVENT whose UID stays the appointment's, so a
-/// cancellation (`METHOD:CANCEL`, a higher SEQUENCE) replaces the entry a confirmation
+/// cancellation (a higher SEQUENCE, `STATUS:CANCELLED`) replaces the entry a confirmation
 /// added.
 fn ics(
     about: &About,
     summary: &str,
     description: &str,
-    method: &str,
     status: EventStatus,
     sequence: u32,
 ) -> String {
+    // Line breaks as one `\n` each: icalendar escapes LF, and a bare CR (a reason typed
+    // on another system) would break the line structure.
+    let plain = |text: &str| text.replace("\r\n", "\n").replace('\r', "\n");
     let a = about.appointment;
     let utc = |t: i64| Utc.timestamp_opt(t, 0).single().unwrap_or_default();
     let event = Event::new()
@@ -215,13 +219,13 @@ fn ics(
         .timestamp(utc(about.now))
         .starts(utc(a.starts_at))
         .ends(utc(a.ends_at))
-        .summary(summary)
-        .description(description.trim_end())
+        .summary(&plain(summary))
+        .description(plain(description).trim_end())
         .status(status)
         .sequence(sequence)
         .done();
     let mut calendar = Calendar::new();
-    calendar.append_property(("METHOD", method));
+    calendar.append_property(("METHOD", "PUBLISH"));
     calendar.push(event);
     calendar.done().to_string()
 }
@@ -303,6 +307,15 @@ pub fn when(at: i64, zone: Tz, lang: Lang) -> String {
             t.minute(),
             zone.name()
         ),
+    }
+}
+
+/// `someone` → `Someone`.
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 
@@ -417,6 +430,25 @@ mod tests {
         assert!(letter.text.contains("Cora pediu uma marcação"));
     }
 
+    fn ab_with(a: &Appointment) -> About<'_> {
+        let mut ab = about(a, "cancelled", "client", Lang::Pt);
+        ab.withdraw_calendar = true;
+        ab
+    }
+
+    #[test]
+    fn someone_unnamed_reads_right_mid_sentence_and_at_its_start() {
+        let a = appointment();
+        let mut ab = about(&a, "requested", "consultant", Lang::En);
+        ab.other = None;
+        assert!(render(&ab).text.starts_with("Someone asked to book"));
+        ab.event = "reminder";
+        assert!(render(&ab).text.contains("with someone on"));
+        ab.lang = Lang::Pt;
+        ab.event = "requested";
+        assert!(render(&ab).text.starts_with("Uma pessoa pediu"));
+    }
+
     #[test]
     fn a_cancellation_withdraws_the_calendar_entry_it_replaces() {
         let mut a = appointment();
@@ -429,10 +461,15 @@ mod tests {
         assert!(letter.text.contains("foi cancelada pelo consultor"));
         assert!(letter.text.contains("Motivo: Ill"));
         let ics = String::from_utf8(letter.attachments[0].2.clone()).unwrap();
-        assert!(ics.contains("METHOD:CANCEL\r\n"));
+        assert!(ics.contains("METHOD:PUBLISH\r\n"));
         assert!(ics.contains("STATUS:CANCELLED\r\n"));
         assert!(ics.contains("SEQUENCE:1\r\n"));
         assert!(ics.contains("UID:ap1@id.example.com\r\n"));
+        // A bare CR in a reason does not break the file's lines.
+        a.reason = Some("Ill\rsorry".into());
+        let letter = render(&ab_with(&a));
+        let ics = String::from_utf8(letter.attachments[0].2.clone()).unwrap();
+        assert!(!ics.replace("\r\n", "").contains('\r'), "{ics:?}");
         // Without a confirmation sent, nothing to withdraw.
         let letter = render(&about(&a, "cancelled", "client", Lang::En));
         assert!(letter.attachments.is_empty());

@@ -20,7 +20,8 @@ use chrono_tz::Tz;
 use super::store::appointments::Appointment;
 use super::store::{self, notices::Notice};
 use crate::db::{self, DbPool};
-use crate::resource::{mail::Mailer, AccountsApi, ApiError};
+use crate::resource::mail::{Mailer, SendError};
+use crate::resource::{AccountsApi, ApiError};
 
 /// What the module needs to send its emails.
 #[derive(Debug, Clone)]
@@ -48,12 +49,12 @@ pub fn on_book(notices: Option<&Notices>, a: &Appointment, now: i64) -> Vec<Noti
     }
 }
 
-/// Rows a change of `a` to `to` queues (`cancelled_by` for cancellations).
+/// Rows a change of `a` (as it was) to `to` by `actor` (a token subject) queues.
 pub fn on_change(
     notices: Option<&Notices>,
     a: &Appointment,
     to: &str,
-    cancelled_by: Option<&str>,
+    actor: &str,
     now: i64,
 ) -> Vec<Notice> {
     let Some(n) = notices else {
@@ -72,23 +73,30 @@ pub fn on_change(
             rows
         }
         "declined" => vec![row("declined", "client", now)],
-        "cancelled" => match cancelled_by {
-            Some("client") => vec![row("cancelled", "consultant", now)],
-            Some("consultant") => vec![row("cancelled", "client", now)],
-            _ => vec![
-                row("cancelled", "client", now),
-                row("cancelled", "consultant", now),
-            ],
-        },
+        // Whoever did not cancel is told (both, when an admin who is neither did). The
+        // person who booked is told of their own cancellation of a confirmed appointment
+        // too: that letter withdraws the calendar entry the confirmation gave them.
+        "cancelled" => {
+            let mut rows = Vec::new();
+            if a.client_subject != actor || a.status == "confirmed" {
+                rows.push(row("cancelled", "client", now));
+            }
+            if a.consultant_subject != actor {
+                rows.push(row("cancelled", "consultant", now));
+            }
+            rows
+        }
         _ => Vec::new(),
     }
 }
 
-/// Rows claimed per round, and how long a claim holds: a round of slow deliveries (two
-/// admin API calls and one SMTP delivery each, every one under its own timeout) ends
-/// well inside it.
+/// Rows claimed per round, and how long a claim holds. Each row's claim is renewed just
+/// before it is delivered, and a delivery (two admin API calls and one SMTP exchange) is
+/// cut off after `DELIVER_WITHIN`, well inside the claim: no other node can take a row
+/// while this one may still send it.
 const BATCH: i64 = 4;
 const CLAIM_FOR: i64 = 180;
+const DELIVER_WITHIN: std::time::Duration = std::time::Duration::from_secs(90);
 /// How often a node looks for rows other nodes queued and reminders come due.
 const POLL: std::time::Duration = std::time::Duration::from_secs(2);
 /// Finished rows are kept this long (for the admin and for withdrawing calendar entries).
@@ -130,6 +138,8 @@ enum Done {
     Skipped(String),
     /// Worth another try (the admin API or the mail server failed).
     Failed(String),
+    /// Not worth another try (the mail server refused the address for good).
+    Refused(String),
 }
 
 /// Delivers the rows due now; returns how many it handled.
@@ -143,7 +153,21 @@ async fn deliver_due(pool: &DbPool, notices: &Notices) -> Result<usize, db::DbEr
     .await?;
     let count = rows.len();
     for row in rows {
-        let done = deliver(pool, notices, &row).await;
+        // Renewed right before the delivery; a row whose claim is no longer ours (it ran
+        // out while earlier rows of the batch were slow) is left to its new owner.
+        let (id, c) = (row.id.clone(), claim.clone());
+        let now = chrono::Utc::now().timestamp();
+        let ours = db::run(pool, move |conn| {
+            Ok(store::notices::renew(conn, &id, &c, now + CLAIM_FOR)?)
+        })
+        .await?;
+        if ours == 0 {
+            continue;
+        }
+        let done = match tokio::time::timeout(DELIVER_WITHIN, deliver(pool, notices, &row)).await {
+            Ok(done) => done,
+            Err(_) => Done::Failed("delivery timed out".into()),
+        };
         let now = chrono::Utc::now().timestamp();
         let attempts = row.attempts + 1;
         let (id, claim) = (row.id.clone(), claim.clone());
@@ -156,7 +180,7 @@ async fn deliver_due(pool: &DbPool, notices: &Notices) -> Result<usize, db::DbEr
             Done::Skipped(why) => {
                 tracing::info!(id = %row.id, event = %row.event, %why, "booking notification skipped")
             }
-            Done::Failed(error) => {
+            Done::Failed(error) | Done::Refused(error) => {
                 tracing::warn!(id = %row.id, event = %row.event, attempts, %error, "booking notification failed")
             }
         }
@@ -174,6 +198,9 @@ async fn deliver_due(pool: &DbPool, notices: &Notices) -> Result<usize, db::DbEr
                     row.attempts,
                     now,
                 )?,
+                Done::Refused(error) => {
+                    store::notices::finish(conn, &id, &claim, "failed", Some(error), attempts, now)?
+                }
                 Done::Failed(error) if attempts >= max => {
                     store::notices::finish(conn, &id, &claim, "failed", Some(error), attempts, now)?
                 }
@@ -216,8 +243,25 @@ async fn deliver(pool: &DbPool, notices: &Notices, row: &Notice) -> Done {
         Err(e) => return Done::Failed(format!("database: {e}")),
     };
     let now = chrono::Utc::now().timestamp();
-    if row.event == "reminder" && (a.status != "confirmed" || a.starts_at <= now) {
+    // A letter about a state the appointment has left (a retried request that was
+    // answered meanwhile, a confirmation of what is now cancelled) would mislead.
+    let current = match row.event.as_str() {
+        "requested" => a.status == "requested",
+        "confirmed" => a.status == "confirmed",
+        "reminder" => a.status == "confirmed" && a.starts_at > now,
+        _ => true,
+    };
+    if !current {
         return Done::Skipped(format!("the appointment is {} now", a.status));
+    }
+    // The person's own cancellation is only worth a letter that withdraws a calendar
+    // entry they were sent.
+    if row.event == "cancelled"
+        && row.party == "client"
+        && a.cancelled_by.as_deref() == Some("client")
+        && !withdraw_calendar
+    {
+        return Done::Skipped("nothing to withdraw from the person's calendar".into());
     }
     let (reader, other) = match row.party.as_str() {
         "client" => (&a.client_subject, &a.consultant_subject),
@@ -263,6 +307,7 @@ async fn deliver(pool: &DbPool, notices: &Notices, row: &Notice) -> Done {
     });
     match notices.mailer.send(email, &letter).await {
         Ok(()) => Done::Sent,
-        Err(e) => Done::Failed(format!("mail: {e}")),
+        Err(SendError::Permanent(e)) => Done::Refused(format!("mail: {e}")),
+        Err(SendError::Transient(e)) => Done::Failed(format!("mail: {e}")),
     }
 }

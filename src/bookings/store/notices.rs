@@ -92,6 +92,18 @@ pub fn claim_due(
         .load(conn)
 }
 
+/// Extends this node's claim on a row until `until`; 0 when the claim is no longer ours.
+pub fn renew(conn: &mut DbConn, id: &str, claim: &str, until: i64) -> QueryResult<usize> {
+    diesel::update(
+        bn::table
+            .find(id)
+            .filter(bn::claim.eq(claim))
+            .filter(bn::done_at.is_null()),
+    )
+    .set(bn::claimed_until.eq(until))
+    .execute(conn)
+}
+
 /// Finishes a claimed row: `sent`, `skipped` or `failed` (with why).
 pub fn finish(
     conn: &mut DbConn,
