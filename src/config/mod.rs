@@ -317,6 +317,45 @@ mod tests {
     }
 
     #[test]
+    fn appointment_mail_and_hashing_memory_settings_are_checked() {
+        for (bad, says) in [
+            ("booking_reminder_before = -1\n", "booking_reminder_before"),
+            (
+                "booking_reminder_before = 2592001\n",
+                "booking_reminder_before",
+            ),
+            (
+                "booking_mail_from = \"not an address\"\n",
+                "booking_mail_from",
+            ),
+            (
+                "booking_smtp_url = \"http://user:hunter2@mail\"\n",
+                "booking_smtp_url",
+            ),
+            ("hash_memory_keep = 0\n", "hash_memory_keep"),
+        ] {
+            let err = load_toml(bad).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+            assert!(
+                !err.contains("hunter2"),
+                "the URL's password is not repeated: {err}"
+            );
+        }
+        let s = load_toml(
+            "booking_reminder_before = 0\nbooking_mail_from = \"Bookings <b@example.com>\"\n\
+             booking_smtp_url = \"smtp://u:p@127.0.0.1:2525\"\nhash_memory_keep = 5\n",
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                s.bookings.booking_reminder_before,
+                s.accounts.hash_memory_keep
+            ),
+            (0, 5)
+        );
+    }
+
+    #[test]
     fn flat_keys_fill_the_areas() {
         let s = load_toml("otp_ttl = 120\nbooking_slot_minutes = 30\nsmtp_port = 2525\n").unwrap();
         assert_eq!(s.otp.otp_ttl, 120);

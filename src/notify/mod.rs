@@ -8,12 +8,13 @@ use secrecy::{ExposeSecret, SecretString};
 use std::path::PathBuf;
 
 use askama::Template;
-use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
+use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncSmtpTransport, Tokio1Executor};
 
 use crate::config::Settings;
+use crate::resource::mail::{Letter, Mailer};
 
 pub mod outbox;
 pub use outbox::Outbox;
@@ -31,12 +32,6 @@ pub enum NotifyError {
     Queue(crate::db::DbError),
 }
 
-/// Where email goes.
-enum MailRoute {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
-    Outbox,
-}
-
 /// Where SMS goes.
 enum SmsRoute {
     /// A Twilio-style API: POST form `To`, `From`, `Body` with Basic authentication.
@@ -52,9 +47,10 @@ enum SmsRoute {
 
 /// Sends email and SMS the way the settings say.
 pub struct Notifier {
-    mail: MailRoute,
+    /// SMTP, or the development outbox folder (shared with the bundled modules' mail).
+    mail: Mailer,
     sms: SmsRoute,
-    from: Mailbox,
+    /// The development outbox (SMS).
     outbox: PathBuf,
 }
 
@@ -74,10 +70,7 @@ impl Notifier {
             .parse()
             .map_err(|e| format!("invalid setting mail_from (PORTA_MAIL_FROM): {e}"))?;
         let outbox = s.server.data_dir.join("outbox");
-        let mail = match smtp_transport(&s.mail)? {
-            Some(transport) => MailRoute::Smtp(transport),
-            None => MailRoute::Outbox,
-        };
+        let mail = Mailer::new(smtp_transport(&s.mail)?, from, outbox.clone());
         let sms = match (s.sms.sms_provider.as_str(), &s.sms.sms_http_url) {
             ("http", Some(url)) => SmsRoute::Http {
                 url: url.clone(),
@@ -91,21 +84,16 @@ impl Notifier {
             },
             _ => SmsRoute::Outbox,
         };
-        Ok(Notifier {
-            mail,
-            sms,
-            from,
-            outbox,
-        })
+        Ok(Notifier { mail, sms, outbox })
     }
 
     /// One line for the start-up log: where messages with codes go.
     pub fn describe(&self) -> String {
-        let mail = match &self.mail {
-            MailRoute::Smtp(_) => "email goes out over SMTP".to_string(),
-            MailRoute::Outbox => format!(
+        let mail = match self.mail.smtp() {
+            true => "email goes out over SMTP".to_string(),
+            false => format!(
                 "no SMTP host set: email with codes goes to the development outbox {} and the log",
-                self.outbox.display()
+                self.mail.dev_dir().display()
             ),
         };
         let sms = match &self.sms {
@@ -168,54 +156,16 @@ impl Notifier {
 
     /// Sends `email` to `to`.
     pub async fn send_email(&self, to: &str, email: Email) -> Result<(), NotifyError> {
-        let to_box: Mailbox = to
-            .parse()
-            .map_err(|_| NotifyError::Address(to.to_string()))?;
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(to_box)
-            .subject(email.subject.clone())
-            .multipart(
-                MultiPart::alternative()
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_PLAIN)
-                            .body(email.text.clone()),
-                    )
-                    .singlepart(
-                        SinglePart::builder()
-                            .header(ContentType::TEXT_HTML)
-                            .body(email.html),
-                    ),
-            )
-            .map_err(|e| NotifyError::Build(e.to_string()))?;
-        match &self.mail {
-            MailRoute::Smtp(transport) => {
-                transport
-                    .send(message)
-                    .await
-                    .map_err(|e| NotifyError::Delivery(e.to_string()))?;
-                Ok(())
-            }
-            MailRoute::Outbox => {
-                let dir = self.outbox.clone();
-                let name = format!(
-                    "{}-{}.eml",
-                    crate::time::now(),
-                    crate::crypto::random_token(6)
-                );
-                let bytes = message.formatted();
-                tokio::task::spawn_blocking(move || {
-                    std::fs::create_dir_all(&dir)?;
-                    std::fs::write(dir.join(name), bytes)
-                })
-                .await
-                .map_err(|e| NotifyError::Delivery(e.to_string()))?
-                .map_err(|e| NotifyError::Delivery(format!("outbox: {e}")))?;
-                tracing::warn!(target: "porta::outbox", %to, subject = %email.subject, body = %email.text, "development outbox (no SMTP host set)");
-                Ok(())
-            }
-        }
+        let letter = Letter {
+            subject: email.subject,
+            text: email.text,
+            html: email.html,
+            ..Letter::default()
+        };
+        self.mail
+            .send(to, &letter)
+            .await
+            .map_err(|e| NotifyError::Delivery(e.to_string()))
     }
 }
 

@@ -159,8 +159,7 @@ impl Retries {
 
     /// The pause after `attempts` failed deliveries (at most an hour).
     pub fn pause_after(&self, attempts: i64) -> i64 {
-        let doublings = (attempts - 1).clamp(0, 20);
-        self.first_pause.saturating_mul(1i64 << doublings).min(3600)
+        crate::resource::mail::retry_pause(self.first_pause, attempts)
     }
 }
 

@@ -11,7 +11,7 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 /// One email: subject, plain and HTML bodies, attachments, and a stable Message-ID.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Letter {
     pub subject: String,
     pub text: String,
@@ -19,8 +19,18 @@ pub struct Letter {
     /// (file name, media type, bytes).
     pub attachments: Vec<(String, String, Vec<u8>)>,
     /// Without angle brackets; the same on every retry, so a mail system that sees a
-    /// message twice can tell.
-    pub message_id: String,
+    /// message twice can tell. `None`: lettre makes one up.
+    pub message_id: Option<String>,
+    /// Marked `Auto-Submitted: auto-generated` (RFC 3834), so auto-responders keep quiet.
+    pub auto_submitted: bool,
+}
+
+/// The pause before the next try after `attempts` failed deliveries: `first` seconds,
+/// doubling after each further failure, at most an hour. (Porta's outbox and the modules'
+/// retry alike.)
+pub fn retry_pause(first: i64, attempts: i64) -> i64 {
+    let doublings = (attempts - 1).clamp(0, 20);
+    first.saturating_mul(1i64 << doublings).min(3600)
 }
 
 /// Why a letter was not sent.
@@ -58,6 +68,16 @@ impl std::fmt::Debug for Mailer {
 }
 
 impl Mailer {
+    /// Whether letters go out over SMTP (else to the development folder).
+    pub fn smtp(&self) -> bool {
+        self.transport.is_some()
+    }
+
+    /// The development folder.
+    pub fn dev_dir(&self) -> &std::path::Path {
+        &self.dev_dir
+    }
+
     /// `transport: None` writes each letter to `dev_dir` (and the log) instead.
     pub fn new(
         transport: Option<AsyncSmtpTransport<Tokio1Executor>>,
@@ -98,14 +118,17 @@ impl Mailer {
         let mut message = Message::builder()
             .from(self.from.clone())
             .to(to)
-            .subject(letter.subject.clone())
-            .message_id(Some(format!("<{}>", letter.message_id)))
-            .multipart(body)
-            .map_err(|e| e.to_string())?;
-        message.headers_mut().insert_raw(HeaderValue::new(
-            HeaderName::new_from_ascii_str("Auto-Submitted"),
-            "auto-generated".into(),
-        ));
+            .subject(letter.subject.clone());
+        if let Some(id) = &letter.message_id {
+            message = message.message_id(Some(format!("<{id}>")));
+        }
+        let mut message = message.multipart(body).map_err(|e| e.to_string())?;
+        if letter.auto_submitted {
+            message.headers_mut().insert_raw(HeaderValue::new(
+                HeaderName::new_from_ascii_str("Auto-Submitted"),
+                "auto-generated".into(),
+            ));
+        }
         Ok(message)
     }
 
@@ -122,7 +145,14 @@ impl Mailer {
             }),
             None => {
                 let dir = self.dev_dir.clone();
-                let name = format!("{}.eml", letter.message_id.replace(['/', '@'], "_"));
+                let name = match &letter.message_id {
+                    Some(id) => format!("{}.eml", id.replace(['/', '@'], "_")),
+                    None => format!(
+                        "{}-{}.eml",
+                        chrono::Utc::now().timestamp(),
+                        &uuid::Uuid::new_v4().simple().to_string()[..8]
+                    ),
+                };
                 let bytes = message.formatted();
                 tokio::task::spawn_blocking(move || {
                     std::fs::create_dir_all(&dir)?;
@@ -131,9 +161,45 @@ impl Mailer {
                 .await
                 .map_err(|e| SendError::Transient(e.to_string()))?
                 .map_err(|e| SendError::Transient(format!("development mail folder: {e}")))?;
-                tracing::warn!(target: "porta::outbox", %to, subject = %letter.subject, body = %letter.text, "development mail folder (no SMTP host set)");
+                tracing::warn!(target: "porta::outbox", %to, subject = %letter.subject, body = %letter.text, "development outbox (no SMTP host set)");
                 Ok(())
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_wait_longer_each_time_up_to_an_hour() {
+        let pauses: Vec<i64> = (1..=6).map(|n| retry_pause(10, n)).collect();
+        assert_eq!(pauses, vec![10, 20, 40, 80, 160, 320]);
+        assert_eq!(retry_pause(10, 40), 3600);
+        assert_eq!(retry_pause(10, 0), 10);
+    }
+
+    #[test]
+    fn only_automatic_letters_say_so_and_a_message_id_is_kept() {
+        let mailer = Mailer::new(None, "Porta <p@example.com>".parse().unwrap(), "x".into());
+        let plain = Letter {
+            subject: "Code".into(),
+            text: "123456".into(),
+            ..Letter::default()
+        };
+        let raw = String::from_utf8(mailer.message("a@example.com", &plain).unwrap().formatted())
+            .unwrap();
+        assert!(!raw.contains("Auto-Submitted"));
+        let auto = Letter {
+            message_id: Some("n1@id.example.com".into()),
+            auto_submitted: true,
+            ..plain
+        };
+        let raw =
+            String::from_utf8(mailer.message("a@example.com", &auto).unwrap().formatted()).unwrap();
+        assert!(raw.contains("Auto-Submitted: auto-generated"), "{raw}");
+        assert!(raw.contains("Message-ID: <n1@id.example.com>"), "{raw}");
+        assert!(mailer.message("not an address", &auto).is_err());
     }
 }

@@ -292,6 +292,7 @@ async fn health_and_metrics() {
     assert!(text.contains("porta_tokens_issued_total{grant_type=\"client_credentials\"}"));
     assert!(text.contains("porta_http_request_duration_seconds_bucket"));
     assert!(text.contains("porta_signing_key_age_seconds"));
+    assert!(text.contains("porta_hash_memory_bytes "), "{text}");
 }
 
 #[tokio::test]

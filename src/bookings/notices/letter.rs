@@ -195,7 +195,8 @@ pub fn render(about: &About) -> Letter {
         text,
         html,
         attachments,
-        message_id: format!("{}@{}", about.letter_id, about.host),
+        message_id: Some(format!("{}@{}", about.letter_id, about.host)),
+        auto_submitted: true,
     }
 }
 
@@ -407,7 +408,7 @@ mod tests {
             letter.html
         );
         assert!(!letter.html.contains("<advice>"));
-        assert_eq!(letter.message_id, "n1@id.example.com");
+        assert_eq!(letter.message_id.as_deref(), Some("n1@id.example.com"));
         let (name, media_type, ics) = &letter.attachments[0];
         assert_eq!(name, "appointment.ics");
         assert!(media_type.starts_with("text/calendar"));

@@ -20,7 +20,7 @@ use chrono_tz::Tz;
 use super::store::appointments::Appointment;
 use super::store::{self, notices::Notice};
 use crate::db::{self, DbPool};
-use crate::resource::mail::{Mailer, SendError};
+use crate::resource::mail::{retry_pause, Mailer, SendError};
 use crate::resource::{AccountsApi, ApiError};
 
 /// What the module needs to send its emails.
@@ -171,8 +171,9 @@ async fn deliver_due(pool: &DbPool, notices: &Notices) -> Result<usize, db::DbEr
         let now = chrono::Utc::now().timestamp();
         let attempts = row.attempts + 1;
         let (id, claim) = (row.id.clone(), claim.clone());
-        let max = notices.max_attempts;
-        let pause = pause_after(notices.first_pause, attempts);
+        // A refusal for good, or the last try.
+        let give_up = matches!(done, Done::Refused(_)) || attempts >= notices.max_attempts;
+        let pause = retry_pause(notices.first_pause, attempts);
         match &done {
             Done::Sent => {
                 tracing::info!(id = %row.id, event = %row.event, party = %row.party, "booking notification sent")
@@ -198,13 +199,10 @@ async fn deliver_due(pool: &DbPool, notices: &Notices) -> Result<usize, db::DbEr
                     row.attempts,
                     now,
                 )?,
-                Done::Refused(error) => {
+                Done::Refused(error) | Done::Failed(error) if give_up => {
                     store::notices::finish(conn, &id, &claim, "failed", Some(error), attempts, now)?
                 }
-                Done::Failed(error) if attempts >= max => {
-                    store::notices::finish(conn, &id, &claim, "failed", Some(error), attempts, now)?
-                }
-                Done::Failed(error) => {
+                Done::Refused(error) | Done::Failed(error) => {
                     store::notices::retry_later(conn, &id, &claim, attempts, now + pause, error)?
                 }
             };
@@ -213,12 +211,6 @@ async fn deliver_due(pool: &DbPool, notices: &Notices) -> Result<usize, db::DbEr
         .await?;
     }
     Ok(count)
-}
-
-/// The pause after `attempts` failed deliveries: `first`, doubling, at most an hour.
-fn pause_after(first: i64, attempts: i64) -> i64 {
-    let doublings = (attempts - 1).clamp(0, 20);
-    first.saturating_mul(1i64 << doublings).min(3600)
 }
 
 fn unavailable(e: ApiError) -> Done {
