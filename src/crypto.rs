@@ -211,16 +211,17 @@ fn argon_memory_here() -> usize {
     ARGON_MEMORY.with_borrow(|memory| memory.bytes())
 }
 
-/// Hands the allocator's free memory back to the system. glibc raises its mmap threshold
-/// once a block this large has been freed, so the next one comes from an arena, and a
+/// Hands the allocator's free memory back to the system: after a hashing thread's idle
+/// spell, and once when start-up has settled. glibc raises its mmap threshold once a block
+/// as large as an argon2 one has been freed, so the next one comes from an arena, and a
 /// freed arena block is not returned on its own: `malloc_trim` returns it (and any other
-/// free pages the load left in the arenas).
+/// free pages the load, or start-up, left in the arenas).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[expect(
     unsafe_code,
-    reason = "libc::malloc_trim: give free heap pages back after an idle spell"
+    reason = "libc::malloc_trim: give free heap pages back after start-up and idle spells"
 )]
-fn give_back_free_memory() {
+pub fn give_back_free_memory() {
     // SAFETY: `malloc_trim` only releases memory the allocator holds free; it takes no
     // pointers and is safe to call from any thread at any time.
     unsafe {
@@ -229,7 +230,7 @@ fn give_back_free_memory() {
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn give_back_free_memory() {}
+pub fn give_back_free_memory() {}
 
 /// Runs argon2 with this thread's kept memory.
 fn argon2_into(

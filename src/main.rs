@@ -5,6 +5,7 @@ use std::time::Duration;
 use clap::Parser;
 
 fn main() {
+    cap_allocator_arenas();
     let cli = porta::cli::Cli::parse();
     let code = if cli.is_serve() {
         actix_web::rt::System::new().block_on(porta::cli::run(cli))
@@ -28,6 +29,32 @@ fn main() {
     };
     exit_now(code);
 }
+
+/// Caps glibc's malloc arenas at one per core (at least two) unless `MALLOC_ARENA_MAX` is
+/// set. glibc's own default is eight per core: every thread that meets contention gets an
+/// arena of its own, and each keeps what it once held, so the hashing and database
+/// threads of a busy spell leave megabytes behind that a node never uses again. Measured
+/// no slower in bench/run.sh (docs/sizing.md).
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[expect(
+    unsafe_code,
+    reason = "libc::mallopt: tune the allocator before any other thread exists"
+)]
+fn cap_allocator_arenas() {
+    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+        return;
+    }
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    let arenas = libc::c_int::try_from(cores).unwrap_or(libc::c_int::MAX);
+    // SAFETY: `mallopt` only changes the allocator's tuning; it runs first thing in
+    // `main`, before any other thread exists.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, arenas);
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn cap_allocator_arenas() {}
 
 /// Ends the process without running C exit handlers. libpq's OpenSSL (and Kerberos)
 /// state is torn down by such handlers while r2d2's connection threads are still alive,

@@ -1019,3 +1019,47 @@ fn client_show_update_rotate_disable_and_delete() {
     let audit = json_of(&cli.run(&["audit", "--kind", "admin.client_secret_rotated"]));
     assert_eq!(audit[0]["detail"], "actor=cli previous_secret_grace=0");
 }
+
+/// build.rs links the binary with packed relative relocations (`DT_RELR`) where the C
+/// library can load them (glibc 2.36 and later): the loader then reads, and keeps
+/// resident, a table of a few kilobytes instead of about 2.8 MiB of 24-byte entries. On an
+/// older C library the binary must keep the classic table, or it would not start.
+#[test]
+fn the_binary_packs_its_relative_relocations_where_the_c_library_can() {
+    let glibc = Command::new("getconf")
+        .arg("GNU_LIBC_VERSION")
+        .output()
+        .expect("getconf runs");
+    let glibc = String::from_utf8_lossy(&glibc.stdout).trim().to_string();
+    let version: Vec<u32> = glibc
+        .trim_start_matches("glibc ")
+        .split('.')
+        .map(|n| n.parse().unwrap())
+        .collect();
+    let dynamic = Command::new("readelf")
+        .args(["-d", env!("CARGO_BIN_EXE_porta")])
+        .output()
+        .expect("readelf (binutils) runs");
+    assert!(dynamic.status.success());
+    let dynamic = String::from_utf8_lossy(&dynamic.stdout);
+    let relative_rela = dynamic
+        .lines()
+        .find(|l| l.contains("(RELACOUNT)"))
+        .and_then(|l| l.split_whitespace().last())
+        .map_or(0, |n| n.parse::<u64>().unwrap());
+    if (version[0], version[1]) >= (2, 36) {
+        assert!(
+            dynamic.contains("(RELR)"),
+            "{glibc}: no packed relocations:\n{dynamic}"
+        );
+        assert!(
+            relative_rela < 1000,
+            "{relative_rela} relative relocations left unpacked"
+        );
+    } else {
+        assert!(
+            !dynamic.contains("(RELR)"),
+            "{glibc} cannot load packed relocations"
+        );
+    }
+}
