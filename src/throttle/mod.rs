@@ -245,4 +245,131 @@ mod tests {
         assert_eq!(p.lock_for(40), 900);
         assert_eq!(p.lock_for(10_000), 900);
     }
+
+    /// A migrated in-memory SQLite database (one connection, so it stays the same one).
+    fn counters() -> crate::db::DbPool {
+        let pool =
+            crate::db::connect(":memory:", 1, std::time::Duration::from_secs(5)).expect("pool");
+        let only_idp = crate::db::MigrationSets {
+            idp: true,
+            apis: false,
+        };
+        crate::db::migrate_sets(&pool, only_idp).expect("migrations");
+        pool
+    }
+
+    const POLICY: Policy = Policy {
+        free_failures: 2,
+        window: 900,
+        base_lock: 60,
+        max_lock: 900,
+    };
+
+    fn row(conn: &mut crate::db::DbConn, key: &str) -> store::Counter {
+        store::find(conn, key).expect("read").expect("a row")
+    }
+
+    #[test]
+    fn the_first_reservation_makes_the_row_and_the_budget_bounds_parallel_ones() {
+        use store::Reserve::{Busy, Go};
+        let pool = counters();
+        let conn = &mut *pool.get().expect("connection");
+        assert!(store::find(conn, "k").expect("read").is_none());
+        assert_eq!(
+            store::reserve(conn, "k", 1000, POLICY).expect("reserve"),
+            Go
+        );
+        let c = row(conn, "k");
+        assert_eq!(
+            (c.failures, c.in_flight, c.in_flight_since, c.window_start),
+            (0, 1, 1000, 1000)
+        );
+        // Two free failures: a second attempt may run beside the first, a third waits.
+        assert_eq!(
+            store::reserve(conn, "k", 1001, POLICY).expect("reserve"),
+            Go
+        );
+        assert_eq!(
+            store::reserve(conn, "k", 1002, POLICY).expect("reserve"),
+            Busy
+        );
+        assert_eq!(row(conn, "k").in_flight, 2);
+        // A success clears the account's key and gives its reservation back.
+        store::settle_success(conn, "k").expect("settle");
+        let c = row(conn, "k");
+        assert_eq!((c.failures, c.locked_until, c.in_flight), (0, 0, 1));
+        store::settle_success(conn, "k").expect("settle");
+        store::settle_success(conn, "k").expect("settle, nothing in flight");
+        assert_eq!(row(conn, "k").in_flight, 0, "never below zero");
+    }
+
+    #[test]
+    fn past_the_budget_attempts_go_one_at_a_time_and_a_lock_refuses() {
+        use store::Reserve::{Busy, Go, Locked};
+        let pool = counters();
+        let conn = &mut *pool.get().expect("connection");
+        for now in [1000, 1001] {
+            assert_eq!(store::reserve(conn, "k", now, POLICY).expect("reserve"), Go);
+            store::settle_failure(conn, "k", now, POLICY).expect("fail");
+        }
+        // Two failures reached the budget: a lock of base_lock seconds.
+        let c = row(conn, "k");
+        assert_eq!((c.failures, c.locked_until), (2, 1061));
+        assert_eq!(
+            store::reserve(conn, "k", 1030, POLICY).expect("reserve"),
+            Locked(31)
+        );
+        // Once the lock has run out, one attempt at a time.
+        assert_eq!(
+            store::reserve(conn, "k", 1061, POLICY).expect("reserve"),
+            Go
+        );
+        assert_eq!(
+            store::reserve(conn, "k", 1061, POLICY).expect("reserve"),
+            Busy
+        );
+    }
+
+    #[test]
+    fn reservations_of_a_node_that_died_are_dropped_and_a_quiet_window_starts_over() {
+        use store::Reserve::{Busy, Go};
+        let pool = counters();
+        let conn = &mut *pool.get().expect("connection");
+        // One failure, then two reservations that are never settled (their node died).
+        assert_eq!(
+            store::reserve(conn, "k", 1000, POLICY).expect("reserve"),
+            Go
+        );
+        store::settle_failure(conn, "k", 1000, POLICY).expect("fail");
+        assert_eq!(
+            store::reserve(conn, "k", 1010, POLICY).expect("reserve"),
+            Go
+        );
+        assert_eq!(
+            store::reserve(conn, "k", 1010, POLICY).expect("reserve"),
+            Busy
+        );
+        // Still fresh: the budget is held.
+        assert_eq!(
+            store::reserve(conn, "k", 1010 + store::STALE_IN_FLIGHT, POLICY).expect("reserve"),
+            Busy
+        );
+        // Past STALE_IN_FLIGHT they count as none: this attempt goes, and is the only one.
+        let later = 1011 + store::STALE_IN_FLIGHT;
+        assert_eq!(
+            store::reserve(conn, "k", later, POLICY).expect("reserve"),
+            Go
+        );
+        let c = row(conn, "k");
+        assert_eq!((c.in_flight, c.in_flight_since, c.failures), (1, later, 1));
+        store::release(conn, "k").expect("release");
+        // A window gone quiet (nothing in flight, not locked) counts from zero again.
+        let quiet = 1000 + POLICY.window + 1;
+        assert_eq!(
+            store::reserve(conn, "k", quiet, POLICY).expect("reserve"),
+            Go
+        );
+        let c = row(conn, "k");
+        assert_eq!((c.failures, c.window_start, c.in_flight), (0, quiet, 1));
+    }
 }

@@ -120,48 +120,65 @@ pub enum Reserve {
 /// Reserves an attempt on `key` before the credential is checked. Failures plus attempts
 /// in flight may not exceed the free budget, so parallel guesses cannot all slip past the
 /// limit; past the budget (a lock has run out) attempts go one at a time. Only a failure
-/// is counted (`settle_failure`); a success gives its reservation back. Each step is one
-/// atomic statement.
+/// is counted (`settle_failure`); a success gives its reservation back.
+///
+/// One atomic statement decides for a key that has a row (the usual case): it restarts a
+/// window gone quiet, drops reservations left by a node that died, and reserves when the
+/// budget allows. A key without a row gets one inserted with the reservation in it; a
+/// parallel insert of the same key sends this one back to the update.
 pub fn reserve(conn: &mut DbConn, key: &str, now: i64, policy: Policy) -> QueryResult<Reserve> {
-    ensure_row(conn, key, now)?;
-    // A window gone quiet (and not locked, nothing in flight) starts over.
-    diesel::update(
-        ac::table
-            .find(key)
-            .filter(ac::window_start.lt(now - policy.window))
-            .filter(ac::locked_until.le(now))
-            .filter(ac::in_flight.eq(0)),
-    )
-    .set((ac::failures.eq(0), ac::window_start.eq(now)))
-    .execute(conn)?;
-    // Reservations left by a node that died.
-    diesel::update(
-        ac::table
-            .find(key)
-            .filter(ac::in_flight.gt(0))
-            .filter(ac::in_flight_since.lt(now - STALE_IN_FLIGHT)),
-    )
-    .set(ac::in_flight.eq(0))
-    .execute(conn)?;
-    let reserved = diesel::update(
-        ac::table.find(key).filter(ac::locked_until.le(now)).filter(
-            (ac::failures + ac::in_flight)
-                .lt(policy.free_failures)
-                .or(ac::in_flight.eq(0)),
-        ),
-    )
-    .set((
-        ac::in_flight.eq(ac::in_flight + 1),
-        ac::in_flight_since.eq(now),
-    ))
-    .execute(conn)?;
-    if reserved == 1 {
-        return Ok(Reserve::Go);
+    use diesel::dsl::case_when;
+    use diesel::sql_types::BigInt;
+    for _ in 0..2 {
+        // A window gone quiet (not locked, nothing in flight) counts again from zero.
+        let quiet = ac::window_start
+            .lt(now - policy.window)
+            .and(ac::locked_until.le(now))
+            .and(ac::in_flight.eq(0));
+        // Reservations this old were left by a node that died mid-check.
+        let stale = ac::in_flight
+            .gt(0)
+            .and(ac::in_flight_since.lt(now - STALE_IN_FLIGHT));
+        // Every right-hand side sees the row as it was: a quiet window has nothing in
+        // flight, and stale reservations count as none.
+        let reserved = diesel::update(
+            ac::table.find(key).filter(ac::locked_until.le(now)).filter(
+                stale
+                    .or(ac::in_flight.eq(0))
+                    .or((ac::failures + ac::in_flight).lt(policy.free_failures)),
+            ),
+        )
+        .set((
+            ac::failures.eq(case_when::<_, _, BigInt>(quiet, 0i64).otherwise(ac::failures)),
+            ac::window_start.eq(case_when::<_, _, BigInt>(quiet, now).otherwise(ac::window_start)),
+            ac::in_flight.eq(case_when::<_, _, BigInt>(stale, 1i64).otherwise(ac::in_flight + 1)),
+            ac::in_flight_since.eq(now),
+        ))
+        .execute(conn)?;
+        if reserved == 1 {
+            return Ok(Reserve::Go);
+        }
+        match find(conn, key)? {
+            Some(c) if c.locked_until > now => return Ok(Reserve::Locked(c.locked_until - now)),
+            Some(_) => return Ok(Reserve::Busy),
+            None => {}
+        }
+        // No row yet: the first attempt on this key, reserved as it is inserted. Plain
+        // SQL: diesel's MultiBackend has no ON CONFLICT; both SQLite and PostgreSQL do.
+        let inserted = diesel::sql_query(
+            "INSERT INTO attempt_counters \
+             (\"key\", failures, window_start, locked_until, in_flight, in_flight_since) \
+             VALUES ($1, 0, $2, 0, 1, $2) ON CONFLICT DO NOTHING",
+        )
+        .bind::<diesel::sql_types::Text, _>(key)
+        .bind::<BigInt, _>(now)
+        .execute(conn)?;
+        if inserted == 1 {
+            return Ok(Reserve::Go);
+        }
     }
-    Ok(match find(conn, key)? {
-        Some(c) if c.locked_until > now => Reserve::Locked(c.locked_until - now),
-        _ => Reserve::Busy,
-    })
+    // Inserted and gone again twice in a moment (a purge racing the insert): try later.
+    Ok(Reserve::Busy)
 }
 
 /// Gives a reservation back without counting anything (the check could not run).
@@ -172,10 +189,18 @@ pub fn release(conn: &mut DbConn, key: &str) -> QueryResult<usize> {
 }
 
 /// A reserved attempt succeeded on the account's own key: its failures are forgiven.
+/// One statement: the reservation given back, failures and lock cleared.
 pub fn settle_success(conn: &mut DbConn, key: &str) -> QueryResult<usize> {
-    release(conn, key)?;
+    use diesel::dsl::case_when;
+    use diesel::sql_types::BigInt;
     diesel::update(ac::table.find(key))
-        .set((ac::failures.eq(0), ac::locked_until.eq(0)))
+        .set((
+            ac::failures.eq(0),
+            ac::locked_until.eq(0),
+            ac::in_flight.eq(
+                case_when::<_, _, BigInt>(ac::in_flight.gt(0), ac::in_flight - 1).otherwise(0i64),
+            ),
+        ))
         .execute(conn)
 }
 
