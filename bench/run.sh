@@ -64,7 +64,8 @@ echo 'bench password 123' | $BIN user create --email bench@example.com --passwor
 taskset -c "$SERVER_CORE" $BIN serve >"$WORK/server.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 50); do curl -sf "$BASE/jwks" >/dev/null && break; sleep 0.1; done
-sleep 1
+# Idle means start-up has settled: Porta hands start-up's freed memory back 3 s in.
+sleep 5
 rss() { awk '/VmRSS/ {print $2}' /proc/$PID/status; }
 IDLE_RSS=$(rss)
 # RSS every 200 ms while the scenarios run; each row reports its peak.
@@ -153,14 +154,32 @@ run() { # name, url, script, env...
   non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
   row "$name" "$rps" "$p99" "${non2xx:-0}" "$(peak_since "$mark")"
 }
+# CPU seconds of the server's threads so far, summed by kind: argon2 (the hashing
+# threads), http (the HTTP workers), db (the blocking threads that run database work).
+thread_cpu() {
+  for t in /proc/"$PID"/task/*; do
+    printf '%s %s\n' "$(tr ' ' _ <"$t/comm")" "$(awk '{print $14 + $15}' "$t/stat")"
+  done | awk '{ k = "other" }
+    $1 ~ /^porta-hash/ { k = "argon2" } $1 ~ /^actix-rt/ { k = "http" } $1 ~ /^tokio-rt/ { k = "db" }
+    { s[k] += $2 } END { for (k in s) print k, s[k] }' | sort
+}
 signins() {
   local mark out
   mark=$(wc -l <"$WORK/rss.log")
+  thread_cpu >"$WORK/cpu-before"
   out=$(taskset -c "$LOAD_CORE" python3 bench/signin.py --base "$BASE" --client-id "$CID" --secret "$SECRET" \
     --email bench@example.com --password "bench password 123" --seconds "$DURATION" --in-flight "$SIGNIN_IN_FLIGHT")
   row "password sign-ins" "$(echo "$out" | sed -n 's/.*"sign_ins_per_s": \([0-9.]*\).*/\1/p')" \
     "$(echo "$out" | sed -n 's/.*"p99_ms": \([0-9]*\).*/\1/p')ms" \
     "$(echo "$out" | sed -n 's/.*"failures": \([0-9]*\).*/\1/p')" "$(peak_since "$mark")"
+  # Where a sign-in's server time goes (clock ticks are 1/100 s).
+  local done
+  done=$(echo "$out" | sed -n 's/.*"done": \([0-9]*\).*/\1/p')
+  thread_cpu >"$WORK/cpu-after"
+  SIGNIN_CPU=$(join -a2 "$WORK/cpu-before" "$WORK/cpu-after" | awk -v n="$done" '
+    NF == 2 { $3 = $2; $2 = 0 }
+    { ms = ($3 - $2) * 10 / n; total += ms; line = line sprintf("%s %.1f ms, ", $1, ms) }
+    END { printf "server CPU per sign-in: %stotal %.1f ms", line, total }')
 }
 
 echo
@@ -195,6 +214,7 @@ fi
 BASIC=$LEAN_BASIC TOKENS="$WORK/refresh-lean.txt" run "refresh (OIDC, no id tok.)" "$BASE/token" "$WORK/refresh.lua" "$CONNECTIONS" "$CONNECTIONS"
 signins
 echo
+echo "$SIGNIN_CPU"
 echo "RSS right after the load: $(( $(rss) / 1024 )) MB"
 if [ "$SETTLE" -gt 0 ]; then
   sleep "$SETTLE"
