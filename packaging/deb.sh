@@ -24,6 +24,10 @@ echo "Depends: $DEPENDS"
 if echo "$DEPENDS" | grep -Eq -- '-dev|libpq|libssl'; then
   echo "the package must not depend on -dev packages, libpq or libssl" >&2; exit 1
 fi
+# A binary with packed relocations (DT_RELR) loads only on glibc 2.36 or later.
+if readelf -d target/release/porta | grep -q '(RELR)' && ! echo "$DEPENDS" | grep -q 'libc6 (>= 2.36)'; then
+  echo "the binary has packed relocations: the package must depend on libc6 (>= 2.36)" >&2; exit 1
+fi
 
 dpkg -i "$DEB"
 cleanup() {
