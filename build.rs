@@ -44,11 +44,15 @@ fn main() {
 /// load them (glibc 2.36 and later). A position-independent executable carries one
 /// relocation per pointer in its read-only data (about 120,000 here); as 24-byte entries
 /// they make a 2.8 MiB table the loader reads, and keeps resident, at every start. Packed,
-/// the table is a few kilobytes. Older C libraries get the classic table.
+/// the table is a few kilobytes. Older C libraries get the classic table, and so does a
+/// build with `PORTA_PACK_RELOCATIONS=0` (for a binary that must run on an older glibc
+/// than the build machine's).
 fn pack_relative_relocations() {
+    println!("cargo:rerun-if-env-changed=PORTA_PACK_RELOCATIONS");
     let target = std::env::var("TARGET").unwrap_or_default();
     let host = std::env::var("HOST").unwrap_or_default();
-    if !target.ends_with("-linux-gnu") || target != host {
+    let wanted = std::env::var("PORTA_PACK_RELOCATIONS").as_deref() != Ok("0");
+    if !wanted || !target.ends_with("-linux-gnu") || target != host {
         return;
     }
     // `getconf GNU_LIBC_VERSION` prints e.g. "glibc 2.36".

@@ -154,14 +154,17 @@ run() { # name, url, script, env...
   non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
   row "$name" "$rps" "$p99" "${non2xx:-0}" "$(peak_since "$mark")"
 }
-# CPU seconds of the server's threads so far, summed by kind: argon2 (the hashing
-# threads), http (the HTTP workers), db (the blocking threads that run database work).
+# CPU clock ticks of each live server thread: "tid kind ticks", kind argon2 (the hashing
+# threads), http (the HTTP workers), db (the blocking threads that run database work) or
+# other. The name in /proc/…/stat may hold spaces: the fields are read after its ")".
 thread_cpu() {
+  local t
   for t in /proc/"$PID"/task/*; do
-    printf '%s %s\n' "$(tr ' ' _ <"$t/comm")" "$(awk '{print $14 + $15}' "$t/stat")"
-  done | awk '{ k = "other" }
-    $1 ~ /^porta-hash/ { k = "argon2" } $1 ~ /^actix-rt/ { k = "http" } $1 ~ /^tokio-rt/ { k = "db" }
-    { s[k] += $2 } END { for (k in s) print k, s[k] }' | sort
+    printf '%s %s %s\n' "${t##*/}" "$(tr ' ' _ <"$t/comm" 2>/dev/null)" \
+      "$(sed 's/.*) //' "$t/stat" 2>/dev/null | awk '{print $12 + $13}')"
+  done | awk 'NF == 3 { k = "other" }
+    $2 ~ /^porta-hash/ { k = "argon2" } $2 ~ /^actix-rt/ { k = "http" } $2 ~ /^tokio-rt/ { k = "db" }
+    NF == 3 { print $1, k, $3 }' | sort
 }
 signins() {
   local mark out
@@ -172,14 +175,19 @@ signins() {
   row "password sign-ins" "$(echo "$out" | sed -n 's/.*"sign_ins_per_s": \([0-9.]*\).*/\1/p')" \
     "$(echo "$out" | sed -n 's/.*"p99_ms": \([0-9]*\).*/\1/p')ms" \
     "$(echo "$out" | sed -n 's/.*"failures": \([0-9]*\).*/\1/p')" "$(peak_since "$mark")"
-  # Where a sign-in's server time goes (clock ticks are 1/100 s).
+  # Where a sign-in's server time goes (clock ticks are 1/100 s), summed over the threads
+  # alive at the end (a thread born during the row counts from zero; blocking threads
+  # that ended during it are missed, so the db figure is a floor).
   local done
   done=$(echo "$out" | sed -n 's/.*"done": \([0-9]*\).*/\1/p')
   thread_cpu >"$WORK/cpu-after"
-  SIGNIN_CPU=$(join -a2 "$WORK/cpu-before" "$WORK/cpu-after" | awk -v n="$done" '
-    NF == 2 { $3 = $2; $2 = 0 }
-    { ms = ($3 - $2) * 10 / n; total += ms; line = line sprintf("%s %.1f ms, ", $1, ms) }
-    END { printf "server CPU per sign-in: %stotal %.1f ms", line, total }')
+  SIGNIN_CPU=$(join -a2 -o 2.2,1.3,2.3 -e 0 "$WORK/cpu-before" "$WORK/cpu-after" | awk -v n="${done:-0}" '
+    { s[$1] += $3 - $2 }
+    END {
+      if (n == 0) { print "server CPU per sign-in: no sign-in completed"; exit }
+      for (k in s) { ms = s[k] * 10 / n; total += ms; line = line sprintf("%s %.1f ms, ", k, ms) }
+      printf "server CPU per sign-in: %stotal %.1f ms", line, total
+    }')
 }
 
 echo

@@ -24,8 +24,13 @@ echo "Depends: $DEPENDS"
 if echo "$DEPENDS" | grep -Eq -- '-dev|libpq|libssl'; then
   echo "the package must not depend on -dev packages, libpq or libssl" >&2; exit 1
 fi
-# A binary with packed relocations (DT_RELR) loads only on glibc 2.36 or later.
-if readelf -d target/release/porta | grep -q '(RELR)' && ! echo "$DEPENDS" | grep -q 'libc6 (>= 2.36)'; then
+# A binary with packed relocations (DT_RELR) loads only on glibc 2.36 or later, which the
+# package's Depends says (Cargo.toml); one built without them (PORTA_PACK_RELOCATIONS=0, or
+# on an older glibc) is not what this package is for: build it on Debian 12 or later.
+if ! readelf -d target/release/porta | grep -q '(RELR)'; then
+  echo "the binary has no packed relocations: its libc6 (>= 2.36) dependency would be needless" >&2; exit 1
+fi
+if ! echo "$DEPENDS" | grep -q 'libc6 (>= 2.36)'; then
   echo "the binary has packed relocations: the package must depend on libc6 (>= 2.36)" >&2; exit 1
 fi
 

@@ -30,8 +30,8 @@ fn main() {
     exit_now(code);
 }
 
-/// Caps glibc's malloc arenas at one per core (at least two) unless `MALLOC_ARENA_MAX` is
-/// set. glibc's own default is eight per core: every thread that meets contention gets an
+/// Caps glibc's malloc arenas at one per core (at least two) unless `MALLOC_ARENA_MAX` (or
+/// `glibc.malloc.arena_max` in `GLIBC_TUNABLES`) is set. glibc's own default is eight per core: every thread that meets contention gets an
 /// arena of its own, and each keeps what it once held, so the hashing and database
 /// threads of a busy spell leave megabytes behind that a node never uses again. Measured
 /// no slower in bench/run.sh (docs/sizing.md).
@@ -41,7 +41,8 @@ fn main() {
     reason = "libc::mallopt: tune the allocator before any other thread exists"
 )]
 fn cap_allocator_arenas() {
-    if std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+    let tuned = std::env::var("GLIBC_TUNABLES").is_ok_and(|t| t.contains("malloc.arena_max"));
+    if tuned || std::env::var_os("MALLOC_ARENA_MAX").is_some() {
         return;
     }
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));

@@ -32,27 +32,28 @@ pub fn delete(conn: &mut DbConn, key: &str) -> QueryResult<usize> {
     diesel::delete(ac::table.find(key)).execute(conn)
 }
 
-/// Makes sure `key` has a row, outside any transaction: on PostgreSQL a unique violation
-/// inside a transaction would abort it, and a parallel request may insert first.
+/// Inserts `key`'s row unless it exists, with `in_flight` attempts reserved; true when
+/// this inserted it. No error when a parallel request inserted first, so it is safe in
+/// or out of a transaction on both databases. Plain SQL: diesel's MultiBackend has no
+/// ON CONFLICT; both SQLite and PostgreSQL do.
+fn insert_row(conn: &mut DbConn, key: &str, now: i64, in_flight: i64) -> QueryResult<bool> {
+    use diesel::sql_types::{BigInt, Text};
+    let inserted = diesel::sql_query(
+        "INSERT INTO attempt_counters \
+         (\"key\", failures, window_start, locked_until, in_flight, in_flight_since) \
+         VALUES ($1, 0, $2, 0, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind::<Text, _>(key)
+    .bind::<BigInt, _>(now)
+    .bind::<BigInt, _>(in_flight)
+    .bind::<BigInt, _>(if in_flight > 0 { now } else { 0 })
+    .execute(conn)?;
+    Ok(inserted == 1)
+}
+
+/// Makes sure `key` has a row.
 fn ensure_row(conn: &mut DbConn, key: &str, now: i64) -> QueryResult<()> {
-    let inserted = diesel::insert_into(ac::table)
-        .values(&Counter {
-            key: key.to_string(),
-            failures: 0,
-            window_start: now,
-            locked_until: 0,
-            in_flight: 0,
-            in_flight_since: 0,
-        })
-        .execute(conn);
-    match inserted {
-        Ok(_) => Ok(()),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Ok(()),
-        Err(e) => Err(e),
-    }
+    insert_row(conn, key, now, 0).map(|_| ())
 }
 
 /// Adds one failure and returns the resulting lock in seconds. Every step is one atomic
@@ -163,17 +164,8 @@ pub fn reserve(conn: &mut DbConn, key: &str, now: i64, policy: Policy) -> QueryR
             Some(_) => return Ok(Reserve::Busy),
             None => {}
         }
-        // No row yet: the first attempt on this key, reserved as it is inserted. Plain
-        // SQL: diesel's MultiBackend has no ON CONFLICT; both SQLite and PostgreSQL do.
-        let inserted = diesel::sql_query(
-            "INSERT INTO attempt_counters \
-             (\"key\", failures, window_start, locked_until, in_flight, in_flight_since) \
-             VALUES ($1, 0, $2, 0, 1, $2) ON CONFLICT DO NOTHING",
-        )
-        .bind::<diesel::sql_types::Text, _>(key)
-        .bind::<BigInt, _>(now)
-        .execute(conn)?;
-        if inserted == 1 {
+        // No row yet: the first attempt on this key, reserved as it is inserted.
+        if insert_row(conn, key, now, 1)? {
             return Ok(Reserve::Go);
         }
     }
