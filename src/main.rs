@@ -31,10 +31,11 @@ fn main() {
 }
 
 /// Caps glibc's malloc arenas at one per core (at least two) unless `MALLOC_ARENA_MAX` (or
-/// `glibc.malloc.arena_max` in `GLIBC_TUNABLES`) is set. glibc's own default is eight per core: every thread that meets contention gets an
-/// arena of its own, and each keeps what it once held, so the hashing and database
-/// threads of a busy spell leave megabytes behind that a node never uses again. Measured
-/// no slower in bench/run.sh (docs/sizing.md).
+/// `glibc.malloc.arena_max` in `GLIBC_TUNABLES`) is set. glibc's own default is eight per
+/// core: every thread that meets contention gets an arena of its own, and each keeps what
+/// it once held, so the hashing and database threads of a busy spell leave megabytes
+/// behind that a node never uses again. Measured no slower in bench/run.sh
+/// (docs/sizing.md).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[expect(
     unsafe_code,

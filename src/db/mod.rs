@@ -197,6 +197,15 @@ pub fn migrate(pool: &DbPool) -> Result<usize, DbError> {
     migrate_sets(pool, MigrationSets::ALL)
 }
 
+/// A migrated in-memory SQLite database for unit tests: one connection, so every query
+/// sees the same database.
+#[cfg(test)]
+pub fn memory_pool(sets: MigrationSets) -> DbPool {
+    let pool = connect(":memory:", 1, std::time::Duration::from_secs(5)).expect("pool");
+    migrate_sets(&pool, sets).expect("migrations");
+    pool
+}
+
 /// Runs the pending migrations of `sets` (identity provider first: its set is older).
 pub fn migrate_sets(pool: &DbPool, sets: MigrationSets) -> Result<usize, DbError> {
     let mut conn = pool.get()?;

@@ -246,16 +246,12 @@ mod tests {
         assert_eq!(p.lock_for(10_000), 900);
     }
 
-    /// A migrated in-memory SQLite database (one connection, so it stays the same one).
+    /// The identity provider's tables (attempt counters among them), in memory.
     fn counters() -> crate::db::DbPool {
-        let pool =
-            crate::db::connect(":memory:", 1, std::time::Duration::from_secs(5)).expect("pool");
-        let only_idp = crate::db::MigrationSets {
+        crate::db::memory_pool(crate::db::MigrationSets {
             idp: true,
             apis: false,
-        };
-        crate::db::migrate_sets(&pool, only_idp).expect("migrations");
-        pool
+        })
     }
 
     const POLICY: Policy = Policy {

@@ -1,13 +1,15 @@
 //! Diesel queries for failed-attempt counters.
 
+use diesel::dsl::case_when;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
 
 use super::Policy;
 use crate::db::schema::attempt_counters as ac;
 use crate::db::DbConn;
 
 /// A counter row.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = ac)]
 pub struct Counter {
     pub key: String,
@@ -37,7 +39,6 @@ pub fn delete(conn: &mut DbConn, key: &str) -> QueryResult<usize> {
 /// or out of a transaction on both databases. Plain SQL: diesel's MultiBackend has no
 /// ON CONFLICT; both SQLite and PostgreSQL do.
 fn insert_row(conn: &mut DbConn, key: &str, now: i64, in_flight: i64) -> QueryResult<bool> {
-    use diesel::sql_types::{BigInt, Text};
     let inserted = diesel::sql_query(
         "INSERT INTO attempt_counters \
          (\"key\", failures, window_start, locked_until, in_flight, in_flight_since) \
@@ -128,8 +129,6 @@ pub enum Reserve {
 /// budget allows. A key without a row gets one inserted with the reservation in it; a
 /// parallel insert of the same key sends this one back to the update.
 pub fn reserve(conn: &mut DbConn, key: &str, now: i64, policy: Policy) -> QueryResult<Reserve> {
-    use diesel::dsl::case_when;
-    use diesel::sql_types::BigInt;
     for _ in 0..2 {
         // A window gone quiet (not locked, nothing in flight) counts again from zero.
         let quiet = ac::window_start
@@ -183,8 +182,6 @@ pub fn release(conn: &mut DbConn, key: &str) -> QueryResult<usize> {
 /// A reserved attempt succeeded on the account's own key: its failures are forgiven.
 /// One statement: the reservation given back, failures and lock cleared.
 pub fn settle_success(conn: &mut DbConn, key: &str) -> QueryResult<usize> {
-    use diesel::dsl::case_when;
-    use diesel::sql_types::BigInt;
     diesel::update(ac::table.find(key))
         .set((
             ac::failures.eq(0),

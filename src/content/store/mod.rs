@@ -303,14 +303,10 @@ mod tests {
 
     #[test]
     fn parents_hold_at_most_max_children() {
-        // One connection, so the in-memory database is the same one throughout.
-        let pool =
-            crate::db::connect(":memory:", 1, std::time::Duration::from_secs(5)).expect("pool");
-        let only_apis = crate::db::MigrationSets {
+        let pool = crate::db::memory_pool(crate::db::MigrationSets {
             idp: false,
             apis: true,
-        };
-        crate::db::migrate_sets(&pool, only_apis).expect("migrations");
+        });
         let conn = &mut *pool.get().expect("connection");
         let retreat = Retreat {
             id: crate::content::new_id(),
