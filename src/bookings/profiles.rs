@@ -275,7 +275,7 @@ impl ServiceForm {
             )));
         }
         Ok(Service {
-            id: uuid::Uuid::new_v4().simple().to_string(),
+            id: crate::bookings::new_id(),
             consultant_id: consultant_id.to_string(),
             name: text("name", &self.name, MAX_NAME, false)?,
             duration_minutes: d,

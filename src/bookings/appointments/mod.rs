@@ -108,7 +108,7 @@ pub fn book(
         ));
     }
     let appointment = Appointment {
-        id: uuid::Uuid::new_v4().simple().to_string(),
+        id: crate::bookings::new_id(),
         consultant_id: consultant.id,
         consultant_subject: consultant.subject,
         client_subject: caller.subject.clone(),

@@ -209,7 +209,7 @@ impl ExceptionForm {
             ));
         }
         Ok(ExceptionRow {
-            id: uuid::Uuid::new_v4().simple().to_string(),
+            id: crate::bookings::new_id(),
             consultant_id: consultant_id.to_string(),
             day: day.format("%Y-%m-%d").to_string(),
             start_minute: times.map(|t| i64::from(t.0)),

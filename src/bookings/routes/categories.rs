@@ -104,9 +104,7 @@ pub async fn create_category(
     form: Json<CategoryForm>,
 ) -> Reply {
     as_admin(&caller, WRITE)?;
-    let category = form
-        .into_inner()
-        .parse(uuid::Uuid::new_v4().simple().to_string(), now())?;
+    let category = form.into_inner().parse(crate::bookings::new_id(), now())?;
     let row = run(&pool, move |conn| {
         let written = categories::insert(conn, &category)?;
         answer(written, &category.name)?;

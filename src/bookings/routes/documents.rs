@@ -97,7 +97,7 @@ pub async fn upload_document(
         ));
     };
     let document = Document {
-        id: uuid::Uuid::new_v4().simple().to_string(),
+        id: crate::bookings::new_id(),
         consultant_id: consultant.id,
         kind,
         name: file_name(got.filename.as_deref(), media_type),

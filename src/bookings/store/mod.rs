@@ -127,7 +127,7 @@ pub fn save_profile(
         if updated == 0 {
             diesel::insert_into(bc::table)
                 .values(&Consultant {
-                    id: uuid::Uuid::new_v4().simple().to_string(),
+                    id: crate::bookings::new_id(),
                     subject: subject.to_string(),
                     name: change.name.clone(),
                     bio: change.bio.clone(),

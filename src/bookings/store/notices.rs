@@ -30,7 +30,7 @@ impl Notice {
     /// A new row for `party` about `event`, due at `due_at`.
     pub fn new(appointment_id: &str, event: &str, party: &str, due_at: i64, now: i64) -> Notice {
         Notice {
-            id: uuid::Uuid::new_v4().simple().to_string(),
+            id: crate::bookings::new_id(),
             appointment_id: appointment_id.to_string(),
             event: event.to_string(),
             party: party.to_string(),
