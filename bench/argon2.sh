@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The argon2id ceiling of one core: verifications per second at Porta's parameters
-# (m = 19456 KiB, t = 2, p = 1, the memory block reused as Porta's hashing threads do) for
-# the argon2 crate Porta uses (0.5), the newer 0.6, and libsodium, each built for any
-# x86-64 (as Porta's release and package are) and for this machine's CPU
-# (-C target-cpu=native). All three give the same hash; the script checks that.
+# (m = 19456 KiB, t = 2, p = 1) for libsodium (what Porta hashes with: it maps its memory
+# for each hash, as in Porta), RustCrypto's argon2 0.5 (Porta's fallback for stored hashes
+# libsodium cannot run; memory block reused, as Porta's hashing threads do) and the newer
+# 0.6, each built for any x86-64 (as Porta's release and package are) and for this
+# machine's CPU (-C target-cpu=native). All three give the same hash; the script checks
+# that. The libsodium row is the ceiling bench/run.sh's sign-ins are held against.
 #
 #   bench/argon2.sh            # 100 hashes per row, on core 1
 #   N=40 CORE=0 bench/argon2.sh

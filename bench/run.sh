@@ -7,6 +7,7 @@
 #   DURATION=5 CONNECTIONS=32 bench/run.sh
 #   BACKEND=postgres bench/run.sh   # a fresh database on PG_URL's server, dropped after
 #   SETTLE=60 bench/run.sh          # also RSS a minute after the load
+#   ONLY='refresh' bench/run.sh     # only the rows whose name matches
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,9 +21,12 @@ BACKEND=${BACKEND:-sqlite}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 SETTLE=${SETTLE:-0}
 SIGNIN_IN_FLIGHT=${SIGNIN_IN_FLIGHT:-16}
-# PROFILE=1: a perf profile of the server (self time per function) during the refresh
-# with id token, written to bench-profile.txt.
+# PROFILE=1: perf profiles of the server (self time by library, thread and function)
+# during the refresh with id token (bench-profile.txt) and the sign-ins
+# (bench-profile-signin.txt).
 PROFILE=${PROFILE:-0}
+# ONLY=REGEX: only the rows whose name matches (ONLY=refresh, ONLY=sign-ins).
+ONLY=${ONLY:-.}
 
 if ! command -v wrk >/dev/null; then
   echo "installing wrk (Debian package)"
@@ -146,6 +150,7 @@ row() { printf '| %-24s | %10s | %8s | %6s | %5s |\n' "$@"; }
 run() { # name, url, script, env...
   local name=$1 url=$2 script=$3 threads=${4:-2} conns=${5:-$CONNECTIONS}
   local out mark
+  [[ "$name" =~ $ONLY ]] || return 0
   mark=$(wc -l <"$WORK/rss.log")
   out=$(taskset -c "$LOAD_CORE" wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency -s "$script" "$url" 2>&1)
   local rps p99 non2xx
@@ -168,6 +173,7 @@ thread_cpu() {
 }
 signins() {
   local mark out
+  [[ "password sign-ins" =~ $ONLY ]] || { SIGNIN_CPU=""; return 0; }
   mark=$(wc -l <"$WORK/rss.log")
   thread_cpu >"$WORK/cpu-before"
   out=$(taskset -c "$LOAD_CORE" python3 bench/signin.py --base "$BASE" --client-id "$CID" --secret "$SECRET" \
@@ -190,6 +196,30 @@ signins() {
     }')
 }
 
+# PROFILE=1: perf samples the server during one row; profile_end writes its self time by
+# library, by thread kind (comm) and by function to $1.
+profile_start() { # the row's name
+  PROFILING=0
+  [ "$PROFILE" = 1 ] && [[ "$1" =~ $ONLY ]] || return 0
+  PROFILING=1
+  perf record -q -F 1999 -o "$WORK/perf.data" -p "$PID" -- sleep "$DURATION" 2>/dev/null &
+  PERF=$!
+}
+profile_end() {
+  [ "$PROFILING" = 1 ] || return 0
+  wait "$PERF" || true
+  { echo "by library:"
+    perf report -i "$WORK/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep -v '^#' | sed '/^$/d'
+    echo "by thread:"
+    perf report -i "$WORK/perf.data" --no-children --sort comm --stdio 2>/dev/null | grep -v '^#' | sed '/^$/d'
+    echo "by function (self time, >= 0.4 %):"
+    perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --percent-limit 0.4 --stdio 2>/dev/null \
+      | grep -v '^#' | sed '/^$/d'
+  } | sed 's/ \{3,\}/  /g; s/  -  -\s*$//' >"$1"
+  cp "$WORK/perf.data" "${1%.txt}.data"
+  echo "(profile of $2: $1; perf report -i ${1%.txt}.data for more)"
+}
+
 echo
 echo "Porta $(git rev-parse --short HEAD 2>/dev/null || echo '?') on $BACKEND — server on core $SERVER_CORE (1 worker), load on core $LOAD_CORE, ${DURATION}s each, $(date -u +%F)"
 echo "idle RSS: $((IDLE_RSS / 1024)) MB"
@@ -204,23 +234,13 @@ AUTH="Bearer $ACCESS" run "userinfo" "$BASE/userinfo" "$WORK/get.lua"
 AUTH="Bearer $API_TOKEN" run "API (JWKS), bookings" "$BASE/api/bookings/consultants" "$WORK/get.lua"
 AUTH="Bearer $API_TOKEN" run "API (JWKS), content" "$BASE/api/content/retreats" "$WORK/get.lua"
 BASIC=$BASIC TOKENS="$WORK/refresh-oauth.txt" run "refresh (access only)" "$BASE/token" "$WORK/refresh.lua" "$CONNECTIONS" "$CONNECTIONS"
-if [ "$PROFILE" = 1 ]; then
-  perf record -q -F 1999 -o "$WORK/perf.data" -p "$PID" -- sleep "$DURATION" 2>/dev/null &
-  PERF=$!
-fi
+profile_start "refresh (+ id token)"
 BASIC=$BASIC TOKENS="$WORK/refresh-oidc.txt" run "refresh (+ id token)" "$BASE/token" "$WORK/refresh.lua" "$CONNECTIONS" "$CONNECTIONS"
-if [ "$PROFILE" = 1 ]; then
-  wait "$PERF" || true
-  { echo "by library:"
-    perf report -i "$WORK/perf.data" --no-children --sort dso --stdio 2>/dev/null | grep -v '^#' | sed '/^$/d'
-    echo "by function (self time, >= 0.4 %):"
-    perf report -i "$WORK/perf.data" --no-children --sort dso,symbol --percent-limit 0.4 --stdio 2>/dev/null \
-      | grep -v '^#' | sed '/^$/d'
-  } | sed 's/ \{3,\}/  /g; s/  -  -\s*$//' >bench-profile.txt
-  echo "(profile of the refresh with id token: bench-profile.txt)"
-fi
+profile_end bench-profile.txt "the refresh with id token"
 BASIC=$LEAN_BASIC TOKENS="$WORK/refresh-lean.txt" run "refresh (OIDC, no id tok.)" "$BASE/token" "$WORK/refresh.lua" "$CONNECTIONS" "$CONNECTIONS"
+profile_start "password sign-ins"
 signins
+profile_end bench-profile-signin.txt "the sign-ins"
 echo
 echo "$SIGNIN_CPU"
 echo "RSS right after the load: $(( $(rss) / 1024 )) MB"

@@ -3,7 +3,7 @@
 
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, SaltString};
 use argon2::Argon2;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
@@ -36,20 +36,12 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
 /// Hashes a password with argon2id (OWASP parameters, the crate's defaults). Slow on
 /// purpose: call it off the async workers.
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
-    let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    Ok(Argon2::default()
-        .hash_password(password.as_bytes(), &salt)?
-        .to_string())
+    hash_with(password, Memory::Own)
 }
 
 /// Checks a password against an argon2 hash. Slow on purpose: call it off the async workers.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    match PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
-    }
+    verify_with(password, hash, Memory::Own)
 }
 
 /// A bounded pool for password hashing. Each argon2id hash takes ~19 MiB and a core for
@@ -153,14 +145,14 @@ impl HashSlot {
 
     /// Hashes `password`.
     pub async fn hash(self, password: String) -> Result<String, argon2::password_hash::Error> {
-        self.run(move || hash_password_reusing(&password))
+        self.run(move || hash_with(&password, Memory::Kept))
             .await
             .unwrap_or(Err(argon2::password_hash::Error::Crypto))
     }
 
     /// Checks `password` against `hash`.
     pub async fn verify(self, password: String, hash: String) -> bool {
-        self.run(move || verify_password_reusing(&password, &hash))
+        self.run(move || verify_with(&password, &hash, Memory::Kept))
             .await
             .unwrap_or(false)
     }
@@ -232,13 +224,32 @@ pub fn give_back_free_memory() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn give_back_free_memory() {}
 
-/// Runs argon2 with this thread's kept memory.
+/// Where RustCrypto's argon2 takes its memory from (libsodium maps its own per hash).
+#[derive(Debug, Clone, Copy)]
+enum Memory {
+    /// Allocated for this hash and freed after it.
+    Own,
+    /// This hashing thread's kept memory (see `ARGON_MEMORY`).
+    Kept,
+}
+
+/// Runs argon2 into `out`: libsodium's where it can run this hash, else RustCrypto's.
 fn argon2_into(
-    argon: &Argon2<'_>,
+    algorithm: argon2::Algorithm,
+    version: argon2::Version,
+    params: argon2::Params,
     password: &[u8],
     salt: &[u8],
     out: &mut [u8],
+    memory: Memory,
 ) -> Result<(), argon2::Error> {
+    if sodium_argon2id(algorithm, version, &params, password, salt, out) {
+        return Ok(());
+    }
+    let argon = Argon2::new(algorithm, version, params);
+    let Memory::Kept = memory else {
+        return argon.hash_password_into(password, salt, out);
+    };
     ARGON_MEMORY.with_borrow_mut(|memory| {
         let need = argon.params().block_count();
         if memory.0.len() < need {
@@ -253,33 +264,103 @@ fn argon2_into(
     })
 }
 
-/// `hash_password`, reusing this thread's argon2 memory (for the hashing threads).
-fn hash_password_reusing(password: &str) -> Result<String, argon2::password_hash::Error> {
+/// argon2id by libsodium, whose AVX-512 code is the fastest well-kept argon2id on CPUs
+/// that have it (bench/argon2.sh), and which maps its memory for each hash and unmaps it
+/// after, so nothing stays resident between sign-ins. It runs what libsodium's API takes:
+/// argon2id v1.3, one lane, a 16-byte salt, an output of 16 bytes or more, no key id or
+/// associated data: every hash Porta writes. False when it did not run (another kind of
+/// hash, or libsodium failed): the caller then runs RustCrypto's, which gives the same
+/// bytes for the same inputs.
+#[expect(
+    unsafe_code,
+    reason = "libsodium's C API: sodium_init and crypto_pwhash_argon2id"
+)]
+fn sodium_argon2id(
+    algorithm: argon2::Algorithm,
+    version: argon2::Version,
+    params: &argon2::Params,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> bool {
+    use libsodium_sys as sodium;
+    static READY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let runs = algorithm == argon2::Algorithm::Argon2id
+        && version == argon2::Version::V0x13
+        && params.p_cost() == 1
+        && params.keyid().is_empty()
+        && params.data().is_empty()
+        && salt.len() == sodium::crypto_pwhash_argon2id_SALTBYTES as usize
+        && out.len() >= sodium::crypto_pwhash_argon2id_BYTES_MIN as usize
+        && u32::try_from(out.len()).is_ok()
+        && u32::try_from(password.len()).is_ok()
+        && params.t_cost() >= sodium::crypto_pwhash_argon2id_OPSLIMIT_MIN
+        && params.m_cost() >= sodium::crypto_pwhash_argon2id_MEMLIMIT_MIN / 1024;
+    // SAFETY: `sodium_init` takes no arguments and may be called from any thread; libsodium
+    // must see it once before any other call (0: done now, 1: done before, -1: failed).
+    if !runs || !*READY.get_or_init(|| unsafe { sodium::sodium_init() } >= 0) {
+        return false;
+    }
+    let Some(memlimit) = usize::try_from(params.m_cost())
+        .ok()
+        .and_then(|kib| kib.checked_mul(1024))
+    else {
+        return false;
+    };
+    // SAFETY: `out`, `password` and `salt` are live slices of the lengths passed (the salt
+    // is exactly crypto_pwhash_argon2id_SALTBYTES long, checked above); libsodium writes
+    // `out.len()` bytes into `out` and only reads the others. The lengths and limits are
+    // within libsodium's bounds (checked above), so it fails only when it cannot map the
+    // memory, and then writes nothing we use.
+    let rc = unsafe {
+        sodium::crypto_pwhash_argon2id(
+            out.as_mut_ptr(),
+            out.len() as u64,
+            password.as_ptr().cast(),
+            password.len() as u64,
+            salt.as_ptr(),
+            u64::from(params.t_cost()),
+            memlimit,
+            sodium::crypto_pwhash_argon2id_ALG_ARGON2ID13 as i32,
+        )
+    };
+    rc == 0
+}
+
+/// An argon2id hash of `password` with a new salt, as a PHC string.
+fn hash_with(password: &str, memory: Memory) -> Result<String, argon2::password_hash::Error> {
     use argon2::password_hash::{Output, ParamsString};
-    let argon = Argon2::default();
+    let params = argon2::Params::default();
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
     let mut salt_buf = [0u8; 64];
     let salt_bytes = salt.as_salt().decode_b64(&mut salt_buf)?;
-    let len = argon
-        .params()
+    let len = params
         .output_len()
         .unwrap_or(argon2::Params::DEFAULT_OUTPUT_LEN);
     let output = Output::init_with(len, |out| {
-        Ok(argon2_into(&argon, password.as_bytes(), salt_bytes, out)?)
+        Ok(argon2_into(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            params.clone(),
+            password.as_bytes(),
+            salt_bytes,
+            out,
+            memory,
+        )?)
     })?;
     Ok(PasswordHash {
         algorithm: argon2::Algorithm::Argon2id.ident(),
         version: Some(argon2::Version::V0x13.into()),
-        params: ParamsString::try_from(argon.params())?,
+        params: ParamsString::try_from(&params)?,
         salt: Some(salt.as_salt()),
         hash: Some(output),
     }
     .to_string())
 }
 
-/// `verify_password`, reusing this thread's argon2 memory (for the hashing threads).
-/// Any argon2 variant, version and parameters the stored hash names are honoured.
-fn verify_password_reusing(password: &str, hash: &str) -> bool {
+/// Whether `password` matches the PHC string `hash`. Any argon2 variant, version and
+/// parameters the stored hash names are honoured.
+fn verify_with(password: &str, hash: &str, memory: Memory) -> bool {
     let Ok(parsed) = PasswordHash::new(hash) else {
         return false;
     };
@@ -296,13 +377,21 @@ fn verify_password_reusing(password: &str, hash: &str) -> bool {
     let Ok(params) = argon2::Params::try_from(&parsed) else {
         return false;
     };
-    let argon = Argon2::new(algorithm, version, params);
     let mut salt_buf = [0u8; 64];
     let Ok(salt_bytes) = salt.decode_b64(&mut salt_buf) else {
         return false;
     };
     let mut out = vec![0u8; expected.len()];
-    argon2_into(&argon, password.as_bytes(), salt_bytes, &mut out).is_ok()
+    let ran = argon2_into(
+        algorithm,
+        version,
+        params,
+        password.as_bytes(),
+        salt_bytes,
+        &mut out,
+        memory,
+    );
+    ran.is_ok()
         && bool::from(subtle::ConstantTimeEq::ct_eq(
             out.as_slice(),
             expected.as_bytes(),
@@ -453,48 +542,162 @@ impl Resealer {
 mod tests {
     use super::*;
 
-    /// A hashing thread holds its argon2 memory while busy and gives it back once it has
-    /// been idle for `keep` (asked on the pool's one thread itself, so hashes other tests
-    /// run at the same time do not count).
-    #[test]
-    fn hashing_memory_is_given_back_after_an_idle_spell() {
-        use std::time::Duration;
+    /// A hash RustCrypto's argon2 made with `params` (its own PHC string).
+    fn rustcrypto_hash(password: &str, params: argon2::Params) -> String {
+        use argon2::password_hash::PasswordHasher;
+        let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
+            .hash_password(password.as_bytes(), &salt)
+            .unwrap()
+            .to_string()
+    }
+
+    /// Runs `test` with a one-thread hashing pool that gives its memory back after 300 ms
+    /// idle, and a way to ask how much argon2 memory that thread holds (asked on the
+    /// pool's one thread itself, so hashes other tests run at the same time do not count).
+    fn with_one_hashing_thread<F, Fut>(test: F)
+    where
+        F: FnOnce(Hasher) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        rt.block_on(async {
-            let hasher = Hasher::new(1, Duration::from_secs(5), Duration::from_millis(300));
-            let held = async || {
-                hasher
-                    .slot()
-                    .await
-                    .unwrap()
-                    .run(argon_memory_here)
-                    .await
-                    .unwrap()
-            };
-            assert_eq!(held().await, 0, "nothing before the first hash");
-            let hash = hasher
-                .slot()
-                .await
-                .unwrap()
-                .hash("pass phrase".into())
-                .await
-                .unwrap();
-            let kept = held().await;
+        rt.block_on(test(Hasher::new(
+            1,
+            std::time::Duration::from_secs(5),
+            std::time::Duration::from_millis(300),
+        )));
+    }
+
+    async fn held(hasher: &Hasher) -> usize {
+        let slot = hasher.slot().await.unwrap();
+        slot.run(argon_memory_here).await.unwrap()
+    }
+
+    /// A hash that libsodium does not take (two lanes) runs on RustCrypto's argon2 with the
+    /// hashing thread's kept memory: held while busy, given back once the thread has been
+    /// idle for `keep`, taken again when needed.
+    #[test]
+    fn hashing_memory_is_given_back_after_an_idle_spell() {
+        with_one_hashing_thread(|hasher| async move {
+            let two_lanes = rustcrypto_hash(
+                "pass phrase",
+                argon2::Params::new(19456, 2, 2, None).unwrap(),
+            );
+            assert_eq!(held(&hasher).await, 0, "nothing before the first hash");
+            let slot = hasher.slot().await.unwrap();
+            assert!(slot.verify("pass phrase".into(), two_lanes.clone()).await);
+            let kept = held(&hasher).await;
             assert!(kept >= 19 * 1024 * 1024, "{kept} bytes kept after a hash");
             // Still kept between hashes that follow each other.
             let slot = hasher.slot().await.unwrap();
-            assert!(slot.verify("pass phrase".into(), hash.clone()).await);
-            assert_eq!(held().await, kept);
-            tokio::time::sleep(Duration::from_millis(800)).await;
-            assert_eq!(held().await, 0, "given back after the idle spell");
+            assert!(!slot.verify("wrong phrase".into(), two_lanes.clone()).await);
+            assert_eq!(held(&hasher).await, kept);
+            tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+            assert_eq!(held(&hasher).await, 0, "given back after the idle spell");
             // And taken again when needed.
             let slot = hasher.slot().await.unwrap();
-            assert!(slot.verify("pass phrase".into(), hash).await);
-            assert_eq!(held().await, kept);
+            assert!(slot.verify("pass phrase".into(), two_lanes).await);
+            assert_eq!(held(&hasher).await, kept);
         });
+    }
+
+    /// Porta's own hashes run on libsodium, which maps its memory for each hash and unmaps
+    /// it after: a hashing thread holds nothing between sign-ins.
+    #[test]
+    fn porta_s_hashes_hold_no_memory_between_sign_ins() {
+        with_one_hashing_thread(|hasher| async move {
+            let slot = hasher.slot().await.unwrap();
+            let hash = slot.hash("pass phrase".into()).await.unwrap();
+            assert!(
+                hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+                "{hash}"
+            );
+            assert_eq!(held(&hasher).await, 0, "nothing held after hashing");
+            let slot = hasher.slot().await.unwrap();
+            assert!(slot.verify("pass phrase".into(), hash).await);
+            assert_eq!(held(&hasher).await, 0, "nothing held after verifying");
+        });
+    }
+
+    /// libsodium gives RustCrypto's bytes for every hash it takes, and declines the ones
+    /// its API cannot express (which RustCrypto then runs).
+    #[test]
+    fn libsodium_gives_rustcrypto_s_bytes_and_declines_what_it_cannot_run() {
+        use argon2::{Algorithm, Params, Version};
+        let salt = b"sixteen bytes!!!";
+        for (m, t, len) in [(19456, 2, 32), (1024, 1, 16), (4096, 3, 48)] {
+            let params = Params::new(m, t, 1, Some(len)).unwrap();
+            let mut by_sodium = vec![0u8; len];
+            assert!(sodium_argon2id(
+                Algorithm::Argon2id,
+                Version::V0x13,
+                &params,
+                b"pass\0phrase",
+                salt,
+                &mut by_sodium
+            ));
+            let mut by_rustcrypto = vec![0u8; len];
+            Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+                .hash_password_into(b"pass\0phrase", salt, &mut by_rustcrypto)
+                .unwrap();
+            assert_eq!(by_sodium, by_rustcrypto, "m={m} t={t} len={len}");
+        }
+        let usual = Params::new(1024, 1, 1, Some(32)).unwrap();
+        let declined = |algorithm, version, params: &Params, salt: &[u8], len: usize| {
+            !sodium_argon2id(algorithm, version, params, b"pw", salt, &mut vec![0u8; len])
+        };
+        assert!(declined(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            &Params::new(1024, 1, 2, None).unwrap(),
+            salt,
+            32
+        ));
+        assert!(declined(
+            Algorithm::Argon2i,
+            Version::V0x13,
+            &usual,
+            salt,
+            32
+        ));
+        assert!(declined(
+            Algorithm::Argon2id,
+            Version::V0x10,
+            &usual,
+            salt,
+            32
+        ));
+        assert!(declined(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            &usual,
+            b"eight!!!",
+            32
+        ));
+        assert!(declined(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            &usual,
+            salt,
+            12
+        ));
+        let with_key_id = argon2::ParamsBuilder::new()
+            .m_cost(1024)
+            .t_cost(1)
+            .p_cost(1)
+            .keyid(argon2::KeyId::new(b"k1").unwrap())
+            .build()
+            .unwrap();
+        assert!(declined(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            &with_key_id,
+            salt,
+            32
+        ));
     }
 
     #[test]
@@ -515,17 +718,36 @@ mod tests {
 
     #[test]
     fn passwords_verify_only_with_the_right_password() {
+        use argon2::password_hash::PasswordVerifier;
         let hash = hash_password("correct horse").unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(verify_password("correct horse", &hash));
-        // The hashing threads' variants read and write the same PHC strings.
-        assert!(verify_password_reusing("correct horse", &hash));
-        assert!(!verify_password_reusing("wrong horse", &hash));
-        let reused = hash_password_reusing("correct horse").unwrap();
-        assert!(reused.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(verify_password("correct horse", &reused));
-        assert!(verify_password_reusing("correct horse", &reused));
-        assert!(!verify_password_reusing("correct horse", "not a hash"));
         assert!(!verify_password("wrong horse", &hash));
+        // The hashing threads' variant reads and writes the same PHC strings.
+        assert!(verify_with("correct horse", &hash, Memory::Kept));
+        assert!(!verify_with("wrong horse", &hash, Memory::Kept));
+        let kept = hash_with("correct horse", Memory::Kept).unwrap();
+        assert!(verify_password("correct horse", &kept));
+        assert!(!verify_with("correct horse", "not a hash", Memory::Kept));
         assert!(!verify_password("x", "not a hash"));
+        // RustCrypto's verifier takes Porta's hashes, and hashes RustCrypto made before
+        // (every stored hash until libsodium did the work) keep verifying.
+        let parsed = PasswordHash::new(&hash).unwrap();
+        assert!(Argon2::default()
+            .verify_password(b"correct horse", &parsed)
+            .is_ok());
+        let earlier = rustcrypto_hash("correct horse", argon2::Params::default());
+        assert!(verify_password("correct horse", &earlier));
+        assert!(!verify_password("wrong horse", &earlier));
+        // Other parameters (a hash from elsewhere, or older settings) are honoured.
+        let other = rustcrypto_hash(
+            "correct horse",
+            argon2::Params::new(8192, 3, 2, None).unwrap(),
+        );
+        assert!(verify_password("correct horse", &other));
+        assert!(!verify_password("wrong horse", &other));
     }
 }

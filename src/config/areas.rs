@@ -180,8 +180,9 @@ pub struct AccountSettings {
     pub hash_concurrency: usize,
     /// Seconds a request waits for a hashing slot before it is answered 503.
     pub hash_queue_timeout: u64,
-    /// Seconds a hashing thread keeps its argon2 memory (~19 MiB) with nothing to hash,
-    /// before giving it back.
+    /// Seconds a hashing thread keeps its RustCrypto argon2 memory (~19 MiB; only stored
+    /// hashes that libsodium does not run use it) with nothing to hash, before giving it
+    /// back.
     pub hash_memory_keep: u64,
     /// Seconds after signing in during which a person may add or change a way in
     /// (password, email, phone, authenticator, recovery codes) without signing in again.
