@@ -48,11 +48,11 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 /// tens of milliseconds, so hashes run at most `concurrency` at a time, on that many
 /// threads of their own; a request waits for a slot at most `wait`, then is told the
 /// service is busy (503). Memory stays flat under any flood: the work an anonymous caller
-/// can cause is bounded, and because the hashes always run on the same few threads, the
-/// allocator keeps at most one hash's memory per thread (on the shared blocking pool every
-/// thread that ever hashed kept ~19 MiB of its own arena). A thread that has had nothing
-/// to hash for `keep` gives its memory back, so a node returns to its idle footprint after
-/// a busy spell.
+/// can cause is bounded. libsodium maps each hash's memory and unmaps it after; for the
+/// stored hashes it cannot run, RustCrypto's argon2 reuses one block per hashing thread
+/// (on the shared blocking pool every thread that ever hashed kept ~19 MiB of its own
+/// arena), and a thread that has had nothing to hash for `keep` gives that back, so a node
+/// returns to its idle footprint after a busy spell.
 #[derive(Debug, Clone)]
 pub struct Hasher {
     slots: std::sync::Arc<tokio::sync::Semaphore>,
@@ -174,9 +174,10 @@ impl Drop for Kept {
 }
 
 thread_local! {
-    /// The memory of one argon2 hash, kept by each hashing thread and reused: freeing a
-    /// 19 MiB block after every hash made glibc raise its mmap threshold and keep such
-    /// blocks in its heaps, so RSS stayed hundreds of MiB above idle after a busy minute.
+    /// The memory of one RustCrypto argon2 hash (the stored hashes libsodium does not
+    /// run), kept by each hashing thread and reused: freeing a 19 MiB block after every
+    /// hash made glibc raise its mmap threshold and keep such blocks in its heaps, so RSS
+    /// stayed hundreds of MiB above idle after a busy minute.
     static ARGON_MEMORY: std::cell::RefCell<Kept> =
         const { std::cell::RefCell::new(Kept(Vec::new())) };
 }
@@ -243,8 +244,11 @@ fn argon2_into(
     out: &mut [u8],
     memory: Memory,
 ) -> Result<(), argon2::Error> {
-    if sodium_argon2id(algorithm, version, &params, password, salt, out) {
-        return Ok(());
+    match sodium_argon2id(algorithm, version, &params, password, salt, out) {
+        Sodium::Done => return Ok(()),
+        // It could not map the memory: RustCrypto could not allocate it either.
+        Sodium::Failed => return Err(argon2::Error::MemoryTooMuch),
+        Sodium::Declined => {}
     }
     let argon = Argon2::new(algorithm, version, params);
     let Memory::Kept = memory else {
@@ -268,9 +272,8 @@ fn argon2_into(
 /// that have it (bench/argon2.sh), and which maps its memory for each hash and unmaps it
 /// after, so nothing stays resident between sign-ins. It runs what libsodium's API takes:
 /// argon2id v1.3, one lane, a 16-byte salt, an output of 16 bytes or more, no key id or
-/// associated data: every hash Porta writes. False when it did not run (another kind of
-/// hash, or libsodium failed): the caller then runs RustCrypto's, which gives the same
-/// bytes for the same inputs.
+/// associated data: every hash Porta writes. It declines any other kind of hash, which the
+/// caller then runs on RustCrypto's argon2 (the same bytes for the same inputs).
 #[expect(
     unsafe_code,
     reason = "libsodium's C API: sodium_init and crypto_pwhash_argon2id"
@@ -282,7 +285,7 @@ fn sodium_argon2id(
     password: &[u8],
     salt: &[u8],
     out: &mut [u8],
-) -> bool {
+) -> Sodium {
     use libsodium_sys as sodium;
     static READY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
     let runs = algorithm == argon2::Algorithm::Argon2id
@@ -298,20 +301,27 @@ fn sodium_argon2id(
         && params.m_cost() >= sodium::crypto_pwhash_argon2id_MEMLIMIT_MIN / 1024;
     // SAFETY: `sodium_init` takes no arguments and may be called from any thread; libsodium
     // must see it once before any other call (0: done now, 1: done before, -1: failed).
-    if !runs || !*READY.get_or_init(|| unsafe { sodium::sodium_init() } >= 0) {
-        return false;
+    let ready = || {
+        let ready = unsafe { sodium::sodium_init() } >= 0;
+        if !ready {
+            tracing::warn!("libsodium did not start; passwords hash with RustCrypto's argon2");
+        }
+        ready
+    };
+    if !runs || !*READY.get_or_init(ready) {
+        return Sodium::Declined;
     }
     let Some(memlimit) = usize::try_from(params.m_cost())
         .ok()
         .and_then(|kib| kib.checked_mul(1024))
     else {
-        return false;
+        return Sodium::Declined;
     };
     // SAFETY: `out`, `password` and `salt` are live slices of the lengths passed (the salt
     // is exactly crypto_pwhash_argon2id_SALTBYTES long, checked above); libsodium writes
-    // `out.len()` bytes into `out` and only reads the others. The lengths and limits are
-    // within libsodium's bounds (checked above), so it fails only when it cannot map the
-    // memory, and then writes nothing we use.
+    // `out.len()` bytes into `out` and only reads the others. It returns -1 when the
+    // memory cannot be mapped (or, on a 32-bit system, exceeds its limit); `out` is then
+    // not used.
     let rc = unsafe {
         sodium::crypto_pwhash_argon2id(
             out.as_mut_ptr(),
@@ -324,7 +334,32 @@ fn sodium_argon2id(
             sodium::crypto_pwhash_argon2id_ALG_ARGON2ID13 as i32,
         )
     };
-    rc == 0
+    match rc {
+        0 => Sodium::Done,
+        _ => Sodium::Failed,
+    }
+}
+
+/// What `sodium_argon2id` did.
+#[derive(Debug, PartialEq, Eq)]
+enum Sodium {
+    /// Hashed into `out`.
+    Done,
+    /// Not a hash libsodium's API can express: RustCrypto's argon2 runs it.
+    Declined,
+    /// libsodium could not run it (no memory).
+    Failed,
+}
+
+/// The most a stored hash may ask of a verification: a hash whose parameters ask for more
+/// (none that Porta writes, which take 19 MiB and two passes) is refused, not run, so a
+/// bad row cannot take a node's memory or a hashing thread for minutes.
+const MAX_M_COST_KIB: u32 = 1 << 20;
+const MAX_T_COST: u32 = 64;
+
+/// Whether a stored hash's parameters are within what a verification may take.
+fn within_limits(params: &argon2::Params) -> bool {
+    params.m_cost() <= MAX_M_COST_KIB && params.t_cost() <= MAX_T_COST
 }
 
 /// An argon2id hash of `password` with a new salt, as a PHC string.
@@ -377,6 +412,14 @@ fn verify_with(password: &str, hash: &str, memory: Memory) -> bool {
     let Ok(params) = argon2::Params::try_from(&parsed) else {
         return false;
     };
+    if !within_limits(&params) {
+        tracing::warn!(
+            m_cost = params.m_cost(),
+            t_cost = params.t_cost(),
+            "a stored password hash asks for more than a verification may take; refused"
+        );
+        return false;
+    }
     let mut salt_buf = [0u8; 64];
     let Ok(salt_bytes) = salt.decode_b64(&mut salt_buf) else {
         return false;
@@ -628,17 +671,25 @@ mod tests {
     fn libsodium_gives_rustcrypto_s_bytes_and_declines_what_it_cannot_run() {
         use argon2::{Algorithm, Params, Version};
         let salt = b"sixteen bytes!!!";
-        for (m, t, len) in [(19456, 2, 32), (1024, 1, 16), (4096, 3, 48)] {
+        // Memory sizes that are not a multiple of four blocks are rounded the same way.
+        for (m, t, len) in [
+            (19456, 2, 32),
+            (1024, 1, 16),
+            (4096, 3, 48),
+            (1027, 1, 32),
+            (8, 1, 16),
+        ] {
             let params = Params::new(m, t, 1, Some(len)).unwrap();
             let mut by_sodium = vec![0u8; len];
-            assert!(sodium_argon2id(
+            let done = sodium_argon2id(
                 Algorithm::Argon2id,
                 Version::V0x13,
                 &params,
                 b"pass\0phrase",
                 salt,
-                &mut by_sodium
-            ));
+                &mut by_sodium,
+            );
+            assert_eq!(done, Sodium::Done, "m={m} t={t} len={len}");
             let mut by_rustcrypto = vec![0u8; len];
             Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
                 .hash_password_into(b"pass\0phrase", salt, &mut by_rustcrypto)
@@ -647,7 +698,8 @@ mod tests {
         }
         let usual = Params::new(1024, 1, 1, Some(32)).unwrap();
         let declined = |algorithm, version, params: &Params, salt: &[u8], len: usize| {
-            !sodium_argon2id(algorithm, version, params, b"pw", salt, &mut vec![0u8; len])
+            sodium_argon2id(algorithm, version, params, b"pw", salt, &mut vec![0u8; len])
+                == Sodium::Declined
         };
         assert!(declined(
             Algorithm::Argon2id,
@@ -698,6 +750,27 @@ mod tests {
             salt,
             32
         ));
+        let with_data = argon2::ParamsBuilder::new()
+            .m_cost(1024)
+            .t_cost(1)
+            .p_cost(1)
+            .data(argon2::AssociatedData::new(b"ad").unwrap())
+            .build()
+            .unwrap();
+        assert!(declined(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            &with_data,
+            salt,
+            32
+        ));
+        assert!(declined(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            &usual,
+            &[7u8; 32],
+            32
+        ));
     }
 
     #[test]
@@ -718,7 +791,7 @@ mod tests {
 
     #[test]
     fn passwords_verify_only_with_the_right_password() {
-        use argon2::password_hash::PasswordVerifier;
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
         let hash = hash_password("correct horse").unwrap();
         assert!(
             hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
@@ -749,5 +822,37 @@ mod tests {
         );
         assert!(verify_password("correct horse", &other));
         assert!(!verify_password("wrong horse", &other));
+        // Another salt length and output length (RustCrypto runs it).
+        let long_salt = SaltString::encode_b64(&[7u8; 32]).unwrap();
+        let long = Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            argon2::Params::new(1024, 1, 1, Some(64)).unwrap(),
+        )
+        .hash_password(b"correct horse", &long_salt)
+        .unwrap()
+        .to_string();
+        assert!(verify_password("correct horse", &long));
+        assert!(!verify_password("wrong horse", &long));
+        // The dummy that unknown accounts are checked against runs on libsodium like the
+        // real hashes, so the time taken does not tell whether an account exists.
+        assert!(dummy_password_hash().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert!(verify_password(
+            "porta-dummy-password",
+            dummy_password_hash()
+        ));
+        // A stored hash asking for more than a verification may take is refused, not run.
+        assert!(within_limits(&argon2::Params::default()));
+        assert!(within_limits(
+            &argon2::Params::new(MAX_M_COST_KIB, MAX_T_COST, 4, None).unwrap()
+        ));
+        assert!(!within_limits(
+            &argon2::Params::new(MAX_M_COST_KIB + 1, 2, 1, None).unwrap()
+        ));
+        assert!(!within_limits(
+            &argon2::Params::new(19456, MAX_T_COST + 1, 1, None).unwrap()
+        ));
+        let greedy = other.replace("m=8192,t=3,p=2", "m=2097152,t=3,p=2");
+        assert!(!verify_password("correct horse", &greedy));
     }
 }
