@@ -150,11 +150,20 @@ impl HashSlot {
             .unwrap_or(Err(argon2::password_hash::Error::Crypto))
     }
 
-    /// Checks `password` against `hash`.
-    pub async fn verify(self, password: String, hash: String) -> bool {
-        self.run(move || verify_with(&password, &hash, Memory::Kept))
-            .await
-            .unwrap_or(false)
+    /// Checks `password` against `hash`. With no hash (no such account, or one without a
+    /// password) it checks against [`dummy_password_hash`] and answers false, so the
+    /// answer takes as long as a real check; the dummy is made here, on the hashing
+    /// thread, the first time, never on an async worker.
+    pub async fn verify(self, password: String, hash: Option<String>) -> bool {
+        self.run(move || match hash {
+            Some(hash) => verify_with(&password, &hash, Memory::Kept),
+            None => {
+                verify_with(&password, dummy_password_hash(), Memory::Kept);
+                false
+            }
+        })
+        .await
+        .unwrap_or(false)
     }
 }
 
@@ -631,18 +640,25 @@ mod tests {
             );
             assert_eq!(held(&hasher).await, 0, "nothing before the first hash");
             let slot = hasher.slot().await.unwrap();
-            assert!(slot.verify("pass phrase".into(), two_lanes.clone()).await);
+            assert!(
+                slot.verify("pass phrase".into(), Some(two_lanes.clone()))
+                    .await
+            );
             let kept = held(&hasher).await;
             assert!(kept >= 19 * 1024 * 1024, "{kept} bytes kept after a hash");
             // Still kept between hashes that follow each other.
             let slot = hasher.slot().await.unwrap();
-            assert!(!slot.verify("wrong phrase".into(), two_lanes.clone()).await);
+            assert!(
+                !slot
+                    .verify("wrong phrase".into(), Some(two_lanes.clone()))
+                    .await
+            );
             assert_eq!(held(&hasher).await, kept);
             tokio::time::sleep(std::time::Duration::from_millis(800)).await;
             assert_eq!(held(&hasher).await, 0, "given back after the idle spell");
             // And taken again when needed.
             let slot = hasher.slot().await.unwrap();
-            assert!(slot.verify("pass phrase".into(), two_lanes).await);
+            assert!(slot.verify("pass phrase".into(), Some(two_lanes)).await);
             assert_eq!(held(&hasher).await, kept);
         });
     }
@@ -660,8 +676,13 @@ mod tests {
             );
             assert_eq!(held(&hasher).await, 0, "nothing held after hashing");
             let slot = hasher.slot().await.unwrap();
-            assert!(slot.verify("pass phrase".into(), hash).await);
+            assert!(slot.verify("pass phrase".into(), Some(hash)).await);
             assert_eq!(held(&hasher).await, 0, "nothing held after verifying");
+            // No account: checked against the dummy (the right dummy password included),
+            // and always false.
+            let slot = hasher.slot().await.unwrap();
+            assert!(!slot.verify("porta-dummy-password".into(), None).await);
+            assert_eq!(held(&hasher).await, 0, "nothing held after the dummy");
         });
     }
 

@@ -253,10 +253,9 @@ pub async fn authenticate(
         Some(id) => db::run(pool, move |conn| Ok(find_by_identifier(conn, &id)?)).await?,
         None => None,
     };
-    let hash = user
-        .as_ref()
-        .and_then(|u| u.password_hash.clone())
-        .unwrap_or_else(|| crypto::dummy_password_hash().to_string());
+    // No account (or no password): checked against a dummy hash all the same, so the time
+    // taken does not tell whether the account exists.
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let ok = slot.verify(password, hash).await;
     Ok(user.filter(|u| ok && u.password_hash.is_some()))
 }

@@ -19,7 +19,7 @@ pub(super) async fn change_password(
                 .hasher
                 .slot()
                 .await?
-                .verify(form.current_password.clone(), hash.clone())
+                .verify(form.current_password.clone(), Some(hash.clone()))
                 .await
         }
         // A first password is a new way in: it needs a fresh sign-in (a changed one needs
