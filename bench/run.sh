@@ -8,6 +8,7 @@
 #   BACKEND=postgres bench/run.sh   # a fresh database on PG_URL's server, dropped after
 #   SETTLE=60 bench/run.sh          # also RSS a minute after the load
 #   ONLY='refresh' bench/run.sh     # only the rows whose name matches
+#   BIN=/tmp/porta-old bench/run.sh # another build, as it is (no cargo build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,8 +33,11 @@ if ! command -v wrk >/dev/null; then
   echo "installing wrk (Debian package)"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
 fi
-cargo build --release --quiet
-BIN=target/release/porta
+# BIN=path: measure another build of Porta (an older commit, say) with this script.
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet
+  BIN=target/release/porta
+fi
 
 WORK=$(mktemp -d)
 PGDB=""
@@ -221,7 +225,7 @@ profile_end() {
 }
 
 echo
-echo "Porta $(git rev-parse --short HEAD 2>/dev/null || echo '?') on $BACKEND — server on core $SERVER_CORE (1 worker), load on core $LOAD_CORE, ${DURATION}s each, $(date -u +%F)"
+echo "Porta $(git describe --always --dirty 2>/dev/null || echo "?") on $BACKEND — server on core $SERVER_CORE (1 worker), load on core $LOAD_CORE, ${DURATION}s each, $(date -u +%F)"
 echo "idle RSS: $((IDLE_RSS / 1024)) MB"
 echo
 row "scenario" "req/s" "p99" "non-2xx" "RSS MB"
