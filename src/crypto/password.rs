@@ -426,7 +426,7 @@ fn verify_with(password: &str, hash: &str, memory: Memory) -> bool {
 /// A fixed hash of "porta-dummy-password" at the parameters Porta hashes with (a unit test
 /// holds the two together), so libsodium runs it like a real one; nothing has to be hashed
 /// to make it, and nothing can fail to.
-pub fn dummy_password_hash() -> &'static str {
+fn dummy_password_hash() -> &'static str {
     "$argon2id$v=19$m=19456,t=2,p=1$dO6RWlzjz45iCX31gW6X0Q$elFVRGtgnZi1NFuwqad5mwQd7puDf2MBkTMzEhjP34g"
 }
 
@@ -434,12 +434,18 @@ pub fn dummy_password_hash() -> &'static str {
 mod tests {
     use super::*;
 
-    /// A hash RustCrypto's argon2 made with `params` (its own PHC string).
+    /// A hash RustCrypto's argon2 made with `params` and a new 16-byte salt (its own PHC
+    /// string).
     fn rustcrypto_hash(password: &str, params: argon2::Params) -> String {
-        use argon2::password_hash::PasswordHasher;
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
+        rustcrypto_hash_salted(password, params, &salt)
+    }
+
+    /// Like `rustcrypto_hash`, with the salt given.
+    fn rustcrypto_hash_salted(password: &str, params: argon2::Params, salt: &SaltString) -> String {
+        use argon2::password_hash::PasswordHasher;
         Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
-            .hash_password(password.as_bytes(), &salt)
+            .hash_password(password.as_bytes(), salt)
             .unwrap()
             .to_string()
     }
@@ -603,7 +609,6 @@ mod tests {
 
     #[test]
     fn passwords_verify_only_with_the_right_password() {
-        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
         let hash = hash_password("correct horse").unwrap();
         assert!(
             hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
@@ -618,8 +623,14 @@ mod tests {
         assert!(verify_password("correct horse", &kept));
         assert!(!verify_with("correct horse", "not a hash", Memory::Kept));
         assert!(!verify_password("x", "not a hash"));
-        // RustCrypto's verifier takes Porta's hashes, and hashes RustCrypto made before
-        // (every stored hash until libsodium did the work) keep verifying.
+    }
+
+    /// RustCrypto's verifier takes Porta's hashes, and hashes RustCrypto made (every stored
+    /// hash until libsodium did the work, or one from elsewhere) keep verifying.
+    #[test]
+    fn hashes_made_by_rustcrypto_keep_verifying() {
+        use argon2::password_hash::PasswordVerifier;
+        let hash = hash_password("correct horse").unwrap();
         let parsed = PasswordHash::new(&hash).unwrap();
         assert!(Argon2::default()
             .verify_password(b"correct horse", &parsed)
@@ -635,20 +646,21 @@ mod tests {
         assert!(verify_password("correct horse", &other));
         assert!(!verify_password("wrong horse", &other));
         // Another salt length and output length (RustCrypto runs it).
-        let long_salt = SaltString::encode_b64(&[7u8; 32]).unwrap();
-        let long = Argon2::new(
-            argon2::Algorithm::Argon2id,
-            argon2::Version::V0x13,
+        let long = rustcrypto_hash_salted(
+            "correct horse",
             argon2::Params::new(1024, 1, 1, Some(64)).unwrap(),
-        )
-        .hash_password(b"correct horse", &long_salt)
-        .unwrap()
-        .to_string();
+            &SaltString::encode_b64(&[7u8; 32]).unwrap(),
+        );
         assert!(verify_password("correct horse", &long));
         assert!(!verify_password("wrong horse", &long));
-        // The dummy that unknown accounts are checked against runs on libsodium like the
-        // real hashes, so the time taken does not tell whether an account exists.
-        // It names the parameters Porta hashes with now.
+    }
+
+    /// The dummy that unknown accounts are checked against runs on libsodium like the real
+    /// hashes, so the time taken does not tell whether an account exists: it names the
+    /// parameters Porta hashes with now.
+    #[test]
+    fn the_dummy_hash_has_porta_s_parameters() {
+        let hash = hash_password("correct horse").unwrap();
         let params_of = |phc: &str| phc.rsplitn(3, '$').nth(2).unwrap().to_string();
         assert_eq!(params_of(dummy_password_hash()), params_of(&hash));
         assert!(dummy_password_hash().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
@@ -656,7 +668,11 @@ mod tests {
             "porta-dummy-password",
             dummy_password_hash()
         ));
-        // A stored hash asking for more than a verification may take is refused, not run.
+    }
+
+    /// A stored hash asking for more than a verification may take is refused, not run.
+    #[test]
+    fn greedy_stored_hashes_are_refused() {
         assert!(within_limits(&argon2::Params::default()));
         assert!(within_limits(
             &argon2::Params::new(MAX_M_COST_KIB, MAX_T_COST, 4, None).unwrap()
@@ -667,6 +683,10 @@ mod tests {
         assert!(!within_limits(
             &argon2::Params::new(19456, MAX_T_COST + 1, 1, None).unwrap()
         ));
+        let other = rustcrypto_hash(
+            "correct horse",
+            argon2::Params::new(8192, 3, 2, None).unwrap(),
+        );
         let greedy = other.replace("m=8192,t=3,p=2", "m=2097152,t=3,p=2");
         assert!(!verify_password("correct horse", &greedy));
     }
