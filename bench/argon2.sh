@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The argon2id ceiling of one core: verifications per second at Porta's parameters
-# (m = 19456 KiB, t = 2, p = 1) for libsodium (what Porta hashes with: it maps its memory
-# for each hash, as in Porta), RustCrypto's argon2 0.5 (Porta's fallback for stored hashes
-# libsodium cannot run; memory block reused, as Porta's hashing threads do) and the newer
-# 0.6, each built for any x86-64 (as Porta's release and package are) and for this
-# machine's CPU (-C target-cpu=native). All three give the same hash; the script checks
-# that. The libsodium row is the ceiling bench/run.sh's sign-ins are held against.
+# (m = 19456 KiB, t = 2, p = 1) for libsodium (it maps its memory for each hash, as in
+# Porta), RustCrypto's argon2 0.5 (memory block reused, as Porta's hashing threads do) and
+# the newer 0.6, each built for any x86-64 (as Porta's release and package are) and for
+# this machine's CPU (-C target-cpu=native). All three give the same hash; the script
+# checks that. Porta hashes with libsodium or argon2 0.5, whichever is faster here
+# (hash_engine = "auto"), so the faster of those two rows of the x86-64 build is the
+# ceiling bench/run.sh's sign-ins are held against.
 #
 #   bench/argon2.sh            # 100 hashes per row, on core 1
 #   N=40 CORE=0 bench/argon2.sh

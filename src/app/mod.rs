@@ -165,6 +165,7 @@ pub async fn prepare(settings: Settings, with_demo: bool) -> Result<Prepared, St
             settings.accounts.hash_concurrency,
             std::time::Duration::from_secs(settings.accounts.hash_queue_timeout),
             std::time::Duration::from_secs(settings.accounts.hash_memory_keep),
+            settings.accounts.hash_engine,
         ),
         api_scopes: api_scopes.into(),
         lifeline: Arc::new(()),

@@ -180,10 +180,13 @@ pub struct AccountSettings {
     pub hash_concurrency: usize,
     /// Seconds a request waits for a hashing slot before it is answered 503.
     pub hash_queue_timeout: u64,
-    /// Seconds a hashing thread keeps its RustCrypto argon2 memory (~19 MiB; only stored
-    /// hashes that libsodium does not run use it) with nothing to hash, before giving it
-    /// back.
+    /// Seconds a hashing thread keeps its RustCrypto argon2 memory (~19 MiB; used when
+    /// RustCrypto is the engine, and for stored hashes libsodium cannot run) with nothing
+    /// to hash, before giving it back.
     pub hash_memory_keep: u64,
+    /// Which argon2id code hashes passwords: `auto` (the faster on this CPU, measured at
+    /// start), `libsodium` or `rustcrypto`. The same bytes either way.
+    pub hash_engine: crate::crypto::HashEngine,
     /// Seconds after signing in during which a person may add or change a way in
     /// (password, email, phone, authenticator, recovery codes) without signing in again.
     pub fresh_sign_in_window: i64,
@@ -216,6 +219,7 @@ impl Default for AccountSettings {
             hash_concurrency: 0,
             hash_queue_timeout: 5,
             hash_memory_keep: 30,
+            hash_engine: crate::crypto::HashEngine::Auto,
             fresh_sign_in_window: 300,
             admin_fresh_sign_in: 900,
             admin_require_mfa: false,

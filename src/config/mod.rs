@@ -333,6 +333,7 @@ mod tests {
                 "booking_smtp_url",
             ),
             ("hash_memory_keep = 0\n", "hash_memory_keep"),
+            ("hash_engine = \"fastest\"\n", "hash_engine"),
         ] {
             let err = load_toml(bad).unwrap_err().to_string();
             assert!(err.contains(says), "{bad}: {err}");
@@ -343,15 +344,21 @@ mod tests {
         }
         let s = load_toml(
             "booking_reminder_before = 0\nbooking_mail_from = \"Bookings <b@example.com>\"\n\
-             booking_smtp_url = \"smtp://u:p@127.0.0.1:2525\"\nhash_memory_keep = 5\n",
+             booking_smtp_url = \"smtp://u:p@127.0.0.1:2525\"\nhash_memory_keep = 5\n\
+             hash_engine = \"rustcrypto\"\n",
         )
         .unwrap();
         assert_eq!(
             (
                 s.bookings.booking_reminder_before,
-                s.accounts.hash_memory_keep
+                s.accounts.hash_memory_keep,
+                s.accounts.hash_engine
             ),
-            (0, 5)
+            (0, 5, crate::crypto::HashEngine::Rustcrypto)
+        );
+        assert_eq!(
+            load_toml("").unwrap().accounts.hash_engine,
+            crate::crypto::HashEngine::Auto
         );
     }
 
@@ -399,7 +406,7 @@ mod tests {
         {
             assert!(known.contains(*key), "{key}");
         }
-        assert_eq!(known.len(), 105);
+        assert_eq!(known.len(), 106);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 mod password;
 
 pub use password::{
-    give_back_free_memory, hash_password, verify_password, Busy, HashSlot, Hasher,
+    give_back_free_memory, hash_password, verify_password, Busy, HashEngine, HashSlot, Hasher,
     ARGON_MEMORY_HELD,
 };
 

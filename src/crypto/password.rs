@@ -1,6 +1,8 @@
-//! Password hashing: argon2id by libsodium where its API can express the hash (every hash
-//! Porta writes), RustCrypto's `argon2` for any other stored hash, and the bounded pool of
-//! hashing threads that runs them off the async workers.
+//! Password hashing: argon2id by libsodium or RustCrypto's `argon2` (the same bytes; the
+//! faster of the two on this CPU, measured when the hashing pool starts, unless the
+//! `hash_engine` setting names one), RustCrypto's for any stored hash libsodium's API
+//! cannot express, and the bounded pool of hashing threads that runs them off the async
+//! workers.
 
 use argon2::password_hash::{PasswordHash, SaltString};
 use argon2::Argon2;
@@ -8,12 +10,81 @@ use argon2::Argon2;
 /// Hashes a password with argon2id (OWASP parameters, the crate's defaults). Slow on
 /// purpose: call it off the async workers.
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
-    hash_with(password, Memory::Own)
+    hash_with(password, Memory::Own, Engine::Libsodium)
 }
 
 /// Checks a password against an argon2 hash. Slow on purpose: call it off the async workers.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    verify_with(password, hash, Memory::Own)
+    verify_with(password, hash, Memory::Own, Engine::Libsodium)
+}
+
+/// The `hash_engine` setting: which argon2id code runs the hashes both can run (every
+/// hash Porta writes). They give the same bytes; which is faster depends on the CPU
+/// (bench/argon2.sh): libsodium's AVX-512 code wins where the CPU has it (1.25–1.4× on an
+/// Intel Xeon), but it maps and faults in each hash's 19 MiB afresh, so RustCrypto's, with
+/// each hashing thread's memory kept, wins elsewhere (1.2–1.3× on an AMD EPYC).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HashEngine {
+    /// Measure both when the hashing pool starts (five hashes of each on a hashing thread,
+    /// once per process) and use the faster; libsodium until then, and on a near tie (it holds
+    /// no memory between hashes).
+    #[default]
+    Auto,
+    /// libsodium.
+    Libsodium,
+    /// RustCrypto's `argon2`, each hashing thread keeping its memory for `hash_memory_keep`.
+    Rustcrypto,
+}
+
+/// Which code runs a hash that both can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Engine {
+    Libsodium,
+    RustCrypto,
+}
+
+impl Engine {
+    fn from_flag(rustcrypto: bool) -> Engine {
+        if rustcrypto {
+            Engine::RustCrypto
+        } else {
+            Engine::Libsodium
+        }
+    }
+}
+
+/// What `HashEngine::Auto` measured in this process: the CPU does not change, so every
+/// hashing pool after the first (tests start many) uses the first one's answer.
+static MEASURED: std::sync::OnceLock<Engine> = std::sync::OnceLock::new();
+
+/// RustCrypto is used only when it is clearly faster: on a near tie libsodium, which keeps
+/// no memory between hashes.
+fn faster(libsodium: std::time::Duration, rustcrypto: std::time::Duration) -> Engine {
+    if rustcrypto.as_secs_f64() < libsodium.as_secs_f64() * 0.95 {
+        Engine::RustCrypto
+    } else {
+        Engine::Libsodium
+    }
+}
+
+/// Times both engines on the dummy hash (five of each, alternating; the best of each
+/// counts, so a hash slowed by other work does not decide), on the calling hashing
+/// thread, then gives the memory back.
+fn measure() -> (std::time::Duration, std::time::Duration) {
+    let mut best = [std::time::Duration::MAX; 2];
+    for _ in 0..5 {
+        for (i, engine) in [Engine::Libsodium, Engine::RustCrypto]
+            .into_iter()
+            .enumerate()
+        {
+            let started = std::time::Instant::now();
+            verify_with("porta-measure", dummy_password_hash(), Memory::Kept, engine);
+            best[i] = best[i].min(started.elapsed());
+        }
+    }
+    release_argon_memory();
+    (best[0], best[1])
 }
 
 /// A bounded pool for password hashing. Each argon2id hash takes ~19 MiB and a core for
@@ -30,6 +101,8 @@ pub struct Hasher {
     slots: std::sync::Arc<tokio::sync::Semaphore>,
     wait: std::time::Duration,
     jobs: std::sync::mpsc::Sender<HashJob>,
+    /// True when RustCrypto runs the hashes both engines can run (see [`HashEngine`]).
+    rustcrypto: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 type HashJob = Box<dyn FnOnce() + Send>;
@@ -44,12 +117,19 @@ pub struct Busy;
 pub struct HashSlot {
     permit: tokio::sync::OwnedSemaphorePermit,
     jobs: std::sync::mpsc::Sender<HashJob>,
+    rustcrypto: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Hasher {
     /// `concurrency` 0 means one per core. Starts that many hashing threads; they end
-    /// when the last handle is dropped.
-    pub fn new(concurrency: usize, wait: std::time::Duration, keep: std::time::Duration) -> Hasher {
+    /// when the last handle is dropped. With `HashEngine::Auto` the first job a hashing
+    /// thread takes measures the two engines (once per process).
+    pub fn new(
+        concurrency: usize,
+        wait: std::time::Duration,
+        keep: std::time::Duration,
+        engine: HashEngine,
+    ) -> Hasher {
         let n = if concurrency == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
@@ -83,10 +163,43 @@ impl Hasher {
                 tracing::error!(error = %e, "could not start a hashing thread");
             }
         }
+        let rustcrypto = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(
+            engine == HashEngine::Rustcrypto,
+        ));
+        if engine == HashEngine::Auto {
+            let choice = rustcrypto.clone();
+            let settle = move |engine: Engine| {
+                choice.store(
+                    engine == Engine::RustCrypto,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+            };
+            match MEASURED.get() {
+                Some(engine) => settle(*engine),
+                None => {
+                    let job: HashJob = Box::new(move || {
+                        let engine = *MEASURED.get_or_init(|| {
+                            let (libsodium, rustcrypto) = measure();
+                            let engine = faster(libsodium, rustcrypto);
+                            tracing::info!(
+                                ?engine,
+                                libsodium_ms = libsodium.as_secs_f64() * 1e3,
+                                rustcrypto_ms = rustcrypto.as_secs_f64() * 1e3,
+                                "password hashing: the faster argon2id on this CPU"
+                            );
+                            engine
+                        });
+                        settle(engine);
+                    });
+                    let _ = jobs.send(job);
+                }
+            }
+        }
         Hasher {
             slots: std::sync::Arc::new(tokio::sync::Semaphore::new(n)),
             wait,
             jobs,
+            rustcrypto,
         }
     }
 
@@ -96,6 +209,7 @@ impl Hasher {
             Ok(Ok(permit)) => Ok(HashSlot {
                 permit,
                 jobs: self.jobs.clone(),
+                rustcrypto: self.rustcrypto.clone(),
             }),
             _ => Err(Busy),
         }
@@ -115,9 +229,16 @@ impl HashSlot {
         rx.await.ok()
     }
 
+    /// The engine this slot's hash runs on (read when the hash starts).
+    fn engine(&self) -> impl Fn() -> Engine + Send + 'static {
+        let flag = self.rustcrypto.clone();
+        move || Engine::from_flag(flag.load(std::sync::atomic::Ordering::Relaxed))
+    }
+
     /// Hashes `password`.
     pub async fn hash(self, password: String) -> Result<String, argon2::password_hash::Error> {
-        self.run(move || hash_with(&password, Memory::Kept))
+        let engine = self.engine();
+        self.run(move || hash_with(&password, Memory::Kept, engine()))
             .await
             .unwrap_or(Err(argon2::password_hash::Error::Crypto))
     }
@@ -126,10 +247,11 @@ impl HashSlot {
     /// password) it checks against [`dummy_password_hash`] and answers false, so the
     /// answer takes as long as a real check.
     pub async fn verify(self, password: String, hash: Option<String>) -> bool {
+        let engine = self.engine();
         self.run(move || match hash {
-            Some(hash) => verify_with(&password, &hash, Memory::Kept),
+            Some(hash) => verify_with(&password, &hash, Memory::Kept, engine()),
             None => {
-                verify_with(&password, dummy_password_hash(), Memory::Kept);
+                verify_with(&password, dummy_password_hash(), Memory::Kept, engine());
                 false
             }
         })
@@ -214,7 +336,12 @@ enum Memory {
     Kept,
 }
 
-/// Runs argon2 into `out`: libsodium's where it can run this hash, else RustCrypto's.
+/// Runs argon2 into `out`: with `Engine::Libsodium`, libsodium's where it can run this
+/// hash; else RustCrypto's.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "argon2's own inputs, plus where the memory comes from and which code runs"
+)]
 fn argon2_into(
     algorithm: argon2::Algorithm,
     version: argon2::Version,
@@ -223,12 +350,15 @@ fn argon2_into(
     salt: &[u8],
     out: &mut [u8],
     memory: Memory,
+    engine: Engine,
 ) -> Result<(), argon2::Error> {
-    match sodium_argon2id(algorithm, version, &params, password, salt, out) {
-        Sodium::Done => return Ok(()),
-        // It could not map the memory: RustCrypto could not allocate it either.
-        Sodium::Failed => return Err(argon2::Error::MemoryTooMuch),
-        Sodium::Declined => {}
+    if engine == Engine::Libsodium {
+        match sodium_argon2id(algorithm, version, &params, password, salt, out) {
+            Sodium::Done => return Ok(()),
+            // It could not map the memory: RustCrypto could not allocate it either.
+            Sodium::Failed => return Err(argon2::Error::MemoryTooMuch),
+            Sodium::Declined => {}
+        }
     }
     let argon = Argon2::new(algorithm, version, params);
     let Memory::Kept = memory else {
@@ -343,7 +473,11 @@ fn within_limits(params: &argon2::Params) -> bool {
 }
 
 /// An argon2id hash of `password` with a new salt, as a PHC string.
-fn hash_with(password: &str, memory: Memory) -> Result<String, argon2::password_hash::Error> {
+fn hash_with(
+    password: &str,
+    memory: Memory,
+    engine: Engine,
+) -> Result<String, argon2::password_hash::Error> {
     use argon2::password_hash::{Output, ParamsString};
     let params = argon2::Params::default();
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
@@ -361,6 +495,7 @@ fn hash_with(password: &str, memory: Memory) -> Result<String, argon2::password_
             salt_bytes,
             out,
             memory,
+            engine,
         )?)
     })?;
     Ok(PasswordHash {
@@ -375,7 +510,7 @@ fn hash_with(password: &str, memory: Memory) -> Result<String, argon2::password_
 
 /// Whether `password` matches the PHC string `hash`. Any argon2 variant, version and
 /// parameters the stored hash names are honoured.
-fn verify_with(password: &str, hash: &str, memory: Memory) -> bool {
+fn verify_with(password: &str, hash: &str, memory: Memory, engine: Engine) -> bool {
     let Ok(parsed) = PasswordHash::new(hash) else {
         return false;
     };
@@ -413,6 +548,7 @@ fn verify_with(password: &str, hash: &str, memory: Memory) -> bool {
         salt_bytes,
         &mut out,
         memory,
+        engine,
     );
     ran.is_ok()
         && bool::from(subtle::ConstantTimeEq::ct_eq(
@@ -450,10 +586,20 @@ mod tests {
             .to_string()
     }
 
-    /// Runs `test` with a one-thread hashing pool that gives its memory back after 300 ms
-    /// idle, and a way to ask how much argon2 memory that thread holds (asked on the
-    /// pool's one thread itself, so hashes other tests run at the same time do not count).
+    /// Runs `test` with a one-thread hashing pool on libsodium that gives its memory back
+    /// after 300 ms idle, and a way to ask how much argon2 memory that thread holds (asked
+    /// on the pool's one thread itself, so hashes other tests run at the same time do not
+    /// count).
     fn with_one_hashing_thread<F, Fut>(test: F)
+    where
+        F: FnOnce(Hasher) -> Fut,
+        Fut: std::future::Future<Output = ()>,
+    {
+        with_one_hashing_thread_on(HashEngine::Libsodium, test)
+    }
+
+    /// `with_one_hashing_thread` with the engine given.
+    fn with_one_hashing_thread_on<F, Fut>(engine: HashEngine, test: F)
     where
         F: FnOnce(Hasher) -> Fut,
         Fut: std::future::Future<Output = ()>,
@@ -466,6 +612,7 @@ mod tests {
             1,
             std::time::Duration::from_secs(5),
             std::time::Duration::from_millis(300),
+            engine,
         )));
     }
 
@@ -530,6 +677,68 @@ mod tests {
             assert!(!slot.verify("porta-dummy-password".into(), None).await);
             assert_eq!(held(&hasher).await, 0, "nothing held after the dummy");
         });
+    }
+
+    /// With `hash_engine = "rustcrypto"` Porta's own hashes run on RustCrypto (the hashing
+    /// thread keeps their memory, which libsodium never does), and the hashes of either
+    /// engine verify on the other.
+    #[test]
+    fn the_rustcrypto_engine_runs_porta_s_hashes_and_reads_libsodium_s() {
+        with_one_hashing_thread_on(HashEngine::Rustcrypto, |hasher| async move {
+            let by_libsodium = hash_password("pass phrase").unwrap();
+            let slot = hasher.slot().await.unwrap();
+            let by_rustcrypto = slot.hash("pass phrase".into()).await.unwrap();
+            assert!(
+                by_rustcrypto.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+                "{by_rustcrypto}"
+            );
+            let kept = held(&hasher).await;
+            assert!(kept >= 19 * 1024 * 1024, "{kept} bytes kept after a hash");
+            let slot = hasher.slot().await.unwrap();
+            assert!(slot.verify("pass phrase".into(), Some(by_libsodium)).await);
+            let slot = hasher.slot().await.unwrap();
+            assert!(!slot.verify("porta-dummy-password".into(), None).await);
+            assert!(verify_password("pass phrase", &by_rustcrypto));
+            assert!(!verify_password("pass phrose", &by_rustcrypto));
+        });
+    }
+
+    /// `hash_engine = "auto"` measures once per process, uses what it measured, and
+    /// hashes the same either way.
+    #[test]
+    fn the_auto_engine_uses_what_it_measured() {
+        with_one_hashing_thread_on(HashEngine::Auto, |hasher| async move {
+            // The measurement is the pool's first job: done before this hash runs.
+            let slot = hasher.slot().await.unwrap();
+            let hash = slot.hash("pass phrase".into()).await.unwrap();
+            let measured = *MEASURED.get().expect("measured");
+            let used =
+                Engine::from_flag(hasher.rustcrypto.load(std::sync::atomic::Ordering::Relaxed));
+            assert_eq!(used, measured);
+            assert_eq!(held(&hasher).await == 0, measured == Engine::Libsodium);
+            assert!(verify_password("pass phrase", &hash));
+        });
+        // A second pool takes the first one's answer without measuring again.
+        let again = Hasher::new(
+            1,
+            std::time::Duration::from_secs(5),
+            std::time::Duration::from_secs(5),
+            HashEngine::Auto,
+        );
+        assert_eq!(
+            Engine::from_flag(again.rustcrypto.load(std::sync::atomic::Ordering::Relaxed)),
+            *MEASURED.get().unwrap()
+        );
+    }
+
+    /// RustCrypto only when clearly faster; libsodium on a tie or near one.
+    #[test]
+    fn the_faster_engine_is_chosen_and_libsodium_on_a_near_tie() {
+        let ms = std::time::Duration::from_millis;
+        assert_eq!(faster(ms(18), ms(14)), Engine::RustCrypto);
+        assert_eq!(faster(ms(11), ms(15)), Engine::Libsodium);
+        assert_eq!(faster(ms(20), ms(20)), Engine::Libsodium);
+        assert_eq!(faster(ms(100), ms(96)), Engine::Libsodium);
     }
 
     /// libsodium gives RustCrypto's bytes for every hash it takes, and declines the ones
@@ -617,11 +826,12 @@ mod tests {
         assert!(verify_password("correct horse", &hash));
         assert!(!verify_password("wrong horse", &hash));
         // The hashing threads' variant reads and writes the same PHC strings.
-        assert!(verify_with("correct horse", &hash, Memory::Kept));
-        assert!(!verify_with("wrong horse", &hash, Memory::Kept));
-        let kept = hash_with("correct horse", Memory::Kept).unwrap();
-        assert!(verify_password("correct horse", &kept));
-        assert!(!verify_with("correct horse", "not a hash", Memory::Kept));
+        let kept = |password, hash| verify_with(password, hash, Memory::Kept, Engine::Libsodium);
+        assert!(kept("correct horse", &hash));
+        assert!(!kept("wrong horse", &hash));
+        let by_thread = hash_with("correct horse", Memory::Kept, Engine::Libsodium).unwrap();
+        assert!(verify_password("correct horse", &by_thread));
+        assert!(!kept("correct horse", "not a hash"));
         assert!(!verify_password("x", "not a hash"));
     }
 

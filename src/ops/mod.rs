@@ -78,7 +78,7 @@ fn build() -> Result<Metrics, prometheus::Error> {
         prometheus::IntCounter::new("outbox_failures_total", "Deliveries this node gave up on")?;
     let hash_memory = IntGauge::new(
         "hash_memory_bytes",
-        "argon2 memory the password-hashing threads keep between hashes: only for stored hashes libsodium does not run (given back after hash_memory_keep idle seconds)",
+        "argon2 memory the password-hashing threads keep between hashes: when RustCrypto is the hash engine, and for stored hashes libsodium cannot run (given back after hash_memory_keep idle seconds)",
     )?;
     for gauge in [&outbox_pending, &outbox_failed, &hash_memory] {
         registry.register(Box::new(gauge.clone()))?;
