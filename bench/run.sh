@@ -56,7 +56,7 @@ else
   DB_URL="$WORK/porta.db"
 fi
 export PORTA_DATABASE_URL="$DB_URL" PORTA_DATA_DIR="$WORK" PORTA_BIND="127.0.0.1:$PORT" \
-       PORTA_ISSUER="$BASE" PORTA_LOG=warn PORTA_WORKERS=1 PORTA_RATE_LIMIT_PER_IP=0 PORTA_RATE_LIMIT_PER_CLIENT=0 PORTA_MASTER_KEY="$(head -c32 /dev/urandom | base64)"
+       PORTA_ISSUER="$BASE" PORTA_LOG=warn,porta::crypto=info PORTA_WORKERS=1 PORTA_RATE_LIMIT_PER_IP=0 PORTA_RATE_LIMIT_PER_CLIENT=0 PORTA_MASTER_KEY="$(head -c32 /dev/urandom | base64)"
 
 CLIENT=$($BIN client create --name bench --redirect-uri http://127.0.0.1:9/cb --skip-consent \
   --grant-type authorization_code refresh_token client_credentials --scope "openid profile email offline_access api bookings:read content:read")
@@ -227,6 +227,8 @@ profile_end() {
 echo
 echo "Porta $(git describe --always --dirty 2>/dev/null || echo "?") on $BACKEND — server on core $SERVER_CORE (1 worker), load on core $LOAD_CORE, ${DURATION}s each, $(date -u +%F)"
 echo "idle RSS: $((IDLE_RSS / 1024)) MB"
+# hash_engine = auto: which argon2id the server measured faster at start (see docs/configuration.md).
+grep -o 'engine=.*' "$WORK/server.log" | sed 's/^/password hashing: /' || true
 echo
 row "scenario" "req/s" "p99" "non-2xx" "RSS MB"
 printf '|%s|%s|%s|%s|%s|\n' "--------------------------" "------------" "----------" "--------" "-------"
