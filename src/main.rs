@@ -35,15 +35,26 @@ fn main() {
 /// core: every thread that meets contention gets an arena of its own, and each keeps what
 /// it once held, so the hashing and database threads of a busy spell leave megabytes
 /// behind that a node never uses again. Measured no slower in bench/run.sh
-/// (docs/sizing.md).
+/// (docs/sizing.md). It also fixes the mmap threshold at glibc's starting 128 KiB (unless
+/// `MALLOC_MMAP_THRESHOLD_` or its tunable is set): by default glibc raises it to the size
+/// of any mapped block freed, so one freed 19 MiB argon2 block (the hash engine's
+/// measurement at start) would send every later block below 19 MiB to the heaps.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[expect(
     unsafe_code,
     reason = "libc::mallopt: tune the allocator before any other thread exists"
 )]
 fn cap_allocator_arenas() {
-    let tuned = std::env::var("GLIBC_TUNABLES").is_ok_and(|t| t.contains("malloc.arena_max"));
-    if tuned || std::env::var_os("MALLOC_ARENA_MAX").is_some() {
+    let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+    if !tunables.contains("malloc.mmap_threshold")
+        && std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none()
+    {
+        // SAFETY: as below.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 128 * 1024);
+        }
+    }
+    if tunables.contains("malloc.arena_max") || std::env::var_os("MALLOC_ARENA_MAX").is_some() {
         return;
     }
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));

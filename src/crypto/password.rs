@@ -20,15 +20,16 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 
 /// The `hash_engine` setting: which argon2id code runs the hashes both can run (every
 /// hash Porta writes). They give the same bytes; which is faster depends on the CPU
-/// (bench/argon2.sh): libsodium's AVX-512 code wins where the CPU has it (1.25–1.4× on an
-/// Intel Xeon), but it maps and faults in each hash's 19 MiB afresh, so RustCrypto's, with
-/// each hashing thread's memory kept, wins elsewhere (1.2–1.3× on an AMD EPYC).
+/// (bench/argon2.sh): libsodium maps and faults in each hash's 19 MiB afresh, which its
+/// AVX-512 code more than pays for on an Intel Xeon (1.25–1.4× RustCrypto), but not on the
+/// AMD EPYC we measured, where RustCrypto with each hashing thread's memory kept is faster
+/// (1.06–1.14× by the clock, ≈ 1.25× by thread CPU time; docs/sizing.md).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HashEngine {
     /// Measure both two seconds after the hashing pool starts (seven hashes of each on a
-    /// hashing thread, once per process) and use the faster; libsodium until then, and on a near tie (it holds
-    /// no memory between hashes).
+    /// hashing thread, once per process) and use the faster; libsodium until then, and on
+    /// a near tie (it holds no memory between hashes).
     #[default]
     Auto,
     /// libsodium.
@@ -64,7 +65,7 @@ const MEASURE_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
 /// RustCrypto is used only when it is clearly faster: on a near tie libsodium, which keeps
 /// no memory between hashes.
 fn faster(libsodium: std::time::Duration, rustcrypto: std::time::Duration) -> Engine {
-    if rustcrypto.as_secs_f64() < libsodium.as_secs_f64() * 0.95 {
+    if rustcrypto.as_nanos() * 20 < libsodium.as_nanos() * 19 {
         Engine::RustCrypto
     } else {
         Engine::Libsodium
@@ -95,6 +96,51 @@ fn measure() -> (std::time::Duration, std::time::Duration) {
     (best[0], best[1])
 }
 
+/// `HashEngine::Auto`: `MEASURE_AFTER` in (once start-up has settled: measured while the
+/// rest of Porta starts on the same cores, the engines came out closer than they are), and
+/// once a hashing slot is free (the measurement counts against `hash_concurrency` like any
+/// hash), a hashing thread measures both engines, once per process; `use_engine` gets the
+/// faster. Until then the pool hashes with libsodium.
+fn measure_later(
+    jobs: std::sync::mpsc::Sender<HashJob>,
+    slots: std::sync::Arc<tokio::sync::Semaphore>,
+    use_engine: impl Fn(Engine) + Send + 'static,
+) {
+    let spawned = std::thread::Builder::new()
+        .name("porta-hash-measure".into())
+        .spawn(move || {
+            std::thread::sleep(MEASURE_AFTER);
+            let permit = loop {
+                match slots.clone().try_acquire_owned() {
+                    Ok(permit) => break permit,
+                    Err(tokio::sync::TryAcquireError::NoPermits) => {
+                        std::thread::sleep(std::time::Duration::from_millis(50));
+                    }
+                    Err(tokio::sync::TryAcquireError::Closed) => return,
+                }
+            };
+            let job: HashJob = Box::new(move || {
+                let engine = *MEASURED.get_or_init(|| {
+                    let (libsodium, rustcrypto) = measure();
+                    let engine = faster(libsodium, rustcrypto);
+                    tracing::info!(
+                        ?engine,
+                        libsodium_ms = libsodium.as_secs_f64() * 1e3,
+                        rustcrypto_ms = rustcrypto.as_secs_f64() * 1e3,
+                        "password hashing: the faster argon2id on this CPU"
+                    );
+                    engine
+                });
+                use_engine(engine);
+                drop(permit);
+            });
+            let _ = jobs.send(job);
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "could not start measuring the hash engines; libsodium hashes");
+    }
+}
+
 /// The CPU time the calling thread has used (user and system).
 #[cfg(unix)]
 #[expect(
@@ -102,13 +148,11 @@ fn measure() -> (std::time::Duration, std::time::Duration) {
     reason = "libc::clock_gettime: the calling thread's CPU time, which std does not offer"
 )]
 fn thread_cpu_time() -> std::time::Duration {
-    let mut now = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `now` is a live, writable timespec; CLOCK_THREAD_CPUTIME_ID exists on every
-    // Unix Porta builds for. On failure `now` stays zero and the measurement is void
-    // (both engines read zero: libsodium, the tie's choice).
+    // SAFETY: an all-zero timespec is a valid value (plain integers, padding included); `now`
+    // is live and writable; CLOCK_THREAD_CPUTIME_ID exists on every Unix Porta builds for.
+    // On failure the measurement is void (both engines read zero: libsodium, the tie's
+    // choice).
+    let mut now: libc::timespec = unsafe { std::mem::zeroed() };
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
     if rc != 0 {
         return std::time::Duration::ZERO;
@@ -130,11 +174,13 @@ fn thread_cpu_time() -> std::time::Duration {
 /// tens of milliseconds, so hashes run at most `concurrency` at a time, on that many
 /// threads of their own; a request waits for a slot at most `wait`, then is told the
 /// service is busy (503). Memory stays flat under any flood: the work an anonymous caller
-/// can cause is bounded. libsodium maps each hash's memory and unmaps it after; for the
-/// stored hashes it cannot run, RustCrypto's argon2 reuses one block per hashing thread
-/// (on the shared blocking pool every thread that ever hashed kept ~19 MiB of its own
-/// arena), and a thread that has had nothing to hash for `keep` gives that back, so a node
-/// returns to its idle footprint after a busy spell.
+/// can cause is bounded. libsodium maps each hash's memory and unmaps it after;
+/// RustCrypto's argon2 (the engine where it is faster, and for stored hashes libsodium
+/// cannot run) reuses one block per hashing thread (on the shared blocking pool every
+/// thread that ever hashed kept ~19 MiB of its own arena), and a thread that has had
+/// nothing to hash for `keep` gives that back, so a node returns to its idle footprint
+/// after a busy spell. Jobs go to whichever thread is free, so while sign-ins keep coming
+/// every hashing thread may hold its block: at most `concurrency` × 19 MiB.
 #[derive(Debug, Clone)]
 pub struct Hasher {
     slots: std::sync::Arc<tokio::sync::Semaphore>,
@@ -202,51 +248,25 @@ impl Hasher {
                 tracing::error!(error = %e, "could not start a hashing thread");
             }
         }
+        let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(n));
         let rustcrypto = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(
             engine == HashEngine::Rustcrypto,
         ));
         if engine == HashEngine::Auto {
-            let choice = rustcrypto.clone();
-            let settle = move |engine: Engine| {
-                choice.store(
+            let flag = rustcrypto.clone();
+            let use_engine = move |engine: Engine| {
+                flag.store(
                     engine == Engine::RustCrypto,
                     std::sync::atomic::Ordering::Relaxed,
                 );
             };
             match MEASURED.get() {
-                Some(engine) => settle(*engine),
-                None => {
-                    let job: HashJob = Box::new(move || {
-                        let engine = *MEASURED.get_or_init(|| {
-                            let (libsodium, rustcrypto) = measure();
-                            let engine = faster(libsodium, rustcrypto);
-                            tracing::info!(
-                                ?engine,
-                                libsodium_ms = libsodium.as_secs_f64() * 1e3,
-                                rustcrypto_ms = rustcrypto.as_secs_f64() * 1e3,
-                                "password hashing: the faster argon2id on this CPU"
-                            );
-                            engine
-                        });
-                        settle(engine);
-                    });
-                    // Once start-up has settled: measured while the rest of Porta starts
-                    // on the same cores, the two engines came out closer than they are.
-                    let jobs = jobs.clone();
-                    let delayed = std::thread::Builder::new()
-                        .name("porta-hash-measure".into())
-                        .spawn(move || {
-                            std::thread::sleep(MEASURE_AFTER);
-                            let _ = jobs.send(job);
-                        });
-                    if let Err(e) = delayed {
-                        tracing::warn!(error = %e, "could not measure the hash engines; libsodium hashes");
-                    }
-                }
+                Some(engine) => use_engine(*engine),
+                None => measure_later(jobs.clone(), slots.clone(), use_engine),
             }
         }
         Hasher {
-            slots: std::sync::Arc::new(tokio::sync::Semaphore::new(n)),
+            slots,
             wait,
             jobs,
             rustcrypto,
@@ -326,8 +346,8 @@ impl Drop for Kept {
 }
 
 thread_local! {
-    /// The memory of one RustCrypto argon2 hash (the stored hashes libsodium does not
-    /// run), kept by each hashing thread and reused: freeing a 19 MiB block after every
+    /// The memory of one RustCrypto argon2 hash (when RustCrypto is the engine, and for
+    /// stored hashes libsodium cannot run), kept by each hashing thread and reused: freeing a 19 MiB block after every
     /// hash made glibc raise its mmap threshold and keep such blocks in its heaps, so RSS
     /// stayed hundreds of MiB above idle after a busy minute.
     static ARGON_MEMORY: std::cell::RefCell<Kept> =
@@ -418,6 +438,11 @@ fn argon2_into(
         let need = argon.params().block_count();
         if memory.0.len() < need {
             let before = memory.bytes();
+            // Out of memory is an error for this hash, as it is for libsodium, not an abort.
+            memory
+                .0
+                .try_reserve_exact(need - memory.0.len())
+                .map_err(|_| argon2::Error::MemoryTooMuch)?;
             memory.0.resize(need, argon2::Block::default());
             ARGON_MEMORY_HELD.fetch_add(
                 memory.bytes() - before,
@@ -428,9 +453,9 @@ fn argon2_into(
     })
 }
 
-/// argon2id by libsodium, whose AVX-512 code is the fastest well-kept argon2id on CPUs
-/// that have it (bench/argon2.sh), and which maps its memory for each hash and unmaps it
-/// after, so nothing stays resident between sign-ins. It runs what libsodium's API takes:
+/// argon2id by libsodium, whose AVX-512 code is the fastest well-kept argon2id on an Intel
+/// Xeon (bench/argon2.sh), and which maps its memory for each hash and unmaps it after,
+/// so nothing stays resident between sign-ins. It runs what libsodium's API takes:
 /// argon2id v1.3, one lane, a 16-byte salt, an output of 16 bytes or more, no key id or
 /// associated data: every hash Porta writes. It declines any other kind of hash, which the
 /// caller then runs on RustCrypto's argon2 (the same bytes for the same inputs).
@@ -610,7 +635,7 @@ fn verify_with(password: &str, hash: &str, memory: Memory, engine: Engine) -> bo
 /// A hash to verify against when an account does not exist (or has no password), so the
 /// answer takes as long as it does for a real account (no account enumeration by timing).
 /// A fixed hash of "porta-dummy-password" at the parameters Porta hashes with (a unit test
-/// holds the two together), so libsodium runs it like a real one; nothing has to be hashed
+/// holds the two together), so the same engine runs it as a real one; nothing has to be hashed
 /// to make it, and nothing can fail to.
 fn dummy_password_hash() -> &'static str {
     "$argon2id$v=19$m=19456,t=2,p=1$dO6RWlzjz45iCX31gW6X0Q$elFVRGtgnZi1NFuwqad5mwQd7puDf2MBkTMzEhjP34g"
@@ -706,8 +731,8 @@ mod tests {
         });
     }
 
-    /// Porta's own hashes run on libsodium, which maps its memory for each hash and unmaps
-    /// it after: a hashing thread holds nothing between sign-ins.
+    /// With libsodium as the engine, Porta's own hashes map their memory for each hash and
+    /// unmap it after: a hashing thread holds nothing between sign-ins.
     #[test]
     fn porta_s_hashes_hold_no_memory_between_sign_ins() {
         with_one_hashing_thread(|hasher| async move {
@@ -753,43 +778,66 @@ mod tests {
         });
     }
 
-    /// `hash_engine = "auto"` measures once per process, uses what it measured, and
-    /// hashes the same either way.
+    /// The measurement times both engines and leaves no memory held.
     #[test]
-    fn the_auto_engine_uses_what_it_measured() {
+    fn measuring_times_both_engines_and_keeps_no_memory() {
+        let (libsodium, rustcrypto) = measure();
+        let ms = std::time::Duration::from_millis(1);
+        assert!(
+            libsodium > ms && rustcrypto > ms,
+            "{libsodium:?} {rustcrypto:?}"
+        );
+        assert_eq!(argon_memory_here(), 0);
+    }
+
+    /// The measurement waits `MEASURE_AFTER` and for a free hashing slot (it counts
+    /// against `hash_concurrency`), hands the process's answer to the pool, and frees the
+    /// slot.
+    #[test]
+    fn the_measurement_waits_for_a_slot_and_hands_on_the_answer() {
+        // The process's answer is set as in `an_auto_pool_hashes_with_the_measured_engine`
+        // (whichever runs first), so that test's assumption holds.
+        MEASURED.get_or_init(|| Engine::RustCrypto);
+        let (jobs, queue) = std::sync::mpsc::channel::<HashJob>();
+        let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
+        let busy = slots.clone().try_acquire_owned().unwrap();
+        let (told, answer) = std::sync::mpsc::channel();
+        measure_later(jobs, slots.clone(), move |engine| {
+            let _ = told.send(engine);
+        });
+        let wait = MEASURE_AFTER + std::time::Duration::from_millis(400);
+        assert!(
+            queue.recv_timeout(wait).is_err(),
+            "ran while every slot was taken"
+        );
+        drop(busy);
+        let job = queue
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .unwrap();
+        assert_eq!(slots.available_permits(), 0, "the measurement holds a slot");
+        job();
+        assert_eq!(slots.available_permits(), 1);
+        assert_eq!(answer.try_recv().unwrap(), *MEASURED.get().unwrap());
+    }
+
+    /// A pool on `auto` hashes with the engine the process measured: RustCrypto here (set
+    /// before any pool measures; the only other test that sets it sets the same), whose memory the hashing thread
+    /// keeps, which libsodium never does.
+    #[test]
+    fn an_auto_pool_hashes_with_the_measured_engine() {
+        let measured = *MEASURED.get_or_init(|| Engine::RustCrypto);
+        assert_eq!(measured, Engine::RustCrypto);
         with_one_hashing_thread_on(HashEngine::Auto, |hasher| async move {
-            // libsodium until the measurement, two seconds in.
-            if MEASURED.get().is_none() {
-                assert!(!hasher.rustcrypto.load(std::sync::atomic::Ordering::Relaxed));
-            }
-            let deadline = std::time::Instant::now() + MEASURE_AFTER * 5;
-            while MEASURED.get().is_none() {
-                assert!(std::time::Instant::now() < deadline, "never measured");
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
             let slot = hasher.slot().await.unwrap();
             let hash = slot.hash("pass phrase".into()).await.unwrap();
-            let measured = *MEASURED.get().expect("measured");
-            let used =
-                Engine::from_flag(hasher.rustcrypto.load(std::sync::atomic::Ordering::Relaxed));
-            assert_eq!(used, measured);
-            assert_eq!(held(&hasher).await == 0, measured == Engine::Libsodium);
+            let kept = held(&hasher).await;
+            assert!(kept >= 19 * 1024 * 1024, "{kept} bytes kept after a hash");
             assert!(verify_password("pass phrase", &hash));
         });
-        // A second pool takes the first one's answer without measuring again.
-        let again = Hasher::new(
-            1,
-            std::time::Duration::from_secs(5),
-            std::time::Duration::from_secs(5),
-            HashEngine::Auto,
-        );
-        assert_eq!(
-            Engine::from_flag(again.rustcrypto.load(std::sync::atomic::Ordering::Relaxed)),
-            *MEASURED.get().unwrap()
-        );
     }
 
     /// The measurement counts the hashing thread's work, not time it spent waiting.
+    #[cfg(unix)]
     #[test]
     fn the_measurement_counts_work_not_waiting() {
         let before = thread_cpu_time();
