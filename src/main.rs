@@ -5,7 +5,7 @@ use std::time::Duration;
 use clap::Parser;
 
 fn main() {
-    cap_allocator_arenas();
+    tune_allocator();
     let cli = porta::cli::Cli::parse();
     let code = if cli.is_serve() {
         actix_web::rt::System::new().block_on(porta::cli::run(cli))
@@ -44,7 +44,7 @@ fn main() {
     unsafe_code,
     reason = "libc::mallopt: tune the allocator before any other thread exists"
 )]
-fn cap_allocator_arenas() {
+fn tune_allocator() {
     let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
     if !tunables.contains("malloc.mmap_threshold")
         && std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none()
@@ -67,7 +67,7 @@ fn cap_allocator_arenas() {
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn cap_allocator_arenas() {}
+fn tune_allocator() {}
 
 /// Ends the process without running C exit handlers. libpq's OpenSSL (and Kerberos)
 /// state is torn down by such handlers while r2d2's connection threads are still alive,

@@ -184,8 +184,8 @@ pub struct AccountSettings {
     /// RustCrypto is the engine, and for stored hashes libsodium cannot run) with nothing
     /// to hash, before giving it back.
     pub hash_memory_keep: u64,
-    /// Which argon2id code hashes passwords: `auto` (the faster on this CPU, measured at
-    /// start), `libsodium` or `rustcrypto`. The same bytes either way.
+    /// Which argon2id code hashes passwords: `auto` (the faster on this CPU, measured two
+    /// seconds after start), `libsodium` or `rustcrypto`. The same bytes either way.
     pub hash_engine: crate::crypto::HashEngine,
     /// Seconds after signing in during which a person may add or change a way in
     /// (password, email, phone, authenticator, recovery codes) without signing in again.
