@@ -323,3 +323,27 @@ where
     .await
     .map_err(|_| DbError::Cancelled)?
 }
+
+#[cfg(test)]
+mod tests {
+    use diesel::{Connection, RunQueryDsl};
+
+    /// `.cargo/config.toml` builds SQLite with QPSG: without it, every `.first()` (a bound
+    /// LIMIT) is parsed and planned again on each execution.
+    #[test]
+    fn sqlite_is_built_with_the_query_planner_stability_guarantee() {
+        #[derive(diesel::QueryableByName)]
+        struct Option {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            compile_options: String,
+        }
+        let mut c = diesel::SqliteConnection::establish(":memory:").expect("in-memory SQLite");
+        let options: Vec<Option> = diesel::sql_query("PRAGMA compile_options")
+            .load(&mut c)
+            .expect("compile options");
+        assert!(
+            options.iter().any(|o| o.compile_options == "ENABLE_QPSG"),
+            "SQLite was built without SQLITE_ENABLE_QPSG"
+        );
+    }
+}
