@@ -1,12 +1,10 @@
 //! Diesel queries for failed-attempt counters.
 
-use diesel::dsl::case_when;
 use diesel::prelude::*;
-use diesel::sql_types::{BigInt, Text};
 
 use super::Policy;
 use crate::db::schema::attempt_counters as ac;
-use crate::db::DbConn;
+use crate::db::{Bind, DbConn, Fixed};
 
 /// A counter row.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -39,15 +37,17 @@ pub fn delete(conn: &mut DbConn, key: &str) -> QueryResult<usize> {
 /// or out of a transaction on both databases. Plain SQL: diesel's MultiBackend has no
 /// ON CONFLICT; both SQLite and PostgreSQL do.
 fn insert_row(conn: &mut DbConn, key: &str, now: i64, in_flight: i64) -> QueryResult<bool> {
-    let inserted = diesel::sql_query(
+    let inserted = Fixed::new(
         "INSERT INTO attempt_counters \
          (\"key\", failures, window_start, locked_until, in_flight, in_flight_since) \
-         VALUES ($1, 0, $2, 0, $3, $4) ON CONFLICT DO NOTHING",
+         VALUES (?, 0, ?, 0, ?, ?) ON CONFLICT DO NOTHING",
+        vec![
+            Bind::Text(key),
+            Bind::BigInt(now),
+            Bind::BigInt(in_flight),
+            Bind::BigInt(if in_flight > 0 { now } else { 0 }),
+        ],
     )
-    .bind::<Text, _>(key)
-    .bind::<BigInt, _>(now)
-    .bind::<BigInt, _>(in_flight)
-    .bind::<BigInt, _>(if in_flight > 0 { now } else { 0 })
     .execute(conn)?;
     Ok(inserted == 1)
 }
@@ -130,30 +130,38 @@ pub enum Reserve {
 /// parallel insert of the same key sends this one back to the update.
 pub fn reserve(conn: &mut DbConn, key: &str, now: i64, policy: Policy) -> QueryResult<Reserve> {
     for _ in 0..2 {
-        // A window gone quiet (not locked, nothing in flight) counts again from zero.
-        let quiet = ac::window_start
-            .lt(now - policy.window)
-            .and(ac::locked_until.le(now))
-            .and(ac::in_flight.eq(0));
-        // Reservations this old were left by a node that died mid-check.
-        let stale = ac::in_flight
-            .gt(0)
-            .and(ac::in_flight_since.lt(now - STALE_IN_FLIGHT));
-        // Every right-hand side sees the row as it was: a quiet window has nothing in
-        // flight, and stale reservations count as none.
-        let reserved = diesel::update(
-            ac::table.find(key).filter(ac::locked_until.le(now)).filter(
-                stale
-                    .or(ac::in_flight.eq(0))
-                    .or((ac::failures + ac::in_flight).lt(policy.free_failures)),
-            ),
+        // One statement, kept prepared (a `Fixed`): a window gone quiet (not locked,
+        // nothing in flight) counts again from zero; reservations older than
+        // STALE_IN_FLIGHT were left by a node that died mid-check and count as none. Every
+        // right-hand side sees the row as it was: a quiet window has nothing in flight.
+        let quiet = now - policy.window;
+        let stale = now - STALE_IN_FLIGHT;
+        let reserved = Fixed::new(
+            "UPDATE attempt_counters SET \
+             failures = CASE WHEN window_start < ? AND locked_until <= ? AND in_flight = 0 \
+               THEN 0 ELSE failures END, \
+             window_start = CASE WHEN window_start < ? AND locked_until <= ? AND in_flight = 0 \
+               THEN ? ELSE window_start END, \
+             in_flight = CASE WHEN in_flight > 0 AND in_flight_since < ? \
+               THEN 1 ELSE in_flight + 1 END, \
+             in_flight_since = ? \
+             WHERE \"key\" = ? AND locked_until <= ? \
+             AND ((in_flight > 0 AND in_flight_since < ?) OR in_flight = 0 \
+               OR failures + in_flight < ?)",
+            vec![
+                Bind::BigInt(quiet),
+                Bind::BigInt(now),
+                Bind::BigInt(quiet),
+                Bind::BigInt(now),
+                Bind::BigInt(now),
+                Bind::BigInt(stale),
+                Bind::BigInt(now),
+                Bind::Text(key),
+                Bind::BigInt(now),
+                Bind::BigInt(stale),
+                Bind::BigInt(policy.free_failures),
+            ],
         )
-        .set((
-            ac::failures.eq(case_when::<_, _, BigInt>(quiet, 0i64).otherwise(ac::failures)),
-            ac::window_start.eq(case_when::<_, _, BigInt>(quiet, now).otherwise(ac::window_start)),
-            ac::in_flight.eq(case_when::<_, _, BigInt>(stale, 1i64).otherwise(ac::in_flight + 1)),
-            ac::in_flight_since.eq(now),
-        ))
         .execute(conn)?;
         if reserved == 1 {
             return Ok(Reserve::Go);
@@ -174,23 +182,24 @@ pub fn reserve(conn: &mut DbConn, key: &str, now: i64, policy: Policy) -> QueryR
 
 /// Gives a reservation back without counting anything (the check could not run).
 pub fn release(conn: &mut DbConn, key: &str) -> QueryResult<usize> {
-    diesel::update(ac::table.find(key).filter(ac::in_flight.gt(0)))
-        .set(ac::in_flight.eq(ac::in_flight - 1))
-        .execute(conn)
+    Fixed::new(
+        "UPDATE attempt_counters SET in_flight = in_flight - 1 \
+         WHERE \"key\" = ? AND in_flight > 0",
+        vec![Bind::Text(key)],
+    )
+    .execute(conn)
 }
 
 /// A reserved attempt succeeded on the account's own key: its failures are forgiven.
 /// One statement: the reservation given back, failures and lock cleared.
 pub fn settle_success(conn: &mut DbConn, key: &str) -> QueryResult<usize> {
-    diesel::update(ac::table.find(key))
-        .set((
-            ac::failures.eq(0),
-            ac::locked_until.eq(0),
-            ac::in_flight.eq(
-                case_when::<_, _, BigInt>(ac::in_flight.gt(0), ac::in_flight - 1).otherwise(0i64),
-            ),
-        ))
-        .execute(conn)
+    Fixed::new(
+        "UPDATE attempt_counters SET failures = 0, locked_until = 0, \
+         in_flight = CASE WHEN in_flight > 0 THEN in_flight - 1 ELSE 0 END \
+         WHERE \"key\" = ?",
+        vec![Bind::Text(key)],
+    )
+    .execute(conn)
 }
 
 /// A reserved attempt failed: counted, and the lock the count calls for is set. Returns
@@ -211,15 +220,20 @@ pub fn take(conn: &mut DbConn, key: &str, now: i64, window: i64, max: i64) -> Qu
     ensure_row(conn, key, now)?;
     // A finished window starts over (only the first of racing requests does this; the
     // others then find a fresh window and count in it).
-    diesel::update(
-        ac::table
-            .find(key)
-            .filter(ac::window_start.le(now - window)),
+    Fixed::new(
+        "UPDATE attempt_counters SET failures = 0, window_start = ? \
+         WHERE \"key\" = ? AND window_start <= ?",
+        vec![
+            Bind::BigInt(now),
+            Bind::Text(key),
+            Bind::BigInt(now - window),
+        ],
     )
-    .set((ac::failures.eq(0), ac::window_start.eq(now)))
     .execute(conn)?;
-    let taken = diesel::update(ac::table.find(key).filter(ac::failures.lt(max)))
-        .set(ac::failures.eq(ac::failures + 1))
-        .execute(conn)?;
+    let taken = Fixed::new(
+        "UPDATE attempt_counters SET failures = failures + 1 WHERE \"key\" = ? AND failures < ?",
+        vec![Bind::Text(key), Bind::BigInt(max)],
+    )
+    .execute(conn)?;
     Ok(taken == 1)
 }
