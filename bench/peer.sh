@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Porta side by side with the OpenID-certified peer, oidc-provider 9.13 on Node.js
-# (bench/peer/server.mjs: one confidential app, RS256 JWT access tokens and id tokens,
-# refresh tokens rotating on every use, grants in the peer's own memory). Both are pinned
+# (bench/peer/server.mjs: two confidential apps, one given RS256 JWT access tokens as
+# Porta's are and one the peer's default opaque ones, id tokens RS256, refresh tokens
+# rotating on every use, grants in the peer's own memory). Both are pinned
 # to core 0 in turn, the load (wrk) on core 1, and the runs alternate: Porta's rows, the
 # peer's rows, ROUNDS times, so a machine whose speed drifts drifts for both. Talks to
 # 127.0.0.1 only; every run is bounded by DURATION.
@@ -28,17 +29,20 @@ SECRET=bench-secret-$(head -c12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
 # Porta's rows that the peer has too.
 ROWS='discovery|jwks|client_credentials|introspection|userinfo|refresh \(\+ id token\)'
 
-command -v node >/dev/null && command -v npm >/dev/null || { echo "bench/peer.sh needs Node.js 20+ (node, npm)" >&2; exit 1; }
+command -v node >/dev/null && command -v npm >/dev/null \
+  && node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' \
+  || { echo "bench/peer.sh needs Node.js 20+ (node, npm)" >&2; exit 1; }
 if ! command -v wrk >/dev/null; then
   echo "installing wrk (Debian package)"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk
 fi
 PEER_DIR=target/bench-peer
 mkdir -p "$PEER_DIR"
-cp bench/peer/package.json bench/peer/server.mjs bench/peer/grants.mjs "$PEER_DIR/"
+cp bench/peer/package.json bench/peer/package-lock.json bench/peer/server.mjs bench/peer/grants.mjs "$PEER_DIR/"
+# The lockfile pins the peer and everything it pulls in.
 if [ ! -f "$PEER_DIR/node_modules/oidc-provider/package.json" ] \
   || ! grep -q '"version": "9.13.3"' "$PEER_DIR/node_modules/oidc-provider/package.json"; then
-  (cd "$PEER_DIR" && npm install --no-audit --no-fund --loglevel=error >/dev/null)
+  (cd "$PEER_DIR" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 fi
 if [ "$PORTA" = 1 ] && [ -z "${BIN:-}" ]; then
   cargo build --release --quiet
@@ -84,7 +88,7 @@ function response(status, headers, body)
 end
 LUA
 
-rss() { awk '/VmRSS/ {print $2}' /proc/$PID/status; }
+rss() { awk '/VmRSS/ {print $2}' "/proc/$PID/status" 2>/dev/null || echo 0; }
 peak_since() { tail -n +"$(( $1 + 1 ))" "$WORK/rss.log" | sort -n | tail -n1 | awk '{printf "%d", $1 / 1024}'; }
 row() { printf '| %-24s | %10s | %8s | %6s | %5s |\n' "$@"; }
 run() { # name, url, script, threads, connections
@@ -103,7 +107,7 @@ peer_round() {
   PEER_PORT=$PORT PEER_SECRET=$SECRET taskset -c "$SERVER_CORE" node "$PEER_DIR/server.mjs" >"$WORK/peer.log" 2>&1 &
   PID=$!
   for _ in $(seq 1 50); do curl -sf "$BASE/jwks" >/dev/null && break; sleep 0.1; done
-  kill -0 "$PID" 2>/dev/null || { cat "$WORK/peer.log" >&2; exit 1; }
+  curl -sf "$BASE/jwks" >/dev/null || { echo "the peer did not start:" >&2; cat "$WORK/peer.log" >&2; exit 1; }
   sleep 5
   local idle
   idle=$(rss)
@@ -112,8 +116,9 @@ peer_round() {
   # Grants are minted right before the rows that use them: the peer's in-memory store is
   # an LRU of 1,000 entries, and a refresh row's rotations push older grants out of it.
   mint() { # app, scope, count, file; checks that every grant came
-    node "$PEER_DIR/grants.mjs" "$BASE" "$3" "$2" "$SECRET" "$1" >"$4"
-    [ "$(grep -c . "$4")" -ge "$3" ] || { echo "peer set-up failed (see $WORK/peer.log)" >&2; exit 1; }
+    node "$PEER_DIR/grants.mjs" "$BASE" "$3" "$2" "$SECRET" "$1" >"$4" \
+      && [ "$(grep -c . "$4")" -ge "$3" ] \
+      || { echo "peer set-up failed:" >&2; cat "$WORK/peer.log" >&2; exit 1; }
   }
   echo
   echo "oidc-provider $(node -p "require('./$PEER_DIR/node_modules/oidc-provider/package.json').version") on Node.js $(node --version) — server on core $SERVER_CORE, load on core $LOAD_CORE, ${DURATION}s each, $(date -u '+%F %H:%M')"

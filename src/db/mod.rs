@@ -363,6 +363,11 @@ where
             }
             out.push_sql(part);
         }
+        if binds.next().is_some() {
+            return Err(diesel::result::Error::QueryBuilderError(
+                "a Fixed statement has more binds than placeholders".into(),
+            ));
+        }
         Ok(())
     }
 }
@@ -446,6 +451,18 @@ mod tests {
             vec![Bind::Text("z")],
         );
         assert_eq!(missing.execute(&mut c), Ok(0));
+        // Binds and placeholders that do not pair up are an error, never a statement run
+        // with values in the wrong places (`new` also asserts this in debug builds).
+        for binds in [vec![], vec![Bind::Text("b"), Bind::Text("b")]] {
+            let wrong = Fixed {
+                sql: "UPDATE counters SET n = 0 WHERE id = ?",
+                binds,
+            };
+            assert!(matches!(
+                wrong.execute(&mut c),
+                Err(diesel::result::Error::QueryBuilderError(_))
+            ));
+        }
         let n: i64 = counters::table
             .find("b")
             .select(counters::n)
@@ -462,12 +479,12 @@ mod tests {
     #[test]
     fn sqlite_is_built_with_the_query_planner_stability_guarantee() {
         #[derive(diesel::QueryableByName)]
-        struct Option {
+        struct CompileOption {
             #[diesel(sql_type = diesel::sql_types::Text)]
             compile_options: String,
         }
         let mut c = diesel::SqliteConnection::establish(":memory:").expect("in-memory SQLite");
-        let options: Vec<Option> = diesel::sql_query("PRAGMA compile_options")
+        let options: Vec<CompileOption> = diesel::sql_query("PRAGMA compile_options")
             .load(&mut c)
             .expect("compile options");
         assert!(
