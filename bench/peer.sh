@@ -59,48 +59,8 @@ trap cleanup EXIT
 
 JWT_BASIC=$(printf 'bench:%s' "$SECRET" | base64 -w0)
 OPAQUE_BASIC=$(printf 'bench-opaque:%s' "$SECRET" | base64 -w0)
-cat >"$WORK/post.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Authorization"] = "Basic " .. os.getenv("BASIC")
-wrk.body = os.getenv("BODY")
-LUA
-cat >"$WORK/get.lua" <<LUA
-local auth = os.getenv("AUTH")
-if auth and auth ~= "" then wrk.headers["Authorization"] = auth end
-LUA
-# As bench/run.sh's: one connection per thread, each with its own refresh-token chain.
-cat >"$WORK/refresh.lua" <<LUA
-local tokens = {}
-for line in io.lines(os.getenv("TOKENS")) do tokens[#tokens + 1] = line end
-local counter = 0
-function setup(thread)
-  counter = counter + 1
-  thread:set("token", tokens[counter])
-end
-function request()
-  return wrk.format("POST", "/token", {["Content-Type"] = "application/x-www-form-urlencoded",
-    ["Authorization"] = "Basic " .. os.getenv("BASIC")}, "grant_type=refresh_token&refresh_token=" .. token)
-end
-function response(status, headers, body)
-  local next = body:match('"refresh_token":"([^"]+)"')
-  if next then token = next end
-end
-LUA
 
-rss() { awk '/VmRSS/ {print $2}' "/proc/$PID/status" 2>/dev/null || echo 0; }
-peak_since() { tail -n +"$(( $1 + 1 ))" "$WORK/rss.log" | sort -n | tail -n1 | awk '{printf "%d", $1 / 1024}'; }
-row() { printf '| %-24s | %10s | %8s | %6s | %5s |\n' "$@"; }
-run() { # name, url, script, threads, connections
-  local name=$1 url=$2 script=$3 threads=${4:-2} conns=${5:-$CONNECTIONS}
-  local out mark rps p99 non2xx
-  mark=$(wc -l <"$WORK/rss.log")
-  out=$(taskset -c "$LOAD_CORE" wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency -s "$script" "$url" 2>&1)
-  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-  p99=$(echo "$out" | awk '$1=="99%" {print $2}')
-  non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
-  row "$name" "$rps" "$p99" "${non2xx:-0}" "$(peak_since "$mark")"
-}
+source bench/lib.sh
 
 peer_round() {
   if curl -s -o /dev/null "$BASE/"; then echo "port $PORT is taken: set PEER_PORT" >&2; exit 1; fi
@@ -126,23 +86,23 @@ peer_round() {
   echo
   row "scenario" "req/s" "p99" "non-2xx" "RSS MB"
   printf '|%s|%s|%s|%s|%s|\n' "--------------------------" "------------" "----------" "--------" "-------"
-  AUTH="" run "discovery" "$BASE/.well-known/openid-configuration" "$WORK/get.lua"
-  AUTH="" run "jwks" "$BASE/jwks" "$WORK/get.lua"
-  BASIC=$JWT_BASIC BODY="grant_type=client_credentials&scope=api" run "client_credentials" "$BASE/token" "$WORK/post.lua"
+  AUTH="" run "discovery" "$BASE/.well-known/openid-configuration" bench/wrk/get.lua
+  AUTH="" run "jwks" "$BASE/jwks" bench/wrk/get.lua
+  BASIC=$JWT_BASIC BODY="grant_type=client_credentials&scope=api" run "client_credentials" "$BASE/token" bench/wrk/post.lua
   mint bench-opaque "openid email offline_access" 1 "$WORK/opaque.txt"
   local access
   access=$(tail -n1 "$WORK/opaque.txt")
-  BASIC=$OPAQUE_BASIC BODY="token=$access" run "introspection (opaque)" "$BASE/token/introspection" "$WORK/post.lua"
-  AUTH="Bearer $access" run "userinfo (opaque)" "$BASE/me" "$WORK/get.lua"
+  BASIC=$OPAQUE_BASIC BODY="token=$access" run "introspection (opaque)" "$BASE/token/introspection" bench/wrk/post.lua
+  AUTH="Bearer $access" run "userinfo (opaque)" "$BASE/me" bench/wrk/get.lua
   # Both rows answer 200 for a token the peer no longer knows: check that it still does.
   curl -s -u "bench-opaque:$SECRET" -d "token=$access" "$BASE/token/introspection" | grep -q '"active":true' \
     || echo "(the access token of the two rows above went inactive: their figures do not count)"
   mint bench "openid email offline_access api" "$CONNECTIONS" "$WORK/refresh-jwt.txt"
-  BASIC=$JWT_BASIC TOKENS="$WORK/refresh-jwt.txt" run "refresh (+ id token)" "$BASE/token" "$WORK/refresh.lua" "$CONNECTIONS" "$CONNECTIONS"
+  BASIC=$JWT_BASIC TOKENS="$WORK/refresh-jwt.txt" run "refresh (+ id token)" "$BASE/token" bench/wrk/refresh.lua "$CONNECTIONS" "$CONNECTIONS"
   # The peer's default: an opaque access token (no signature) and a signed id token.
   mint bench-opaque "openid email offline_access" "$CONNECTIONS" "$WORK/opaque.txt"
   head -n "$CONNECTIONS" "$WORK/opaque.txt" >"$WORK/refresh-opaque.txt"
-  BASIC=$OPAQUE_BASIC TOKENS="$WORK/refresh-opaque.txt" run "refresh (+ id, opaque)" "$BASE/token" "$WORK/refresh.lua" "$CONNECTIONS" "$CONNECTIONS"
+  BASIC=$OPAQUE_BASIC TOKENS="$WORK/refresh-opaque.txt" run "refresh (+ id, opaque)" "$BASE/token" bench/wrk/refresh.lua "$CONNECTIONS" "$CONNECTIONS"
   echo "RSS right after the load: $(( $(rss) / 1024 )) MB"
   kill "$SAMPLER" "$PID" 2>/dev/null || true
   wait "$PID" 2>/dev/null || true

@@ -74,7 +74,7 @@ PID=$!
 for _ in $(seq 1 50); do curl -sf "$BASE/jwks" >/dev/null && break; sleep 0.1; done
 # Idle means start-up has settled: Porta hands start-up's freed memory back 3 s in.
 sleep 5
-rss() { awk '/VmRSS/ {print $2}' /proc/$PID/status; }
+source bench/lib.sh
 IDLE_RSS=$(rss)
 # RSS every 200 ms while the scenarios run; each row reports its peak.
 ( while kill -0 "$PID" 2>/dev/null; do rss; sleep 0.2; done ) >"$WORK/rss.log" 2>/dev/null &
@@ -113,34 +113,6 @@ ACCESS=$SAVED_ACCESS
 BASIC=$(printf '%s:%s' "$CID" "$SECRET" | base64 -w0)
 LEAN_BASIC=$(printf '%s:%s' "$LEAN_CID" "$LEAN_SECRET" | base64 -w0)
 
-cat >"$WORK/post.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Authorization"] = "Basic $BASIC"
-wrk.body = os.getenv("BODY")
-LUA
-cat >"$WORK/refresh.lua" <<LUA
--- One connection per thread, each with its own refresh-token chain (tokens rotate).
-local tokens = {}
-for line in io.lines(os.getenv("TOKENS")) do tokens[#tokens + 1] = line end
-local counter = 0
-function setup(thread)
-  counter = counter + 1
-  thread:set("token", tokens[counter])
-end
-function request()
-  return wrk.format("POST", "/token", {["Content-Type"] = "application/x-www-form-urlencoded",
-    ["Authorization"] = "Basic " .. os.getenv("BASIC")}, "grant_type=refresh_token&refresh_token=" .. token)
-end
-function response(status, headers, body)
-  local next = body:match('"refresh_token":"([^"]+)"')
-  if next then token = next else errors_seen = (errors_seen or 0) + 1 end
-end
-LUA
-cat >"$WORK/get.lua" <<LUA
-local auth = os.getenv("AUTH")
-if auth and auth ~= "" then wrk.headers["Authorization"] = auth end
-LUA
 
 API_TOKEN=$(curl -s -u "$CID:$SECRET" -d grant_type=client_credentials -d "scope=bookings:read content:read" "$BASE/token" \
   | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
@@ -148,21 +120,6 @@ API_TOKEN=$(curl -s -u "$CID:$SECRET" -d grant_type=client_credentials -d "scope
 # Every scenario below needs working tokens: stop early and loudly if the set-up failed.
 [ -n "$ACCESS" ] && [ -n "$API_TOKEN" ] || { echo "set-up failed: no access token (see $WORK/server.log)" >&2; exit 1; }
 
-# Peak RSS (MB) sampled since line $1 of the log.
-peak_since() { tail -n +"$(( $1 + 1 ))" "$WORK/rss.log" | sort -n | tail -n1 | awk '{printf "%d", $1 / 1024}'; }
-row() { printf '| %-24s | %10s | %8s | %6s | %5s |\n' "$@"; }
-run() { # name, url, script, env...
-  local name=$1 url=$2 script=$3 threads=${4:-2} conns=${5:-$CONNECTIONS}
-  local out mark
-  [[ "$name" =~ $ONLY ]] || return 0
-  mark=$(wc -l <"$WORK/rss.log")
-  out=$(taskset -c "$LOAD_CORE" wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency -s "$script" "$url" 2>&1)
-  local rps p99 non2xx
-  rps=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
-  p99=$(echo "$out" | awk '$1=="99%" {print $2}')
-  non2xx=$(echo "$out" | awk '/Non-2xx/ {print $NF}')
-  row "$name" "$rps" "$p99" "${non2xx:-0}" "$(peak_since "$mark")"
-}
 # CPU clock ticks of each live server thread: "tid kind ticks", kind argon2 (the hashing
 # threads), http (the HTTP workers), db (the blocking threads that run database work) or
 # other. The name in /proc/…/stat may hold spaces: the fields are read after its ")".
@@ -232,18 +189,18 @@ grep -o 'engine=.*' "$WORK/server.log" | sed 's/^/password hashing: /' || true
 echo
 row "scenario" "req/s" "p99" "non-2xx" "RSS MB"
 printf '|%s|%s|%s|%s|%s|\n' "--------------------------" "------------" "----------" "--------" "-------"
-AUTH="" run "discovery" "$BASE/.well-known/openid-configuration" "$WORK/get.lua"
-AUTH="" run "jwks" "$BASE/jwks" "$WORK/get.lua"
-BODY="grant_type=client_credentials&scope=api" run "client_credentials" "$BASE/token" "$WORK/post.lua"
-BODY="token=$ACCESS" run "introspection" "$BASE/introspect" "$WORK/post.lua"
-AUTH="Bearer $ACCESS" run "userinfo" "$BASE/userinfo" "$WORK/get.lua"
-AUTH="Bearer $API_TOKEN" run "API (JWKS), bookings" "$BASE/api/bookings/consultants" "$WORK/get.lua"
-AUTH="Bearer $API_TOKEN" run "API (JWKS), content" "$BASE/api/content/retreats" "$WORK/get.lua"
-BASIC=$BASIC TOKENS="$WORK/refresh-oauth.txt" run "refresh (access only)" "$BASE/token" "$WORK/refresh.lua" "$CONNECTIONS" "$CONNECTIONS"
+AUTH="" run "discovery" "$BASE/.well-known/openid-configuration" bench/wrk/get.lua
+AUTH="" run "jwks" "$BASE/jwks" bench/wrk/get.lua
+BASIC=$BASIC BODY="grant_type=client_credentials&scope=api" run "client_credentials" "$BASE/token" bench/wrk/post.lua
+BASIC=$BASIC BODY="token=$ACCESS" run "introspection" "$BASE/introspect" bench/wrk/post.lua
+AUTH="Bearer $ACCESS" run "userinfo" "$BASE/userinfo" bench/wrk/get.lua
+AUTH="Bearer $API_TOKEN" run "API (JWKS), bookings" "$BASE/api/bookings/consultants" bench/wrk/get.lua
+AUTH="Bearer $API_TOKEN" run "API (JWKS), content" "$BASE/api/content/retreats" bench/wrk/get.lua
+BASIC=$BASIC TOKENS="$WORK/refresh-oauth.txt" run "refresh (access only)" "$BASE/token" bench/wrk/refresh.lua "$CONNECTIONS" "$CONNECTIONS"
 profile_start "refresh (+ id token)"
-BASIC=$BASIC TOKENS="$WORK/refresh-oidc.txt" run "refresh (+ id token)" "$BASE/token" "$WORK/refresh.lua" "$CONNECTIONS" "$CONNECTIONS"
+BASIC=$BASIC TOKENS="$WORK/refresh-oidc.txt" run "refresh (+ id token)" "$BASE/token" bench/wrk/refresh.lua "$CONNECTIONS" "$CONNECTIONS"
 profile_end bench-profile.txt "the refresh with id token"
-BASIC=$LEAN_BASIC TOKENS="$WORK/refresh-lean.txt" run "refresh (OIDC, no id tok.)" "$BASE/token" "$WORK/refresh.lua" "$CONNECTIONS" "$CONNECTIONS"
+BASIC=$LEAN_BASIC TOKENS="$WORK/refresh-lean.txt" run "refresh (OIDC, no id tok.)" "$BASE/token" bench/wrk/refresh.lua "$CONNECTIONS" "$CONNECTIONS"
 profile_start "password sign-ins"
 signins
 profile_end bench-profile-signin.txt "the sign-ins"

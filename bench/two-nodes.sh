@@ -60,29 +60,7 @@ with open(sys.argv[2], "w") as f:
 PY
 }
 BASIC=$(printf '%s:%s' "$CID" "$SECRET" | base64 -w0)
-cat >"$WORK/cc.lua" <<LUA
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Authorization"] = "Basic $BASIC"
-wrk.body = "grant_type=client_credentials&scope=api"
-LUA
-cat >"$WORK/refresh.lua" <<LUA
-local tokens = {}
-for line in io.lines(os.getenv("TOKENS")) do tokens[#tokens + 1] = line end
-local counter = 0
-function setup(thread)
-  counter = counter + 1
-  thread:set("token", tokens[counter])
-end
-function request()
-  return wrk.format("POST", "/token", {["Content-Type"] = "application/x-www-form-urlencoded",
-    ["Authorization"] = "Basic $BASIC"}, "grant_type=refresh_token&refresh_token=" .. token)
-end
-function response(status, headers, body)
-  local next = body:match('"refresh_token":"([^"]+)"')
-  if next then token = next end
-end
-LUA
+export BASIC
 rps() { awk '/Requests\/sec/ {print $2}' "$1"; }
 one() { # name, script, tokens file
   local conns=$CONNECTIONS
@@ -103,5 +81,6 @@ chains $((CONNECTIONS / 2)) "$WORK/b.tokens"
 echo "Porta $(git rev-parse --short HEAD 2>/dev/null || echo '?'), PostgreSQL, $(date -u +%F), ${DURATION}s each, $CONNECTIONS connections"
 echo "| scenario | one node (core 0) req/s | two nodes (cores 0, 1) req/s |"
 echo "| --- | --- | --- |"
-echo "| client_credentials | $(one cc "$WORK/cc.lua") | $(two cc "$WORK/cc.lua") |"
-echo "| refresh (+ id token) | $(one refresh "$WORK/refresh.lua" "$WORK/one.tokens") | $(two refresh "$WORK/refresh.lua" "$WORK/a.tokens" "$WORK/b.tokens") |"
+export BODY="grant_type=client_credentials&scope=api"
+echo "| client_credentials | $(one cc bench/wrk/post.lua) | $(two cc bench/wrk/post.lua) |"
+echo "| refresh (+ id token) | $(one refresh bench/wrk/refresh.lua "$WORK/one.tokens") | $(two refresh bench/wrk/refresh.lua "$WORK/a.tokens" "$WORK/b.tokens") |"
