@@ -6,6 +6,7 @@
 # statements (one code path), so the statement and row counts hold for it too.
 #
 #   bench/dbwork.sh            # N=200 of each
+#   BIN=/tmp/porta-old bench/dbwork.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${N:-200}
@@ -13,8 +14,11 @@ PORT=${PORT:-18090}
 BASE="http://127.0.0.1:$PORT"
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 LOG=${PG_LOG:-$(ls -t /var/log/postgresql/postgresql-*-main.log | head -n1)}
-cargo build --release --quiet
-BIN=target/release/porta
+# BIN=path: measure another build (an older commit, say), as it is.
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet
+  BIN=target/release/porta
+fi
 WORK=$(mktemp -d)
 DB="porta_dbwork_$$"
 trap 'kill "${PID:-}" 2>/dev/null || true; psql "$PG_URL" -qc "DROP DATABASE IF EXISTS $DB" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
@@ -38,7 +42,7 @@ measure() {
   python3 bench/dbwork.py --base "$BASE" --client-id "$CID" --secret "$SECRET" --email bench@example.com \
     --password "bench password 123" --url "$URL" --db "$DB" --pid "$PID" -n "$N" "$@"
 }
-echo "Porta $(git rev-parse --short HEAD 2>/dev/null || echo '?') on PostgreSQL, $(date -u +%F), N=$N each"
+echo "Porta $BIN (checkout $(git rev-parse --short HEAD 2>/dev/null || echo '?')) on PostgreSQL, $(date -u +%F), N=$N each"
 echo "statements (round trips, BEGIN/COMMIT included), rows written and tables read per operation:"
 start
 measure --log "$LOG"

@@ -113,7 +113,7 @@ for round in $(seq 1 "$ROUNDS"); do
   echo
   echo "== round $round of $ROUNDS"
   if [ "$PORTA" = 1 ]; then
-    BIN=$BIN ONLY="$ROWS" DURATION=$DURATION CONNECTIONS=$CONNECTIONS bench/run.sh | grep -v '^$' | grep -v '^server CPU'
+    BIN=$BIN ONLY="$ROWS" DURATION=$DURATION CONNECTIONS=$CONNECTIONS bench/run.sh | grep -v '^$' | grep -v 'server CPU per sign-in'
   fi
   peer_round
 done

@@ -22,6 +22,9 @@ BACKEND=${BACKEND:-sqlite}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 SETTLE=${SETTLE:-0}
 SIGNIN_IN_FLIGHT=${SIGNIN_IN_FLIGHT:-16}
+# The sign-in rows: SIGNIN_IN_FLIGHT people at once (bench0@… bench15@…, one browser
+# each), then one person in SIGNIN_IN_FLIGHT browsers at once (bench@…), whose attempts
+# wait for each other at the per-account throttle.
 # PROFILE=1: perf profiles of the server (self time by library, thread and function)
 # during the refresh with id token (bench-profile.txt) and the sign-ins
 # (bench-profile-signin.txt).
@@ -56,7 +59,9 @@ else
   DB_URL="$WORK/porta.db"
 fi
 export PORTA_DATABASE_URL="$DB_URL" PORTA_DATA_DIR="$WORK" PORTA_BIND="127.0.0.1:$PORT" \
-       PORTA_ISSUER="$BASE" PORTA_LOG=warn,porta::crypto=info PORTA_WORKERS=1 PORTA_RATE_LIMIT_PER_IP=0 PORTA_RATE_LIMIT_PER_CLIENT=0 PORTA_MASTER_KEY="$(head -c32 /dev/urandom | base64)"
+       PORTA_ISSUER="$BASE" PORTA_LOG=warn,porta::crypto=info PORTA_WORKERS=1 PORTA_RATE_LIMIT_PER_IP=0 PORTA_RATE_LIMIT_PER_CLIENT=0 PORTA_MASTER_KEY="$(head -c32 /dev/urandom | base64)" \
+       PORTA_AUTHORIZE_MAX_PENDING_PER_IP=1000000
+# Every browser comes from 127.0.0.1: the per-IP limits are for a crowd, not for this.
 
 CLIENT=$($BIN client create --name bench --redirect-uri http://127.0.0.1:9/cb --skip-consent \
   --grant-type authorization_code refresh_token client_credentials --scope "openid profile email offline_access api bookings:read content:read")
@@ -67,7 +72,9 @@ LEAN=$($BIN client create --name bench-lean --redirect-uri http://127.0.0.1:9/cb
   --grant-type authorization_code refresh_token --scope "openid email offline_access")
 LEAN_CID=$(echo "$LEAN" | sed -n 's/.*"client_id": "\(.*\)".*/\1/p')
 LEAN_SECRET=$(echo "$LEAN" | sed -n 's/.*"client_secret": "\(.*\)".*/\1/p')
-echo 'bench password 123' | $BIN user create --email bench@example.com --password-stdin >/dev/null
+for who in bench $(seq -f 'bench%g' 0 $((SIGNIN_IN_FLIGHT - 1))); do
+  echo 'bench password 123' | $BIN user create --email "$who@example.com" --password-stdin >/dev/null
+done
 
 taskset -c "$SERVER_CORE" $BIN serve >"$WORK/server.log" 2>&1 &
 PID=$!
@@ -132,29 +139,37 @@ thread_cpu() {
     $2 ~ /^porta-hash/ { k = "argon2" } $2 ~ /^actix-rt/ { k = "http" } $2 ~ /^tokio-rt/ { k = "db" }
     NF == 3 { print $1, k, $3 }' | sort
 }
-signins() {
-  local mark out
-  [[ "password sign-ins" =~ $ONLY ]] || { SIGNIN_CPU=""; return 0; }
+# Database calls handed to the blocking threads so far (porta_db_runs_total; reading it
+# costs one call itself; empty from a build without the metric).
+db_runs() { curl -s "$BASE/metrics" | awk '/^porta_db_runs_total /{ print $2 }'; }
+signins() { # the row's name, --accounts (0: everyone signs in as bench@)
+  local mark out runs after done cpu
+  [[ "$1" =~ $ONLY ]] || return 0
   mark=$(wc -l <"$WORK/rss.log")
+  runs=$(db_runs)
   thread_cpu >"$WORK/cpu-before"
   out=$(taskset -c "$LOAD_CORE" python3 bench/signin.py --base "$BASE" --client-id "$CID" --secret "$SECRET" \
-    --email bench@example.com --password "bench password 123" --seconds "$DURATION" --in-flight "$SIGNIN_IN_FLIGHT")
-  row "password sign-ins" "$(echo "$out" | sed -n 's/.*"sign_ins_per_s": \([0-9.]*\).*/\1/p')" \
+    --email bench@example.com --password "bench password 123" --seconds "$DURATION" --in-flight "$SIGNIN_IN_FLIGHT" \
+    --accounts "$2")
+  row "$1" "$(echo "$out" | sed -n 's/.*"sign_ins_per_s": \([0-9.]*\).*/\1/p')" \
     "$(echo "$out" | sed -n 's/.*"p99_ms": \([0-9]*\).*/\1/p')ms" \
     "$(echo "$out" | sed -n 's/.*"failures": \([0-9]*\).*/\1/p')" "$(peak_since "$mark")"
   # Where a sign-in's server time goes (clock ticks are 1/100 s), summed over the threads
   # alive at the end (a thread born during the row counts from zero; blocking threads
   # that ended during it are missed, so the db figure is a floor).
-  local done
   done=$(echo "$out" | sed -n 's/.*"done": \([0-9]*\).*/\1/p')
   thread_cpu >"$WORK/cpu-after"
-  SIGNIN_CPU=$(join -a2 -o 2.2,1.3,2.3 -e 0 "$WORK/cpu-before" "$WORK/cpu-after" | awk -v n="${done:-0}" '
+  after=$(db_runs)
+  runs=${runs:+${after:+$((after - runs - 1))}}
+  cpu=$(join -a2 -o 2.2,1.3,2.3 -e 0 "$WORK/cpu-before" "$WORK/cpu-after" | awk -v n="${done:-0}" '
     { s[$1] += $3 - $2 }
     END {
-      if (n == 0) { print "server CPU per sign-in: no sign-in completed"; exit }
+      if (n == 0) { print "no sign-in completed"; exit }
       for (k in s) { ms = s[k] * 10 / n; total += ms; line = line sprintf("%s %.1f ms, ", k, ms) }
-      printf "server CPU per sign-in: %stotal %.1f ms", line, total
+      printf "%stotal %.1f ms", line, total
     }')
+  SIGNIN_CPU="$SIGNIN_CPU$1: server CPU per sign-in: $cpu; database calls per sign-in: $(awk -v r="$runs" -v n="${done:-0}" 'BEGIN { if (n > 0 && r != "") printf "%.1f", r / n; else print "?" }')
+"
 }
 
 # PROFILE=1: perf samples the server during one row; profile_end writes its self time by
@@ -201,11 +216,13 @@ profile_start "refresh (+ id token)"
 BASIC=$BASIC TOKENS="$WORK/refresh-oidc.txt" run "refresh (+ id token)" "$BASE/token" bench/wrk/refresh.lua "$CONNECTIONS" "$CONNECTIONS"
 profile_end bench-profile.txt "the refresh with id token"
 BASIC=$LEAN_BASIC TOKENS="$WORK/refresh-lean.txt" run "refresh (OIDC, no id tok.)" "$BASE/token" bench/wrk/refresh.lua "$CONNECTIONS" "$CONNECTIONS"
-profile_start "password sign-ins"
-signins
+SIGNIN_CPU=""
+profile_start "sign-ins, $SIGNIN_IN_FLIGHT people"
+signins "sign-ins, $SIGNIN_IN_FLIGHT people" "$SIGNIN_IN_FLIGHT"
 profile_end bench-profile-signin.txt "the sign-ins"
+signins "sign-ins, 1 person x$SIGNIN_IN_FLIGHT" 0
 echo
-echo "$SIGNIN_CPU"
+printf '%s' "$SIGNIN_CPU"
 echo "RSS right after the load: $(( $(rss) / 1024 )) MB"
 if [ "$SETTLE" -gt 0 ]; then
   sleep "$SETTLE"

@@ -6,8 +6,14 @@ password (argon2id verification), follow the redirects back to the app with a co
 redeem the code at /token (tokens signed). IN_FLIGHT browsers run at once for SECONDS.
 Prints one JSON line: sign-ins per second, p50 and p99 of a whole sign-in, failures.
 
+With --accounts N, browser k signs in to account k mod N, whose address is --email with
+the number put before the "@" (bench0@example.com, bench1@…); all share --password.
+Without it every browser signs in to --email: one person in many browsers at once, whose
+attempts wait for each other at the per-account throttle (docs/architecture.md,
+"Brute-force defence and audit").
+
   bench/signin.py --base http://127.0.0.1:18080 --client-id ID --secret S \
-      --email bench@example.com --password 'bench password 123' --seconds 10
+      --email bench@example.com --password 'bench password 123' --seconds 10 [--accounts 16]
 """
 
 import argparse
@@ -31,9 +37,17 @@ def fail(why, step, status):
     return None
 
 
-def sign_in(host, port, a, scope="openid email", why=None):
-    """One whole sign-in; the app's token answer (a dict), or None (with the step and
-    status that failed appended to `why`)."""
+def account(email, k, accounts):
+    """The address browser k signs in with (see --accounts)."""
+    if not accounts:
+        return email
+    local, _, domain = email.partition("@")
+    return f"{local}{k % accounts}@{domain}"
+
+
+def sign_in(host, port, a, scope="openid email", why=None, email=None):
+    """One whole sign-in (to `email`, else a.email); the app's token answer (a dict), or
+    None (with the step and status that failed appended to `why`)."""
     conn = http.client.HTTPConnection(host, port, timeout=60)
     cookies = {}
 
@@ -71,7 +85,7 @@ def sign_in(host, port, a, scope="openid email", why=None):
             return fail(why, "sign-in page", status)
         status, location, _ = call("POST", "/login", {
             "csrf": csrf.group(1), "request": request.group(1),
-            "email": a.email, "password": a.password,
+            "email": email or a.email, "password": a.password,
         })
         for _ in range(5):
             if status not in (302, 303) or location.startswith(REDIRECT):
@@ -101,17 +115,19 @@ def main():
     ap.add_argument("--password", required=True)
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--in-flight", type=int, default=16)
+    ap.add_argument("--accounts", type=int, default=0)
     a = ap.parse_args()
     u = urllib.parse.urlsplit(a.base)
     lock = threading.Lock()
     times, failures, kinds = [], [0], {}
     end = time.monotonic() + a.seconds
 
-    def worker():
+    def worker(k):
+        email = account(a.email, k, a.accounts)
         while time.monotonic() < end:
             t0 = time.monotonic()
             why = []
-            ok = sign_in(u.hostname, u.port, a, why=why) is not None
+            ok = sign_in(u.hostname, u.port, a, why=why, email=email) is not None
             with lock:
                 if ok:
                     times.append(time.monotonic() - t0)
@@ -122,7 +138,7 @@ def main():
 
     start = time.monotonic()
     with cf.ThreadPoolExecutor(a.in_flight) as pool:
-        for f in [pool.submit(worker) for _ in range(a.in_flight)]:
+        for f in [pool.submit(worker, k) for k in range(a.in_flight)]:
             f.result()
     elapsed = time.monotonic() - start
     times.sort()

@@ -306,12 +306,19 @@ pub fn check_backup(path: &std::path::Path) -> Result<usize, String> {
     Ok(applied.len())
 }
 
+/// How many closures [`run`] has handed to the blocking pool in this process (each is a
+/// wake-up of a blocking thread and of the waiting worker): `porta_db_runs_total`.
+pub static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 /// Runs blocking database work on the blocking thread pool, never on an async worker.
+/// Each call is a hand-off to another thread and back, so a request step does its reads
+/// and writes in one call where it can.
 pub async fn run<T, F>(pool: &DbPool, f: F) -> Result<T, DbError>
 where
     F: FnOnce(&mut DbConn) -> Result<T, DbError> + Send + 'static,
     T: Send + 'static,
 {
+    RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let pool = pool.clone();
     actix_web::rt::task::spawn_blocking(move || {
         let mut conn = pool.get()?;

@@ -27,6 +27,7 @@ pub struct Metrics {
     outbox_delivered_total: prometheus::IntCounter,
     outbox_retries_total: prometheus::IntCounter,
     outbox_failures_total: prometheus::IntCounter,
+    db_runs_total: prometheus::IntCounter,
 }
 
 fn build() -> Result<Metrics, prometheus::Error> {
@@ -76,6 +77,10 @@ fn build() -> Result<Metrics, prometheus::Error> {
     )?;
     let outbox_failures_total =
         prometheus::IntCounter::new("outbox_failures_total", "Deliveries this node gave up on")?;
+    let db_runs_total = prometheus::IntCounter::new(
+        "db_runs_total",
+        "Database calls this node handed to its blocking threads (each a hand-off and back)",
+    )?;
     let hash_memory = IntGauge::new(
         "hash_memory_bytes",
         "argon2 memory the password-hashing threads keep between hashes: when RustCrypto is the hash engine, and for stored hashes libsodium cannot run (given back after hash_memory_keep idle seconds)",
@@ -87,6 +92,7 @@ fn build() -> Result<Metrics, prometheus::Error> {
         &outbox_delivered_total,
         &outbox_retries_total,
         &outbox_failures_total,
+        &db_runs_total,
     ] {
         registry.register(Box::new(counter.clone()))?;
     }
@@ -97,6 +103,7 @@ fn build() -> Result<Metrics, prometheus::Error> {
         outbox_delivered_total,
         outbox_retries_total,
         outbox_failures_total,
+        db_runs_total,
         registry,
         requests,
         latency,
@@ -195,6 +202,7 @@ async fn metrics(state: web::Data<AppState>, req: actix_web::HttpRequest) -> Htt
         (&m.outbox_delivered_total, &crate::notify::outbox::DELIVERED),
         (&m.outbox_retries_total, &crate::notify::outbox::RETRIED),
         (&m.outbox_failures_total, &crate::notify::outbox::FAILED),
+        (&m.db_runs_total, &crate::db::RUNS),
     ] {
         let total = total.load(std::sync::atomic::Ordering::Relaxed);
         counter.inc_by(total.saturating_sub(counter.get()));

@@ -293,6 +293,13 @@ async fn health_and_metrics() {
     assert!(text.contains("porta_http_request_duration_seconds_bucket"));
     assert!(text.contains("porta_signing_key_age_seconds"));
     assert!(text.contains("porta_hash_memory_bytes "), "{text}");
+    // The scrape itself reads the outbox backlog through db::run, so the count is never 0.
+    let runs: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("porta_db_runs_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .expect("porta_db_runs_total");
+    assert!(runs >= 1.0, "{text}");
 }
 
 #[tokio::test]
