@@ -238,26 +238,20 @@ pub async fn create_user(
     result.ok_or(AccountError::EmailTaken)
 }
 
-/// Checks an identifier (an email or a mobile number, already parsed) and a password;
-/// `None` when either is wrong. Takes the same time whether or not the account exists.
-/// The hash runs on the blocking pool without holding a database connection, so a burst
-/// of sign-ins cannot starve the pool.
-pub async fn authenticate(
-    pool: &DbPool,
+/// Checks a password against the account an identifier found (`user`, read by the
+/// caller with [`find_by_identifier`], in the same trip as the sign-in throttle);
+/// `None` when either is wrong. Takes the same time whether or not the account exists:
+/// no account (or no password) is checked against a dummy hash all the same. The hash
+/// runs in a hashing slot without holding a database connection, so a burst of sign-ins
+/// cannot starve the pool.
+pub async fn check_password(
     slot: crypto::HashSlot,
-    identifier: Option<Identifier>,
+    user: Option<User>,
     password: String,
-) -> Result<Option<User>, DbError> {
-    let user = match identifier {
-        // An address nobody confirmed yet cannot be signed in to.
-        Some(id) => db::run(pool, move |conn| Ok(find_by_identifier(conn, &id)?)).await?,
-        None => None,
-    };
-    // No account (or no password): checked against a dummy hash all the same, so the time
-    // taken does not tell whether the account exists.
+) -> Option<User> {
     let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     let ok = slot.verify(password, hash).await;
-    Ok(user.filter(|u| ok && u.password_hash.is_some()))
+    user.filter(|u| ok && u.password_hash.is_some())
 }
 
 /// The longest password accepted (characters); anything longer is refused, not cut.

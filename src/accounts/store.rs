@@ -144,6 +144,33 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<User>> {
         .optional()
 }
 
+/// Whether account `user` (just read in the caller's transaction) still has the password
+/// hash `hash`, such that no change of it can commit before that transaction does: on
+/// SQLite the transaction holds the database's write lock from its start
+/// (`db::transaction` begins `IMMEDIATE`), so the row just read is the answer; on
+/// PostgreSQL the row is locked (`FOR SHARE`) until the transaction ends, so a password
+/// change waits for it, and the change's `end_sign_ins` then ends what it wrote.
+pub fn holds_password(conn: &mut DbConn, user: &User, hash: &str) -> QueryResult<bool> {
+    #[derive(QueryableByName)]
+    struct Held {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        #[expect(dead_code, reason = "only whether a row comes back matters")]
+        id: String,
+    }
+    match conn {
+        DbConn::Pg(pg) => {
+            let held: Vec<Held> = diesel::sql_query(
+                "SELECT id FROM users WHERE id = $1 AND password_hash = $2 FOR SHARE",
+            )
+            .bind::<diesel::sql_types::Text, _>(user.id.as_str())
+            .bind::<diesel::sql_types::Text, _>(hash)
+            .load(pg)?;
+            Ok(!held.is_empty())
+        }
+        DbConn::Sqlite(_) => Ok(user.password_hash.as_deref() == Some(hash)),
+    }
+}
+
 pub fn set_password(conn: &mut DbConn, id: &str, hash: &str) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set((

@@ -69,11 +69,26 @@ pub async fn record(
     client_id: Option<String>,
     detail: String,
 ) {
-    tracing::info!(target: "porta::audit", kind, user_id = user_id.as_deref().unwrap_or(""), client_id = client_id.as_deref().unwrap_or(""), ip = %origin.ip, %detail);
+    let event = event(origin, kind, user_id, client_id, detail);
+    log(&event);
+    if let Err(e) = db::run(pool, move |conn| Ok(store::insert(conn, &event)?)).await {
+        tracing::error!(error = %e, kind, "could not write the audit event");
+    }
+}
+
+/// One event, ready to be written (with `store::insert`) inside a caller's database
+/// call, in the same transaction as what it records; [`log`] it once that committed.
+pub fn event(
+    origin: &Origin,
+    kind: &'static str,
+    user_id: Option<String>,
+    client_id: Option<String>,
+    detail: String,
+) -> AuditEvent {
     // PostgreSQL refuses NUL in text: an event carrying one (a hostile User-Agent or
     // address) is kept with the NUL shown as U+FFFD rather than lost.
     let clean = |s: &str| s.replace('\0', "\u{FFFD}");
-    let event = AuditEvent {
+    AuditEvent {
         id: crate::crypto::random_id(),
         at: crate::time::now(),
         kind: kind.to_string(),
@@ -82,8 +97,22 @@ pub async fn record(
         ip: clean(&origin.ip),
         user_agent: clean(&origin.user_agent),
         detail: clean(&detail),
-    };
-    if let Err(e) = db::run(pool, move |conn| Ok(store::insert(conn, &event)?)).await {
-        tracing::error!(error = %e, kind, "could not write the audit event");
     }
+}
+
+/// Writes an [`event`] inside the caller's database call and transaction.
+pub fn write(conn: &mut crate::db::DbConn, e: &AuditEvent) -> diesel::QueryResult<()> {
+    store::insert(conn, e).map(|_| ())
+}
+
+/// The event's line in the log (target `porta::audit`), on the request's span.
+pub fn log(e: &AuditEvent) {
+    tracing::info!(
+        target: "porta::audit",
+        kind = e.kind.as_str(),
+        user_id = e.user_id.as_deref().unwrap_or(""),
+        client_id = e.client_id.as_deref().unwrap_or(""),
+        ip = %e.ip,
+        detail = %e.detail
+    );
 }

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::db::schema::{
     auth_codes, authorization_requests, consents, refresh_tokens, revoked_tokens, token_families,
 };
-use crate::db::DbConn;
+use crate::db::{Bind, DbConn, Fixed};
 use crate::scopes::Scopes;
 
 /// An authorization request waiting for sign-in or consent.
@@ -213,10 +213,12 @@ pub fn find_code(conn: &mut DbConn, hash: &str) -> QueryResult<Option<CodeRow>> 
 /// Marks a code used; 1 when this call used it, 0 when it was used before (the check and
 /// the write are one statement, so two concurrent redemptions cannot both win).
 pub fn consume_code(conn: &mut DbConn, hash: &str, now: i64) -> QueryResult<usize> {
-    diesel::update(auth_codes::table.find(hash))
-        .filter(auth_codes::used_at.is_null())
-        .set(auth_codes::used_at.eq(now))
-        .execute(conn)
+    // Kept prepared (a `Fixed`): one per code exchange.
+    Fixed::new(
+        "UPDATE auth_codes SET used_at = ? WHERE code_hash = ? AND used_at IS NULL",
+        vec![Bind::BigInt(now), Bind::Text(hash)],
+    )
+    .execute(conn)
 }
 
 pub fn insert_refresh(conn: &mut DbConn, r: &RefreshRow) -> QueryResult<usize> {
@@ -345,7 +347,10 @@ pub fn revoke_consent(conn: &mut DbConn, user_id: &str, client_id: &str) -> Quer
 
 /// Replaces the stored parameters of pending request `id`.
 pub fn set_request_params(conn: &mut DbConn, id: &str, params: &str) -> QueryResult<usize> {
-    diesel::update(authorization_requests::table.find(id))
-        .set(authorization_requests::params.eq(params))
-        .execute(conn)
+    // Kept prepared (a `Fixed`): one per sign-in for an app.
+    Fixed::new(
+        "UPDATE authorization_requests SET params = ? WHERE id = ?",
+        vec![Bind::Text(params), Bind::Text(id)],
+    )
+    .execute(conn)
 }

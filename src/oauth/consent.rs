@@ -6,7 +6,6 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::authorize;
-use crate::sessions;
 use crate::state::AppState;
 use crate::web::Params;
 use crate::web::{self as page, csrf, PageError};
@@ -53,8 +52,7 @@ pub async fn show_consent(
     let params = Params::parse(req.query_string().as_bytes())
         .map_err(|_| PageError::BadRequest(crate::i18n::t("error-invalid-request")))?;
     let id = params.get("request").unwrap_or("").to_string();
-    let view = super::handoff::pending_view(&state, &req, &id).await?;
-    let session = sessions::current(&state.pool, &req, state.secure_cookies()).await?;
+    let (view, session) = super::handoff::pending_view_and_session(&state, &req, &id, true).await?;
     if authorize::needs_login(&view.auth, session.as_ref()) {
         return Ok(page::found(&format!("/login?request={id}")));
     }

@@ -7,7 +7,7 @@ use actix_web::HttpRequest;
 
 use super::authorize::AuthRequest;
 use crate::crypto;
-use crate::db::{self, DbError};
+use crate::db;
 use crate::grants::store;
 use crate::state::AppState;
 use crate::web::{csrf, PageError};
@@ -42,7 +42,18 @@ pub async fn pending_view(
     req: &HttpRequest,
     id: &str,
 ) -> Result<PendingView, PageError> {
-    let (auth, _) = load_pending(state, req, id).await?;
+    Ok(pending_view_and_session(state, req, id, false).await?.0)
+}
+
+/// [`pending_view`], and with `session` the browser's current session too, read in the
+/// same database call.
+pub(super) async fn pending_view_and_session(
+    state: &AppState,
+    req: &HttpRequest,
+    id: &str,
+    session: bool,
+) -> Result<(PendingView, Option<crate::sessions::Session>), PageError> {
+    let (auth, current) = load_pending_and_session(state, req, id, session).await?;
     crate::i18n::offer(
         crate::i18n::Rank::Requested,
         auth.ui_locales.iter().map(String::as_str),
@@ -51,54 +62,86 @@ pub async fn pending_view(
         .client(auth.client_id.clone())
         .await?
         .ok_or_else(|| PageError::BadRequest(crate::i18n::t("error-app-gone")))?;
-    Ok(PendingView {
+    let view = PendingView {
         client_id: auth.client_id.clone(),
         client_name: client.name,
         login_hint: auth.login_hint.clone(),
         auth,
-    })
+    };
+    Ok((view, current))
 }
 
-/// Records that the person signed in (at `auth_time`) for pending request `id`, so that
-/// `prompt=login` and `max_age` count this sign-in.
-pub async fn mark_signed_in(
-    state: &AppState,
-    id: &str,
-    auth_time: i64,
-    view: &PendingView,
-) -> Result<(), DbError> {
-    let mut auth = view.auth.clone();
-    auth.signed_in_at = Some(auth_time);
-    let json = serde_json::to_string(&auth).unwrap_or_default();
-    let id = id.to_string();
-    db::run(&state.pool, move |conn| {
-        store::set_request_params(conn, &id, &json)?;
-        Ok(())
-    })
-    .await
+/// Records that the person signed in (at `auth_time`) for a pending request, so that
+/// `prompt=login` and `max_age` count this sign-in: made ready before the database call
+/// that writes it, so the sign-in's other writes go in the same trip and transaction.
+#[derive(Debug)]
+pub struct SignInMark {
+    id: String,
+    params: String,
 }
 
-/// Loads a pending request for this browser; expired or foreign ones are an error page.
-pub(super) async fn load_pending(
+impl SignInMark {
+    /// Request `id` (shown as `view`), signed in at `auth_time`.
+    pub fn new(id: &str, auth_time: i64, view: &PendingView) -> SignInMark {
+        let mut auth = view.auth.clone();
+        auth.signed_in_at = Some(auth_time);
+        SignInMark {
+            id: id.to_string(),
+            params: serde_json::to_string(&auth).unwrap_or_default(),
+        }
+    }
+
+    /// Writes the mark on the stored request.
+    pub fn write(self, conn: &mut crate::db::DbConn) -> diesel::QueryResult<()> {
+        store::set_request_params(conn, &self.id, &self.params).map(|_| ())
+    }
+}
+
+/// Loads a pending request for this browser (expired or foreign ones are an error page)
+/// and, with `session`, the browser's current session too, in the same database call
+/// (read only once the request is known to be this browser's).
+pub(super) async fn load_pending_and_session(
     state: &AppState,
     req: &HttpRequest,
     id: &str,
-) -> Result<(AuthRequest, i64), PageError> {
+    session: bool,
+) -> Result<(AuthRequest, Option<crate::sessions::Session>), PageError> {
+    /// What the call found.
+    enum Found {
+        Request(Box<AuthRequest>, Option<crate::sessions::Session>),
+        Gone,
+        Unreadable(String),
+    }
     let expired = || PageError::BadRequest(crate::i18n::t("error-request-expired"));
     if id.is_empty() || id.len() > 100 {
         return Err(expired());
     }
     let id = id.to_string();
-    let row = db::run(&state.pool, move |conn| {
-        Ok(store::find_request(conn, &id, crate::time::now())?)
+    let browser = crypto::hash_secret(&csrf::token(req, state.secure_cookies()).0);
+    let cookie = session
+        .then(|| crate::sessions::SessionCookie::of(req, state.secure_cookies()))
+        .flatten();
+    let found = db::run(&state.pool, move |conn| {
+        let Some(row) = store::find_request(conn, &id, crate::time::now())? else {
+            return Ok(Found::Gone);
+        };
+        let auth: AuthRequest = match serde_json::from_str(&row.params) {
+            Ok(auth) => auth,
+            Err(e) => return Ok(Found::Unreadable(e.to_string())),
+        };
+        if !crypto::constant_time_eq(&browser, &auth.browser) {
+            return Ok(Found::Gone);
+        }
+        let session = match cookie {
+            Some(c) => c.read(conn)?,
+            None => None,
+        };
+        Ok(Found::Request(Box::new(auth), session))
     })
-    .await?
-    .ok_or_else(expired)?;
-    let auth: AuthRequest =
-        serde_json::from_str(&row.params).map_err(|e| PageError::Internal(e.to_string()))?;
-    let (token, _) = csrf::token(req, state.secure_cookies());
-    if !crypto::constant_time_eq(&crypto::hash_secret(&token), &auth.browser) {
-        return Err(expired());
+    .await?;
+    match found {
+        Found::Request(auth, session) => Ok((*auth, session)),
+        Found::Gone => Err(expired()),
+        Found::Unreadable(e) => Err(PageError::Internal(e)),
     }
-    Ok((auth, row.created_at))
 }

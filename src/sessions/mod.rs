@@ -42,22 +42,42 @@ pub async fn current(
     req: &HttpRequest,
     secure: bool,
 ) -> Result<Option<Session>, DbError> {
-    let Some(cookie) = req.cookie(session_cookie_name(secure)) else {
+    let Some(cookie) = SessionCookie::of(req, secure) else {
         return Ok(None);
     };
-    let hash = crypto::hash_secret(cookie.value());
-    db::run(pool, move |conn| {
+    db::run(pool, move |conn| Ok(cookie.read(conn)?)).await
+}
+
+/// The SHA-256 of cookie `name`'s value, as the tables keep it.
+fn hashed_cookie(req: &HttpRequest, name: &str) -> Option<String> {
+    req.cookie(name).map(|c| crypto::hash_secret(c.value()))
+}
+
+/// The session cookie a request carries, to be read inside a caller's database call
+/// (with other reads, in one trip).
+#[derive(Debug)]
+pub struct SessionCookie {
+    hash: String,
+}
+
+impl SessionCookie {
+    /// The request's session cookie, if it has one.
+    pub fn of(req: &HttpRequest, secure: bool) -> Option<SessionCookie> {
+        hashed_cookie(req, session_cookie_name(secure)).map(|hash| SessionCookie { hash })
+    }
+
+    /// Its session, if still valid; "last seen" is written at most once a minute.
+    pub fn read(&self, conn: &mut crate::db::DbConn) -> diesel::QueryResult<Option<Session>> {
         let now = crate::time::now();
-        let found = store::find_valid(conn, &hash, now)?;
+        let found = store::find_valid(conn, &self.hash, now)?;
         if let Some(s) = &found {
             // "Last seen" for the session list, written at most once a minute.
             if now - s.last_seen_at >= 60 {
-                store::touch(conn, &hash, now)?;
+                store::touch(conn, &self.hash, now)?;
             }
         }
         Ok(found)
-    })
-    .await
+    }
 }
 
 /// Starts a new session for `user_id` (a fresh id at every sign-in, so a planted cookie
@@ -71,28 +91,63 @@ pub async fn start(
     origin: &crate::audit::Origin,
     previous: Option<String>,
 ) -> Result<(String, i64), DbError> {
-    let token = crypto::random_token(32);
-    let now = crate::time::now();
-    let session = Session {
-        id_hash: crypto::hash_secret(&token),
-        user_id,
-        auth_time: now,
-        amr: amr.join(" "),
-        created_at: now,
-        last_seen_at: now,
-        expires_at: now + ttl,
-        user_agent: origin.user_agent.clone(),
-        ip: origin.ip.clone(),
-    };
-    db::run(pool, move |conn| {
-        if let Some(prev) = previous {
+    let (start, token) = Start::new(user_id, amr, ttl, origin, previous);
+    let auth_time = start.auth_time();
+    db::run(pool, move |conn| Ok(start.write(conn)?)).await?;
+    Ok((token, auth_time))
+}
+
+/// A session to start, made ready (its cookie value drawn) before the database call
+/// that writes it, so that call can write other things too.
+#[derive(Debug)]
+pub struct Start {
+    session: Session,
+    previous: Option<String>,
+}
+
+impl Start {
+    /// The session (signed in now) and the cookie value that names it.
+    pub fn new(
+        user_id: String,
+        amr: Vec<String>,
+        ttl: i64,
+        origin: &crate::audit::Origin,
+        previous: Option<String>,
+    ) -> (Start, String) {
+        let token = crypto::random_token(32);
+        let now = crate::time::now();
+        let session = Session {
+            id_hash: crypto::hash_secret(&token),
+            user_id,
+            auth_time: now,
+            amr: amr.join(" "),
+            created_at: now,
+            last_seen_at: now,
+            expires_at: now + ttl,
+            user_agent: origin.user_agent.clone(),
+            ip: origin.ip.clone(),
+        };
+        (Start { session, previous }, token)
+    }
+
+    /// When the person signed in (the session's `auth_time`).
+    pub fn auth_time(&self) -> i64 {
+        self.session.auth_time
+    }
+
+    /// One more authentication method (`amr`) for the session.
+    pub fn with_method(&mut self, method: &str) {
+        self.session.amr.push(' ');
+        self.session.amr.push_str(method);
+    }
+
+    /// Writes the session and ends the previous one.
+    pub fn write(self, conn: &mut crate::db::DbConn) -> diesel::QueryResult<()> {
+        if let Some(prev) = self.previous {
             store::delete(conn, &crypto::hash_secret(&prev))?;
         }
-        store::insert(conn, &session)?;
-        Ok(())
-    })
-    .await?;
-    Ok((token, now))
+        store::insert(conn, &self.session).map(|_| ())
+    }
 }
 
 /// Ends the session whose cookie value is `token`.
@@ -147,13 +202,32 @@ pub async fn is_remembered(
     secure: bool,
     user_id: &str,
 ) -> Result<bool, DbError> {
-    let Some(cookie) = req.cookie(remember_cookie_name(secure)) else {
+    let Some(cookie) = RememberCookie::of(req, secure) else {
         return Ok(false);
     };
-    let hash = crypto::hash_secret(cookie.value());
-    let (user_id, now) = (user_id.to_string(), crate::time::now());
-    db::run(pool, move |conn| {
-        Ok(store::is_remembered(conn, &hash, &user_id, now)?)
-    })
-    .await
+    let user_id = user_id.to_string();
+    db::run(pool, move |conn| Ok(cookie.remembers(conn, &user_id)?)).await
+}
+
+/// The remembered-browser cookie a request carries, to be checked inside a caller's
+/// database call.
+#[derive(Debug)]
+pub struct RememberCookie {
+    hash: String,
+}
+
+impl RememberCookie {
+    /// The request's remembered-browser cookie, if it has one.
+    pub fn of(req: &HttpRequest, secure: bool) -> Option<RememberCookie> {
+        hashed_cookie(req, remember_cookie_name(secure)).map(|hash| RememberCookie { hash })
+    }
+
+    /// Whether it remembers this browser for `user_id` (and has not expired).
+    pub fn remembers(
+        &self,
+        conn: &mut crate::db::DbConn,
+        user_id: &str,
+    ) -> diesel::QueryResult<bool> {
+        store::is_remembered(conn, &self.hash, user_id, crate::time::now())
+    }
 }

@@ -92,19 +92,25 @@ pub async fn take(
     pool: &DbPool,
     allowances: Vec<(String, i64, i64)>,
 ) -> Result<Option<i64>, DbError> {
+    db::run(pool, move |conn| Ok(take_in(conn, &allowances)?)).await
+}
+
+/// [`take`] inside the caller's database call, so that the work it allows can be written
+/// in the same trip.
+pub fn take_in(
+    conn: &mut crate::db::DbConn,
+    allowances: &[(String, i64, i64)],
+) -> diesel::QueryResult<Option<i64>> {
     let now = crate::time::now();
-    db::run(pool, move |conn| {
-        for (key, window, max) in &allowances {
-            if !store::take(conn, key, now, *window, *max)? {
-                let wait = store::find(conn, key)?
-                    .map(|c| (c.window_start + window - now).max(1))
-                    .unwrap_or(1);
-                return Ok(Some(wait));
-            }
+    for (key, window, max) in allowances {
+        if !store::take(conn, key, now, *window, *max)? {
+            let wait = store::find(conn, key)?
+                .map(|c| (c.window_start + window - now).max(1))
+                .unwrap_or(1);
+            return Ok(Some(wait));
         }
-        Ok(None)
-    })
-    .await
+    }
+    Ok(None)
 }
 
 /// How an attempt on several keys started.
@@ -127,11 +133,36 @@ const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// because other attempts were in flight: while the free budget is held by attempts not
 /// yet settled, this waits for them (bounded) instead of refusing.
 pub async fn begin(pool: &DbPool, keys: Vec<(String, Policy)>) -> Result<Begin, DbError> {
+    Ok(begin_and(pool, keys, |_| Ok(())).await?.0)
+}
+
+/// [`begin`], and once every key is reserved, `read` in the same database call (one trip
+/// instead of two); its answer comes back with [`Begin::Go`] only. When `read` fails the
+/// reservations are given back (by the attempt's drop, on a connection of its own).
+pub async fn begin_and<T, F>(
+    pool: &DbPool,
+    keys: Vec<(String, Policy)>,
+    read: F,
+) -> Result<(Begin, Option<T>), DbError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut crate::db::DbConn) -> diesel::QueryResult<T> + Clone + Send + 'static,
+{
+    /// One try: reserved (with the read's answer), or not yet.
+    enum Try<T> {
+        Go(Attempt, T),
+        Not(store::Reserve),
+    }
     let started = std::time::Instant::now();
     let mut pause = std::time::Duration::from_millis(5);
     loop {
         let now = crate::time::now();
         let ks = keys.clone();
+        let read = read.clone();
+        let mut attempt = Attempt {
+            pool: pool.clone(),
+            keys: None,
+        };
         let outcome = db::run(pool, move |conn| {
             for (i, (key, policy)) in ks.iter().enumerate() {
                 let found = store::reserve(conn, key, now, *policy)?;
@@ -139,22 +170,22 @@ pub async fn begin(pool: &DbPool, keys: Vec<(String, Policy)>) -> Result<Begin, 
                     for (taken, _) in &ks[..i] {
                         store::release(conn, taken)?;
                     }
-                    return Ok(found);
+                    return Ok(Try::Not(found));
                 }
             }
-            Ok(store::Reserve::Go)
+            // Reserved: from here on an error drops the attempt, which gives them back.
+            attempt.keys = Some(ks);
+            let value = read(conn)?;
+            Ok(Try::Go(attempt, value))
         })
         .await?;
         match outcome {
-            store::Reserve::Go => {
-                return Ok(Begin::Go(Attempt {
-                    pool: pool.clone(),
-                    keys: Some(keys),
-                }))
+            Try::Go(attempt, value) => return Ok((Begin::Go(attempt), Some(value))),
+            Try::Not(store::Reserve::Locked(seconds)) => {
+                return Ok((Begin::Refused(seconds.max(1)), None))
             }
-            store::Reserve::Locked(seconds) => return Ok(Begin::Refused(seconds.max(1))),
-            store::Reserve::Busy if started.elapsed() >= BUSY_WAIT => return Ok(Begin::Refused(1)),
-            store::Reserve::Busy => {
+            Try::Not(_) if started.elapsed() >= BUSY_WAIT => return Ok((Begin::Refused(1), None)),
+            Try::Not(_) => {
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(std::time::Duration::from_millis(100));
             }
@@ -173,19 +204,43 @@ pub struct Attempt {
 impl Attempt {
     /// The credential was right: the first key (the account's) is cleared, the others
     /// (shared, like an IP's) get their reservation back uncounted.
-    pub async fn succeeded(mut self) -> Result<(), DbError> {
-        let keys = self.keys.take().unwrap_or_default();
-        db::run(&self.pool, move |conn| {
-            for (i, (key, _)) in keys.iter().enumerate() {
-                if i == 0 {
-                    store::settle_success(conn, key)?;
-                } else {
-                    store::release(conn, key)?;
-                }
-            }
+    pub async fn succeeded(self) -> Result<(), DbError> {
+        let pool = self.pool.clone();
+        db::run(&pool, move |conn| {
+            self.settle_success(conn)?;
+            self.settled();
             Ok(())
         })
         .await
+    }
+
+    /// [`Attempt::succeeded`]'s writes inside the caller's database call and transaction,
+    /// so the sign-in that follows is written in the same trip. Call [`Attempt::settled`]
+    /// once that transaction committed: until then, dropping the attempt (a rollback)
+    /// gives the reservations back.
+    pub fn settle_success(&self, conn: &mut crate::db::DbConn) -> diesel::QueryResult<()> {
+        for (i, (key, _)) in self.keys.iter().flatten().enumerate() {
+            if i == 0 {
+                store::settle_success(conn, key)?;
+            } else {
+                store::release(conn, key)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The reservations given back uncounted inside the caller's transaction (the check
+    /// could not decide); call [`Attempt::settled`] once it committed.
+    pub fn settle_undecided(&self, conn: &mut crate::db::DbConn) -> diesel::QueryResult<()> {
+        for (key, _) in self.keys.iter().flatten() {
+            store::release(conn, key)?;
+        }
+        Ok(())
+    }
+
+    /// The transaction that settled this attempt committed: nothing is left to give back.
+    pub fn settled(mut self) {
+        self.keys = None;
     }
 
     /// The credential was wrong: counted on every key. Returns the longest lock that now
@@ -263,6 +318,93 @@ mod tests {
 
     fn row(conn: &mut crate::db::DbConn, key: &str) -> store::Counter {
         store::find(conn, key).expect("read").expect("a row")
+    }
+
+    /// `begin_and` reads in the reservation's own database call, only once every key is
+    /// reserved; a failed read gives the reservations back.
+    #[actix_web::test]
+    async fn begin_and_reads_only_when_reserved_and_a_failed_read_gives_the_keys_back() {
+        let pool = counters();
+        let keys = vec![("acct".to_string(), POLICY), ("ip".to_string(), POLICY)];
+        let in_flight = |key: &'static str| {
+            move |conn: &mut crate::db::DbConn| Ok(store::find(conn, key)?.map(|c| c.in_flight))
+        };
+        // The read sees both reservations already made: one call, in order.
+        let (begun, read) = begin_and(&pool, keys.clone(), in_flight("ip"))
+            .await
+            .expect("begin");
+        let Begin::Go(attempt) = begun else {
+            panic!("refused: {begun:?}")
+        };
+        assert_eq!(read, Some(Some(1)));
+        attempt.succeeded().await.expect("settle");
+        // A read that fails is an error, and nothing stays in flight.
+        let failed = begin_and(&pool, keys.clone(), |_| {
+            Err::<(), _>(diesel::result::Error::NotFound)
+        })
+        .await;
+        assert!(failed.is_err());
+        {
+            let conn = &mut *pool.get().expect("connection");
+            assert_eq!(
+                (row(conn, "acct").in_flight, row(conn, "ip").in_flight),
+                (0, 0)
+            );
+            // Two failures of the account: locked for base_lock seconds.
+            let now = crate::time::now();
+            for _ in 0..2 {
+                store::reserve(conn, "acct", now, POLICY).expect("reserve");
+                store::settle_failure(conn, "acct", now, POLICY).expect("fail");
+            }
+        }
+        // Locked: refused, and the read never runs.
+        let (begun, read) = begin_and(&pool, keys, |_| -> diesel::QueryResult<()> {
+            panic!("read while locked")
+        })
+        .await
+        .expect("begin");
+        assert!(matches!(begun, Begin::Refused(s) if s > 0), "{begun:?}");
+        assert!(read.is_none());
+        let conn = &mut *pool.get().expect("connection");
+        assert_eq!(
+            (row(conn, "acct").in_flight, row(conn, "ip").in_flight),
+            (0, 0)
+        );
+    }
+
+    /// A success settled inside a transaction that then rolls back leaves the attempt
+    /// armed: dropping it gives both reservations back (on a blocking thread).
+    #[actix_web::test]
+    async fn a_success_settled_in_a_transaction_that_rolls_back_gives_the_reservations_back() {
+        let pool = counters();
+        let keys = vec![("acct".to_string(), POLICY), ("ip".to_string(), POLICY)];
+        let Begin::Go(attempt) = begin(&pool, keys).await.expect("begin") else {
+            panic!("refused")
+        };
+        let rolled_back = db::run(&pool, move |conn| {
+            let result = db::transaction(conn, |conn| {
+                attempt.settle_success(conn)?;
+                Err::<(), DbError>(diesel::result::Error::RollbackTransaction.into())
+            });
+            if result.is_ok() {
+                attempt.settled();
+            }
+            result
+        })
+        .await;
+        assert!(rolled_back.is_err());
+        let mut held = (1, 1);
+        for _ in 0..200 {
+            held = {
+                let conn = &mut *pool.get().expect("connection");
+                (row(conn, "acct").in_flight, row(conn, "ip").in_flight)
+            };
+            if held == (0, 0) {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("reservations still held after the rollback: {held:?}");
     }
 
     #[test]

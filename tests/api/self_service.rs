@@ -543,3 +543,57 @@ async fn account_pages_check_the_form_token_first_then_send_strangers_to_sign_in
     let page = person.get(&app.url("/account")).await.text().await.unwrap();
     assert!(!page.contains("Mallory"));
 }
+
+/// A sign-in's transaction holds the password it checked until it commits: a password
+/// change that comes in meanwhile waits for it (and then ends the session it made). On
+/// SQLite the transaction's write lock does this; on PostgreSQL the row lock (`FOR SHARE`).
+#[tokio::test]
+async fn a_password_change_waits_for_the_sign_in_that_checked_the_old_one() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let app = TestApp::spawn().await;
+    let user = porta::accounts::create_user(
+        &app.state.pool,
+        "held@example.com",
+        None,
+        Some(PASSWORD.into()),
+    )
+    .await
+    .expect("user");
+    let id = user.id.to_string();
+    let pool = app.state.pool.clone();
+    let (held, done) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let (h, d, who) = (held.clone(), done.clone(), id.clone());
+    let sign_in = std::thread::spawn(move || {
+        let conn = &mut *pool.get().expect("connection");
+        porta::db::transaction(conn, |conn| {
+            let found = porta::accounts::store::find(conn, &who)?.expect("user");
+            let hash = found.password_hash.clone().expect("hash");
+            assert!(porta::accounts::store::holds_password(conn, &found, &hash)?);
+            h.store(true, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(400));
+            d.store(true, Ordering::SeqCst);
+            Ok::<_, porta::db::DbError>(())
+        })
+        .expect("sign-in transaction");
+    });
+    while !held.load(Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let pool = app.state.pool.clone();
+    let changed_after_commit = std::thread::spawn(move || {
+        let conn = &mut *pool.get().expect("connection");
+        porta::accounts::store::set_password(conn, &id, "$argon2id$v=19$changed").expect("change");
+        done.load(Ordering::SeqCst)
+    })
+    .join()
+    .expect("change");
+    sign_in.join().expect("sign-in");
+    assert!(
+        changed_after_commit,
+        "the password changed while the sign-in's transaction held it"
+    );
+}

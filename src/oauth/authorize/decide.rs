@@ -17,14 +17,7 @@ pub(super) async fn save_pending(
     let origin = state.origin(req);
     let window = state.settings.tokens.authorization_request_ttl;
     let cap = state.settings.tokens.authorize_max_pending_per_ip;
-    if let Some(wait) = crate::throttle::take(
-        &state.pool,
-        vec![(format!("authz:ip:{}", origin.ip), window, cap)],
-    )
-    .await?
-    {
-        return Err(PageError::TooMany(wait));
-    }
+    let allowance = [(format!("authz:ip:{}", origin.ip), window, cap)];
     let now = crate::time::now();
     let row = store::PendingRequest {
         id: crypto::random_token(24),
@@ -34,11 +27,19 @@ pub(super) async fn save_pending(
         expires_at: now + state.settings.tokens.authorization_request_ttl,
     };
     let id = row.id.clone();
-    db::run(&state.pool, move |conn| {
-        Ok(store::insert_request(conn, &row)?)
+    // The allowance and the row in one trip: stored only when the IP may store one more.
+    let refused = db::run(&state.pool, move |conn| {
+        if let Some(wait) = crate::throttle::take_in(conn, &allowance)? {
+            return Ok(Some(wait));
+        }
+        store::insert_request(conn, &row)?;
+        Ok(None)
     })
     .await?;
-    Ok(id)
+    match refused {
+        Some(wait) => Err(PageError::TooMany(wait)),
+        None => Ok(id),
+    }
 }
 
 /// Decides the next step: sign-in, consent, or a code for the client.
@@ -61,17 +62,19 @@ pub fn needs_login(auth: &AuthRequest, session: Option<&Session>) -> bool {
     !fresh_enough || (auth.has_prompt("login") && !login_done) || !hint_ok || !level_ok
 }
 
+/// `session` is the browser's current one, read by the caller (with the pending request,
+/// when there is one, in one trip).
 pub async fn proceed(
     state: &AppState,
     req: &HttpRequest,
     auth: AuthRequest,
     pending: Option<String>,
+    session: Option<Session>,
 ) -> Result<Outcome, PageError> {
     let r = AuthRequestRef {
         redirect_uri: &auth.redirect_uri,
         state: auth.state.as_deref(),
     };
-    let session = sessions::current(&state.pool, req, state.secure_cookies()).await?;
     if needs_login(&auth, session.as_ref()) {
         if auth.has_prompt("none") {
             return Ok(Outcome::ToClient(error_redirect(
@@ -138,12 +141,12 @@ pub async fn decide(
     id: &str,
     allow: bool,
 ) -> Result<String, PageError> {
-    let (auth, _) = crate::oauth::handoff::load_pending(state, req, id).await?;
+    let (auth, session) =
+        crate::oauth::handoff::load_pending_and_session(state, req, id, true).await?;
     let r = AuthRequestRef {
         redirect_uri: &auth.redirect_uri,
         state: auth.state.as_deref(),
     };
-    let session = sessions::current(&state.pool, req, state.secure_cookies()).await?;
     let session = match session {
         // Consent never stands in for the sign-in this request asked for.
         Some(s) if !needs_login(&auth, Some(&s)) => s,

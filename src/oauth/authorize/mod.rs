@@ -106,7 +106,8 @@ pub async fn authorize(
         Err(Refusal::Page(e)) => return Err(e),
         Err(Refusal::Client(location)) => return Ok(page::found(&location)),
     };
-    let outcome = proceed(&state, &req, auth, None).await?;
+    let session = sessions::current(&state.pool, &req, state.secure_cookies()).await?;
+    let outcome = proceed(&state, &req, auth, None, session).await?;
     let mut resp = match outcome {
         Outcome::ToClient(l) | Outcome::ToPage(l) => page::found(&l),
     };
@@ -124,8 +125,8 @@ pub async fn resume(
     let params = Params::parse(req.query_string().as_bytes())
         .map_err(|_| PageError::BadRequest(crate::i18n::t("error-invalid-request")))?;
     let id = params.get("request").unwrap_or("").to_string();
-    let (auth, _) = super::handoff::load_pending(&state, &req, &id).await?;
-    match proceed(&state, &req, auth, Some(id)).await? {
+    let (auth, session) = super::handoff::load_pending_and_session(&state, &req, &id, true).await?;
+    match proceed(&state, &req, auth, Some(id), session).await? {
         Outcome::ToClient(l) | Outcome::ToPage(l) => Ok(page::found(&l)),
     }
 }

@@ -203,22 +203,27 @@ pub async fn verify_code(
                 return Ok(page::render(StatusCode::UNAUTHORIZED, &page));
             }
         };
-    attempt.succeeded().await?;
     // Parked as otp-sms or otp-email, so a second step offers the other channel.
     let factor = if identifier.starts_with('+') {
         "otp-sms"
     } else {
         "otp-email"
     };
+    let first = FirstFactor {
+        user_id,
+        factor,
+        attempt,
+        password_hash: None,
+    };
     after_first_factor(
         &state,
         &req,
         &origin,
-        user_id,
-        factor,
+        first,
         &form.csrf,
         &form.request,
-        view,
+        view.as_ref(),
     )
-    .await
+    .await?
+    .page()
 }

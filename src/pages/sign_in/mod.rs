@@ -1,6 +1,7 @@
 //! Sign-in and the home page: thin handlers over accounts and sessions.
 
 mod code;
+mod complete;
 mod password;
 mod totp;
 
@@ -16,6 +17,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use code::*;
+use complete::*;
 use password::*;
 use serde::Deserialize;
 use totp::*;
@@ -163,137 +165,4 @@ pub async fn show_login(
             error: None,
         },
     ))
-}
-
-/// After a first factor: straight to a session, or (with TOTP on) to the second-factor
-/// page. A parked sign-in has no session, so it can never obtain a code or a token.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "a sign-in step carries the request, its origin and the factor"
-)]
-async fn after_first_factor(
-    state: &AppState,
-    req: &HttpRequest,
-    origin: &crate::audit::Origin,
-    user_id: String,
-    factor: &'static str,
-    csrf_token: &str,
-    request: &str,
-    view: Option<handoff::PendingView>,
-) -> Result<HttpResponse, PageError> {
-    if crate::mfa::enabled(&state.factors(), &user_id).await? {
-        // A browser the person asked to remember after a second factor: the first is enough.
-        if state.settings.accounts.remember_browser_days > 0
-            && sessions::is_remembered(&state.pool, req, state.secure_cookies(), &user_id).await?
-        {
-            let amr = vec![
-                crate::mfa::first_factor_amr(factor).to_string(),
-                "mfa".to_string(),
-            ];
-            audit::record(
-                &state.pool,
-                origin,
-                kind::SIGN_IN_REMEMBERED,
-                Some(user_id.clone()),
-                view.as_ref().map(|v| v.client_id.clone()),
-                format!("factor={factor}"),
-            )
-            .await;
-            return complete_sign_in(state, req, origin, user_id, amr, request, view).await;
-        }
-        let browser = crate::crypto::hash_secret(csrf_token);
-        let pending = crate::mfa::park(&state.factors(), &user_id, factor, browser).await?;
-        let query = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("pending", &pending)
-            .append_pair("request", request)
-            .finish();
-        return Ok(page::see_other(&format!("/login/totp?{query}")));
-    }
-    complete_sign_in(
-        state,
-        req,
-        origin,
-        user_id,
-        vec![crate::mfa::first_factor_amr(factor).to_string()],
-        request,
-        view,
-    )
-    .await
-}
-
-/// Starts the session (a fresh id), records the event and goes on with the request.
-async fn complete_sign_in(
-    state: &AppState,
-    req: &HttpRequest,
-    origin: &crate::audit::Origin,
-    user_id: String,
-    amr: Vec<String>,
-    request: &str,
-    view: Option<handoff::PendingView>,
-) -> Result<HttpResponse, PageError> {
-    let id = user_id.clone();
-    // Active, and (signing in during the grace period of a deletion asked for) kept.
-    let (active, kept) = crate::db::run(&state.pool, move |conn| {
-        let Some(user) = accounts::store::find(conn, &id)?.filter(|u| u.is_active()) else {
-            return Ok((false, false));
-        };
-        let kept = user.deletion_requested_at.is_some();
-        if kept {
-            accounts::store::set_deletion_requested(conn, &id, None)?;
-        }
-        Ok((true, kept))
-    })
-    .await?;
-    if kept {
-        audit::record(
-            &state.pool,
-            origin,
-            kind::DELETION_CANCELLED,
-            Some(user_id.clone()),
-            None,
-            "signed in during the grace period".into(),
-        )
-        .await;
-    }
-    if !active {
-        return Err(PageError::Forbidden(crate::i18n::t("login-disabled")));
-    }
-    let secure = state.secure_cookies();
-    let previous = req
-        .cookie(sessions::session_cookie_name(secure))
-        .map(|c| c.value().to_string());
-    let detail = format!("factor={}", amr.join("+"));
-    let (token, auth_time) = sessions::start(
-        &state.pool,
-        user_id.clone(),
-        amr,
-        state.settings.accounts.session_ttl,
-        origin,
-        previous,
-    )
-    .await?;
-    crate::ops::METRICS
-        .sign_ins
-        .with_label_values(&["success"])
-        .inc();
-    let client_id = view.as_ref().map(|v| v.client_id.clone());
-    audit::record(
-        &state.pool,
-        origin,
-        kind::SIGN_IN_SUCCESS,
-        Some(user_id),
-        client_id,
-        detail,
-    )
-    .await;
-    let location = match view {
-        Some(v) => {
-            handoff::mark_signed_in(state, request, auth_time, &v).await?;
-            format!("/authorize/resume?request={request}")
-        }
-        None => "/account".to_string(),
-    };
-    let mut resp = page::see_other(&location);
-    let _ = resp.add_cookie(&sessions::session_cookie(token, secure));
-    Ok(resp)
 }

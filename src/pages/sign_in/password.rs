@@ -104,7 +104,17 @@ pub async fn submit_login(
     ];
     // Reserved before the password is checked, so parallel guesses cannot all get through;
     // only a failure is counted.
-    let attempt = match throttle::begin(&state.pool, policies).await? {
+    // The account is looked up in the same trip as the reservation (and only once it is
+    // made: nothing is read while locked).
+    let lookup = identifier
+        .clone()
+        .filter(|_| password.len() <= accounts::PASSWORD_MAX_LENGTH);
+    let (begun, found) = throttle::begin_and(&state.pool, policies, move |conn| match &lookup {
+        Some(id) => accounts::find_by_identifier(conn, id),
+        None => Ok(None),
+    })
+    .await?;
+    let attempt = match begun {
         throttle::Begin::Go(attempt) => attempt,
         throttle::Begin::Refused(locked) => {
             // No password check at all while locked: guesses cost the attacker nothing to send
@@ -125,7 +135,7 @@ pub async fn submit_login(
         None
     } else {
         let slot = state.hasher.slot().await?;
-        accounts::authenticate(&state.pool, slot, identifier.clone(), password).await?
+        accounts::check_password(slot, found.flatten(), password).await
     };
     let Some(user) = user else {
         crate::ops::METRICS
@@ -161,16 +171,29 @@ pub async fn submit_login(
             view,
         ));
     };
-    attempt.succeeded().await?;
-    after_first_factor(
+    let first = FirstFactor {
+        user_id: user.id.into(),
+        factor: "pwd",
+        attempt,
+        password_hash: user.password_hash,
+    };
+    let ended = after_first_factor(
         &state,
         &req,
         &origin,
-        user.id.into(),
-        "pwd",
+        first,
         &form.csrf,
         &form.request,
-        view,
+        view.as_ref(),
     )
-    .await
+    .await?;
+    Ok(match ended {
+        Ended::Page(resp) => resp,
+        // Changed while it was checked: as wrong as any other old password.
+        Ended::PasswordChanged => answer(
+            StatusCode::UNAUTHORIZED,
+            crate::i18n::t("login-wrong"),
+            view,
+        ),
+    })
 }

@@ -302,7 +302,7 @@ pub async fn verify_totp(
                 user.id.into(),
                 amr,
                 &form.request,
-                view,
+                view.as_ref(),
             )
             .await?;
             if let Some(cookie) = remember {

@@ -1,0 +1,449 @@
+//! The end of a sign-in. After a first factor (a password, a code): a session, or the
+//! second factor when TOTP is on. After the second factor: a session. Each is one
+//! database call and one transaction: the throttle settled, the account checked, the
+//! session started, the events recorded and the waiting request marked together, and
+//! the events logged once that committed.
+
+use super::*;
+
+/// A right first factor, as the page that checked it hands it on.
+pub(super) struct FirstFactor {
+    pub user_id: String,
+    /// `pwd`, `otp-email` or `otp-sms` (what a parked sign-in remembers).
+    pub factor: &'static str,
+    /// The throttle's reservation, settled in the same transaction as the sign-in.
+    pub attempt: throttle::Attempt,
+    /// The password hash the password was checked against: a sign-in whose password
+    /// changed while it was being checked does not go through.
+    pub password_hash: Option<String>,
+}
+
+/// How a sign-in ended, for the page that checked the first factor.
+pub(super) enum Ended {
+    /// On to the waiting request (or the account page), or to the second factor.
+    Page(HttpResponse),
+    /// The password changed while it was being checked: answered as a wrong password,
+    /// recorded as a failure, not counted by the throttle.
+    PasswordChanged,
+}
+
+impl Ended {
+    /// The page, for a sign-in that checked no password (so none changed under the check).
+    pub(super) fn page(self) -> Result<HttpResponse, PageError> {
+        match self {
+            Ended::Page(resp) => Ok(resp),
+            Ended::PasswordChanged => {
+                Err(PageError::BadRequest(crate::i18n::t("error-form-expired")))
+            }
+        }
+    }
+}
+
+/// After a first factor: straight to a session, or (with TOTP on, unless this browser is
+/// remembered for the person) to the second-factor page. A parked sign-in has no
+/// session, so it can never obtain a code or a token.
+pub(super) async fn after_first_factor(
+    state: &AppState,
+    req: &HttpRequest,
+    origin: &crate::audit::Origin,
+    first: FirstFactor,
+    csrf_token: &str,
+    request: &str,
+    view: Option<&handoff::PendingView>,
+) -> Result<Ended, PageError> {
+    let FirstFactor {
+        user_id,
+        factor,
+        attempt,
+        password_hash,
+    } = first;
+    let amr = vec![crate::mfa::first_factor_amr(factor).to_string()];
+    let mut writes = SignInWrites::new(state, req, origin, &user_id, amr, request, view);
+    let remember = if state.settings.accounts.remember_browser_days > 0 {
+        sessions::RememberCookie::of(req, state.secure_cookies())
+    } else {
+        None
+    };
+    let id = user_id.clone();
+    let outcome = crate::db::run(&state.pool, move |conn| {
+        let result = crate::db::transaction(conn, |conn| {
+            if crate::mfa::has_totp(conn, &id)? {
+                let remembered = match &remember {
+                    Some(cookie) => cookie.remembers(conn, &id)?,
+                    None => false,
+                };
+                if !remembered {
+                    attempt.settle_success(conn)?;
+                    return Ok(None);
+                }
+                // A browser the person asked to remember after a second factor: the
+                // first is enough.
+                writes.remembered(factor);
+            }
+            let done = writes.apply(conn, password_hash.as_deref())?;
+            if matches!(done, Done::PasswordChanged(_)) {
+                attempt.settle_undecided(conn)?;
+            } else {
+                attempt.settle_success(conn)?;
+            }
+            Ok::<_, crate::db::DbError>(Some(done))
+        });
+        // Rolled back: the attempt, dropped unsettled, gives its reservations back.
+        if result.is_ok() {
+            attempt.settled();
+        }
+        result
+    })
+    .await?;
+    if let Some(done) = outcome {
+        return answer(state, done);
+    }
+    let browser = crate::crypto::hash_secret(csrf_token);
+    let pending = crate::mfa::park(&state.factors(), &user_id, factor, browser).await?;
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("pending", &pending)
+        .append_pair("request", request)
+        .finish();
+    Ok(Ended::Page(page::see_other(&format!(
+        "/login/totp?{query}"
+    ))))
+}
+
+/// After the second factor: starts the session (a fresh id), records the event and goes
+/// on with the request, in one database call and one transaction.
+pub(super) async fn complete_sign_in(
+    state: &AppState,
+    req: &HttpRequest,
+    origin: &crate::audit::Origin,
+    user_id: String,
+    amr: Vec<String>,
+    request: &str,
+    view: Option<&handoff::PendingView>,
+) -> Result<HttpResponse, PageError> {
+    let writes = SignInWrites::new(state, req, origin, &user_id, amr, request, view);
+    let done = crate::db::run(&state.pool, move |conn| {
+        crate::db::transaction(conn, |conn| writes.apply(conn, None))
+    })
+    .await?;
+    answer(state, done)?.page()
+}
+
+/// The answer once the sign-in's transaction committed: the events it wrote logged, the
+/// session cookie set, and on to the waiting request or the account page.
+fn answer(state: &AppState, done: Done) -> Result<Ended, PageError> {
+    match done {
+        Done::Disabled => Err(PageError::Forbidden(crate::i18n::t("login-disabled"))),
+        Done::PasswordChanged(event) => {
+            audit::log(&event);
+            crate::ops::METRICS
+                .sign_ins
+                .with_label_values(&["failure"])
+                .inc();
+            Ok(Ended::PasswordChanged)
+        }
+        Done::SignedIn {
+            token,
+            location,
+            events,
+        } => {
+            events.iter().for_each(audit::log);
+            crate::ops::METRICS
+                .sign_ins
+                .with_label_values(&["success"])
+                .inc();
+            let mut resp = page::see_other(&location);
+            let _ = resp.add_cookie(&sessions::session_cookie(token, state.secure_cookies()));
+            Ok(Ended::Page(resp))
+        }
+    }
+}
+
+/// How the sign-in's writes ended.
+#[derive(Debug)]
+pub(super) enum Done {
+    /// The account is gone or disabled: nothing written.
+    Disabled,
+    /// The password changed while it was being checked: only this failure event written.
+    PasswordChanged(audit::AuditEvent),
+    /// Signed in: the session's cookie value, where to go next, and the events written.
+    SignedIn {
+        token: String,
+        location: String,
+        events: Vec<audit::AuditEvent>,
+    },
+}
+
+/// Everything a sign-in writes, made ready (the session's cookie value drawn, the waiting
+/// request's mark serialised) before the one database call that writes it.
+pub(super) struct SignInWrites {
+    pub(super) user_id: String,
+    pub(super) amr: Vec<String>,
+    pub(super) origin: crate::audit::Origin,
+    pub(super) client_id: Option<String>,
+    pub(super) start: sessions::Start,
+    pub(super) token: String,
+    pub(super) mark: Option<handoff::SignInMark>,
+    pub(super) location: String,
+    /// The first factor, when a remembered browser stood in for the second.
+    pub(super) remembered: Option<&'static str>,
+}
+
+impl SignInWrites {
+    fn new(
+        state: &AppState,
+        req: &HttpRequest,
+        origin: &crate::audit::Origin,
+        user_id: &str,
+        amr: Vec<String>,
+        request: &str,
+        view: Option<&handoff::PendingView>,
+    ) -> SignInWrites {
+        let previous = req
+            .cookie(sessions::session_cookie_name(state.secure_cookies()))
+            .map(|c| c.value().to_string());
+        let (start, token) = sessions::Start::new(
+            user_id.to_string(),
+            amr.clone(),
+            state.settings.accounts.session_ttl,
+            origin,
+            previous,
+        );
+        let (mark, location) = match view {
+            Some(v) => (
+                Some(handoff::SignInMark::new(request, start.auth_time(), v)),
+                format!("/authorize/resume?request={request}"),
+            ),
+            None => (None, "/account".to_string()),
+        };
+        SignInWrites {
+            user_id: user_id.to_string(),
+            amr,
+            origin: origin.clone(),
+            client_id: view.map(|v| v.client_id.clone()),
+            start,
+            token,
+            mark,
+            location,
+            remembered: None,
+        }
+    }
+
+    /// A remembered browser stands in for the second factor of this `factor` sign-in.
+    fn remembered(&mut self, factor: &'static str) {
+        self.amr.push("mfa".into());
+        self.start.with_method("mfa");
+        self.remembered = Some(factor);
+    }
+
+    /// Inside the caller's transaction: the account must be active and, when
+    /// `password_hash` is given, still have that password (held so that no change can
+    /// commit first, see `accounts::store::holds_password`); signing in during the grace
+    /// period of a deletion asked for keeps the account. Then the session, the events and
+    /// the waiting request's mark.
+    pub(super) fn apply(
+        self,
+        conn: &mut crate::db::DbConn,
+        password_hash: Option<&str>,
+    ) -> Result<Done, crate::db::DbError> {
+        let event = |kind, client_id: Option<String>, detail: String| {
+            audit::event(
+                &self.origin,
+                kind,
+                Some(self.user_id.clone()),
+                client_id,
+                detail,
+            )
+        };
+        let Some(user) = accounts::store::find(conn, &self.user_id)?.filter(|u| u.is_active())
+        else {
+            return Ok(Done::Disabled);
+        };
+        if let Some(hash) = password_hash {
+            if !accounts::store::holds_password(conn, &user, hash)? {
+                let failed = event(
+                    kind::SIGN_IN_FAILURE,
+                    self.client_id.clone(),
+                    "factor=pwd the password changed while it was checked".into(),
+                );
+                audit::write(conn, &failed)?;
+                return Ok(Done::PasswordChanged(failed));
+            }
+        }
+        let mut events = Vec::new();
+        if let Some(factor) = self.remembered {
+            events.push(event(
+                kind::SIGN_IN_REMEMBERED,
+                self.client_id.clone(),
+                format!("factor={factor}"),
+            ));
+        }
+        if user.deletion_requested_at.is_some() {
+            accounts::store::set_deletion_requested(conn, &self.user_id, None)?;
+            events.push(event(
+                kind::DELETION_CANCELLED,
+                None,
+                "signed in during the grace period".into(),
+            ));
+        }
+        events.push(event(
+            kind::SIGN_IN_SUCCESS,
+            self.client_id.clone(),
+            format!("factor={}", self.amr.join("+")),
+        ));
+        self.start.write(conn)?;
+        for e in &events {
+            audit::write(conn, e)?;
+        }
+        if let Some(mark) = self.mark {
+            mark.write(conn)?;
+        }
+        Ok(Done::SignedIn {
+            token: self.token,
+            location: self.location,
+            events,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sign-in's writes for `user_id` (a password sign-in that no app asked for).
+    fn writes(user_id: &str) -> SignInWrites {
+        let origin = audit::Origin {
+            ip: "192.0.2.1".into(),
+            user_agent: "test".into(),
+        };
+        let amr = vec!["pwd".to_string()];
+        let (start, token) = sessions::Start::new(user_id.into(), amr.clone(), 3600, &origin, None);
+        SignInWrites {
+            user_id: user_id.into(),
+            amr,
+            origin,
+            client_id: None,
+            start,
+            token,
+            mark: None,
+            location: "/account".into(),
+            remembered: None,
+        }
+    }
+
+    /// The person's sessions (their methods) and the events of `kinds` on record.
+    fn left(conn: &mut crate::db::DbConn, user_id: &str, kinds: &[&str]) -> (Vec<String>, i64) {
+        let now = crate::time::now();
+        let sessions = sessions::store::list_for_user(conn, user_id, now).expect("sessions");
+        let events = kinds
+            .iter()
+            .map(|k| audit::store::count(conn, k, 0).expect("events"))
+            .sum();
+        (sessions.into_iter().map(|s| s.amr).collect(), events)
+    }
+
+    fn account(conn: &mut crate::db::DbConn) -> String {
+        accounts::store::insert(
+            conn,
+            "ana@example.com",
+            accounts::store::Email::Confirmed,
+            None,
+            Some("$argon2id$current"),
+        )
+        .expect("user")
+        .id
+        .into()
+    }
+
+    fn deletion_asked(conn: &mut crate::db::DbConn, id: &str) -> bool {
+        let user = accounts::store::find(conn, id)
+            .expect("read")
+            .expect("user");
+        user.deletion_requested_at.is_some()
+    }
+
+    fn database() -> crate::db::DbPool {
+        crate::db::memory_pool(crate::db::MigrationSets {
+            idp: true,
+            apis: false,
+        })
+    }
+
+    /// A password changed while the old one was being checked stops the sign-in: only
+    /// the failure is recorded. With the password unchanged, or no password checked (a
+    /// code), the session and its event are written.
+    #[test]
+    fn a_sign_in_goes_through_only_with_the_password_it_checked() {
+        let pool = database();
+        let conn = &mut *pool.get().expect("connection");
+        let id = account(conn);
+        let success = [kind::SIGN_IN_SUCCESS];
+        let done = writes(&id)
+            .apply(conn, Some("$argon2id$before-the-change"))
+            .expect("apply");
+        assert!(matches!(done, Done::PasswordChanged(_)), "{done:?}");
+        assert_eq!(left(conn, &id, &success), (vec![], 0));
+        assert_eq!(left(conn, &id, &[kind::SIGN_IN_FAILURE]).1, 1);
+        let done = writes(&id)
+            .apply(conn, Some("$argon2id$current"))
+            .expect("apply");
+        assert!(matches!(done, Done::SignedIn { ref events, .. } if events.len() == 1));
+        assert_eq!(left(conn, &id, &success), (vec!["pwd".into()], 1));
+        writes(&id).apply(conn, None).expect("apply");
+        assert_eq!(left(conn, &id, &success).1, 2);
+    }
+
+    /// Everything is written inside the caller's transaction: when it rolls back, no
+    /// session, event or kept account is left.
+    #[test]
+    fn a_sign_in_that_rolls_back_leaves_nothing() {
+        let pool = database();
+        let conn = &mut *pool.get().expect("connection");
+        let id = account(conn);
+        accounts::store::set_deletion_requested(conn, &id, Some(1)).expect("deletion");
+        let rolled_back = crate::db::transaction(conn, |conn| {
+            writes(&id).apply(conn, Some("$argon2id$current"))?;
+            Err::<(), crate::db::DbError>(diesel::result::Error::RollbackTransaction.into())
+        });
+        assert!(rolled_back.is_err());
+        let all = [kind::SIGN_IN_SUCCESS, kind::DELETION_CANCELLED];
+        assert_eq!(left(conn, &id, &all), (vec![], 0));
+        assert!(deletion_asked(conn, &id));
+    }
+
+    /// A disabled account gets nothing; signing in during a deletion's grace period keeps
+    /// the account (and says so); a remembered browser stands in for the second factor.
+    #[test]
+    fn disabled_kept_and_remembered_sign_ins() {
+        let pool = database();
+        let conn = &mut *pool.get().expect("connection");
+        let id = account(conn);
+        accounts::store::set_disabled(conn, &id, Some(1)).expect("disable");
+        let done = writes(&id).apply(conn, None).expect("apply");
+        assert!(matches!(done, Done::Disabled), "{done:?}");
+        assert_eq!(left(conn, &id, &[kind::SIGN_IN_SUCCESS]), (vec![], 0));
+        accounts::store::set_disabled(conn, &id, None).expect("enable");
+        accounts::store::set_deletion_requested(conn, &id, Some(1)).expect("deletion");
+        let mut remembered = writes(&id);
+        remembered.remembered("pwd");
+        let Done::SignedIn { events, .. } = remembered.apply(conn, None).expect("apply") else {
+            panic!("not signed in")
+        };
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                kind::SIGN_IN_REMEMBERED,
+                kind::DELETION_CANCELLED,
+                kind::SIGN_IN_SUCCESS
+            ]
+        );
+        assert_eq!(events[2].detail, "factor=pwd+mfa");
+        assert!(!deletion_asked(conn, &id));
+        let all = [
+            kind::SIGN_IN_REMEMBERED,
+            kind::DELETION_CANCELLED,
+            kind::SIGN_IN_SUCCESS,
+        ];
+        assert_eq!(left(conn, &id, &all), (vec!["pwd mfa".into()], 3));
+    }
+}
