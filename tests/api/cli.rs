@@ -1066,3 +1066,59 @@ fn the_binary_packs_its_relative_relocations_where_the_c_library_can() {
         );
     }
 }
+
+#[cfg(target_os = "linux")]
+/// Resident bytes of `pid`'s mappings of the `porta` executable that are read-only and
+/// executable (its code).
+fn code_resident(pid: u32) -> usize {
+    let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_porta")).unwrap();
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap_or_default();
+    let mut ours = false;
+    let mut kib = 0;
+    for line in smaps.lines() {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        if let [_, perms, _, _, _, path] = fields.as_slice() {
+            ours = *perms == "r-xp" && std::path::Path::new(path) == exe;
+        } else if let (true, ["Rss:", n, "kB"]) = (ours, fields.as_slice()) {
+            kib += n.parse::<usize>().unwrap();
+        }
+    }
+    kib * 1024
+}
+
+/// Once start-up has settled, `porta serve` unmaps the code it ran to start (its idle
+/// resident memory is then what serving needs), and code a request needs comes back.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_unmaps_its_start_up_code_once_settled() {
+    let cli = Cli::new();
+    let (mut child, base) = start_serving(&cli).await;
+    let pid = child.id();
+    let started = code_resident(pid);
+    assert!(
+        started > 1 << 20,
+        "{started} bytes of code resident at start"
+    );
+    let settled = crate::common::eventually_every(
+        std::time::Duration::from_secs(20),
+        std::time::Duration::from_millis(200),
+        "the start-up code to be unmapped",
+        async || {
+            let now = code_resident(pid);
+            (now < started / 2).then_some(now)
+        },
+    )
+    .await;
+    let answer = crate::common::http()
+        .get(format!("{base}/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(
+        code_resident(pid) > settled,
+        "the request's code is mapped again"
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
