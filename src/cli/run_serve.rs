@@ -33,65 +33,97 @@ pub(super) async fn serve(settings: Settings, demo: bool) -> Result<(), String> 
     }
     app::spawn_housekeeping(state.pool.clone(), state.settings.clone());
     app::spawn_key_schedule(state.clone());
+    let unmap = state.settings.server.unmap_start_up_code;
     let server = app::server(prepared, listener).map_err(|e| e.to_string())?;
-    settle_memory();
+    settle_memory(unmap);
     server.await.map_err(|e| e.to_string())
 }
 
 /// Once start-up has settled (migrations run, every worker's routes built, the hash
 /// engine measured), hands the memory start-up used and freed back to the system (about
-/// 1.4 MiB that glibc would otherwise keep for a node's whole life) and unmaps the code
-/// start-up ran ([`unmap_code`]).
-fn settle_memory() {
-    actix_web::rt::spawn(async {
+/// 1.4 MiB that glibc would otherwise keep for a node's whole life) and, with
+/// `unmap_start_up_code`, unmaps the code start-up ran ([`unmap_code`]).
+fn settle_memory(unmap: bool) {
+    actix_web::rt::spawn(async move {
         actix_web::rt::time::sleep(std::time::Duration::from_secs(3)).await;
-        let _ = tokio::task::spawn_blocking(|| {
+        let unmapped = tokio::task::spawn_blocking(move || {
             crate::crypto::give_back_free_memory();
-            unmap_code();
+            unmap.then(unmap_code)
         })
         .await;
+        if let Ok(Some(outcome)) = unmapped {
+            match outcome {
+                Ok(bytes) => tracing::info!(bytes, "start-up code unmapped"),
+                Err(why) => tracing::info!(why, "start-up code left mapped"),
+            }
+        }
     });
 }
 
 /// Unmaps this executable's code from the process: start-up (arguments, settings,
 /// migrations, keys, the workers' route tables, the hash engine's measurement) maps in
-/// about 13 MiB of code that a serving node does not run again, since the kernel maps the
-/// 64 KiB around each page it faults in. The pages stay in the page cache: code that runs
-/// later is mapped again on first use (a minor fault, no disk read). Only the mappings of
-/// Porta's own file that are read-only and executable are touched: nothing in them is ever
-/// written (a position-independent executable has no text relocations), so nothing is
-/// lost. Returns the bytes unmapped.
+/// about 12 MiB of code that an idle node does not run again, since the kernel maps the
+/// 64 KiB around each page it faults in. The pages stay in the page cache while memory
+/// allows: code that runs later is mapped again on first use (a minor fault). Only the
+/// read-only, executable mappings of Porta's own file are touched, and only those with no
+/// page of their own (`Anonymous: 0 kB` in smaps: no text relocation, breakpoint or uprobe
+/// ever wrote one), since `MADV_DONTNEED` would drop such a page; nothing is touched while
+/// a debugger or tracer is attached. Returns the bytes unmapped, or why nothing was.
 #[cfg(target_os = "linux")]
 #[expect(
     unsafe_code,
     reason = "libc::madvise(MADV_DONTNEED) on the executable's own code mappings"
 )]
-pub fn unmap_code() -> usize {
-    let (Ok(exe), Ok(maps)) = (
-        std::env::current_exe(),
-        std::fs::read_to_string("/proc/self/maps"),
-    ) else {
-        return 0;
-    };
-    let mut unmapped = 0;
-    for line in maps.lines() {
-        // start-end perms offset device inode path
+pub fn unmap_code() -> Result<usize, &'static str> {
+    let exe = std::env::current_exe().map_err(|_| "the executable's path is unknown")?;
+    let status = std::fs::read_to_string("/proc/self/status").map_err(|_| "no /proc")?;
+    if !status
+        .lines()
+        .any(|l| l.split_whitespace().eq(["TracerPid:", "0"]))
+    {
+        return Err("a tracer is attached");
+    }
+    let smaps = std::fs::read_to_string("/proc/self/smaps").map_err(|_| "no /proc")?;
+    let mut code = Vec::new();
+    let mut current: Option<(usize, usize, bool)> = None;
+    for line in smaps.lines().chain(["0-0 ---p 0 0:0 0 end"]) {
         let fields: Vec<&str> = line.split_whitespace().collect();
-        let [range, "r-xp", _, _, _, path] = fields.as_slice() else {
-            continue;
-        };
-        if std::path::Path::new(path) != exe {
-            continue;
+        match fields.as_slice() {
+            // start-end perms offset device inode path: a mapping begins.
+            [range, perms, _, _, _, rest @ ..] if range.contains('-') && perms.len() == 4 => {
+                if let Some((start, end, true)) = current.take() {
+                    code.push((start, end));
+                }
+                let ours =
+                    *perms == "r-xp" && matches!(rest, [path] if std::path::Path::new(path) == exe);
+                current = range
+                    .split_once('-')
+                    .and_then(|(a, b)| {
+                        Some((
+                            usize::from_str_radix(a, 16).ok()?,
+                            usize::from_str_radix(b, 16).ok()?,
+                        ))
+                    })
+                    .filter(|_| ours)
+                    .map(|(a, b)| (a, b, true));
+            }
+            ["Anonymous:", kib, "kB"] if *kib != "0" => {
+                if let Some(mapping) = current.as_mut() {
+                    mapping.2 = false;
+                }
+            }
+            _ => {}
         }
-        let Some((Ok(start), Ok(end))) = range
-            .split_once('-')
-            .map(|(a, b)| (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)))
-        else {
-            continue;
-        };
+    }
+    if code.is_empty() {
+        return Err("no clean code mapping of the executable");
+    }
+    let mut unmapped = 0;
+    for (start, end) in code {
         // SAFETY: [start, end) is one whole mapping of this executable's file, read-only
-        // and executable and never written; MADV_DONTNEED only drops its page-table
-        // entries, and the next access maps the same file pages again.
+        // and executable, with no page of its own (Anonymous: 0 kB), so every page in it
+        // is the file's; MADV_DONTNEED drops the page-table entries, and the next access
+        // maps the file's pages again.
         let done = unsafe {
             libc::madvise(
                 start as *mut libc::c_void,
@@ -103,12 +135,12 @@ pub fn unmap_code() -> usize {
             unmapped += end.saturating_sub(start);
         }
     }
-    unmapped
+    Ok(unmapped)
 }
 
 #[cfg(not(target_os = "linux"))]
-pub fn unmap_code() -> usize {
-    0
+pub fn unmap_code() -> Result<usize, &'static str> {
+    Err("not on Linux")
 }
 
 /// `porta serve --only bookings,content --issuer-url …`: the APIs alone.
@@ -123,7 +155,7 @@ pub(super) async fn serve_apis(settings: Settings, listener: TcpListener) -> Res
     );
     let server =
         app::api_server(apis, settings.server.workers, listener).map_err(|e| e.to_string())?;
-    settle_memory();
+    settle_memory(settings.server.unmap_start_up_code);
     server.await.map_err(|e| e.to_string())
 }
 

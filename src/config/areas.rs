@@ -45,6 +45,9 @@ pub struct ServerSettings {
     /// Folder for the generated `master.key` and `media.key` and the development `outbox/`
     /// (the SQLite file is wherever `database_url` says).
     pub data_dir: PathBuf,
+    /// Three seconds after `porta serve` starts, unmap the executable's code from the
+    /// process (start-up's code leaves the resident set; what serving runs maps again).
+    pub unmap_start_up_code: bool,
 }
 
 impl Default for ServerSettings {
@@ -65,6 +68,7 @@ impl Default for ServerSettings {
             log_format: "text".into(),
             parts: "idp,bookings,content".into(),
             data_dir: PathBuf::from("data"),
+            unmap_start_up_code: true,
         }
     }
 }

@@ -400,13 +400,19 @@ mod tests {
     #[test]
     fn every_setting_is_a_known_key_and_secrets_are_among_them() {
         let known = Settings::known_keys();
-        for key in ["issuer", "otp_ttl", "media_dir", "lock_max"]
-            .iter()
-            .chain(SECRET_KEYS)
+        for key in [
+            "issuer",
+            "otp_ttl",
+            "media_dir",
+            "lock_max",
+            "unmap_start_up_code",
+        ]
+        .iter()
+        .chain(SECRET_KEYS)
         {
             assert!(known.contains(*key), "{key}");
         }
-        assert_eq!(known.len(), 106);
+        assert_eq!(known.len(), 107);
     }
 
     #[test]

@@ -290,13 +290,15 @@ pub async fn verify(
     }
 }
 
-/// Parks a sign-in whose first factor (`pwd`, `otp`) is done; returns its id.
-pub async fn park(
-    factors: &Factors<'_>,
+/// Parks a sign-in whose first factor (`pwd`, `otp`) is done, inside the caller's
+/// database call and transaction (the one that checked the first factor's account);
+/// returns its id.
+pub fn park(
+    conn: &mut DbConn,
     user_id: &str,
     first_factor: &str,
     browser: String,
-) -> Result<String, DbError> {
+) -> diesel::QueryResult<String> {
     let row = PendingSignIn {
         id: crypto::random_token(18),
         user_id: user_id.to_string(),
@@ -305,12 +307,8 @@ pub async fn park(
         tries: 0,
         expires_at: crate::time::now() + PENDING_TTL,
     };
-    let id = row.id.clone();
-    db::run(factors.pool, move |conn| {
-        Ok(store::insert_pending(conn, &row)?)
-    })
-    .await?;
-    Ok(id)
+    store::insert_pending(conn, &row)?;
+    Ok(row.id)
 }
 
 /// Spends a try on a parked sign-in from `browser`; `None` when it is dead or foreign.

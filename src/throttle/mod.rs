@@ -207,7 +207,8 @@ impl Attempt {
     pub async fn succeeded(self) -> Result<(), DbError> {
         let pool = self.pool.clone();
         db::run(&pool, move |conn| {
-            self.settle_success(conn)?;
+            // One transaction: settled whole, or (dropped unsettled) given back whole.
+            db::transaction(conn, |conn| self.settle_success(conn))?;
             self.settled();
             Ok(())
         })

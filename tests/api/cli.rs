@@ -397,11 +397,7 @@ fn demo_remove_deletes_the_seeded_person_and_client() {
 /// Runs `porta serve` with `env`, asks it for `/jwks`, stops it and returns its stderr.
 fn serve_and_log(cli: &Cli, env: &[(&str, &str)]) -> String {
     use std::io::Read;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut cmd = cli.command(&["serve"]);
     cmd.env("PORTA_BIND", format!("127.0.0.1:{port}"))
         .env("PORTA_ISSUER", format!("http://127.0.0.1:{port}"))
@@ -468,13 +464,18 @@ fn logs_are_plain_off_a_terminal_and_json_when_asked_with_request_ids() {
     assert!(!json.contains('\u{1b}'));
 }
 
-/// Starts `porta serve` on a free port; returns the child and its base URL once ready.
-async fn start_serving(cli: &Cli) -> (std::process::Child, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+/// A port nothing listens on just now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
+        .port()
+}
+
+/// Starts `porta serve` on a free port; returns the child and its base URL once ready.
+async fn start_serving(cli: &Cli) -> (std::process::Child, String) {
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let child = cli
         .command(&["serve"])
@@ -1086,29 +1087,60 @@ fn code_resident(pid: u32) -> usize {
     kib * 1024
 }
 
+/// A `porta serve` child that is killed when the test ends, however it ends.
+struct Serving(std::process::Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `porta serve` (with `env`) and follows its resident code from the moment it
+/// exists: returns the node, its base URL and the most code it held before `settled`
+/// says it is done (polled every 50 ms for up to 30 s).
+async fn serve_watching_code(
+    cli: &Cli,
+    env: &[(&str, &str)],
+    settled: impl Fn(usize, usize) -> bool,
+) -> (Serving, String, usize, usize) {
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut cmd = cli.command(&["serve"]);
+    cmd.env("PORTA_BIND", format!("127.0.0.1:{port}"))
+        .env("PORTA_ISSUER", &base)
+        .stderr(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let node = Serving(cmd.spawn().unwrap());
+    let pid = node.0.id();
+    let (mut peak, mut now) = (0, 0);
+    for _ in 0..600 {
+        now = code_resident(pid);
+        peak = peak.max(now);
+        if settled(peak, now) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    (node, base, peak, now)
+}
+
 /// Once start-up has settled, `porta serve` unmaps the code it ran to start (its idle
-/// resident memory is then what serving needs), and code a request needs comes back.
+/// resident memory is then what serving needs), and code a request needs comes back;
+/// with `unmap_start_up_code = false` the code stays.
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_unmaps_its_start_up_code_once_settled() {
+async fn serve_unmaps_its_start_up_code_once_settled_unless_told_not_to() {
     let cli = Cli::new();
-    let (mut child, base) = start_serving(&cli).await;
-    let pid = child.id();
-    let started = code_resident(pid);
+    let (node, base, peak, settled) =
+        serve_watching_code(&cli, &[], |peak, now| peak > 1 << 20 && now < peak / 2).await;
     assert!(
-        started > 1 << 20,
-        "{started} bytes of code resident at start"
+        peak > 1 << 20 && settled < peak / 2,
+        "{peak} bytes of code resident at most, {settled} at the end"
     );
-    let settled = crate::common::eventually_every(
-        std::time::Duration::from_secs(20),
-        std::time::Duration::from_millis(200),
-        "the start-up code to be unmapped",
-        async || {
-            let now = code_resident(pid);
-            (now < started / 2).then_some(now)
-        },
-    )
-    .await;
     let answer = crate::common::http()
         .get(format!("{base}/.well-known/openid-configuration"))
         .send()
@@ -1116,9 +1148,19 @@ async fn serve_unmaps_its_start_up_code_once_settled() {
         .unwrap();
     assert_eq!(answer.status(), 200);
     assert!(
-        code_resident(pid) > settled,
+        code_resident(node.0.id()) > settled,
         "the request's code is mapped again"
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(node);
+    // Told not to: six seconds in (twice the settling time), the code is all still there.
+    let started = std::time::Instant::now();
+    let (_node, _, peak, kept) =
+        serve_watching_code(&cli, &[("PORTA_UNMAP_START_UP_CODE", "false")], |_, _| {
+            started.elapsed() > std::time::Duration::from_secs(6)
+        })
+        .await;
+    assert!(
+        peak > 1 << 20 && kept >= peak * 9 / 10,
+        "{peak} bytes of code resident at most, {kept} at the end"
+    );
 }

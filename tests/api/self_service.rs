@@ -550,7 +550,8 @@ async fn account_pages_check_the_form_token_first_then_send_strangers_to_sign_in
 #[tokio::test]
 async fn a_password_change_waits_for_the_sign_in_that_checked_the_old_one() {
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::Arc;
+    use std::sync::{mpsc, Arc};
+    use std::time::Duration;
     let app = TestApp::spawn().await;
     let user = porta::accounts::create_user(
         &app.state.pool,
@@ -561,31 +562,35 @@ async fn a_password_change_waits_for_the_sign_in_that_checked_the_old_one() {
     .await
     .expect("user");
     let id = user.id.to_string();
-    let pool = app.state.pool.clone();
-    let (held, done) = (
-        Arc::new(AtomicBool::new(false)),
-        Arc::new(AtomicBool::new(false)),
-    );
-    let (h, d, who) = (held.clone(), done.clone(), id.clone());
+    let done = Arc::new(AtomicBool::new(false));
+    let (held_tx, held_rx) = mpsc::channel();
+    let (changing_tx, changing_rx) = mpsc::channel::<()>();
+    let (pool, who, d) = (app.state.pool.clone(), id.clone(), done.clone());
+    // The sign-in: checks the password, waits for the change to be under way, gives it
+    // 300 ms to get through (it must not), then commits.
     let sign_in = std::thread::spawn(move || {
         let conn = &mut *pool.get().expect("connection");
         porta::db::transaction(conn, |conn| {
             let found = porta::accounts::store::find(conn, &who)?.expect("user");
             let hash = found.password_hash.clone().expect("hash");
             assert!(porta::accounts::store::holds_password(conn, &found, &hash)?);
-            h.store(true, Ordering::SeqCst);
-            std::thread::sleep(std::time::Duration::from_millis(400));
+            held_tx.send(()).expect("signal");
+            changing_rx
+                .recv_timeout(Duration::from_secs(10))
+                .expect("the change to start");
+            std::thread::sleep(Duration::from_millis(300));
             d.store(true, Ordering::SeqCst);
             Ok::<_, porta::db::DbError>(())
         })
         .expect("sign-in transaction");
     });
-    while !held.load(Ordering::SeqCst) {
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    held_rx
+        .recv_timeout(Duration::from_secs(10))
+        .expect("the sign-in to hold the password");
     let pool = app.state.pool.clone();
     let changed_after_commit = std::thread::spawn(move || {
         let conn = &mut *pool.get().expect("connection");
+        changing_tx.send(()).expect("signal");
         porta::accounts::store::set_password(conn, &id, "$argon2id$v=19$changed").expect("change");
         done.load(Ordering::SeqCst)
     })

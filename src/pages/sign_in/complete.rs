@@ -64,29 +64,39 @@ pub(super) async fn after_first_factor(
     } else {
         None
     };
-    let id = user_id.clone();
+    let browser = crate::crypto::hash_secret(csrf_token);
     let outcome = crate::db::run(&state.pool, move |conn| {
         let result = crate::db::transaction(conn, |conn| {
-            if crate::mfa::has_totp(conn, &id)? {
+            // The account first (active, and still the password that was checked), for a
+            // session and for a parked sign-in alike.
+            let user = match writes.check(conn, password_hash.as_deref())? {
+                Ok(user) => user,
+                Err(done) => {
+                    if matches!(done, Done::PasswordChanged(_)) {
+                        attempt.settle_undecided(conn)?;
+                    } else {
+                        attempt.settle_success(conn)?;
+                    }
+                    return Ok(Next::Done(done));
+                }
+            };
+            if crate::mfa::has_totp(conn, &user_id)? {
                 let remembered = match &remember {
-                    Some(cookie) => cookie.remembers(conn, &id)?,
+                    Some(cookie) => cookie.remembers(conn, &user_id)?,
                     None => false,
                 };
                 if !remembered {
+                    let pending = crate::mfa::park(conn, &user_id, factor, browser)?;
                     attempt.settle_success(conn)?;
-                    return Ok(None);
+                    return Ok(Next::SecondFactor(pending));
                 }
                 // A browser the person asked to remember after a second factor: the
                 // first is enough.
                 writes.remembered(factor);
             }
-            let done = writes.apply(conn, password_hash.as_deref())?;
-            if matches!(done, Done::PasswordChanged(_)) {
-                attempt.settle_undecided(conn)?;
-            } else {
-                attempt.settle_success(conn)?;
-            }
-            Ok::<_, crate::db::DbError>(Some(done))
+            let done = writes.write(conn, &user)?;
+            attempt.settle_success(conn)?;
+            Ok::<_, crate::db::DbError>(Next::Done(done))
         });
         // Rolled back: the attempt, dropped unsettled, gives its reservations back.
         if result.is_ok() {
@@ -95,18 +105,25 @@ pub(super) async fn after_first_factor(
         result
     })
     .await?;
-    if let Some(done) = outcome {
-        return answer(state, done);
+    match outcome {
+        Next::Done(done) => answer(state, done),
+        Next::SecondFactor(pending) => {
+            let query = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("pending", &pending)
+                .append_pair("request", request)
+                .finish();
+            Ok(Ended::Page(page::see_other(&format!(
+                "/login/totp?{query}"
+            ))))
+        }
     }
-    let browser = crate::crypto::hash_secret(csrf_token);
-    let pending = crate::mfa::park(&state.factors(), &user_id, factor, browser).await?;
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("pending", &pending)
-        .append_pair("request", request)
-        .finish();
-    Ok(Ended::Page(page::see_other(&format!(
-        "/login/totp?{query}"
-    ))))
+}
+
+/// What follows a first factor's transaction.
+enum Next {
+    Done(Done),
+    /// Parked for the second factor: the parked sign-in's id.
+    SecondFactor(String),
 }
 
 /// After the second factor: starts the session (a fresh id), records the event and goes
@@ -235,43 +252,72 @@ impl SignInWrites {
         self.remembered = Some(factor);
     }
 
-    /// Inside the caller's transaction: the account must be active and, when
-    /// `password_hash` is given, still have that password (held so that no change can
-    /// commit first, see `accounts::store::holds_password`); signing in during the grace
-    /// period of a deletion asked for keeps the account. Then the session, the events and
-    /// the waiting request's mark.
+    /// Inside the caller's transaction, [`SignInWrites::check`] and then
+    /// [`SignInWrites::write`].
     pub(super) fn apply(
         self,
         conn: &mut crate::db::DbConn,
         password_hash: Option<&str>,
     ) -> Result<Done, crate::db::DbError> {
-        let event = |kind, client_id: Option<String>, detail: String| {
-            audit::event(
-                &self.origin,
-                kind,
-                Some(self.user_id.clone()),
-                client_id,
-                detail,
-            )
-        };
+        match self.check(conn, password_hash)? {
+            Ok(user) => self.write(conn, &user),
+            Err(done) => Ok(done),
+        }
+    }
+
+    fn event(
+        &self,
+        kind: &'static str,
+        client_id: Option<String>,
+        detail: String,
+    ) -> audit::AuditEvent {
+        audit::event(
+            &self.origin,
+            kind,
+            Some(self.user_id.clone()),
+            client_id,
+            detail,
+        )
+    }
+
+    /// Inside the caller's transaction: the account must be active and, when
+    /// `password_hash` is given, still have that password (held so that no change can
+    /// commit first, see `accounts::store::holds_password`). The account, or how the
+    /// sign-in ended (a password that changed is recorded as a failure).
+    pub(super) fn check(
+        &self,
+        conn: &mut crate::db::DbConn,
+        password_hash: Option<&str>,
+    ) -> Result<Result<accounts::User, Done>, crate::db::DbError> {
         let Some(user) = accounts::store::find(conn, &self.user_id)?.filter(|u| u.is_active())
         else {
-            return Ok(Done::Disabled);
+            return Ok(Err(Done::Disabled));
         };
         if let Some(hash) = password_hash {
             if !accounts::store::holds_password(conn, &user, hash)? {
-                let failed = event(
+                let failed = self.event(
                     kind::SIGN_IN_FAILURE,
                     self.client_id.clone(),
                     "factor=pwd the password changed while it was checked".into(),
                 );
                 audit::write(conn, &failed)?;
-                return Ok(Done::PasswordChanged(failed));
+                return Ok(Err(Done::PasswordChanged(failed)));
             }
         }
+        Ok(Ok(user))
+    }
+
+    /// Inside the caller's transaction, for `user` (checked): signing in during the grace
+    /// period of a deletion asked for keeps the account; then the session, the events and
+    /// the waiting request's mark.
+    pub(super) fn write(
+        self,
+        conn: &mut crate::db::DbConn,
+        user: &accounts::User,
+    ) -> Result<Done, crate::db::DbError> {
         let mut events = Vec::new();
         if let Some(factor) = self.remembered {
-            events.push(event(
+            events.push(self.event(
                 kind::SIGN_IN_REMEMBERED,
                 self.client_id.clone(),
                 format!("factor={factor}"),
@@ -279,13 +325,13 @@ impl SignInWrites {
         }
         if user.deletion_requested_at.is_some() {
             accounts::store::set_deletion_requested(conn, &self.user_id, None)?;
-            events.push(event(
+            events.push(self.event(
                 kind::DELETION_CANCELLED,
                 None,
                 "signed in during the grace period".into(),
             ));
         }
-        events.push(event(
+        events.push(self.event(
             kind::SIGN_IN_SUCCESS,
             self.client_id.clone(),
             format!("factor={}", self.amr.join("+")),
