@@ -321,6 +321,24 @@ mod tests {
         store::find(conn, key).expect("read").expect("a row")
     }
 
+    /// Attempts in flight on `acct` and `ip` once given-back reservations have landed: an
+    /// attempt dropped unsettled gives them back on a blocking thread of its own, so this
+    /// waits (up to 2 s) for nothing to be in flight before it answers.
+    async fn in_flight_once_settled(pool: &crate::db::DbPool) -> (i64, i64) {
+        let mut held = (0, 0);
+        for _ in 0..200 {
+            held = {
+                let conn = &mut *pool.get().expect("connection");
+                (row(conn, "acct").in_flight, row(conn, "ip").in_flight)
+            };
+            if held == (0, 0) {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        held
+    }
+
     /// `begin_and` reads in the reservation's own database call, only once every key is
     /// reserved; a failed read gives the reservations back.
     #[actix_web::test]
@@ -345,12 +363,9 @@ mod tests {
         })
         .await;
         assert!(failed.is_err());
+        assert_eq!(in_flight_once_settled(&pool).await, (0, 0));
         {
             let conn = &mut *pool.get().expect("connection");
-            assert_eq!(
-                (row(conn, "acct").in_flight, row(conn, "ip").in_flight),
-                (0, 0)
-            );
             // Two failures of the account: locked for base_lock seconds.
             let now = crate::time::now();
             for _ in 0..2 {
@@ -366,11 +381,7 @@ mod tests {
         .expect("begin");
         assert!(matches!(begun, Begin::Refused(s) if s > 0), "{begun:?}");
         assert!(read.is_none());
-        let conn = &mut *pool.get().expect("connection");
-        assert_eq!(
-            (row(conn, "acct").in_flight, row(conn, "ip").in_flight),
-            (0, 0)
-        );
+        assert_eq!(in_flight_once_settled(&pool).await, (0, 0));
     }
 
     /// A success settled inside a transaction that then rolls back leaves the attempt
@@ -394,18 +405,11 @@ mod tests {
         })
         .await;
         assert!(rolled_back.is_err());
-        let mut held = (1, 1);
-        for _ in 0..200 {
-            held = {
-                let conn = &mut *pool.get().expect("connection");
-                (row(conn, "acct").in_flight, row(conn, "ip").in_flight)
-            };
-            if held == (0, 0) {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        panic!("reservations still held after the rollback: {held:?}");
+        assert_eq!(
+            in_flight_once_settled(&pool).await,
+            (0, 0),
+            "reservations still held after the rollback"
+        );
     }
 
     #[test]
