@@ -135,6 +135,11 @@ impl Start {
         self.session.auth_time
     }
 
+    /// The session's authentication methods (`amr`), space-separated.
+    pub fn amr(&self) -> &str {
+        &self.session.amr
+    }
+
     /// One more authentication method (`amr`) for the session.
     pub fn with_method(&mut self, method: &str) {
         self.session.amr.push(' ');
@@ -193,20 +198,6 @@ pub async fn remember_browser(
         .same_site(SameSite::Lax)
         .max_age(actix_web::cookie::time::Duration::days(days))
         .finish())
-}
-
-/// Whether `req` comes from a browser remembered for `user_id`.
-pub async fn is_remembered(
-    pool: &DbPool,
-    req: &HttpRequest,
-    secure: bool,
-    user_id: &str,
-) -> Result<bool, DbError> {
-    let Some(cookie) = RememberCookie::of(req, secure) else {
-        return Ok(false);
-    };
-    let user_id = user_id.to_string();
-    db::run(pool, move |conn| Ok(cookie.remembers(conn, &user_id)?)).await
 }
 
 /// The remembered-browser cookie a request carries, to be checked inside a caller's

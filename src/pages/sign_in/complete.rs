@@ -177,7 +177,7 @@ fn answer(state: &AppState, done: Done) -> Result<Ended, PageError> {
 
 /// How the sign-in's writes ended.
 #[derive(Debug)]
-pub(super) enum Done {
+enum Done {
     /// The account is gone or disabled: nothing written.
     Disabled,
     /// The password changed while it was being checked: only this failure event written.
@@ -192,17 +192,17 @@ pub(super) enum Done {
 
 /// Everything a sign-in writes, made ready (the session's cookie value drawn, the waiting
 /// request's mark serialised) before the one database call that writes it.
-pub(super) struct SignInWrites {
-    pub(super) user_id: String,
-    pub(super) amr: Vec<String>,
-    pub(super) origin: crate::audit::Origin,
-    pub(super) client_id: Option<String>,
-    pub(super) start: sessions::Start,
-    pub(super) token: String,
-    pub(super) mark: Option<handoff::SignInMark>,
-    pub(super) location: String,
+struct SignInWrites {
+    user_id: String,
+    origin: crate::audit::Origin,
+    client_id: Option<String>,
+    /// The session, with its methods (`amr`).
+    start: sessions::Start,
+    token: String,
+    mark: Option<handoff::SignInMark>,
+    location: String,
     /// The first factor, when a remembered browser stood in for the second.
-    pub(super) remembered: Option<&'static str>,
+    remembered: Option<&'static str>,
 }
 
 impl SignInWrites {
@@ -220,7 +220,7 @@ impl SignInWrites {
             .map(|c| c.value().to_string());
         let (start, token) = sessions::Start::new(
             user_id.to_string(),
-            amr.clone(),
+            amr,
             state.settings.accounts.session_ttl,
             origin,
             previous,
@@ -234,7 +234,6 @@ impl SignInWrites {
         };
         SignInWrites {
             user_id: user_id.to_string(),
-            amr,
             origin: origin.clone(),
             client_id: view.map(|v| v.client_id.clone()),
             start,
@@ -247,14 +246,13 @@ impl SignInWrites {
 
     /// A remembered browser stands in for the second factor of this `factor` sign-in.
     fn remembered(&mut self, factor: &'static str) {
-        self.amr.push("mfa".into());
         self.start.with_method("mfa");
         self.remembered = Some(factor);
     }
 
     /// Inside the caller's transaction, [`SignInWrites::check`] and then
     /// [`SignInWrites::write`].
-    pub(super) fn apply(
+    fn apply(
         self,
         conn: &mut crate::db::DbConn,
         password_hash: Option<&str>,
@@ -284,7 +282,7 @@ impl SignInWrites {
     /// `password_hash` is given, still have that password (held so that no change can
     /// commit first, see `accounts::store::holds_password`). The account, or how the
     /// sign-in ended (a password that changed is recorded as a failure).
-    pub(super) fn check(
+    fn check(
         &self,
         conn: &mut crate::db::DbConn,
         password_hash: Option<&str>,
@@ -310,7 +308,7 @@ impl SignInWrites {
     /// Inside the caller's transaction, for `user` (checked): signing in during the grace
     /// period of a deletion asked for keeps the account; then the session, the events and
     /// the waiting request's mark.
-    pub(super) fn write(
+    fn write(
         self,
         conn: &mut crate::db::DbConn,
         user: &accounts::User,
@@ -334,7 +332,7 @@ impl SignInWrites {
         events.push(self.event(
             kind::SIGN_IN_SUCCESS,
             self.client_id.clone(),
-            format!("factor={}", self.amr.join("+")),
+            format!("factor={}", self.start.amr().replace(' ', "+")),
         ));
         self.start.write(conn)?;
         for e in &events {
@@ -362,10 +360,9 @@ mod tests {
             user_agent: "test".into(),
         };
         let amr = vec!["pwd".to_string()];
-        let (start, token) = sessions::Start::new(user_id.into(), amr.clone(), 3600, &origin, None);
+        let (start, token) = sessions::Start::new(user_id.into(), amr, 3600, &origin, None);
         SignInWrites {
             user_id: user_id.into(),
-            amr,
             origin,
             client_id: None,
             start,
@@ -474,22 +471,15 @@ mod tests {
         let Done::SignedIn { events, .. } = remembered.apply(conn, None).expect("apply") else {
             panic!("not signed in")
         };
-        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-        assert_eq!(
-            kinds,
-            [
-                kind::SIGN_IN_REMEMBERED,
-                kind::DELETION_CANCELLED,
-                kind::SIGN_IN_SUCCESS
-            ]
-        );
-        assert_eq!(events[2].detail, "factor=pwd+mfa");
-        assert!(!deletion_asked(conn, &id));
         let all = [
             kind::SIGN_IN_REMEMBERED,
             kind::DELETION_CANCELLED,
             kind::SIGN_IN_SUCCESS,
         ];
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert_eq!(kinds, all);
+        assert_eq!(events[2].detail, "factor=pwd+mfa");
+        assert!(!deletion_asked(conn, &id));
         assert_eq!(left(conn, &id, &all), (vec!["pwd mfa".into()], 3));
     }
 }
