@@ -45,14 +45,19 @@ impl AccountError {
 }
 
 /// Ends a person's sign-ins: every browser session (but `keep`, the hash of the one that
-/// asked, when given) and every grant they gave to apps (refresh-token families, and with
-/// them the access tokens). Returns how many sessions ended. Runs inside the caller's
-/// transaction or connection; each table is written by its own domain.
+/// asked, when given), every grant they gave to apps (refresh-token families, and with
+/// them the access tokens), every remembered browser, and (by moving the sign-in
+/// generation on) every sign-in parked for its second factor. Returns how many sessions
+/// ended. Runs inside the caller's transaction or connection; each table is written by
+/// its own domain.
 pub fn end_sign_ins(
     conn: &mut crate::db::DbConn,
     user_id: &str,
     keep: Option<&str>,
 ) -> diesel::QueryResult<usize> {
+    // First, so that on PostgreSQL it waits for a sign-in that holds the row and then
+    // ends what that sign-in wrote (`store::holds`).
+    store::next_sign_in_generation(conn, user_id)?;
     let ended = match keep {
         Some(keep) => crate::sessions::store::delete_others(conn, user_id, keep)?,
         None => crate::sessions::store::delete_for_user(conn, user_id)?,

@@ -28,6 +28,9 @@ pub struct User {
     /// When the person asked to delete the account (erased after the grace period unless
     /// they sign in again).
     pub deletion_requested_at: Option<i64>,
+    /// Moved on each time the person's sign-ins are ended (`accounts::end_sign_ins`): a
+    /// sign-in parked for its second factor in an earlier one does not finish.
+    pub sign_in_generation: i64,
 }
 
 impl User {
@@ -109,6 +112,7 @@ fn new_user(name: Option<&str>, password_hash: Option<&str>) -> User {
         locale: None,
         zoneinfo: None,
         deletion_requested_at: None,
+        sign_in_generation: 0,
     }
 }
 
@@ -144,31 +148,60 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<User>> {
         .optional()
 }
 
-/// Whether account `user` (just read in the caller's transaction) still has the password
-/// hash `hash`, such that no change of it can commit before that transaction does: on
-/// SQLite the transaction holds the database's write lock from its start
+/// What a sign-in relied on when its account was read: the password hash its password
+/// was checked against, the sign-in generation it was parked in.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Relied<'a> {
+    pub password_hash: Option<&'a str>,
+    pub generation: Option<i64>,
+}
+
+/// Whether account `user` (just read in the caller's transaction) still has what the
+/// sign-in `relied` on, such that no change of it can commit before that transaction
+/// does: on SQLite the transaction holds the database's write lock from its start
 /// (`db::transaction` begins `IMMEDIATE`), so the row just read is the answer; on
 /// PostgreSQL the row is locked (`FOR SHARE`) until the transaction ends, so a password
-/// change waits for it, and the change's `end_sign_ins` then ends what it wrote.
-pub fn holds_password(conn: &mut DbConn, user: &User, hash: &str) -> QueryResult<bool> {
+/// change or an end of sign-ins waits for it, and the change's `end_sign_ins` then ends
+/// what it wrote. Relying on nothing holds without a lock.
+pub fn holds(conn: &mut DbConn, user: &User, relied: Relied<'_>) -> QueryResult<bool> {
+    use diesel::sql_types::{BigInt, Nullable, Text};
     #[derive(QueryableByName)]
     struct Held {
-        #[diesel(sql_type = diesel::sql_types::Text)]
+        #[diesel(sql_type = Text)]
         #[expect(dead_code, reason = "only whether a row comes back matters")]
         id: String,
+    }
+    if relied.password_hash.is_none() && relied.generation.is_none() {
+        return Ok(true);
     }
     match conn {
         DbConn::Pg(pg) => {
             let held: Vec<Held> = diesel::sql_query(
-                "SELECT id FROM users WHERE id = $1 AND password_hash = $2 FOR SHARE",
+                "SELECT id FROM users WHERE id = $1 \
+                 AND ($2::text IS NULL OR password_hash = $2) \
+                 AND ($3::bigint IS NULL OR sign_in_generation = $3) FOR SHARE",
             )
-            .bind::<diesel::sql_types::Text, _>(user.id.as_str())
-            .bind::<diesel::sql_types::Text, _>(hash)
+            .bind::<Text, _>(user.id.as_str())
+            .bind::<Nullable<Text>, _>(relied.password_hash)
+            .bind::<Nullable<BigInt>, _>(relied.generation)
             .load(pg)?;
             Ok(!held.is_empty())
         }
-        DbConn::Sqlite(_) => Ok(user.password_hash.as_deref() == Some(hash)),
+        DbConn::Sqlite(_) => Ok(relied
+            .password_hash
+            .is_none_or(|h| user.password_hash.as_deref() == Some(h))
+            && relied
+                .generation
+                .is_none_or(|g| user.sign_in_generation == g)),
     }
+}
+
+/// Moves the person's sign-in generation on (the first write of `accounts::end_sign_ins`,
+/// so that on PostgreSQL it waits for a sign-in holding the row, see [`holds`]).
+pub fn next_sign_in_generation(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
+    diesel::update(users::table.find(id))
+        .set(users::sign_in_generation.eq(users::sign_in_generation + 1))
+        .execute(conn)
 }
 
 pub fn set_password(conn: &mut DbConn, id: &str, hash: &str) -> QueryResult<usize> {

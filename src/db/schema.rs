@@ -14,6 +14,7 @@ diesel::table! {
         locale -> Nullable<Text>,
         zoneinfo -> Nullable<Text>,
         deletion_requested_at -> Nullable<BigInt>,
+        sign_in_generation -> BigInt,
     }
 }
 
@@ -229,6 +230,7 @@ diesel::table! {
         browser -> Text,
         tries -> BigInt,
         expires_at -> BigInt,
+        generation -> BigInt,
     }
 }
 

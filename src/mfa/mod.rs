@@ -290,22 +290,24 @@ pub async fn verify(
     }
 }
 
-/// Parks a sign-in whose first factor (`pwd`, `otp`) is done, inside the caller's
-/// database call and transaction (the one that checked the first factor's account);
-/// returns its id.
+/// Parks a sign-in of `user` whose first factor (`pwd`, `otp`) is done, inside the
+/// caller's database call and transaction (the one that checked the first factor's
+/// account, `user` as it read it); returns its id. It finishes only in the person's
+/// current sign-in generation ([`finish`]).
 pub fn park(
     conn: &mut DbConn,
-    user_id: &str,
+    user: &User,
     first_factor: &str,
     browser: String,
 ) -> diesel::QueryResult<String> {
     let row = PendingSignIn {
         id: crypto::random_token(18),
-        user_id: user_id.to_string(),
+        user_id: user.id.to_string(),
         first_factor: first_factor.to_string(),
         browser,
         tries: 0,
         expires_at: crate::time::now() + PENDING_TTL,
+        generation: user.sign_in_generation,
     };
     store::insert_pending(conn, &row)?;
     Ok(row.id)
@@ -347,15 +349,13 @@ pub async fn take_try(
     Ok(found.filter(|p| crypto::constant_time_eq(&p.browser, &browser)))
 }
 
-/// Ends a parked sign-in; true when this call ended it (so one second factor makes one
-/// session).
-pub async fn finish(factors: &Factors<'_>, id: &str) -> Result<bool, DbError> {
-    let id = id.to_string();
-    Ok(db::run(factors.pool, move |conn| {
-        Ok(store::finish_pending(conn, &id)?)
-    })
-    .await?
-        == 1)
+/// Ends parked sign-in `id` inside the caller's database call and transaction (the one
+/// that starts its session); true when this call ended it, so one second factor makes one
+/// session. The caller checks the account with `accounts::store::holds`, relying on the
+/// parked sign-in's `generation`: a sign-in parked before the person's sign-ins were
+/// ended does not finish.
+pub fn finish(conn: &mut DbConn, id: &str) -> diesel::QueryResult<bool> {
+    Ok(store::finish_pending(conn, id)? == 1)
 }
 
 #[cfg(test)]

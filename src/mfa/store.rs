@@ -26,6 +26,8 @@ pub struct PendingSignIn {
     pub browser: String,
     pub tries: i64,
     pub expires_at: i64,
+    /// The person's sign-in generation when it was parked (see `accounts::User`).
+    pub generation: i64,
 }
 
 pub fn totp(conn: &mut DbConn, user_id: &str) -> QueryResult<Option<TotpRow>> {

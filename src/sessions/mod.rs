@@ -173,31 +173,57 @@ pub fn remember_cookie_name(secure: bool) -> &'static str {
     }
 }
 
-/// Remembers this browser for `user_id` for `days`; the cookie to set (its value is the
-/// secret, the row keeps only its hash).
-pub async fn remember_browser(
-    pool: &DbPool,
+/// A browser to remember for a person after a second factor, made ready (its secret
+/// drawn, its cookie built) before the database call that writes it.
+#[derive(Debug)]
+pub struct Remember {
+    hash: String,
     user_id: String,
-    days: i64,
+    created_at: i64,
+    expires_at: i64,
     user_agent: String,
-    secure: bool,
-) -> Result<Cookie<'static>, DbError> {
-    let token = crypto::random_token(32);
-    let hash = crypto::hash_secret(&token);
-    let now = crate::time::now();
-    let ua: String = user_agent.chars().take(200).collect();
-    db::run(pool, move |conn| {
-        store::remember_browser(conn, &hash, &user_id, now, now + days * 86_400, &ua)?;
-        Ok(())
-    })
-    .await?;
-    Ok(Cookie::build(remember_cookie_name(secure), token)
-        .path("/")
-        .http_only(true)
-        .secure(secure)
-        .same_site(SameSite::Lax)
-        .max_age(actix_web::cookie::time::Duration::days(days))
-        .finish())
+    cookie: Cookie<'static>,
+}
+
+impl Remember {
+    /// Remembers this browser for `user_id` for `days` (the cookie's value is the secret,
+    /// the row keeps only its hash).
+    pub fn new(user_id: String, days: i64, user_agent: &str, secure: bool) -> Remember {
+        let token = crypto::random_token(32);
+        let now = crate::time::now();
+        Remember {
+            hash: crypto::hash_secret(&token),
+            user_id,
+            created_at: now,
+            expires_at: now + days * 86_400,
+            user_agent: user_agent.chars().take(200).collect(),
+            cookie: Cookie::build(remember_cookie_name(secure), token)
+                .path("/")
+                .http_only(true)
+                .secure(secure)
+                .same_site(SameSite::Lax)
+                .max_age(actix_web::cookie::time::Duration::days(days))
+                .finish(),
+        }
+    }
+
+    /// Writes the row inside the caller's database call and transaction.
+    pub fn write(&self, conn: &mut crate::db::DbConn) -> diesel::QueryResult<()> {
+        store::remember_browser(
+            conn,
+            &self.hash,
+            &self.user_id,
+            self.created_at,
+            self.expires_at,
+            &self.user_agent,
+        )
+        .map(|_| ())
+    }
+
+    /// The cookie to set once the row is committed.
+    pub fn cookie(self) -> Cookie<'static> {
+        self.cookie
+    }
 }
 
 /// The remembered-browser cookie a request carries, to be checked inside a caller's

@@ -549,6 +549,26 @@ async fn account_pages_check_the_form_token_first_then_send_strangers_to_sign_in
 /// SQLite the transaction's write lock does this; on PostgreSQL the row lock (`FOR SHARE`).
 #[tokio::test]
 async fn a_password_change_waits_for_the_sign_in_that_checked_the_old_one() {
+    a_change_waits_for_the_sign_in_that_relied_on_it(Relied::Password).await;
+}
+
+/// The same for a sign-in finishing its second factor, which relies on the sign-in
+/// generation it was parked in: an end of the person's sign-ins (here on its own, as
+/// "sign out everywhere" or an administrator does it) waits for it, and moves the
+/// generation on, so the parked sign-in no longer holds.
+#[tokio::test]
+async fn an_end_of_sign_ins_waits_for_the_second_factor_that_finishes_one() {
+    a_change_waits_for_the_sign_in_that_relied_on_it(Relied::Generation).await;
+}
+
+#[derive(Clone, Copy)]
+enum Relied {
+    Password,
+    Generation,
+}
+
+async fn a_change_waits_for_the_sign_in_that_relied_on_it(relied: Relied) {
+    use porta::accounts::store::{holds, Relied as Held};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{mpsc, Arc};
     use std::time::Duration;
@@ -566,23 +586,33 @@ async fn a_password_change_waits_for_the_sign_in_that_checked_the_old_one() {
     let (held_tx, held_rx) = mpsc::channel();
     let (changing_tx, changing_rx) = mpsc::channel::<()>();
     let (pool, who, d) = (app.state.pool.clone(), id.clone(), done.clone());
-    // The sign-in: checks the password, waits for the change to be under way, gives it
-    // 300 ms to get through (it must not), then commits.
+    let held = move |found: &porta::accounts::User| -> (Option<String>, Option<i64>) {
+        match relied {
+            Relied::Password => (found.password_hash.clone(), None),
+            Relied::Generation => (None, Some(found.sign_in_generation)),
+        }
+    };
+    // The sign-in: checks what it relied on, waits for the change to be under way, gives
+    // it 300 ms to get through (it must not), then commits.
     let sign_in = std::thread::spawn(move || {
         let conn = &mut *pool.get().expect("connection");
         porta::db::transaction(conn, |conn| {
             let found = porta::accounts::store::find(conn, &who)?.expect("user");
-            let hash = found.password_hash.clone().expect("hash");
-            assert!(porta::accounts::store::holds_password(conn, &found, &hash)?);
+            let (password_hash, generation) = held(&found);
+            let relied = Held {
+                password_hash: password_hash.as_deref(),
+                generation,
+            };
+            assert!(holds(conn, &found, relied)?);
             held_tx.send(()).expect("signal");
             changing_rx
                 .recv_timeout(Duration::from_secs(10))
                 .expect("the change to start");
             std::thread::sleep(Duration::from_millis(300));
             d.store(true, Ordering::SeqCst);
-            Ok::<_, porta::db::DbError>(())
+            Ok::<_, porta::db::DbError>(found)
         })
-        .expect("sign-in transaction");
+        .expect("sign-in transaction")
     });
     held_rx
         .recv_timeout(Duration::from_secs(10))
@@ -591,14 +621,35 @@ async fn a_password_change_waits_for_the_sign_in_that_checked_the_old_one() {
     let changed_after_commit = std::thread::spawn(move || {
         let conn = &mut *pool.get().expect("connection");
         changing_tx.send(()).expect("signal");
-        porta::accounts::store::set_password(conn, &id, "$argon2id$v=19$changed").expect("change");
+        match relied {
+            Relied::Password => {
+                porta::accounts::store::set_password(conn, &id, "$argon2id$v=19$changed")
+                    .expect("change");
+            }
+            Relied::Generation => {
+                porta::accounts::end_sign_ins(conn, &id, None).expect("end");
+            }
+        }
         done.load(Ordering::SeqCst)
     })
     .join()
     .expect("change");
-    sign_in.join().expect("sign-in");
+    let before = sign_in.join().expect("sign-in");
     assert!(
         changed_after_commit,
-        "the password changed while the sign-in's transaction held it"
+        "it changed while the sign-in's transaction held it"
     );
+    // Once changed, what the sign-in relied on no longer holds.
+    let still = porta::db::run(&app.state.pool, move |conn| {
+        let now = porta::accounts::store::find(conn, &before.id)?.expect("user");
+        let (password_hash, generation) = held(&before);
+        let relied = Held {
+            password_hash: password_hash.as_deref(),
+            generation,
+        };
+        Ok(holds(conn, &now, relied)?)
+    })
+    .await
+    .expect("read");
+    assert!(!still, "what the sign-in relied on changed");
 }

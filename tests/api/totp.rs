@@ -449,6 +449,98 @@ async fn sign_in_with_totp(
     browser.submit(app, &page, "/login/totp", &fields).await
 }
 
+/// A sign-in parked for its second factor does not finish once the person's sign-ins
+/// were ended meanwhile (here by a password change in another browser): the second step
+/// asks to start again, makes no session, remembers no browser and is recorded as a
+/// failure. A sign-in begun after the change finishes.
+#[tokio::test]
+async fn a_password_change_ends_a_sign_in_waiting_for_its_second_factor() {
+    const NEW_PASSWORD: &str = "correct horse battery staple";
+    let app = TestApp::spawn().await;
+    app.user(EMAIL, PASSWORD).await;
+    let owner = Browser::new();
+    let (t, recovery, step) = enrol(&app, &owner).await;
+    let other = Browser::new();
+    let parked = other
+        .submit_login(&app, &app.url("/login"), EMAIL, PASSWORD)
+        .await;
+    let second = location(&parked);
+    assert!(second.starts_with("/login/totp?"), "{second}");
+    let page = other.get(&app.url(&second)).await.text().await.unwrap();
+    let changed = owner
+        .fill(
+            &app,
+            "/account",
+            "/account/password",
+            &[
+                ("current_password", PASSWORD),
+                ("new_password", NEW_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(changed.status(), 200);
+
+    let code = code_for_step(&t, step + 1);
+    let resp = other
+        .submit(
+            &app,
+            &page,
+            "/login/totp",
+            &[("code", code.as_str()), ("remember", "yes")],
+        )
+        .await;
+    assert_eq!(resp.status(), 400);
+    let cookies: Vec<String> = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    assert!(
+        !cookies
+            .iter()
+            .any(|c| c.starts_with("porta_remember=") || c.starts_with("porta_session=")),
+        "{cookies:?}"
+    );
+    let body = resp.text().await.unwrap();
+    assert!(body.contains("This sign-in has expired"), "{body}");
+    let account = other.get(&app.url("/account")).await;
+    assert!(
+        location(&account).starts_with("/login"),
+        "no session: {}",
+        account.status()
+    );
+    let (remembered, failures) = porta::db::run(&app.state.pool, |conn| {
+        let user = porta::accounts::store::find_by_email(conn, EMAIL)?.unwrap();
+        let remembered =
+            porta::sessions::store::remembered_count(conn, &user.id, porta::time::now())?;
+        let failures = porta::audit::store::query(conn, None, Some("sign_in.failure"), 0, 10)?;
+        Ok((remembered, failures))
+    })
+    .await
+    .unwrap();
+    assert_eq!(remembered, 0);
+    assert!(
+        failures
+            .iter()
+            .any(|e| e.detail.contains("the sign-ins were ended while it waited")),
+        "{failures:?}"
+    );
+
+    // Begun after the change, a sign-in finishes (a recovery code: the step is spent).
+    let again = other
+        .submit_login(&app, &app.url("/login"), EMAIL, NEW_PASSWORD)
+        .await;
+    let second = location(&again);
+    assert!(second.starts_with("/login/totp?"), "{second}");
+    let page = other.get(&app.url(&second)).await.text().await.unwrap();
+    let resp = other
+        .submit(&app, &page, "/login/totp", &[("code", &recovery[0])])
+        .await;
+    assert_eq!(resp.status(), 303);
+    assert_eq!(location(&resp), "/account");
+}
+
 #[tokio::test]
 async fn a_remembered_browser_skips_the_second_step_until_forgotten() {
     let app = TestApp::spawn().await;

@@ -1,8 +1,8 @@
 //! The end of a sign-in. After a first factor (a password, a code): a session, or the
 //! second factor when TOTP is on. After the second factor: a session. Each is one
-//! database call and one transaction: the throttle settled, the account checked, the
-//! session started, the events recorded and the waiting request marked together, and
-//! the events logged once that committed.
+//! database call and one transaction: the throttle settled, the account checked (and a
+//! parked sign-in ended), the session started, the events recorded and the waiting
+//! request marked together, and the events logged once that committed.
 
 use super::*;
 
@@ -69,7 +69,11 @@ pub(super) async fn after_first_factor(
         let result = crate::db::transaction(conn, |conn| {
             // The account first (active, and still the password that was checked), for a
             // session and for a parked sign-in alike.
-            let user = match writes.check(conn, password_hash.as_deref())? {
+            let relied = accounts::store::Relied {
+                password_hash: password_hash.as_deref(),
+                generation: None,
+            };
+            let user = match writes.check(conn, relied)? {
                 Ok(user) => user,
                 Err(done) => {
                     if matches!(done, Done::PasswordChanged(_)) {
@@ -86,7 +90,7 @@ pub(super) async fn after_first_factor(
                     None => false,
                 };
                 if !remembered {
-                    let pending = crate::mfa::park(conn, &user_id, factor, browser)?;
+                    let pending = crate::mfa::park(conn, &user, factor, browser)?;
                     attempt.settle_success(conn)?;
                     return Ok(Next::SecondFactor(pending));
                 }
@@ -126,23 +130,75 @@ enum Next {
     SecondFactor(String),
 }
 
-/// After the second factor: starts the session (a fresh id), records the event and goes
-/// on with the request, in one database call and one transaction.
-pub(super) async fn complete_sign_in(
+/// A right second factor, as the page that checked it hands it on.
+pub(super) struct SecondFactor {
+    /// The parked sign-in it finishes.
+    pub parked: crate::mfa::PendingSignIn,
+    /// The session's methods (`amr`), both factors.
+    pub amr: Vec<String>,
+    /// The throttle's reservation, settled in the same transaction as the sign-in.
+    pub attempt: throttle::Attempt,
+    /// The browser to remember for the person, when they asked.
+    pub remember: Option<sessions::Remember>,
+}
+
+/// After the second factor, in one database call and one transaction: ends the parked
+/// sign-in (once: a second submit finds it gone), checks the account (active, and still
+/// in the sign-in generation it was parked in: a password change, a reset or an end of
+/// the person's sign-ins since then stops it), remembers the browser if asked, starts
+/// the session (a fresh id), records the event and goes on with the request.
+pub(super) async fn after_second_factor(
     state: &AppState,
     req: &HttpRequest,
     origin: &crate::audit::Origin,
-    user_id: String,
-    amr: Vec<String>,
+    second: SecondFactor,
     request: &str,
     view: Option<&handoff::PendingView>,
 ) -> Result<HttpResponse, PageError> {
-    let writes = SignInWrites::new(state, req, origin, &user_id, amr, request, view);
-    let done = crate::db::run(&state.pool, move |conn| {
-        crate::db::transaction(conn, |conn| writes.apply(conn, None))
+    let SecondFactor {
+        parked,
+        amr,
+        attempt,
+        remember,
+    } = second;
+    let writes = SignInWrites::new(state, req, origin, &parked.user_id, amr, request, view);
+    let (done, remember) = crate::db::run(&state.pool, move |conn| {
+        let result = crate::db::transaction(conn, |conn| {
+            if !crate::mfa::finish(conn, &parked.id)? {
+                attempt.settle_undecided(conn)?;
+                return Ok(Done::Expired);
+            }
+            let relied = accounts::store::Relied {
+                password_hash: None,
+                generation: Some(parked.generation),
+            };
+            let user = match writes.check(conn, relied)? {
+                Ok(user) => user,
+                Err(done) => {
+                    attempt.settle_undecided(conn)?;
+                    return Ok(done);
+                }
+            };
+            if let Some(remember) = &remember {
+                remember.write(conn)?;
+            }
+            let done = writes.write(conn, &user)?;
+            attempt.settle_success(conn)?;
+            Ok::<_, crate::db::DbError>(done)
+        });
+        // Rolled back: the attempt, dropped unsettled, gives its reservations back.
+        if result.is_ok() {
+            attempt.settled();
+        }
+        result.map(|done| (done, remember))
     })
     .await?;
-    answer(state, done)?.page()
+    let signed_in = matches!(done, Done::SignedIn { .. });
+    let mut resp = answer(state, done)?.page()?;
+    if let Some(remember) = remember.filter(|_| signed_in) {
+        let _ = resp.add_cookie(&remember.cookie());
+    }
+    Ok(resp)
 }
 
 /// The answer once the sign-in's transaction committed: the events it wrote logged, the
@@ -151,12 +207,13 @@ fn answer(state: &AppState, done: Done) -> Result<Ended, PageError> {
     match done {
         Done::Disabled => Err(PageError::Forbidden(crate::i18n::t("login-disabled"))),
         Done::PasswordChanged(event) => {
-            audit::log(&event);
-            crate::ops::METRICS
-                .sign_ins
-                .with_label_values(&["failure"])
-                .inc();
+            failed(&event);
             Ok(Ended::PasswordChanged)
+        }
+        Done::Expired => Err(PageError::BadRequest(crate::i18n::t("second-expired"))),
+        Done::SignInsEnded(event) => {
+            failed(&event);
+            Err(PageError::BadRequest(crate::i18n::t("second-expired")))
         }
         Done::SignedIn {
             token,
@@ -175,6 +232,16 @@ fn answer(state: &AppState, done: Done) -> Result<Ended, PageError> {
     }
 }
 
+/// A sign-in refused inside its transaction, once that committed: its event logged and
+/// counted.
+fn failed(event: &audit::AuditEvent) {
+    audit::log(event);
+    crate::ops::METRICS
+        .sign_ins
+        .with_label_values(&["failure"])
+        .inc();
+}
+
 /// How the sign-in's writes ended.
 #[derive(Debug)]
 enum Done {
@@ -182,6 +249,11 @@ enum Done {
     Disabled,
     /// The password changed while it was being checked: only this failure event written.
     PasswordChanged(audit::AuditEvent),
+    /// The parked sign-in was already finished, or is gone: nothing written.
+    Expired,
+    /// The person's sign-ins were ended while this one was parked for its second factor:
+    /// only this failure event written.
+    SignInsEnded(audit::AuditEvent),
     /// Signed in: the session's cookie value, where to go next, and the events written.
     SignedIn {
         token: String,
@@ -252,12 +324,13 @@ impl SignInWrites {
 
     /// Inside the caller's transaction, [`SignInWrites::check`] and then
     /// [`SignInWrites::write`].
+    #[cfg(test)]
     fn apply(
         self,
         conn: &mut crate::db::DbConn,
-        password_hash: Option<&str>,
+        relied: accounts::store::Relied<'_>,
     ) -> Result<Done, crate::db::DbError> {
-        match self.check(conn, password_hash)? {
+        match self.check(conn, relied)? {
             Ok(user) => self.write(conn, &user),
             Err(done) => Ok(done),
         }
@@ -278,29 +351,36 @@ impl SignInWrites {
         )
     }
 
-    /// Inside the caller's transaction: the account must be active and, when
-    /// `password_hash` is given, still have that password (held so that no change can
-    /// commit first, see `accounts::store::holds_password`). The account, or how the
-    /// sign-in ended (a password that changed is recorded as a failure).
+    /// Inside the caller's transaction: the account must be active and still have what
+    /// the sign-in `relied` on, its password or its sign-in generation (held so that no
+    /// change can commit first, see `accounts::store::holds`). The account, or how the
+    /// sign-in ended (a password that changed, or sign-ins ended while it was parked, is
+    /// recorded as a failure).
     fn check(
         &self,
         conn: &mut crate::db::DbConn,
-        password_hash: Option<&str>,
+        relied: accounts::store::Relied<'_>,
     ) -> Result<Result<accounts::User, Done>, crate::db::DbError> {
         let Some(user) = accounts::store::find(conn, &self.user_id)?.filter(|u| u.is_active())
         else {
             return Ok(Err(Done::Disabled));
         };
-        if let Some(hash) = password_hash {
-            if !accounts::store::holds_password(conn, &user, hash)? {
-                let failed = self.event(
-                    kind::SIGN_IN_FAILURE,
-                    self.client_id.clone(),
-                    "factor=pwd the password changed while it was checked".into(),
-                );
-                audit::write(conn, &failed)?;
-                return Ok(Err(Done::PasswordChanged(failed)));
-            }
+        if !accounts::store::holds(conn, &user, relied)? {
+            let (detail, done): (_, fn(audit::AuditEvent) -> Done) = if relied.generation.is_some()
+            {
+                (
+                    "factor=second the sign-ins were ended while it waited",
+                    Done::SignInsEnded,
+                )
+            } else {
+                (
+                    "factor=pwd the password changed while it was checked",
+                    Done::PasswordChanged,
+                )
+            };
+            let failed = self.event(kind::SIGN_IN_FAILURE, self.client_id.clone(), detail.into());
+            audit::write(conn, &failed)?;
+            return Ok(Err(done(failed)));
         }
         Ok(Ok(user))
     }
@@ -352,6 +432,7 @@ impl SignInWrites {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use accounts::store::Relied;
 
     /// The sign-in's writes for `user_id` (a password sign-in that no app asked for).
     fn writes(user_id: &str) -> SignInWrites {
@@ -404,6 +485,13 @@ mod tests {
         user.deletion_requested_at.is_some()
     }
 
+    fn password(hash: &str) -> Relied<'_> {
+        Relied {
+            password_hash: Some(hash),
+            generation: None,
+        }
+    }
+
     fn database() -> crate::db::DbPool {
         crate::db::memory_pool(crate::db::MigrationSets {
             idp: true,
@@ -421,18 +509,39 @@ mod tests {
         let id = account(conn);
         let success = [kind::SIGN_IN_SUCCESS];
         let done = writes(&id)
-            .apply(conn, Some("$argon2id$before-the-change"))
+            .apply(conn, password("$argon2id$before-the-change"))
             .expect("apply");
         assert!(matches!(done, Done::PasswordChanged(_)), "{done:?}");
         assert_eq!(left(conn, &id, &success), (vec![], 0));
         assert_eq!(left(conn, &id, &[kind::SIGN_IN_FAILURE]).1, 1);
         let done = writes(&id)
-            .apply(conn, Some("$argon2id$current"))
+            .apply(conn, password("$argon2id$current"))
             .expect("apply");
         assert!(matches!(done, Done::SignedIn { ref events, .. } if events.len() == 1));
         assert_eq!(left(conn, &id, &success), (vec!["pwd".into()], 1));
-        writes(&id).apply(conn, None).expect("apply");
+        writes(&id).apply(conn, Relied::default()).expect("apply");
         assert_eq!(left(conn, &id, &success).1, 2);
+    }
+
+    /// A second factor finishes a parked sign-in only in the sign-in generation it was
+    /// parked in: once the person's sign-ins were ended, only the failure is recorded.
+    #[test]
+    fn a_parked_sign_in_finishes_only_in_its_generation() {
+        let pool = database();
+        let conn = &mut *pool.get().expect("connection");
+        let id = account(conn);
+        let parked_in = |generation| Relied {
+            password_hash: None,
+            generation: Some(generation),
+        };
+        accounts::end_sign_ins(conn, &id, None).expect("end");
+        let done = writes(&id).apply(conn, parked_in(0)).expect("apply");
+        assert!(matches!(done, Done::SignInsEnded(_)), "{done:?}");
+        assert_eq!(left(conn, &id, &[kind::SIGN_IN_SUCCESS]), (vec![], 0));
+        assert_eq!(left(conn, &id, &[kind::SIGN_IN_FAILURE]).1, 1);
+        let done = writes(&id).apply(conn, parked_in(1)).expect("apply");
+        assert!(matches!(done, Done::SignedIn { .. }), "{done:?}");
+        assert_eq!(left(conn, &id, &[kind::SIGN_IN_SUCCESS]).1, 1);
     }
 
     /// Everything is written inside the caller's transaction: when it rolls back, no
@@ -444,7 +553,7 @@ mod tests {
         let id = account(conn);
         accounts::store::set_deletion_requested(conn, &id, Some(1)).expect("deletion");
         let rolled_back = crate::db::transaction(conn, |conn| {
-            writes(&id).apply(conn, Some("$argon2id$current"))?;
+            writes(&id).apply(conn, password("$argon2id$current"))?;
             Err::<(), crate::db::DbError>(diesel::result::Error::RollbackTransaction.into())
         });
         assert!(rolled_back.is_err());
@@ -461,14 +570,16 @@ mod tests {
         let conn = &mut *pool.get().expect("connection");
         let id = account(conn);
         accounts::store::set_disabled(conn, &id, Some(1)).expect("disable");
-        let done = writes(&id).apply(conn, None).expect("apply");
+        let done = writes(&id).apply(conn, Relied::default()).expect("apply");
         assert!(matches!(done, Done::Disabled), "{done:?}");
         assert_eq!(left(conn, &id, &[kind::SIGN_IN_SUCCESS]), (vec![], 0));
         accounts::store::set_disabled(conn, &id, None).expect("enable");
         accounts::store::set_deletion_requested(conn, &id, Some(1)).expect("deletion");
         let mut remembered = writes(&id);
         remembered.remembered("pwd");
-        let Done::SignedIn { events, .. } = remembered.apply(conn, None).expect("apply") else {
+        let Done::SignedIn { events, .. } =
+            remembered.apply(conn, Relied::default()).expect("apply")
+        else {
             panic!("not signed in")
         };
         let all = [

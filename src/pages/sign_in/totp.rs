@@ -263,10 +263,6 @@ pub async fn verify_totp(
     };
     match checked {
         Ok(second) => {
-            attempt.succeeded().await?;
-            if !crate::mfa::finish(&state.factors(), &form.pending).await? {
-                return Err(restart());
-            }
             let mut amr = vec![crate::mfa::first_factor_amr(&parked.first_factor).to_string()];
             // RFC 8176: `sms` for a code by text message, `otp` for any other one-time code.
             let method = if second == "sms" { "sms" } else { "otp" };
@@ -275,40 +271,26 @@ pub async fn verify_totp(
             }
             amr.push("mfa".into());
             let days = state.settings.accounts.remember_browser_days;
-            let remember = if form.remember == "yes" && days > 0 {
+            let remember = (form.remember == "yes" && days > 0).then(|| {
                 let agent = req
                     .headers()
                     .get(actix_web::http::header::USER_AGENT)
                     .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_string();
-                Some(
-                    crate::sessions::remember_browser(
-                        &state.pool,
-                        user.id.to_string(),
-                        days,
-                        agent,
-                        state.secure_cookies(),
-                    )
-                    .await?,
+                    .unwrap_or("");
+                crate::sessions::Remember::new(
+                    user.id.to_string(),
+                    days,
+                    agent,
+                    state.secure_cookies(),
                 )
-            } else {
-                None
-            };
-            let mut resp = complete_sign_in(
-                &state,
-                &req,
-                &origin,
-                user.id.into(),
+            });
+            let second = SecondFactor {
+                parked,
                 amr,
-                &form.request,
-                view.as_ref(),
-            )
-            .await?;
-            if let Some(cookie) = remember {
-                let _ = resp.add_cookie(&cookie);
-            }
-            Ok(resp)
+                attempt,
+                remember,
+            };
+            after_second_factor(&state, &req, &origin, second, &form.request, view.as_ref()).await
         }
         Err(crate::mfa::MfaError::Db(e)) => Err(e.into()),
         Err(_) => {
