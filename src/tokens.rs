@@ -1,5 +1,5 @@
-//! Minting and checking tokens: RS256 access tokens (RFC 9068), OIDC id tokens, opaque
-//! refresh tokens and authorization codes.
+//! Minting and checking tokens: access tokens (RS256 JWTs after RFC 9068, or opaque for
+//! apps that ask), OIDC id tokens, opaque refresh tokens and authorization codes.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::accounts::User;
+pub use crate::clients::AccessTokenFormat;
 use crate::config::TokenSettings;
 use crate::crypto::{self, MasterKey};
 use crate::db::{self, DbConn, DbError, DbPool};
@@ -48,6 +49,24 @@ pub struct AccessGrant<'a> {
     pub attributes: Option<&'a Map<String, Value>>,
     /// The app's own lifetime, seconds (`None`: `access_token_ttl`).
     pub ttl: Option<i64>,
+    /// The app's access token format.
+    pub format: AccessTokenFormat,
+}
+
+/// How an opaque access token begins (a secret scanner can tell it by this).
+pub const OPAQUE_PREFIX: &str = "porta_at_";
+
+/// The associated data an opaque access token is sealed with.
+const OPAQUE_CONTEXT: &str = "porta/access-token/v1";
+
+/// The longest opaque access token opened (far above what Porta issues: its claims are
+/// bounded by the scopes, roles and attributes an app can be given).
+const OPAQUE_MAX: usize = 16 * 1024;
+
+/// Whether `token` has the shape of an access token Porta issues (a JWT or an opaque
+/// token), so the endpoints that take several kinds know which to check first.
+pub fn looks_like_access(token: &str) -> bool {
+    token.starts_with(OPAQUE_PREFIX) || token.bytes().filter(|b| *b == b'.').count() == 2
 }
 
 /// The scope that puts the person's roles into access tokens.
@@ -171,7 +190,14 @@ pub fn access_token(tokens: &Tokens<'_>, g: &AccessGrant) -> Result<IssuedAccess
     for (k, v) in g.attributes.into_iter().flatten() {
         claims.insert(k.clone(), v.clone());
     }
-    let token = tokens.keys.current().sign("at+jwt", claims)?;
+    let token = match g.format {
+        AccessTokenFormat::Jwt => tokens.keys.current().sign("at+jwt", claims)?,
+        AccessTokenFormat::Opaque => {
+            let plain = serde_json::to_vec(&claims).expect("claims serialise");
+            let sealed = tokens.master.seal_handed_out(&plain, OPAQUE_CONTEXT);
+            format!("{OPAQUE_PREFIX}{sealed}")
+        }
+    };
     Ok(IssuedAccess {
         token,
         expires_in: ttl,
@@ -301,13 +327,26 @@ impl VerifiedAccess {
     }
 }
 
-/// Checks an access token's signature by a key Porta publishes, `typ`, issuer and expiry;
-/// no database. Whether it was revoked is `is_revoked`'s question.
+/// Checks an access token: a JWT's signature by a key Porta publishes and its `typ`, or
+/// an opaque token's seal; then issuer and expiry; no database. Whether it was revoked is
+/// `is_revoked`'s question.
 pub fn verify_access_signature(tokens: &Tokens<'_>, token: &str) -> Option<VerifiedAccess> {
-    let verified = tokens.keys.current().verify_cached(token)?;
-    let typ_ok = verified.typ.as_deref().is_some_and(|t| {
-        t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
-    });
+    let (verified, typ_ok) = match token.strip_prefix(OPAQUE_PREFIX) {
+        Some(sealed) if sealed.len() <= OPAQUE_MAX => {
+            let plain = tokens.master.open_handed_out(sealed, OPAQUE_CONTEXT)?;
+            let claims = serde_json::from_slice(&plain).ok()?;
+            let verified = crate::keys::Verified { typ: None, claims };
+            (std::sync::Arc::new(verified), true)
+        }
+        Some(_) => return None,
+        None => {
+            let verified = tokens.keys.current().verify_cached(token)?;
+            let typ_ok = verified.typ.as_deref().is_some_and(|t| {
+                t.eq_ignore_ascii_case("at+jwt") || t.eq_ignore_ascii_case("application/at+jwt")
+            });
+            (verified, typ_ok)
+        }
+    };
     let access = VerifiedAccess { verified };
     let iss_ok = access.str("iss") == Some(tokens.issuer);
     let live = access.exp() > crate::time::now();
@@ -322,6 +361,9 @@ pub async fn verify_access_signature_fresh(
 ) -> Option<VerifiedAccess> {
     if let Some(access) = verify_access_signature(tokens, token) {
         return Some(access);
+    }
+    if token.starts_with(OPAQUE_PREFIX) {
+        return None;
     }
     if tokens
         .keys

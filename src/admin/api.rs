@@ -634,6 +634,7 @@ struct NewApp {
     id_token_ttl: Option<i64>,
     refresh_token_ttl: Option<i64>,
     refresh_id_token: Option<bool>,
+    access_token_format: Option<crate::clients::AccessTokenFormat>,
 }
 
 /// `POST /admin/api/clients`: the answer holds the secret, shown this once.
@@ -659,6 +660,7 @@ async fn create_client(
             id_token_ttl: a.id_token_ttl,
             refresh_token_ttl: a.refresh_token_ttl,
             refresh_id_token: a.refresh_id_token.unwrap_or(true),
+            access_token_format: a.access_token_format.unwrap_or_default(),
         },
     };
     Ok(created(apps::create(Apps::of(&state), &acting, new).await?))
@@ -692,6 +694,7 @@ struct AppPatch {
     #[serde(default, deserialize_with = "present")]
     refresh_token_ttl: Option<Option<i64>>,
     refresh_id_token: Option<bool>,
+    access_token_format: Option<crate::clients::AccessTokenFormat>,
 }
 
 /// `PATCH /admin/api/clients/{client}`.
@@ -716,6 +719,7 @@ async fn update_client(
         id_token_ttl: p.id_token_ttl,
         refresh_token_ttl: p.refresh_token_ttl,
         refresh_id_token: p.refresh_id_token,
+        access_token_format: p.access_token_format,
     };
     Ok(ok(
         apps::update(Apps::of(&state), &acting, &path, changes).await?

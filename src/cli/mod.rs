@@ -180,8 +180,17 @@ pub struct ClientUpdate {
     /// true or false: whether refresh answers carry an id token.
     #[arg(long)]
     pub refresh_id_token: Option<bool>,
+    /// jwt or opaque: how the app's access tokens look.
+    #[arg(long, value_parser = access_token_format)]
+    pub access_token_format: Option<crate::clients::AccessTokenFormat>,
     #[command(flatten)]
     pub out: Output,
+}
+
+/// `jwt` or `opaque`, for `--access-token-format`.
+fn access_token_format(text: &str) -> Result<crate::clients::AccessTokenFormat, String> {
+    crate::clients::AccessTokenFormat::parse(text)
+        .ok_or_else(|| format!("{text:?}: expected jwt or opaque"))
 }
 
 #[derive(Debug, Args)]
@@ -227,6 +236,11 @@ pub struct ClientCreate {
     /// Leave the id token out of refresh answers (OIDC Core 12.2; default: include it).
     #[arg(long)]
     pub no_refresh_id_token: bool,
+    /// How the app's access tokens look: jwt (RS256, RFC 9068; any resource server checks
+    /// them with the JWKS) or opaque (sealed; resource servers ask the introspection
+    /// endpoint, and issuing one costs no RSA signature).
+    #[arg(long, value_parser = access_token_format, default_value = "jwt")]
+    pub access_token_format: crate::clients::AccessTokenFormat,
 }
 
 #[derive(Debug, Subcommand)]

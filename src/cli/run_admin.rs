@@ -363,6 +363,7 @@ pub(super) async fn client_admin(settings: Settings, command: ClientCommand) -> 
                 id_token_ttl: lifetime(u.id_token_ttl),
                 refresh_token_ttl: lifetime(u.refresh_token_ttl),
                 refresh_id_token: u.refresh_id_token,
+                access_token_format: u.access_token_format,
             };
             (
                 json_of(

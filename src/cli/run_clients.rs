@@ -21,6 +21,7 @@ pub(super) async fn client_create(settings: Settings, c: ClientCreate) -> Result
                 id_token_ttl: c.id_token_ttl,
                 refresh_token_ttl: c.refresh_token_ttl,
                 refresh_id_token: !c.no_refresh_id_token,
+                access_token_format: c.access_token_format,
             },
         },
     )

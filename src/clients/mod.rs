@@ -39,8 +39,40 @@ pub struct Client {
     pub created_at: i64,
 }
 
+/// How an app's access tokens look.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessTokenFormat {
+    /// An RS256 JWT after RFC 9068: any resource server checks it with the JWKS.
+    #[default]
+    Jwt,
+    /// The same claims sealed (XChaCha20-Poly1305 under a key derived from the master
+    /// key) behind `tokens::OPAQUE_PREFIX`: nobody but Porta reads them, so a resource server
+    /// asks the introspection endpoint, and issuing one costs no RSA signature.
+    Opaque,
+}
+
+impl AccessTokenFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccessTokenFormat::Jwt => "jwt",
+            AccessTokenFormat::Opaque => "opaque",
+        }
+    }
+
+    /// `jwt` or `opaque`.
+    pub fn parse(text: &str) -> Option<AccessTokenFormat> {
+        match text {
+            "jwt" => Some(AccessTokenFormat::Jwt),
+            "opaque" => Some(AccessTokenFormat::Opaque),
+            _ => None,
+        }
+    }
+}
+
 /// Token lifetimes of one app, in seconds; `None` keeps the setting's default. And whether
-/// refresh answers carry a new id token (OIDC Core 12.2 lets a server leave it out).
+/// refresh answers carry a new id token (OIDC Core 12.2 lets a server leave it out), and
+/// how its access tokens look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Lifetimes {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -50,6 +82,7 @@ pub struct Lifetimes {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token_ttl: Option<i64>,
     pub refresh_id_token: bool,
+    pub access_token_format: AccessTokenFormat,
 }
 
 impl Default for Lifetimes {
@@ -59,6 +92,7 @@ impl Default for Lifetimes {
             id_token_ttl: None,
             refresh_token_ttl: None,
             refresh_id_token: true,
+            access_token_format: AccessTokenFormat::Jwt,
         }
     }
 }
@@ -165,6 +199,7 @@ impl Client {
             id_token_ttl: self.lifetimes.id_token_ttl,
             refresh_token_ttl: self.lifetimes.refresh_token_ttl,
             refresh_id_token: self.lifetimes.refresh_id_token,
+            access_token_format: self.lifetimes.access_token_format,
             state: if self.is_enabled() {
                 "active"
             } else {
@@ -197,6 +232,7 @@ pub struct ClientView {
     pub id_token_ttl: Option<i64>,
     pub refresh_token_ttl: Option<i64>,
     pub refresh_id_token: bool,
+    pub access_token_format: AccessTokenFormat,
     /// `active` or `disabled`.
     pub state: &'static str,
     /// Until when the secret before the last rotation still works (none: it does not).
@@ -224,6 +260,10 @@ impl From<ClientRow> for Client {
                 id_token_ttl: row.id_token_ttl,
                 refresh_token_ttl: row.refresh_token_ttl,
                 refresh_id_token: row.refresh_id_token,
+                // A value this build does not know (written by a newer one) reads as the
+                // default.
+                access_token_format: AccessTokenFormat::parse(&row.access_token_format)
+                    .unwrap_or_default(),
             },
             previous_secret: row.previous_secret_hash.zip(row.previous_secret_expires_at),
             disabled_at: row.disabled_at,
@@ -473,6 +513,7 @@ pub async fn create(pool: &DbPool, new: NewClient) -> Result<CreatedClient, Clie
         id_token_ttl: new.lifetimes.id_token_ttl,
         refresh_token_ttl: new.lifetimes.refresh_token_ttl,
         refresh_id_token: new.lifetimes.refresh_id_token,
+        access_token_format: new.lifetimes.access_token_format.as_str().into(),
         previous_secret_hash: None,
         previous_secret_expires_at: None,
         disabled_at: None,
@@ -514,6 +555,7 @@ pub struct ClientChanges {
     pub id_token_ttl: Option<Option<i64>>,
     pub refresh_token_ttl: Option<Option<i64>>,
     pub refresh_id_token: Option<bool>,
+    pub access_token_format: Option<AccessTokenFormat>,
 }
 
 /// Changes an app under the registration rules; `Ok(None)` when there is no such app.
@@ -552,6 +594,9 @@ pub async fn update(
             refresh_id_token: c
                 .refresh_id_token
                 .unwrap_or(before.lifetimes.refresh_id_token),
+            access_token_format: c
+                .access_token_format
+                .unwrap_or(before.lifetimes.access_token_format),
         },
     };
     let checked = check(&merged)?;
@@ -572,6 +617,7 @@ pub async fn update(
         id_token_ttl: merged.lifetimes.id_token_ttl,
         refresh_token_ttl: merged.lifetimes.refresh_token_ttl,
         refresh_id_token: merged.lifetimes.refresh_id_token,
+        access_token_format: merged.lifetimes.access_token_format.as_str().into(),
         previous_secret_hash: None,
         previous_secret_expires_at: None,
         disabled_at: before.disabled_at,

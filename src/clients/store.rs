@@ -28,6 +28,8 @@ pub struct ClientRow {
     pub refresh_token_ttl: Option<i64>,
     /// Whether a refresh answer carries a new id token.
     pub refresh_id_token: bool,
+    /// `jwt` or `opaque` (`clients::AccessTokenFormat`).
+    pub access_token_format: String,
     /// The secret before the last rotation, accepted until `previous_secret_expires_at`.
     pub previous_secret_hash: Option<String>,
     pub previous_secret_expires_at: Option<i64>,
@@ -87,6 +89,7 @@ pub fn update(conn: &mut DbConn, row: &ClientRow) -> QueryResult<usize> {
             clients::id_token_ttl.eq(row.id_token_ttl),
             clients::refresh_token_ttl.eq(row.refresh_token_ttl),
             clients::refresh_id_token.eq(row.refresh_id_token),
+            clients::access_token_format.eq(&row.access_token_format),
         ))
         .execute(conn)
 }

@@ -13,6 +13,7 @@ use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -45,6 +46,9 @@ pub struct MasterKey {
     cipher: Aes256Gcm,
     /// A separate key for MACs, derived from the master key (never used to encrypt).
     mac: [u8; 32],
+    /// A separate key for what Porta hands out sealed (opaque access tokens), derived
+    /// from the master key: never used for secrets at rest.
+    handed_out: XChaCha20Poly1305,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -74,7 +78,18 @@ impl MasterKey {
             .chain_update(&bytes)
             .finalize()
             .into();
-        Ok(MasterKey { cipher, mac })
+        let handed_out: [u8; 32] = Sha256::new()
+            .chain_update(b"porta/handed-out/v1")
+            .chain_update(&bytes)
+            .finalize()
+            .into();
+        let handed_out =
+            XChaCha20Poly1305::new_from_slice(&handed_out).map_err(|e| e.to_string())?;
+        Ok(MasterKey {
+            cipher,
+            mac,
+            handed_out,
+        })
     }
 
     /// HMAC-SHA256 of `data` under a key derived from the master key, with `context`
@@ -141,6 +156,44 @@ impl MasterKey {
     }
 }
 
+impl MasterKey {
+    /// Seals `plain` to hand out (an opaque access token): XChaCha20-Poly1305 under a key
+    /// derived from the master key, a random 192-bit nonce, `context` bound as associated
+    /// data; URL-safe base64 of nonce and ciphertext. Only this master key opens it.
+    pub fn seal_handed_out(&self, plain: &[u8], context: &str) -> String {
+        let mut nonce = [0u8; 24];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let payload = aes_gcm::aead::Payload {
+            msg: plain,
+            aad: context.as_bytes(),
+        };
+        let ct = self
+            .handed_out
+            .encrypt(XNonce::from_slice(&nonce), payload)
+            .expect("XChaCha20-Poly1305 seals any length Porta hands out");
+        let mut out = nonce.to_vec();
+        out.extend_from_slice(&ct);
+        URL_SAFE_NO_PAD.encode(out)
+    }
+
+    /// Opens what [`MasterKey::seal_handed_out`] sealed with the same `context`; `None`
+    /// for anything else (not base64, too short, another key or context, altered).
+    pub fn open_handed_out(&self, sealed: &str, context: &str) -> Option<Vec<u8>> {
+        let raw = URL_SAFE_NO_PAD.decode(sealed).ok()?;
+        if raw.len() < 24 + 16 {
+            return None;
+        }
+        let (nonce, ct) = raw.split_at(24);
+        let payload = aes_gcm::aead::Payload {
+            msg: ct,
+            aad: context.as_bytes(),
+        };
+        self.handed_out
+            .decrypt(XNonce::from_slice(nonce), payload)
+            .ok()
+    }
+}
+
 /// Opens secrets sealed under one master key and seals them under another (`porta keys
 /// rewrap`); each domain re-seals its own rows with it.
 pub struct Resealer {
@@ -184,6 +237,27 @@ mod tests {
         assert!(key.open(&sealed, "kid-2").is_err());
         let other = MasterKey::parse(&MasterKey::generate()).unwrap();
         assert!(other.open(&sealed, "kid-1").is_err());
+    }
+
+    /// What is handed out sealed opens only with the same key and context, and not once
+    /// altered; it never opens as a secret at rest (another key).
+    #[test]
+    fn handed_out_seals_open_only_with_their_key_and_context() {
+        let key = MasterKey::parse(&MasterKey::generate()).unwrap();
+        let sealed = key.seal_handed_out(b"claims", "at");
+        assert_eq!(key.open_handed_out(&sealed, "at").unwrap(), b"claims");
+        assert!(key.open_handed_out(&sealed, "other").is_none());
+        let other = MasterKey::parse(&MasterKey::generate()).unwrap();
+        assert!(other.open_handed_out(&sealed, "at").is_none());
+        let mut altered = sealed.clone().into_bytes();
+        let last = altered.len() - 2;
+        altered[last] = if altered[last] == b'A' { b'B' } else { b'A' };
+        let altered = String::from_utf8(altered).unwrap();
+        assert!(key.open_handed_out(&altered, "at").is_none());
+        assert!(key.open_handed_out("", "at").is_none());
+        assert!(key.open_handed_out("not base64!", "at").is_none());
+        assert!(key.open(&format!("v1:{}", sealed), "at").is_err());
+        assert_ne!(sealed, key.seal_handed_out(b"claims", "at"), "fresh nonces");
     }
 
     #[test]

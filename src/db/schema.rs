@@ -38,6 +38,7 @@ diesel::table! {
         previous_secret_hash -> Nullable<Text>,
         previous_secret_expires_at -> Nullable<BigInt>,
         disabled_at -> Nullable<BigInt>,
+        access_token_format -> Text,
     }
 }
 

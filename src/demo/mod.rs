@@ -65,6 +65,7 @@ pub async fn seed(pool: &DbPool, issuer: &str) -> Result<DemoConfig, String> {
         id_token_ttl: None,
         refresh_token_ttl: None,
         refresh_id_token: true,
+        access_token_format: "jwt".into(),
         previous_secret_hash: None,
         previous_secret_expires_at: None,
         disabled_at: None,

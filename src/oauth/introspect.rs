@@ -44,7 +44,7 @@ pub async fn introspect(
     let inactive = || no_store_json(json!({ "active": false }));
     // Try the hinted kind first; a wrong hint must not hide the token (RFC 7662 2.1).
     let access_first = hint != Some("refresh_token");
-    if access_first && looks_like_jwt(token) {
+    if access_first && tokens::looks_like_access(token) {
         if let Some(answer) = introspect_access(&state, token, &client).await? {
             return Ok(no_store_json(answer));
         }
@@ -52,16 +52,12 @@ pub async fn introspect(
     if let Some(answer) = introspect_refresh(&state, token, &client.id).await? {
         return Ok(no_store_json(answer));
     }
-    if !access_first && looks_like_jwt(token) {
+    if !access_first && tokens::looks_like_access(token) {
         if let Some(answer) = introspect_access(&state, token, &client).await? {
             return Ok(no_store_json(answer));
         }
     }
     Ok(inactive())
-}
-
-fn looks_like_jwt(token: &str) -> bool {
-    token.bytes().filter(|b| *b == b'.').count() == 2
 }
 
 /// An access token is shown only to the client it was issued to, or to a resource server
@@ -177,7 +173,7 @@ pub async fn revoke(
     let ok = HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .finish();
-    if looks_like_jwt(token) {
+    if tokens::looks_like_access(token) {
         if let Some(access) = tokens::verify_access(&state.tokens(), token).await? {
             if access.str("client_id") != Some(client.id.as_str()) {
                 return Err(not_yours());

@@ -1123,10 +1123,17 @@ async fn apps_are_registered_changed_rotated_disabled_and_deleted() {
         .call(
             Method::PATCH,
             &format!("/admin/api/clients/{id}"),
-            Some(json!({"redirect_uris": ["https://bo.example.com/cb"], "access_token_ttl": null, "name": "Back office"})),
+            Some(json!({"redirect_uris": ["https://bo.example.com/cb"], "access_token_ttl": null, "name": "Back office", "access_token_format": "opaque"})),
         )
         .await;
     assert_eq!(status, 200, "{changed}");
+    assert_eq!(
+        (
+            shown["access_token_format"].as_str(),
+            changed["access_token_format"].as_str()
+        ),
+        (Some("jwt"), Some("opaque"))
+    );
     assert_eq!(
         changed["redirect_uris"],
         json!(["https://bo.example.com/cb"])
@@ -1138,6 +1145,7 @@ async fn apps_are_registered_changed_rotated_disabled_and_deleted() {
         json!({"access_token_ttl": 5}),
         json!({"public": true}),
         json!({"name": ""}),
+        json!({"access_token_format": "paseto"}),
     ] {
         let (status, err) = c
             .call(

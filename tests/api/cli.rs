@@ -721,6 +721,8 @@ fn client_create_takes_lifetimes_audiences_and_web_origins() {
         "--no-refresh-id-token",
         "--web-origin",
         "https://book.example.com",
+        "--access-token-format",
+        "opaque",
     ]);
     assert!(
         out.status.success(),
@@ -731,6 +733,7 @@ fn client_create_takes_lifetimes_audiences_and_web_origins() {
     assert_eq!(created["access_token_ttl"], 3600);
     assert_eq!(created["refresh_token_ttl"], 2592000);
     assert_eq!(created["refresh_id_token"], false);
+    assert_eq!(created["access_token_format"], "opaque");
     assert_eq!(created["web_origins"][0], "https://book.example.com");
     let out = cli.run(&[
         "client",
@@ -749,6 +752,7 @@ fn client_create_takes_lifetimes_audiences_and_web_origins() {
     );
     let created: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(created["audiences"][0], "https://id.example.com");
+    assert_eq!(created["access_token_format"], "jwt");
     for bad in [
         vec!["--access-token-ttl", "5"],
         vec!["--web-origin", "https://book.example.com/path"],
@@ -767,6 +771,18 @@ fn client_create_takes_lifetimes_audiences_and_web_origins() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(err.lines().count(), 1, "{err}");
     }
+    // A format the argument parser does not know: refused with what it takes.
+    let out = cli.run(&[
+        "client",
+        "create",
+        "--name",
+        "Bad",
+        "--access-token-format",
+        "paseto",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("expected jwt or opaque"), "{err}");
 }
 
 #[test]

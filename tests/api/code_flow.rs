@@ -598,6 +598,7 @@ async fn each_app_may_have_its_own_token_lifetimes_and_drop_id_tokens_on_refresh
                 id_token_ttl: Some(300),
                 refresh_token_ttl: Some(86_400),
                 refresh_id_token: false,
+                ..Default::default()
             },
         )
         .await;
@@ -644,4 +645,106 @@ async fn each_app_may_have_its_own_token_lifetimes_and_drop_id_tokens_on_refresh
         )
         .await;
     assert!(refreshed["id_token"].is_string());
+}
+
+/// An app may ask for opaque access tokens: the same claims, sealed, so the app cannot
+/// read them and an API must ask the introspection endpoint. Porta's own endpoints take
+/// them as they take JWTs (introspection, userinfo, revocation); an altered one is
+/// nothing; the id token's `at_hash` covers the opaque string; a refresh and client
+/// credentials issue them too.
+#[tokio::test]
+async fn an_app_may_have_opaque_access_tokens_that_only_porta_reads() {
+    let app = TestApp::spawn().await;
+    let user = app.user(EMAIL, PASSWORD).await;
+    let opaque = porta::clients::Lifetimes {
+        access_token_format: porta::clients::AccessTokenFormat::Opaque,
+        ..Default::default()
+    };
+    let sealed_app = app
+        .client_with(
+            false,
+            &["authorization_code", "refresh_token", "client_credentials"],
+            true,
+            opaque,
+        )
+        .await;
+    let body = app.sign_in_tokens(&sealed_app).await;
+    let access = body["access_token"].as_str().unwrap().to_string();
+    assert!(access.starts_with("porta_at_"), "{access}");
+    assert!(!access.contains('.'), "not a JWT: {access}");
+    assert!(
+        !access.contains(&user.id.to_string()),
+        "the claims are not readable"
+    );
+    let id = claims(body["id_token"].as_str().unwrap());
+    assert_eq!(id["at_hash"], porta::tokens::at_hash(&access));
+
+    let seen = app.introspect(&sealed_app, &access).await;
+    assert_eq!(seen["active"], true, "{seen}");
+    assert_eq!(seen["sub"], user.id.to_string());
+    assert_eq!(seen["client_id"], sealed_app.client_id);
+    assert_eq!(seen["iss"], app.issuer);
+    assert_eq!(
+        seen["exp"].as_i64().unwrap() - seen["iat"].as_i64().unwrap(),
+        3600
+    );
+    assert!(seen["scope"].as_str().unwrap().contains("openid"), "{seen}");
+    let info = app.userinfo(&access).await;
+    assert_eq!(info.status(), 200);
+    let info: Value = info.json().await.unwrap();
+    assert_eq!(info["sub"], user.id.to_string());
+
+    // Altered anywhere, or cut short, it is nothing.
+    let mut bytes = access.clone().into_bytes();
+    let middle = bytes.len() / 2;
+    bytes[middle] = if bytes[middle] == b'A' { b'B' } else { b'A' };
+    let altered = String::from_utf8(bytes).unwrap();
+    for bad in [
+        altered.as_str(),
+        &access[..access.len() - 4],
+        "porta_at_",
+        "porta_at_%%%",
+    ] {
+        assert_eq!(app.introspect(&sealed_app, bad).await["active"], false);
+        assert_eq!(app.userinfo(bad).await.status(), 401, "{bad}");
+    }
+    // Another app (no audience of the token) sees nothing, as with a JWT.
+    let other = app.confidential().await;
+    assert_eq!(app.introspect(&other, &access).await["active"], false);
+
+    // A refresh issues another opaque token; revoking one ends the grant.
+    let (status, refreshed) = app
+        .token(
+            &sealed_app,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", body["refresh_token"].as_str().unwrap()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{refreshed}");
+    let renewed = refreshed["access_token"].as_str().unwrap();
+    assert!(renewed.starts_with("porta_at_") && renewed != access);
+    let revoked = http()
+        .post(app.url("/revoke"))
+        .basic_auth(&sealed_app.client_id, sealed_app.client_secret.as_deref())
+        .form(&[("token", renewed)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    assert_eq!(app.introspect(&sealed_app, renewed).await["active"], false);
+    assert_eq!(app.userinfo(renewed).await.status(), 401);
+    let refresh = refreshed["refresh_token"].as_str().unwrap();
+    assert_eq!(app.introspect(&sealed_app, refresh).await["active"], false);
+
+    // Client credentials: opaque too, for this app.
+    let (status, machine) = app
+        .token(&sealed_app, &[("grant_type", "client_credentials")])
+        .await;
+    assert_eq!(status, 200, "{machine}");
+    let machine = machine["access_token"].as_str().unwrap();
+    assert!(machine.starts_with("porta_at_"));
+    let seen = app.introspect(&sealed_app, machine).await;
+    assert_eq!(seen["sub"], sealed_app.client_id, "{seen}");
 }

@@ -233,6 +233,45 @@ async fn a_key_rotated_in_is_accepted_without_a_restart() {
     assert_eq!(get(&app.url(PROBE), Some(&first)).await.0, 200);
 }
 
+/// An app with opaque access tokens: an API that introspects takes them; an API that
+/// checks signatures with the JWKS cannot read them and says the token is invalid.
+#[tokio::test]
+async fn opaque_tokens_pass_an_api_that_introspects_and_not_one_that_checks_the_jwks() {
+    let app = TestApp::spawn().await;
+    let apps_client = app.api_client().await;
+    porta::clients::update(
+        &app.state.pool,
+        &apps_client.client_id,
+        porta::clients::ClientChanges {
+            access_token_format: Some(porta::clients::AccessTokenFormat::Opaque),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("update")
+    .expect("the app");
+    let api_client = app.resource_server().await;
+    let introspecting = ApiServer::start(|s| {
+        s.resource.resource_issuer = Some(app.issuer.clone());
+        s.resource.resource_validation = "introspection".into();
+        s.resource.resource_client_id = Some(api_client.client_id.clone());
+        s.resource.resource_client_secret = api_client.client_secret.clone().map(Into::into);
+    })
+    .await;
+    let by_jwks = ApiServer::start(|s| s.resource.resource_issuer = Some(app.issuer.clone())).await;
+    for token in [
+        app.person_token(&apps_client, EMAIL, &[]).await,
+        app.client_token(&apps_client, "bookings:read").await,
+    ] {
+        assert!(token.starts_with("porta_at_"), "{token}");
+        let (status, _, body) = get(&format!("{}{PROBE}", introspecting.url), Some(&token)).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, challenge, body) = get(&format!("{}{PROBE}", by_jwks.url), Some(&token)).await;
+        assert_eq!(status, 401, "{body}");
+        assert!(challenge.unwrap().contains("invalid_token"));
+    }
+}
+
 #[tokio::test]
 async fn introspection_mode_refuses_a_revoked_token_at_once() {
     let app = TestApp::spawn().await;

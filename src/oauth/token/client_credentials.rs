@@ -40,6 +40,7 @@ pub(super) fn client_credentials(
             permissions: None,
             attributes: None,
             ttl: client.lifetimes.access_token_ttl,
+            format: client.lifetimes.access_token_format,
         },
     )
     .map_err(OAuthError::server_error)?;

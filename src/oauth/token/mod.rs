@@ -74,6 +74,7 @@ async fn issue_tokens(state: &AppState, g: PersonGrant<'_>) -> Result<TokenRespo
             permissions: authority.permissions.as_deref(),
             attributes: Some(&authority.attributes),
             ttl: g.client.lifetimes.access_token_ttl,
+            format: g.client.lifetimes.access_token_format,
         },
     )
     .map_err(OAuthError::server_error)?;
