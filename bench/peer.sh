@@ -27,7 +27,7 @@ SERVER_CORE=${SERVER_CORE:-0}
 LOAD_CORE=${LOAD_CORE:-1}
 SECRET=bench-secret-$(head -c12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')
 # Porta's rows that the peer has too.
-ROWS='discovery|jwks|client_credentials|introspection|userinfo|refresh \(\+ id token\)'
+ROWS='discovery|jwks|client_credentials|introspection|userinfo|refresh \(\+ id'
 
 command -v node >/dev/null && command -v npm >/dev/null \
   && node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' \

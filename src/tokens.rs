@@ -59,9 +59,10 @@ pub const OPAQUE_PREFIX: &str = "porta_at_";
 /// The associated data an opaque access token is sealed with.
 const OPAQUE_CONTEXT: &str = "porta/access-token/v1";
 
-/// The longest opaque access token opened (far above what Porta issues: its claims are
-/// bounded by the scopes, roles and attributes an app can be given).
-const OPAQUE_MAX: usize = 16 * 1024;
+/// The longest opaque access token opened: the size of the largest request body Porta
+/// reads (a token introspected or revoked comes in one), so it bounds the work on junk
+/// in a header without refusing a token any endpoint could take.
+const OPAQUE_MAX: usize = 64 * 1024;
 
 /// Whether `token` has the shape of an access token Porta issues (a JWT or an opaque
 /// token), so the endpoints that take several kinds know which to check first.

@@ -48,24 +48,27 @@ impl AccountError {
 /// asked, when given), every grant they gave to apps (refresh-token families, and with
 /// them the access tokens), every remembered browser, and (by moving the sign-in
 /// generation on) every sign-in parked for its second factor. Returns how many sessions
-/// ended. Runs inside the caller's transaction or connection; each table is written by
+/// ended. One transaction (a savepoint inside the caller's); each table is written by
 /// its own domain.
 pub fn end_sign_ins(
     conn: &mut crate::db::DbConn,
     user_id: &str,
     keep: Option<&str>,
 ) -> diesel::QueryResult<usize> {
-    // First, so that on PostgreSQL it waits for a sign-in that holds the row and then
-    // ends what that sign-in wrote (`store::holds`).
-    store::next_sign_in_generation(conn, user_id)?;
-    let ended = match keep {
-        Some(keep) => crate::sessions::store::delete_others(conn, user_id, keep)?,
-        None => crate::sessions::store::delete_for_user(conn, user_id)?,
-    };
-    crate::grants::store::revoke_families_of_user(conn, user_id)?;
-    // A remembered browser would skip the second factor of the next sign-in: forgotten too.
-    crate::sessions::store::forget_browsers(conn, user_id)?;
-    Ok(ended)
+    crate::db::transaction(conn, |conn| {
+        // First, so that on PostgreSQL it waits for a sign-in that holds the row and then
+        // ends what that sign-in wrote (`store::holds`).
+        store::next_sign_in_generation(conn, user_id)?;
+        let ended = match keep {
+            Some(keep) => crate::sessions::store::delete_others(conn, user_id, keep)?,
+            None => crate::sessions::store::delete_for_user(conn, user_id)?,
+        };
+        crate::grants::store::revoke_families_of_user(conn, user_id)?;
+        // A remembered browser would skip the second factor of the next sign-in: forgotten
+        // too.
+        crate::sessions::store::forget_browsers(conn, user_id)?;
+        Ok(ended)
+    })
 }
 
 /// Deletes an account: every sign-in ended and grant revoked first, then the row (with

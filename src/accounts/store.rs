@@ -149,20 +149,23 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<User>> {
 }
 
 /// What a sign-in relied on when its account was read: the password hash its password
-/// was checked against, the sign-in generation it was parked in.
-#[derive(Debug, Clone, Copy, Default)]
+/// was checked against (if any), and the sign-in generation it began in (a parked
+/// sign-in: the one it was parked in).
+#[derive(Debug, Clone, Copy)]
 pub struct Relied<'a> {
     pub password_hash: Option<&'a str>,
-    pub generation: Option<i64>,
+    pub generation: i64,
 }
 
 /// Whether account `user` (just read in the caller's transaction) still has what the
 /// sign-in `relied` on, such that no change of it can commit before that transaction
 /// does: on SQLite the transaction holds the database's write lock from its start
 /// (`db::transaction` begins `IMMEDIATE`), so the row just read is the answer; on
-/// PostgreSQL the row is locked (`FOR SHARE`) until the transaction ends, so a password
-/// change or an end of sign-ins waits for it, and the change's `end_sign_ins` then ends
-/// what it wrote. Relying on nothing holds without a lock.
+/// PostgreSQL the row is locked until the transaction ends, so a password change or an
+/// end of sign-ins (whose first write is to this row) waits for it, and then ends what
+/// the sign-in wrote. The lock is `FOR SHARE`, or `FOR NO KEY UPDATE` when the sign-in
+/// will write the row itself (signing in during a deletion's grace period keeps the
+/// account), so two such sign-ins queue instead of deadlocking.
 pub fn holds(conn: &mut DbConn, user: &User, relied: Relied<'_>) -> QueryResult<bool> {
     use diesel::sql_types::{BigInt, Nullable, Text};
     #[derive(QueryableByName)]
@@ -171,28 +174,28 @@ pub fn holds(conn: &mut DbConn, user: &User, relied: Relied<'_>) -> QueryResult<
         #[expect(dead_code, reason = "only whether a row comes back matters")]
         id: String,
     }
-    if relied.password_hash.is_none() && relied.generation.is_none() {
-        return Ok(true);
-    }
     match conn {
         DbConn::Pg(pg) => {
-            let held: Vec<Held> = diesel::sql_query(
+            let lock = if user.deletion_requested_at.is_some() {
+                "FOR NO KEY UPDATE"
+            } else {
+                "FOR SHARE"
+            };
+            let held: Vec<Held> = diesel::sql_query(format!(
                 "SELECT id FROM users WHERE id = $1 \
                  AND ($2::text IS NULL OR password_hash = $2) \
-                 AND ($3::bigint IS NULL OR sign_in_generation = $3) FOR SHARE",
-            )
+                 AND sign_in_generation = $3 {lock}"
+            ))
             .bind::<Text, _>(user.id.as_str())
             .bind::<Nullable<Text>, _>(relied.password_hash)
-            .bind::<Nullable<BigInt>, _>(relied.generation)
+            .bind::<BigInt, _>(relied.generation)
             .load(pg)?;
             Ok(!held.is_empty())
         }
         DbConn::Sqlite(_) => Ok(relied
             .password_hash
             .is_none_or(|h| user.password_hash.as_deref() == Some(h))
-            && relied
-                .generation
-                .is_none_or(|g| user.sign_in_generation == g)),
+            && user.sign_in_generation == relied.generation),
     }
 }
 

@@ -313,20 +313,37 @@ pub fn park(
     Ok(row.id)
 }
 
-/// Spends a try on a parked sign-in from `browser`; `None` when it is dead or foreign.
-/// The parked sign-in `id` of this `browser`, while it lives (no try spent).
+/// A parked sign-in and its person, while it can still finish: it lives, it is this
+/// browser's, and the person's sign-ins were not ended since it was parked (a newer
+/// sign-in generation).
+fn live(
+    conn: &mut DbConn,
+    found: Option<PendingSignIn>,
+    browser: &str,
+) -> diesel::QueryResult<Option<(PendingSignIn, User)>> {
+    let Some(parked) = found.filter(|p| crypto::constant_time_eq(&p.browser, browser)) else {
+        return Ok(None);
+    };
+    let user = crate::accounts::store::find(conn, &parked.user_id)?;
+    Ok(user
+        .filter(|u| u.sign_in_generation == parked.generation)
+        .map(|u| (parked, u)))
+}
+
+/// The parked sign-in `id` of this `browser` and its person, while it can still finish
+/// (no try spent).
 pub async fn parked(
     factors: &Factors<'_>,
     id: &str,
     browser: &str,
-) -> Result<Option<PendingSignIn>, DbError> {
-    let id = id.to_string();
+) -> Result<Option<(PendingSignIn, User)>, DbError> {
+    let (id, browser) = (id.to_string(), browser.to_string());
     let now = crate::time::now();
-    let found = db::run(factors.pool, move |conn| {
-        Ok(store::find_pending(conn, &id, now)?)
+    db::run(factors.pool, move |conn| {
+        let found = store::find_pending(conn, &id, now)?;
+        Ok(live(conn, found, &browser)?)
     })
-    .await?;
-    Ok(found.filter(|p| crypto::constant_time_eq(&p.browser, browser)))
+    .await
 }
 
 /// The `amr` value of a parked first factor: a code sign-in is parked as `otp-email` or
@@ -335,18 +352,20 @@ pub fn first_factor_amr(first_factor: &str) -> &str {
     first_factor.split('-').next().unwrap_or(first_factor)
 }
 
+/// Spends a try on the parked sign-in `id` of this `browser`; it and its person while it
+/// can still finish, else `None` (dead, foreign, or the person's sign-ins were ended).
 pub async fn take_try(
     factors: &Factors<'_>,
     id: &str,
     browser: &str,
-) -> Result<Option<PendingSignIn>, DbError> {
+) -> Result<Option<(PendingSignIn, User)>, DbError> {
     let (id, browser) = (id.to_string(), browser.to_string());
     let now = crate::time::now();
-    let found = db::run(factors.pool, move |conn| {
-        Ok(store::spend_pending_try(conn, &id, now, PENDING_TRIES)?)
+    db::run(factors.pool, move |conn| {
+        let found = store::spend_pending_try(conn, &id, now, PENDING_TRIES)?;
+        Ok(live(conn, found, &browser)?)
     })
-    .await?;
-    Ok(found.filter(|p| crypto::constant_time_eq(&p.browser, &browser)))
+    .await
 }
 
 /// Ends parked sign-in `id` inside the caller's database call and transaction (the one

@@ -545,30 +545,32 @@ async fn account_pages_check_the_form_token_first_then_send_strangers_to_sign_in
 }
 
 /// A sign-in's transaction holds the password it checked until it commits: a password
-/// change that comes in meanwhile waits for it (and then ends the session it made). On
+/// change that comes in meanwhile waits for it, and then ends the session it made. On
 /// SQLite the transaction's write lock does this; on PostgreSQL the row lock (`FOR SHARE`).
 #[tokio::test]
 async fn a_password_change_waits_for_the_sign_in_that_checked_the_old_one() {
-    a_change_waits_for_the_sign_in_that_relied_on_it(Relied::Password).await;
+    a_change_waits_for_the_sign_in_that_relied_on_it(Change::Password).await;
 }
 
-/// The same for a sign-in finishing its second factor, which relies on the sign-in
-/// generation it was parked in: an end of the person's sign-ins (here on its own, as
-/// "sign out everywhere" or an administrator does it) waits for it, and moves the
-/// generation on, so the parked sign-in no longer holds.
+/// The same for a sign-in that checked no password (a code, or a second factor): it holds
+/// the person's sign-in generation, so an end of their sign-ins on its own ("sign out
+/// everywhere", an administrator's end) waits for it, ends the session it made, and
+/// moves the generation on.
 #[tokio::test]
-async fn an_end_of_sign_ins_waits_for_the_second_factor_that_finishes_one() {
-    a_change_waits_for_the_sign_in_that_relied_on_it(Relied::Generation).await;
+async fn an_end_of_sign_ins_waits_for_the_sign_in_under_way_and_ends_it() {
+    a_change_waits_for_the_sign_in_that_relied_on_it(Change::EndOfSignIns).await;
 }
 
 #[derive(Clone, Copy)]
-enum Relied {
+enum Change {
+    /// A password change (with its end of the other sign-ins), against a password sign-in.
     Password,
-    Generation,
+    /// An end of sign-ins alone, against a sign-in that checked no password.
+    EndOfSignIns,
 }
 
-async fn a_change_waits_for_the_sign_in_that_relied_on_it(relied: Relied) {
-    use porta::accounts::store::{holds, Relied as Held};
+async fn a_change_waits_for_the_sign_in_that_relied_on_it(change: Change) {
+    use porta::accounts::store::{holds, Relied};
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::{mpsc, Arc};
     use std::time::Duration;
@@ -586,24 +588,32 @@ async fn a_change_waits_for_the_sign_in_that_relied_on_it(relied: Relied) {
     let (held_tx, held_rx) = mpsc::channel();
     let (changing_tx, changing_rx) = mpsc::channel::<()>();
     let (pool, who, d) = (app.state.pool.clone(), id.clone(), done.clone());
-    let held = move |found: &porta::accounts::User| -> (Option<String>, Option<i64>) {
-        match relied {
-            Relied::Password => (found.password_hash.clone(), None),
-            Relied::Generation => (None, Some(found.sign_in_generation)),
-        }
+    let relied_on = move |found: &porta::accounts::User| -> (Option<String>, i64) {
+        let password = match change {
+            Change::Password => found.password_hash.clone(),
+            Change::EndOfSignIns => None,
+        };
+        (password, found.sign_in_generation)
     };
-    // The sign-in: checks what it relied on, waits for the change to be under way, gives
-    // it 300 ms to get through (it must not), then commits.
+    // The sign-in: checks what it relied on, starts its session, waits for the change to
+    // be under way, gives it 300 ms to get through (it must not), then commits.
     let sign_in = std::thread::spawn(move || {
         let conn = &mut *pool.get().expect("connection");
         porta::db::transaction(conn, |conn| {
             let found = porta::accounts::store::find(conn, &who)?.expect("user");
-            let (password_hash, generation) = held(&found);
-            let relied = Held {
+            let (password_hash, generation) = relied_on(&found);
+            let relied = Relied {
                 password_hash: password_hash.as_deref(),
                 generation,
             };
             assert!(holds(conn, &found, relied)?);
+            let origin = porta::audit::Origin {
+                ip: "192.0.2.1".into(),
+                user_agent: "test".into(),
+            };
+            let (session, _) =
+                porta::sessions::Start::new(who.clone(), vec!["pwd".into()], 3600, &origin, None);
+            session.write(conn)?;
             held_tx.send(()).expect("signal");
             changing_rx
                 .recv_timeout(Duration::from_secs(10))
@@ -616,20 +626,18 @@ async fn a_change_waits_for_the_sign_in_that_relied_on_it(relied: Relied) {
     });
     held_rx
         .recv_timeout(Duration::from_secs(10))
-        .expect("the sign-in to hold the password");
+        .expect("the sign-in to hold the account");
     let pool = app.state.pool.clone();
     let changed_after_commit = std::thread::spawn(move || {
         let conn = &mut *pool.get().expect("connection");
         changing_tx.send(()).expect("signal");
-        match relied {
-            Relied::Password => {
-                porta::accounts::store::set_password(conn, &id, "$argon2id$v=19$changed")
-                    .expect("change");
+        porta::db::transaction(conn, |conn| {
+            if let Change::Password = change {
+                porta::accounts::store::set_password(conn, &id, "$argon2id$v=19$changed")?;
             }
-            Relied::Generation => {
-                porta::accounts::end_sign_ins(conn, &id, None).expect("end");
-            }
-        }
+            porta::accounts::end_sign_ins(conn, &id, None)
+        })
+        .expect("change");
         done.load(Ordering::SeqCst)
     })
     .join()
@@ -639,17 +647,20 @@ async fn a_change_waits_for_the_sign_in_that_relied_on_it(relied: Relied) {
         changed_after_commit,
         "it changed while the sign-in's transaction held it"
     );
-    // Once changed, what the sign-in relied on no longer holds.
-    let still = porta::db::run(&app.state.pool, move |conn| {
+    // Once changed, the session the sign-in made is gone, and what it relied on no longer
+    // holds.
+    let (sessions, still) = porta::db::run(&app.state.pool, move |conn| {
         let now = porta::accounts::store::find(conn, &before.id)?.expect("user");
-        let (password_hash, generation) = held(&before);
-        let relied = Held {
+        let sessions = porta::sessions::store::list_for_user(conn, &before.id, porta::time::now())?;
+        let (password_hash, generation) = relied_on(&before);
+        let relied = Relied {
             password_hash: password_hash.as_deref(),
             generation,
         };
-        Ok(holds(conn, &now, relied)?)
+        Ok((sessions.len(), holds(conn, &now, relied)?))
     })
     .await
     .expect("read");
+    assert_eq!(sessions, 0, "the sign-in's session was ended");
     assert!(!still, "what the sign-in relied on changed");
 }

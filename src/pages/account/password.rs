@@ -58,8 +58,10 @@ pub(super) async fn change_password(
         .map_err(|e| PageError::Internal(e.to_string()))?;
     let (id, keep) = (user.id.clone(), session.id_hash.clone());
     db::run(&state.pool, move |conn| {
-        accounts::store::set_password(conn, &id, &hash)?;
-        accounts::end_sign_ins(conn, &id, Some(&keep))?;
+        db::transaction(conn, |conn| {
+            accounts::store::set_password(conn, &id, &hash)?;
+            accounts::end_sign_ins(conn, &id, Some(&keep))
+        })?;
         Ok(())
     })
     .await?;

@@ -423,12 +423,14 @@ pub(super) async fn verify_email_change(
     let (id, e) = (user.id.clone(), email.clone());
     let keep = session.id_hash.clone();
     let set = db::run(&state.pool, move |conn| {
-        let set = accounts::store::set_email(conn, &id, &e)?;
-        if set == 1 {
-            // Everything signed in under the old address ends, this browser aside.
-            accounts::end_sign_ins(conn, &id, Some(&keep))?;
-        }
-        Ok(set)
+        Ok(db::transaction(conn, |conn| {
+            let set = accounts::store::set_email(conn, &id, &e)?;
+            if set == 1 {
+                // Everything signed in under the old address ends, this browser aside.
+                accounts::end_sign_ins(conn, &id, Some(&keep))?;
+            }
+            Ok::<_, diesel::result::Error>(set)
+        })?)
     })
     .await?;
     let origin = state.origin(&req);

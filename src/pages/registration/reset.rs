@@ -156,8 +156,10 @@ pub(super) async fn submit_reset(
         .map_err(|e| PageError::Internal(e.to_string()))?;
     let id = user_id.clone();
     db::run(&state.pool, move |conn| {
-        store::set_password(conn, &id, &hash)?;
-        crate::accounts::end_sign_ins(conn, &id, None)?;
+        crate::db::transaction(conn, |conn| {
+            store::set_password(conn, &id, &hash)?;
+            crate::accounts::end_sign_ins(conn, &id, None)
+        })?;
         Ok::<_, DbError>(())
     })
     .await?;

@@ -69,14 +69,10 @@ pub(super) async fn after_first_factor(
         let result = crate::db::transaction(conn, |conn| {
             // The account first (active, and still the password that was checked), for a
             // session and for a parked sign-in alike.
-            let relied = accounts::store::Relied {
-                password_hash: password_hash.as_deref(),
-                generation: None,
-            };
-            let user = match writes.check(conn, relied)? {
+            let user = match writes.check(conn, password_hash.as_deref(), None)? {
                 Ok(user) => user,
                 Err(done) => {
-                    if matches!(done, Done::PasswordChanged(_)) {
+                    if matches!(done, Done::PasswordChanged(_) | Done::SignInsEnded(_)) {
                         attempt.settle_undecided(conn)?;
                     } else {
                         attempt.settle_success(conn)?;
@@ -168,11 +164,7 @@ pub(super) async fn after_second_factor(
                 attempt.settle_undecided(conn)?;
                 return Ok(Done::Expired);
             }
-            let relied = accounts::store::Relied {
-                password_hash: None,
-                generation: Some(parked.generation),
-            };
-            let user = match writes.check(conn, relied)? {
+            let user = match writes.check(conn, None, Some(parked.generation))? {
                 Ok(user) => user,
                 Err(done) => {
                     attempt.settle_undecided(conn)?;
@@ -328,9 +320,10 @@ impl SignInWrites {
     fn apply(
         self,
         conn: &mut crate::db::DbConn,
-        relied: accounts::store::Relied<'_>,
+        password_hash: Option<&str>,
+        parked: Option<i64>,
     ) -> Result<Done, crate::db::DbError> {
-        match self.check(conn, relied)? {
+        match self.check(conn, password_hash, parked)? {
             Ok(user) => self.write(conn, &user),
             Err(done) => Ok(done),
         }
@@ -352,31 +345,39 @@ impl SignInWrites {
     }
 
     /// Inside the caller's transaction: the account must be active and still have what
-    /// the sign-in `relied` on, its password or its sign-in generation (held so that no
-    /// change can commit first, see `accounts::store::holds`). The account, or how the
-    /// sign-in ended (a password that changed, or sign-ins ended while it was parked, is
-    /// recorded as a failure).
+    /// the sign-in relied on: the `password_hash` its password was checked against, if
+    /// any, and its sign-in generation (the one it was `parked` in, else the one read
+    /// now), held so that no password change or end of the person's sign-ins can commit
+    /// first (see `accounts::store::holds`). The account, or how the sign-in ended (a
+    /// password that changed, or sign-ins ended meanwhile, is recorded as a failure).
     fn check(
         &self,
         conn: &mut crate::db::DbConn,
-        relied: accounts::store::Relied<'_>,
+        password_hash: Option<&str>,
+        parked: Option<i64>,
     ) -> Result<Result<accounts::User, Done>, crate::db::DbError> {
         let Some(user) = accounts::store::find(conn, &self.user_id)?.filter(|u| u.is_active())
         else {
             return Ok(Err(Done::Disabled));
         };
+        let relied = accounts::store::Relied {
+            password_hash,
+            generation: parked.unwrap_or(user.sign_in_generation),
+        };
         if !accounts::store::holds(conn, &user, relied)? {
-            let (detail, done): (_, fn(audit::AuditEvent) -> Done) = if relied.generation.is_some()
-            {
-                (
+            let (detail, done): (_, fn(audit::AuditEvent) -> Done) = match (parked, password_hash) {
+                (Some(_), _) => (
                     "factor=second the sign-ins were ended while it waited",
                     Done::SignInsEnded,
-                )
-            } else {
-                (
-                    "factor=pwd the password changed while it was checked",
+                ),
+                (None, Some(_)) => (
+                    "factor=pwd the password or the sign-ins changed while it was checked",
                     Done::PasswordChanged,
-                )
+                ),
+                (None, None) => (
+                    "factor=otp the sign-ins were ended while it was checked",
+                    Done::SignInsEnded,
+                ),
             };
             let failed = self.event(kind::SIGN_IN_FAILURE, self.client_id.clone(), detail.into());
             audit::write(conn, &failed)?;
@@ -432,7 +433,6 @@ impl SignInWrites {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use accounts::store::Relied;
 
     /// The sign-in's writes for `user_id` (a password sign-in that no app asked for).
     fn writes(user_id: &str) -> SignInWrites {
@@ -485,13 +485,6 @@ mod tests {
         user.deletion_requested_at.is_some()
     }
 
-    fn password(hash: &str) -> Relied<'_> {
-        Relied {
-            password_hash: Some(hash),
-            generation: None,
-        }
-    }
-
     fn database() -> crate::db::DbPool {
         crate::db::memory_pool(crate::db::MigrationSets {
             idp: true,
@@ -509,17 +502,17 @@ mod tests {
         let id = account(conn);
         let success = [kind::SIGN_IN_SUCCESS];
         let done = writes(&id)
-            .apply(conn, password("$argon2id$before-the-change"))
+            .apply(conn, Some("$argon2id$before-the-change"), None)
             .expect("apply");
         assert!(matches!(done, Done::PasswordChanged(_)), "{done:?}");
         assert_eq!(left(conn, &id, &success), (vec![], 0));
         assert_eq!(left(conn, &id, &[kind::SIGN_IN_FAILURE]).1, 1);
         let done = writes(&id)
-            .apply(conn, password("$argon2id$current"))
+            .apply(conn, Some("$argon2id$current"), None)
             .expect("apply");
         assert!(matches!(done, Done::SignedIn { ref events, .. } if events.len() == 1));
         assert_eq!(left(conn, &id, &success), (vec!["pwd".into()], 1));
-        writes(&id).apply(conn, Relied::default()).expect("apply");
+        writes(&id).apply(conn, None, None).expect("apply");
         assert_eq!(left(conn, &id, &success).1, 2);
     }
 
@@ -530,16 +523,12 @@ mod tests {
         let pool = database();
         let conn = &mut *pool.get().expect("connection");
         let id = account(conn);
-        let parked_in = |generation| Relied {
-            password_hash: None,
-            generation: Some(generation),
-        };
         accounts::end_sign_ins(conn, &id, None).expect("end");
-        let done = writes(&id).apply(conn, parked_in(0)).expect("apply");
+        let done = writes(&id).apply(conn, None, Some(0)).expect("apply");
         assert!(matches!(done, Done::SignInsEnded(_)), "{done:?}");
         assert_eq!(left(conn, &id, &[kind::SIGN_IN_SUCCESS]), (vec![], 0));
         assert_eq!(left(conn, &id, &[kind::SIGN_IN_FAILURE]).1, 1);
-        let done = writes(&id).apply(conn, parked_in(1)).expect("apply");
+        let done = writes(&id).apply(conn, None, Some(1)).expect("apply");
         assert!(matches!(done, Done::SignedIn { .. }), "{done:?}");
         assert_eq!(left(conn, &id, &[kind::SIGN_IN_SUCCESS]).1, 1);
     }
@@ -553,7 +542,7 @@ mod tests {
         let id = account(conn);
         accounts::store::set_deletion_requested(conn, &id, Some(1)).expect("deletion");
         let rolled_back = crate::db::transaction(conn, |conn| {
-            writes(&id).apply(conn, password("$argon2id$current"))?;
+            writes(&id).apply(conn, Some("$argon2id$current"), None)?;
             Err::<(), crate::db::DbError>(diesel::result::Error::RollbackTransaction.into())
         });
         assert!(rolled_back.is_err());
@@ -570,15 +559,14 @@ mod tests {
         let conn = &mut *pool.get().expect("connection");
         let id = account(conn);
         accounts::store::set_disabled(conn, &id, Some(1)).expect("disable");
-        let done = writes(&id).apply(conn, Relied::default()).expect("apply");
+        let done = writes(&id).apply(conn, None, None).expect("apply");
         assert!(matches!(done, Done::Disabled), "{done:?}");
         assert_eq!(left(conn, &id, &[kind::SIGN_IN_SUCCESS]), (vec![], 0));
         accounts::store::set_disabled(conn, &id, None).expect("enable");
         accounts::store::set_deletion_requested(conn, &id, Some(1)).expect("deletion");
         let mut remembered = writes(&id);
         remembered.remembered("pwd");
-        let Done::SignedIn { events, .. } =
-            remembered.apply(conn, Relied::default()).expect("apply")
+        let Done::SignedIn { events, .. } = remembered.apply(conn, None, None).expect("apply")
         else {
             panic!("not signed in")
         };

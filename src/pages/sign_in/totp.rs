@@ -69,15 +69,7 @@ async fn parked_of(
     csrf_token: &str,
 ) -> Result<Option<(crate::mfa::PendingSignIn, accounts::User)>, PageError> {
     let browser = crate::crypto::hash_secret(csrf_token);
-    let Some(parked) = crate::mfa::parked(&state.factors(), pending, &browser).await? else {
-        return Ok(None);
-    };
-    let id = parked.user_id.clone();
-    let user = crate::db::run(&state.pool, move |conn| {
-        Ok(accounts::store::find(conn, &id)?)
-    })
-    .await?;
-    Ok(user.map(|u| (parked, u)))
+    Ok(crate::mfa::parked(&state.factors(), pending, &browser).await?)
 }
 
 /// `GET /login/totp?pending=ID[&request=ID][&challenge=ID&channel=sms|email]`: the
@@ -217,15 +209,9 @@ pub async fn verify_totp(
     let client_id = view.as_ref().map(|v| v.client_id.clone());
     let browser = crate::crypto::hash_secret(&form.csrf);
     let restart = || PageError::BadRequest(crate::i18n::t("second-expired"));
-    let parked = crate::mfa::take_try(&state.factors(), &form.pending, &browser)
+    let (parked, user) = crate::mfa::take_try(&state.factors(), &form.pending, &browser)
         .await?
         .ok_or_else(restart)?;
-    let user_id = parked.user_id.clone();
-    let user = crate::db::run(&state.pool, move |conn| {
-        Ok(accounts::store::find(conn, &user_id)?)
-    })
-    .await?
-    .ok_or_else(restart)?;
     let policies = vec![
         (
             format!("totp:acct:{}", user.id),
