@@ -243,6 +243,17 @@ pub struct ClientView {
 impl From<ClientRow> for Client {
     fn from(row: ClientRow) -> Self {
         let split = |s: &str| -> Vec<String> { s.split_whitespace().map(str::to_string).collect() };
+        // A value this build does not know (written by a newer one) reads as the default,
+        // and says so.
+        let access_token_format = AccessTokenFormat::parse(&row.access_token_format)
+            .unwrap_or_else(|| {
+                tracing::warn!(
+                    client = %row.id,
+                    value = %row.access_token_format,
+                    "unknown access_token_format: this app gets JWT access tokens"
+                );
+                AccessTokenFormat::Jwt
+            });
         Client {
             redirect_uris: serde_json::from_str(&row.redirect_uris).unwrap_or_default(),
             post_logout_redirect_uris: serde_json::from_str(&row.post_logout_redirect_uris)
@@ -260,10 +271,7 @@ impl From<ClientRow> for Client {
                 id_token_ttl: row.id_token_ttl,
                 refresh_token_ttl: row.refresh_token_ttl,
                 refresh_id_token: row.refresh_id_token,
-                // A value this build does not know (written by a newer one) reads as the
-                // default.
-                access_token_format: AccessTokenFormat::parse(&row.access_token_format)
-                    .unwrap_or_default(),
+                access_token_format,
             },
             previous_secret: row.previous_secret_hash.zip(row.previous_secret_expires_at),
             disabled_at: row.disabled_at,
@@ -782,6 +790,41 @@ mod tests {
         assert!(!client.allows_origin("https://app.example.com"));
         assert!(client.serves_audience(&["x", "https://api.example.com"]));
         assert!(!client.serves_audience(&["https://other.example.com"]));
+    }
+
+    /// The stored format reads back as written; one this build does not know (a newer
+    /// build's) reads as JWT, never as something looser.
+    #[test]
+    fn access_token_formats_read_back_and_unknown_ones_read_as_jwt() {
+        let row = |format: &str| store::ClientRow {
+            id: "c".into(),
+            name: "n".into(),
+            secret_hash: None,
+            redirect_uris: "[]".into(),
+            post_logout_redirect_uris: "[]".into(),
+            grant_types: String::new(),
+            scopes: String::new(),
+            skip_consent: false,
+            created_at: 0,
+            audiences: String::new(),
+            web_origins: String::new(),
+            access_token_ttl: None,
+            id_token_ttl: None,
+            refresh_token_ttl: None,
+            refresh_id_token: true,
+            access_token_format: format.into(),
+            previous_secret_hash: None,
+            previous_secret_expires_at: None,
+            disabled_at: None,
+        };
+        let format = |f: &str| Client::from(row(f)).lifetimes.access_token_format;
+        assert_eq!(format("opaque"), AccessTokenFormat::Opaque);
+        assert_eq!(format("jwt"), AccessTokenFormat::Jwt);
+        assert_eq!(format("paseto"), AccessTokenFormat::Jwt);
+        assert_eq!(format(""), AccessTokenFormat::Jwt);
+        for f in [AccessTokenFormat::Jwt, AccessTokenFormat::Opaque] {
+            assert_eq!(AccessTokenFormat::parse(f.as_str()), Some(f));
+        }
     }
 }
 
