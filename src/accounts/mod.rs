@@ -104,11 +104,30 @@ pub fn remove_due(
     now: i64,
     grace: i64,
 ) -> diesel::QueryResult<usize> {
-    let due = store::deletion_due(conn, now - grace)?;
-    for user in &due {
-        remove(conn, user)?;
+    let cutoff = now - grace;
+    let mut removed = 0;
+    for user in store::deletion_due(conn, cutoff)? {
+        if remove_if_due(conn, &user, cutoff)? {
+            removed += 1;
+        }
     }
-    Ok(due.len())
+    Ok(removed)
+}
+
+/// [`remove`]s `user` (read a moment ago as due) in one transaction, unless the owner
+/// signed in since (which cancels the deletion): checked, with the row held, inside it.
+fn remove_if_due(
+    conn: &mut crate::db::DbConn,
+    user: &User,
+    cutoff: i64,
+) -> diesel::QueryResult<bool> {
+    crate::db::transaction(conn, |conn| {
+        if !store::still_due_for_removal(conn, &user.id, cutoff)? {
+            return Ok(false);
+        }
+        remove(conn, user)?;
+        Ok(true)
+    })
 }
 
 /// Normalises an email for lookups: trimmed and lower-cased.
@@ -383,6 +402,31 @@ pub async fn change_role(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An account read as due for removal is removed only if it still is once the
+    /// transaction holds it: its owner signing in meanwhile (the deletion cancelled) keeps
+    /// it; a deletion asked for after the cutoff is not due.
+    #[test]
+    fn an_account_is_removed_only_while_still_due() {
+        let pool = crate::db::memory_pool(crate::db::MigrationSets {
+            idp: true,
+            apis: false,
+        });
+        let conn = &mut *pool.get().expect("connection");
+        let user = store::insert(conn, "ana@example.com", store::Email::Confirmed, None, None)
+            .expect("user");
+        store::set_deletion_requested(conn, &user.id, Some(100)).expect("ask");
+        let stale = store::find(conn, &user.id).expect("read").expect("user");
+        // The owner signs in between the read and the removal.
+        store::set_deletion_requested(conn, &user.id, None).expect("cancel");
+        assert!(!remove_if_due(conn, &stale, 1_000).expect("remove"));
+        assert!(store::find(conn, &user.id).expect("read").is_some());
+        store::set_deletion_requested(conn, &user.id, Some(2_000)).expect("ask later");
+        assert!(!remove_if_due(conn, &stale, 1_000).expect("remove"));
+        store::set_deletion_requested(conn, &user.id, Some(100)).expect("ask again");
+        assert!(remove_if_due(conn, &stale, 1_000).expect("remove"));
+        assert!(store::find(conn, &user.id).expect("read").is_none());
+    }
 
     #[test]
     fn the_longest_password_is_measured_in_bytes_as_sign_in_does() {

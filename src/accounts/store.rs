@@ -149,12 +149,12 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<User>> {
 }
 
 /// What a sign-in relied on when its account was read: the password hash its password
-/// was checked against (if any), and the sign-in generation it began in (a parked
-/// sign-in: the one it was parked in).
-#[derive(Debug, Clone, Copy)]
+/// was checked against, and (a sign-in parked for its second factor) the sign-in
+/// generation it was parked in.
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Relied<'a> {
     pub password_hash: Option<&'a str>,
-    pub generation: i64,
+    pub generation: Option<i64>,
 }
 
 /// Whether account `user` (just read in the caller's transaction) still has what the
@@ -165,7 +165,9 @@ pub struct Relied<'a> {
 /// end of sign-ins (whose first write is to this row) waits for it, and then ends what
 /// the sign-in wrote. The lock is `FOR SHARE`, or `FOR NO KEY UPDATE` when the sign-in
 /// will write the row itself (signing in during a deletion's grace period keeps the
-/// account), so two such sign-ins queue instead of deadlocking.
+/// account), so two such sign-ins queue instead of deadlocking. The row is locked even
+/// when the sign-in relied on nothing (a code): an end of sign-ins that committed before
+/// the lock came before this sign-in, and one after it waits for it.
 pub fn holds(conn: &mut DbConn, user: &User, relied: Relied<'_>) -> QueryResult<bool> {
     use diesel::sql_types::{BigInt, Nullable, Text};
     #[derive(QueryableByName)]
@@ -184,19 +186,36 @@ pub fn holds(conn: &mut DbConn, user: &User, relied: Relied<'_>) -> QueryResult<
             let held: Vec<Held> = diesel::sql_query(format!(
                 "SELECT id FROM users WHERE id = $1 \
                  AND ($2::text IS NULL OR password_hash = $2) \
-                 AND sign_in_generation = $3 {lock}"
+                 AND ($3::bigint IS NULL OR sign_in_generation = $3) {lock}"
             ))
             .bind::<Text, _>(user.id.as_str())
             .bind::<Nullable<Text>, _>(relied.password_hash)
-            .bind::<BigInt, _>(relied.generation)
+            .bind::<Nullable<BigInt>, _>(relied.generation)
             .load(pg)?;
             Ok(!held.is_empty())
         }
         DbConn::Sqlite(_) => Ok(relied
             .password_hash
             .is_none_or(|h| user.password_hash.as_deref() == Some(h))
-            && user.sign_in_generation == relied.generation),
+            && relied
+                .generation
+                .is_none_or(|g| user.sign_in_generation == g)),
     }
+}
+
+/// Inside the caller's transaction, first: whether account `id` is still due for removal
+/// (its deletion asked for at `cutoff` or before, and not cancelled since by signing in),
+/// moving its sign-in generation on if so. On PostgreSQL the update waits for a sign-in
+/// that holds the row and then sees what it committed.
+pub fn still_due_for_removal(conn: &mut DbConn, id: &str, cutoff: i64) -> QueryResult<bool> {
+    let updated = diesel::update(
+        users::table
+            .find(id)
+            .filter(users::deletion_requested_at.le(cutoff)),
+    )
+    .set(users::sign_in_generation.eq(users::sign_in_generation + 1))
+    .execute(conn)?;
+    Ok(updated == 1)
 }
 
 /// Moves the person's sign-in generation on (the first write of `accounts::end_sign_ins`,

@@ -552,10 +552,10 @@ async fn a_password_change_waits_for_the_sign_in_that_checked_the_old_one() {
     a_change_waits_for_the_sign_in_that_relied_on_it(Change::Password).await;
 }
 
-/// The same for a sign-in that checked no password (a code, or a second factor): it holds
-/// the person's sign-in generation, so an end of their sign-ins on its own ("sign out
+/// The same for a sign-in that checked no password (a code): it relies on nothing but
+/// still holds the person's row, so an end of their sign-ins on its own ("sign out
 /// everywhere", an administrator's end) waits for it, ends the session it made, and
-/// moves the generation on.
+/// moves the sign-in generation on (a sign-in parked in the old one no longer holds).
 #[tokio::test]
 async fn an_end_of_sign_ins_waits_for_the_sign_in_under_way_and_ends_it() {
     a_change_waits_for_the_sign_in_that_relied_on_it(Change::EndOfSignIns).await;
@@ -588,12 +588,11 @@ async fn a_change_waits_for_the_sign_in_that_relied_on_it(change: Change) {
     let (held_tx, held_rx) = mpsc::channel();
     let (changing_tx, changing_rx) = mpsc::channel::<()>();
     let (pool, who, d) = (app.state.pool.clone(), id.clone(), done.clone());
-    let relied_on = move |found: &porta::accounts::User| -> (Option<String>, i64) {
-        let password = match change {
+    let relied_on = move |found: &porta::accounts::User| -> Option<String> {
+        match change {
             Change::Password => found.password_hash.clone(),
             Change::EndOfSignIns => None,
-        };
-        (password, found.sign_in_generation)
+        }
     };
     // The sign-in: checks what it relied on, starts its session, waits for the change to
     // be under way, gives it 300 ms to get through (it must not), then commits.
@@ -601,10 +600,10 @@ async fn a_change_waits_for_the_sign_in_that_relied_on_it(change: Change) {
         let conn = &mut *pool.get().expect("connection");
         porta::db::transaction(conn, |conn| {
             let found = porta::accounts::store::find(conn, &who)?.expect("user");
-            let (password_hash, generation) = relied_on(&found);
+            let password_hash = relied_on(&found);
             let relied = Relied {
                 password_hash: password_hash.as_deref(),
-                generation,
+                generation: None,
             };
             assert!(holds(conn, &found, relied)?);
             let origin = porta::audit::Origin {
@@ -647,15 +646,15 @@ async fn a_change_waits_for_the_sign_in_that_relied_on_it(change: Change) {
         changed_after_commit,
         "it changed while the sign-in's transaction held it"
     );
-    // Once changed, the session the sign-in made is gone, and what it relied on no longer
-    // holds.
+    // Once changed, the session the sign-in made is gone, and neither what it relied on
+    // nor a sign-in parked in its generation holds.
     let (sessions, still) = porta::db::run(&app.state.pool, move |conn| {
         let now = porta::accounts::store::find(conn, &before.id)?.expect("user");
         let sessions = porta::sessions::store::list_for_user(conn, &before.id, porta::time::now())?;
-        let (password_hash, generation) = relied_on(&before);
+        let password_hash = relied_on(&before);
         let relied = Relied {
             password_hash: password_hash.as_deref(),
-            generation,
+            generation: Some(before.sign_in_generation),
         };
         Ok((sessions.len(), holds(conn, &now, relied)?))
     })

@@ -346,10 +346,11 @@ impl SignInWrites {
 
     /// Inside the caller's transaction: the account must be active and still have what
     /// the sign-in relied on: the `password_hash` its password was checked against, if
-    /// any, and its sign-in generation (the one it was `parked` in, else the one read
-    /// now), held so that no password change or end of the person's sign-ins can commit
-    /// first (see `accounts::store::holds`). The account, or how the sign-in ended (a
-    /// password that changed, or sign-ins ended meanwhile, is recorded as a failure).
+    /// any, and the sign-in generation it was `parked` in, if it was; the row is held
+    /// either way, so that no password change or end of the person's sign-ins can commit
+    /// before this sign-in does (see `accounts::store::holds`). The account, or how the
+    /// sign-in ended (a password that changed, or sign-ins ended while it was parked, is
+    /// recorded as a failure).
     fn check(
         &self,
         conn: &mut crate::db::DbConn,
@@ -362,7 +363,7 @@ impl SignInWrites {
         };
         let relied = accounts::store::Relied {
             password_hash,
-            generation: parked.unwrap_or(user.sign_in_generation),
+            generation: parked,
         };
         if !accounts::store::holds(conn, &user, relied)? {
             let (detail, done): (_, fn(audit::AuditEvent) -> Done) = match (parked, password_hash) {
@@ -371,13 +372,11 @@ impl SignInWrites {
                     Done::SignInsEnded,
                 ),
                 (None, Some(_)) => (
-                    "factor=pwd the password or the sign-ins changed while it was checked",
+                    "factor=pwd the password changed while it was checked",
                     Done::PasswordChanged,
                 ),
-                (None, None) => (
-                    "factor=otp the sign-ins were ended while it was checked",
-                    Done::SignInsEnded,
-                ),
+                // Relying on nothing, only a row gone since the read fails to hold.
+                (None, None) => return Ok(Err(Done::Disabled)),
             };
             let failed = self.event(kind::SIGN_IN_FAILURE, self.client_id.clone(), detail.into());
             audit::write(conn, &failed)?;
