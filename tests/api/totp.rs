@@ -449,6 +449,20 @@ async fn sign_in_with_totp(
     browser.submit(app, &page, "/login/totp", &fields).await
 }
 
+/// How many browsers are remembered for the person signed up as `EMAIL`.
+async fn remembered(app: &TestApp) -> i64 {
+    porta::db::run(&app.state.pool, |conn| {
+        let user = porta::accounts::store::find_by_email(conn, EMAIL)?.unwrap();
+        Ok(porta::sessions::store::remembered_count(
+            conn,
+            &user.id,
+            porta::time::now(),
+        )?)
+    })
+    .await
+    .unwrap()
+}
+
 /// A sign-in parked for its second factor does not finish once the person's sign-ins
 /// were ended meanwhile (here by a password change in another browser): the second step
 /// asks to start again, makes no session, remembers no browser, and spends nothing (the
@@ -510,17 +524,7 @@ async fn a_password_change_ends_a_sign_in_waiting_for_its_second_factor() {
         "no session: {}",
         account.status()
     );
-    let remembered = porta::db::run(&app.state.pool, |conn| {
-        let user = porta::accounts::store::find_by_email(conn, EMAIL)?.unwrap();
-        Ok(porta::sessions::store::remembered_count(
-            conn,
-            &user.id,
-            porta::time::now(),
-        )?)
-    })
-    .await
-    .unwrap();
-    assert_eq!(remembered, 0);
+    assert_eq!(remembered(&app).await, 0);
 
     // Begun after the change, a sign-in finishes with the same code: the dead one spent
     // no TOTP step.
@@ -630,21 +634,6 @@ async fn sign_out_everywhere_and_turning_totp_off_forget_remembered_browsers() {
     let (t, recovery, step) = enrol(&app, &Browser::new()).await;
     let browser = Browser::new();
     sign_in_with_totp(&app, &browser, &t, step + 1, true).await;
-    let remembered = |app: &TestApp| {
-        let pool = app.state.pool.clone();
-        async move {
-            porta::db::run(&pool, |conn| {
-                let user = porta::accounts::store::find_by_email(conn, EMAIL)?.unwrap();
-                Ok(porta::sessions::store::remembered_count(
-                    conn,
-                    &user.id,
-                    porta::time::now(),
-                )?)
-            })
-            .await
-            .unwrap()
-        }
-    };
     assert_eq!(remembered(&app).await, 1);
     browser
         .fill(&app, "/account", "/account/sign-out-everywhere", &[])
