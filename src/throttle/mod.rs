@@ -126,6 +126,27 @@ pub enum Begin {
 /// are bounded by the hashing pool's queue deadline, so this is only reached in a flood.
 const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// How a waiting attempt looks again: woken when an attempt of this process settles, and
+/// at the latest after a pause that doubles from `first` to `longest` (an attempt settled
+/// on another node).
+#[derive(Debug, Clone, Copy)]
+struct Pauses {
+    first: std::time::Duration,
+    longest: std::time::Duration,
+}
+
+const PAUSES: Pauses = Pauses {
+    first: std::time::Duration::from_millis(5),
+    longest: std::time::Duration::from_millis(100),
+};
+
+/// Rung once for each attempt of this process that settles (its reservations given back
+/// or counted), waking one waiting attempt to try again.
+fn settled_here() -> &'static tokio::sync::Notify {
+    static SETTLED: std::sync::OnceLock<tokio::sync::Notify> = std::sync::OnceLock::new();
+    SETTLED.get_or_init(tokio::sync::Notify::new)
+}
+
 /// Starts an attempt on every key (each with its policy): refused while any key is
 /// locked; otherwise one attempt of each key's budget is reserved until the attempt is
 /// settled with [`Attempt::succeeded`] or [`Attempt::failed`] (dropping it unsettled gives
@@ -148,14 +169,31 @@ where
     T: Send + 'static,
     F: FnOnce(&mut crate::db::DbConn) -> diesel::QueryResult<T> + Clone + Send + 'static,
 {
+    begin_waiting(pool, keys, read, PAUSES).await
+}
+
+async fn begin_waiting<T, F>(
+    pool: &DbPool,
+    keys: Vec<(String, Policy)>,
+    read: F,
+    pauses: Pauses,
+) -> Result<(Begin, Option<T>), DbError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut crate::db::DbConn) -> diesel::QueryResult<T> + Clone + Send + 'static,
+{
     /// One try: reserved (with the read's answer), or not yet.
     enum Try<T> {
         Go(Attempt, T),
         Not(store::Reserve),
     }
     let started = std::time::Instant::now();
-    let mut pause = std::time::Duration::from_millis(5);
+    let mut pause = pauses.first;
     loop {
+        // Listening before the try, so an attempt settling during it still wakes this one.
+        let settled = settled_here().notified();
+        tokio::pin!(settled);
+        settled.as_mut().enable();
         let now = crate::time::now();
         let ks = keys.clone();
         let read = read.clone();
@@ -186,8 +224,8 @@ where
             }
             Try::Not(_) if started.elapsed() >= BUSY_WAIT => return Ok((Begin::Refused(1), None)),
             Try::Not(_) => {
-                tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(std::time::Duration::from_millis(100));
+                let _ = tokio::time::timeout(pause, settled).await;
+                pause = (pause * 2).min(pauses.longest);
             }
         }
     }
@@ -242,6 +280,7 @@ impl Attempt {
     /// The transaction that settled this attempt committed: nothing is left to give back.
     pub fn settled(mut self) {
         self.keys = None;
+        settled_here().notify_one();
     }
 
     /// The credential was wrong: counted on every key. Returns the longest lock that now
@@ -249,14 +288,16 @@ impl Attempt {
     pub async fn failed(mut self) -> Result<i64, DbError> {
         let keys = self.keys.take().unwrap_or_default();
         let now = crate::time::now();
-        db::run(&self.pool, move |conn| {
+        let lock = db::run(&self.pool, move |conn| {
             let mut lock = 0;
             for (key, policy) in &keys {
                 lock = lock.max(store::settle_failure(conn, key, now, *policy)?);
             }
             Ok(lock)
         })
-        .await
+        .await;
+        settled_here().notify_one();
+        lock
     }
 }
 
@@ -274,6 +315,7 @@ impl Drop for Attempt {
                     let _ = store::release(&mut conn, key);
                 }
             }
+            settled_here().notify_one();
         };
         // Without a runtime (shutting down) the stale-reservation sweep frees them later.
         if let Ok(rt) = tokio::runtime::Handle::try_current() {
@@ -409,6 +451,60 @@ mod tests {
             in_flight_once_settled(&pool).await,
             (0, 0),
             "reservations still held after the rollback"
+        );
+    }
+
+    /// A waiting attempt goes as soon as an attempt of this process settles or is dropped,
+    /// not after its pause: here the pause (30 s) outlasts the test's patience (5 s).
+    #[actix_web::test]
+    async fn a_waiting_attempt_is_woken_when_one_in_flight_settles_or_is_dropped() {
+        const SLOW: Pauses = Pauses {
+            first: std::time::Duration::from_secs(30),
+            longest: std::time::Duration::from_secs(30),
+        };
+        let pool = counters();
+        let keys = vec![("acct".to_string(), POLICY)];
+        let go = |begun: Begin| match begun {
+            Begin::Go(attempt) => attempt,
+            Begin::Refused(s) => panic!("refused for {s} s"),
+        };
+        let first = go(begin(&pool, keys.clone()).await.expect("begin"));
+        let second = go(begin(&pool, keys.clone()).await.expect("begin"));
+        let wait = || {
+            let (pool, keys) = (pool.clone(), keys.clone());
+            tokio::spawn(async move {
+                begin_waiting(&pool, keys, |_: &mut crate::db::DbConn| Ok(()), SLOW)
+                    .await
+                    .expect("begin")
+                    .0
+            })
+        };
+        let patience = std::time::Duration::from_secs(5);
+
+        // The budget (2) is held: the third waits, and goes once the first succeeds.
+        let mut third = wait();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(!third.is_finished(), "went past a held budget");
+        first.succeeded().await.expect("settle");
+        let third = go(tokio::time::timeout(patience, &mut third)
+            .await
+            .expect("still waiting after a success settled")
+            .expect("task"));
+
+        // Held again (second, third): the fourth goes once the third is dropped unsettled.
+        let mut fourth = wait();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(!fourth.is_finished(), "went past a held budget");
+        drop(third);
+        let fourth = go(tokio::time::timeout(patience, &mut fourth)
+            .await
+            .expect("still waiting after an attempt was dropped")
+            .expect("task"));
+        fourth.succeeded().await.expect("settle");
+        second.succeeded().await.expect("settle");
+        assert_eq!(
+            row(&mut pool.get().expect("connection"), "acct").in_flight,
+            0
         );
     }
 
