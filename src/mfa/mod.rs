@@ -313,21 +313,42 @@ pub fn park(
     Ok(row.id)
 }
 
-/// A parked sign-in and its person, while it can still finish: it lives, it is this
-/// browser's, and the person's sign-ins were not ended since it was parked (a newer
-/// sign-in generation).
+/// A parked sign-in looked up by id for a browser.
+#[derive(Debug)]
+pub enum Parked {
+    /// It lives, it is this browser's, and it can still finish.
+    Live(PendingSignIn, User),
+    /// The person's sign-ins were ended since it was parked (a newer sign-in generation),
+    /// or the account is gone: it cannot finish.
+    Ended(PendingSignIn, Option<User>),
+    /// No such live sign-in of this browser.
+    Gone,
+}
+
+impl Parked {
+    /// The sign-in and its person while it can still finish.
+    pub fn live(self) -> Option<(PendingSignIn, User)> {
+        match self {
+            Parked::Live(parked, user) => Some((parked, user)),
+            Parked::Ended(..) | Parked::Gone => None,
+        }
+    }
+}
+
+/// What a found parked sign-in is for `browser`: live, ended (the person's sign-ins were
+/// ended since it was parked), or gone.
 fn live(
     conn: &mut DbConn,
     found: Option<PendingSignIn>,
     browser: &str,
-) -> diesel::QueryResult<Option<(PendingSignIn, User)>> {
+) -> diesel::QueryResult<Parked> {
     let Some(parked) = found.filter(|p| crypto::constant_time_eq(&p.browser, browser)) else {
-        return Ok(None);
+        return Ok(Parked::Gone);
     };
-    let user = crate::accounts::store::find(conn, &parked.user_id)?;
-    Ok(user
-        .filter(|u| u.sign_in_generation == parked.generation)
-        .map(|u| (parked, u)))
+    Ok(match crate::accounts::store::find(conn, &parked.user_id)? {
+        Some(user) if user.sign_in_generation == parked.generation => Parked::Live(parked, user),
+        user => Parked::Ended(parked, user),
+    })
 }
 
 /// The parked sign-in `id` of this `browser` and its person, while it can still finish
@@ -341,7 +362,7 @@ pub async fn parked(
     let now = crate::time::now();
     db::run(factors.pool, move |conn| {
         let found = store::find_pending(conn, &id, now)?;
-        Ok(live(conn, found, &browser)?)
+        Ok(live(conn, found, &browser)?.live())
     })
     .await
 }
@@ -352,13 +373,9 @@ pub fn first_factor_amr(first_factor: &str) -> &str {
     first_factor.split('-').next().unwrap_or(first_factor)
 }
 
-/// Spends a try on the parked sign-in `id` of this `browser`; it and its person while it
-/// can still finish, else `None` (dead, foreign, or the person's sign-ins were ended).
-pub async fn take_try(
-    factors: &Factors<'_>,
-    id: &str,
-    browser: &str,
-) -> Result<Option<(PendingSignIn, User)>, DbError> {
+/// Spends a try on the parked sign-in `id` of this `browser`: what it is then (live,
+/// ended by an end of the person's sign-ins, or gone: dead, foreign or out of tries).
+pub async fn take_try(factors: &Factors<'_>, id: &str, browser: &str) -> Result<Parked, DbError> {
     let (id, browser) = (id.to_string(), browser.to_string());
     let now = crate::time::now();
     db::run(factors.pool, move |conn| {

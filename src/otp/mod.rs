@@ -1,5 +1,7 @@
 //! One-time codes sent to a person (email today): 6 digits, short-lived, single use, a few
-//! tries, bound to the browser that asked, and a cap on how many one address receives.
+//! tries, bound to the browser that asked, and a cap on how many one address receives. A
+//! code for an account works only in the sign-in generation it was issued in: ending the
+//! person's sign-ins (`accounts::end_sign_ins`) ends the codes sent before.
 //! Unknown addresses get a row too (with a code nobody receives), so every answer and
 //! every limit is the same whether an account exists or not.
 
@@ -208,9 +210,19 @@ pub async fn issue_with(
         expires_at: now + s.otp_ttl,
         used_at: None,
         payload,
+        generation: 0,
     };
     let id = row.id.clone();
-    db::run(codes.pool, move |conn| Ok(store::insert(conn, &row)?)).await?;
+    db::run(codes.pool, move |conn| {
+        let mut row = row;
+        if let Some(user_id) = &row.user_id {
+            row.generation = accounts::store::find(conn, user_id)?
+                .map(|u| u.sign_in_generation)
+                .unwrap_or(0);
+        }
+        Ok(store::insert(conn, &row)?)
+    })
+    .await?;
     let minutes = (s.otp_ttl + 59) / 60;
     match send_to {
         Some(Channel::Email(to)) => {
@@ -356,7 +368,17 @@ async fn check_row(
         if store::spend_try(conn, &id, now, max)? == 0 {
             return Ok(None);
         }
-        Ok(store::find(conn, &id)?)
+        let Some(row) = store::find(conn, &id)? else {
+            return Ok(None);
+        };
+        // A code for an account dies with an end of the account's sign-ins.
+        if let Some(user_id) = &row.user_id {
+            let generation = accounts::store::find(conn, user_id)?.map(|u| u.sign_in_generation);
+            if generation != Some(row.generation) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(row))
     })
     .await
     .map_err(|_| CheckError::Dead)?;

@@ -277,3 +277,82 @@ async fn wrong_codes_count_against_the_account_across_codes() {
     }
     assert_eq!(statuses, vec![401, 401, 401, 429]);
 }
+
+/// Asks for a password reset code for `EMAIL` in `browser`; the reset page (path and text).
+async fn ask_for_reset(app: &TestApp, browser: &Browser) -> String {
+    let resp = browser
+        .fill(
+            app,
+            "/password/forgot",
+            "/password/forgot",
+            &[("email", EMAIL)],
+        )
+        .await;
+    assert_eq!(resp.status(), 303);
+    let reset = location(&resp);
+    assert!(reset.starts_with("/password/reset?challenge="), "{reset}");
+    browser.get(&app.url(&reset)).await.text().await.unwrap()
+}
+
+/// Ending a person's sign-ins ends the codes sent before it: a password reset (itself an
+/// end of sign-ins) leaves a sign-in code and another reset code asked for earlier unable
+/// to sign in or reset; a code asked for after it signs in.
+#[tokio::test]
+async fn an_end_of_sign_ins_ends_the_codes_sent_before_it() {
+    const NEW_PASSWORD: &str = "correct horse battery staple";
+    // Four codes to one address: past the default cap of three per window.
+    let (app, sink) = app_with_sink(|s| s.otp.otp_max_sends = 10).await;
+    app.user(EMAIL, PASSWORD).await;
+    let signing_in = Browser::new();
+    let code_page = location(&ask_for_code(&app, &signing_in, "/login", EMAIL).await);
+    let sign_in_code = code_in(&sink.message(0).await);
+    let (resetting, late) = (Browser::new(), Browser::new());
+    let reset_page = ask_for_reset(&app, &resetting).await;
+    let reset_code = code_in(&sink.message(1).await);
+    let late_page = ask_for_reset(&app, &late).await;
+    let late_code = code_in(&sink.message(2).await);
+
+    let reset = resetting
+        .submit(
+            &app,
+            &reset_page,
+            "/password/reset",
+            &[("code", &reset_code), ("password", NEW_PASSWORD)],
+        )
+        .await;
+    assert_eq!(reset.status(), 303);
+
+    let resp = enter_code(&app, &signing_in, &code_page, &sign_in_code).await;
+    assert_eq!(resp.status(), 401, "a code sent before the reset signed in");
+    assert!(resp.text().await.unwrap().contains("can no longer be used"));
+    let resp = late
+        .submit(
+            &app,
+            &late_page,
+            "/password/reset",
+            &[
+                ("code", &late_code),
+                ("password", "a different long passphrase"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        resp.status(),
+        401,
+        "a code sent before the reset reset again"
+    );
+    assert_eq!(
+        Browser::new()
+            .submit_login(&app, &app.url("/login"), EMAIL, NEW_PASSWORD)
+            .await
+            .status(),
+        303,
+        "the reset's password stands"
+    );
+
+    // A code asked for now signs in.
+    let code_page = location(&ask_for_code(&app, &signing_in, "/login", EMAIL).await);
+    let code = code_in(&sink.message(3).await);
+    let resp = enter_code(&app, &signing_in, &code_page, &code).await;
+    assert_eq!(resp.status(), 303);
+}

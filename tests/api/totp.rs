@@ -471,7 +471,7 @@ async fn remembered(app: &TestApp) -> i64 {
 async fn a_password_change_ends_a_sign_in_waiting_for_its_second_factor() {
     const NEW_PASSWORD: &str = "correct horse battery staple";
     let app = TestApp::spawn().await;
-    app.user(EMAIL, PASSWORD).await;
+    let user = app.user(EMAIL, PASSWORD).await;
     let owner = Browser::new();
     let (t, _, step) = enrol(&app, &owner).await;
     let other = Browser::new();
@@ -525,6 +525,18 @@ async fn a_password_change_ends_a_sign_in_waiting_for_its_second_factor() {
         account.status()
     );
     assert_eq!(remembered(&app).await, 0);
+    // The try is on record: someone held the first factor after the sign-ins ended.
+    let events = porta::db::run(&app.state.pool, |conn| {
+        Ok(porta::audit::store::query(conn, None, None, 0, 100)?)
+    })
+    .await
+    .unwrap();
+    assert!(
+        events.iter().any(|e| e.kind == "sign_in.failure"
+            && e.user_id.as_deref() == Some(user.id.as_str())
+            && e.detail.contains("the sign-ins were ended")),
+        "{events:?}"
+    );
 
     // Begun after the change, a sign-in finishes with the same code: the dead one spent
     // no TOTP step.

@@ -173,19 +173,7 @@ pub async fn verify_code(
             Ok(user_id) => user_id,
             Err(e) => {
                 attempt.failed().await?;
-                crate::ops::METRICS
-                    .sign_ins
-                    .with_label_values(&["failure"])
-                    .inc();
-                audit::record(
-                    &state.pool,
-                    &origin,
-                    kind::SIGN_IN_FAILURE,
-                    None,
-                    client_id,
-                    "factor=otp".into(),
-                )
-                .await;
+                record_failure(&state, &origin, None, client_id, "factor=otp".into()).await;
                 let message = match e {
                     crate::otp::CheckError::Wrong => crate::i18n::t("code-wrong"),
                     crate::otp::CheckError::Dead => crate::i18n::t("code-dead"),

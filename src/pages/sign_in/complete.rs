@@ -224,6 +224,29 @@ fn answer(state: &AppState, done: Done) -> Result<Ended, PageError> {
     }
 }
 
+/// A sign-in refused before its transaction: counted, and its event recorded.
+pub(super) async fn record_failure(
+    state: &AppState,
+    origin: &crate::audit::Origin,
+    user_id: Option<String>,
+    client_id: Option<String>,
+    detail: String,
+) {
+    crate::ops::METRICS
+        .sign_ins
+        .with_label_values(&["failure"])
+        .inc();
+    audit::record(
+        &state.pool,
+        origin,
+        kind::SIGN_IN_FAILURE,
+        user_id,
+        client_id,
+        detail,
+    )
+    .await;
+}
+
 /// A sign-in refused inside its transaction, once that committed: its event logged and
 /// counted.
 fn failed(event: &audit::AuditEvent) {

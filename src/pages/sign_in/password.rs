@@ -138,15 +138,10 @@ pub async fn submit_login(
         accounts::check_password(slot, found.flatten(), password).await
     };
     let Some(user) = user else {
-        crate::ops::METRICS
-            .sign_ins
-            .with_label_values(&["failure"])
-            .inc();
         let wait = attempt.failed().await?;
-        audit::record(
-            &state.pool,
+        record_failure(
+            &state,
             &origin,
-            kind::SIGN_IN_FAILURE,
             None,
             client_id.clone(),
             format!("factor=pwd {named}"),

@@ -209,9 +209,24 @@ pub async fn verify_totp(
     let client_id = view.as_ref().map(|v| v.client_id.clone());
     let browser = crate::crypto::hash_secret(&form.csrf);
     let restart = || PageError::BadRequest(crate::i18n::t("second-expired"));
-    let (parked, user) = crate::mfa::take_try(&state.factors(), &form.pending, &browser)
-        .await?
-        .ok_or_else(restart)?;
+    let (parked, user) =
+        match crate::mfa::take_try(&state.factors(), &form.pending, &browser).await? {
+            crate::mfa::Parked::Live(parked, user) => (parked, user),
+            crate::mfa::Parked::Ended(parked, _) => {
+                // Someone holds this person's first factor after their sign-ins were ended.
+                let detail = "factor=second the sign-ins were ended while it waited";
+                record_failure(
+                    &state,
+                    &origin,
+                    Some(parked.user_id),
+                    client_id,
+                    detail.into(),
+                )
+                .await;
+                return Err(restart());
+            }
+            crate::mfa::Parked::Gone => return Err(restart()),
+        };
     let policies = vec![
         (
             format!("totp:acct:{}", user.id),
@@ -281,14 +296,9 @@ pub async fn verify_totp(
         Err(crate::mfa::MfaError::Db(e)) => Err(e.into()),
         Err(_) => {
             attempt.failed().await?;
-            crate::ops::METRICS
-                .sign_ins
-                .with_label_values(&["failure"])
-                .inc();
-            audit::record(
-                &state.pool,
+            record_failure(
+                &state,
                 &origin,
-                kind::SIGN_IN_FAILURE,
                 Some(user.id.to_string()),
                 client_id,
                 format!(
