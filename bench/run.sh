@@ -40,6 +40,10 @@ fi
 if [ -z "${BIN:-}" ]; then
   cargo build --release --quiet
   BIN=target/release/porta
+  BUILD="$(git describe --always --dirty 2>/dev/null || echo "?")"
+else
+  # Another build: the checkout's commit says nothing about it.
+  BUILD="$BIN"
 fi
 
 WORK=$(mktemp -d)
@@ -209,7 +213,7 @@ profile_end() {
 }
 
 echo
-echo "Porta $(git describe --always --dirty 2>/dev/null || echo "?") on $BACKEND — server on core $SERVER_CORE (1 worker), load on core $LOAD_CORE, ${DURATION}s each, $(date -u +%F)"
+echo "Porta $BUILD on $BACKEND — server on core $SERVER_CORE (1 worker), load on core $LOAD_CORE, ${DURATION}s each, $(date -u +%F)"
 echo "idle RSS: $((IDLE_RSS / 1024)) MB"
 # hash_engine = auto: which argon2id the server measured faster at start (see docs/configuration.md).
 grep -o 'engine=.*' "$WORK/server.log" | sed 's/^/password hashing: /' || true
