@@ -403,18 +403,27 @@ pub async fn change_role(
 mod tests {
     use super::*;
 
+    /// The identity provider's tables, in memory.
+    fn identity_tables() -> crate::db::DbPool {
+        crate::db::memory_pool(crate::db::MigrationSets {
+            idp: true,
+            apis: false,
+        })
+    }
+
+    /// A confirmed account, without a password.
+    fn ana(conn: &mut crate::db::DbConn) -> User {
+        store::insert(conn, "ana@example.com", store::Email::Confirmed, None, None).expect("user")
+    }
+
     /// An account read as due for removal is removed only if it still is once the
     /// transaction holds it: its owner signing in meanwhile (the deletion cancelled) keeps
     /// it; a deletion asked for after the cutoff is not due.
     #[test]
     fn an_account_is_removed_only_while_still_due() {
-        let pool = crate::db::memory_pool(crate::db::MigrationSets {
-            idp: true,
-            apis: false,
-        });
+        let pool = identity_tables();
         let conn = &mut *pool.get().expect("connection");
-        let user = store::insert(conn, "ana@example.com", store::Email::Confirmed, None, None)
-            .expect("user");
+        let user = ana(conn);
         store::set_deletion_requested(conn, &user.id, Some(100)).expect("ask");
         let stale = store::find(conn, &user.id).expect("read").expect("user");
         // The owner signs in between the read and the removal.
@@ -426,6 +435,35 @@ mod tests {
         store::set_deletion_requested(conn, &user.id, Some(100)).expect("ask again");
         assert!(remove_if_due(conn, &stale, 1_000).expect("remove"));
         assert!(store::find(conn, &user.id).expect("read").is_none());
+    }
+
+    /// A reset sets the password only in the sign-in generation its code was sent in: a
+    /// reset or end of sign-ins that committed while it hashed ends it.
+    #[test]
+    fn a_password_is_set_only_in_the_generation_given() {
+        let pool = identity_tables();
+        let conn = &mut *pool.get().expect("connection");
+        let user = ana(conn);
+        let hash = |conn: &mut crate::db::DbConn| {
+            store::find(conn, &user.id)
+                .expect("read")
+                .and_then(|u| u.password_hash)
+        };
+        end_sign_ins(conn, &user.id, None).expect("end");
+        assert_eq!(
+            store::set_password_in(conn, &user.id, "$argon2id$stale", Some(0)).expect("set"),
+            0
+        );
+        assert_eq!(hash(conn), None);
+        assert_eq!(
+            store::set_password_in(conn, &user.id, "$argon2id$now", Some(1)).expect("set"),
+            1
+        );
+        assert_eq!(hash(conn).as_deref(), Some("$argon2id$now"));
+        assert_eq!(
+            store::set_password_in(conn, &user.id, "$argon2id$any", None).expect("set"),
+            1
+        );
     }
 
     #[test]

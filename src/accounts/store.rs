@@ -235,6 +235,31 @@ pub fn set_password(conn: &mut DbConn, id: &str, hash: &str) -> QueryResult<usiz
         .execute(conn)
 }
 
+/// [`set_password`] only while account `id` is still in sign-in `generation` (when one
+/// is given: the one a reset code was sent in); 0 rows when its sign-ins were ended since.
+/// On PostgreSQL the update waits for an end of sign-ins under way and sees what it
+/// committed.
+pub fn set_password_in(
+    conn: &mut DbConn,
+    id: &str,
+    hash: &str,
+    generation: Option<i64>,
+) -> QueryResult<usize> {
+    let Some(generation) = generation else {
+        return set_password(conn, id, hash);
+    };
+    diesel::update(
+        users::table
+            .find(id)
+            .filter(users::sign_in_generation.eq(generation)),
+    )
+    .set((
+        users::password_hash.eq(hash),
+        users::updated_at.eq(crate::time::now()),
+    ))
+    .execute(conn)
+}
+
 /// Replaces what an unconfirmed registration chose (the address is still up for grabs
 /// until someone proves they own it).
 pub fn refresh_unverified(

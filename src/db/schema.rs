@@ -201,7 +201,7 @@ diesel::table! {
         expires_at -> BigInt,
         used_at -> Nullable<BigInt>,
         payload -> Nullable<Text>,
-        generation -> BigInt,
+        generation -> Nullable<BigInt>,
     }
 }
 

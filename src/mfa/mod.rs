@@ -316,12 +316,12 @@ pub fn park(
 /// A parked sign-in looked up by id for a browser.
 #[derive(Debug)]
 pub enum Parked {
-    /// It lives, it is this browser's, and it can still finish.
-    Live(PendingSignIn, User),
-    /// The person's sign-ins were ended since it was parked (a newer sign-in generation),
-    /// or the account is gone: it cannot finish.
-    Ended(PendingSignIn, Option<User>),
-    /// No such live sign-in of this browser.
+    /// It lives, it is this browser's, and it can still finish: it and its person.
+    Live(Box<(PendingSignIn, User)>),
+    /// The person's sign-ins were ended since it was parked (a newer sign-in generation):
+    /// it cannot finish.
+    Ended(PendingSignIn),
+    /// No such live sign-in of this browser (or its account is gone).
     Gone,
 }
 
@@ -329,14 +329,14 @@ impl Parked {
     /// The sign-in and its person while it can still finish.
     pub fn live(self) -> Option<(PendingSignIn, User)> {
         match self {
-            Parked::Live(parked, user) => Some((parked, user)),
+            Parked::Live(found) => Some(*found),
             Parked::Ended(..) | Parked::Gone => None,
         }
     }
 }
 
 /// What a found parked sign-in is for `browser`: live, ended (the person's sign-ins were
-/// ended since it was parked), or gone.
+/// ended since it was parked), or gone (not found, another browser's, or no account).
 fn live(
     conn: &mut DbConn,
     found: Option<PendingSignIn>,
@@ -346,8 +346,11 @@ fn live(
         return Ok(Parked::Gone);
     };
     Ok(match crate::accounts::store::find(conn, &parked.user_id)? {
-        Some(user) if user.sign_in_generation == parked.generation => Parked::Live(parked, user),
-        user => Parked::Ended(parked, user),
+        Some(user) if user.sign_in_generation == parked.generation => {
+            Parked::Live(Box::new((parked, user)))
+        }
+        Some(_) => Parked::Ended(parked),
+        None => Parked::Gone,
     })
 }
 

@@ -140,6 +140,17 @@ pub enum Channel {
 }
 
 impl Purpose {
+    /// Whether a code of this purpose dies with an end of the person's sign-ins: the ones
+    /// that sign in or reset a password. A phone or new address is confirmed from a
+    /// signed-in session, which an end of sign-ins already ends (or, for the person's own
+    /// password change, keeps on purpose).
+    fn ends_with_sign_ins(self) -> bool {
+        matches!(
+            self,
+            Purpose::SignIn | Purpose::ResetPassword | Purpose::SecondFactor
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Purpose::SignIn => "sign_in",
@@ -210,15 +221,13 @@ pub async fn issue_with(
         expires_at: now + s.otp_ttl,
         used_at: None,
         payload,
-        generation: 0,
+        generation: None,
     };
     let id = row.id.clone();
     db::run(codes.pool, move |conn| {
         let mut row = row;
-        if let Some(user_id) = &row.user_id {
-            row.generation = accounts::store::find(conn, user_id)?
-                .map(|u| u.sign_in_generation)
-                .unwrap_or(0);
+        if purpose.ends_with_sign_ins() {
+            row.generation = generation_of(conn, row.user_id.as_deref())?;
         }
         Ok(store::insert(conn, &row)?)
     })
@@ -298,14 +307,39 @@ pub async fn send_sign_in_sms(
     .await
 }
 
-/// Checks a sign-in code; on success returns the account id.
+/// The sign-in generation of account `user_id` (always one read, found or not, so a code
+/// costs the same for an unknown identifier).
+fn generation_of(conn: &mut db::DbConn, user_id: Option<&str>) -> diesel::QueryResult<Option<i64>> {
+    Ok(accounts::store::find(conn, user_id.unwrap_or(""))?.map(|u| u.sign_in_generation))
+}
+
+/// Checks a sign-in code; on success returns the account id and the sign-in generation
+/// the code was sent in (see [`check_bound`]).
 pub async fn check_sign_in_code(
     codes: &Codes<'_>,
     id: &str,
     browser: &str,
     code: &str,
-) -> Result<String, CheckError> {
-    check(codes, Purpose::SignIn, id, browser, code).await
+) -> Result<(String, Option<i64>), CheckError> {
+    check_bound(codes, Purpose::SignIn, id, browser, code).await
+}
+
+/// [`check`], also returning the person's sign-in generation the code was sent in (none
+/// for a code from before codes kept it): what it then does must still hold in that
+/// generation, under the row lock of the transaction that does it, or an end of sign-ins
+/// that committed after this check would not stop it.
+pub async fn check_bound(
+    codes: &Codes<'_>,
+    purpose: Purpose,
+    id: &str,
+    browser: &str,
+    code: &str,
+) -> Result<(String, Option<i64>), CheckError> {
+    let checked = check_row(codes, purpose, id, browser, code).await?;
+    match checked.user_id {
+        Some(user_id) => Ok((user_id, checked.generation)),
+        None => Err(CheckError::Wrong),
+    }
 }
 
 /// Checks a code for challenge `id` and `purpose` from `browser`; on success returns the
@@ -332,8 +366,12 @@ pub async fn check_with_payload(
     code: &str,
 ) -> Result<(String, Option<String>), CheckError> {
     match check_row(codes, purpose, id, browser, code).await? {
-        (Some(user_id), payload) => Ok((user_id, payload)),
-        (None, _) => Err(CheckError::Wrong),
+        Checked {
+            user_id: Some(user_id),
+            payload,
+            ..
+        } => Ok((user_id, payload)),
+        Checked { user_id: None, .. } => Err(CheckError::Wrong),
     }
 }
 
@@ -346,21 +384,31 @@ pub async fn check_registration(
     browser: &str,
     code: &str,
 ) -> Result<String, CheckError> {
-    match check_row(codes, Purpose::RegisterPhone, id, browser, code).await? {
-        (_, Some(payload)) => Ok(payload),
-        (_, None) => Err(CheckError::Wrong),
+    match check_row(codes, Purpose::RegisterPhone, id, browser, code)
+        .await?
+        .payload
+    {
+        Some(payload) => Ok(payload),
+        None => Err(CheckError::Wrong),
     }
 }
 
+/// What a right code came with.
+struct Checked {
+    user_id: Option<String>,
+    payload: Option<String>,
+    generation: Option<i64>,
+}
+
 /// The checks every code goes through; on a match the code is used up and its account
-/// (if any) and payload come back.
+/// (if any), payload and sign-in generation come back.
 async fn check_row(
     codes: &Codes<'_>,
     purpose: Purpose,
     id: &str,
     browser: &str,
     code: &str,
-) -> Result<(Option<String>, Option<String>), CheckError> {
+) -> Result<Checked, CheckError> {
     let now = crate::time::now();
     let max = codes.rules.otp_max_tries;
     let (id, browser_hash) = (id.to_string(), browser.to_string());
@@ -371,10 +419,13 @@ async fn check_row(
         let Some(row) = store::find(conn, &id)? else {
             return Ok(None);
         };
-        // A code for an account dies with an end of the account's sign-ins.
-        if let Some(user_id) = &row.user_id {
-            let generation = accounts::store::find(conn, user_id)?.map(|u| u.sign_in_generation);
-            if generation != Some(row.generation) {
+        // A code that signs in or resets dies with an end of the account's sign-ins.
+        if purpose.ends_with_sign_ins() {
+            let now_in = generation_of(conn, row.user_id.as_deref())?;
+            if row
+                .generation
+                .is_some_and(|sent_in| now_in != Some(sent_in))
+            {
                 return Ok(None);
             }
         }
@@ -414,7 +465,11 @@ async fn check_row(
         .await
         .map_err(|_| CheckError::Dead)?;
     if used == 1 {
-        Ok((row.user_id.clone(), row.payload.clone()))
+        Ok(Checked {
+            user_id: row.user_id,
+            payload: row.payload,
+            generation: row.generation,
+        })
     } else {
         Err(CheckError::Dead)
     }

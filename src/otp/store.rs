@@ -21,9 +21,10 @@ pub struct CodeRow {
     pub used_at: Option<i64>,
     /// Registration choices applied when the code comes back (JSON).
     pub payload: Option<String>,
-    /// The account's sign-in generation when the code was issued (0 without an account):
+    /// The account's sign-in generation when a code that signs in or resets was issued
+    /// (none for other purposes, unknown identifiers, and codes from before this column):
     /// the code works only while it is still the account's.
-    pub generation: i64,
+    pub generation: Option<i64>,
 }
 
 pub fn insert(conn: &mut DbConn, row: &CodeRow) -> QueryResult<usize> {

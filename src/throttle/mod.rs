@@ -140,11 +140,25 @@ const PAUSES: Pauses = Pauses {
     longest: std::time::Duration::from_millis(100),
 };
 
-/// Rung once for each attempt of this process that settles (its reservations given back
-/// or counted), waking one waiting attempt to try again.
-fn settled_here() -> &'static tokio::sync::Notify {
-    static SETTLED: std::sync::OnceLock<tokio::sync::Notify> = std::sync::OnceLock::new();
-    SETTLED.get_or_init(tokio::sync::Notify::new)
+/// Where the attempts of this process that wait on a key are woken: one of a fixed set of
+/// wake-ups, chosen by the key's hash (keys that share one only wake each other in vain,
+/// and try again). Each attempt that settles (its reservations given back or counted)
+/// rings the wake-up of each of its keys once, waking one attempt waiting there.
+fn wake_up(key: &str) -> &'static tokio::sync::Notify {
+    use std::hash::{Hash, Hasher};
+    const SLOTS: usize = 64;
+    static WAKE_UPS: std::sync::OnceLock<Vec<tokio::sync::Notify>> = std::sync::OnceLock::new();
+    let slots = WAKE_UPS.get_or_init(|| (0..SLOTS).map(|_| tokio::sync::Notify::new()).collect());
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    key.hash(&mut hasher);
+    &slots[(hasher.finish() % SLOTS as u64) as usize]
+}
+
+/// Rings the wake-up of each of `keys`: an attempt on them settled.
+fn settled_on(keys: &[(String, Policy)]) {
+    for (key, _) in keys {
+        wake_up(key).notify_one();
+    }
 }
 
 /// Starts an attempt on every key (each with its policy): refused while any key is
@@ -185,15 +199,22 @@ where
     /// One try: reserved (with the read's answer), or not yet.
     enum Try<T> {
         Go(Attempt, T),
-        Not(store::Reserve),
+        /// Not reserved: why, and on which key.
+        Not(store::Reserve, usize),
     }
     let started = std::time::Instant::now();
     let mut pause = pauses.first;
     loop {
-        // Listening before the try, so an attempt settling during it still wakes this one.
-        let settled = settled_here().notified();
-        tokio::pin!(settled);
-        settled.as_mut().enable();
+        // Listening on every key before the try, so an attempt settling during it still
+        // wakes this one.
+        let mut listening: Vec<_> = keys
+            .iter()
+            .map(|(key, _)| {
+                let mut settled = Box::pin(wake_up(key).notified());
+                settled.as_mut().enable();
+                settled
+            })
+            .collect();
         let now = crate::time::now();
         let ks = keys.clone();
         let read = read.clone();
@@ -208,7 +229,7 @@ where
                     for (taken, _) in &ks[..i] {
                         store::release(conn, taken)?;
                     }
-                    return Ok(Try::Not(found));
+                    return Ok(Try::Not(found, i));
                 }
             }
             // Reserved: from here on an error drops the attempt, which gives them back.
@@ -219,11 +240,15 @@ where
         .await?;
         match outcome {
             Try::Go(attempt, value) => return Ok((Begin::Go(attempt), Some(value))),
-            Try::Not(store::Reserve::Locked(seconds)) => {
+            Try::Not(store::Reserve::Locked(seconds), _) => {
                 return Ok((Begin::Refused(seconds.max(1)), None))
             }
-            Try::Not(_) if started.elapsed() >= BUSY_WAIT => return Ok((Begin::Refused(1), None)),
-            Try::Not(_) => {
+            Try::Not(..) if started.elapsed() >= BUSY_WAIT => return Ok((Begin::Refused(1), None)),
+            Try::Not(_, busy) => {
+                // The busy key's wake-up; the others' are dropped (a wake-up one of them
+                // already took passes on to the next attempt waiting there).
+                let settled = listening.swap_remove(busy);
+                drop(listening);
                 let _ = tokio::time::timeout(pause, settled).await;
                 pause = (pause * 2).min(pauses.longest);
             }
@@ -279,8 +304,9 @@ impl Attempt {
 
     /// The transaction that settled this attempt committed: nothing is left to give back.
     pub fn settled(mut self) {
-        self.keys = None;
-        settled_here().notify_one();
+        if let Some(keys) = self.keys.take() {
+            settled_on(&keys);
+        }
     }
 
     /// The credential was wrong: counted on every key. Returns the longest lock that now
@@ -288,6 +314,7 @@ impl Attempt {
     pub async fn failed(mut self) -> Result<i64, DbError> {
         let keys = self.keys.take().unwrap_or_default();
         let now = crate::time::now();
+        let settled = keys.clone();
         let lock = db::run(&self.pool, move |conn| {
             let mut lock = 0;
             for (key, policy) in &keys {
@@ -296,7 +323,7 @@ impl Attempt {
             Ok(lock)
         })
         .await;
-        settled_here().notify_one();
+        settled_on(&settled);
         lock
     }
 }
@@ -315,7 +342,7 @@ impl Drop for Attempt {
                     let _ = store::release(&mut conn, key);
                 }
             }
-            settled_here().notify_one();
+            settled_on(&keys);
         };
         // Without a runtime (shutting down) the stale-reservation sweep frees them later.
         if let Ok(rt) = tokio::runtime::Handle::try_current() {

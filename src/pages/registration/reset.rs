@@ -139,7 +139,7 @@ pub(super) async fn submit_reset(
         return Ok(again(message, StatusCode::BAD_REQUEST));
     }
     let browser = crypto::hash_secret(&form.csrf);
-    let user_id = match otp::check(
+    let (user_id, generation) = match otp::check_bound(
         &state.codes(),
         Purpose::ResetPassword,
         &form.challenge,
@@ -148,21 +148,32 @@ pub(super) async fn submit_reset(
     )
     .await
     {
-        Ok(id) => id,
+        Ok(checked) => checked,
         Err(e) => return Ok(again(code_error(e), StatusCode::UNAUTHORIZED)),
     };
     let hash = hash_off_thread(state.hasher.slot().await?, form.password.clone())
         .await
         .map_err(|e| PageError::Internal(e.to_string()))?;
     let id = user_id.clone();
-    db::run(&state.pool, move |conn| {
-        crate::db::transaction(conn, |conn| {
-            store::set_password(conn, &id, &hash)?;
-            crate::accounts::end_sign_ins(conn, &id, None)
+    // Set only while the sign-ins the code was sent in last: another reset (or an end of
+    // sign-ins) that committed while this one hashed ends this code too.
+    let set = db::run(&state.pool, move |conn| {
+        let set = crate::db::transaction(conn, |conn| {
+            if store::set_password_in(conn, &id, &hash, generation)? == 0 {
+                return Ok(false);
+            }
+            crate::accounts::end_sign_ins(conn, &id, None)?;
+            Ok::<_, DbError>(true)
         })?;
-        Ok::<_, DbError>(())
+        Ok::<_, DbError>(set)
     })
     .await?;
+    if !set {
+        return Ok(again(
+            code_error(CheckError::Dead),
+            StatusCode::UNAUTHORIZED,
+        ));
+    }
     let origin = state.origin(&req);
     audit::record(
         &state.pool,

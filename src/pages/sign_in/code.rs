@@ -166,11 +166,11 @@ pub async fn verify_code(
         throttle::Begin::Go(attempt) => attempt,
         throttle::Begin::Refused(seconds) => return Err(PageError::TooMany(seconds)),
     };
-    let user_id =
+    let (user_id, code_generation) =
         match crate::otp::check_sign_in_code(&state.codes(), &form.challenge, &browser, &form.code)
             .await
         {
-            Ok(user_id) => user_id,
+            Ok(checked) => checked,
             Err(e) => {
                 attempt.failed().await?;
                 record_failure(&state, &origin, None, client_id, "factor=otp".into()).await;
@@ -202,6 +202,7 @@ pub async fn verify_code(
         factor,
         attempt,
         password_hash: None,
+        code_generation,
     };
     after_first_factor(
         &state,

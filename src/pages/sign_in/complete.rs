@@ -16,6 +16,18 @@ pub(super) struct FirstFactor {
     /// The password hash the password was checked against: a sign-in whose password
     /// changed while it was being checked does not go through.
     pub password_hash: Option<String>,
+    /// The sign-in generation a code was sent in: a code sign-in does not go through
+    /// once the person's sign-ins were ended after the code was checked.
+    pub code_generation: Option<i64>,
+}
+
+/// A sign-in generation a sign-in relies on (see `accounts::end_sign_ins`).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Generation {
+    /// The one it was parked in for its second factor.
+    Parked(i64),
+    /// The one its code was sent in.
+    Code(i64),
 }
 
 /// How a sign-in ended, for the page that checked the first factor.
@@ -56,6 +68,7 @@ pub(super) async fn after_first_factor(
         factor,
         attempt,
         password_hash,
+        code_generation,
     } = first;
     let amr = vec![crate::mfa::first_factor_amr(factor).to_string()];
     let mut writes = SignInWrites::new(state, req, origin, &user_id, amr, request, view);
@@ -69,7 +82,8 @@ pub(super) async fn after_first_factor(
         let result = crate::db::transaction(conn, |conn| {
             // The account first (active, and still the password that was checked), for a
             // session and for a parked sign-in alike.
-            let user = match writes.check(conn, password_hash.as_deref(), None)? {
+            let relied = code_generation.map(Generation::Code);
+            let user = match writes.check(conn, password_hash.as_deref(), relied)? {
                 Ok(user) => user,
                 Err(done) => {
                     if matches!(done, Done::PasswordChanged(_) | Done::SignInsEnded(_)) {
@@ -164,7 +178,8 @@ pub(super) async fn after_second_factor(
                 attempt.settle_undecided(conn)?;
                 return Ok(Done::Expired);
             }
-            let user = match writes.check(conn, None, Some(parked.generation))? {
+            let relied = Some(Generation::Parked(parked.generation));
+            let user = match writes.check(conn, None, relied)? {
                 Ok(user) => user,
                 Err(done) => {
                     attempt.settle_undecided(conn)?;
@@ -266,8 +281,8 @@ enum Done {
     PasswordChanged(audit::AuditEvent),
     /// The parked sign-in was already finished, or is gone: nothing written.
     Expired,
-    /// The person's sign-ins were ended while this one was parked for its second factor:
-    /// only this failure event written.
+    /// The person's sign-ins were ended while this one was parked for its second factor,
+    /// or after its code was sent: only this failure event written.
     SignInsEnded(audit::AuditEvent),
     /// Signed in: the session's cookie value, where to go next, and the events written.
     SignedIn {
@@ -344,9 +359,9 @@ impl SignInWrites {
         self,
         conn: &mut crate::db::DbConn,
         password_hash: Option<&str>,
-        parked: Option<i64>,
+        generation: Option<Generation>,
     ) -> Result<Done, crate::db::DbError> {
-        match self.check(conn, password_hash, parked)? {
+        match self.check(conn, password_hash, generation)? {
             Ok(user) => self.write(conn, &user),
             Err(done) => Ok(done),
         }
@@ -369,16 +384,16 @@ impl SignInWrites {
 
     /// Inside the caller's transaction: the account must be active and still have what
     /// the sign-in relied on: the `password_hash` its password was checked against, if
-    /// any, and the sign-in generation it was `parked` in, if it was; the row is held
-    /// either way, so that no password change or end of the person's sign-ins can commit
-    /// before this sign-in does (see `accounts::store::holds`). The account, or how the
-    /// sign-in ended (a password that changed, or sign-ins ended while it was parked, is
+    /// any, and the sign-in `generation` it was parked or its code sent in, if any; the
+    /// row is held either way, so that no password change or end of the person's sign-ins
+    /// can commit before this sign-in does (see `accounts::store::holds`). The account,
+    /// or how the sign-in ended (a password that changed, or sign-ins ended since, is
     /// recorded as a failure).
     fn check(
         &self,
         conn: &mut crate::db::DbConn,
         password_hash: Option<&str>,
-        parked: Option<i64>,
+        generation: Option<Generation>,
     ) -> Result<Result<accounts::User, Done>, crate::db::DbError> {
         let Some(user) = accounts::store::find(conn, &self.user_id)?.filter(|u| u.is_active())
         else {
@@ -386,21 +401,26 @@ impl SignInWrites {
         };
         let relied = accounts::store::Relied {
             password_hash,
-            generation: parked,
+            generation: generation.map(|(Generation::Parked(n) | Generation::Code(n))| n),
         };
         if !accounts::store::holds(conn, &user, relied)? {
-            let (detail, done): (_, fn(audit::AuditEvent) -> Done) = match (parked, password_hash) {
-                (Some(_), _) => (
-                    "factor=second the sign-ins were ended while it waited",
-                    Done::SignInsEnded,
-                ),
-                (None, Some(_)) => (
-                    "factor=pwd the password changed while it was checked",
-                    Done::PasswordChanged,
-                ),
-                // Relying on nothing, only a row gone since the read fails to hold.
-                (None, None) => return Ok(Err(Done::Disabled)),
-            };
+            let (detail, done): (_, fn(audit::AuditEvent) -> Done) =
+                match (generation, password_hash) {
+                    (Some(Generation::Parked(_)), _) => (
+                        "factor=second the sign-ins were ended while it waited",
+                        Done::SignInsEnded,
+                    ),
+                    (Some(Generation::Code(_)), _) => (
+                        "factor=otp the sign-ins were ended after the code was sent",
+                        Done::SignInsEnded,
+                    ),
+                    (None, Some(_)) => (
+                        "factor=pwd the password changed while it was checked",
+                        Done::PasswordChanged,
+                    ),
+                    // Relying on nothing, only a row gone since the read fails to hold.
+                    (None, None) => return Ok(Err(Done::Disabled)),
+                };
             let failed = self.event(kind::SIGN_IN_FAILURE, self.client_id.clone(), detail.into());
             audit::write(conn, &failed)?;
             return Ok(Err(done(failed)));
@@ -546,13 +566,42 @@ mod tests {
         let conn = &mut *pool.get().expect("connection");
         let id = account(conn);
         accounts::end_sign_ins(conn, &id, None).expect("end");
-        let done = writes(&id).apply(conn, None, Some(0)).expect("apply");
+        let done = writes(&id)
+            .apply(conn, None, Some(Generation::Parked(0)))
+            .expect("apply");
         assert!(matches!(done, Done::SignInsEnded(_)), "{done:?}");
         assert_eq!(left(conn, &id, &[kind::SIGN_IN_SUCCESS]), (vec![], 0));
         assert_eq!(left(conn, &id, &[kind::SIGN_IN_FAILURE]).1, 1);
-        let done = writes(&id).apply(conn, None, Some(1)).expect("apply");
+        let done = writes(&id)
+            .apply(conn, None, Some(Generation::Parked(1)))
+            .expect("apply");
         assert!(matches!(done, Done::SignedIn { .. }), "{done:?}");
         assert_eq!(left(conn, &id, &[kind::SIGN_IN_SUCCESS]).1, 1);
+    }
+
+    /// A code sign-in finishes only in the generation its code was sent in: an end of
+    /// sign-ins after the code was checked stops it, and is recorded as such.
+    #[test]
+    fn a_code_sign_in_finishes_only_in_the_generation_its_code_was_sent_in() {
+        let pool = database();
+        let conn = &mut *pool.get().expect("connection");
+        let id = account(conn);
+        accounts::end_sign_ins(conn, &id, None).expect("end");
+        let done = writes(&id)
+            .apply(conn, None, Some(Generation::Code(0)))
+            .expect("apply");
+        let Done::SignInsEnded(event) = done else {
+            panic!("{done:?}")
+        };
+        assert!(
+            event.detail.contains("after the code was sent"),
+            "{event:?}"
+        );
+        assert_eq!(left(conn, &id, &[kind::SIGN_IN_SUCCESS]), (vec![], 0));
+        let done = writes(&id)
+            .apply(conn, None, Some(Generation::Code(1)))
+            .expect("apply");
+        assert!(matches!(done, Done::SignedIn { .. }), "{done:?}");
     }
 
     /// Everything is written inside the caller's transaction: when it rolls back, no

@@ -171,6 +171,7 @@ pub async fn submit_login(
         factor: "pwd",
         attempt,
         password_hash: user.password_hash,
+        code_generation: None,
     };
     let ended = after_first_factor(
         &state,

@@ -211,8 +211,8 @@ pub async fn verify_totp(
     let restart = || PageError::BadRequest(crate::i18n::t("second-expired"));
     let (parked, user) =
         match crate::mfa::take_try(&state.factors(), &form.pending, &browser).await? {
-            crate::mfa::Parked::Live(parked, user) => (parked, user),
-            crate::mfa::Parked::Ended(parked, _) => {
+            crate::mfa::Parked::Live(found) => *found,
+            crate::mfa::Parked::Ended(parked) => {
                 // Someone holds this person's first factor after their sign-ins were ended.
                 let detail = "factor=second the sign-ins were ended while it waited";
                 record_failure(
