@@ -149,8 +149,8 @@ pub fn find(conn: &mut DbConn, id: &str) -> QueryResult<Option<User>> {
 }
 
 /// What a sign-in relied on when its account was read: the password hash its password
-/// was checked against, and (a sign-in parked for its second factor) the sign-in
-/// generation it was parked in.
+/// was checked against, and the sign-in generation it was parked in (for its second
+/// factor) or its code was sent in.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Relied<'a> {
     pub password_hash: Option<&'a str>,
@@ -166,8 +166,8 @@ pub struct Relied<'a> {
 /// the sign-in wrote. The lock is `FOR SHARE`, or `FOR NO KEY UPDATE` when the sign-in
 /// will write the row itself (signing in during a deletion's grace period keeps the
 /// account), so two such sign-ins queue instead of deadlocking. The row is locked even
-/// when the sign-in relied on nothing (a code): an end of sign-ins that committed before
-/// the lock came before this sign-in, and one after it waits for it.
+/// when the sign-in relied on nothing: an end of sign-ins that committed before the lock
+/// came before this sign-in, and one after it waits for it.
 pub fn holds(conn: &mut DbConn, user: &User, relied: Relied<'_>) -> QueryResult<bool> {
     use diesel::sql_types::{BigInt, Nullable, Text};
     #[derive(QueryableByName)]

@@ -1,7 +1,8 @@
 //! One-time codes sent to a person (email today): 6 digits, short-lived, single use, a few
 //! tries, bound to the browser that asked, and a cap on how many one address receives. A
-//! code for an account works only in the sign-in generation it was issued in: ending the
-//! person's sign-ins (`accounts::end_sign_ins`) ends the codes sent before.
+//! code that signs in or resets a password works only in the account's sign-in generation
+//! it was issued in: ending the person's sign-ins (`accounts::end_sign_ins`) ends the ones
+//! sent before.
 //! Unknown addresses get a row too (with a code nobody receives), so every answer and
 //! every limit is the same whether an account exists or not.
 
@@ -141,13 +142,14 @@ pub enum Channel {
 
 impl Purpose {
     /// Whether a code of this purpose dies with an end of the person's sign-ins: the ones
-    /// that sign in or reset a password. A phone or new address is confirmed from a
-    /// signed-in session, which an end of sign-ins already ends (or, for the person's own
-    /// password change, keeps on purpose).
+    /// that sign in (a registration's confirmation signs the person in too) or reset a
+    /// password. A phone or new address is confirmed from a signed-in session, which an
+    /// end of sign-ins already ends (or, for the person's own password change, keeps on
+    /// purpose).
     fn ends_with_sign_ins(self) -> bool {
         matches!(
             self,
-            Purpose::SignIn | Purpose::ResetPassword | Purpose::SecondFactor
+            Purpose::SignIn | Purpose::VerifyEmail | Purpose::ResetPassword | Purpose::SecondFactor
         )
     }
 

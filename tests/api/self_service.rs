@@ -96,6 +96,46 @@ async fn registration_confirms_the_address_before_the_account_works() {
     );
 }
 
+/// A registration's confirmation signs the person in, so it ends with their sign-ins:
+/// of two codes asked for (each bound to the browser that asked), the one left over after
+/// "sign out everywhere" is dead.
+#[tokio::test]
+async fn a_confirmation_code_left_over_ends_with_the_sign_ins() {
+    let (app, sink) = app_with_sink(|_| {}).await;
+    let (earlier, later) = (Browser::new(), Browser::new());
+    let first = location(&register(&app, &earlier, "nia@example.com", NEW_PASSWORD).await);
+    let first_code = code_in(&sink.message(0).await);
+    let second = location(&register(&app, &later, "nia@example.com", NEW_PASSWORD).await);
+    let second_code = code_in(&sink.message(1).await);
+    let resp = submit_code(
+        &app,
+        &later,
+        &second,
+        "/register/verify",
+        &second_code,
+        None,
+    )
+    .await;
+    assert_eq!(location(&resp), "/account");
+
+    let account = later.get(&app.url("/account")).await.text().await.unwrap();
+    let resp = later
+        .submit(&app, &account, "/account/sign-out-everywhere", &[])
+        .await;
+    assert_eq!(resp.status(), 303);
+    let resp = submit_code(
+        &app,
+        &earlier,
+        &first,
+        "/register/verify",
+        &first_code,
+        None,
+    )
+    .await;
+    assert_eq!(resp.status(), 401, "a code left over signed in again");
+    assert!(location(&earlier.get(&app.url("/account")).await).starts_with("/login"));
+}
+
 #[tokio::test]
 async fn registering_a_taken_address_looks_the_same_and_tells_the_owner() {
     let (app, sink) = app_with_sink(|_| {}).await;

@@ -17,7 +17,7 @@ pub(super) struct FirstFactor {
     /// changed while it was being checked does not go through.
     pub password_hash: Option<String>,
     /// The sign-in generation a code was sent in: a code sign-in does not go through
-    /// once the person's sign-ins were ended after the code was checked.
+    /// once the person's sign-ins were ended since the code was sent.
     pub code_generation: Option<i64>,
 }
 
