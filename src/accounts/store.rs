@@ -281,6 +281,22 @@ pub fn refresh_unverified(
     .execute(conn)
 }
 
+/// Takes account `id`'s row for its registration's confirmation, inside the caller's
+/// transaction: true only while its address is unconfirmed and it is not disabled (the
+/// row is then locked until the confirmation commits, so two codes of one registration
+/// confirm once).
+pub fn claim_unconfirmed(conn: &mut DbConn, id: &str) -> QueryResult<bool> {
+    let claimed = diesel::update(
+        users::table
+            .find(id)
+            .filter(users::email_verified.eq(false))
+            .filter(users::disabled_at.is_null()),
+    )
+    .set(users::updated_at.eq(crate::time::now()))
+    .execute(conn)?;
+    Ok(claimed == 1)
+}
+
 pub fn mark_verified(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
     diesel::update(users::table.find(id))
         .set((

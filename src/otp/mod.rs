@@ -142,14 +142,14 @@ pub enum Channel {
 
 impl Purpose {
     /// Whether a code of this purpose dies with an end of the person's sign-ins: the ones
-    /// that sign in (a registration's confirmation signs the person in too) or reset a
-    /// password. A phone or new address is confirmed from a signed-in session, which an
-    /// end of sign-ins already ends (or, for the person's own password change, keeps on
-    /// purpose).
+    /// that sign in or reset a password. A phone or new address is confirmed from a
+    /// signed-in session, which an end of sign-ins already ends (or, for the person's own
+    /// password change, keeps on purpose); a registration's confirmation works only while
+    /// the address is unconfirmed, before anything can end the person's sign-ins.
     fn ends_with_sign_ins(self) -> bool {
         matches!(
             self,
-            Purpose::SignIn | Purpose::VerifyEmail | Purpose::ResetPassword | Purpose::SecondFactor
+            Purpose::SignIn | Purpose::ResetPassword | Purpose::SecondFactor
         )
     }
 

@@ -44,17 +44,20 @@ pub(super) async fn submit_verify(
         return verify_phone_registration(&state, &req, form.into_inner(), identifier, browser)
             .await;
     }
-    match otp::check_with_payload(
+    let checked = otp::check_with_payload(
         &state.codes(),
         Purpose::VerifyEmail,
         &form.challenge,
         &browser,
         &form.code,
     )
-    .await
-    {
+    .await;
+    let confirmed = match checked {
         Ok((user_id, payload)) => {
-            // Apply what this registration chose, then confirm, in one transaction.
+            // Apply what this registration chose, then confirm, in one transaction; only
+            // while the address is still unconfirmed and the account not disabled, so a
+            // code left over from the same registration confirms nothing (and signs no one
+            // in, past a second factor set up since) once one was used.
             let choices: serde_json::Value = payload
                 .as_deref()
                 .and_then(|p| serde_json::from_str(p).ok())
@@ -63,8 +66,11 @@ pub(super) async fn submit_verify(
             let name = choices["name"].as_str().map(str::to_string);
             let locale = choices["locale"].as_str().map(str::to_string);
             let id = user_id.clone();
-            db::run(&state.pool, move |conn| {
-                crate::db::transaction(conn, |conn| {
+            let confirmed = db::run(&state.pool, move |conn| {
+                let confirmed = crate::db::transaction(conn, |conn| {
+                    if !store::claim_unconfirmed(conn, &id)? {
+                        return Ok(false);
+                    }
                     store::refresh_unverified(conn, &id, name.as_deref(), hash.as_deref())?;
                     if locale.is_some() {
                         let changes = store::Changes {
@@ -73,11 +79,22 @@ pub(super) async fn submit_verify(
                         };
                         store::update(conn, &id, &changes)?;
                     }
-                    store::mark_verified(conn, &id)
+                    store::mark_verified(conn, &id)?;
+                    Ok::<_, DbError>(true)
                 })?;
-                Ok(())
+                Ok::<_, DbError>(confirmed)
             })
             .await?;
+            if confirmed {
+                Ok(user_id)
+            } else {
+                Err(CheckError::Dead)
+            }
+        }
+        Err(e) => Err(e),
+    };
+    match confirmed {
+        Ok(user_id) => {
             let origin = state.origin(&req);
             audit::record(
                 &state.pool,
