@@ -126,9 +126,9 @@ pub enum Begin {
 /// are bounded by the hashing pool's queue deadline, so this is only reached in a flood.
 const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// How a waiting attempt looks again: woken when an attempt of this process settles, and
-/// at the latest after a pause that doubles from `first` to `longest` (an attempt settled
-/// on another node).
+/// How a waiting attempt looks again: woken when an attempt on its busy key settles on
+/// this node (see [`wake_up`]), and at the latest after a pause that doubles from `first`
+/// to `longest` (an attempt settled on another node).
 #[derive(Debug, Clone, Copy)]
 struct Pauses {
     first: std::time::Duration,

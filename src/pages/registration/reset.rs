@@ -158,14 +158,13 @@ pub(super) async fn submit_reset(
     // Set only while the sign-ins the code was sent in last: another reset (or an end of
     // sign-ins) that committed while this one hashed ends this code too.
     let set = db::run(&state.pool, move |conn| {
-        let set = crate::db::transaction(conn, |conn| {
+        crate::db::transaction(conn, |conn| {
             if store::set_password_in(conn, &id, &hash, generation)? == 0 {
                 return Ok(false);
             }
             crate::accounts::end_sign_ins(conn, &id, None)?;
-            Ok::<_, DbError>(true)
-        })?;
-        Ok::<_, DbError>(set)
+            Ok(true)
+        })
     })
     .await?;
     if !set {

@@ -53,44 +53,10 @@ pub(super) async fn submit_verify(
     )
     .await;
     let confirmed = match checked {
-        Ok((user_id, payload)) => {
-            // Apply what this registration chose, then confirm, in one transaction; only
-            // while the address is still unconfirmed and the account not disabled, so a
-            // code left over from the same registration confirms nothing (and signs no one
-            // in, past a second factor set up since) once one was used.
-            let choices: serde_json::Value = payload
-                .as_deref()
-                .and_then(|p| serde_json::from_str(p).ok())
-                .unwrap_or_default();
-            let hash = choices["password_hash"].as_str().map(str::to_string);
-            let name = choices["name"].as_str().map(str::to_string);
-            let locale = choices["locale"].as_str().map(str::to_string);
-            let id = user_id.clone();
-            let confirmed = db::run(&state.pool, move |conn| {
-                let confirmed = crate::db::transaction(conn, |conn| {
-                    if !store::claim_unconfirmed(conn, &id)? {
-                        return Ok(false);
-                    }
-                    store::refresh_unverified(conn, &id, name.as_deref(), hash.as_deref())?;
-                    if locale.is_some() {
-                        let changes = store::Changes {
-                            locale: Some(locale.clone()),
-                            ..Default::default()
-                        };
-                        store::update(conn, &id, &changes)?;
-                    }
-                    store::mark_verified(conn, &id)?;
-                    Ok::<_, DbError>(true)
-                })?;
-                Ok::<_, DbError>(confirmed)
-            })
-            .await?;
-            if confirmed {
-                Ok(user_id)
-            } else {
-                Err(CheckError::Dead)
-            }
-        }
+        Ok((user_id, payload)) => match confirm(&state.pool, &user_id, payload).await? {
+            true => Ok(user_id),
+            false => Err(CheckError::Dead),
+        },
         Err(e) => Err(e),
     };
     match confirmed {
@@ -123,6 +89,43 @@ pub(super) async fn submit_verify(
             ))
         }
     }
+}
+
+/// Applies what the registration chose (its code's `payload`) and confirms account
+/// `user_id`'s address, in one transaction; only while the address is still unconfirmed
+/// and the account not disabled, so a code left over from the same registration confirms
+/// nothing (and signs no one in, past a second factor set up since) once one was used.
+async fn confirm(
+    pool: &db::DbPool,
+    user_id: &str,
+    payload: Option<String>,
+) -> Result<bool, DbError> {
+    let choices: serde_json::Value = payload
+        .as_deref()
+        .and_then(|p| serde_json::from_str(p).ok())
+        .unwrap_or_default();
+    let hash = choices["password_hash"].as_str().map(str::to_string);
+    let name = choices["name"].as_str().map(str::to_string);
+    let locale = choices["locale"].as_str().map(str::to_string);
+    let id = user_id.to_string();
+    db::run(pool, move |conn| {
+        crate::db::transaction(conn, |conn| {
+            if !store::claim_unconfirmed(conn, &id)? {
+                return Ok(false);
+            }
+            store::refresh_unverified(conn, &id, name.as_deref(), hash.as_deref())?;
+            if locale.is_some() {
+                let changes = store::Changes {
+                    locale: Some(locale.clone()),
+                    ..Default::default()
+                };
+                store::update(conn, &id, &changes)?;
+            }
+            store::mark_verified(conn, &id)?;
+            Ok(true)
+        })
+    })
+    .await
 }
 
 /// `POST /register/verify` for a number: the code proves it, and only now is the account

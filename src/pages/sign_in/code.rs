@@ -173,7 +173,7 @@ pub async fn verify_code(
             Ok(checked) => checked,
             Err(e) => {
                 attempt.failed().await?;
-                record_failure(&state, &origin, None, client_id, "factor=otp".into()).await;
+                record_failure(&state.pool, &origin, None, client_id, "factor=otp".into()).await;
                 let message = match e {
                     crate::otp::CheckError::Wrong => crate::i18n::t("code-wrong"),
                     crate::otp::CheckError::Dead => crate::i18n::t("code-dead"),

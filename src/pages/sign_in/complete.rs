@@ -241,7 +241,7 @@ fn answer(state: &AppState, done: Done) -> Result<Ended, PageError> {
 
 /// A sign-in refused before its transaction: counted, and its event recorded.
 pub(super) async fn record_failure(
-    state: &AppState,
+    pool: &crate::db::DbPool,
     origin: &crate::audit::Origin,
     user_id: Option<String>,
     client_id: Option<String>,
@@ -252,7 +252,7 @@ pub(super) async fn record_failure(
         .with_label_values(&["failure"])
         .inc();
     audit::record(
-        &state.pool,
+        pool,
         origin,
         kind::SIGN_IN_FAILURE,
         user_id,

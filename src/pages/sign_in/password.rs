@@ -140,7 +140,7 @@ pub async fn submit_login(
     let Some(user) = user else {
         let wait = attempt.failed().await?;
         record_failure(
-            &state,
+            &state.pool,
             &origin,
             None,
             client_id.clone(),

@@ -216,7 +216,7 @@ pub async fn verify_totp(
                 // Someone holds this person's first factor after their sign-ins were ended.
                 let detail = "factor=second the sign-ins were ended while it waited";
                 record_failure(
-                    &state,
+                    &state.pool,
                     &origin,
                     Some(parked.user_id),
                     client_id,
@@ -297,7 +297,7 @@ pub async fn verify_totp(
         Err(_) => {
             attempt.failed().await?;
             record_failure(
-                &state,
+                &state.pool,
                 &origin,
                 Some(user.id.to_string()),
                 client_id,
