@@ -481,20 +481,26 @@ mod tests {
         );
     }
 
+    /// Pauses that outlast the wake-up tests' patience (5 s): a waiter that goes in time
+    /// was woken, not timed out.
+    const SLOW: Pauses = Pauses {
+        first: std::time::Duration::from_secs(30),
+        longest: std::time::Duration::from_secs(30),
+    };
+
+    fn go(begun: Begin) -> Attempt {
+        match begun {
+            Begin::Go(attempt) => attempt,
+            Begin::Refused(s) => panic!("refused for {s} s"),
+        }
+    }
+
     /// A waiting attempt goes as soon as an attempt of this process settles or is dropped,
     /// not after its pause: here the pause (30 s) outlasts the test's patience (5 s).
     #[actix_web::test]
     async fn a_waiting_attempt_is_woken_when_one_in_flight_settles_or_is_dropped() {
-        const SLOW: Pauses = Pauses {
-            first: std::time::Duration::from_secs(30),
-            longest: std::time::Duration::from_secs(30),
-        };
         let pool = counters();
         let keys = vec![("acct".to_string(), POLICY)];
-        let go = |begun: Begin| match begun {
-            Begin::Go(attempt) => attempt,
-            Begin::Refused(s) => panic!("refused for {s} s"),
-        };
         let first = go(begin(&pool, keys.clone()).await.expect("begin"));
         let second = go(begin(&pool, keys.clone()).await.expect("begin"));
         let wait = || {
@@ -532,6 +538,50 @@ mod tests {
         assert_eq!(
             row(&mut pool.get().expect("connection"), "acct").in_flight,
             0
+        );
+    }
+
+    /// An attempt on several keys that waits on one of them (here the second, the
+    /// account behind an address) is woken by that key's settle, not by another key's.
+    #[actix_web::test]
+    async fn a_waiting_attempt_is_woken_by_the_key_it_waits_on() {
+        let pool = counters();
+        let (address, account) = (
+            "ip:woken-by-key".to_string(),
+            "acct:woken-by-key".to_string(),
+        );
+        assert!(
+            !std::ptr::eq(wake_up(&address), wake_up(&account)),
+            "the two keys share a wake-up: pick other names"
+        );
+        let alone = vec![(account.clone(), POLICY)];
+        let first = go(begin(&pool, alone.clone()).await.expect("begin"));
+        let second = go(begin(&pool, alone).await.expect("begin"));
+        let both = vec![(address.clone(), POLICY), (account.clone(), POLICY)];
+        let mut waiting = {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                begin_waiting(&pool, both, |_: &mut crate::db::DbConn| Ok(()), SLOW)
+                    .await
+                    .expect("begin")
+                    .0
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(!waiting.is_finished(), "went past a held budget");
+        first.succeeded().await.expect("settle");
+        let woken = go(
+            tokio::time::timeout(std::time::Duration::from_secs(5), &mut waiting)
+                .await
+                .expect("still waiting after the account's attempt settled")
+                .expect("task"),
+        );
+        woken.succeeded().await.expect("settle");
+        second.succeeded().await.expect("settle");
+        let conn = &mut *pool.get().expect("connection");
+        assert_eq!(
+            (row(conn, &address).in_flight, row(conn, &account).in_flight),
+            (0, 0)
         );
     }
 
