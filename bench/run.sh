@@ -26,7 +26,8 @@ SIGNIN_IN_FLIGHT=${SIGNIN_IN_FLIGHT:-16}
 # each), then one person in SIGNIN_IN_FLIGHT browsers at once (bench@…), whose attempts
 # wait for each other at the per-account throttle.
 # PROFILE=1: perf profiles of the server (self time by library, thread and function)
-# during the refresh with id token (bench-profile.txt) and the sign-ins
+# during the refresh with id token (bench-profile.txt), the refresh without it
+# (bench-profile-lean.txt) and the sign-ins
 # (bench-profile-signin.txt).
 PROFILE=${PROFILE:-0}
 # ONLY=REGEX: only the rows whose name matches (ONLY=refresh, ONLY=sign-ins).
@@ -235,7 +236,9 @@ BASIC=$BASIC TOKENS="$WORK/refresh-oauth.txt" run "refresh (access only)" "$BASE
 profile_start "refresh (+ id token)"
 BASIC=$BASIC TOKENS="$WORK/refresh-oidc.txt" run "refresh (+ id token)" "$BASE/token" bench/wrk/refresh.lua "$CONNECTIONS" "$CONNECTIONS"
 profile_end bench-profile.txt "the refresh with id token"
+profile_start "refresh (OIDC, no id tok.)"
 BASIC=$LEAN_BASIC TOKENS="$WORK/refresh-lean.txt" run "refresh (OIDC, no id tok.)" "$BASE/token" bench/wrk/refresh.lua "$CONNECTIONS" "$CONNECTIONS"
+profile_end bench-profile-lean.txt "the refresh without id token"
 if [ -n "$OPAQUE_CID" ]; then
   BASIC=$OPAQUE_BASIC TOKENS="$WORK/refresh-opaque.txt" run "refresh (+ id, opaque)" "$BASE/token" bench/wrk/refresh.lua "$CONNECTIONS" "$CONNECTIONS"
 fi

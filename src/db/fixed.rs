@@ -5,6 +5,10 @@
 pub enum Bind<'a> {
     Text(&'a str),
     BigInt(i64),
+    /// A nullable text column: `None` binds NULL, with the same SQL as a value.
+    NullableText(Option<&'a str>),
+    /// A nullable integer column: `None` binds NULL, with the same SQL as a value.
+    NullableBigInt(Option<i64>),
 }
 
 /// A statement written as SQL, with `?` where each of `binds` goes, in order, that the
@@ -27,7 +31,48 @@ impl<'a> Fixed<'a> {
         debug_assert_eq!(sql.matches('?').count(), binds.len(), "{sql}");
         Fixed { sql, binds }
     }
+
+    /// The statement as a query whose rows (a `RETURNING` clause's, say) are of SQL type
+    /// `ST`, to `load` or `get_result` like any diesel query, still kept prepared.
+    pub fn returning<ST>(self) -> Returning<'a, ST> {
+        Returning {
+            fixed: self,
+            rows: std::marker::PhantomData,
+        }
+    }
 }
+
+/// A [`Fixed`] statement that answers rows of SQL type `ST`: see [`Fixed::returning`].
+#[derive(Debug, Clone)]
+pub struct Returning<'a, ST> {
+    fixed: Fixed<'a>,
+    rows: std::marker::PhantomData<ST>,
+}
+
+impl<ST> diesel::query_builder::Query for Returning<'_, ST> {
+    type SqlType = ST;
+}
+
+impl<DB, ST> diesel::query_builder::QueryFragment<DB> for Returning<'_, ST>
+where
+    DB: diesel::backend::Backend,
+    for<'f> Fixed<'f>: diesel::query_builder::QueryFragment<DB>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> diesel::QueryResult<()> {
+        self.fixed.walk_ast(out)
+    }
+}
+
+/// No static id, as [`Fixed`]: cached by the SQL text.
+impl<ST> diesel::query_builder::QueryId for Returning<'_, ST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<C, ST> diesel::RunQueryDsl<C> for Returning<'_, ST> {}
 
 impl<DB> diesel::query_builder::QueryFragment<DB> for Fixed<'_>
 where
@@ -36,6 +81,10 @@ where
         + diesel::sql_types::HasSqlType<diesel::sql_types::BigInt>,
     str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
     i64: diesel::serialize::ToSql<diesel::sql_types::BigInt, DB>,
+    for<'x> Option<&'x str>:
+        diesel::serialize::ToSql<diesel::sql_types::Nullable<diesel::sql_types::Text>, DB>,
+    Option<i64>:
+        diesel::serialize::ToSql<diesel::sql_types::Nullable<diesel::sql_types::BigInt>, DB>,
 {
     fn walk_ast<'b>(
         &'b self,
@@ -51,6 +100,14 @@ where
                     Some(Bind::BigInt(v)) => {
                         out.push_bind_param::<diesel::sql_types::BigInt, i64>(v)?
                     }
+                    Some(Bind::NullableText(v)) => out.push_bind_param::<
+                        diesel::sql_types::Nullable<diesel::sql_types::Text>,
+                        Option<&str>,
+                    >(v)?,
+                    Some(Bind::NullableBigInt(v)) => out.push_bind_param::<
+                        diesel::sql_types::Nullable<diesel::sql_types::BigInt>,
+                        Option<i64>,
+                    >(v)?,
                     None => {
                         return Err(diesel::result::Error::QueryBuilderError(
                             "a Fixed statement has more placeholders than binds".into(),

@@ -3,7 +3,7 @@
 mod fixed;
 pub mod schema;
 
-pub use fixed::{Bind, Fixed};
+pub use fixed::{Bind, Fixed, Returning};
 
 use diesel::connection::SimpleConnection;
 use diesel::migration::MigrationSource;

@@ -222,9 +222,27 @@ pub fn consume_code(conn: &mut DbConn, hash: &str, now: i64) -> QueryResult<usiz
 }
 
 pub fn insert_refresh(conn: &mut DbConn, r: &RefreshRow) -> QueryResult<usize> {
-    diesel::insert_into(refresh_tokens::table)
-        .values(r)
-        .execute(conn)
+    // Kept prepared (a `Fixed`): one per rotation. On PostgreSQL diesel prepares an INSERT
+    // of a row with optional fields afresh each time (it writes DEFAULT for a `None`).
+    Fixed::new(
+        "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, scope, \
+         auth_time, amr, created_at, expires_at, rotated_at, successor_enc) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        vec![
+            Bind::Text(&r.token_hash),
+            Bind::Text(&r.family_id),
+            Bind::Text(&r.client_id),
+            Bind::Text(&r.user_id),
+            Bind::Text(&r.scope),
+            Bind::BigInt(r.auth_time),
+            Bind::Text(&r.amr),
+            Bind::BigInt(r.created_at),
+            Bind::BigInt(r.expires_at),
+            Bind::NullableBigInt(r.rotated_at),
+            Bind::NullableText(r.successor_enc.as_deref()),
+        ],
+    )
+    .execute(conn)
 }
 
 pub fn find_refresh(conn: &mut DbConn, hash: &str) -> QueryResult<Option<RefreshRow>> {
@@ -244,29 +262,35 @@ pub fn rotate_refresh(
     now: i64,
     successor_enc: &str,
 ) -> QueryResult<Option<RefreshRow>> {
-    diesel::update(refresh_tokens::table.find(hash))
-        .filter(refresh_tokens::rotated_at.is_null())
-        .set((
-            refresh_tokens::rotated_at.eq(now),
-            refresh_tokens::successor_enc.eq(successor_enc),
-        ))
-        // Columns by name, in the struct's order (`as_returning` does not reach the
-        // multi-backend connection).
-        .returning((
-            refresh_tokens::token_hash,
-            refresh_tokens::family_id,
-            refresh_tokens::client_id,
-            refresh_tokens::user_id,
-            refresh_tokens::scope,
-            refresh_tokens::auth_time,
-            refresh_tokens::amr,
-            refresh_tokens::created_at,
-            refresh_tokens::expires_at,
-            refresh_tokens::rotated_at,
-            refresh_tokens::successor_enc,
-        ))
-        .get_result::<RefreshRow>(conn)
-        .optional()
+    use diesel::sql_types::{BigInt, Nullable, Text};
+    // Kept prepared (a `Fixed`): one per rotation. Diesel prepares every UPDATE afresh.
+    // The columns come back in `RefreshRow`'s order.
+    Fixed::new(
+        "UPDATE refresh_tokens SET rotated_at = ?, successor_enc = ? \
+         WHERE token_hash = ? AND rotated_at IS NULL \
+         RETURNING token_hash, family_id, client_id, user_id, scope, auth_time, amr, \
+         created_at, expires_at, rotated_at, successor_enc",
+        vec![
+            Bind::BigInt(now),
+            Bind::Text(successor_enc),
+            Bind::Text(hash),
+        ],
+    )
+    .returning::<(
+        Text,
+        Text,
+        Text,
+        Text,
+        Text,
+        BigInt,
+        Text,
+        BigInt,
+        BigInt,
+        Nullable<BigInt>,
+        Nullable<Text>,
+    )>()
+    .get_result::<RefreshRow>(conn)
+    .optional()
 }
 
 /// Records a revoked access token; revoking one twice (even concurrently) is fine.
@@ -353,4 +377,78 @@ pub fn set_request_params(conn: &mut DbConn, id: &str, params: &str) -> QueryRes
         vec![Bind::Text(params), Bind::Text(id)],
     )
     .execute(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::{Connection, InstrumentationEvent};
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    fn row(hash: &str) -> RefreshRow {
+        RefreshRow {
+            token_hash: hash.into(),
+            family_id: "family".into(),
+            client_id: "app".into(),
+            user_id: "person".into(),
+            scope: "openid profile".into(),
+            auth_time: 100,
+            amr: "pwd".into(),
+            created_at: 200,
+            expires_at: 300,
+            rotated_at: None,
+            successor_enc: None,
+        }
+    }
+
+    /// A rotation (the UPDATE … RETURNING and the successor's INSERT) is prepared once per
+    /// connection, not on every refresh, and reads and writes every column where it goes.
+    #[test]
+    fn a_rotation_stays_prepared_and_keeps_every_column() {
+        let pool = crate::db::memory_pool(crate::db::MigrationSets {
+            idp: true,
+            apis: false,
+        });
+        let mut conn = pool.get().expect("connection");
+        let cached = Arc::new(Mutex::new(Vec::<String>::new()));
+        let log = Arc::clone(&cached);
+        conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+            if let InstrumentationEvent::CacheQuery { sql, .. } = event {
+                log.lock().expect("log").push(sql.to_string());
+            }
+        });
+        insert_refresh(&mut conn, &row("h0")).expect("first token");
+        for n in 1..=3 {
+            let before = format!("h{}", n - 1);
+            let rotated = rotate_refresh(&mut conn, &before, 250 + n, &format!("sealed{n}"))
+                .expect("rotate")
+                .expect("a live token rotates");
+            let mut expected = row(&before);
+            expected.rotated_at = Some(250 + n);
+            expected.successor_enc = Some(format!("sealed{n}"));
+            assert_eq!(format!("{rotated:?}"), format!("{expected:?}"));
+            insert_refresh(&mut conn, &row(&format!("h{n}"))).expect("successor");
+        }
+        assert!(
+            rotate_refresh(&mut conn, "h0", 999, "again")
+                .expect("rotate")
+                .is_none(),
+            "a rotated token does not rotate twice"
+        );
+        // A row with its optional columns set goes in with them.
+        let mut full = row("full");
+        full.rotated_at = Some(7);
+        full.successor_enc = Some("sealed".into());
+        insert_refresh(&mut conn, &full).expect("insert");
+        let found = find_refresh(&mut conn, "full")
+            .expect("find")
+            .expect("found");
+        assert_eq!(format!("{found:?}"), format!("{full:?}"));
+        let cached = cached.lock().expect("log");
+        for statement in ["UPDATE refresh_tokens", "INSERT INTO refresh_tokens"] {
+            let n = cached.iter().filter(|s| s.starts_with(statement)).count();
+            assert_eq!(n, 1, "{statement} prepared once: {cached:?}");
+        }
+    }
 }
