@@ -12,10 +12,11 @@ pub enum Bind<'a> {
 }
 
 /// A statement written as SQL, with `?` where each of `binds` goes, in order, that the
-/// connection keeps prepared. Diesel prepares every UPDATE, every `sql_query` and every
-/// INSERT of a row with an optional field afresh on each execution (parsing and planning
-/// it again), because such statements can give different SQL from one call to the next;
-/// a `Fixed` statement gives the same SQL every time and is cached by that text. For the
+/// connection keeps prepared. Diesel prepares every UPDATE and every `sql_query` afresh
+/// on each execution (parsing and planning it again), and on PostgreSQL every INSERT of a
+/// row with an optional field (SQLite caches one such INSERT per pattern of `None`s),
+/// because such statements can give different SQL from one call to the next; a `Fixed`
+/// statement gives the same SQL every time and is cached by that text. For the
 /// hottest writes: the throttle's reservation was a third of a sign-in's database time,
 /// most of it preparing the statement again. The SQL must be plain SQL that SQLite and
 /// PostgreSQL both take (the placeholders are the backend's own), with no `?` but the

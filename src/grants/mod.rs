@@ -5,3 +5,6 @@
 pub mod store;
 
 pub use store::{CodeRow, PendingRequest, RefreshRow};
+
+#[cfg(test)]
+mod tests;

@@ -541,23 +541,28 @@ mod tests {
         );
     }
 
-    /// An attempt on several keys that waits on one of them (here the second, the
-    /// account behind an address) is woken by that key's settle, not by another key's.
+    /// An attempt on several keys that waits on one of them (here the second: the
+    /// address, as a sign-in's keys are the account's and then the address's) is woken by
+    /// that key's settle, not by another key's.
     #[actix_web::test]
     async fn a_waiting_attempt_is_woken_by_the_key_it_waits_on() {
         let pool = counters();
-        let (address, account) = (
-            "ip:woken-by-key".to_string(),
+        let (account, address) = (
             "acct:woken-by-key".to_string(),
+            "ip:woken-by-key".to_string(),
         );
-        assert!(
-            !std::ptr::eq(wake_up(&address), wake_up(&account)),
-            "the two keys share a wake-up: pick other names"
-        );
-        let alone = vec![(account.clone(), POLICY)];
+        // Wake-ups are shared by the tests of this process: this one's must be its own
+        // (not each other's, nor the other wake-up test's "acct").
+        for (a, b) in [(&account, &address), (&address, &"acct".to_string())] {
+            assert!(
+                !std::ptr::eq(wake_up(a), wake_up(b)),
+                "{a} and {b} share a wake-up: pick other names"
+            );
+        }
+        let alone = vec![(address.clone(), POLICY)];
         let first = go(begin(&pool, alone.clone()).await.expect("begin"));
         let second = go(begin(&pool, alone).await.expect("begin"));
-        let both = vec![(address.clone(), POLICY), (account.clone(), POLICY)];
+        let both = vec![(account.clone(), POLICY), (address.clone(), POLICY)];
         let mut waiting = {
             let pool = pool.clone();
             tokio::spawn(async move {
@@ -573,14 +578,14 @@ mod tests {
         let woken = go(
             tokio::time::timeout(std::time::Duration::from_secs(5), &mut waiting)
                 .await
-                .expect("still waiting after the account's attempt settled")
+                .expect("still waiting after the address's attempt settled")
                 .expect("task"),
         );
         woken.succeeded().await.expect("settle");
         second.succeeded().await.expect("settle");
         let conn = &mut *pool.get().expect("connection");
         assert_eq!(
-            (row(conn, &address).in_flight, row(conn, &account).in_flight),
+            (row(conn, &account).in_flight, row(conn, &address).in_flight),
             (0, 0)
         );
     }
