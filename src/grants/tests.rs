@@ -73,6 +73,10 @@ impl Drop for TestDb {
     }
 }
 
+fn unquoted(sql: &str) -> String {
+    sql.replace(['`', '"'], "")
+}
+
 fn row(hash: &str) -> RefreshRow {
     RefreshRow {
         token_hash: hash.into(),
@@ -97,8 +101,8 @@ fn row(hash: &str) -> RefreshRow {
 fn a_rotation_stays_prepared_and_keeps_every_column() {
     let db = TestDb::new();
     let mut conn = db.pool().get().expect("connection");
-    // Each statement prepared for the cache, and each run, by its text (SQLite's quoting
-    // left out).
+    // Each statement prepared for the cache, and each run, by its text (diesel's quoting
+    // of names, backticks on SQLite and double quotes on PostgreSQL, left out).
     let (cached, ran) = (
         Arc::new(Mutex::new(Vec::<String>::new())),
         Arc::new(Mutex::new(Vec::<String>::new())),
@@ -106,12 +110,12 @@ fn a_rotation_stays_prepared_and_keeps_every_column() {
     let (cache_log, run_log) = (Arc::clone(&cached), Arc::clone(&ran));
     conn.set_instrumentation(move |event: InstrumentationEvent<'_>| match event {
         InstrumentationEvent::CacheQuery { sql, .. } => {
-            cache_log.lock().expect("log").push(sql.replace('`', ""))
+            cache_log.lock().expect("log").push(unquoted(sql))
         }
         InstrumentationEvent::StartQuery { query, .. } => run_log
             .lock()
             .expect("log")
-            .push(query.to_string().replace('`', "")),
+            .push(unquoted(&query.to_string())),
         _ => {}
     });
     insert_refresh(&mut conn, &row("h0")).expect("first token");
