@@ -53,10 +53,13 @@ pub(super) async fn submit_verify(
     )
     .await;
     let confirmed = match checked {
-        Ok((user_id, payload)) => match confirm(&state.pool, &user_id, payload).await? {
-            true => Ok(user_id),
-            false => Err(CheckError::Dead),
-        },
+        Ok((user_id, payload)) => {
+            if confirm(&state.pool, &user_id, payload).await? {
+                Ok(user_id)
+            } else {
+                Err(CheckError::Dead)
+            }
+        }
         Err(e) => Err(e),
     };
     match confirmed {

@@ -239,6 +239,10 @@ fn answer(state: &AppState, done: Done) -> Result<Ended, PageError> {
     }
 }
 
+/// The failure detail of a second step whose sign-in was parked before the person's
+/// sign-ins were ended: refused at its submit or inside its transaction alike.
+pub(super) const ENDED_WHILE_PARKED: &str = "factor=second the sign-ins were ended while it waited";
+
 /// A sign-in refused before its transaction: counted, and its event recorded.
 pub(super) async fn record_failure(
     pool: &crate::db::DbPool,
@@ -406,10 +410,7 @@ impl SignInWrites {
         if !accounts::store::holds(conn, &user, relied)? {
             let (detail, done): (_, fn(audit::AuditEvent) -> Done) =
                 match (generation, password_hash) {
-                    (Some(Generation::Parked(_)), _) => (
-                        "factor=second the sign-ins were ended while it waited",
-                        Done::SignInsEnded,
-                    ),
+                    (Some(Generation::Parked(_)), _) => (ENDED_WHILE_PARKED, Done::SignInsEnded),
                     (Some(Generation::Code(_)), _) => (
                         "factor=otp the sign-ins were ended after the code was sent",
                         Done::SignInsEnded,

@@ -214,13 +214,12 @@ pub async fn verify_totp(
             crate::mfa::Parked::Live(found) => *found,
             crate::mfa::Parked::Ended(parked) => {
                 // Someone holds this person's first factor after their sign-ins were ended.
-                let detail = "factor=second the sign-ins were ended while it waited";
                 record_failure(
                     &state.pool,
                     &origin,
                     Some(parked.user_id),
                     client_id,
-                    detail.into(),
+                    ENDED_WHILE_PARKED.into(),
                 )
                 .await;
                 return Err(restart());
