@@ -113,6 +113,8 @@ pub enum ClientCommand {
     List,
     /// One client (never its secret).
     Show {
+        /// The client's id (one that begins with `-` is taken as the id).
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
         #[command(flatten)]
         out: Output,
@@ -121,6 +123,8 @@ pub enum ClientCommand {
     Update(Box<ClientUpdate>),
     /// A new secret (printed once); the previous one works for --grace seconds.
     RotateSecret {
+        /// The client's id (one that begins with `-` is taken as the id).
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
         /// Seconds the previous secret keeps working (default and most: client_secret_grace).
         #[arg(long, value_name = "SECONDS")]
@@ -130,18 +134,24 @@ pub enum ClientCommand {
     },
     /// Disable a client: it cannot authenticate or start a sign-in; its grants are revoked.
     Disable {
+        /// The client's id (one that begins with `-` is taken as the id).
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
         #[command(flatten)]
         out: Output,
     },
     /// Enable a disabled client.
     Enable {
+        /// The client's id (one that begins with `-` is taken as the id).
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
         #[command(flatten)]
         out: Output,
     },
     /// Delete a client and revoke its grants.
     Delete {
+        /// The client's id (one that begins with `-` is taken as the id).
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
         #[command(flatten)]
         out: Output,
@@ -150,6 +160,8 @@ pub enum ClientCommand {
 
 #[derive(Debug, Args)]
 pub struct ClientUpdate {
+    /// The client's id (one that begins with `-` is taken as the id).
+    #[arg(allow_hyphen_values = true)]
     pub client_id: String,
     #[arg(long)]
     pub name: Option<String>,
@@ -591,3 +603,6 @@ async fn open(settings: &Settings) -> Result<db::DbPool, String> {
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())
 }
+
+#[cfg(test)]
+mod tests;
