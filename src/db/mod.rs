@@ -1,6 +1,7 @@
 //! Database access: one connection type over SQLite and PostgreSQL, the pool, migrations.
 
 mod fixed;
+mod gate;
 pub mod schema;
 
 pub use fixed::{Bind, Fixed, Returning};
@@ -19,7 +20,21 @@ pub enum DbConn {
     Pg(PgConnection),
 }
 
-pub type DbPool = Pool<ConnectionManager<DbConn>>;
+/// The connection pool, and its [write gate](gate) for SQLite. It derefs to the r2d2 pool.
+#[derive(Debug, Clone)]
+pub struct DbPool {
+    pool: Pool<ConnectionManager<DbConn>>,
+    gate: std::sync::Arc<gate::WriteGate>,
+}
+
+impl std::ops::Deref for DbPool {
+    type Target = Pool<ConnectionManager<DbConn>>;
+
+    fn deref(&self) -> &Self::Target {
+        &self.pool
+    }
+}
+
 pub type PooledConn = PooledConnection<ConnectionManager<DbConn>>;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -135,14 +150,19 @@ pub fn connect(url: &str, max_size: u32, wait: std::time::Duration) -> Result<Db
             busy_timeout_ms: wait.as_millis().try_into().unwrap_or(u64::MAX),
         }))
         .build(manager)?;
-    Ok(pool)
+    Ok(DbPool {
+        pool,
+        gate: std::sync::Arc::new(gate::WriteGate::new(wait)),
+    })
 }
 
 /// Runs `f` in a transaction. On SQLite the transaction takes the write lock up front
 /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails at once
 /// with "database is locked" when another writer got in between, whatever the busy
-/// timeout, while an immediate one waits its turn. On PostgreSQL it is a plain `BEGIN`.
-/// Nested calls become savepoints, as with diesel's own `transaction`.
+/// timeout, while an immediate one waits its turn. Inside [`run`] it first waits its turn
+/// at the pool's [write gate](gate), which wakes it as soon as the writer before it is done.
+/// On PostgreSQL it is a plain `BEGIN`. Nested calls become savepoints, as with diesel's
+/// own `transaction`.
 pub fn transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
@@ -156,6 +176,8 @@ where
             .is_none(),
         DbConn::Pg(_) => false,
     };
+    let gate = outermost.then(gate::WriteGate::current).flatten();
+    let _held = gate.as_deref().map(gate::WriteGate::hold).transpose()?;
     match conn {
         DbConn::Sqlite(c) if outermost => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
@@ -320,18 +342,27 @@ where
 {
     RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let pool = pool.clone();
-    actix_web::rt::task::spawn_blocking(move || {
-        let mut conn = pool.get()?;
-        let result = f(&mut conn);
-        if let Err(e) = &result {
-            if e.is_unavailable() {
-                discard(&mut conn);
-            }
+    actix_web::rt::task::spawn_blocking(move || run_here(&pool, f))
+        .await
+        .map_err(|_| DbError::Cancelled)?
+}
+
+/// [`run`]'s work on this thread: a connection, the pool's write gate, `f`.
+fn run_here<T, F>(pool: &DbPool, f: F) -> Result<T, DbError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, DbError>,
+{
+    let mut conn = pool.get()?;
+    let result = {
+        let _entered = gate::WriteGate::enter(&pool.gate);
+        f(&mut conn)
+    };
+    if let Err(e) = &result {
+        if e.is_unavailable() {
+            discard(&mut conn);
         }
-        result
-    })
-    .await
-    .map_err(|_| DbError::Cancelled)?
+    }
+    result
 }
 
 #[cfg(test)]

@@ -1,0 +1,179 @@
+//! The process's own queue for SQLite's write lock.
+//!
+//! SQLite lets one connection write at a time. A connection that finds the write lock
+//! taken waits in SQLite's busy handler, which sleeps (1, 2, 5, 10 … 100 ms) between tries,
+//! so under load the lock often sits free while the next writer sleeps: the server's core
+//! was 5–8 % idle during the refresh benchmark for that alone. Writers of one pool that
+//! run through [`super::run`] queue on this gate instead, and the next one wakes the
+//! moment the gate opens. SQLite's lock stays the real exclusion: another process (a
+//! second pool, `porta backup`, the CLI) still meets it and waits in the busy handler.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One pool's write gate: the writers of its connections pass one at a time.
+#[derive(Debug)]
+pub(super) struct WriteGate {
+    lock: parking_lot::Mutex<()>,
+    /// How long a writer waits for the gate: the pool's wait, as SQLite's busy timeout.
+    wait: Duration,
+}
+
+thread_local! {
+    /// The gate of the pool whose connection this thread is using in [`super::run`].
+    static CURRENT: RefCell<Option<Arc<WriteGate>>> = const { RefCell::new(None) };
+}
+
+/// The gate stays this thread's while it lives (see [`WriteGate::enter`]).
+pub(super) struct Entered {
+    before: Option<Arc<WriteGate>>,
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        let before = self.before.take();
+        CURRENT.with(|current| *current.borrow_mut() = before);
+    }
+}
+
+/// The gate is held while it lives.
+pub(super) type Held<'a> = parking_lot::MutexGuard<'a, ()>;
+
+impl WriteGate {
+    pub(super) fn new(wait: Duration) -> WriteGate {
+        WriteGate {
+            lock: parking_lot::Mutex::new(()),
+            wait,
+        }
+    }
+
+    /// Makes `gate` the one that this thread's transactions pass until the answer drops.
+    pub(super) fn enter(gate: &Arc<WriteGate>) -> Entered {
+        let before = CURRENT.with(|current| current.borrow_mut().replace(gate.clone()));
+        Entered { before }
+    }
+
+    /// The gate this thread entered, if any.
+    pub(super) fn current() -> Option<Arc<WriteGate>> {
+        CURRENT.with(|current| current.borrow().clone())
+    }
+
+    /// Waits for the gate, at most the pool's wait. Past it, the answer is SQLite's own
+    /// "database is locked", which callers already treat as unavailable (503).
+    pub(super) fn hold(&self) -> Result<Held<'_>, diesel::result::Error> {
+        self.lock.try_lock_for(self.wait).ok_or_else(|| {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::Unknown,
+                Box::new(format!(
+                    "database is locked: another write of this process held it past {} ms",
+                    self.wait.as_millis()
+                )),
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    use std::time::Duration;
+
+    use super::super::{connect, run_here, transaction, DbConn, DbError};
+
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+
+    /// A file database (the gate matters where several connections share one) with a
+    /// counter in it, and its pool.
+    fn counter(wait: Duration) -> (tempfile::TempDir, super::super::DbPool) {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("gate.db");
+        let pool = connect(path.to_str().expect("path"), 4, wait).expect("pool");
+        let mut conn = pool.get().expect("connection");
+        let DbConn::Sqlite(c) = &mut *conn else {
+            panic!("a SQLite pool");
+        };
+        c.batch_execute(
+            "PRAGMA journal_mode = WAL; CREATE TABLE counter (n BIGINT NOT NULL); \
+             INSERT INTO counter VALUES (0);",
+        )
+        .expect("counter");
+        drop(conn);
+        (dir, pool)
+    }
+
+    /// Reads the counter, pauses, and writes it back one higher, in one transaction, with
+    /// SQLite's busy timeout off: only the gate keeps two of these apart.
+    fn bump(conn: &mut DbConn) -> Result<(), DbError> {
+        conn.batch_execute("PRAGMA busy_timeout = 0")?;
+        transaction(conn, |conn| {
+            let Count { n } = diesel::sql_query("SELECT n FROM counter").get_result(conn)?;
+            std::thread::sleep(Duration::from_millis(1));
+            diesel::sql_query(format!("UPDATE counter SET n = {}", n + 1)).execute(conn)?;
+            Ok::<_, DbError>(())
+        })
+    }
+
+    #[test]
+    fn a_pools_writers_queue_on_the_gate_not_on_sqlites_busy_handler() {
+        let (_dir, pool) = counter(Duration::from_secs(30));
+        let writers: Vec<_> = (0..4)
+            .map(|_| {
+                let pool = pool.clone();
+                std::thread::spawn(move || {
+                    (0..25)
+                        .map(|_| run_here(&pool, bump).map_err(|e| e.to_string()))
+                        .collect::<Result<Vec<()>, String>>()
+                })
+            })
+            .collect();
+        for writer in writers {
+            assert_eq!(
+                writer.join().expect("writer").map(|done| done.len()),
+                Ok(25)
+            );
+        }
+        let Count { n } = run_here(&pool, |conn| {
+            Ok(diesel::sql_query("SELECT n FROM counter").get_result(conn)?)
+        })
+        .expect("count");
+        assert_eq!(n, 100);
+    }
+
+    #[test]
+    fn a_writer_waits_for_the_gate_no_longer_than_the_pools_wait() {
+        let (_dir, pool) = counter(Duration::from_millis(200));
+        let (held, release) = (
+            std::sync::mpsc::channel::<()>(),
+            std::sync::mpsc::channel::<()>(),
+        );
+        let holder = {
+            let pool = pool.clone();
+            let (told, wait) = (held.0, release.1);
+            std::thread::spawn(move || {
+                run_here(&pool, move |conn| {
+                    transaction(conn, |_| {
+                        told.send(()).expect("tell");
+                        wait.recv_timeout(Duration::from_secs(30)).expect("release");
+                        Ok::<_, DbError>(())
+                    })
+                })
+            })
+        };
+        held.1.recv().expect("the holder is in its transaction");
+        let waited = run_here(&pool, bump).expect_err("the gate stays shut");
+        assert!(waited.is_unavailable(), "{waited}");
+        assert!(
+            waited.to_string().contains("held it past 200 ms"),
+            "{waited}"
+        );
+        release.0.send(()).expect("release");
+        holder.join().expect("holder").expect("the holder commits");
+        run_here(&pool, bump).expect("the gate is open again");
+    }
+}
