@@ -1,3 +1,5 @@
+//! How the command line parses what operators and scripts type.
+
 use clap::Parser;
 
 use super::{Cli, ClientCommand, Command};

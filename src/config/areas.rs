@@ -80,8 +80,8 @@ pub struct DatabaseSettings {
     pub database_url: String,
     /// Largest number of pooled database connections.
     pub db_pool_size: u32,
-    /// Seconds a request waits for a database connection (or its turn to write on SQLite,
-    /// or SQLite's write lock) before it is answered 503 + Retry-After.
+    /// Seconds a request waits for a database connection and its turn to write on SQLite
+    /// (together), and again for SQLite's write lock, before it is answered 503 + Retry-After.
     pub db_wait_timeout: u64,
 }
 

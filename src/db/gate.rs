@@ -3,14 +3,16 @@
 //! SQLite lets one connection write at a time. A connection that finds the write lock
 //! taken waits in SQLite's busy handler, which sleeps (1, 2, 5, 10 … 100 ms) between tries,
 //! so under load the lock often sits free while the next writer sleeps: the server's core
-//! was 5–8 % idle during the refresh benchmark for that alone. Writers of one pool that
-//! run through [`super::run`] queue on this gate instead, and the next one wakes the
-//! moment the gate opens. SQLite's lock stays the real exclusion: another process (a
-//! second pool, `porta backup`, the CLI) still meets it and waits in the busy handler.
+//! was 5–8 % idle during the refresh benchmark for that alone. The write transactions of
+//! one pool (an outermost [`super::transaction`] inside [`super::run`]) queue on this gate
+//! instead, and the next one wakes the moment the gate opens. SQLite's lock stays the real
+//! exclusion: a single statement outside a transaction passes no gate, and another process
+//! (a second `porta serve` on the same file, a `porta user …` command while Porta serves)
+//! still meets the lock and waits in the busy handler.
 
 use std::cell::RefCell;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// One pool's write gate: the writers of its connections pass one at a time.
 #[derive(Debug)]
@@ -20,14 +22,17 @@ pub(super) struct WriteGate {
     wait: Duration,
 }
 
+/// The gate a thread has entered, and until when its writers may wait for it.
+type Current = Option<(Arc<WriteGate>, Instant)>;
+
 thread_local! {
     /// The gate of the pool whose connection this thread is using in [`super::run`].
-    static CURRENT: RefCell<Option<Arc<WriteGate>>> = const { RefCell::new(None) };
+    static CURRENT: RefCell<Current> = const { RefCell::new(None) };
 }
 
 /// The gate stays this thread's while it lives (see [`WriteGate::enter`]).
 pub(super) struct Entered {
-    before: Option<Arc<WriteGate>>,
+    before: Current,
 }
 
 impl Drop for Entered {
@@ -49,20 +54,24 @@ impl WriteGate {
     }
 
     /// Makes `gate` the one that this thread's transactions pass until the answer drops.
-    pub(super) fn enter(gate: &Arc<WriteGate>) -> Entered {
-        let before = CURRENT.with(|current| current.borrow_mut().replace(gate.clone()));
+    /// The work began at `started` (before it waited for its connection): the connection
+    /// and the turn at the gate share the pool's one wait.
+    pub(super) fn enter(gate: &Arc<WriteGate>, started: Instant) -> Entered {
+        let until = started + gate.wait;
+        let before = CURRENT.with(|current| current.borrow_mut().replace((gate.clone(), until)));
         Entered { before }
     }
 
-    /// The gate this thread entered, if any.
-    pub(super) fn current() -> Option<Arc<WriteGate>> {
+    /// The gate this thread entered, if any, and until when it may be waited for.
+    pub(super) fn current() -> Current {
         CURRENT.with(|current| current.borrow().clone())
     }
 
-    /// Waits for the gate, at most the pool's wait. Past it, the answer is SQLite's own
-    /// "database is locked", which callers already treat as unavailable (503).
-    pub(super) fn hold(&self) -> Result<Held<'_>, diesel::result::Error> {
-        self.lock.try_lock_for(self.wait).ok_or_else(|| {
+    /// Waits for the gate until `until` (it is still taken at once if free after that).
+    /// Past it, the answer is worded as SQLite's own "database is locked", which callers
+    /// already treat as unavailable (503).
+    pub(super) fn hold(&self, until: Instant) -> Result<Held<'_>, diesel::result::Error> {
+        self.lock.try_lock_until(until).ok_or_else(|| {
             diesel::result::Error::DatabaseError(
                 diesel::result::DatabaseErrorKind::Unknown,
                 Box::new(format!(
@@ -94,7 +103,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("temporary directory");
         let path = dir.path().join("gate.db");
         let pool = connect(path.to_str().expect("path"), 4, wait).expect("pool");
-        let mut conn = pool.get().expect("connection");
+        let (mut conn, other) = (pool.get().expect("connection"), pool.get());
         let DbConn::Sqlite(c) = &mut *conn else {
             panic!("a SQLite pool");
         };
@@ -103,7 +112,8 @@ mod tests {
              INSERT INTO counter VALUES (0);",
         )
         .expect("counter");
-        drop(conn);
+        // Two connections open and idle: the tests' writers do not wait to open one.
+        drop((conn, other.expect("a second connection")));
         (dir, pool)
     }
 
@@ -166,11 +176,18 @@ mod tests {
             })
         };
         held.1.recv().expect("the holder is in its transaction");
+        let started = std::time::Instant::now();
         let waited = run_here(&pool, bump).expect_err("the gate stays shut");
+        let took = started.elapsed();
         assert!(waited.is_unavailable(), "{waited}");
         assert!(
             waited.to_string().contains("held it past 200 ms"),
             "{waited}"
+        );
+        // It waited its turn, and not much past the wait (a loose bound: a busy machine).
+        assert!(
+            took >= Duration::from_millis(150) && took < Duration::from_secs(10),
+            "{took:?}"
         );
         release.0.send(()).expect("release");
         holder.join().expect("holder").expect("the holder commits");

@@ -160,7 +160,8 @@ pub fn connect(url: &str, max_size: u32, wait: std::time::Duration) -> Result<Db
 /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails at once
 /// with "database is locked" when another writer got in between, whatever the busy
 /// timeout, while an immediate one waits its turn. Inside [`run`] it first waits its turn
-/// at the pool's [write gate](gate), which wakes it as soon as the writer before it is done.
+/// at the pool's [write gate](gate), which wakes it as soon as the writer before it is done
+/// (the connection and the turn share the pool's wait; SQLite's lock then has its own).
 /// On PostgreSQL it is a plain `BEGIN`. Nested calls become savepoints, as with diesel's
 /// own `transaction`.
 pub fn transaction<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
@@ -177,7 +178,10 @@ where
         DbConn::Pg(_) => false,
     };
     let gate = outermost.then(gate::WriteGate::current).flatten();
-    let _held = gate.as_deref().map(gate::WriteGate::hold).transpose()?;
+    let _held = gate
+        .as_ref()
+        .map(|(gate, until)| gate.hold(*until))
+        .transpose()?;
     match conn {
         DbConn::Sqlite(c) if outermost => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
@@ -352,9 +356,10 @@ fn run_here<T, F>(pool: &DbPool, f: F) -> Result<T, DbError>
 where
     F: FnOnce(&mut DbConn) -> Result<T, DbError>,
 {
+    let started = std::time::Instant::now();
     let mut conn = pool.get()?;
     let result = {
-        let _entered = gate::WriteGate::enter(&pool.gate);
+        let _entered = gate::WriteGate::enter(&pool.gate, started);
         f(&mut conn)
     };
     if let Err(e) = &result {
