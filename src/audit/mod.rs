@@ -45,6 +45,9 @@ pub mod kind {
     pub const REGISTERED: &str = "account.registered";
     pub const EMAIL_VERIFIED: &str = "account.email_verified";
     pub const PASSWORD_RESET: &str = "password.reset";
+    /// A reset code refused: wrong, no longer valid, or its sign-ins ended while the new
+    /// password was hashed.
+    pub const PASSWORD_RESET_FAILED: &str = "password.reset_failed";
     pub const PASSWORD_CHANGED: &str = "password.changed";
     pub const CONSENT_REVOKED: &str = "consent.revoked";
     pub const EMAIL_CHANGED: &str = "account.email_changed";

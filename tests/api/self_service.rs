@@ -227,11 +227,43 @@ async fn a_password_reset_revokes_every_session_and_refresh_token() {
         let (b, app) = (&browser, &app);
         async move { b.send(app, &form).await.status().as_u16() }
     };
-    // A weak new password is refused without spending the code.
+    // A weak new password is refused without spending the code; a wrong code is refused.
     assert_eq!(post("password1").await, 400);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let guess = form
+        .clone()
+        .with(&[("code", wrong), ("password", NEW_PASSWORD)]);
+    assert_eq!(browser.send(&app, &guess).await.status().as_u16(), 401);
     assert_eq!(post(NEW_PASSWORD).await, 303);
     // Single use.
     assert_eq!(post(NEW_PASSWORD).await, 401);
+    // The audit log has each refused code and the reset.
+    let kinds = [
+        porta::audit::kind::PASSWORD_RESET_FAILED,
+        porta::audit::kind::PASSWORD_RESET,
+    ];
+    let events = porta::db::run(&app.state.pool, move |conn| {
+        let mut found = vec![];
+        for kind in kinds {
+            found.extend(porta::audit::store::query(conn, None, Some(kind), 0, 10)?);
+        }
+        Ok(found)
+    })
+    .await
+    .unwrap();
+    let mut seen: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| (e.kind.as_str(), e.detail.as_str()))
+        .collect();
+    seen.sort();
+    assert_eq!(
+        seen,
+        [
+            ("password.reset", "sessions and refresh tokens revoked"),
+            ("password.reset_failed", "code no longer valid"),
+            ("password.reset_failed", "wrong code"),
+        ]
+    );
 
     assert!(signed_in
         .get(&app.url("/"))

@@ -139,6 +139,17 @@ pub(super) async fn submit_reset(
         return Ok(again(message, StatusCode::BAD_REQUEST));
     }
     let browser = crypto::hash_secret(&form.csrf);
+    let origin = state.origin(&req);
+    let refused = |user_id: Option<String>, detail: &str| {
+        audit::record(
+            &state.pool,
+            &origin,
+            kind::PASSWORD_RESET_FAILED,
+            user_id,
+            None,
+            detail.into(),
+        )
+    };
     let (user_id, generation) = match otp::check_bound(
         &state.codes(),
         Purpose::ResetPassword,
@@ -149,7 +160,17 @@ pub(super) async fn submit_reset(
     .await
     {
         Ok(checked) => checked,
-        Err(e) => return Ok(again(code_error(e), StatusCode::UNAUTHORIZED)),
+        Err(e) => {
+            refused(
+                None,
+                match e {
+                    CheckError::Wrong => "wrong code",
+                    CheckError::Dead => "code no longer valid",
+                },
+            )
+            .await;
+            return Ok(again(code_error(e), StatusCode::UNAUTHORIZED));
+        }
     };
     let hash = hash_off_thread(state.hasher.slot().await?, form.password.clone())
         .await
@@ -168,12 +189,16 @@ pub(super) async fn submit_reset(
     })
     .await?;
     if !set {
+        refused(
+            Some(user_id),
+            "the sign-ins were ended while the new password was hashed",
+        )
+        .await;
         return Ok(again(
             code_error(CheckError::Dead),
             StatusCode::UNAUTHORIZED,
         ));
     }
-    let origin = state.origin(&req);
     audit::record(
         &state.pool,
         &origin,
