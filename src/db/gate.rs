@@ -14,11 +14,11 @@ use std::cell::RefCell;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// One pool's write gate: the writers of its connections pass one at a time.
+/// One pool's write gate: the write transactions of its connections pass one at a time.
 #[derive(Debug)]
 pub(super) struct WriteGate {
     lock: parking_lot::Mutex<()>,
-    /// How long a writer waits for the gate: the pool's wait, as SQLite's busy timeout.
+    /// The pool's wait, which a writer's wait for its connection and for the gate share.
     wait: Duration,
 }
 
