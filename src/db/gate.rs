@@ -3,7 +3,7 @@
 //! SQLite lets one connection write at a time. A connection that finds the write lock
 //! taken waits in SQLite's busy handler, which sleeps (1, 2, 5, 10 … 100 ms) between tries,
 //! so under load the lock often sits free while the next writer sleeps: the server's core
-//! was 5–8 % idle during the refresh benchmark for that alone. The write transactions of
+//! was 5–8 % idle during the refresh benchmark, most of it for that. The write transactions of
 //! one pool (an outermost [`super::transaction`] inside [`super::run`]) queue on this gate
 //! instead, and the next one wakes the moment the gate opens. SQLite's lock stays the real
 //! exclusion: a single statement outside a transaction passes no gate, and another process
