@@ -64,8 +64,9 @@ async fn a_burst_of_code_requests_for_one_address_sends_no_more_than_the_limit()
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let app = app.clone();
+        // Built before any connection opens: see the flood of password checks below.
+        let browser = Browser::new();
         tasks.push(tokio::spawn(async move {
-            let browser = Browser::new();
             browser
                 .fill(&app, "/login", "/login/code", &[("email", EMAIL)])
                 .await
@@ -510,8 +511,12 @@ async fn a_flood_of_password_checks_waits_its_turn_then_gets_503_never_500() {
     let mut tasks = Vec::new();
     for n in 0..300 {
         let app = app.clone();
+        // Each client is built here, before any connection opens. Built inside the tasks,
+        // the 300 builds (each loads the TLS roots) ran on the test's one thread between
+        // one task's connecting and its sending, and a connection could sit silent past
+        // the server's read timeout and be answered 408 before its request was written.
+        let browser = Browser::new();
         tasks.push(tokio::spawn(async move {
-            let browser = Browser::new();
             let email = format!("nobody-{n}@example.com");
             let resp = browser
                 .fill(
