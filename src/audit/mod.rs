@@ -74,7 +74,7 @@ pub async fn record(
 ) {
     let event = event(origin, kind, user_id, client_id, detail);
     log(&event);
-    if let Err(e) = db::run(pool, move |conn| Ok(store::insert(conn, &event)?)).await {
+    if let Err(e) = db::run_write(pool, move |conn| Ok(store::insert(conn, &event)?)).await {
         tracing::error!(error = %e, kind, "could not write the audit event");
     }
 }
@@ -118,4 +118,38 @@ pub fn log(e: &AuditEvent) {
         ip = %e.ip,
         detail = %e.detail
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::prelude::*;
+
+    /// An event recorded while another write holds SQLite's lock waits its turn at the
+    /// pool's write gate, where outside it (busy timeout off) it would be lost.
+    #[actix_web::test]
+    async fn an_event_waits_its_turn_behind_a_writer_that_holds_the_lock() {
+        let (_dir, pool) = crate::db::impatient_pool();
+        let holder = crate::db::hold_the_gate(&pool, std::time::Duration::from_millis(300));
+        let origin = Origin {
+            ip: "127.0.0.1".into(),
+            user_agent: "test".into(),
+        };
+        record(
+            &pool,
+            &origin,
+            kind::SIGN_IN_FAILURE,
+            None,
+            None,
+            "wrong password".into(),
+        )
+        .await;
+        holder.join().expect("holder").expect("the holder commits");
+        let conn = &mut *pool.get().expect("connection");
+        let kinds: Vec<String> = crate::db::schema::audit_events::table
+            .select(crate::db::schema::audit_events::kind)
+            .load(conn)
+            .expect("events");
+        assert_eq!(kinds, [kind::SIGN_IN_FAILURE]);
+    }
 }

@@ -6,7 +6,8 @@
 //! was 5–8 % idle during the refresh benchmark, most of it for that. The write transactions of
 //! one pool (an outermost [`super::transaction`] inside [`super::run`]) queue on this gate
 //! instead, and the next one wakes the moment the gate opens. SQLite's lock stays the real
-//! exclusion: a single statement outside a transaction passes no gate, and another process
+//! exclusion: a single statement outside a transaction passes no gate unless it runs as a
+//! [`super::write`] (the hot paths' writes do), and another process
 //! (a second `porta serve` on the same file, a `porta user …` command while Porta serves)
 //! still meets the lock and waits in the busy handler.
 
@@ -89,7 +90,7 @@ mod tests {
     use diesel::prelude::*;
     use std::time::Duration;
 
-    use super::super::{connect, run_here, transaction, DbConn, DbError};
+    use super::super::{connect, hold_the_gate, run_here, transaction, write, DbConn, DbError};
 
     #[derive(diesel::QueryableByName)]
     struct Count {
@@ -192,5 +193,57 @@ mod tests {
         release.0.send(()).expect("release");
         holder.join().expect("holder").expect("the holder commits");
         run_here(&pool, bump).expect("the gate is open again");
+    }
+
+    /// One statement, outside any transaction, with SQLite's busy timeout off.
+    fn bump_alone(conn: &mut DbConn) -> Result<usize, DbError> {
+        conn.batch_execute("PRAGMA busy_timeout = 0")?;
+        Ok(diesel::sql_query("UPDATE counter SET n = n + 1").execute(conn)?)
+    }
+
+    #[test]
+    fn a_write_outside_a_transaction_waits_at_the_gate() {
+        let (_dir, pool) = counter(Duration::from_secs(30));
+        let holder = hold_the_gate(&pool, Duration::from_secs(1));
+        // Passing no gate, it meets SQLite's lock, held by the gated writer.
+        let bypass = run_here(&pool, bump_alone).expect_err("the write lock is held");
+        assert!(
+            bypass.to_string().contains("database is locked"),
+            "{bypass}"
+        );
+        // As a `write`, it waits its turn at the gate, then goes through.
+        assert_eq!(
+            run_here(&pool, |conn| write(conn, bump_alone)).expect("its turn came"),
+            1
+        );
+        holder.join().expect("holder").expect("the holder commits");
+        let Count { n } = run_here(&pool, |conn| {
+            Ok(diesel::sql_query("SELECT n FROM counter").get_result(conn)?)
+        })
+        .expect("count");
+        assert_eq!(n, 1);
+    }
+
+    #[test]
+    fn a_write_inside_a_transaction_is_part_of_it() {
+        use diesel::connection::{AnsiTransactionManager, TransactionManager};
+        let (_dir, pool) = counter(Duration::from_secs(30));
+        let depth = |conn: &mut DbConn| -> Result<Option<u32>, DbError> {
+            let DbConn::Sqlite(c) = conn else {
+                panic!("a SQLite pool");
+            };
+            Ok(AnsiTransactionManager::transaction_manager_status_mut(c)
+                .transaction_depth()?
+                .map(|d| d.get()))
+        };
+        // Alone, it is an outermost transaction of its own.
+        assert_eq!(
+            run_here(&pool, |conn| write(conn, depth)).expect("depth"),
+            Some(1)
+        );
+        // Inside one, no savepoint and no second turn at the gate (which would wait for
+        // itself): the depth stays 1.
+        let inside = run_here(&pool, |conn| transaction(conn, |conn| write(conn, depth)));
+        assert_eq!(inside.expect("depth"), Some(1));
     }
 }

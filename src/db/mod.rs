@@ -203,6 +203,41 @@ where
     }
 }
 
+/// Runs a write that needs no transaction of its own (single statements, or several that
+/// may land apart) so that on SQLite it still waits its turn at the pool's [write
+/// gate](gate): outside a transaction it becomes an outermost [`transaction`] (gate,
+/// `BEGIN IMMEDIATE`, one commit), so it neither sleeps in SQLite's busy handler behind a
+/// gated writer nor makes one sleep behind it. Inside a transaction, and on PostgreSQL
+/// (where a failed statement would abort the transaction that wraps it, and writers share
+/// no file lock), `f` runs as it is.
+pub fn write<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let outermost_sqlite = match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()?
+            .is_none(),
+        DbConn::Pg(_) => false,
+    };
+    if outermost_sqlite {
+        transaction(conn, f)
+    } else {
+        f(conn)
+    }
+}
+
+/// [`run`] with the whole of `f` as one [`write`].
+pub async fn run_write<T, F>(pool: &DbPool, f: F) -> Result<T, DbError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, DbError> + Send + 'static,
+    T: Send + 'static,
+{
+    run(pool, move |conn| write(conn, f)).await
+}
+
 /// Marks a pooled PostgreSQL connection as broken so the pool drops it instead of handing
 /// it out again: a connection whose server went away fails every later query, and without
 /// this the pool kept serving errors for tens of seconds after the database was back.
@@ -233,6 +268,57 @@ pub fn memory_pool(sets: MigrationSets) -> DbPool {
     let pool = connect(":memory:", 1, std::time::Duration::from_secs(5)).expect("pool");
     migrate_sets(&pool, sets).expect("migrations");
     pool
+}
+
+/// For tests of writes at the [write gate](gate): a file database with the identity
+/// provider's tables, whose four
+/// connections give up at once on SQLite's lock (busy timeout 0), so that a write which
+/// passes no gate fails with "database is locked" while [`hold_the_gate`] holds it, and a
+/// gated one waits its turn.
+#[cfg(test)]
+pub fn impatient_pool() -> (tempfile::TempDir, DbPool) {
+    use diesel::connection::SimpleConnection;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("impatient.db");
+    let pool = connect(
+        path.to_str().expect("path"),
+        4,
+        std::time::Duration::from_secs(10),
+    )
+    .expect("pool");
+    let idp = MigrationSets {
+        idp: true,
+        apis: false,
+    };
+    migrate_sets(&pool, idp).expect("migrations");
+    let mut all: Vec<_> = (0..4).map(|_| pool.get().expect("connection")).collect();
+    for conn in &mut all {
+        conn.batch_execute("PRAGMA busy_timeout = 0")
+            .expect("no busy wait");
+    }
+    (dir, pool)
+}
+
+/// Holds the pool's write gate and SQLite's write lock (a gated transaction) on a thread
+/// of its own for `long`; returns once they are held. Join the thread to see it commit.
+#[cfg(test)]
+pub fn hold_the_gate(
+    pool: &DbPool,
+    long: std::time::Duration,
+) -> std::thread::JoinHandle<Result<(), DbError>> {
+    let (told, held) = std::sync::mpsc::channel();
+    let pool = pool.clone();
+    let holder = std::thread::spawn(move || {
+        run_here(&pool, move |conn| {
+            transaction(conn, |_| {
+                told.send(()).expect("tell");
+                std::thread::sleep(long);
+                Ok::<_, DbError>(())
+            })
+        })
+    });
+    held.recv().expect("the holder is in its transaction");
+    holder
 }
 
 /// Runs the pending migrations of `sets` (identity provider first: its set is older).
@@ -352,7 +438,7 @@ where
 }
 
 /// [`run`]'s work on this thread: a connection, the pool's write gate, `f`.
-fn run_here<T, F>(pool: &DbPool, f: F) -> Result<T, DbError>
+pub(crate) fn run_here<T, F>(pool: &DbPool, f: F) -> Result<T, DbError>
 where
     F: FnOnce(&mut DbConn) -> Result<T, DbError>,
 {

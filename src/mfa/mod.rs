@@ -267,7 +267,7 @@ pub async fn verify(
     if let Some(step) = matching_step(&t, code, now) {
         let id = user.id.clone();
         // Replay defence: the step must be newer than any used before.
-        let fresh = db::run(factors.pool, move |conn| {
+        let fresh = db::run_write(factors.pool, move |conn| {
             Ok(store::use_step(conn, &id, step)?)
         })
         .await?;
@@ -279,7 +279,7 @@ pub async fn verify(
     }
     let hash = crypto::hash_secret(code.trim().to_lowercase().as_str());
     let id = user.id.clone();
-    let used = db::run(factors.pool, move |conn| {
+    let used = db::run_write(factors.pool, move |conn| {
         Ok(store::use_recovery_code(conn, &id, &hash, now)?)
     })
     .await?;
@@ -381,7 +381,7 @@ pub fn first_factor_amr(first_factor: &str) -> &str {
 pub async fn take_try(factors: &Factors<'_>, id: &str, browser: &str) -> Result<Parked, DbError> {
     let (id, browser) = (id.to_string(), browser.to_string());
     let now = crate::time::now();
-    db::run(factors.pool, move |conn| {
+    db::run_write(factors.pool, move |conn| {
         let found = store::spend_pending_try(conn, &id, now, PENDING_TRIES)?;
         Ok(live(conn, found, &browser)?)
     })

@@ -129,7 +129,7 @@ impl Outbox {
             failed_at: None,
             last_error: None,
         };
-        db::run(&self.pool, move |conn| {
+        db::run_write(&self.pool, move |conn| {
             diesel::insert_into(ob::table).values(&row).execute(conn)?;
             Ok(())
         })
@@ -185,15 +185,17 @@ fn claim_due(conn: &mut DbConn, claim: &str, now: i64) -> QueryResult<Vec<Row>> 
     }
     // The conditions again in the UPDATE: a row another node claimed in between no
     // longer matches, so each message has one owner.
-    diesel::update(
-        ob::table
-            .filter(ob::id.eq_any(&due))
-            .filter(ob::sent_at.is_null())
-            .filter(ob::failed_at.is_null())
-            .filter(ob::claimed_until.le(now)),
-    )
-    .set((ob::claim.eq(claim), ob::claimed_until.eq(now + CLAIM_FOR)))
-    .execute(conn)?;
+    crate::db::write(conn, |conn| {
+        diesel::update(
+            ob::table
+                .filter(ob::id.eq_any(&due))
+                .filter(ob::sent_at.is_null())
+                .filter(ob::failed_at.is_null())
+                .filter(ob::claimed_until.le(now)),
+        )
+        .set((ob::claim.eq(claim), ob::claimed_until.eq(now + CLAIM_FOR)))
+        .execute(conn)
+    })?;
     ob::table
         .filter(ob::claim.eq(claim))
         .filter(ob::sent_at.is_null())
@@ -269,7 +271,7 @@ pub async fn deliver_due(
         let outcome = match sent {
             Ok(()) => {
                 DELIVERED.fetch_add(1, Ordering::Relaxed);
-                db::run(&outbox.pool, move |conn| {
+                db::run_write(&outbox.pool, move |conn| {
                     diesel::update(ob::table.find(&id).filter(ob::claim.eq(&claim)))
                         .set((
                             ob::sent_at.eq(Some(now)),
@@ -290,7 +292,7 @@ pub async fn deliver_due(
                 if attempts >= retries.max_attempts {
                     FAILED.fetch_add(1, Ordering::Relaxed);
                     let err = error.clone();
-                    db::run(&outbox.pool, move |conn| {
+                    db::run_write(&outbox.pool, move |conn| {
                         diesel::update(ob::table.find(&id).filter(ob::claim.eq(&claim)))
                             .set((
                                 ob::failed_at.eq(Some(now)),
@@ -309,7 +311,7 @@ pub async fn deliver_due(
                 } else {
                     RETRIED.fetch_add(1, Ordering::Relaxed);
                     let pause = retries.pause_after(attempts);
-                    db::run(&outbox.pool, move |conn| {
+                    db::run_write(&outbox.pool, move |conn| {
                         diesel::update(ob::table.find(&id).filter(ob::claim.eq(&claim)))
                             .set((
                                 ob::attempts.eq(attempts),
@@ -359,4 +361,33 @@ async fn send_row(outbox: &Outbox, notifier: &Notifier, row: &Row) -> Result<(),
 /// Waits until this node queues something or `poll` passes (other nodes' messages).
 pub async fn wait_for_work(outbox: &Outbox, poll: std::time::Duration) {
     let _ = tokio::time::timeout(poll, outbox.wake.notified()).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Queuing a message and claiming it while another write holds SQLite's lock wait
+    /// their turn at the pool's write gate; outside it (busy timeout off) the message
+    /// would be lost, or stay unclaimed.
+    #[actix_web::test]
+    async fn queuing_and_claiming_wait_their_turn_behind_a_writer_that_holds_the_lock() {
+        let (_dir, pool) = crate::db::impatient_pool();
+        let master = MasterKey::parse(&MasterKey::generate()).expect("master key");
+        let outbox = Outbox::new(pool.clone(), master);
+        let holder = crate::db::hold_the_gate(&pool, std::time::Duration::from_millis(300));
+        outbox
+            .sms("+15550100", "your code is 123456")
+            .await
+            .expect("queued in its turn");
+        holder.join().expect("holder").expect("the holder commits");
+        let holder = crate::db::hold_the_gate(&pool, std::time::Duration::from_millis(300));
+        let now = crate::time::now();
+        let claimed = db::run(&pool, move |conn| Ok(claim_due(conn, "the claim", now)?))
+            .await
+            .expect("claimed in its turn");
+        holder.join().expect("holder").expect("the holder commits");
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(claimed[0].recipient, "+15550100");
+    }
 }

@@ -180,7 +180,7 @@ pub async fn revoke(
             }
             let jti = access.str("jti").unwrap_or_default().to_string();
             let exp = access.exp();
-            db::run(&state.pool, move |conn| {
+            db::run_write(&state.pool, move |conn| {
                 store::revoke_jti(conn, &jti, exp)?;
                 if let Some((family, _)) = jti.split_once('.') {
                     store::revoke_family(conn, family)?;
@@ -193,7 +193,7 @@ pub async fn revoke(
     }
     let hash = crypto::hash_secret(token);
     let client_id = client.id.clone();
-    let owned = db::run(&state.pool, move |conn| {
+    let owned = db::run_write(&state.pool, move |conn| {
         match store::find_refresh(conn, &hash)? {
             Some(row) if row.client_id == client_id => {
                 store::revoke_family(conn, &row.family_id)?;

@@ -226,7 +226,7 @@ pub async fn issue_with(
         generation: None,
     };
     let id = row.id.clone();
-    db::run(codes.pool, move |conn| {
+    db::run_write(codes.pool, move |conn| {
         let mut row = row;
         if purpose.ends_with_sign_ins() {
             row.generation = generation_of(conn, row.user_id.as_deref())?;
@@ -414,7 +414,7 @@ async fn check_row(
     let now = crate::time::now();
     let max = codes.rules.otp_max_tries;
     let (id, browser_hash) = (id.to_string(), browser.to_string());
-    let row = db::run(codes.pool, move |conn| {
+    let row = db::run_write(codes.pool, move |conn| {
         if store::spend_try(conn, &id, now, max)? == 0 {
             return Ok(None);
         }
@@ -463,7 +463,7 @@ async fn check_row(
         return Err(CheckError::Wrong);
     }
     let id = row.id.clone();
-    let used = db::run(codes.pool, move |conn| Ok(store::use_up(conn, &id, now)?))
+    let used = db::run_write(codes.pool, move |conn| Ok(store::use_up(conn, &id, now)?))
         .await
         .map_err(|_| CheckError::Dead)?;
     if used == 1 {
@@ -487,4 +487,44 @@ pub async fn challenge_identifier(pool: &DbPool, id: &str) -> Result<Option<Stri
             .map(|r| r.identifier))
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issuing a code and spending a try on it while another write holds SQLite's lock
+    /// wait their turn at the pool's write gate; outside it (busy timeout off) the issue
+    /// fails and the check calls a live code dead.
+    #[actix_web::test]
+    async fn issuing_and_checking_wait_their_turn_behind_a_writer_that_holds_the_lock() {
+        let (_dir, pool) = crate::db::impatient_pool();
+        let master = MasterKey::parse(&MasterKey::generate()).expect("master key");
+        let outbox = Outbox::new(pool.clone(), master.clone());
+        let rules = OtpSettings::default();
+        let codes = Codes {
+            pool: &pool,
+            outbox: &outbox,
+            rules: &rules,
+            master: &master,
+            ip: None,
+            prepaid: true,
+        };
+        let holder = crate::db::hold_the_gate(&pool, std::time::Duration::from_millis(300));
+        let id = issue(
+            &codes,
+            Purpose::VerifyEmail,
+            "a@example.com",
+            None,
+            None,
+            "browser".into(),
+        )
+        .await
+        .expect("issued in its turn");
+        holder.join().expect("holder").expect("the holder commits");
+        let holder = crate::db::hold_the_gate(&pool, std::time::Duration::from_millis(300));
+        let checked = check(&codes, Purpose::VerifyEmail, &id, "browser", "not a code").await;
+        holder.join().expect("holder").expect("the holder commits");
+        assert!(matches!(checked, Err(CheckError::Wrong)), "{checked:?}");
+    }
 }

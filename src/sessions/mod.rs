@@ -73,7 +73,7 @@ impl SessionCookie {
         if let Some(s) = &found {
             // "Last seen" for the session list, written at most once a minute.
             if now - s.last_seen_at >= 60 {
-                store::touch(conn, &self.hash, now)?;
+                crate::db::write(conn, |conn| store::touch(conn, &self.hash, now))?;
             }
         }
         Ok(found)
@@ -93,7 +93,7 @@ pub async fn start(
 ) -> Result<(String, i64), DbError> {
     let (start, token) = Start::new(user_id, amr, ttl, origin, previous);
     let auth_time = start.auth_time();
-    db::run(pool, move |conn| Ok(start.write(conn)?)).await?;
+    db::run_write(pool, move |conn| Ok(start.write(conn)?)).await?;
     Ok((token, auth_time))
 }
 
@@ -157,7 +157,7 @@ impl Start {
 
 /// Ends the session whose cookie value is `token`.
 pub async fn end(pool: &DbPool, token: String) -> Result<(), DbError> {
-    db::run(pool, move |conn| {
+    db::run_write(pool, move |conn| {
         store::delete(conn, &crypto::hash_secret(&token))?;
         Ok(())
     })
@@ -246,5 +246,20 @@ impl RememberCookie {
         user_id: &str,
     ) -> diesel::QueryResult<bool> {
         store::is_remembered(conn, &self.hash, user_id, crate::time::now())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Signing out while another write holds SQLite's lock waits its turn at the write
+    /// gate: outside it (busy timeout off) the session would outlive the sign-out.
+    #[actix_web::test]
+    async fn a_sign_out_waits_its_turn_behind_a_writer_that_holds_the_lock() {
+        let (_dir, pool) = crate::db::impatient_pool();
+        let holder = crate::db::hold_the_gate(&pool, std::time::Duration::from_millis(300));
+        super::end(&pool, "a cookie value".into())
+            .await
+            .expect("signed out in its turn");
+        holder.join().expect("holder").expect("the holder commits");
     }
 }

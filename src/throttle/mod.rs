@@ -82,7 +82,7 @@ pub async fn locked_for(pool: &DbPool, key: String) -> Result<i64, DbError> {
 /// Counts a failure for `key`; returns the lock it now carries (0 if none).
 pub async fn record_failure(pool: &DbPool, key: String, policy: Policy) -> Result<i64, DbError> {
     let now = crate::time::now();
-    db::run(pool, move |conn| Ok(store::fail(conn, &key, now, policy)?)).await
+    db::run_write(pool, move |conn| Ok(store::fail(conn, &key, now, policy)?)).await
 }
 
 /// Takes one unit of each allowance `(key, window seconds, max)` in order, in one trip:
@@ -92,7 +92,7 @@ pub async fn take(
     pool: &DbPool,
     allowances: Vec<(String, i64, i64)>,
 ) -> Result<Option<i64>, DbError> {
-    db::run(pool, move |conn| Ok(take_in(conn, &allowances)?)).await
+    db::run_write(pool, move |conn| Ok(take_in(conn, &allowances)?)).await
 }
 
 /// [`take`] inside the caller's database call, so that the work it allows can be written
@@ -223,14 +223,22 @@ where
             keys: None,
         };
         let outcome = db::run(pool, move |conn| {
-            for (i, (key, policy)) in ks.iter().enumerate() {
-                let found = store::reserve(conn, key, now, *policy)?;
-                if found != store::Reserve::Go {
-                    for (taken, _) in &ks[..i] {
-                        store::release(conn, taken)?;
+            // The reservations are one write (at the write gate on SQLite); the read after
+            // them is not part of it, so its failure cannot undo them behind `Drop`'s back.
+            let refused = db::write(conn, |conn| {
+                for (i, (key, policy)) in ks.iter().enumerate() {
+                    let found = store::reserve(conn, key, now, *policy)?;
+                    if found != store::Reserve::Go {
+                        for (taken, _) in &ks[..i] {
+                            store::release(conn, taken)?;
+                        }
+                        return Ok::<_, diesel::result::Error>(Some((found, i)));
                     }
-                    return Ok(Try::Not(found, i));
                 }
+                Ok(None)
+            })?;
+            if let Some((found, i)) = refused {
+                return Ok(Try::Not(found, i));
             }
             // Reserved: from here on an error drops the attempt, which gives them back.
             attempt.keys = Some(ks);
@@ -315,7 +323,7 @@ impl Attempt {
         let keys = self.keys.take().unwrap_or_default();
         let now = crate::time::now();
         let settled = keys.clone();
-        let lock = db::run(&self.pool, move |conn| {
+        let lock = db::run_write(&self.pool, move |conn| {
             let mut lock = 0;
             for (key, policy) in &keys {
                 lock = lock.max(store::settle_failure(conn, key, now, *policy)?);
@@ -337,11 +345,14 @@ impl Drop for Attempt {
         };
         let pool = self.pool.clone();
         let release = move || {
-            if let Ok(mut conn) = pool.get() {
-                for (key, _) in &keys {
-                    let _ = store::release(&mut conn, key);
-                }
-            }
+            let _ = db::run_here(&pool, |conn| {
+                db::write(conn, |conn| {
+                    for (key, _) in &keys {
+                        let _ = store::release(conn, key);
+                    }
+                    Ok::<_, DbError>(())
+                })
+            });
             settled_on(&keys);
         };
         // Without a runtime (shutting down) the stale-reservation sweep frees them later.
@@ -479,6 +490,53 @@ mod tests {
             (0, 0),
             "reservations still held after the rollback"
         );
+    }
+
+    /// Every write of an attempt waits its turn at the pool's write gate: with SQLite's
+    /// busy timeout off, each one fails at once while another writer holds the lock unless
+    /// it queues at the gate behind it.
+    #[actix_web::test]
+    async fn an_attempts_writes_wait_their_turn_behind_a_writer_that_holds_the_lock() {
+        let (_dir, pool) = crate::db::impatient_pool();
+        let held = || crate::db::hold_the_gate(&pool, std::time::Duration::from_millis(300));
+        let done = |holder: std::thread::JoinHandle<Result<(), DbError>>| {
+            holder.join().expect("holder").expect("the holder commits")
+        };
+        let keys = vec![("acct".to_string(), POLICY), ("ip".to_string(), POLICY)];
+
+        let holder = held();
+        let attempt = go(begin(&pool, keys.clone()).await.expect("reserved"));
+        done(holder);
+        let holder = held();
+        assert_eq!(attempt.failed().await.expect("counted"), 0);
+        done(holder);
+        let holder = held();
+        assert_eq!(
+            record_failure(&pool, "other".into(), POLICY)
+                .await
+                .expect("counted"),
+            0
+        );
+        done(holder);
+        let holder = held();
+        assert_eq!(
+            take(&pool, vec![("sends".into(), 60, 5)])
+                .await
+                .expect("taken"),
+            None
+        );
+        done(holder);
+        // Dropped unsettled: given back on a blocking thread, behind the holder.
+        let dropped = go(begin(&pool, keys).await.expect("reserved"));
+        let holder = held();
+        drop(dropped);
+        done(holder);
+        assert_eq!(in_flight_once_settled(&pool).await, (0, 0));
+        let conn = &mut *pool.get().expect("connection");
+        assert_eq!(row(conn, "acct").failures, 1);
+        assert_eq!(row(conn, "ip").failures, 1);
+        assert_eq!(row(conn, "other").failures, 1);
+        assert_eq!(row(conn, "sends").failures, 1);
     }
 
     /// Pauses that outlast the wake-up tests' patience (5 s): a waiter that goes in time

@@ -28,7 +28,7 @@ pub(super) async fn save_pending(
     };
     let id = row.id.clone();
     // The allowance and the row in one trip: stored only when the IP may store one more.
-    let refused = db::run(&state.pool, move |conn| {
+    let refused = db::run_write(&state.pool, move |conn| {
         if let Some(wait) = crate::throttle::take_in(conn, &allowance)? {
             return Ok(Some(wait));
         }

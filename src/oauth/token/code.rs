@@ -14,7 +14,7 @@ pub(super) async fn authorization_code(
     let hash = crypto::hash_secret(code);
     let now = crate::time::now();
     let client_id = client.id.clone();
-    let found = db::run(&state.pool, move |conn| {
+    let found = db::run_write(&state.pool, move |conn| {
         let Some(row) = store::find_code(conn, &hash)? else {
             return Ok(Err("the authorization code is invalid"));
         };
