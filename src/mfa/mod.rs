@@ -431,4 +431,21 @@ mod tests {
         assert_eq!(matching_step(&t, &far, now), None);
         assert_eq!(matching_step(&t, "12345", now), None);
     }
+
+    /// A try spent on a parked sign-in while another write holds SQLite's lock waits its
+    /// turn at the pool's write gate; outside it (busy timeout off) the second-factor
+    /// page would fail.
+    #[actix_web::test]
+    async fn a_try_waits_its_turn_behind_a_writer_that_holds_the_lock() {
+        let (_dir, pool) = crate::db::impatient_pool();
+        let master = MasterKey::parse(&MasterKey::generate()).expect("master key");
+        let factors = Factors {
+            pool: &pool,
+            master: &master,
+        };
+        let holder = crate::db::hold_the_gate(&pool, std::time::Duration::from_millis(300));
+        let parked = take_try(&factors, "no such sign-in", "browser").await;
+        holder.join().expect("holder").expect("the holder commits");
+        assert!(matches!(parked, Ok(Parked::Gone)), "{parked:?}");
+    }
 }
