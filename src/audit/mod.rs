@@ -144,7 +144,7 @@ mod tests {
             "wrong password".into(),
         )
         .await;
-        holder.join().expect("holder").expect("the holder commits");
+        holder.released();
         let conn = &mut *pool.get().expect("connection");
         let kinds: Vec<String> = crate::db::schema::audit_events::table
             .select(crate::db::schema::audit_events::kind)

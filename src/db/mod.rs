@@ -171,12 +171,7 @@ where
 {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     type Manager = <DbConn as diesel::Connection>::TransactionManager;
-    let outermost = match conn {
-        DbConn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
-            .transaction_depth()?
-            .is_none(),
-        DbConn::Pg(_) => false,
-    };
+    let outermost = outermost_sqlite(conn)?;
     let gate = outermost.then(gate::WriteGate::current).flatten();
     let _held = gate
         .as_ref()
@@ -215,18 +210,23 @@ where
     F: FnOnce(&mut DbConn) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
-    use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    let outermost_sqlite = match conn {
-        DbConn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
-            .transaction_depth()?
-            .is_none(),
-        DbConn::Pg(_) => false,
-    };
-    if outermost_sqlite {
+    if outermost_sqlite(conn)? {
         transaction(conn, f)
     } else {
         f(conn)
     }
+}
+
+/// True on a SQLite connection outside any transaction: where [`transaction`] begins
+/// `IMMEDIATE` and waits at the write gate.
+fn outermost_sqlite(conn: &mut DbConn) -> diesel::QueryResult<bool> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    Ok(match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()?
+            .is_none(),
+        DbConn::Pg(_) => false,
+    })
 }
 
 /// [`run`] with the whole of `f` as one [`write`].
@@ -271,10 +271,9 @@ pub fn memory_pool(sets: MigrationSets) -> DbPool {
 }
 
 /// For tests of writes at the [write gate](gate): a file database with the identity
-/// provider's tables, whose four
-/// connections give up at once on SQLite's lock (busy timeout 0), so that a write which
-/// passes no gate fails with "database is locked" while [`hold_the_gate`] holds it, and a
-/// gated one waits its turn.
+/// provider's tables, whose four connections give up at once on SQLite's lock (busy
+/// timeout 0), so that a write which passes no gate fails with "database is locked" while
+/// [`hold_the_gate`] holds it, and a gated one waits its turn.
 #[cfg(test)]
 pub fn impatient_pool() -> (tempfile::TempDir, DbPool) {
     use diesel::connection::SimpleConnection;
@@ -300,12 +299,9 @@ pub fn impatient_pool() -> (tempfile::TempDir, DbPool) {
 }
 
 /// Holds the pool's write gate and SQLite's write lock (a gated transaction) on a thread
-/// of its own for `long`; returns once they are held. Join the thread to see it commit.
+/// of its own for `long`; returns once they are held.
 #[cfg(test)]
-pub fn hold_the_gate(
-    pool: &DbPool,
-    long: std::time::Duration,
-) -> std::thread::JoinHandle<Result<(), DbError>> {
+pub fn hold_the_gate(pool: &DbPool, long: std::time::Duration) -> HeldGate {
     let (told, held) = std::sync::mpsc::channel();
     let pool = pool.clone();
     let holder = std::thread::spawn(move || {
@@ -318,7 +314,22 @@ pub fn hold_the_gate(
         })
     });
     held.recv().expect("the holder is in its transaction");
-    holder
+    HeldGate(holder)
+}
+
+/// The holder of [`hold_the_gate`].
+#[cfg(test)]
+pub struct HeldGate(std::thread::JoinHandle<Result<(), DbError>>);
+
+#[cfg(test)]
+impl HeldGate {
+    /// Waits for the holder to let go, and checks that its transaction committed.
+    pub fn released(self) {
+        self.0
+            .join()
+            .expect("the holder")
+            .expect("the holder commits");
+    }
 }
 
 /// Runs the pending migrations of `sets` (identity provider first: its set is older).

@@ -499,17 +499,14 @@ mod tests {
     async fn an_attempts_writes_wait_their_turn_behind_a_writer_that_holds_the_lock() {
         let (_dir, pool) = crate::db::impatient_pool();
         let held = || crate::db::hold_the_gate(&pool, std::time::Duration::from_millis(300));
-        let done = |holder: std::thread::JoinHandle<Result<(), DbError>>| {
-            holder.join().expect("holder").expect("the holder commits")
-        };
         let keys = vec![("acct".to_string(), POLICY), ("ip".to_string(), POLICY)];
 
         let holder = held();
         let attempt = go(begin(&pool, keys.clone()).await.expect("reserved"));
-        done(holder);
+        holder.released();
         let holder = held();
         assert_eq!(attempt.failed().await.expect("counted"), 0);
-        done(holder);
+        holder.released();
         let holder = held();
         assert_eq!(
             record_failure(&pool, "other".into(), POLICY)
@@ -517,7 +514,7 @@ mod tests {
                 .expect("counted"),
             0
         );
-        done(holder);
+        holder.released();
         let holder = held();
         assert_eq!(
             take(&pool, vec![("sends".into(), 60, 5)])
@@ -525,12 +522,12 @@ mod tests {
                 .expect("taken"),
             None
         );
-        done(holder);
+        holder.released();
         // Dropped unsettled: given back on a blocking thread, behind the holder.
         let dropped = go(begin(&pool, keys).await.expect("reserved"));
         let holder = held();
         drop(dropped);
-        done(holder);
+        holder.released();
         assert_eq!(in_flight_once_settled(&pool).await, (0, 0));
         let conn = &mut *pool.get().expect("connection");
         assert_eq!(row(conn, "acct").failures, 1);
