@@ -380,7 +380,7 @@ pub async fn change_role(
     }
     let account = account.trim().to_string();
     let role = role.to_string();
-    let found = db::run(pool, move |conn| {
+    let found = db::run_write(pool, move |conn| {
         let Some(user) = find_named(conn, &account)? else {
             return Ok(None);
         };

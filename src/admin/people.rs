@@ -343,7 +343,7 @@ pub async fn create(
         })?;
     let id = user.id.to_string();
     let given = extra_roles.clone();
-    db::run(pool, move |conn| {
+    db::run_write(pool, move |conn| {
         for r in &given {
             accounts::store::add_role(conn, &id, r)?;
         }
@@ -646,7 +646,7 @@ pub async fn change_role(
     let pool = people.pool;
     let user = find(people, name).await?;
     let (id, r) = (user.id.to_string(), role.to_string());
-    let outcome = db::run(pool, move |conn| {
+    let outcome = db::run_write(pool, move |conn| {
         if add && !roles::exists(conn, &r)? {
             return Ok(None);
         }
@@ -745,7 +745,7 @@ pub async fn reset_mfa(
     let pool = people.pool;
     let user = find(people, name).await?;
     let id = user.id.to_string();
-    let had = db::run(pool, move |conn| Ok(crate::mfa::remove_all(conn, &id)?)).await?;
+    let had = db::run_write(pool, move |conn| Ok(crate::mfa::remove_all(conn, &id)?)).await?;
     acting
         .record(
             pool,
@@ -776,7 +776,7 @@ pub async fn unlock(people: People<'_>, acting: &Acting, name: &str) -> Result<V
     if let Some(phone) = &user.phone {
         keys.push(format!("otp:acct:{}", crate::crypto::hash_secret(phone)));
     }
-    let cleared = db::run(pool, move |conn| Ok(crate::throttle::clear(conn, &keys)?)).await?;
+    let cleared = db::run_write(pool, move |conn| Ok(crate::throttle::clear(conn, &keys)?)).await?;
     acting
         .record(
             pool,
@@ -851,7 +851,7 @@ pub async fn create_role(
 ) -> Result<roles::Role, AdminError> {
     let pool = people.pool;
     let (n, d) = (name.to_string(), description.to_string());
-    let role = db::run(pool, move |conn| {
+    let role = db::run_write(pool, move |conn| {
         Ok(match roles::create(conn, &n, &d)? {
             Ok(()) => Ok(roles::find(conn, &n)?),
             Err(e) => Err(e),
@@ -893,7 +893,7 @@ pub async fn create_permission(
 ) -> Result<Value, AdminError> {
     let pool = people.pool;
     let (n, d) = (name.to_string(), description.to_string());
-    db::run(pool, move |conn| {
+    db::run_write(pool, move |conn| {
         Ok(roles::create_permission(conn, &n, &d)?)
     })
     .await??;
@@ -938,7 +938,7 @@ pub async fn link(
 ) -> Result<roles::Role, AdminError> {
     let pool = people.pool;
     let (r, p) = (role.to_string(), permission.to_string());
-    let found = db::run(pool, move |conn| {
+    let found = db::run_write(pool, move |conn| {
         Ok(match roles::link(conn, &r, &p, add)? {
             Ok(_) => Ok(roles::find(conn, &r)?),
             Err(e) => Err(e),

@@ -97,42 +97,45 @@ pub fn spawn_housekeeping(pool: DbPool, settings: Arc<Settings>) {
         loop {
             tick.tick().await;
             let s = settings.clone();
-            let result = db::run(&pool, move |conn| {
-                let now = crate::time::now();
-                crate::grants::store::purge_expired(conn, now)?;
-                crate::sessions::store::purge_expired(conn, now)?;
-                crate::sessions::store::purge_remembered(conn, now)?;
-                // Counters live as long as the longest window that uses them.
-                let longest = s
-                    .throttle
-                    .failure_window
-                    .max(s.otp.otp_window)
-                    .max(s.tokens.authorization_request_ttl);
-                crate::throttle::store::purge(conn, now, longest)?;
-                crate::audit::store::purge(conn, now - s.accounts.audit_retention)?;
-                crate::otp::store::purge(conn, now - s.otp.otp_window)?;
-                crate::mfa::store::purge_pending(conn, now)?;
-                crate::accounts::invitations::purge(conn, now)?;
-                let removed =
-                    crate::accounts::remove_due(conn, now, s.accounts.account_deletion_grace)?;
-                if removed > 0 {
-                    tracing::info!(removed, "accounts erased after their deletion grace period");
-                }
-                // Delivered messages are kept a day (for the log), failed ones as long
-                // as audit events.
-                crate::notify::outbox::purge(
-                    conn,
-                    now - 24 * 3600,
-                    now - s.accounts.audit_retention,
-                )?;
-                Ok(())
-            })
-            .await;
+            let result = db::run(&pool, move |conn| housekeep(conn, &s)).await;
             if let Err(e) = result {
                 tracing::warn!(error = %e, "housekeeping failed");
             }
         }
     });
+}
+
+/// One round of housekeeping. Each purge is a write of its own at the write gate, so hot
+/// writes wait for one purge at a time, never for the whole round.
+fn housekeep(conn: &mut db::DbConn, s: &Settings) -> Result<(), db::DbError> {
+    let now = crate::time::now();
+    db::write(conn, |c| crate::grants::store::purge_expired(c, now))?;
+    db::write(conn, |c| crate::sessions::store::purge_expired(c, now))?;
+    db::write(conn, |c| crate::sessions::store::purge_remembered(c, now))?;
+    // Counters live as long as the longest window that uses them.
+    let longest = s
+        .throttle
+        .failure_window
+        .max(s.otp.otp_window)
+        .max(s.tokens.authorization_request_ttl);
+    db::write(conn, |c| crate::throttle::store::purge(c, now, longest))?;
+    let retention = now - s.accounts.audit_retention;
+    db::write(conn, |c| crate::audit::store::purge(c, retention))?;
+    db::write(conn, |c| {
+        crate::otp::store::purge(c, now - s.otp.otp_window)
+    })?;
+    db::write(conn, |c| crate::mfa::store::purge_pending(c, now))?;
+    db::write(conn, |c| crate::accounts::invitations::purge(c, now))?;
+    let removed = crate::accounts::remove_due(conn, now, s.accounts.account_deletion_grace)?;
+    if removed > 0 {
+        tracing::info!(removed, "accounts erased after their deletion grace period");
+    }
+    // Delivered messages are kept a day (for the log), failed ones as long
+    // as audit events.
+    db::write(conn, |c| {
+        crate::notify::outbox::purge(c, now - 24 * 3600, retention)
+    })?;
+    Ok(())
 }
 
 /// `porta keys rewrap`: re-seals every secret at rest (signing keys and TOTP secrets)
@@ -161,4 +164,19 @@ pub async fn rewrap_master_key(
     })
     .await?;
     result.map_err(crate::keys::KeyError::Decrypt)
+}
+
+#[cfg(test)]
+mod tests {
+    /// A round of housekeeping while another write holds SQLite's lock waits its turn at
+    /// the write gate, purge by purge: outside it (busy timeout off) the round would fail.
+    #[actix_web::test]
+    async fn housekeeping_waits_its_turn_behind_a_writer_that_holds_the_lock() {
+        let (_dir, pool) = crate::db::impatient_pool();
+        let settings = crate::config::Settings::default();
+        let holder = crate::db::hold_the_gate(&pool, std::time::Duration::from_millis(300));
+        let round = crate::db::run(&pool, move |conn| super::housekeep(conn, &settings)).await;
+        holder.released();
+        round.expect("housekeeping in its turn");
+    }
 }

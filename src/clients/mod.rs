@@ -537,7 +537,7 @@ pub async fn create(pool: &DbPool, new: NewClient) -> Result<CreatedClient, Clie
         previous_secret_expires_at: None,
         disabled_at: None,
     };
-    db::run(pool, move |conn| Ok(store::insert(conn, &row)?)).await?;
+    db::run_write(pool, move |conn| Ok(store::insert(conn, &row)?)).await?;
     Ok(CreatedClient {
         client_id: id,
         client_secret: secret,
@@ -646,7 +646,7 @@ pub async fn update(
         previous_secret_expires_at: before.previous_secret.as_ref().map(|p| p.1),
         ..row.clone()
     });
-    db::run(pool, move |conn| Ok(store::update(conn, &row)?)).await?;
+    db::run_write(pool, move |conn| Ok(store::update(conn, &row)?)).await?;
     Ok(Some((before, after)))
 }
 

@@ -149,3 +149,28 @@ mod properties {
         }
     }
 }
+
+/// Registering an app while another write holds SQLite's lock waits its turn at the write
+/// gate: outside it (busy timeout off) the registration would fail.
+#[actix_web::test]
+async fn a_registration_waits_its_turn_behind_a_writer_that_holds_the_lock() {
+    let (_dir, pool) = crate::db::impatient_pool();
+    let new = NewClient {
+        name: "Waits its turn".into(),
+        redirect_uris: vec!["https://app.example.com/cb".into()],
+        post_logout_redirect_uris: vec![],
+        public: false,
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        scopes: vec!["openid".into()],
+        skip_consent: false,
+        audiences: vec![],
+        web_origins: vec![],
+        lifetimes: Default::default(),
+    };
+    let holder = crate::db::hold_the_gate(&pool, std::time::Duration::from_millis(300));
+    let created = create(&pool, new).await;
+    holder.released();
+    let created = created.expect("registered in its turn");
+    let found = find(&pool, created.client_id.clone()).await.expect("read");
+    assert_eq!(found.map(|c| c.name).as_deref(), Some("Waits its turn"));
+}

@@ -23,7 +23,7 @@ async fn delete_or_404(
     what: &'static str,
     delete: fn(&mut DbConn, &str) -> diesel::QueryResult<bool>,
 ) -> Result<HttpResponse, ApiError> {
-    if !db::run(pool, move |conn| Ok(delete(conn, &id)?)).await? {
+    if !db::run_write(pool, move |conn| Ok(delete(conn, &id)?)).await? {
         return Err(not_found(what));
     }
     Ok(HttpResponse::NoContent().finish())
@@ -99,7 +99,7 @@ pub async fn create_retreat(
         updated_at: now,
     };
     let row = retreat.clone();
-    db::run(&pool, move |conn| Ok(store::insert_retreat(conn, &row)?)).await?;
+    db::run_write(&pool, move |conn| Ok(store::insert_retreat(conn, &row)?)).await?;
     Ok(HttpResponse::Created().json(retreat))
 }
 

@@ -104,7 +104,7 @@ pub async fn save_preferences(
         updated_at: now(),
     };
     let row = prefs.clone();
-    db::run(&pool, move |conn| Ok(store::save_preferences(conn, &row)?)).await?;
+    db::run_write(&pool, move |conn| Ok(store::save_preferences(conn, &row)?)).await?;
     Ok(HttpResponse::Ok().json(PreferencesView::new(prefs, true)))
 }
 

@@ -176,7 +176,7 @@ pub async fn download_link(
     let now = now();
     let day = now.div_euclid(86_400);
     let subject = caller.subject.clone();
-    let counted = crate::db::run(&pool, move |conn| {
+    let counted = crate::db::run_write(&pool, move |conn| {
         Ok(super::store::count_download(conn, &subject, day, cap)?)
     })
     .await?;

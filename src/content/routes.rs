@@ -231,7 +231,7 @@ pub async fn save_progress(
         updated_at: now(),
     };
     let saved = progress.clone();
-    db::run(&pool, move |conn| {
+    db::run_write(&pool, move |conn| {
         listening::save_progress(conn, &saved)?;
         listener::note_listening(conn, &saved.subject, saved.updated_at)?;
         Ok(())
@@ -309,7 +309,7 @@ pub async fn create_bookmark(
         updated_at: now,
     };
     let row = bookmark.clone();
-    let kept = db::run(&pool, move |conn| {
+    let kept = db::run_write(&pool, move |conn| {
         // A soft cap: parallel requests may pass it by a few, which is harmless.
         if listening::count_bookmarks(conn, &row.subject)? >= MAX_BOOKMARKS {
             return Ok(false);
@@ -409,7 +409,7 @@ pub async fn delete_bookmark(
 ) -> Result<HttpResponse, ApiError> {
     caller.require_person_scope("content:write")?;
     let (subject, id) = (caller.subject.clone(), id.into_inner());
-    let deleted = db::run(&pool, move |conn| {
+    let deleted = db::run_write(&pool, move |conn| {
         Ok(listening::delete_bookmark(conn, &subject, &id)?)
     })
     .await?;

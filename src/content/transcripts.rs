@@ -123,7 +123,7 @@ pub async fn index(
 ) -> Result<Option<TranscriptInfo>, ApiError> {
     let Some(file) = file else {
         let id = track_id.to_string();
-        db::run(pool, move |conn| Ok(store::remove_transcript(conn, &id)?)).await?;
+        db::run_write(pool, move |conn| Ok(store::remove_transcript(conn, &id)?)).await?;
         return Ok(None);
     };
     let path = config.media_dir.join(file);

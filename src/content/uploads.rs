@@ -190,20 +190,23 @@ async fn upload(
     let grace = config.media_url_ttl.max(config.download_ttl);
     let (saved, track_id) = (row.clone(), id.clone());
     let replaced = db::run(&pool, move |conn| {
-        store::record_file(conn, &saved)?;
-        let old = store::set_track_file(conn, &track_id, slot, &saved.path, duration, now)?;
-        if let Some(Some(old)) = &old {
-            if old != &saved.path && old.starts_with("uploads/") {
-                store::schedule_removal(conn, old, now + grace)?;
+        // The file's row lands first and on its own: it stays, whatever befalls the rest.
+        db::write(conn, |c| store::record_file(c, &saved))?;
+        db::write(conn, |conn| {
+            let old = store::set_track_file(conn, &track_id, slot, &saved.path, duration, now)?;
+            if let Some(Some(old)) = &old {
+                if old != &saved.path && old.starts_with("uploads/") {
+                    store::schedule_removal(conn, old, now + grace)?;
+                }
             }
-        }
-        Ok(old)
+            Ok(old)
+        })
     })
     .await?;
     if replaced.is_none() {
         // Deleted meanwhile: the file waits for removal like any other no track holds.
         let p = path.clone();
-        db::run(&pool, move |conn| {
+        db::run_write(&pool, move |conn| {
             Ok(store::schedule_removal(conn, &p, now)?)
         })
         .await?;
@@ -271,7 +274,7 @@ pub async fn sweep(pool: &DbPool, config: &Config) {
 pub async fn release(pool: &DbPool, config: &Config, paths: Vec<String>) -> Result<(), ApiError> {
     if !paths.is_empty() {
         let after = now() + config.media_url_ttl.max(config.download_ttl);
-        db::run(pool, move |conn| {
+        db::run_write(pool, move |conn| {
             for p in &paths {
                 if !store::is_held(conn, p)? {
                     store::schedule_removal(conn, p, after)?;

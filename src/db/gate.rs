@@ -7,7 +7,7 @@
 //! one pool (an outermost [`super::transaction`] inside [`super::run`]) queue on this gate
 //! instead, and the next one wakes the moment the gate opens. SQLite's lock stays the real
 //! exclusion: a single statement outside a transaction passes no gate unless it runs as a
-//! [`super::write`] (the hot paths' writes do), and another process
+//! [`super::write`] (Porta's writes all do), and another process
 //! (a second `porta serve` on the same file, a `porta user …` command while Porta serves)
 //! still meets the lock and waits in the busy handler.
 

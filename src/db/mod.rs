@@ -276,6 +276,15 @@ pub fn memory_pool(sets: MigrationSets) -> DbPool {
 /// [`hold_the_gate`] holds it, and a gated one waits its turn.
 #[cfg(test)]
 pub fn impatient_pool() -> (tempfile::TempDir, DbPool) {
+    impatient_pool_with(MigrationSets {
+        idp: true,
+        apis: false,
+    })
+}
+
+/// [`impatient_pool`] with the tables of `sets`.
+#[cfg(test)]
+pub fn impatient_pool_with(sets: MigrationSets) -> (tempfile::TempDir, DbPool) {
     use diesel::connection::SimpleConnection;
     let dir = tempfile::tempdir().expect("temporary directory");
     let path = dir.path().join("impatient.db");
@@ -285,11 +294,7 @@ pub fn impatient_pool() -> (tempfile::TempDir, DbPool) {
         std::time::Duration::from_secs(10),
     )
     .expect("pool");
-    let idp = MigrationSets {
-        idp: true,
-        apis: false,
-    };
-    migrate_sets(&pool, idp).expect("migrations");
+    migrate_sets(&pool, sets).expect("migrations");
     let mut all: Vec<_> = (0..4).map(|_| pool.get().expect("connection")).collect();
     for conn in &mut all {
         conn.batch_execute("PRAGMA busy_timeout = 0")

@@ -223,7 +223,8 @@ async fn ensure_active_key(pool: &DbPool, master: &MasterKey) -> Result<(), KeyE
             tracing::error!(error = %e, "signing key generation failed");
             DbError::Cancelled
         })?;
-        if store::insert_unless_taken(conn, &row)? == 0 {
+        // Only the insert waits at the write gate: the key was made outside it.
+        if db::write(conn, |c| store::insert_unless_taken(c, &row))? == 0 {
             return Ok(None); // another node made the first key at the same moment
         }
         Ok(Some(row.kid))

@@ -72,7 +72,7 @@ pub async fn tick(
         None => {
             let row = generate(master, "active", now).await?;
             let kid = row.kid.clone();
-            let inserted = db::run(pool, move |conn| {
+            let inserted = db::run_write(pool, move |conn| {
                 Ok(store::insert_unless_taken(conn, &row)?)
             })
             .await?;
@@ -88,7 +88,7 @@ pub async fn tick(
             let activates = (a.activates_at + schedule.period).max(now + schedule.prepublish);
             let row = generate(master, "next", activates).await?;
             let kid = row.kid.clone();
-            let inserted = db::run(pool, move |conn| {
+            let inserted = db::run_write(pool, move |conn| {
                 Ok(store::insert_unless_taken(conn, &row)?)
             })
             .await?;
@@ -103,7 +103,7 @@ pub async fn tick(
 }
 
 async fn remove_expired(pool: &DbPool, schedule: Schedule, now: i64) -> Result<bool, KeyError> {
-    let removed = db::run(pool, move |conn| {
+    let removed = db::run_write(pool, move |conn| {
         Ok(store::remove_expired(conn, now, schedule.retention)?)
     })
     .await?;
@@ -128,7 +128,7 @@ pub async fn publish_next(
     }
     let row = generate(master, "next", crate::time::now() + schedule.prepublish).await?;
     let insert = row.clone();
-    let inserted = db::run(pool, move |conn| {
+    let inserted = db::run_write(pool, move |conn| {
         Ok(store::insert_unless_taken(conn, &insert)?)
     })
     .await?;
@@ -147,7 +147,7 @@ pub async fn rotate_now(pool: &DbPool, master: &MasterKey) -> Result<String, Key
     let row = generate(master, "standby", now).await?;
     let kid = row.kid.clone();
     let k = kid.clone();
-    db::run(pool, move |conn| {
+    db::run_write(pool, move |conn| {
         store::insert(conn, &row)?;
         store::promote(conn, &k, "standby", now)?;
         Ok(())
@@ -176,7 +176,7 @@ pub async fn revoke(pool: &DbPool, master: &MasterKey, kid: &str) -> Result<bool
             Some(_) => {}
         }
         let k = kid.to_string();
-        if db::run(pool, move |conn| Ok(store::delete_inactive(conn, &k)?)).await? == 1 {
+        if db::run_write(pool, move |conn| Ok(store::delete_inactive(conn, &k)?)).await? == 1 {
             tracing::warn!(kid = %row.kid, "signing key revoked");
             return Ok(true);
         }
@@ -198,4 +198,23 @@ pub fn reseal_all(conn: &mut DbConn, resealer: &Resealer) -> Result<usize, Resea
         n += 1;
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    /// The key schedule's removal of expired keys while another write holds SQLite's lock
+    /// waits its turn at the write gate: outside it (busy timeout off) the tick would fail.
+    #[actix_web::test]
+    async fn the_schedule_waits_its_turn_behind_a_writer_that_holds_the_lock() {
+        let (_dir, pool) = crate::db::impatient_pool();
+        let schedule = super::Schedule {
+            period: 90 * 86_400,
+            prepublish: 86_400,
+            retention: 86_400,
+        };
+        let holder = crate::db::hold_the_gate(&pool, std::time::Duration::from_millis(300));
+        let removed = super::remove_expired(&pool, schedule, crate::time::now()).await;
+        holder.released();
+        assert!(matches!(removed, Ok(false)), "{removed:?}");
+    }
 }

@@ -177,7 +177,7 @@ pub async fn confirm(
     }
     let step = matching_step(&t, code, crate::time::now()).ok_or(MfaError::WrongCode)?;
     let (id, sealed) = (user.id.clone(), row.secret_enc.clone());
-    let enabled = db::run(factors.pool, move |conn| {
+    let enabled = db::run_write(factors.pool, move |conn| {
         Ok(store::enable_totp(
             conn,
             &id,
@@ -230,7 +230,7 @@ pub async fn new_recovery_codes(
 /// Switches TOTP off and deletes the recovery codes.
 pub async fn disable(factors: &Factors<'_>, user_id: &str) -> Result<(), DbError> {
     let id = user_id.to_string();
-    db::run(factors.pool, move |conn| {
+    db::run_write(factors.pool, move |conn| {
         store::delete_totp(conn, &id)?;
         crate::sessions::store::forget_browsers(conn, &id)?;
         Ok(())
@@ -432,11 +432,11 @@ mod tests {
         assert_eq!(matching_step(&t, "12345", now), None);
     }
 
-    /// A try spent on a parked sign-in while another write holds SQLite's lock waits its
-    /// turn at the pool's write gate; outside it (busy timeout off) the second-factor
-    /// page would fail.
+    /// A try spent on a parked sign-in, and turning the second factor off, while another
+    /// write holds SQLite's lock, each wait their turn at the pool's write gate; outside it
+    /// (busy timeout off) the second-factor page and the account page would fail.
     #[actix_web::test]
-    async fn a_try_waits_its_turn_behind_a_writer_that_holds_the_lock() {
+    async fn its_writes_wait_their_turn_behind_a_writer_that_holds_the_lock() {
         let (_dir, pool) = crate::db::impatient_pool();
         let master = MasterKey::parse(&MasterKey::generate()).expect("master key");
         let factors = Factors {
@@ -447,5 +447,10 @@ mod tests {
         let parked = take_try(&factors, "no such sign-in", "browser").await;
         holder.released();
         assert!(matches!(parked, Ok(Parked::Gone)), "{parked:?}");
+
+        let holder = crate::db::hold_the_gate(&pool, std::time::Duration::from_millis(300));
+        let off = disable(&factors, "someone").await;
+        holder.released();
+        assert!(off.is_ok(), "{off:?}");
     }
 }

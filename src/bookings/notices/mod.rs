@@ -110,7 +110,7 @@ pub fn spawn_worker(pool: DbPool, notices: Notices, lifeline: Weak<()>) {
             let now = chrono::Utc::now().timestamp();
             if now - last_purge > 3600 {
                 last_purge = now;
-                let purged = db::run(&pool, move |c| {
+                let purged = db::run_write(&pool, move |c| {
                     Ok(store::notices::purge(c, now - KEEP_DONE)?)
                 })
                 .await;
@@ -157,7 +157,7 @@ async fn deliver_due(pool: &DbPool, notices: &Notices) -> Result<usize, db::DbEr
         // out while earlier rows of the batch were slow) is left to its new owner.
         let (id, c) = (row.id.clone(), claim.clone());
         let now = chrono::Utc::now().timestamp();
-        let ours = db::run(pool, move |conn| {
+        let ours = db::run_write(pool, move |conn| {
             Ok(store::notices::renew(conn, &id, &c, now + CLAIM_FOR)?)
         })
         .await?;
@@ -185,7 +185,7 @@ async fn deliver_due(pool: &DbPool, notices: &Notices) -> Result<usize, db::DbEr
                 tracing::warn!(id = %row.id, event = %row.event, attempts, %error, "booking notification failed")
             }
         }
-        db::run(pool, move |conn| {
+        db::run_write(pool, move |conn| {
             match done {
                 Done::Sent => {
                     store::notices::finish(conn, &id, &claim, "sent", None, attempts, now)?

@@ -5,7 +5,9 @@ use actix_web::HttpResponse;
 use serde::Deserialize;
 
 use super::appointments::appointment_page;
-use super::{as_admin, consultant_page, now, one_view, run, ConsultantsQuery, Reply, READ, WRITE};
+use super::{
+    as_admin, consultant_page, now, one_view, run, run_write, ConsultantsQuery, Reply, READ, WRITE,
+};
 use crate::bookings::appointments::{self, ListQuery};
 use crate::bookings::profiles;
 use crate::bookings::{store, write_error, Config};
@@ -115,7 +117,7 @@ async fn review(
                 .await?;
         }
     }
-    let view = run(pool, move |conn| {
+    let view = run_write(pool, move |conn| {
         let reviewed = store::review(conn, &id, from, to, reason.as_deref(), &reviewer, now());
         if reviewed.map_err(write_error)? == 0 {
             return Err(match store::consultant(conn, &id)? {

@@ -4,7 +4,7 @@ use actix_web::web::{Data, Json, Path};
 use actix_web::HttpResponse;
 use serde::{Deserialize, Serialize};
 
-use super::{as_admin, now, run, Reply, READ, WRITE};
+use super::{as_admin, now, run, run_write, Reply, READ, WRITE};
 use crate::bookings::profiles;
 use crate::bookings::store::categories::{self, Category, Written, MAX_CATEGORIES};
 use crate::resource::{ApiError, Caller};
@@ -105,7 +105,7 @@ pub async fn create_category(
 ) -> Reply {
     as_admin(&caller, WRITE)?;
     let category = form.into_inner().parse(crate::bookings::new_id(), now())?;
-    let row = run(&pool, move |conn| {
+    let row = run_write(&pool, move |conn| {
         let written = categories::insert(conn, &category)?;
         answer(written, &category.name)?;
         Ok(category)
@@ -124,7 +124,7 @@ pub async fn update_category(
 ) -> Reply {
     as_admin(&caller, WRITE)?;
     let category = form.into_inner().parse(id.into_inner(), now())?;
-    let row = run(&pool, move |conn| {
+    let row = run_write(&pool, move |conn| {
         let written = categories::update(conn, &category)?;
         answer(written, &category.name)?;
         categories::find(conn, &category.id)?.ok_or_else(no_category)

@@ -4,8 +4,8 @@ use actix_web::web::{Data, Json, Path, Query};
 use actix_web::HttpResponse;
 
 use super::{
-    as_applicant, as_consultant, concurrent, consultant_page, now, one_view, run, ConsultantsQuery,
-    Reply, READ, WRITE,
+    as_applicant, as_consultant, concurrent, consultant_page, now, one_view, run, run_write,
+    ConsultantsQuery, Reply, READ, WRITE,
 };
 use crate::bookings::hours::{
     self, ExceptionForm, ExceptionView, SlotsQuery, WeekView, WindowForm,
@@ -128,7 +128,7 @@ pub async fn create_service(
 ) -> Reply {
     as_consultant(&caller, WRITE)?;
     let form = form.into_inner();
-    let service = run(&pool, move |conn| {
+    let service = run_write(&pool, move |conn| {
         let c = profiles::own(conn, &caller)?;
         let service = form.parse(&c.id, &config, now())?;
         if let Some(category) = &service.category_id {
@@ -154,7 +154,7 @@ pub async fn create_service(
 #[tracing::instrument(skip_all, fields(sub = %caller.subject))]
 pub async fn delete_service(caller: Caller, pool: Data<DbPool>, id: Path<String>) -> Reply {
     as_consultant(&caller, WRITE)?;
-    run(&pool, move |conn| {
+    run_write(&pool, move |conn| {
         let c = profiles::own(conn, &caller)?;
         match store::deactivate_service(conn, &c.id, &id).map_err(write_error)? {
             0 => Err(ApiError::NotFound("no such service".into())),
@@ -219,7 +219,7 @@ pub async fn create_exception(
 ) -> Reply {
     as_consultant(&caller, WRITE)?;
     let form = form.into_inner();
-    let row = run(&pool, move |conn| {
+    let row = run_write(&pool, move |conn| {
         let c = profiles::own(conn, &caller)?;
         let row = form.parse(&c.id, now())?;
         if store::hours::count_exceptions(conn, &c.id)? >= hours::MAX_EXCEPTIONS {
@@ -238,7 +238,7 @@ pub async fn create_exception(
 #[tracing::instrument(skip_all, fields(sub = %caller.subject))]
 pub async fn delete_exception(caller: Caller, pool: Data<DbPool>, id: Path<String>) -> Reply {
     as_consultant(&caller, WRITE)?;
-    run(&pool, move |conn| {
+    run_write(&pool, move |conn| {
         let c = profiles::own(conn, &caller)?;
         match store::hours::delete_exception(conn, &c.id, &id).map_err(write_error)? {
             0 => Err(ApiError::NotFound("no such exception".into())),

@@ -8,7 +8,7 @@ use actix_web::web::{Data, Path, Payload, Query};
 use actix_web::{HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 
-use super::{as_admin, as_applicant, now, run, Reply, READ, WRITE};
+use super::{as_admin, as_applicant, now, run, run_write, Reply, READ, WRITE};
 use crate::bookings::profiles;
 use crate::bookings::store::{self, documents::Document};
 use crate::bookings::Config;
@@ -149,7 +149,7 @@ pub async fn delete_my_document(
 ) -> Reply {
     as_applicant(&caller, WRITE)?;
     let id = id.into_inner();
-    let gone = run(&pool, move |conn| {
+    let gone = run_write(&pool, move |conn| {
         let c = profiles::own(conn, &caller)?;
         let d = store::documents::find(conn, &id)?.filter(|d| d.consultant_id == c.id);
         if let Some(d) = &d {

@@ -34,6 +34,17 @@ where
     db::run(pool, move |conn| Ok(f(conn))).await?
 }
 
+/// [`run`] for work that writes without a transaction of its own: on SQLite it queues at
+/// the write gate as one transaction ([`db::run_write`]); what `f` answers, an error
+/// included, is committed as with [`run`].
+async fn run_write<T, F>(pool: &DbPool, f: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    db::run_write(pool, move |conn| Ok(f(conn))).await?
+}
+
 /// A unique violation means a concurrent request wrote the same record first: 409, not 500;
 /// other failures as every write's (`write_error`).
 fn concurrent(e: diesel::result::Error) -> ApiError {
@@ -126,4 +137,21 @@ fn one_view(
     profiles::views(conn, vec![c], private)?
         .pop()
         .ok_or_else(|| ApiError::Internal("a profile vanished".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    /// The bookings API's writes (`run_write`) wait their turn at the write gate while
+    /// another write holds SQLite's lock: outside it (busy timeout off) they would fail.
+    #[actix_web::test]
+    async fn a_write_waits_its_turn_behind_a_writer_that_holds_the_lock() {
+        let (_dir, pool) = crate::db::impatient_pool_with(crate::db::MigrationSets::ALL);
+        let holder = crate::db::hold_the_gate(&pool, std::time::Duration::from_millis(300));
+        let purged = super::run_write(&pool, |conn| {
+            crate::bookings::store::notices::purge(conn, 0).map_err(crate::bookings::write_error)
+        })
+        .await;
+        holder.released();
+        assert!(matches!(purged, Ok(0)), "{purged:?}");
+    }
 }

@@ -76,14 +76,16 @@ pub fn claim_due(
     }
     // The conditions again in the UPDATE: a row another node claimed in between no
     // longer matches, so each row has one owner.
-    diesel::update(
-        bn::table
-            .filter(bn::id.eq_any(&due))
-            .filter(bn::done_at.is_null())
-            .filter(bn::claimed_until.le(now)),
-    )
-    .set((bn::claim.eq(claim), bn::claimed_until.eq(now + hold)))
-    .execute(conn)?;
+    crate::db::write(conn, |conn| {
+        diesel::update(
+            bn::table
+                .filter(bn::id.eq_any(&due))
+                .filter(bn::done_at.is_null())
+                .filter(bn::claimed_until.le(now)),
+        )
+        .set((bn::claim.eq(claim), bn::claimed_until.eq(now + hold)))
+        .execute(conn)
+    })?;
     bn::table
         .filter(bn::claim.eq(claim))
         .filter(bn::done_at.is_null())

@@ -169,7 +169,7 @@ pub async fn decide(
     .await;
     if !allow {
         let id = id.to_string();
-        db::run(&state.pool, move |conn| {
+        db::run_write(&state.pool, move |conn| {
             Ok(store::delete_request(conn, &id)?)
         })
         .await?;
@@ -185,7 +185,7 @@ pub async fn decide(
         auth.client_id.clone(),
         auth.scopes.join(" "),
     );
-    db::run(&state.pool, move |conn| {
+    db::run_write(&state.pool, move |conn| {
         Ok(store::save_consent(conn, &u, &c, &s)?)
     })
     .await?;

@@ -53,7 +53,7 @@ pub(super) async fn new_refresh(
         rotated_at: None,
         successor_enc: None,
     };
-    db::run(&state.pool, move |conn| {
+    db::run_write(&state.pool, move |conn| {
         Ok(store::insert_refresh(conn, &row)?)
     })
     .await?;

@@ -44,7 +44,7 @@ pub(super) async fn end_session(
     }: Action<EndSessionForm>,
 ) -> Result<HttpResponse, PageError> {
     let (id, target) = (user.id.clone(), form.session.clone());
-    let ended = db::run(&state.pool, move |conn| {
+    let ended = db::run_write(&state.pool, move |conn| {
         Ok(sessions::store::delete_of_user(conn, &id, &target)?)
     })
     .await?;
@@ -115,7 +115,7 @@ pub(super) async fn forget_browsers(
     }: Action<CsrfOnly>,
 ) -> Result<HttpResponse, PageError> {
     let id = user.id.clone();
-    let forgotten = db::run(&state.pool, move |conn| {
+    let forgotten = db::run_write(&state.pool, move |conn| {
         Ok(sessions::store::forget_browsers(conn, &id)?)
     })
     .await?;

@@ -71,7 +71,7 @@ pub(super) async fn verify_phone(
     };
     let id = user.id.clone();
     let p = phone.clone();
-    let set = db::run(&state.pool, move |conn| {
+    let set = db::run_write(&state.pool, move |conn| {
         Ok(accounts::store::set_phone(conn, &id, &p)?)
     })
     .await?;
@@ -130,7 +130,7 @@ pub(super) async fn change_name(
 ) -> Result<HttpResponse, PageError> {
     let name: String = form.name.trim().chars().take(200).collect();
     let (id, n) = (user.id.clone(), name.clone());
-    db::run(&state.pool, move |conn| {
+    db::run_write(&state.pool, move |conn| {
         Ok(accounts::store::set_name(
             conn,
             &id,
@@ -201,7 +201,7 @@ pub(super) async fn change_preferences(
         ..Default::default()
     };
     let id = user.id.clone();
-    db::run(&state.pool, move |conn| {
+    db::run_write(&state.pool, move |conn| {
         Ok(accounts::store::update(conn, &id, &changes)?)
     })
     .await?;
