@@ -96,8 +96,7 @@ pub fn spawn_housekeeping(pool: DbPool, settings: Arc<Settings>) {
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
         loop {
             tick.tick().await;
-            let s = settings.clone();
-            let result = db::run(&pool, move |conn| housekeep(conn, &s)).await;
+            let result = housekeep(&pool, &settings).await;
             if let Err(e) = result {
                 tracing::warn!(error = %e, "housekeeping failed");
             }
@@ -105,37 +104,63 @@ pub fn spawn_housekeeping(pool: DbPool, settings: Arc<Settings>) {
     });
 }
 
-/// One round of housekeeping. Each purge is a write of its own at the write gate, so hot
-/// writes wait for one purge at a time, never for the whole round.
-fn housekeep(conn: &mut db::DbConn, s: &Settings) -> Result<(), db::DbError> {
+/// Rows one housekeeping write deletes at most from each table it purges: a write holds
+/// the write gate (and SQLite's lock) for a few milliseconds however large the backlog.
+const PURGE_BATCH: i64 = 1000;
+
+/// One round of housekeeping. Each batch of a purge is a write of its own at the write
+/// gate, with the pool's whole wait for its turn and its connection given back after it,
+/// so hot writes wait for one batch at a time, never for a whole purge or round.
+pub async fn housekeep(pool: &DbPool, s: &Settings) -> Result<(), db::DbError> {
+    use crate::{accounts, audit, grants, mfa, notify, otp, sessions, throttle};
     let now = crate::time::now();
-    db::write(conn, |c| crate::grants::store::purge_expired(c, now))?;
-    db::write(conn, |c| crate::sessions::store::purge_expired(c, now))?;
-    db::write(conn, |c| crate::sessions::store::purge_remembered(c, now))?;
     // Counters live as long as the longest window that uses them.
     let longest = s
         .throttle
         .failure_window
         .max(s.otp.otp_window)
         .max(s.tokens.authorization_request_ttl);
-    db::write(conn, |c| crate::throttle::store::purge(c, now, longest))?;
     let retention = now - s.accounts.audit_retention;
-    db::write(conn, |c| crate::audit::store::purge(c, retention))?;
-    db::write(conn, |c| {
-        crate::otp::store::purge(c, now - s.otp.otp_window)
-    })?;
-    db::write(conn, |c| crate::mfa::store::purge_pending(c, now))?;
-    db::write(conn, |c| crate::accounts::invitations::purge(c, now))?;
-    let removed = crate::accounts::remove_due(conn, now, s.accounts.account_deletion_grace)?;
+    let otp_before = now - s.otp.otp_window;
+    let grace = s.accounts.account_deletion_grace;
+    purge(pool, move |c, n| grants::store::purge_expired(c, now, n)).await?;
+    purge(pool, move |c, n| sessions::store::purge_expired(c, now, n)).await?;
+    purge(pool, move |c, n| {
+        sessions::store::purge_remembered(c, now, n)
+    })
+    .await?;
+    purge(pool, move |c, n| throttle::store::purge(c, now, longest, n)).await?;
+    purge(pool, move |c, n| audit::store::purge(c, retention, n)).await?;
+    purge(pool, move |c, n| otp::store::purge(c, otp_before, n)).await?;
+    purge(pool, move |c, n| mfa::store::purge_pending(c, now, n)).await?;
+    purge(pool, move |c, n| accounts::invitations::purge(c, now, n)).await?;
+    // Each account is erased in a transaction of its own (at the gate).
+    let removed = db::run(pool, move |c| Ok(accounts::remove_due(c, now, grace)?)).await?;
     if removed > 0 {
         tracing::info!(removed, "accounts erased after their deletion grace period");
     }
-    // Delivered messages are kept a day (for the log), failed ones as long
-    // as audit events.
-    db::write(conn, |c| {
-        crate::notify::outbox::purge(c, now - 24 * 3600, retention)
-    })?;
+    // Delivered messages are kept a day (for the log), failed ones as long as audit events.
+    purge(pool, move |c, n| {
+        notify::outbox::purge(c, now - 24 * 3600, retention, n)
+    })
+    .await?;
     Ok(())
+}
+
+/// Runs `batch` (which deletes at most `PURGE_BATCH` rows of each table it purges) as a
+/// write of its own until a run deletes fewer than that: then every table is done.
+async fn purge<F>(pool: &DbPool, batch: F) -> Result<usize, db::DbError>
+where
+    F: Fn(&mut db::DbConn, i64) -> diesel::QueryResult<usize> + Copy + Send + 'static,
+{
+    let mut total = 0;
+    loop {
+        let n = db::run_write(pool, move |c| Ok(batch(c, PURGE_BATCH)?)).await?;
+        total += n;
+        if n < PURGE_BATCH as usize {
+            return Ok(total);
+        }
+    }
 }
 
 /// `porta keys rewrap`: re-seals every secret at rest (signing keys and TOTP secrets)
@@ -169,14 +194,56 @@ pub async fn rewrap_master_key(
 #[cfg(test)]
 mod tests {
     /// A round of housekeeping while another write holds SQLite's lock waits its turn at
-    /// the write gate, purge by purge: outside it (busy timeout off) the round would fail.
+    /// the write gate: outside it (busy timeout off) the round would fail. And every purge
+    /// is a gated write of its own: the round asks for as many turns as it has purges.
     #[actix_web::test]
     async fn housekeeping_waits_its_turn_behind_a_writer_that_holds_the_lock() {
         let (_dir, pool) = crate::db::impatient_pool();
         let settings = crate::config::Settings::default();
         let holder = crate::db::hold_the_gate(&pool, std::time::Duration::from_millis(300));
-        let round = crate::db::run(&pool, move |conn| super::housekeep(conn, &settings)).await;
+        let before = crate::db::gate_turns(&pool);
+        let round = super::housekeep(&pool, &settings).await;
         holder.released();
         round.expect("housekeeping in its turn");
+        // Grants, sessions, remembered browsers, throttle counters, audit events, codes,
+        // pending second factors, invitations and the outbox (no account is due).
+        assert_eq!(crate::db::gate_turns(&pool) - before, 9);
+    }
+
+    /// A backlog larger than a batch is purged whole, a batch per write: 2,500 old audit
+    /// events take three writes (1,000, 1,000, 500) where an empty table takes one.
+    #[actix_web::test]
+    async fn a_backlog_is_purged_a_batch_per_write() {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let (_dir, pool) = crate::db::impatient_pool();
+        let count = |pool: &crate::db::DbPool| -> i64 {
+            let mut conn = pool.get().expect("connection");
+            let c: Count = diesel::sql_query("SELECT COUNT(*) AS n FROM audit_events")
+                .get_result(&mut *conn)
+                .expect("count");
+            c.n
+        };
+        {
+            let mut conn = pool.get().expect("connection");
+            diesel::sql_query(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500) \
+                 INSERT INTO audit_events (id, at, kind, ip, user_agent, detail) \
+                 SELECT 'old-' || i, 0, 'test', '127.0.0.1', '', '' FROM n",
+            )
+            .execute(&mut *conn)
+            .expect("old events");
+        }
+        assert_eq!(count(&pool), 2500);
+        let before = crate::db::gate_turns(&pool);
+        super::housekeep(&pool, &crate::config::Settings::default())
+            .await
+            .expect("housekeeping");
+        assert_eq!(count(&pool), 0);
+        assert_eq!(crate::db::gate_turns(&pool) - before, 8 + 3);
     }
 }

@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::audit_events as ae;
-use crate::db::DbConn;
+use crate::db::{Bind, DbConn, Fixed};
 
 /// One audit event.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
@@ -45,9 +45,14 @@ pub fn query(
         .load(conn)
 }
 
-/// Deletes events older than `before`.
-pub fn purge(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
-    diesel::delete(ae::table.filter(ae::at.lt(before))).execute(conn)
+/// Deletes events older than `before`, at most `batch` of them.
+pub fn purge(conn: &mut DbConn, before: i64, batch: i64) -> QueryResult<usize> {
+    Fixed::new(
+        "DELETE FROM audit_events WHERE id IN \
+         (SELECT id FROM audit_events WHERE at < ? LIMIT ?)",
+        vec![Bind::BigInt(before), Bind::BigInt(batch)],
+    )
+    .execute(conn)
 }
 
 /// A page of events newest first (`offset` of them skipped), filtered like `query`.

@@ -21,6 +21,9 @@ pub(super) struct WriteGate {
     lock: parking_lot::Mutex<()>,
     /// The pool's wait, which a writer's wait for its connection and for the gate share.
     wait: Duration,
+    /// Turns taken, for tests that count a task's gated writes.
+    #[cfg(test)]
+    pub(super) turns: std::sync::atomic::AtomicUsize,
 }
 
 /// The gate a thread has entered, and until when its writers may wait for it.
@@ -51,6 +54,8 @@ impl WriteGate {
         WriteGate {
             lock: parking_lot::Mutex::new(()),
             wait,
+            #[cfg(test)]
+            turns: Default::default(),
         }
     }
 
@@ -72,6 +77,9 @@ impl WriteGate {
     /// Past it, the answer is worded as SQLite's own "database is locked", which callers
     /// already treat as unavailable (503).
     pub(super) fn hold(&self, until: Instant) -> Result<Held<'_>, diesel::result::Error> {
+        #[cfg(test)]
+        self.turns
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         self.lock.try_lock_until(until).ok_or_else(|| {
             diesel::result::Error::DatabaseError(
                 diesel::result::DatabaseErrorKind::Unknown,
@@ -245,5 +253,11 @@ mod tests {
         // itself): the depth stays 1.
         let inside = run_here(&pool, |conn| transaction(conn, |conn| write(conn, depth)));
         assert_eq!(inside.expect("depth"), Some(1));
+        // A transaction inside a write is a savepoint in it: one turn at the gate, no wait
+        // for itself.
+        let turns = super::super::gate_turns(&pool);
+        let nested = run_here(&pool, |conn| write(conn, |conn| transaction(conn, depth)));
+        assert_eq!(nested.expect("depth"), Some(2));
+        assert_eq!(super::super::gate_turns(&pool) - turns, 1);
     }
 }

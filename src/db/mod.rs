@@ -322,6 +322,13 @@ pub fn hold_the_gate(pool: &DbPool, long: std::time::Duration) -> HeldGate {
     HeldGate(holder)
 }
 
+/// How many turns at the pool's write gate have been asked for so far (each gated write
+/// asks once), for tests that count a task's gated writes.
+#[cfg(test)]
+pub fn gate_turns(pool: &DbPool) -> usize {
+    pool.gate.turns.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The holder of [`hold_the_gate`].
 #[cfg(test)]
 pub struct HeldGate(std::thread::JoinHandle<Result<(), DbError>>);

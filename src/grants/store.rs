@@ -319,20 +319,36 @@ pub fn jti_revoked(conn: &mut DbConn, jti: &str) -> QueryResult<bool> {
     Ok(n > 0)
 }
 
-/// Deletes what can no longer matter: expired requests, codes, refresh tokens and
-/// revocation entries of tokens that have expired anyway.
-pub fn purge_expired(conn: &mut DbConn, now: i64) -> QueryResult<usize> {
-    let mut n = diesel::delete(
-        authorization_requests::table.filter(authorization_requests::expires_at.le(now)),
+/// Deletes what can no longer matter, at most `batch` rows of each table: expired
+/// requests, codes, refresh tokens and revocation entries of tokens that have expired
+/// anyway.
+pub fn purge_expired(conn: &mut DbConn, now: i64, batch: i64) -> QueryResult<usize> {
+    let (code_cutoff, now, batch) = (now - 3600, Bind::BigInt(now), Bind::BigInt(batch));
+    let mut n = Fixed::new(
+        "DELETE FROM authorization_requests WHERE id IN \
+         (SELECT id FROM authorization_requests WHERE expires_at <= ? LIMIT ?)",
+        vec![now, batch],
     )
     .execute(conn)?;
     // Codes stay a while after expiry so a late replay is still recognised as one.
-    n += diesel::delete(auth_codes::table.filter(auth_codes::expires_at.le(now - 3600)))
-        .execute(conn)?;
-    n += diesel::delete(refresh_tokens::table.filter(refresh_tokens::expires_at.le(now)))
-        .execute(conn)?;
-    n += diesel::delete(revoked_tokens::table.filter(revoked_tokens::expires_at.le(now)))
-        .execute(conn)?;
+    n += Fixed::new(
+        "DELETE FROM auth_codes WHERE code_hash IN \
+         (SELECT code_hash FROM auth_codes WHERE expires_at <= ? LIMIT ?)",
+        vec![Bind::BigInt(code_cutoff), batch],
+    )
+    .execute(conn)?;
+    n += Fixed::new(
+        "DELETE FROM refresh_tokens WHERE token_hash IN \
+         (SELECT token_hash FROM refresh_tokens WHERE expires_at <= ? LIMIT ?)",
+        vec![now, batch],
+    )
+    .execute(conn)?;
+    n += Fixed::new(
+        "DELETE FROM revoked_tokens WHERE jti IN \
+         (SELECT jti FROM revoked_tokens WHERE expires_at <= ? LIMIT ?)",
+        vec![now, batch],
+    )
+    .execute(conn)?;
     Ok(n)
 }
 

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::schema::{pending_sign_ins as ps, recovery_codes as rc, totp_credentials as tc};
-use crate::db::DbConn;
+use crate::db::{Bind, DbConn, Fixed};
 
 /// A TOTP credential; `secret_enc` is sealed under the master key.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -177,8 +177,14 @@ pub fn finish_pending(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
     diesel::delete(ps::table.find(id)).execute(conn)
 }
 
-pub fn purge_pending(conn: &mut DbConn, now: i64) -> QueryResult<usize> {
-    diesel::delete(ps::table.filter(ps::expires_at.le(now))).execute(conn)
+/// Deletes parked sign-ins that have expired, at most `batch` of them.
+pub fn purge_pending(conn: &mut DbConn, now: i64, batch: i64) -> QueryResult<usize> {
+    Fixed::new(
+        "DELETE FROM pending_sign_ins WHERE id IN \
+         (SELECT id FROM pending_sign_ins WHERE expires_at <= ? LIMIT ?)",
+        vec![Bind::BigInt(now), Bind::BigInt(batch)],
+    )
+    .execute(conn)
 }
 
 /// Every sealed TOTP secret, for re-encryption under a new master key.

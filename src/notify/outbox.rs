@@ -217,10 +217,19 @@ pub fn backlog(conn: &mut DbConn) -> QueryResult<(i64, i64)> {
     Ok((pending, failed))
 }
 
-/// Drops delivered rows older than `before` (failed ones stay until `failed_before`).
-pub fn purge(conn: &mut DbConn, before: i64, failed_before: i64) -> QueryResult<usize> {
-    let sent = diesel::delete(ob::table.filter(ob::sent_at.lt(before))).execute(conn)?;
-    let failed = diesel::delete(ob::table.filter(ob::failed_at.lt(failed_before))).execute(conn)?;
+/// Drops delivered rows older than `before` (failed ones stay until `failed_before`), at
+/// most `batch` of each.
+pub fn purge(conn: &mut DbConn, before: i64, failed_before: i64, batch: i64) -> QueryResult<usize> {
+    let sent = db::Fixed::new(
+        "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE sent_at < ? LIMIT ?)",
+        vec![db::Bind::BigInt(before), db::Bind::BigInt(batch)],
+    )
+    .execute(conn)?;
+    let failed = db::Fixed::new(
+        "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE failed_at < ? LIMIT ?)",
+        vec![db::Bind::BigInt(failed_before), db::Bind::BigInt(batch)],
+    )
+    .execute(conn)?;
     Ok(sent + failed)
 }
 

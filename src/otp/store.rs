@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::schema::one_time_codes as otc;
-use crate::db::DbConn;
+use crate::db::{Bind, DbConn, Fixed};
 
 /// A one-time code (only its MAC under the master key is stored).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -57,7 +57,12 @@ pub fn use_up(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<usize> {
         .execute(conn)
 }
 
-/// Deletes codes that can no longer be used or counted.
-pub fn purge(conn: &mut DbConn, before: i64) -> QueryResult<usize> {
-    diesel::delete(otc::table.filter(otc::expires_at.lt(before))).execute(conn)
+/// Deletes codes that can no longer be used or counted, at most `batch` of them.
+pub fn purge(conn: &mut DbConn, before: i64, batch: i64) -> QueryResult<usize> {
+    Fixed::new(
+        "DELETE FROM one_time_codes WHERE id IN \
+         (SELECT id FROM one_time_codes WHERE expires_at < ? LIMIT ?)",
+        vec![Bind::BigInt(before), Bind::BigInt(batch)],
+    )
+    .execute(conn)
 }

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::schema::{browser_sessions, remembered_browsers, users};
-use crate::db::DbConn;
+use crate::db::{Bind, DbConn, Fixed};
 
 /// A browser session; the cookie holds the secret, the row only its hash.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -89,10 +89,14 @@ pub fn touch(conn: &mut DbConn, id_hash: &str, now: i64) -> QueryResult<usize> {
         .execute(conn)
 }
 
-/// Deletes expired sessions (housekeeping).
-pub fn purge_expired(conn: &mut DbConn, now: i64) -> QueryResult<usize> {
-    diesel::delete(browser_sessions::table.filter(browser_sessions::expires_at.le(now)))
-        .execute(conn)
+/// Deletes expired sessions, at most `batch` of them (housekeeping).
+pub fn purge_expired(conn: &mut DbConn, now: i64, batch: i64) -> QueryResult<usize> {
+    Fixed::new(
+        "DELETE FROM browser_sessions WHERE id_hash IN \
+         (SELECT id_hash FROM browser_sessions WHERE expires_at <= ? LIMIT ?)",
+        vec![Bind::BigInt(now), Bind::BigInt(batch)],
+    )
+    .execute(conn)
 }
 
 /// Remembers a browser for `user_id` until `expires_at` (the cookie holds the secret).
@@ -146,8 +150,13 @@ pub fn forget_browsers(conn: &mut DbConn, user_id: &str) -> QueryResult<usize> {
         .execute(conn)
 }
 
-/// Drops remembered browsers that expired before `now` (housekeeping).
-pub fn purge_remembered(conn: &mut DbConn, now: i64) -> QueryResult<usize> {
-    diesel::delete(remembered_browsers::table.filter(remembered_browsers::expires_at.le(now)))
-        .execute(conn)
+/// Drops remembered browsers that expired before `now`, at most `batch` of them
+/// (housekeeping).
+pub fn purge_remembered(conn: &mut DbConn, now: i64, batch: i64) -> QueryResult<usize> {
+    Fixed::new(
+        "DELETE FROM remembered_browsers WHERE id_hash IN \
+         (SELECT id_hash FROM remembered_browsers WHERE expires_at <= ? LIMIT ?)",
+        vec![Bind::BigInt(now), Bind::BigInt(batch)],
+    )
+    .execute(conn)
 }

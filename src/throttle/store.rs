@@ -92,13 +92,17 @@ fn settle(conn: &mut DbConn, key: &str, now: i64, policy: Policy) -> QueryResult
     Ok(lock)
 }
 
-/// Drops counters that are neither locked nor inside their window any more.
-pub fn purge(conn: &mut DbConn, now: i64, window: i64) -> QueryResult<usize> {
-    diesel::delete(
-        ac::table
-            .filter(ac::locked_until.le(now))
-            .filter(ac::window_start.le(now - window))
-            .filter(ac::in_flight.eq(0)),
+/// Drops counters that are neither locked nor inside their window any more, at most
+/// `batch` of them.
+pub fn purge(conn: &mut DbConn, now: i64, window: i64, batch: i64) -> QueryResult<usize> {
+    Fixed::new(
+        "DELETE FROM attempt_counters WHERE \"key\" IN (SELECT \"key\" FROM attempt_counters \
+         WHERE locked_until <= ? AND window_start <= ? AND in_flight = 0 LIMIT ?)",
+        vec![
+            Bind::BigInt(now),
+            Bind::BigInt(now - window),
+            Bind::BigInt(batch),
+        ],
     )
     .execute(conn)
 }

@@ -340,3 +340,44 @@ async fn successful_sign_ins_from_one_address_never_lock_it() {
         assert_eq!(status, 303, "successes are not throttled");
     }
 }
+
+/// Housekeeping's purges run on either backend: with a retention that has already passed,
+/// the audit log is emptied (a batch at a time), and with the settings' own it is kept.
+#[actix_web::test]
+async fn housekeeping_purges_what_has_passed_its_retention_and_keeps_the_rest() {
+    let app = TestApp::spawn().await;
+    let origin = porta::audit::Origin {
+        ip: "127.0.0.1".into(),
+        user_agent: "test".into(),
+    };
+    for _ in 0..3 {
+        porta::audit::record(
+            &app.state.pool,
+            &origin,
+            porta::audit::kind::SIGN_IN_FAILURE,
+            None,
+            None,
+            String::new(),
+        )
+        .await;
+    }
+    let count = || async {
+        porta::db::run(&app.state.pool, |conn| {
+            Ok(porta::audit::store::query(conn, None, None, 0, 100)?)
+        })
+        .await
+        .expect("audit log")
+        .len()
+    };
+    assert_eq!(count().await, 3);
+    porta::app::housekeep(&app.state.pool, &app.state.settings)
+        .await
+        .expect("housekeeping");
+    assert_eq!(count().await, 3, "within their retention, the events stay");
+    let mut passed = (*app.state.settings).clone();
+    passed.accounts.audit_retention = -60;
+    porta::app::housekeep(&app.state.pool, &passed)
+        .await
+        .expect("housekeeping");
+    assert_eq!(count().await, 0, "past their retention, the events go");
+}
