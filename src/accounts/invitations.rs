@@ -72,9 +72,10 @@ pub fn accept(
 /// (housekeeping).
 pub fn purge(conn: &mut DbConn, now: i64, batch: i64) -> QueryResult<usize> {
     Fixed::new(
-        "DELETE FROM account_invitations WHERE token_hash IN (SELECT token_hash \
-         FROM account_invitations WHERE expires_at <= ? OR used_at IS NOT NULL LIMIT ?)",
-        vec![Bind::BigInt(now), Bind::BigInt(batch)],
+        "DELETE FROM account_invitations WHERE (expires_at <= ? OR used_at IS NOT NULL) \
+         AND token_hash IN (SELECT token_hash FROM account_invitations \
+         WHERE expires_at <= ? OR used_at IS NOT NULL LIMIT ?)",
+        vec![Bind::BigInt(now), Bind::BigInt(now), Bind::BigInt(batch)],
     )
     .execute(conn)
 }

@@ -98,16 +98,14 @@ pub fn remove(conn: &mut crate::db::DbConn, user: &User) -> diesel::QueryResult<
 }
 
 /// Removes the accounts whose owners asked for it more than `grace` seconds before `now`;
-/// how many.
-pub fn remove_due(
-    conn: &mut crate::db::DbConn,
-    now: i64,
-    grace: i64,
-) -> diesel::QueryResult<usize> {
+/// how many. Each account is erased in a call of its own (a transaction with the pool's
+/// whole wait for its turn at the write gate), not all of them on one deadline.
+pub async fn remove_due(pool: &DbPool, now: i64, grace: i64) -> Result<usize, DbError> {
     let cutoff = now - grace;
+    let due = db::run(pool, move |conn| Ok(store::deletion_due(conn, cutoff)?)).await?;
     let mut removed = 0;
-    for user in store::deletion_due(conn, cutoff)? {
-        if remove_if_due(conn, &user, cutoff)? {
+    for user in due {
+        if db::run(pool, move |conn| Ok(remove_if_due(conn, &user, cutoff)?)).await? {
             removed += 1;
         }
     }

@@ -104,13 +104,16 @@ pub fn spawn_housekeeping(pool: DbPool, settings: Arc<Settings>) {
     });
 }
 
-/// Rows one housekeeping write deletes at most from each table it purges: a write holds
-/// the write gate (and SQLite's lock) for a few milliseconds however large the backlog.
+/// On SQLite, the rows one housekeeping write deletes at most from each table it purges
+/// (the outbox: 1,000 delivered and 1,000 failed), so that a large backlog holds the write
+/// gate and SQLite's lock for one short write at a time (each write still reads past the
+/// live rows before the ones it deletes). PostgreSQL has no such lock: a purge there is
+/// one statement per table.
 const PURGE_BATCH: i64 = 1000;
 
-/// One round of housekeeping. Each batch of a purge is a write of its own at the write
-/// gate, with the pool's whole wait for its turn and its connection given back after it,
-/// so hot writes wait for one batch at a time, never for a whole purge or round.
+/// One round of housekeeping. On SQLite each batch of a purge is a write of its own at the
+/// write gate, with the pool's whole wait for its turn and its connection given back after
+/// it, so hot writes wait for one batch at a time, never for a whole purge or round.
 pub async fn housekeep(pool: &DbPool, s: &Settings) -> Result<(), db::DbError> {
     use crate::{accounts, audit, grants, mfa, notify, otp, sessions, throttle};
     let now = crate::time::now();
@@ -123,41 +126,64 @@ pub async fn housekeep(pool: &DbPool, s: &Settings) -> Result<(), db::DbError> {
     let retention = now - s.accounts.audit_retention;
     let otp_before = now - s.otp.otp_window;
     let grace = s.accounts.account_deletion_grace;
-    purge(pool, move |c, n| grants::store::purge_expired(c, now, n)).await?;
-    purge(pool, move |c, n| sessions::store::purge_expired(c, now, n)).await?;
-    purge(pool, move |c, n| {
+    let batch = if s.is_postgres() {
+        i64::MAX
+    } else {
+        PURGE_BATCH
+    };
+    purge(pool, batch, move |c, n| {
+        grants::store::purge_expired(c, now, n)
+    })
+    .await?;
+    purge(pool, batch, move |c, n| {
+        sessions::store::purge_expired(c, now, n)
+    })
+    .await?;
+    purge(pool, batch, move |c, n| {
         sessions::store::purge_remembered(c, now, n)
     })
     .await?;
-    purge(pool, move |c, n| throttle::store::purge(c, now, longest, n)).await?;
-    purge(pool, move |c, n| audit::store::purge(c, retention, n)).await?;
-    purge(pool, move |c, n| otp::store::purge(c, otp_before, n)).await?;
-    purge(pool, move |c, n| mfa::store::purge_pending(c, now, n)).await?;
-    purge(pool, move |c, n| accounts::invitations::purge(c, now, n)).await?;
-    // Each account is erased in a transaction of its own (at the gate).
-    let removed = db::run(pool, move |c| Ok(accounts::remove_due(c, now, grace)?)).await?;
-    if removed > 0 {
-        tracing::info!(removed, "accounts erased after their deletion grace period");
-    }
+    purge(pool, batch, move |c, n| {
+        throttle::store::purge(c, now, longest, n)
+    })
+    .await?;
+    purge(pool, batch, move |c, n| {
+        audit::store::purge(c, retention, n)
+    })
+    .await?;
+    purge(pool, batch, move |c, n| otp::store::purge(c, otp_before, n)).await?;
+    purge(pool, batch, move |c, n| {
+        mfa::store::purge_pending(c, now, n)
+    })
+    .await?;
+    purge(pool, batch, move |c, n| {
+        accounts::invitations::purge(c, now, n)
+    })
+    .await?;
     // Delivered messages are kept a day (for the log), failed ones as long as audit events.
-    purge(pool, move |c, n| {
+    purge(pool, batch, move |c, n| {
         notify::outbox::purge(c, now - 24 * 3600, retention, n)
     })
     .await?;
+    // Each account is erased in a call and a transaction of its own (at the gate).
+    let removed = accounts::remove_due(pool, now, grace).await?;
+    if removed > 0 {
+        tracing::info!(removed, "accounts erased after their deletion grace period");
+    }
     Ok(())
 }
 
-/// Runs `batch` (which deletes at most `PURGE_BATCH` rows of each table it purges) as a
-/// write of its own until a run deletes fewer than that: then every table is done.
-async fn purge<F>(pool: &DbPool, batch: F) -> Result<usize, db::DbError>
+/// Runs `f` (which deletes at most `batch` rows of each table it purges) as a write of its
+/// own until a run deletes fewer than that: then every table is done.
+async fn purge<F>(pool: &DbPool, batch: i64, f: F) -> Result<usize, db::DbError>
 where
     F: Fn(&mut db::DbConn, i64) -> diesel::QueryResult<usize> + Copy + Send + 'static,
 {
     let mut total = 0;
     loop {
-        let n = db::run_write(pool, move |c| Ok(batch(c, PURGE_BATCH)?)).await?;
+        let n = db::run_write(pool, move |c| Ok(f(c, batch)?)).await?;
         total += n;
-        if n < PURGE_BATCH as usize {
+        if (n as u64) < batch as u64 {
             return Ok(total);
         }
     }
@@ -195,19 +221,21 @@ pub async fn rewrap_master_key(
 mod tests {
     /// A round of housekeeping while another write holds SQLite's lock waits its turn at
     /// the write gate: outside it (busy timeout off) the round would fail. And every purge
-    /// is a gated write of its own: the round asks for as many turns as it has purges.
+    /// is a gated write, and a call, of its own: each has the pool's whole wait.
     #[actix_web::test]
     async fn housekeeping_waits_its_turn_behind_a_writer_that_holds_the_lock() {
         let (_dir, pool) = crate::db::impatient_pool();
         let settings = crate::config::Settings::default();
         let holder = crate::db::hold_the_gate(&pool, std::time::Duration::from_millis(300));
-        let before = crate::db::gate_turns(&pool);
+        let (turns, runs) = (crate::db::gate_turns(&pool), crate::db::runs(&pool));
         let round = super::housekeep(&pool, &settings).await;
         holder.released();
         round.expect("housekeeping in its turn");
         // Grants, sessions, remembered browsers, throttle counters, audit events, codes,
-        // pending second factors, invitations and the outbox (no account is due).
-        assert_eq!(crate::db::gate_turns(&pool) - before, 9);
+        // pending second factors, invitations and the outbox; and the read of the accounts
+        // due for erasure (none is).
+        assert_eq!(crate::db::gate_turns(&pool) - turns, 9);
+        assert_eq!(crate::db::runs(&pool) - runs, 9 + 1);
     }
 
     /// A backlog larger than a batch is purged whole, a batch per write: 2,500 old audit

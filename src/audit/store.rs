@@ -48,9 +48,13 @@ pub fn query(
 /// Deletes events older than `before`, at most `batch` of them.
 pub fn purge(conn: &mut DbConn, before: i64, batch: i64) -> QueryResult<usize> {
     Fixed::new(
-        "DELETE FROM audit_events WHERE id IN \
+        "DELETE FROM audit_events WHERE at < ? AND id IN \
          (SELECT id FROM audit_events WHERE at < ? LIMIT ?)",
-        vec![Bind::BigInt(before), Bind::BigInt(batch)],
+        vec![
+            Bind::BigInt(before),
+            Bind::BigInt(before),
+            Bind::BigInt(batch),
+        ],
     )
     .execute(conn)
 }

@@ -21,9 +21,12 @@ pub(super) struct WriteGate {
     lock: parking_lot::Mutex<()>,
     /// The pool's wait, which a writer's wait for its connection and for the gate share.
     wait: Duration,
-    /// Turns taken, for tests that count a task's gated writes.
+    /// Turns asked for, for tests that count a task's gated writes.
     #[cfg(test)]
     pub(super) turns: std::sync::atomic::AtomicUsize,
+    /// Database calls ([`super::run`]) made, for tests that count a task's calls.
+    #[cfg(test)]
+    pub(super) runs: std::sync::atomic::AtomicUsize,
 }
 
 /// The gate a thread has entered, and until when its writers may wait for it.
@@ -56,6 +59,8 @@ impl WriteGate {
             wait,
             #[cfg(test)]
             turns: Default::default(),
+            #[cfg(test)]
+            runs: Default::default(),
         }
     }
 
@@ -63,6 +68,8 @@ impl WriteGate {
     /// The work began at `started` (before it waited for its connection): the connection
     /// and the turn at the gate share the pool's one wait.
     pub(super) fn enter(gate: &Arc<WriteGate>, started: Instant) -> Entered {
+        #[cfg(test)]
+        gate.runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let until = started + gate.wait;
         let before = CURRENT.with(|current| current.borrow_mut().replace((gate.clone(), until)));
         Entered { before }

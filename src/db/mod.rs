@@ -329,6 +329,13 @@ pub fn gate_turns(pool: &DbPool) -> usize {
     pool.gate.turns.load(std::sync::atomic::Ordering::Relaxed)
 }
 
+/// How many database calls ([`run`], each with its own wait at the gate) the pool has
+/// served so far, for tests that count a task's calls.
+#[cfg(test)]
+pub fn runs(pool: &DbPool) -> usize {
+    pool.gate.runs.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The holder of [`hold_the_gate`].
 #[cfg(test)]
 pub struct HeldGate(std::thread::JoinHandle<Result<(), DbError>>);

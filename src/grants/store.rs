@@ -325,28 +325,28 @@ pub fn jti_revoked(conn: &mut DbConn, jti: &str) -> QueryResult<bool> {
 pub fn purge_expired(conn: &mut DbConn, now: i64, batch: i64) -> QueryResult<usize> {
     let (code_cutoff, now, batch) = (now - 3600, Bind::BigInt(now), Bind::BigInt(batch));
     let mut n = Fixed::new(
-        "DELETE FROM authorization_requests WHERE id IN \
+        "DELETE FROM authorization_requests WHERE expires_at <= ? AND id IN \
          (SELECT id FROM authorization_requests WHERE expires_at <= ? LIMIT ?)",
-        vec![now, batch],
+        vec![now, now, batch],
     )
     .execute(conn)?;
     // Codes stay a while after expiry so a late replay is still recognised as one.
     n += Fixed::new(
-        "DELETE FROM auth_codes WHERE code_hash IN \
+        "DELETE FROM auth_codes WHERE expires_at <= ? AND code_hash IN \
          (SELECT code_hash FROM auth_codes WHERE expires_at <= ? LIMIT ?)",
-        vec![Bind::BigInt(code_cutoff), batch],
+        vec![Bind::BigInt(code_cutoff), Bind::BigInt(code_cutoff), batch],
     )
     .execute(conn)?;
     n += Fixed::new(
-        "DELETE FROM refresh_tokens WHERE token_hash IN \
+        "DELETE FROM refresh_tokens WHERE expires_at <= ? AND token_hash IN \
          (SELECT token_hash FROM refresh_tokens WHERE expires_at <= ? LIMIT ?)",
-        vec![now, batch],
+        vec![now, now, batch],
     )
     .execute(conn)?;
     n += Fixed::new(
-        "DELETE FROM revoked_tokens WHERE jti IN \
+        "DELETE FROM revoked_tokens WHERE expires_at <= ? AND jti IN \
          (SELECT jti FROM revoked_tokens WHERE expires_at <= ? LIMIT ?)",
-        vec![now, batch],
+        vec![now, now, batch],
     )
     .execute(conn)?;
     Ok(n)

@@ -180,9 +180,9 @@ pub fn finish_pending(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
 /// Deletes parked sign-ins that have expired, at most `batch` of them.
 pub fn purge_pending(conn: &mut DbConn, now: i64, batch: i64) -> QueryResult<usize> {
     Fixed::new(
-        "DELETE FROM pending_sign_ins WHERE id IN \
+        "DELETE FROM pending_sign_ins WHERE expires_at <= ? AND id IN \
          (SELECT id FROM pending_sign_ins WHERE expires_at <= ? LIMIT ?)",
-        vec![Bind::BigInt(now), Bind::BigInt(batch)],
+        vec![Bind::BigInt(now), Bind::BigInt(now), Bind::BigInt(batch)],
     )
     .execute(conn)
 }

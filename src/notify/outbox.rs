@@ -221,13 +221,23 @@ pub fn backlog(conn: &mut DbConn) -> QueryResult<(i64, i64)> {
 /// most `batch` of each.
 pub fn purge(conn: &mut DbConn, before: i64, failed_before: i64, batch: i64) -> QueryResult<usize> {
     let sent = db::Fixed::new(
-        "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE sent_at < ? LIMIT ?)",
-        vec![db::Bind::BigInt(before), db::Bind::BigInt(batch)],
+        "DELETE FROM outbox WHERE sent_at < ? \
+         AND id IN (SELECT id FROM outbox WHERE sent_at < ? LIMIT ?)",
+        vec![
+            db::Bind::BigInt(before),
+            db::Bind::BigInt(before),
+            db::Bind::BigInt(batch),
+        ],
     )
     .execute(conn)?;
     let failed = db::Fixed::new(
-        "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE failed_at < ? LIMIT ?)",
-        vec![db::Bind::BigInt(failed_before), db::Bind::BigInt(batch)],
+        "DELETE FROM outbox WHERE failed_at < ? \
+         AND id IN (SELECT id FROM outbox WHERE failed_at < ? LIMIT ?)",
+        vec![
+            db::Bind::BigInt(failed_before),
+            db::Bind::BigInt(failed_before),
+            db::Bind::BigInt(batch),
+        ],
     )
     .execute(conn)?;
     Ok(sent + failed)

@@ -60,9 +60,13 @@ pub fn use_up(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<usize> {
 /// Deletes codes that can no longer be used or counted, at most `batch` of them.
 pub fn purge(conn: &mut DbConn, before: i64, batch: i64) -> QueryResult<usize> {
     Fixed::new(
-        "DELETE FROM one_time_codes WHERE id IN \
+        "DELETE FROM one_time_codes WHERE expires_at < ? AND id IN \
          (SELECT id FROM one_time_codes WHERE expires_at < ? LIMIT ?)",
-        vec![Bind::BigInt(before), Bind::BigInt(batch)],
+        vec![
+            Bind::BigInt(before),
+            Bind::BigInt(before),
+            Bind::BigInt(batch),
+        ],
     )
     .execute(conn)
 }

@@ -92,9 +92,9 @@ pub fn touch(conn: &mut DbConn, id_hash: &str, now: i64) -> QueryResult<usize> {
 /// Deletes expired sessions, at most `batch` of them (housekeeping).
 pub fn purge_expired(conn: &mut DbConn, now: i64, batch: i64) -> QueryResult<usize> {
     Fixed::new(
-        "DELETE FROM browser_sessions WHERE id_hash IN \
+        "DELETE FROM browser_sessions WHERE expires_at <= ? AND id_hash IN \
          (SELECT id_hash FROM browser_sessions WHERE expires_at <= ? LIMIT ?)",
-        vec![Bind::BigInt(now), Bind::BigInt(batch)],
+        vec![Bind::BigInt(now), Bind::BigInt(now), Bind::BigInt(batch)],
     )
     .execute(conn)
 }
@@ -154,9 +154,9 @@ pub fn forget_browsers(conn: &mut DbConn, user_id: &str) -> QueryResult<usize> {
 /// (housekeeping).
 pub fn purge_remembered(conn: &mut DbConn, now: i64, batch: i64) -> QueryResult<usize> {
     Fixed::new(
-        "DELETE FROM remembered_browsers WHERE id_hash IN \
+        "DELETE FROM remembered_browsers WHERE expires_at <= ? AND id_hash IN \
          (SELECT id_hash FROM remembered_browsers WHERE expires_at <= ? LIMIT ?)",
-        vec![Bind::BigInt(now), Bind::BigInt(batch)],
+        vec![Bind::BigInt(now), Bind::BigInt(now), Bind::BigInt(batch)],
     )
     .execute(conn)
 }

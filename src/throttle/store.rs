@@ -93,16 +93,17 @@ fn settle(conn: &mut DbConn, key: &str, now: i64, policy: Policy) -> QueryResult
 }
 
 /// Drops counters that are neither locked nor inside their window any more, at most
-/// `batch` of them.
+/// `batch` of them. The conditions stand outside the batch's subquery too: PostgreSQL
+/// checks them again on a row a sign-in updated meanwhile (a reservation, a failure), so
+/// such a counter stays.
 pub fn purge(conn: &mut DbConn, now: i64, window: i64, batch: i64) -> QueryResult<usize> {
+    let (now, start) = (Bind::BigInt(now), Bind::BigInt(now - window));
     Fixed::new(
-        "DELETE FROM attempt_counters WHERE \"key\" IN (SELECT \"key\" FROM attempt_counters \
+        "DELETE FROM attempt_counters \
+         WHERE locked_until <= ? AND window_start <= ? AND in_flight = 0 \
+         AND \"key\" IN (SELECT \"key\" FROM attempt_counters \
          WHERE locked_until <= ? AND window_start <= ? AND in_flight = 0 LIMIT ?)",
-        vec![
-            Bind::BigInt(now),
-            Bind::BigInt(now - window),
-            Bind::BigInt(batch),
-        ],
+        vec![now, start, now, start, Bind::BigInt(batch)],
     )
     .execute(conn)
 }

@@ -124,15 +124,9 @@ async fn deleting_my_account_revokes_everything_now_and_erases_it_after_the_grac
     .unwrap();
     assert!(kept.deletion_requested_at.is_none());
     // Not yet due, nothing happens; past the grace period, the account is erased.
-    let removed = porta::db::run(&pool, |conn| {
-        Ok(porta::accounts::remove_due(
-            conn,
-            porta::time::now(),
-            14 * 86_400,
-        )?)
-    })
-    .await
-    .unwrap();
+    let removed = porta::accounts::remove_due(&pool, porta::time::now(), 14 * 86_400)
+        .await
+        .unwrap();
     assert_eq!(removed, 0);
     let browser = Browser::new();
     browser
@@ -146,11 +140,9 @@ async fn deleting_my_account_revokes_everything_now_and_erases_it_after_the_grac
         .unwrap();
     browser.submit(&app, &asked, "/account/delete", &[]).await;
     let later = porta::time::now() + 14 * 86_400 + 1;
-    let removed = porta::db::run(&pool, move |conn| {
-        Ok(porta::accounts::remove_due(conn, later, 14 * 86_400)?)
-    })
-    .await
-    .unwrap();
+    let removed = porta::accounts::remove_due(&pool, later, 14 * 86_400)
+        .await
+        .unwrap();
     assert_eq!(removed, 1);
     let gone = porta::db::run(&pool, |conn| {
         Ok(porta::accounts::store::find_by_email(conn, EMAIL)?)
