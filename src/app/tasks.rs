@@ -105,11 +105,12 @@ pub fn spawn_housekeeping(pool: DbPool, settings: Arc<Settings>) {
 }
 
 /// On SQLite, the rows one housekeeping write deletes at most from each table it purges
-/// (the outbox: 1,000 delivered and 1,000 failed), so that a large backlog holds the write
-/// gate and SQLite's lock for one short write at a time (each write still reads past the
-/// live rows before the ones it deletes). PostgreSQL has no such lock: a purge there is
-/// one statement per table.
-const PURGE_BATCH: i64 = 1000;
+/// (the outbox: 500 delivered and 500 failed), so that a large backlog holds the write
+/// gate and SQLite's lock for one short write at a time: 500,000 old audit events went in
+/// 1,001 writes of 4 ms (median) where one DELETE held the lock for 2.4 s
+/// (`bench/purge.sh`). PostgreSQL has no such lock: a purge there is one statement per
+/// table.
+const PURGE_BATCH: i64 = 500;
 
 /// One round of housekeeping. On SQLite each batch of a purge is a write of its own at the
 /// write gate, with the pool's whole wait for its turn and its connection given back after
@@ -238,8 +239,8 @@ mod tests {
         assert_eq!(crate::db::runs(&pool) - runs, 9 + 1);
     }
 
-    /// A backlog larger than a batch is purged whole, a batch per write: 2,500 old audit
-    /// events take three writes (1,000, 1,000, 500) where an empty table takes one.
+    /// A backlog larger than a batch is purged whole, a batch per write: 1,200 old audit
+    /// events take three writes (500, 500, 200) where an empty table takes one.
     #[actix_web::test]
     async fn a_backlog_is_purged_a_batch_per_write() {
         use diesel::prelude::*;
@@ -259,14 +260,14 @@ mod tests {
         {
             let mut conn = pool.get().expect("connection");
             diesel::sql_query(
-                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2500) \
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1200) \
                  INSERT INTO audit_events (id, at, kind, ip, user_agent, detail) \
                  SELECT 'old-' || i, 0, 'test', '127.0.0.1', '', '' FROM n",
             )
             .execute(&mut *conn)
             .expect("old events");
         }
-        assert_eq!(count(&pool), 2500);
+        assert_eq!(count(&pool), 1200);
         let before = crate::db::gate_turns(&pool);
         super::housekeep(&pool, &crate::config::Settings::default())
             .await

@@ -342,8 +342,8 @@ async fn successful_sign_ins_from_one_address_never_lock_it() {
 }
 
 /// Housekeeping's purges run on either backend: with a retention that has already passed,
-/// the audit log is emptied (on SQLite a batch of 1,000 at a time: 2,500 events take
-/// three), and with the settings' own it is kept.
+/// the audit log is emptied (on SQLite a batch of 500 at a time: 2,500 events take six
+/// writes), and with the settings' own it is kept.
 #[actix_web::test]
 async fn housekeeping_purges_what_has_passed_its_retention_and_keeps_the_rest() {
     use diesel::RunQueryDsl;
