@@ -341,15 +341,17 @@ pub async fn create(
             accounts::AccountError::Db(d) => AdminError::Db(d),
             other => AdminError::Invalid(other.to_string()),
         })?;
-    let id = user.id.to_string();
-    let given = extra_roles.clone();
-    db::run_write(pool, move |conn| {
-        for r in &given {
-            accounts::store::add_role(conn, &id, r)?;
-        }
-        Ok(())
-    })
-    .await?;
+    if !extra_roles.is_empty() {
+        let id = user.id.to_string();
+        let given = extra_roles.clone();
+        db::run_write(pool, move |conn| {
+            for r in &given {
+                accounts::store::add_role(conn, &id, r)?;
+            }
+            Ok(())
+        })
+        .await?;
+    }
     acting
         .record(
             pool,
