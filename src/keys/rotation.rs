@@ -217,4 +217,29 @@ mod tests {
         holder.released();
         assert!(matches!(removed, Ok(false)), "{removed:?}");
     }
+
+    /// The key inserts are gated writes: a tick that makes the first key asks for two turns
+    /// at the gate (the key, and the removal of expired ones), and publishing the next key
+    /// one. On `db::run` the inserts would ask for none.
+    #[actix_web::test]
+    async fn its_inserts_are_gated_writes() {
+        use crate::crypto::MasterKey;
+        let (_dir, pool) = crate::db::impatient_pool();
+        let master = MasterKey::parse(&MasterKey::generate()).expect("master key");
+        let schedule = super::Schedule {
+            period: 90 * 86_400,
+            prepublish: 86_400,
+            retention: 86_400,
+        };
+        let turns = crate::db::gate_turns(&pool);
+        let changed = super::tick(&pool, &master, schedule, crate::time::now()).await;
+        assert!(changed.expect("tick"), "the first key is made");
+        assert_eq!(crate::db::gate_turns(&pool) - turns, 2);
+        let turns = crate::db::gate_turns(&pool);
+        let (_, published) = super::publish_next(&pool, &master, schedule)
+            .await
+            .expect("the next key");
+        assert!(published);
+        assert_eq!(crate::db::gate_turns(&pool) - turns, 1);
+    }
 }
