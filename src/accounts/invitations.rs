@@ -5,7 +5,7 @@
 use diesel::prelude::*;
 
 use crate::db::schema::account_invitations as ai;
-use crate::db::{Bind, DbConn, Fixed};
+use crate::db::{delete_batch, Bind, DbConn};
 
 /// A new invitation for `user_id`, replacing any unused one; returns the token for the link.
 pub fn create(conn: &mut DbConn, user_id: &str, expires_at: i64) -> QueryResult<String> {
@@ -71,11 +71,12 @@ pub fn accept(
 /// Deletes invitations that can no longer be used, at most `batch` of them
 /// (housekeeping).
 pub fn purge(conn: &mut DbConn, now: i64, batch: i64) -> QueryResult<usize> {
-    Fixed::new(
-        "DELETE FROM account_invitations WHERE (expires_at <= ? OR used_at IS NOT NULL) \
-         AND token_hash IN (SELECT token_hash FROM account_invitations \
-         WHERE expires_at <= ? OR used_at IS NOT NULL LIMIT ?)",
-        vec![Bind::BigInt(now), Bind::BigInt(now), Bind::BigInt(batch)],
+    delete_batch!(
+        conn,
+        "account_invitations",
+        "token_hash",
+        "expires_at <= ? OR used_at IS NOT NULL",
+        [Bind::BigInt(now)],
+        batch
     )
-    .execute(conn)
 }

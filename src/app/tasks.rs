@@ -107,7 +107,7 @@ pub fn spawn_housekeeping(pool: DbPool, settings: Arc<Settings>) {
 /// On SQLite, the rows one housekeeping write deletes at most from each table it purges
 /// (the outbox: 500 delivered and 500 failed), so that a large backlog holds the write
 /// gate and SQLite's lock for one short write at a time: 500,000 old audit events went in
-/// 1,001 writes of 4 ms (median) where one DELETE held the lock for 2.4 s
+/// 1,001 writes of 4 ms (median) where one DELETE held the lock for 2.2 s
 /// (`bench/purge.sh`). PostgreSQL has no such lock: a purge there is one statement per
 /// table.
 const PURGE_BATCH: i64 = 500;

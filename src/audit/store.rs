@@ -4,7 +4,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use crate::db::schema::audit_events as ae;
-use crate::db::{Bind, DbConn, Fixed};
+use crate::db::{delete_batch, Bind, DbConn};
 
 /// One audit event.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, Serialize)]
@@ -47,16 +47,14 @@ pub fn query(
 
 /// Deletes events older than `before`, at most `batch` of them.
 pub fn purge(conn: &mut DbConn, before: i64, batch: i64) -> QueryResult<usize> {
-    Fixed::new(
-        "DELETE FROM audit_events WHERE at < ? AND id IN \
-         (SELECT id FROM audit_events WHERE at < ? LIMIT ?)",
-        vec![
-            Bind::BigInt(before),
-            Bind::BigInt(before),
-            Bind::BigInt(batch),
-        ],
+    delete_batch!(
+        conn,
+        "audit_events",
+        "id",
+        "at < ?",
+        [Bind::BigInt(before)],
+        batch
     )
-    .execute(conn)
 }
 
 /// A page of events newest first (`offset` of them skipped), filtered like `query`.

@@ -135,6 +135,35 @@ impl diesel::query_builder::QueryId for Fixed<'_> {
 
 impl<C> diesel::RunQueryDsl<C> for Fixed<'_> {}
 
+/// Deletes at most `batch` rows of `table` (whose key column is `key`) that match `cond`
+/// (SQL with a `?` for each of the binds), as one [`Fixed`] statement: housekeeping's
+/// purges, a batch per write. The condition picks the batch in a subquery and stands again
+/// outside it, where PostgreSQL checks it once more on a row that another transaction
+/// updated while the purge waited for it (a throttle counter a sign-in reserved meanwhile
+/// stays), so the binds go in twice.
+///
+/// `delete_batch!(conn, "audit_events", "id", "at < ?", [Bind::BigInt(before)], batch)`
+macro_rules! delete_batch {
+    ($conn:expr, $table:literal, $key:literal, $cond:literal, [$($bind:expr),+ $(,)?], $batch:expr) => {{
+        let cond = [$($bind),+];
+        diesel::RunQueryDsl::execute(
+            $crate::db::Fixed::new(
+                concat!(
+                    "DELETE FROM ", $table, " WHERE (", $cond, ") AND ", $key, " IN (SELECT ",
+                    $key, " FROM ", $table, " WHERE ", $cond, " LIMIT ?)"
+                ),
+                cond.iter()
+                    .chain(cond.iter())
+                    .copied()
+                    .chain([$crate::db::Bind::BigInt($batch)])
+                    .collect(),
+            ),
+            $conn,
+        )
+    }};
+}
+pub(crate) use delete_batch;
+
 #[cfg(test)]
 mod tests {
     use diesel::connection::{InstrumentationEvent, SimpleConnection};

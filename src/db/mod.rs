@@ -3,8 +3,13 @@
 mod fixed;
 mod gate;
 pub mod schema;
+#[cfg(test)]
+mod testing;
 
+pub(crate) use fixed::delete_batch;
 pub use fixed::{Bind, Fixed, Returning};
+#[cfg(test)]
+pub use testing::{gate_turns, hold_the_gate, impatient_pool, impatient_pool_with, runs, HeldGate};
 
 use diesel::connection::SimpleConnection;
 use diesel::migration::MigrationSource;
@@ -268,87 +273,6 @@ pub fn memory_pool(sets: MigrationSets) -> DbPool {
     let pool = connect(":memory:", 1, std::time::Duration::from_secs(5)).expect("pool");
     migrate_sets(&pool, sets).expect("migrations");
     pool
-}
-
-/// For tests of writes at the [write gate](gate): a file database with the identity
-/// provider's tables, whose four connections give up at once on SQLite's lock (busy
-/// timeout 0), so that a write which passes no gate fails with "database is locked" while
-/// [`hold_the_gate`] holds it, and a gated one waits its turn.
-#[cfg(test)]
-pub fn impatient_pool() -> (tempfile::TempDir, DbPool) {
-    impatient_pool_with(MigrationSets {
-        idp: true,
-        apis: false,
-    })
-}
-
-/// [`impatient_pool`] with the tables of `sets`.
-#[cfg(test)]
-pub fn impatient_pool_with(sets: MigrationSets) -> (tempfile::TempDir, DbPool) {
-    use diesel::connection::SimpleConnection;
-    let dir = tempfile::tempdir().expect("temporary directory");
-    let path = dir.path().join("impatient.db");
-    let pool = connect(
-        path.to_str().expect("path"),
-        4,
-        std::time::Duration::from_secs(10),
-    )
-    .expect("pool");
-    migrate_sets(&pool, sets).expect("migrations");
-    let mut all: Vec<_> = (0..4).map(|_| pool.get().expect("connection")).collect();
-    for conn in &mut all {
-        conn.batch_execute("PRAGMA busy_timeout = 0")
-            .expect("no busy wait");
-    }
-    (dir, pool)
-}
-
-/// Holds the pool's write gate and SQLite's write lock (a gated transaction) on a thread
-/// of its own for `long`; returns once they are held.
-#[cfg(test)]
-pub fn hold_the_gate(pool: &DbPool, long: std::time::Duration) -> HeldGate {
-    let (told, held) = std::sync::mpsc::channel();
-    let pool = pool.clone();
-    let holder = std::thread::spawn(move || {
-        run_here(&pool, move |conn| {
-            transaction(conn, |_| {
-                told.send(()).expect("tell");
-                std::thread::sleep(long);
-                Ok::<_, DbError>(())
-            })
-        })
-    });
-    held.recv().expect("the holder is in its transaction");
-    HeldGate(holder)
-}
-
-/// How many turns at the pool's write gate have been asked for so far (each gated write
-/// asks once), for tests that count a task's gated writes.
-#[cfg(test)]
-pub fn gate_turns(pool: &DbPool) -> usize {
-    pool.gate.turns.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// How many database calls ([`run`], each with its own wait at the gate) the pool has
-/// served so far, for tests that count a task's calls.
-#[cfg(test)]
-pub fn runs(pool: &DbPool) -> usize {
-    pool.gate.runs.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// The holder of [`hold_the_gate`].
-#[cfg(test)]
-pub struct HeldGate(std::thread::JoinHandle<Result<(), DbError>>);
-
-#[cfg(test)]
-impl HeldGate {
-    /// Waits for the holder to let go, and checks that its transaction committed.
-    pub fn released(self) {
-        self.0
-            .join()
-            .expect("the holder")
-            .expect("the holder commits");
-    }
 }
 
 /// Runs the pending migrations of `sets` (identity provider first: its set is older).

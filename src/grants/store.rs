@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use crate::db::schema::{
     auth_codes, authorization_requests, consents, refresh_tokens, revoked_tokens, token_families,
 };
-use crate::db::{Bind, DbConn, Fixed};
+use crate::db::{delete_batch, Bind, DbConn, Fixed};
 use crate::scopes::Scopes;
 
 /// An authorization request waiting for sign-in or consent.
@@ -323,32 +323,41 @@ pub fn jti_revoked(conn: &mut DbConn, jti: &str) -> QueryResult<bool> {
 /// requests, codes, refresh tokens and revocation entries of tokens that have expired
 /// anyway.
 pub fn purge_expired(conn: &mut DbConn, now: i64, batch: i64) -> QueryResult<usize> {
-    let (code_cutoff, now, batch) = (now - 3600, Bind::BigInt(now), Bind::BigInt(batch));
-    let mut n = Fixed::new(
-        "DELETE FROM authorization_requests WHERE expires_at <= ? AND id IN \
-         (SELECT id FROM authorization_requests WHERE expires_at <= ? LIMIT ?)",
-        vec![now, now, batch],
-    )
-    .execute(conn)?;
+    let at = Bind::BigInt(now);
+    let mut n = delete_batch!(
+        conn,
+        "authorization_requests",
+        "id",
+        "expires_at <= ?",
+        [at],
+        batch
+    )?;
     // Codes stay a while after expiry so a late replay is still recognised as one.
-    n += Fixed::new(
-        "DELETE FROM auth_codes WHERE expires_at <= ? AND code_hash IN \
-         (SELECT code_hash FROM auth_codes WHERE expires_at <= ? LIMIT ?)",
-        vec![Bind::BigInt(code_cutoff), Bind::BigInt(code_cutoff), batch],
-    )
-    .execute(conn)?;
-    n += Fixed::new(
-        "DELETE FROM refresh_tokens WHERE expires_at <= ? AND token_hash IN \
-         (SELECT token_hash FROM refresh_tokens WHERE expires_at <= ? LIMIT ?)",
-        vec![now, now, batch],
-    )
-    .execute(conn)?;
-    n += Fixed::new(
-        "DELETE FROM revoked_tokens WHERE expires_at <= ? AND jti IN \
-         (SELECT jti FROM revoked_tokens WHERE expires_at <= ? LIMIT ?)",
-        vec![now, now, batch],
-    )
-    .execute(conn)?;
+    let code = Bind::BigInt(now - 3600);
+    n += delete_batch!(
+        conn,
+        "auth_codes",
+        "code_hash",
+        "expires_at <= ?",
+        [code],
+        batch
+    )?;
+    n += delete_batch!(
+        conn,
+        "refresh_tokens",
+        "token_hash",
+        "expires_at <= ?",
+        [at],
+        batch
+    )?;
+    n += delete_batch!(
+        conn,
+        "revoked_tokens",
+        "jti",
+        "expires_at <= ?",
+        [at],
+        batch
+    )?;
     Ok(n)
 }
 

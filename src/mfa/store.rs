@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::schema::{pending_sign_ins as ps, recovery_codes as rc, totp_credentials as tc};
-use crate::db::{Bind, DbConn, Fixed};
+use crate::db::{delete_batch, Bind, DbConn};
 
 /// A TOTP credential; `secret_enc` is sealed under the master key.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -179,12 +179,15 @@ pub fn finish_pending(conn: &mut DbConn, id: &str) -> QueryResult<usize> {
 
 /// Deletes parked sign-ins that have expired, at most `batch` of them.
 pub fn purge_pending(conn: &mut DbConn, now: i64, batch: i64) -> QueryResult<usize> {
-    Fixed::new(
-        "DELETE FROM pending_sign_ins WHERE expires_at <= ? AND id IN \
-         (SELECT id FROM pending_sign_ins WHERE expires_at <= ? LIMIT ?)",
-        vec![Bind::BigInt(now), Bind::BigInt(now), Bind::BigInt(batch)],
+    let at = Bind::BigInt(now);
+    delete_batch!(
+        conn,
+        "pending_sign_ins",
+        "id",
+        "expires_at <= ?",
+        [at],
+        batch
     )
-    .execute(conn)
 }
 
 /// Every sealed TOTP secret, for re-encryption under a new master key.

@@ -220,27 +220,16 @@ pub fn backlog(conn: &mut DbConn) -> QueryResult<(i64, i64)> {
 /// Drops delivered rows older than `before` (failed ones stay until `failed_before`), at
 /// most `batch` of each.
 pub fn purge(conn: &mut DbConn, before: i64, failed_before: i64, batch: i64) -> QueryResult<usize> {
-    let sent = db::Fixed::new(
-        "DELETE FROM outbox WHERE sent_at < ? \
-         AND id IN (SELECT id FROM outbox WHERE sent_at < ? LIMIT ?)",
-        vec![
-            db::Bind::BigInt(before),
-            db::Bind::BigInt(before),
-            db::Bind::BigInt(batch),
-        ],
-    )
-    .execute(conn)?;
-    let failed = db::Fixed::new(
-        "DELETE FROM outbox WHERE failed_at < ? \
-         AND id IN (SELECT id FROM outbox WHERE failed_at < ? LIMIT ?)",
-        vec![
-            db::Bind::BigInt(failed_before),
-            db::Bind::BigInt(failed_before),
-            db::Bind::BigInt(batch),
-        ],
-    )
-    .execute(conn)?;
-    Ok(sent + failed)
+    let sent = db::delete_batch!(
+        conn,
+        "outbox",
+        "id",
+        "sent_at < ?",
+        [db::Bind::BigInt(before)],
+        batch
+    )?;
+    let failed = db::Bind::BigInt(failed_before);
+    Ok(sent + db::delete_batch!(conn, "outbox", "id", "failed_at < ?", [failed], batch)?)
 }
 
 /// Re-seals the bodies still waiting under a new master key (`porta keys rewrap`).

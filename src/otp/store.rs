@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::schema::one_time_codes as otc;
-use crate::db::{Bind, DbConn, Fixed};
+use crate::db::{delete_batch, Bind, DbConn};
 
 /// A one-time code (only its MAC under the master key is stored).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -59,14 +59,6 @@ pub fn use_up(conn: &mut DbConn, id: &str, now: i64) -> QueryResult<usize> {
 
 /// Deletes codes that can no longer be used or counted, at most `batch` of them.
 pub fn purge(conn: &mut DbConn, before: i64, batch: i64) -> QueryResult<usize> {
-    Fixed::new(
-        "DELETE FROM one_time_codes WHERE expires_at < ? AND id IN \
-         (SELECT id FROM one_time_codes WHERE expires_at < ? LIMIT ?)",
-        vec![
-            Bind::BigInt(before),
-            Bind::BigInt(before),
-            Bind::BigInt(batch),
-        ],
-    )
-    .execute(conn)
+    let at = Bind::BigInt(before);
+    delete_batch!(conn, "one_time_codes", "id", "expires_at < ?", [at], batch)
 }

@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 
 use crate::db::schema::{browser_sessions, remembered_browsers, users};
-use crate::db::{Bind, DbConn, Fixed};
+use crate::db::{delete_batch, Bind, DbConn};
 
 /// A browser session; the cookie holds the secret, the row only its hash.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -91,12 +91,15 @@ pub fn touch(conn: &mut DbConn, id_hash: &str, now: i64) -> QueryResult<usize> {
 
 /// Deletes expired sessions, at most `batch` of them (housekeeping).
 pub fn purge_expired(conn: &mut DbConn, now: i64, batch: i64) -> QueryResult<usize> {
-    Fixed::new(
-        "DELETE FROM browser_sessions WHERE expires_at <= ? AND id_hash IN \
-         (SELECT id_hash FROM browser_sessions WHERE expires_at <= ? LIMIT ?)",
-        vec![Bind::BigInt(now), Bind::BigInt(now), Bind::BigInt(batch)],
+    let at = Bind::BigInt(now);
+    delete_batch!(
+        conn,
+        "browser_sessions",
+        "id_hash",
+        "expires_at <= ?",
+        [at],
+        batch
     )
-    .execute(conn)
 }
 
 /// Remembers a browser for `user_id` until `expires_at` (the cookie holds the secret).
@@ -153,10 +156,13 @@ pub fn forget_browsers(conn: &mut DbConn, user_id: &str) -> QueryResult<usize> {
 /// Drops remembered browsers that expired before `now`, at most `batch` of them
 /// (housekeeping).
 pub fn purge_remembered(conn: &mut DbConn, now: i64, batch: i64) -> QueryResult<usize> {
-    Fixed::new(
-        "DELETE FROM remembered_browsers WHERE expires_at <= ? AND id_hash IN \
-         (SELECT id_hash FROM remembered_browsers WHERE expires_at <= ? LIMIT ?)",
-        vec![Bind::BigInt(now), Bind::BigInt(now), Bind::BigInt(batch)],
+    let at = Bind::BigInt(now);
+    delete_batch!(
+        conn,
+        "remembered_browsers",
+        "id_hash",
+        "expires_at <= ?",
+        [at],
+        batch
     )
-    .execute(conn)
 }

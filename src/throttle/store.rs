@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use super::Policy;
 use crate::db::schema::attempt_counters as ac;
-use crate::db::{Bind, DbConn, Fixed};
+use crate::db::{delete_batch, Bind, DbConn, Fixed};
 
 /// A counter row.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -97,15 +97,14 @@ fn settle(conn: &mut DbConn, key: &str, now: i64, policy: Policy) -> QueryResult
 /// checks them again on a row a sign-in updated meanwhile (a reservation, a failure), so
 /// such a counter stays.
 pub fn purge(conn: &mut DbConn, now: i64, window: i64, batch: i64) -> QueryResult<usize> {
-    let (now, start) = (Bind::BigInt(now), Bind::BigInt(now - window));
-    Fixed::new(
-        "DELETE FROM attempt_counters \
-         WHERE locked_until <= ? AND window_start <= ? AND in_flight = 0 \
-         AND \"key\" IN (SELECT \"key\" FROM attempt_counters \
-         WHERE locked_until <= ? AND window_start <= ? AND in_flight = 0 LIMIT ?)",
-        vec![now, start, now, start, Bind::BigInt(batch)],
+    delete_batch!(
+        conn,
+        "attempt_counters",
+        "\"key\"",
+        "locked_until <= ? AND window_start <= ? AND in_flight = 0",
+        [Bind::BigInt(now), Bind::BigInt(now - window)],
+        batch
     )
-    .execute(conn)
 }
 
 /// Seconds after which reservations still open are taken for lost (a node that died
