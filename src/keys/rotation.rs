@@ -242,4 +242,64 @@ mod tests {
         assert!(published);
         assert_eq!(crate::db::gate_turns(&pool) - turns, 1);
     }
+
+    /// `rotate_now`'s insert and promotion are one gated write: behind a writer that holds
+    /// SQLite's lock (busy timeout off) it waits its turn, where an insert outside the gate
+    /// would fail at once. The key is made before the write, in far less than the second
+    /// the holder keeps the lock. The new key signs at once and the old one is retired.
+    #[actix_web::test]
+    async fn rotate_now_waits_its_turn_behind_a_writer_that_holds_the_lock() {
+        use crate::crypto::MasterKey;
+        let (_dir, pool) = crate::db::impatient_pool();
+        let master = MasterKey::parse(&MasterKey::generate()).expect("master key");
+        let ring = crate::keys::KeyRing::load(&pool, &master)
+            .await
+            .expect("first key");
+        let old = ring.current().active_kid().to_string();
+        let holder = crate::db::hold_the_gate(&pool, std::time::Duration::from_secs(1));
+        let turns = crate::db::gate_turns(&pool);
+        let new = super::rotate_now(&pool, &master).await.expect("rotation");
+        holder.released();
+        assert_eq!(crate::db::gate_turns(&pool) - turns, 1);
+        assert_ne!(new, old);
+        let states: Vec<(String, String)> = crate::db::run(&pool, |conn| {
+            Ok(crate::keys::store::list(conn)?
+                .into_iter()
+                .map(|k| (k.kid, k.state))
+                .collect())
+        })
+        .await
+        .expect("keys");
+        assert!(
+            states.contains(&(new.clone(), "active".to_string())),
+            "{states:?}"
+        );
+        assert!(states.contains(&(old, "retired".to_string())), "{states:?}");
+        ring.reload(&pool, &master).await.expect("reload");
+        assert_eq!(ring.current().active_kid(), new);
+    }
+
+    /// Start-up makes the first key as one gated write, and only when there is none: a
+    /// second start finds it and neither writes nor takes a turn.
+    #[actix_web::test]
+    async fn the_first_key_is_made_once_as_a_gated_write() {
+        use crate::crypto::MasterKey;
+        let (_dir, pool) = crate::db::impatient_pool();
+        let master = MasterKey::parse(&MasterKey::generate()).expect("master key");
+        let turns = crate::db::gate_turns(&pool);
+        let first = crate::keys::KeyRing::load(&pool, &master)
+            .await
+            .expect("first start");
+        assert_eq!(crate::db::gate_turns(&pool) - turns, 1);
+        let turns = crate::db::gate_turns(&pool);
+        let again = crate::keys::KeyRing::load(&pool, &master)
+            .await
+            .expect("second start");
+        assert_eq!(crate::db::gate_turns(&pool) - turns, 0);
+        assert_eq!(again.current().active_kid(), first.current().active_kid());
+        let count = crate::db::run(&pool, |conn| Ok(crate::keys::store::list(conn)?.len()))
+            .await
+            .expect("keys");
+        assert_eq!(count, 1);
+    }
 }
