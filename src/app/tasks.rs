@@ -116,63 +116,64 @@ const PURGE_BATCH: i64 = 500;
 /// write gate, with the pool's whole wait for its turn and its connection given back after
 /// it, so hot writes wait for one batch at a time, never for a whole purge or round.
 pub async fn housekeep(pool: &DbPool, s: &Settings) -> Result<(), db::DbError> {
-    use crate::{accounts, audit, grants, mfa, notify, otp, sessions, throttle};
     let now = crate::time::now();
-    // Counters live as long as the longest window that uses them.
-    let longest = s
-        .throttle
-        .failure_window
-        .max(s.otp.otp_window)
-        .max(s.tokens.authorization_request_ttl);
-    let retention = now - s.accounts.audit_retention;
-    let otp_before = now - s.otp.otp_window;
-    let grace = s.accounts.account_deletion_grace;
+    let cut = Cutoffs {
+        now,
+        // Counters live as long as the longest window that uses them.
+        longest: s
+            .throttle
+            .failure_window
+            .max(s.otp.otp_window)
+            .max(s.tokens.authorization_request_ttl),
+        retention: now - s.accounts.audit_retention,
+        otp_before: now - s.otp.otp_window,
+    };
     let batch = if s.is_postgres() {
         i64::MAX
     } else {
         PURGE_BATCH
     };
-    purge(pool, batch, move |c, n| {
-        grants::store::purge_expired(c, now, n)
-    })
-    .await?;
-    purge(pool, batch, move |c, n| {
-        sessions::store::purge_expired(c, now, n)
-    })
-    .await?;
-    purge(pool, batch, move |c, n| {
-        sessions::store::purge_remembered(c, now, n)
-    })
-    .await?;
-    purge(pool, batch, move |c, n| {
-        throttle::store::purge(c, now, longest, n)
-    })
-    .await?;
-    purge(pool, batch, move |c, n| {
-        audit::store::purge(c, retention, n)
-    })
-    .await?;
-    purge(pool, batch, move |c, n| otp::store::purge(c, otp_before, n)).await?;
-    purge(pool, batch, move |c, n| {
-        mfa::store::purge_pending(c, now, n)
-    })
-    .await?;
-    purge(pool, batch, move |c, n| {
-        accounts::invitations::purge(c, now, n)
-    })
-    .await?;
-    // Delivered messages are kept a day (for the log), failed ones as long as audit events.
-    purge(pool, batch, move |c, n| {
-        notify::outbox::purge(c, now - 24 * 3600, retention, n)
-    })
-    .await?;
+    for f in PURGES {
+        purge(pool, batch, move |c, n| f(c, &cut, n)).await?;
+    }
     // Each account is erased in a call and a transaction of its own (at the gate).
-    let removed = accounts::remove_due(pool, now, grace).await?;
+    let removed = crate::accounts::remove_due(pool, now, s.accounts.account_deletion_grace).await?;
     if removed > 0 {
         tracing::info!(removed, "accounts erased after their deletion grace period");
     }
     Ok(())
 }
+
+/// The moments before which a round's purges drop rows.
+#[derive(Clone, Copy)]
+struct Cutoffs {
+    now: i64,
+    /// The longest window a throttle counter serves.
+    longest: i64,
+    /// Audit events and failed messages before this go.
+    retention: i64,
+    otp_before: i64,
+}
+
+/// A purge: deletes at most the given number of rows of each table it purges.
+type Purge = fn(&mut db::DbConn, &Cutoffs, i64) -> diesel::QueryResult<usize>;
+
+/// Housekeeping's purges, in the order a round runs them.
+const PURGES: [Purge; 9] = {
+    use crate::{accounts, audit, grants, mfa, notify, otp, sessions, throttle};
+    [
+        |c, t, n| grants::store::purge_expired(c, t.now, n),
+        |c, t, n| sessions::store::purge_expired(c, t.now, n),
+        |c, t, n| sessions::store::purge_remembered(c, t.now, n),
+        |c, t, n| throttle::store::purge(c, t.now, t.longest, n),
+        |c, t, n| audit::store::purge(c, t.retention, n),
+        |c, t, n| otp::store::purge(c, t.otp_before, n),
+        |c, t, n| mfa::store::purge_pending(c, t.now, n),
+        |c, t, n| accounts::invitations::purge(c, t.now, n),
+        // Delivered messages are kept a day (for the log), failed ones as long as audit events.
+        |c, t, n| notify::outbox::purge(c, t.now - 24 * 3600, t.retention, n),
+    ]
+};
 
 /// Runs `f` (which deletes at most `batch` rows of each table it purges) as a write of its
 /// own until a run deletes fewer than that: then every table is done.
